@@ -1,0 +1,85 @@
+/*
+ * Run-time choice of the kernel table, made once per process.
+ *
+ * The table starts as the scalar reference and is upgraded one CPU feature at a time,
+ * returning early when a feature is missing (dav1d style).  FREEZEBENCH_ISA forces a
+ * path; asking for one this CPU or build cannot run is reported and ignored.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels.h"
+#include "cpu.h"
+#include "../src/error.h"
+
+static const fz_kernels *active;
+static fz_status active_status = FZ_OK;
+static pthread_once_t active_once = PTHREAD_ONCE_INIT;
+
+const fz_kernels *fz_kernels_for(const char *isa)
+{
+    if (!isa)
+        return NULL;
+    if (!strcmp(isa, "scalar"))
+        return fz_kernels_scalar();
+#if FZ_HAVE_AVX2
+    if (!strcmp(isa, "avx2"))
+        return fz_cpu_has_avx2_fma() ? fz_kernels_avx2() : NULL;
+#endif
+#if FZ_HAVE_NEON
+    if (!strcmp(isa, "neon"))
+        return fz_cpu_has_neon() ? fz_kernels_neon() : NULL;
+#endif
+    return NULL;
+}
+
+static const fz_kernels *best_available(void)
+{
+    const fz_kernels *k = fz_kernels_scalar();
+#if FZ_HAVE_AVX2
+    if (!fz_cpu_has_avx2_fma())
+        return k;
+    k = fz_kernels_avx2();
+#endif
+#if FZ_HAVE_NEON
+    if (!fz_cpu_has_neon())
+        return k;
+    k = fz_kernels_neon();
+#endif
+    return k;
+}
+
+static void choose(void)
+{
+    active = best_available();
+    const char *forced = getenv("FREEZEBENCH_ISA");
+    if (!forced || !*forced)
+        return;
+    const fz_kernels *k = fz_kernels_for(forced);
+    if (k) {
+        active = k;
+        return;
+    }
+    active_status = FZ_EINVAL;
+    fprintf(stderr, "freezebench: FREEZEBENCH_ISA=%s cannot run here (this CPU or build "
+            "lacks it; known: scalar, avx2, neon); using %s\n", forced, active->isa);
+}
+
+const fz_kernels *fz_kernels_get(void)
+{
+    pthread_once(&active_once, choose);
+    return active;
+}
+
+const char *fz_isa(void) { return fz_kernels_get()->isa; }
+
+fz_status fz_isa_status(void)
+{
+    const fz_kernels *k = fz_kernels_get();
+    if (active_status != FZ_OK)
+        fz_set_error(active_status, "fz_isa: FREEZEBENCH_ISA=%s cannot run here; using %s",
+                     getenv("FREEZEBENCH_ISA"), k->isa);
+    return active_status;
+}

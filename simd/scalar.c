@@ -1,0 +1,103 @@
+/*
+ * The scalar reference kernels: plain loops, clear before clever.  They are what runs on
+ * a CPU without a faster ISA and the oracle every other ISA is tested against, so each
+ * one computes its result in the order its definition states (a GEMM element is the dot
+ * product over k in ascending order, then the epilogue stages one after another).
+ */
+#include "kernels.h"
+
+/* Columns of C accumulated at once: keeps the accumulators on the stack while B is
+ * walked row by row. */
+#define SCALAR_COLS 256
+
+static inline float elem(const float *x, size_t ld, fz_trans t, size_t r, size_t c)
+{
+    return t == FZ_NOTRANS ? x[r * ld + c] : x[c * ld + r];
+}
+
+static void sgemm_scalar(const fz_gemm_op *op, fz_counter *flops)
+{
+    size_t m = op->m, n = op->n, k = op->k;
+    float acc[SCALAR_COLS];
+
+    for (size_t i = 0; i < m; i++) {
+        for (size_t j0 = 0; j0 < n; j0 += SCALAR_COLS) {
+            size_t nb = n - j0 < SCALAR_COLS ? n - j0 : SCALAR_COLS;
+            for (size_t jj = 0; jj < nb; jj++)
+                acc[jj] = 0.0f;
+            for (size_t p = 0; p < k; p++) {
+                float a = elem(op->a, op->lda, op->ta, i, p);
+                for (size_t jj = 0; jj < nb; jj++)
+                    acc[jj] += a * elem(op->b, op->ldb, op->tb, p, j0 + jj);
+            }
+            float *c = op->c + i * op->ldc + j0;
+            for (size_t jj = 0; jj < nb; jj++) {
+                float v = op->alpha * acc[jj];
+                if (op->beta != 0.0f)
+                    v += op->beta * c[jj];
+                if (op->bias)
+                    v += op->bias[j0 + jj];
+                if (op->relu)
+                    v = v > 0.0f ? v : 0.0f;
+                if (op->mask && !(op->mask[i * op->ldmask + j0 + jj] > 0.0f))
+                    v = 0.0f;
+                c[jj] = v;
+            }
+        }
+    }
+    uint64_t mn = (uint64_t)m * n;
+    fz_counter_add(flops, 2 * mn * k + mn * (!!op->bias + !!op->relu + !!op->mask));
+}
+
+static void relu_fwd_scalar(float *y, const float *x, size_t n, fz_counter *flops)
+{
+    for (size_t i = 0; i < n; i++)
+        y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+    fz_counter_add(flops, n);
+}
+
+static void relu_bwd_scalar(float *dx, const float *dy, const float *y, size_t n,
+                            fz_counter *flops)
+{
+    for (size_t i = 0; i < n; i++)
+        dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+    fz_counter_add(flops, n);
+}
+
+static void colsum_scalar(float *db, const float *dy, size_t m, size_t n, size_t ld,
+                          fz_counter *flops)
+{
+    for (size_t j = 0; j < n; j++)
+        db[j] = 0.0f;
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < n; j++)
+            db[j] += dy[i * ld + j];
+    fz_counter_add(flops, (uint64_t)m * n);
+}
+
+static void sgd_scalar(float *p, const float *g, float *buf, size_t n,
+                       float lr, float momentum, float wd, fz_counter *flops)
+{
+    for (size_t i = 0; i < n; i++) {
+        float d = g[i];
+        if (wd != 0.0f)
+            d += wd * p[i];
+        if (buf) {
+            buf[i] = momentum * buf[i] + d;
+            d = buf[i];
+        }
+        p[i] -= lr * d;
+    }
+    fz_counter_add(flops, (uint64_t)n * (2 + (buf ? 2 : 0) + (wd != 0.0f ? 2 : 0)));
+}
+
+static const fz_kernels scalar_table = {
+    .isa = "scalar",
+    .sgemm = sgemm_scalar,
+    .relu_fwd = relu_fwd_scalar,
+    .relu_bwd = relu_bwd_scalar,
+    .colsum = colsum_scalar,
+    .sgd = sgd_scalar,
+};
+
+const fz_kernels *fz_kernels_scalar(void) { return &scalar_table; }

@@ -1,0 +1,34 @@
+/*
+ * The last error of each thread.  Thread-local because the API promises that a failure
+ * on one thread never overwrites the message another thread is about to read.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "error.h"
+
+static _Thread_local char last_error[512];
+
+fz_status fz_set_error(fz_status s, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(last_error, sizeof last_error, fmt, ap);
+    va_end(ap);
+    return s;
+}
+
+const char *fz_last_error(void) { return last_error; }
+
+const char *fz_status_name(fz_status s)
+{
+    switch (s) {
+    case FZ_OK:        return "FZ_OK";
+    case FZ_EINVAL:    return "FZ_EINVAL";
+    case FZ_ENOMEM:    return "FZ_ENOMEM";
+    case FZ_EIO:       return "FZ_EIO";
+    case FZ_EFORMAT:   return "FZ_EFORMAT";
+    case FZ_ENOTFOUND: return "FZ_ENOTFOUND";
+    }
+    return "FZ_UNKNOWN";
+}

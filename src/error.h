@@ -1,0 +1,22 @@
+/* Internal: record the last failure of the calling thread. */
+#ifndef FZ_ERROR_H
+#define FZ_ERROR_H
+
+#include "freezebench.h"
+
+/* Formats the message into the calling thread's error buffer and returns `s`, so a
+ * failing path reads `return fz_set_error(FZ_EINVAL, "fz_freeze: ...", ...);`. */
+fz_status fz_set_error(fz_status s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* a·b, or false when the product overflows size_t. */
+static inline bool fz_mul_ok(size_t a, size_t b, size_t *out)
+{
+    return !__builtin_mul_overflow(a, b, out);
+}
+static inline bool fz_add_ok(size_t a, size_t b, size_t *out)
+{
+    return !__builtin_add_overflow(a, b, out);
+}
+
+#endif

@@ -1,0 +1,145 @@
+/*
+ * Freeze specs: comma-separated items, each a glob over parameter names or a shorthand
+ * (none, prefix:K, last, bitfit).  The whole spec is resolved before any flag changes,
+ * so a bad item leaves the model exactly as it was.
+ */
+#include <ctype.h>
+#include <fnmatch.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "freeze.h"
+
+/* Longest item quoted back in a message. */
+#define ITEM_QUOTE 64
+
+static bool is_glob_char(char c)
+{
+    return isalnum((unsigned char)c) || strchr("._*?[]!-^", c);
+}
+
+static fz_status select_item(const fz_model *m, const char *item, size_t len,
+                             bool *selected)
+{
+    int q = len < ITEM_QUOTE ? (int)len : ITEM_QUOTE;
+
+    if (len == 0)
+        return fz_set_error(FZ_EINVAL, "freeze spec: empty item (two commas in a row, or a "
+                            "leading or trailing comma)");
+    if (len == 4 && !memcmp(item, "none", 4))
+        return FZ_OK;
+    if (len == 4 && !memcmp(item, "last", 4)) {
+        for (size_t i = 0; i < m->n_tensors; i++)
+            selected[i] |= m->tensors[i].layer + 1 < m->n_layers;
+        return FZ_OK;
+    }
+    if (len == 6 && !memcmp(item, "bitfit", 6)) {
+        for (size_t i = 0; i < m->n_tensors; i++)
+            selected[i] |= !m->tensors[i].is_bias;
+        return FZ_OK;
+    }
+    if (len > 7 && !memcmp(item, "prefix:", 7)) {
+        size_t k = 0;
+        for (size_t i = 7; i < len; i++) {
+            if (!isdigit((unsigned char)item[i]) || k > m->n_layers)
+                return fz_set_error(FZ_EINVAL, "freeze spec: '%.*s': K must be a number "
+                                    "from 0 to %zu (the layer count)", q, item, m->n_layers);
+            k = 10 * k + (size_t)(item[i] - '0');
+        }
+        if (k > m->n_layers)
+            return fz_set_error(FZ_EINVAL, "freeze spec: '%.*s': K must be a number from 0 "
+                                "to %zu (the layer count)", q, item, m->n_layers);
+        for (size_t i = 0; i < m->n_tensors; i++)
+            selected[i] |= m->tensors[i].layer < k;
+        return FZ_OK;
+    }
+    for (size_t i = 0; i < len; i++)
+        if (!is_glob_char(item[i]))
+            return fz_set_error(FZ_EINVAL, "freeze spec: '%.*s' is neither a shorthand "
+                                "(none, prefix:K, last, bitfit) nor a glob over parameter "
+                                "names such as fc1.* (bad character '%c')", q, item, item[i]);
+
+    char pattern[FZ_NAME_MAX * 4];
+    if (len >= sizeof pattern)
+        return fz_set_error(FZ_ENOTFOUND, "freeze spec: '%.*s...' matches no parameter "
+                            "(longer than any name)", q, item);
+    memcpy(pattern, item, len);
+    pattern[len] = '\0';
+    bool any = false;
+    for (size_t i = 0; i < m->n_tensors; i++) {
+        if (fnmatch(pattern, m->tensors[i].name, 0) == 0) {
+            selected[i] = true;
+            any = true;
+        }
+    }
+    if (!any)
+        return fz_set_error(FZ_ENOTFOUND, "freeze spec: '%s' matches no parameter (the "
+                            "model has fc1..fc%zu .weight/.bias)", pattern, m->n_layers);
+    return FZ_OK;
+}
+
+fz_status fz_spec_select(const fz_model *m, const char *spec, bool *selected)
+{
+    if (!m || !spec || !selected)
+        return fz_set_error(FZ_EINVAL, "freeze spec: %s is NULL",
+                            !m ? "model" : !spec ? "spec" : "selection");
+    memset(selected, 0, m->n_tensors * sizeof *selected);
+    const char *p = spec;
+    for (;;) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        /* Spaces around items are allowed ("fc1.*, fc2.bias"), not inside them. */
+        const char *s = p, *e = p + len;
+        while (s < e && isspace((unsigned char)*s))
+            s++;
+        while (e > s && isspace((unsigned char)e[-1]))
+            e--;
+        fz_status st = select_item(m, s, (size_t)(e - s), selected);
+        if (st != FZ_OK)
+            return st;
+        if (!end)
+            return FZ_OK;
+        p = end + 1;
+    }
+}
+
+static fz_status set_flags(fz_model *m, const char *spec, bool requires_grad,
+                           const char *who)
+{
+    if (!m || !spec)
+        return fz_set_error(FZ_EINVAL, "%s: %s is NULL", who, !m ? "model" : "spec");
+    bool *selected = malloc(m->n_tensors * sizeof *selected);
+    if (!selected)
+        return fz_set_error(FZ_ENOMEM, "%s: out of memory", who);
+    fz_status st = fz_spec_select(m, spec, selected);
+    if (st == FZ_OK) {
+        bool changed = false;
+        for (size_t i = 0; i < m->n_tensors; i++) {
+            if (selected[i] && m->tensors[i].requires_grad != requires_grad) {
+                m->tensors[i].requires_grad = requires_grad;
+                changed = true;
+            }
+        }
+        if (changed)
+            m->flags_version++;
+    } else {
+        /* Prefix the message with the caller so it says where, keep what it said. */
+        char msg[512];
+        strncpy(msg, fz_last_error(), sizeof msg - 1);
+        msg[sizeof msg - 1] = '\0';
+        fz_set_error(st, "%s: %s", who, msg);
+    }
+    free(selected);
+    return st;
+}
+
+fz_status fz_freeze(fz_model *m, const char *spec)
+{
+    return set_flags(m, spec, false, "fz_freeze");
+}
+
+fz_status fz_unfreeze(fz_model *m, const char *spec)
+{
+    return set_flags(m, spec, true, "fz_unfreeze");
+}

@@ -1,0 +1,166 @@
+/*
+ * freezebench — train MLPs on the CPU and measure what freezing parameters buys.
+ *
+ * This header is the whole public API.  Conventions:
+ *   - Matrices are row-major float32.  A layer's weight `fcL.weight` is O×I (outputs ×
+ *     inputs, as nn.Linear stores it), its bias `fcL.bias` has O entries.
+ *   - Every call that can fail returns an fz_status (or NULL for constructors) and leaves a
+ *     message saying what failed and where in fz_last_error().  A failed call leaves every
+ *     object it was given as it was.
+ *   - Parameters are named as a PyTorch state_dict names them: fc1.weight, fc1.bias, ...
+ *
+ * The freezing model (see the README):  every parameter has its own requires_grad flag.
+ * From the flags a trainer derives a backward plan — per layer need_dW, need_db and need_dX
+ * (the input gradient is computed only if some parameter below still needs it) — and skips
+ * every piece of work, stored activation and optimizer buffer that the plan does not need.
+ */
+#ifndef FREEZEBENCH_H
+#define FREEZEBENCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- status and errors ------------------------------------------------------------ */
+
+typedef enum {
+    FZ_OK = 0,
+    FZ_EINVAL,      /* an argument is invalid: NULL, zero size, malformed spec, ... */
+    FZ_ENOMEM,      /* an allocation failed or a size overflows size_t */
+    FZ_EIO,         /* a file could not be read or written */
+    FZ_EFORMAT,     /* a file was read but its contents are not what was expected */
+    FZ_ENOTFOUND,   /* a name (parameter, pattern) matched nothing */
+} fz_status;
+
+/* Text of the last failure on the calling thread ("" if none).  Valid until the next
+ * failing call on the same thread. */
+const char *fz_last_error(void);
+
+/* Short name of a status: "FZ_EINVAL", ... */
+const char *fz_status_name(fz_status s);
+
+/* ---- kernels -------------------------------------------------------------------- */
+
+typedef enum { FZ_NOTRANS = 0, FZ_TRANS = 1 } fz_trans;
+
+/* C = alpha·op(A)·op(B) + beta·C, row-major, with the meaning of cblas_sgemm:
+ * op(A) is m×k, op(B) is k×n, C is m×n.  When beta == 0, C is not read (NaNs in it do
+ * not propagate).  m, n or k of 0 is a no-op apart from the beta scaling, as in BLAS. */
+void fz_sgemm(fz_trans ta, fz_trans tb, size_t m, size_t n, size_t k, float alpha,
+              const float *a, size_t lda, const float *b, size_t ldb,
+              float beta, float *c, size_t ldc);
+
+/* The kernel family that runs: "avx2", "neon" or "scalar".  Chosen once, at the first
+ * call into the library, from the CPU's features; FREEZEBENCH_ISA=scalar|avx2|neon forces
+ * one (an ISA the CPU cannot run is refused with a message on stderr and the best
+ * available one is used; fz_isa_status() tells whether that happened). */
+const char *fz_isa(void);
+fz_status   fz_isa_status(void);
+
+/* Threads used by the kernels and the training step.  0 = one per physical core.
+ * FREEZEBENCH_THREADS sets the initial value. */
+void fz_set_threads(int n);
+int  fz_get_threads(void);
+
+/* ---- model ---------------------------------------------------------------------- */
+
+typedef struct fz_model fz_model;
+
+/* An MLP of n_widths-1 Linear layers with ReLU between them: widths = {in, h1, ..., out}.
+ * Weights and biases are drawn uniformly in ±1/sqrt(in) of their layer (nn.Linear's
+ * default init) from a generator seeded with `seed`.  Every parameter starts with
+ * requires_grad = true.  NULL on failure (n_widths < 2, a zero width, sizes that
+ * overflow, out of memory). */
+fz_model   *fz_mlp_create(const size_t *widths, size_t n_widths, uint64_t seed);
+void        fz_model_free(fz_model *m);
+
+size_t      fz_layer_count(const fz_model *m);            /* number of Linear layers */
+size_t      fz_width(const fz_model *m, size_t i);         /* widths[i], 0 <= i <= layers */
+
+size_t      fz_param_count(const fz_model *m);            /* tensors: 2 per layer */
+/* Name of tensor i in state_dict order (fc1.weight, fc1.bias, fc2.weight, ...);
+ * NULL if i is out of range. */
+const char *fz_param_name(const fz_model *m, size_t i);
+/* Data of the named tensor and its element count; NULL (and an FZ_ENOTFOUND message) if
+ * no tensor has that name.  The pointer stays valid until the model is freed. */
+float      *fz_param_data(fz_model *m, const char *name, size_t *numel);
+/* Shape of the named tensor: rows×cols for a weight, cols = 1 for a bias. */
+fz_status   fz_param_shape(const fz_model *m, const char *name, size_t *rows, size_t *cols);
+
+/* Freeze specs: a comma-separated list of items, each one of
+ *   a glob over parameter names (`*`, `?`, `[...]`):  fc1.*, fc2.weight, *.bias
+ *   none          nothing
+ *   prefix:K      every parameter of the first K layers, 0 <= K <= layers
+ *   last          every layer but the last (linear probing)
+ *   bitfit        every weight (biases stay trainable)
+ * fz_freeze sets requires_grad = false on every parameter the spec names, fz_unfreeze
+ * sets it true.  A spec that does not parse is FZ_EINVAL, a glob that matches nothing is
+ * FZ_ENOTFOUND; either way the message names the offending item and no flag changes. */
+fz_status   fz_freeze(fz_model *m, const char *spec);
+fz_status   fz_unfreeze(fz_model *m, const char *spec);
+/* requires_grad of the named tensor; false (and an FZ_ENOTFOUND message) if no tensor
+ * has that name. */
+bool        fz_requires_grad(const fz_model *m, const char *name);
+
+/* Forward pass only (inference): y (batch×out) = model(x) for x (batch×in). */
+fz_status   fz_forward(fz_model *m, size_t batch, const float *x, float *y);
+
+/* ---- training ------------------------------------------------------------------- */
+
+/* SGD exactly as torch.optim.SGD with dampening 0 and nesterov off:
+ *   g += weight_decay·p;  buf = momentum·buf + g (buf = g on the first step);
+ *   p -= lr·buf  (p -= lr·g without momentum). */
+typedef struct { float lr, momentum, weight_decay; } fz_sgd;
+
+typedef struct fz_trainer fz_trainer;
+
+/* A trainer for `m` at a fixed batch size, with MSE loss (mean over all outputs, as
+ * nn.MSELoss) and SGD.  The model must outlive the trainer.  NULL on failure — among
+ * them a model with nothing to train (every parameter frozen), which PyTorch's backward
+ * refuses too.  A freeze change after creation takes effect at the next step. */
+fz_trainer *fz_trainer_create(fz_model *m, size_t batch, fz_sgd opt);
+void        fz_trainer_free(fz_trainer *t);
+
+/* One step on x (batch×in) and targets y (batch×out): forward, loss, the backward the
+ * plan calls for, SGD on the trainable parameters.  *loss (if loss is not NULL) receives
+ * the loss before the update.  FZ_EINVAL if nothing is trainable any more. */
+fz_status   fz_train_step(fz_trainer *t, const float *x, const float *y, float *loss);
+
+/* FLOPs of the last step, per phase (DESIGN.md conventions): as planned from the
+ * backward plan, and as the kernels counted them while they ran.  The two agree. */
+typedef struct { double fwd, bwd, opt; } fz_flops;
+fz_flops    fz_flops_planned(const fz_trainer *t);
+fz_flops    fz_flops_executed(const fz_trainer *t);
+
+/* The backward pass split as DeepBench reports it: dgrad (input gradients: loss
+ * gradient, dX = dY·W, ReLU backward) and wgrad (dW = dYᵀ·X and db). */
+typedef struct { double dgrad, wgrad; } fz_bwd_split;
+fz_bwd_split fz_bwd_planned(const fz_trainer *t);
+fz_bwd_split fz_bwd_executed(const fz_trainer *t);
+
+/* The backward plan of layer l (1-based, as in fcL), as it stands for the next step. */
+typedef struct { bool need_dW, need_db, need_dX; } fz_layer_plan;
+fz_status   fz_layer_plan_get(fz_trainer *t, size_t layer, fz_layer_plan *out);
+
+/* Memory the plan keeps, in bytes: forward activations saved for the backward pass, the
+ * gradient buffers and the optimizer (momentum) state. */
+typedef struct { size_t activations, gradients, optimizer; } fz_memory;
+fz_memory   fz_memory_used(fz_trainer *t);
+
+/* Time spent in each phase of the last step, in seconds (0 where the phase did no work). */
+typedef struct { double fwd, bwd, opt; } fz_times;
+fz_times    fz_times_last(const fz_trainer *t);
+
+/* Parameter counts: elements of trainable and of frozen tensors. */
+size_t      fz_trainable_params(const fz_model *m);
+size_t      fz_frozen_params(const fz_model *m);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FREEZEBENCH_H */

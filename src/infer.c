@@ -1,0 +1,42 @@
+/* Inference: the forward pass alone, with two scratch buffers and nothing kept. */
+#include <stdlib.h>
+
+#include "error.h"
+#include "kernels.h"
+#include "model.h"
+
+fz_status fz_forward(fz_model *m, size_t batch, const float *x, float *y)
+{
+    if (!m || !x || !y)
+        return fz_set_error(FZ_EINVAL, "fz_forward: %s is NULL",
+                            !m ? "model" : !x ? "x" : "y");
+    if (batch == 0)
+        return fz_set_error(FZ_EINVAL, "fz_forward: batch is 0");
+    size_t maxw = fz_model_max_width(m), n;
+    if (!fz_mul_ok(batch, maxw, &n) || !fz_mul_ok(n, sizeof(float), &(size_t){0}))
+        return fz_set_error(FZ_ENOMEM, "fz_forward: batch %zu × width %zu overflows size_t",
+                            batch, maxw);
+    float *scratch[2] = { malloc(n * sizeof(float)), malloc(n * sizeof(float)) };
+    if (!scratch[0] || !scratch[1]) {
+        free(scratch[0]);
+        free(scratch[1]);
+        return fz_set_error(FZ_ENOMEM, "fz_forward: out of memory for 2×%zu floats", n);
+    }
+    const fz_kernels *k = fz_kernels_get();
+    const float *in = x;
+    for (size_t l = 0; l < m->n_layers; l++) {
+        size_t I = m->widths[l], O = m->widths[l + 1];
+        float *dst = l + 1 == m->n_layers ? y : scratch[l % 2];
+        fz_gemm_op op = {
+            .ta = FZ_NOTRANS, .tb = FZ_TRANS, .m = batch, .n = O, .k = I, .alpha = 1.0f,
+            .a = in, .lda = I, .b = m->tensors[2 * l].data, .ldb = I, .beta = 0.0f,
+            .c = dst, .ldc = O, .bias = m->tensors[2 * l + 1].data,
+            .relu = l + 1 < m->n_layers,
+        };
+        k->sgemm(&op, NULL);
+        in = dst;
+    }
+    free(scratch[0]);
+    free(scratch[1]);
+    return FZ_OK;
+}

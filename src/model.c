@@ -1,0 +1,178 @@
+/*
+ * The MLP's parameters: one allocation in state_dict order, with a descriptor per tensor
+ * that carries its name, shape and requires_grad flag.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "model.h"
+#include "rng.h"
+
+fz_model *fz_mlp_create(const size_t *widths, size_t n_widths, uint64_t seed)
+{
+    if (!widths) {
+        fz_set_error(FZ_EINVAL, "fz_mlp_create: widths is NULL");
+        return NULL;
+    }
+    if (n_widths < 2) {
+        fz_set_error(FZ_EINVAL, "fz_mlp_create: %zu widths given; an MLP needs at least 2 "
+                     "(in, out)", n_widths);
+        return NULL;
+    }
+    size_t total = 0;
+    for (size_t i = 0; i < n_widths; i++) {
+        if (widths[i] == 0) {
+            fz_set_error(FZ_EINVAL, "fz_mlp_create: widths[%zu] is 0", i);
+            return NULL;
+        }
+    }
+    for (size_t l = 0; l + 1 < n_widths; l++) {
+        size_t w, wb;
+        if (!fz_mul_ok(widths[l], widths[l + 1], &w) || !fz_add_ok(w, widths[l + 1], &wb) ||
+            !fz_add_ok(total, wb, &total) || !fz_mul_ok(total, sizeof(float), &(size_t){0})) {
+            fz_set_error(FZ_ENOMEM, "fz_mlp_create: layer fc%zu (%zu -> %zu) makes the "
+                         "parameter count overflow size_t", l + 1, widths[l], widths[l + 1]);
+            return NULL;
+        }
+    }
+
+    size_t n_layers = n_widths - 1;
+    fz_model *m = calloc(1, sizeof *m);
+    if (!m)
+        goto nomem;
+    m->n_layers = n_layers;
+    m->n_tensors = 2 * n_layers;
+    m->n_params = total;
+    m->widths = malloc(n_widths * sizeof *m->widths);
+    m->tensors = calloc(m->n_tensors, sizeof *m->tensors);
+    m->params = malloc(total * sizeof(float));
+    if (!m->widths || !m->tensors || !m->params)
+        goto nomem;
+    memcpy(m->widths, widths, n_widths * sizeof *widths);
+
+    fz_rng rng;
+    fz_rng_seed(&rng, seed);
+    float *p = m->params;
+    for (size_t l = 0; l < n_layers; l++) {
+        size_t in = widths[l], out = widths[l + 1];
+        float bound = 1.0f / sqrtf((float)in);
+        fz_tensor *w = &m->tensors[2 * l], *b = &m->tensors[2 * l + 1];
+        *w = (fz_tensor){ .data = p, .rows = out, .cols = in, .numel = out * in,
+                          .layer = l, .is_bias = false, .requires_grad = true };
+        snprintf(w->name, sizeof w->name, "fc%zu.weight", l + 1);
+        p += w->numel;
+        *b = (fz_tensor){ .data = p, .rows = out, .cols = 1, .numel = out,
+                          .layer = l, .is_bias = true, .requires_grad = true };
+        snprintf(b->name, sizeof b->name, "fc%zu.bias", l + 1);
+        p += b->numel;
+        for (size_t i = 0; i < w->numel; i++)
+            w->data[i] = fz_rng_uniform(&rng, -bound, bound);
+        for (size_t i = 0; i < b->numel; i++)
+            b->data[i] = fz_rng_uniform(&rng, -bound, bound);
+    }
+    return m;
+
+nomem:
+    fz_model_free(m);
+    fz_set_error(FZ_ENOMEM, "fz_mlp_create: out of memory allocating %zu parameters", total);
+    return NULL;
+}
+
+void fz_model_free(fz_model *m)
+{
+    if (!m)
+        return;
+    free(m->widths);
+    free(m->tensors);
+    free(m->params);
+    free(m);
+}
+
+size_t fz_layer_count(const fz_model *m) { return m ? m->n_layers : 0; }
+
+size_t fz_width(const fz_model *m, size_t i)
+{
+    return m && i <= m->n_layers ? m->widths[i] : 0;
+}
+
+size_t fz_model_max_width(const fz_model *m)
+{
+    size_t w = 0;
+    for (size_t i = 0; i <= m->n_layers; i++)
+        w = m->widths[i] > w ? m->widths[i] : w;
+    return w;
+}
+
+size_t fz_param_count(const fz_model *m) { return m ? m->n_tensors : 0; }
+
+const char *fz_param_name(const fz_model *m, size_t i)
+{
+    return m && i < m->n_tensors ? m->tensors[i].name : NULL;
+}
+
+long fz_model_find(const fz_model *m, const char *name)
+{
+    if (!m || !name)
+        return -1;
+    for (size_t i = 0; i < m->n_tensors; i++)
+        if (!strcmp(m->tensors[i].name, name))
+            return (long)i;
+    return -1;
+}
+
+static long find_or_complain(const fz_model *m, const char *name, const char *who)
+{
+    if (!m || !name) {
+        fz_set_error(FZ_EINVAL, "%s: %s is NULL", who, !m ? "model" : "name");
+        return -1;
+    }
+    long i = fz_model_find(m, name);
+    if (i < 0)
+        fz_set_error(FZ_ENOTFOUND, "%s: no parameter named '%s' (the model has fc1..fc%zu "
+                     ".weight/.bias)", who, name, m->n_layers);
+    return i;
+}
+
+float *fz_param_data(fz_model *m, const char *name, size_t *numel)
+{
+    long i = find_or_complain(m, name, "fz_param_data");
+    if (i < 0)
+        return NULL;
+    if (numel)
+        *numel = m->tensors[i].numel;
+    return m->tensors[i].data;
+}
+
+fz_status fz_param_shape(const fz_model *m, const char *name, size_t *rows, size_t *cols)
+{
+    long i = find_or_complain(m, name, "fz_param_shape");
+    if (i < 0)
+        return m && name ? FZ_ENOTFOUND : FZ_EINVAL;
+    if (rows)
+        *rows = m->tensors[i].rows;
+    if (cols)
+        *cols = m->tensors[i].cols;
+    return FZ_OK;
+}
+
+bool fz_requires_grad(const fz_model *m, const char *name)
+{
+    long i = find_or_complain(m, name, "fz_requires_grad");
+    return i >= 0 && m->tensors[i].requires_grad;
+}
+
+size_t fz_trainable_params(const fz_model *m)
+{
+    size_t n = 0;
+    for (size_t i = 0; m && i < m->n_tensors; i++)
+        n += m->tensors[i].requires_grad ? m->tensors[i].numel : 0;
+    return n;
+}
+
+size_t fz_frozen_params(const fz_model *m)
+{
+    return m ? m->n_params - fz_trainable_params(m) : 0;
+}

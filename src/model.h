@@ -1,0 +1,34 @@
+/* Internal: the model's layout, shared by the files that read or change parameters. */
+#ifndef FZ_MODEL_H
+#define FZ_MODEL_H
+
+#include "freezebench.h"
+
+#define FZ_NAME_MAX 32
+
+typedef struct {
+    char name[FZ_NAME_MAX];   /* state_dict name: fc1.weight */
+    float *data;              /* points into fz_model.params */
+    size_t rows, cols, numel; /* weight O×I; bias O×1 */
+    size_t layer;             /* 0-based layer index: fc1 is 0 */
+    bool is_bias;
+    bool requires_grad;
+} fz_tensor;
+
+struct fz_model {
+    size_t n_layers;
+    size_t *widths;           /* n_layers + 1 entries: in, h1, ..., out */
+    fz_tensor *tensors;       /* 2·n_layers, state_dict order */
+    size_t n_tensors;
+    float *params;            /* every parameter, one allocation, state_dict order */
+    size_t n_params;          /* elements in params */
+    uint64_t flags_version;   /* bumped whenever a requires_grad flag changes */
+};
+
+/* Index of the named tensor, or -1. */
+long fz_model_find(const fz_model *m, const char *name);
+
+/* Largest width of the model. */
+size_t fz_model_max_width(const fz_model *m);
+
+#endif

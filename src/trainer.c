@@ -1,0 +1,399 @@
+/*
+ * The training step: forward, MSE loss, the backward the plan calls for, SGD on the
+ * trainable tensors.  Buffers follow the plan: activations only where keep_X, gradients
+ * only for trainable tensors, momentum only for tensors that have been trained.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "error.h"
+#include "kernels.h"
+#include "loss.h"
+#include "model.h"
+#include "plan.h"
+
+struct fz_trainer {
+    fz_model *m;
+    size_t batch;
+    fz_sgd opt;
+
+    fz_plan plan;
+    fz_plan_flops planned;
+    fz_plan_layer *next_plan;   /* room to build a new plan before it replaces `plan` */
+
+    /* Activations: act[l] is layer l's kept input (B×I_l), or NULL.  act[0] is never
+     * allocated: layer 1's input is the caller's x. */
+    float **act;
+    float *act_arena;
+    size_t act_bytes;
+    /* Scratch for inputs the plan does not keep, the output, and the gradient flowing
+     * down (two buffers each way so a layer never reads what it writes). */
+    float *fwd_scratch[2];
+    float *out;
+    float *dy[2];
+
+    /* Gradients: grad[i] for trainable tensor i, else NULL; one arena per plan. */
+    float **grad;
+    float *grad_arena;
+    size_t grad_bytes;
+    /* Momentum buffers, per tensor, allocated on a tensor's first trainable step and kept
+     * when it is frozen (torch.optim keeps its state too), so unfreezing resumes it. */
+    float **mom;
+
+    fz_counter *cnt_fwd, *cnt_dgrad, *cnt_wgrad, *cnt_opt;
+    fz_times times;
+};
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Allocates the buffers a new plan needs and swaps them in only when every allocation
+ * succeeded, so a failure leaves the trainer on its previous plan. */
+static fz_status apply_plan(fz_trainer *t, const fz_plan *plan)
+{
+    fz_model *m = t->m;
+    size_t act_bytes = plan_activation_bytes(m, plan, t->batch);
+    size_t grad_elems = 0;
+    for (size_t i = 0; i < m->n_tensors; i++)
+        if (m->tensors[i].requires_grad)
+            grad_elems += m->tensors[i].numel;
+
+    /* Layer 1's input is the caller's memory: counted in act_bytes, never allocated. */
+    size_t own_act = act_bytes - (plan->layer[0].keep_X ? t->batch * m->widths[0] * sizeof(float) : 0);
+    float *act_arena = own_act ? malloc(own_act) : NULL;
+    float *grad_arena = grad_elems ? malloc(grad_elems * sizeof(float)) : NULL;
+    if ((own_act && !act_arena) || (grad_elems && !grad_arena))
+        goto nomem;
+    if (t->opt.momentum != 0.0f) {
+        for (size_t i = 0; i < m->n_tensors; i++) {
+            if (m->tensors[i].requires_grad && !t->mom[i]) {
+                t->mom[i] = calloc(m->tensors[i].numel, sizeof(float));
+                if (!t->mom[i])
+                    goto nomem;   /* buffers made so far stay: they are zero, as if new */
+            }
+        }
+    }
+
+    free(t->act_arena);
+    free(t->grad_arena);
+    t->act_arena = act_arena;
+    t->grad_arena = grad_arena;
+    t->act_bytes = act_bytes;
+    t->grad_bytes = grad_elems * sizeof(float);
+    float *p = act_arena;
+    for (size_t l = 0; l < m->n_layers; l++) {
+        t->act[l] = NULL;
+        if (l > 0 && plan->layer[l].keep_X) {
+            t->act[l] = p;
+            p += t->batch * m->widths[l];
+        }
+    }
+    float *g = grad_arena;
+    for (size_t i = 0; i < m->n_tensors; i++) {
+        t->grad[i] = NULL;
+        if (m->tensors[i].requires_grad) {
+            t->grad[i] = g;
+            g += m->tensors[i].numel;
+        }
+    }
+    memcpy(t->plan.layer, plan->layer, m->n_layers * sizeof *plan->layer);
+    t->plan.lowest = plan->lowest;
+    t->plan.any_trainable = plan->any_trainable;
+    t->plan.flags_version = plan->flags_version;
+    t->planned = plan_flops(m, &t->plan, t->batch, t->opt);
+    return FZ_OK;
+
+nomem:
+    free(act_arena);
+    free(grad_arena);
+    return fz_set_error(FZ_ENOMEM, "fz_train_step: out of memory for the buffers of a new "
+                        "backward plan (%zu activation bytes, %zu gradient elements)",
+                        act_bytes, grad_elems);
+}
+
+/* Re-plans when the model's flags changed since the last plan. */
+static fz_status ensure_plan(fz_trainer *t)
+{
+    if (t->plan.flags_version == t->m->flags_version)
+        return FZ_OK;
+    fz_plan plan = { .layer = t->next_plan };
+    plan_backward(t->m, &plan);
+    return apply_plan(t, &plan);
+}
+
+void fz_trainer_free(fz_trainer *t)
+{
+    if (!t)
+        return;
+    if (t->mom)
+        for (size_t i = 0; i < t->m->n_tensors; i++)
+            free(t->mom[i]);
+    free(t->mom);
+    free(t->grad);
+    free(t->grad_arena);
+    free(t->act);
+    free(t->act_arena);
+    free(t->plan.layer);
+    free(t->next_plan);
+    free(t->fwd_scratch[0]);
+    free(t->fwd_scratch[1]);
+    free(t->out);
+    free(t->dy[0]);
+    free(t->dy[1]);
+    free(t->cnt_fwd);
+    free(t->cnt_dgrad);
+    free(t->cnt_wgrad);
+    free(t->cnt_opt);
+    free(t);
+}
+
+fz_trainer *fz_trainer_create(fz_model *m, size_t batch, fz_sgd opt)
+{
+    if (!m) {
+        fz_set_error(FZ_EINVAL, "fz_trainer_create: model is NULL");
+        return NULL;
+    }
+    if (batch == 0) {
+        fz_set_error(FZ_EINVAL, "fz_trainer_create: batch is 0");
+        return NULL;
+    }
+    if (!(opt.lr >= 0.0f) || !(opt.momentum >= 0.0f) || !(opt.weight_decay >= 0.0f)) {
+        fz_set_error(FZ_EINVAL, "fz_trainer_create: lr %g, momentum %g, weight_decay %g: "
+                     "each must be a number >= 0", (double)opt.lr, (double)opt.momentum,
+                     (double)opt.weight_decay);
+        return NULL;
+    }
+    if (fz_trainable_params(m) == 0) {
+        fz_set_error(FZ_EINVAL, "fz_trainer_create: every parameter is frozen: nothing to "
+                     "train (PyTorch's backward refuses this too)");
+        return NULL;
+    }
+    size_t maxw = fz_model_max_width(m), buf;
+    if (!fz_mul_ok(batch, maxw, &buf) || !fz_mul_ok(buf, sizeof(float), &buf) ||
+        !fz_mul_ok(buf, m->n_layers + 1, &(size_t){0})) {
+        fz_set_error(FZ_ENOMEM, "fz_trainer_create: batch %zu × width %zu × %zu layers "
+                     "overflows size_t", batch, maxw, m->n_layers);
+        return NULL;
+    }
+
+    fz_trainer *t = calloc(1, sizeof *t);
+    if (!t)
+        goto nomem;
+    t->m = m;
+    t->batch = batch;
+    t->opt = opt;
+    t->plan.layer = calloc(m->n_layers, sizeof *t->plan.layer);
+    t->next_plan = calloc(m->n_layers, sizeof *t->next_plan);
+    t->act = calloc(m->n_layers, sizeof *t->act);
+    t->grad = calloc(m->n_tensors, sizeof *t->grad);
+    t->mom = calloc(m->n_tensors, sizeof *t->mom);
+    t->fwd_scratch[0] = malloc(buf);
+    t->fwd_scratch[1] = malloc(buf);
+    t->out = malloc(buf);
+    t->dy[0] = malloc(buf);
+    t->dy[1] = malloc(buf);
+    t->cnt_fwd = calloc(1, sizeof(fz_counter));
+    t->cnt_dgrad = calloc(1, sizeof(fz_counter));
+    t->cnt_wgrad = calloc(1, sizeof(fz_counter));
+    t->cnt_opt = calloc(1, sizeof(fz_counter));
+    if (!t->plan.layer || !t->next_plan || !t->act || !t->grad || !t->mom || !t->fwd_scratch[0] ||
+        !t->fwd_scratch[1] || !t->out || !t->dy[0] || !t->dy[1] || !t->cnt_fwd ||
+        !t->cnt_dgrad || !t->cnt_wgrad || !t->cnt_opt)
+        goto nomem;
+    t->plan.flags_version = m->flags_version + 1; /* forces the first plan */
+    if (ensure_plan(t) != FZ_OK) {
+        fz_trainer_free(t);
+        fz_set_error(FZ_ENOMEM, "fz_trainer_create: out of memory for the plan's buffers");
+        return NULL;
+    }
+    return t;
+
+nomem:
+    fz_trainer_free(t);
+    fz_set_error(FZ_ENOMEM, "fz_trainer_create: out of memory (batch %zu, widest layer %zu)",
+                 batch, maxw);
+    return NULL;
+}
+
+/* Forward through every layer; a layer's output lands where the plan keeps it, or in a
+ * scratch buffer that the next layer overwrites (a frozen prefix stores nothing). */
+static void forward(fz_trainer *t, const fz_kernels *k, const float *x)
+{
+    const fz_model *m = t->m;
+    size_t L = m->n_layers, B = t->batch;
+    const float *in = x;
+    for (size_t l = 0; l < L; l++) {
+        size_t I = m->widths[l], O = m->widths[l + 1];
+        float *dst = t->out;
+        if (l + 1 < L)
+            dst = t->act[l + 1] ? t->act[l + 1]
+                : in == t->fwd_scratch[0] ? t->fwd_scratch[1] : t->fwd_scratch[0];
+        fz_gemm_op op = {
+            .ta = FZ_NOTRANS, .tb = FZ_TRANS, .m = B, .n = O, .k = I, .alpha = 1.0f,
+            .a = in, .lda = I, .b = m->tensors[2 * l].data, .ldb = I,
+            .beta = 0.0f, .c = dst, .ldc = O,
+            .bias = m->tensors[2 * l + 1].data, .relu = l + 1 < L,
+        };
+        k->sgemm(&op, t->cnt_fwd);
+        in = dst;
+    }
+}
+
+/* Backward from dY of the last layer down to the lowest layer with work.  Each piece of
+ * work is guarded by the plan flag that asks for it. */
+static void backward(fz_trainer *t, const fz_kernels *k, const float *x)
+{
+    const fz_model *m = t->m;
+    size_t B = t->batch;
+    float *dY = t->dy[0];
+    for (size_t l = m->n_layers; l-- > t->plan.lowest;) {
+        const fz_plan_layer *p = &t->plan.layer[l];
+        size_t I = m->widths[l], O = m->widths[l + 1];
+        const float *X = l == 0 ? x : t->act[l];
+        if (p->need_dW) {
+            fz_gemm_op op = {
+                .ta = FZ_TRANS, .tb = FZ_NOTRANS, .m = O, .n = I, .k = B, .alpha = 1.0f,
+                .a = dY, .lda = O, .b = X, .ldb = I, .beta = 0.0f,
+                .c = t->grad[2 * l], .ldc = I,
+            };
+            k->sgemm(&op, t->cnt_wgrad);
+        }
+        if (p->need_db)
+            k->colsum(t->grad[2 * l + 1], dY, B, O, O, t->cnt_wgrad);
+        if (p->need_dX) {
+            /* dX = dY·W, masked by the ReLU below (its output, kept as this layer's X). */
+            float *dX = dY == t->dy[0] ? t->dy[1] : t->dy[0];
+            fz_gemm_op op = {
+                .ta = FZ_NOTRANS, .tb = FZ_NOTRANS, .m = B, .n = I, .k = O, .alpha = 1.0f,
+                .a = dY, .lda = O, .b = m->tensors[2 * l].data, .ldb = I, .beta = 0.0f,
+                .c = dX, .ldc = I, .mask = t->act[l], .ldmask = I,
+            };
+            k->sgemm(&op, t->cnt_dgrad);
+            dY = dX;
+        }
+    }
+}
+
+static void optimizer_step(fz_trainer *t, const fz_kernels *k)
+{
+    fz_model *m = t->m;
+    for (size_t i = 0; i < m->n_tensors; i++) {
+        if (!m->tensors[i].requires_grad)
+            continue;
+        k->sgd(m->tensors[i].data, t->grad[i], t->opt.momentum != 0.0f ? t->mom[i] : NULL,
+               m->tensors[i].numel, t->opt.lr, t->opt.momentum, t->opt.weight_decay,
+               t->cnt_opt);
+    }
+}
+
+fz_status fz_train_step(fz_trainer *t, const float *x, const float *y, float *loss)
+{
+    if (!t || !x || !y)
+        return fz_set_error(FZ_EINVAL, "fz_train_step: %s is NULL",
+                            !t ? "trainer" : !x ? "x" : "y");
+    fz_status st = ensure_plan(t);
+    if (st != FZ_OK)
+        return st;
+    if (!t->plan.any_trainable)
+        return fz_set_error(FZ_EINVAL, "fz_train_step: every parameter is frozen: nothing "
+                            "to train");
+
+    const fz_kernels *k = fz_kernels_get();
+    size_t n_out = t->batch * t->m->widths[t->m->n_layers];
+    fz_counter_reset(t->cnt_fwd);
+    fz_counter_reset(t->cnt_dgrad);
+    fz_counter_reset(t->cnt_wgrad);
+    fz_counter_reset(t->cnt_opt);
+
+    double t0 = now();
+    forward(t, k, x);
+    float l = mse_forward(t->out, y, n_out, t->cnt_fwd);
+    double t1 = now();
+    mse_backward(t->dy[0], t->out, y, n_out, t->cnt_dgrad);
+    backward(t, k, x);
+    double t2 = now();
+    optimizer_step(t, k);
+    double t3 = now();
+
+    t->times = (fz_times){ .fwd = t1 - t0, .bwd = t2 - t1, .opt = t3 - t2 };
+    if (loss)
+        *loss = l;
+    return FZ_OK;
+}
+
+static fz_flops zero_flops(void) { return (fz_flops){0}; }
+
+fz_flops fz_flops_planned(const fz_trainer *t)
+{
+    if (!t)
+        return zero_flops();
+    const fz_plan_flops *f = &t->planned;
+    return (fz_flops){ .fwd = f->fwd,
+                       .bwd = f->loss_bwd + f->dX + f->relu_bwd + f->dW + f->db,
+                       .opt = f->opt };
+}
+
+fz_flops fz_flops_executed(const fz_trainer *t)
+{
+    if (!t)
+        return zero_flops();
+    return (fz_flops){ .fwd = (double)fz_counter_total(t->cnt_fwd),
+                       .bwd = (double)(fz_counter_total(t->cnt_dgrad) +
+                                       fz_counter_total(t->cnt_wgrad)),
+                       .opt = (double)fz_counter_total(t->cnt_opt) };
+}
+
+fz_bwd_split fz_bwd_planned(const fz_trainer *t)
+{
+    if (!t)
+        return (fz_bwd_split){0};
+    const fz_plan_flops *f = &t->planned;
+    return (fz_bwd_split){ .dgrad = f->loss_bwd + f->dX + f->relu_bwd,
+                           .wgrad = f->dW + f->db };
+}
+
+fz_bwd_split fz_bwd_executed(const fz_trainer *t)
+{
+    if (!t)
+        return (fz_bwd_split){0};
+    return (fz_bwd_split){ .dgrad = (double)fz_counter_total(t->cnt_dgrad),
+                           .wgrad = (double)fz_counter_total(t->cnt_wgrad) };
+}
+
+fz_status fz_layer_plan_get(fz_trainer *t, size_t layer, fz_layer_plan *out)
+{
+    if (!t || !out)
+        return fz_set_error(FZ_EINVAL, "fz_layer_plan_get: %s is NULL",
+                            !t ? "trainer" : "out");
+    if (layer < 1 || layer > t->m->n_layers)
+        return fz_set_error(FZ_EINVAL, "fz_layer_plan_get: layer %zu out of range 1..%zu",
+                            layer, t->m->n_layers);
+    fz_status st = ensure_plan(t);
+    if (st != FZ_OK)
+        return st;
+    const fz_plan_layer *p = &t->plan.layer[layer - 1];
+    *out = (fz_layer_plan){ .need_dW = p->need_dW, .need_db = p->need_db,
+                            .need_dX = p->need_dX };
+    return FZ_OK;
+}
+
+fz_memory fz_memory_used(fz_trainer *t)
+{
+    if (!t || ensure_plan(t) != FZ_OK)
+        return (fz_memory){0};
+    size_t mom = 0;
+    for (size_t i = 0; i < t->m->n_tensors; i++)
+        mom += t->mom[i] ? t->m->tensors[i].numel * sizeof(float) : 0;
+    return (fz_memory){ .activations = t->act_bytes, .gradients = t->grad_bytes,
+                        .optimizer = mom };
+}
+
+fz_times fz_times_last(const fz_trainer *t)
+{
+    return t ? t->times : (fz_times){0};
+}
