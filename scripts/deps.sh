@@ -1,0 +1,41 @@
+#!/bin/bash
+# Installs the Debian 12 packages a freezebench task needs, only those missing, so it is
+# cheap to run again.  Groups: build (always), python, cross, fuzz, valgrind.
+#   usage: scripts/deps.sh [python] [cross] [fuzz] [valgrind]
+set -euo pipefail
+
+pkgs=(build-essential meson ninja-build pkg-config libhwloc-dev hwloc libcmocka-dev
+      libbenchmark-dev libopenblas-dev libblis-dev zlib1g-dev)
+arm64=false
+for group in "$@"; do
+    case "$group" in
+    python)   pkgs+=(python3 python3-numpy python3-torch python3-matplotlib) ;;
+    cross)    pkgs+=(gcc-aarch64-linux-gnu g++-aarch64-linux-gnu qemu-user
+                     libcmocka-dev:arm64 libhwloc-dev:arm64 libbenchmark-dev:arm64
+                     zlib1g-dev:arm64)
+              arm64=true ;;
+    fuzz)     pkgs+=(clang libclang-rt-14-dev) ;;
+    valgrind) pkgs+=(valgrind) ;;
+    *) echo "deps.sh: unknown group '$group' (python, cross, fuzz, valgrind)" >&2; exit 2 ;;
+    esac
+done
+
+sudo=""
+if [ "$(id -u)" != 0 ]; then sudo=sudo; fi
+
+if $arm64 && ! dpkg --print-foreign-architectures | grep -qx arm64; then
+    $sudo dpkg --add-architecture arm64
+    need_update=true
+fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+    if [ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null)" != installed ]; then
+        missing+=("$p")
+    fi
+done
+if [ ${#missing[@]} -gt 0 ] || [ "${need_update:-false}" = true ]; then
+    echo "deps.sh: installing ${missing[*]}" >&2
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
