@@ -29,6 +29,7 @@ const char *fz_status_name(fz_status s)
     case FZ_EIO:       return "FZ_EIO";
     case FZ_EFORMAT:   return "FZ_EFORMAT";
     case FZ_ENOTFOUND: return "FZ_ENOTFOUND";
+    case FZ_ENONFINITE: return "FZ_ENONFINITE";
     }
     return "FZ_UNKNOWN";
 }

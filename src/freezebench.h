@@ -34,6 +34,7 @@ typedef enum {
     FZ_EIO,         /* a file could not be read or written */
     FZ_EFORMAT,     /* a file was read but its contents are not what was expected */
     FZ_ENOTFOUND,   /* a name (parameter, pattern) matched nothing */
+    FZ_ENONFINITE,  /* a NaN or infinity in the inputs, or a loss that became one */
 } fz_status;
 
 /* Text of the last failure on the calling thread ("" if none).  Valid until the next
@@ -127,7 +128,10 @@ void        fz_trainer_free(fz_trainer *t);
 
 /* One step on x (batch×in) and targets y (batch×out): forward, loss, the backward the
  * plan calls for, SGD on the trainable parameters.  *loss (if loss is not NULL) receives
- * the loss before the update.  FZ_EINVAL if nothing is trainable any more. */
+ * the loss before the update.  FZ_EINVAL if nothing is trainable any more.
+ * FZ_ENONFINITE, with the parameters untouched, if x or y holds a NaN or an infinity
+ * (the message names the array and the element) or if the loss is not finite (the model
+ * has diverged; the message names the step). */
 fz_status   fz_train_step(fz_trainer *t, const float *x, const float *y, float *loss);
 
 /* FLOPs of the last step, per phase (DESIGN.md conventions): as planned from the
@@ -150,6 +154,9 @@ fz_status   fz_layer_plan_get(fz_trainer *t, size_t layer, fz_layer_plan *out);
  * gradient buffers and the optimizer (momentum) state. */
 typedef struct { size_t activations, gradients, optimizer; } fz_memory;
 fz_memory   fz_memory_used(fz_trainer *t);
+
+/* Steps completed by this trainer (a failed step does not count). */
+uint64_t    fz_trainer_steps(const fz_trainer *t);
 
 /* Time spent in each phase of the last step, in seconds (0 where the phase did no work). */
 typedef struct { double fwd, bwd, opt; } fz_times;

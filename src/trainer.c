@@ -3,11 +3,13 @@
  * trainable tensors.  Buffers follow the plan: activations only where keep_X, gradients
  * only for trainable tensors, momentum only for tensors that have been trained.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "error.h"
+#include "finite.h"
 #include "kernels.h"
 #include "loss.h"
 #include "model.h"
@@ -43,6 +45,7 @@ struct fz_trainer {
 
     fz_counter *cnt_fwd, *cnt_dgrad, *cnt_wgrad, *cnt_opt;
     fz_times times;
+    uint64_t steps;             /* completed steps */
 };
 
 static double now(void)
@@ -67,17 +70,24 @@ static fz_status apply_plan(fz_trainer *t, const fz_plan *plan)
     size_t own_act = act_bytes - (plan->layer[0].keep_X ? t->batch * m->widths[0] * sizeof(float) : 0);
     float *act_arena = own_act ? malloc(own_act) : NULL;
     float *grad_arena = grad_elems ? malloc(grad_elems * sizeof(float)) : NULL;
-    if ((own_act && !act_arena) || (grad_elems && !grad_arena))
+    /* Momentum buffers for tensors that become trainable, built aside and adopted only
+     * once everything else succeeded. */
+    float **new_mom = calloc(m->n_tensors, sizeof *new_mom);
+    if ((own_act && !act_arena) || (grad_elems && !grad_arena) || !new_mom)
         goto nomem;
     if (t->opt.momentum != 0.0f) {
         for (size_t i = 0; i < m->n_tensors; i++) {
             if (m->tensors[i].requires_grad && !t->mom[i]) {
-                t->mom[i] = calloc(m->tensors[i].numel, sizeof(float));
-                if (!t->mom[i])
-                    goto nomem;   /* buffers made so far stay: they are zero, as if new */
+                new_mom[i] = calloc(m->tensors[i].numel, sizeof(float));
+                if (!new_mom[i])
+                    goto nomem;
             }
         }
     }
+    for (size_t i = 0; i < m->n_tensors; i++)
+        if (new_mom[i])
+            t->mom[i] = new_mom[i];
+    free(new_mom);
 
     free(t->act_arena);
     free(t->grad_arena);
@@ -109,6 +119,9 @@ static fz_status apply_plan(fz_trainer *t, const fz_plan *plan)
     return FZ_OK;
 
 nomem:
+    for (size_t i = 0; new_mom && i < m->n_tensors; i++)
+        free(new_mom[i]);
+    free(new_mom);
     free(act_arena);
     free(grad_arena);
     return fz_set_error(FZ_ENOMEM, "fz_train_step: out of memory for the buffers of a new "
@@ -303,8 +316,20 @@ fz_status fz_train_step(fz_trainer *t, const float *x, const float *y, float *lo
         return fz_set_error(FZ_EINVAL, "fz_train_step: every parameter is frozen: nothing "
                             "to train");
 
+    size_t n_in = t->batch * t->m->widths[0], n_out = t->batch * t->m->widths[t->m->n_layers];
+    size_t bad = fz_first_nonfinite(x, n_in);
+    if (bad < n_in)
+        return fz_set_error(FZ_ENONFINITE, "fz_train_step: step %llu: x[%zu][%zu] is %g; "
+                            "not training on it", (unsigned long long)t->steps + 1,
+                            bad / t->m->widths[0], bad % t->m->widths[0], (double)x[bad]);
+    size_t out_w = t->m->widths[t->m->n_layers];
+    bad = fz_first_nonfinite(y, n_out);
+    if (bad < n_out)
+        return fz_set_error(FZ_ENONFINITE, "fz_train_step: step %llu: y[%zu][%zu] is %g; "
+                            "not training on it", (unsigned long long)t->steps + 1,
+                            bad / out_w, bad % out_w, (double)y[bad]);
+
     const fz_kernels *k = fz_kernels_get();
-    size_t n_out = t->batch * t->m->widths[t->m->n_layers];
     fz_counter_reset(t->cnt_fwd);
     fz_counter_reset(t->cnt_dgrad);
     fz_counter_reset(t->cnt_wgrad);
@@ -314,6 +339,13 @@ fz_status fz_train_step(fz_trainer *t, const float *x, const float *y, float *lo
     forward(t, k, x);
     float l = mse_forward(t->out, y, n_out, t->cnt_fwd);
     double t1 = now();
+    /* A diverged model: stop before the update, so the parameters stay those of the
+     * last good step. */
+    if (!isfinite(l))
+        return fz_set_error(FZ_ENONFINITE, "fz_train_step: step %llu: the loss is %g (the "
+                            "model diverged; try a lower learning rate); parameters left "
+                            "as after step %llu", (unsigned long long)t->steps + 1, (double)l,
+                            (unsigned long long)t->steps);
     mse_backward(t->dy[0], t->out, y, n_out, t->cnt_dgrad);
     backward(t, k, x);
     double t2 = now();
@@ -321,6 +353,7 @@ fz_status fz_train_step(fz_trainer *t, const float *x, const float *y, float *lo
     double t3 = now();
 
     t->times = (fz_times){ .fwd = t1 - t0, .bwd = t2 - t1, .opt = t3 - t2 };
+    t->steps++;
     if (loss)
         *loss = l;
     return FZ_OK;
@@ -397,3 +430,5 @@ fz_times fz_times_last(const fz_trainer *t)
 {
     return t ? t->times : (fz_times){0};
 }
+
+uint64_t fz_trainer_steps(const fz_trainer *t) { return t ? t->steps : 0; }
