@@ -126,11 +126,12 @@ static void malformed_specs_are_einval_naming_the_item(void **state)
 {
     fixture *f = *state;
     static const struct { const char *spec, *culprit; } bad[] = {
-        { "", "empty item" },
-        { ",", "empty item" },
-        { "fc1.*,", "empty item" },
-        { "a,,b", "empty item" },          /* malformed wins over "a matches nothing" */
-        { "fc1.*,,fc2.*", "empty item" },
+        { "", "spec '' is empty" },
+        { "  ", "spec '  ' is empty" },
+        { ",", "item 1: empty item" },
+        { "fc1.*,", "'fc1.*,', item 2: empty item" },
+        { "a,,b", "'a,,b', item 2: empty item" },  /* malformed wins over "a matches nothing" */
+        { "fc1.*,,fc2.*", "item 2: empty item" },
         { "prefix:", "prefix:" },
         { "prefix:x", "prefix:x" },
         { "prefix:-1", "prefix:-1" },
@@ -139,7 +140,7 @@ static void malformed_specs_are_einval_naming_the_item(void **state)
         { "prefix:99999999999999999999999", "prefix:9999" },
         { "fc1.we ight", "fc1.we ight" },
         { "fc1.*,fc2/weight", "fc2/weight" },
-        { "fc9.*,prefix:x", "prefix:x" },  /* a later parse error wins over a miss */
+        { "fc9.*,prefix:x", "item 2: 'prefix:x'" },  /* a parse error wins over a miss */
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         char call[96];
@@ -164,7 +165,7 @@ static void globs_matching_nothing_are_enotfound_and_change_no_flag(void **state
     /* The valid items before the bad one must not take effect either. */
     static const struct { const char *spec, *culprit; } miss[] = {
         { "fc9.*", "fc9.*" },
-        { "fc1.*,fc9.weight", "fc9.weight" },
+        { "fc1.*,fc9.weight", "item 2: 'fc9.weight'" },
         { "fc1.weight,fc2.bias,*.gamma", "*.gamma" },
         { "fc1.weights", "fc1.weights" },
         { "FC1.*", "FC1.*" },
