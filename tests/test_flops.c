@@ -76,9 +76,8 @@ static const fz_sgd optimizers[] = {
                      (double)(want));                                                  \
     } while (0)
 
-static void executed_flops_equal_planned_equal_formula_for_every_spec(void **state)
+static void check_every_spec_and_optimizer(void)
 {
-    (void)state;
     float x[BATCH * 6], y[BATCH * 3];
     fill_uniform(x, BATCH * 6, 1, -1.0f, 1.0f);
     fill_uniform(y, BATCH * 3, 2, -1.0f, 1.0f);
@@ -113,6 +112,25 @@ static void executed_flops_equal_planned_equal_formula_for_every_spec(void **sta
             fz_model_free(m);
         }
     }
+}
+
+static void executed_flops_equal_planned_equal_formula_for_every_spec(void **state)
+{
+    (void)state;
+    check_every_spec_and_optimizer();
+}
+
+static void executed_flops_do_not_depend_on_the_thread_count(void **state)
+{
+    (void)state;
+    /* Each thread counts into its own slot: a kernel split over threads must still count
+     * every FLOP exactly once. */
+    int saved = fz_get_threads();
+    for (int n = 1; n <= 4; n++) {
+        fz_set_threads(n);
+        check_every_spec_and_optimizer();
+    }
+    fz_set_threads(saved);
 }
 
 static void freezing_never_changes_forward_flops(void **state)
@@ -165,6 +183,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(executed_flops_equal_planned_equal_formula_for_every_spec),
+        cmocka_unit_test(executed_flops_do_not_depend_on_the_thread_count),
         cmocka_unit_test(freezing_never_changes_forward_flops),
         cmocka_unit_test(longer_frozen_prefix_never_costs_more_backward),
     };

@@ -167,6 +167,31 @@ static void last_trains_only_the_head_without_input_grads(void **state)
     check_both_optimizers(&(plan_case){ "last", "FFFT", "FFFT", "FFFF" });
 }
 
+static void single_layer_model_has_no_input_gradient_to_compute(void **state)
+{
+    (void)state;
+    /* One Linear layer (no ReLU): nothing lies below it, and "last" freezes nothing. */
+    const size_t w1[] = { 5, 2 };
+    static const char *const specs[] = { "none", "last", "bitfit", "fc1.bias" };
+    for (size_t s = 0; s < sizeof specs / sizeof *specs; s++) {
+        fz_model *m = fz_mlp_create(w1, 2, 3);
+        assert_int_equal(fz_freeze(m, specs[s]), FZ_OK);
+        fz_trainer *t = fz_trainer_create(m, BATCH, (fz_sgd){ .lr = 0.1f });
+        assert_non_null(t);
+        fz_layer_plan p;
+        assert_int_equal(fz_layer_plan_get(t, 1, &p), FZ_OK);
+        assert_false(p.need_dX);
+        assert_true(p.need_dW == fz_requires_grad(m, "fc1.weight"));
+        assert_true(p.need_db == fz_requires_grad(m, "fc1.bias"));
+        assert_int_equal(fz_memory_used(t).activations, p.need_dW ? BATCH * 5 * sizeof(float) : 0);
+        float x[BATCH * 5] = { 1, 2, 3 }, y[BATCH * 2] = { 1 };
+        assert_int_equal(fz_train_step(t, x, y, NULL), FZ_OK);
+        assert_true(fz_flops_executed(t).bwd == fz_flops_planned(t).bwd);
+        fz_trainer_free(t);
+        fz_model_free(m);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -179,6 +204,7 @@ int main(void)
         cmocka_unit_test(trainable_bias_below_frozen_layers_needs_input_grads_down_to_it),
         cmocka_unit_test(bitfit_trains_biases_and_keeps_only_relu_masks),
         cmocka_unit_test(last_trains_only_the_head_without_input_grads),
+        cmocka_unit_test(single_layer_model_has_no_input_gradient_to_compute),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
