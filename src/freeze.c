@@ -130,6 +130,7 @@ fz_status fz_spec_select(const fz_model *m, const char *spec, bool *selected)
                             "nothing)", spec);
     /* Parse the whole spec before matching any glob, so a malformed spec is FZ_EINVAL
      * (naming the malformed item) even when an earlier item also matches nothing. */
+    memset(selected, 0, m->n_tensors * sizeof *selected);
     fz_status st = walk_items(m, spec, false, selected);
     memset(selected, 0, m->n_tensors * sizeof *selected);
     if (st != FZ_OK)
