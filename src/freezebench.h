@@ -133,7 +133,8 @@ void        fz_trainer_free(fz_trainer *t);
 fz_status   fz_train_step(fz_trainer *t, const float *x, const float *y, float *loss);
 
 /* FLOPs of the last step, per phase (DESIGN.md conventions): as planned from the
- * backward plan, and as the kernels counted them while they ran.  The two agree. */
+ * backward plan, and as the kernels counted them while they ran.  The two agree (a flag
+ * change shows up in both with the next step; before the first step both are 0). */
 typedef struct { double fwd, bwd, opt; } fz_flops;
 fz_flops    fz_flops_planned(const fz_trainer *t);
 fz_flops    fz_flops_executed(const fz_trainer *t);

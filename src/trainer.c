@@ -20,6 +20,7 @@ struct fz_trainer {
 
     fz_plan plan;
     fz_plan_flops planned;
+    fz_plan_flops step_planned; /* `planned` as of the last step: what the API reports */
     fz_plan_layer *next_plan;   /* room to build a new plan before it replaces `plan` */
 
     /* Activations: act[l] is layer l's kept input (B×I_l), or NULL.  act[0] is never
@@ -305,6 +306,7 @@ fz_status fz_train_step(fz_trainer *t, const float *x, const float *y, float *lo
 
     const fz_kernels *k = fz_kernels_get();
     size_t n_out = t->batch * t->m->widths[t->m->n_layers];
+    t->step_planned = t->planned;
     fz_counter_reset(t->cnt_fwd);
     fz_counter_reset(t->cnt_dgrad);
     fz_counter_reset(t->cnt_wgrad);
@@ -332,7 +334,7 @@ fz_flops fz_flops_planned(const fz_trainer *t)
 {
     if (!t)
         return zero_flops();
-    const fz_plan_flops *f = &t->planned;
+    const fz_plan_flops *f = &t->step_planned;
     return (fz_flops){ .fwd = f->fwd,
                        .bwd = f->loss_bwd + f->dX + f->relu_bwd + f->dW + f->db,
                        .opt = f->opt };
@@ -352,7 +354,7 @@ fz_bwd_split fz_bwd_planned(const fz_trainer *t)
 {
     if (!t)
         return (fz_bwd_split){0};
-    const fz_plan_flops *f = &t->planned;
+    const fz_plan_flops *f = &t->step_planned;
     return (fz_bwd_split){ .dgrad = f->loss_bwd + f->dX + f->relu_bwd,
                            .wgrad = f->dW + f->db };
 }
