@@ -133,6 +133,18 @@ static void executed_flops_do_not_depend_on_the_thread_count(void **state)
     fz_set_threads(saved);
 }
 
+static void flops_are_zero_before_the_first_step(void **state)
+{
+    (void)state;
+    fz_model *m = fz_mlp_create(widths, LAYERS + 1, 5);
+    fz_trainer *t = fz_trainer_create(m, BATCH, optimizers[3]);
+    fz_flops p = fz_flops_planned(t), e = fz_flops_executed(t);
+    assert_true(p.fwd == 0 && p.bwd == 0 && p.opt == 0);
+    assert_true(e.fwd == 0 && e.bwd == 0 && e.opt == 0);
+    fz_trainer_free(t);
+    fz_model_free(m);
+}
+
 static void freezing_never_changes_forward_flops(void **state)
 {
     (void)state;
@@ -184,6 +196,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(executed_flops_equal_planned_equal_formula_for_every_spec),
         cmocka_unit_test(executed_flops_do_not_depend_on_the_thread_count),
+        cmocka_unit_test(flops_are_zero_before_the_first_step),
         cmocka_unit_test(freezing_never_changes_forward_flops),
         cmocka_unit_test(longer_frozen_prefix_never_costs_more_backward),
     };

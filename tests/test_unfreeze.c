@@ -166,6 +166,32 @@ static void change_flags(fz_model *m, const char *freeze, const char *unfreeze)
         assert_int_equal(fz_unfreeze(m, unfreeze), FZ_OK);
 }
 
+static void planned_flops_describe_the_last_step_until_the_next_one(void **state)
+{
+    (void)state;
+    /* "FLOPs of the last step, as planned and as executed; the two agree": a flag change
+     * (and a re-plan it triggers through fz_layer_plan_get or fz_memory_used) must not
+     * make the planned figure jump ahead of the executed one before the step runs. */
+    fz_model *m = fz_mlp_create(widths, LAYERS + 1, 7);
+    assert_int_equal(fz_freeze(m, "prefix:2"), FZ_OK);
+    fz_trainer *t = fz_trainer_create(m, BATCH, (fz_sgd){ .lr = 0.05f });
+    steps(t, 1, 95);
+    fz_flops before = fz_flops_planned(t);
+    assert_int_equal(fz_unfreeze(m, "fc1.*"), FZ_OK);
+    assert_true(plan_of(t, 1).need_dW);
+    (void)fz_memory_used(t);
+    fz_flops plan = fz_flops_planned(t), exec = fz_flops_executed(t);
+    fz_bwd_split bplan = fz_bwd_planned(t), bexec = fz_bwd_executed(t);
+    assert_true(plan.bwd == before.bwd && plan.opt == before.opt);
+    assert_true(plan.bwd == exec.bwd && plan.opt == exec.opt && plan.fwd == exec.fwd);
+    assert_true(bplan.dgrad == bexec.dgrad && bplan.wgrad == bexec.wgrad);
+    steps(t, 1, 96);
+    assert_true(fz_flops_planned(t).bwd > before.bwd);
+    assert_true(fz_flops_planned(t).bwd == fz_flops_executed(t).bwd);
+    fz_trainer_free(t);
+    fz_model_free(m);
+}
+
 /* Runs three steps from the `start` flags, applies `freeze` then `unfreeze` (either may
  * be NULL), steps once more; a fresh model with the same parameters and flags and a
  * fresh trainer must make exactly the same step.  Momentum 0: no optimizer state, so the
@@ -215,6 +241,7 @@ int main(void)
         cmocka_unit_test(unfreezing_replans_and_the_newly_trainable_tensors_start_moving),
         cmocka_unit_test(gradual_unfreezing_grows_backward_flops_layer_by_layer),
         cmocka_unit_test(freezing_mid_run_stops_a_tensor_at_once_despite_momentum),
+        cmocka_unit_test(planned_flops_describe_the_last_step_until_the_next_one),
         cmocka_unit_test(replanned_trainer_steps_exactly_like_a_fresh_one),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
