@@ -306,11 +306,11 @@ fz_status fz_train_step(fz_trainer *t, const float *x, const float *y, float *lo
 
     const fz_kernels *k = fz_kernels_get();
     size_t n_out = t->batch * t->m->widths[t->m->n_layers];
-    t->step_planned = t->planned;
     fz_counter_reset(t->cnt_fwd);
     fz_counter_reset(t->cnt_dgrad);
     fz_counter_reset(t->cnt_wgrad);
     fz_counter_reset(t->cnt_opt);
+    t->step_planned = t->planned;
 
     double t0 = now();
     forward(t, k, x);
