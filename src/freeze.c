@@ -5,6 +5,7 @@
  */
 #include <ctype.h>
 #include <fnmatch.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,8 +20,9 @@ static bool is_glob_char(char c)
     return isalnum((unsigned char)c) || strchr("._*?[]!-^", c);
 }
 
+/* Checks one item's syntax and, when `match` is set, adds what it names to `selected`. */
 static fz_status select_item(const fz_model *m, const char *item, size_t len,
-                             bool *selected)
+                             bool match, bool *selected)
 {
     int q = len < ITEM_QUOTE ? (int)len : ITEM_QUOTE;
 
@@ -59,6 +61,8 @@ static fz_status select_item(const fz_model *m, const char *item, size_t len,
             return fz_set_error(FZ_EINVAL, "freeze spec: '%.*s' is neither a shorthand "
                                 "(none, prefix:K, last, bitfit) nor a glob over parameter "
                                 "names such as fc1.* (bad character '%c')", q, item, item[i]);
+    if (!match)
+        return FZ_OK;
 
     char pattern[FZ_NAME_MAX * 4];
     if (len >= sizeof pattern)
@@ -79,14 +83,26 @@ static fz_status select_item(const fz_model *m, const char *item, size_t len,
     return FZ_OK;
 }
 
-fz_status fz_spec_select(const fz_model *m, const char *spec, bool *selected)
+/* Rewrites the item's message to say where it is: the spec (an empty item has nothing
+ * else to quote) and the item's position in it. */
+static fz_status where_in_spec(fz_status st, const char *spec, size_t item)
 {
-    if (!m || !spec || !selected)
-        return fz_set_error(FZ_EINVAL, "freeze spec: %s is NULL",
-                            !m ? "model" : !spec ? "spec" : "selection");
-    memset(selected, 0, m->n_tensors * sizeof *selected);
+    const char *why = fz_last_error();
+    if (!strncmp(why, "freeze spec: ", 13))
+        why += 13;
+    char msg[400];
+    snprintf(msg, sizeof msg, "%s", why);   /* fz_set_error overwrites fz_last_error() */
+    size_t len = strlen(spec);
+    return fz_set_error(st, "freeze spec '%.*s%s', item %zu: %s",
+                        len < ITEM_QUOTE ? (int)len : ITEM_QUOTE, spec,
+                        len < ITEM_QUOTE ? "" : "...", item, msg);
+}
+
+/* One pass over the comma-separated items; see select_item for `match`. */
+static fz_status walk_items(const fz_model *m, const char *spec, bool match, bool *selected)
+{
     const char *p = spec;
-    for (;;) {
+    for (size_t item = 1;; item++) {
         const char *end = strchr(p, ',');
         size_t len = end ? (size_t)(end - p) : strlen(p);
         /* Spaces around items are allowed ("fc1.*, fc2.bias"), not inside them. */
@@ -95,13 +111,31 @@ fz_status fz_spec_select(const fz_model *m, const char *spec, bool *selected)
             s++;
         while (e > s && isspace((unsigned char)e[-1]))
             e--;
-        fz_status st = select_item(m, s, (size_t)(e - s), selected);
+        fz_status st = select_item(m, s, (size_t)(e - s), match, selected);
         if (st != FZ_OK)
-            return st;
+            return where_in_spec(st, spec, item);
         if (!end)
             return FZ_OK;
         p = end + 1;
     }
+}
+
+fz_status fz_spec_select(const fz_model *m, const char *spec, bool *selected)
+{
+    if (!m || !spec || !selected)
+        return fz_set_error(FZ_EINVAL, "freeze spec: %s is NULL",
+                            !m ? "model" : !spec ? "spec" : "selection");
+    if (!spec[strspn(spec, " \t\n")])
+        return fz_set_error(FZ_EINVAL, "freeze spec '%s' is empty (say 'none' to freeze "
+                            "nothing)", spec);
+    /* Parse the whole spec before matching any glob, so a malformed spec is FZ_EINVAL
+     * (naming the malformed item) even when an earlier item also matches nothing. */
+    memset(selected, 0, m->n_tensors * sizeof *selected);
+    fz_status st = walk_items(m, spec, false, selected);
+    memset(selected, 0, m->n_tensors * sizeof *selected);
+    if (st != FZ_OK)
+        return st;
+    return walk_items(m, spec, true, selected);
 }
 
 static fz_status set_flags(fz_model *m, const char *spec, bool requires_grad,

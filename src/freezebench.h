@@ -50,7 +50,9 @@ typedef enum { FZ_NOTRANS = 0, FZ_TRANS = 1 } fz_trans;
 
 /* C = alpha·op(A)·op(B) + beta·C, row-major, with the meaning of cblas_sgemm:
  * op(A) is m×k, op(B) is k×n, C is m×n.  When beta == 0, C is not read (NaNs in it do
- * not propagate).  m, n or k of 0 is a no-op apart from the beta scaling, as in BLAS. */
+ * not propagate).  m, n or k of 0 is a no-op apart from the beta scaling, as in BLAS.
+ * A NULL matrix (C, or A or B when k > 0) is refused: C is not written and
+ * fz_last_error() names the matrix. */
 void fz_sgemm(fz_trans ta, fz_trans tb, size_t m, size_t n, size_t k, float alpha,
               const float *a, size_t lda, const float *b, size_t ldb,
               float beta, float *c, size_t ldc);
@@ -135,7 +137,8 @@ void        fz_trainer_free(fz_trainer *t);
 fz_status   fz_train_step(fz_trainer *t, const float *x, const float *y, float *loss);
 
 /* FLOPs of the last step, per phase (DESIGN.md conventions): as planned from the
- * backward plan, and as the kernels counted them while they ran.  The two agree. */
+ * backward plan, and as the kernels counted them while they ran.  The two agree (a flag
+ * change shows up in both with the next step; before the first step both are 0). */
 typedef struct { double fwd, bwd, opt; } fz_flops;
 fz_flops    fz_flops_planned(const fz_trainer *t);
 fz_flops    fz_flops_executed(const fz_trainer *t);

@@ -22,6 +22,7 @@ struct fz_trainer {
 
     fz_plan plan;
     fz_plan_flops planned;
+    fz_plan_flops step_planned; /* `planned` as of the last step: what the API reports */
     fz_plan_layer *next_plan;   /* room to build a new plan before it replaces `plan` */
 
     /* Activations: act[l] is layer l's kept input (B×I_l), or NULL.  act[0] is never
@@ -334,6 +335,7 @@ fz_status fz_train_step(fz_trainer *t, const float *x, const float *y, float *lo
     fz_counter_reset(t->cnt_dgrad);
     fz_counter_reset(t->cnt_wgrad);
     fz_counter_reset(t->cnt_opt);
+    t->step_planned = t->planned;
 
     double t0 = now();
     forward(t, k, x);
@@ -365,7 +367,7 @@ fz_flops fz_flops_planned(const fz_trainer *t)
 {
     if (!t)
         return zero_flops();
-    const fz_plan_flops *f = &t->planned;
+    const fz_plan_flops *f = &t->step_planned;
     return (fz_flops){ .fwd = f->fwd,
                        .bwd = f->loss_bwd + f->dX + f->relu_bwd + f->dW + f->db,
                        .opt = f->opt };
@@ -385,7 +387,7 @@ fz_bwd_split fz_bwd_planned(const fz_trainer *t)
 {
     if (!t)
         return (fz_bwd_split){0};
-    const fz_plan_flops *f = &t->planned;
+    const fz_plan_flops *f = &t->step_planned;
     return (fz_bwd_split){ .dgrad = f->loss_bwd + f->dX + f->relu_bwd,
                            .wgrad = f->dW + f->db };
 }

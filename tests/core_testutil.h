@@ -1,0 +1,91 @@
+/*
+ * Helpers shared by the core tests: deterministic data, and whole-model snapshots so a
+ * test can say "this call left the model exactly as it was" or "this tensor did not move
+ * by a single bit".  Header-only (static functions) so each test stays one executable.
+ */
+#ifndef FZ_CORE_TESTUTIL_H
+#define FZ_CORE_TESTUTIL_H
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "freezebench.h"
+#include "rng.h"
+
+/* n floats uniform in [lo, hi) from `seed`: the same data on every CPU. */
+static inline void fill_uniform(float *x, size_t n, uint64_t seed, float lo, float hi)
+{
+    fz_rng r;
+    fz_rng_seed(&r, seed);
+    for (size_t i = 0; i < n; i++)
+        x[i] = fz_rng_uniform(&r, lo, hi);
+}
+
+/* Every parameter value and every requires_grad flag of a model, in state_dict order. */
+typedef struct {
+    size_t n_tensors;
+    float **data;
+    size_t *numel;
+    bool *requires_grad;
+} model_snapshot;
+
+static inline model_snapshot snapshot_take(fz_model *m)
+{
+    model_snapshot s = { .n_tensors = fz_param_count(m) };
+    s.data = calloc(s.n_tensors, sizeof *s.data);
+    s.numel = calloc(s.n_tensors, sizeof *s.numel);
+    s.requires_grad = calloc(s.n_tensors, sizeof *s.requires_grad);
+    for (size_t i = 0; i < s.n_tensors; i++) {
+        const char *name = fz_param_name(m, i);
+        const float *p = fz_param_data(m, name, &s.numel[i]);
+        s.data[i] = malloc(s.numel[i] * sizeof(float));
+        memcpy(s.data[i], p, s.numel[i] * sizeof(float));
+        s.requires_grad[i] = fz_requires_grad(m, name);
+    }
+    return s;
+}
+
+/* True when the named tensor holds bit for bit what the snapshot recorded. */
+static inline bool snapshot_tensor_same(const model_snapshot *s, fz_model *m, size_t i)
+{
+    size_t n;
+    const float *p = fz_param_data(m, fz_param_name(m, i), &n);
+    return p && n == s->numel[i] && !memcmp(p, s->data[i], n * sizeof(float));
+}
+
+/* True when every value and every flag is as the snapshot recorded. */
+static inline bool snapshot_model_same(const model_snapshot *s, fz_model *m)
+{
+    if (fz_param_count(m) != s->n_tensors)
+        return false;
+    for (size_t i = 0; i < s->n_tensors; i++)
+        if (!snapshot_tensor_same(s, m, i) ||
+            fz_requires_grad(m, fz_param_name(m, i)) != s->requires_grad[i])
+            return false;
+    return true;
+}
+
+static inline void snapshot_free(model_snapshot *s)
+{
+    for (size_t i = 0; i < s->n_tensors; i++)
+        free(s->data[i]);
+    free(s->data);
+    free(s->numel);
+    free(s->requires_grad);
+    *s = (model_snapshot){0};
+}
+
+/* Copies every parameter value of `src` into `dst` (same widths), flags untouched. */
+static inline void copy_params(fz_model *dst, fz_model *src)
+{
+    for (size_t i = 0; i < fz_param_count(src); i++) {
+        const char *name = fz_param_name(src, i);
+        size_t n, nd;
+        const float *p = fz_param_data(src, name, &n);
+        float *d = fz_param_data(dst, name, &nd);
+        memcpy(d, p, n * sizeof(float));
+    }
+}
+
+#endif
