@@ -65,15 +65,20 @@ static inline void store_row(float *c, const float *mask, __m256 acc0, __m256 ac
  * as constants. */
 static inline __attribute__((always_inline)) void
 ukr_body(size_t k, const float *a, size_t rsa, size_t csa, const float *b, float *c,
-         size_t ldc, size_t mr, size_t nr, const fz_tile_epilogue *ep)
+         size_t ldc, size_t mr, size_t nr, const fz_tile_epilogue *ep, bool packed)
 {
-    /* Rows past mr repeat the last real row: never outside A, and never stored. */
+    /* A packed panel is zero padded to MR rows; in the caller's matrix, rows past mr
+     * repeat the last real row instead: never outside A, and never stored. */
+    size_t last = packed ? MR - 1 : mr - 1;
     const float *a0 = a;
-    const float *a1 = a + (mr > 1 ? 1 : 0) * rsa;
-    const float *a2 = a + (mr > 2 ? 2 : mr - 1) * rsa;
-    const float *a3 = a + (mr > 3 ? 3 : mr - 1) * rsa;
-    const float *a4 = a + (mr > 4 ? 4 : mr - 1) * rsa;
-    const float *a5 = a + (mr > 5 ? 5 : mr - 1) * rsa;
+    const float *a1 = a + (last < 1 ? last : 1) * rsa;
+    const float *a2 = a + (last < 2 ? last : 2) * rsa;
+    const float *a3 = a + (last < 3 ? last : 3) * rsa;
+    const float *a4 = a + (last < 4 ? last : 4) * rsa;
+    const float *a5 = a + (last < 5 ? last : 5) * rsa;
+    /* The tile of C is written at the end: start fetching its rows now. */
+    for (size_t r = 0; r < mr; r++)
+        _mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0);
 
     __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
     __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
@@ -121,21 +126,82 @@ static void sgemm_avx2_6x16(size_t k, const float *a, size_t rsa, size_t csa,
                             const fz_tile_epilogue *ep)
 {
     if (rsa == 1 && csa == MR)
-        ukr_body(k, a, 1, MR, b, c, ldc, mr, nr, ep);
+        ukr_body(k, a, 1, MR, b, c, ldc, mr, nr, ep, true);
     else
-        ukr_body(k, a, rsa, csa, b, c, ldc, mr, nr, ep);
+        ukr_body(k, a, rsa, csa, b, c, ldc, mr, nr, ep, false);
 }
 
+/* r[q] = column q of the 8×8 block whose rows are r[0..7]. */
+static inline void transpose8x8(__m256 r[8])
+{
+    __m256 t[8], u[8];
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 8; i += 4) {
+        u[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+        u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+        u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+        u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    for (int i = 0; i < 4; i++) {
+        r[i] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x20);
+        r[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
+    }
+}
+
+/* A not transposed (depth contiguous, as X and dY are): whole 6-row panels go through
+ * 8×8 register transposes (two rows of zeros), the rest through the portable loop. */
 static void pack_a_avx2(float *dst, const float *src, size_t ls, size_t ks, size_t lanes,
                         size_t k)
 {
-    fz_pack_panels(dst, src, ls, ks, lanes, k, MR);
+    size_t full = ks == 1 && ls != 1 ? lanes / MR * MR : 0;
+    for (size_t l0 = 0; l0 < full; l0 += MR, dst += MR * k) {
+        size_t p = 0;
+        for (; p + 8 <= k; p += 8) {
+            __m256 r[8];
+            for (int q = 0; q < MR; q++)
+                r[q] = _mm256_loadu_ps(src + (l0 + q) * ls + p);
+            r[6] = r[7] = _mm256_setzero_ps();
+            transpose8x8(r);
+            /* Depth step q is the first 6 floats of r[q]; each store's last two floats
+             * are overwritten by the next, the last one is stored short. */
+            float *d = dst + p * MR;
+            for (int q = 0; q < 7; q++)
+                _mm256_storeu_ps(d + q * MR, r[q]);
+            _mm_storeu_ps(d + 7 * MR, _mm256_castps256_ps128(r[7]));
+            _mm_storel_pi((__m64 *)(d + 7 * MR + 4), _mm256_extractf128_ps(r[7], 1));
+        }
+        for (; p < k; p++)   /* depth tail */
+            for (size_t l = 0; l < MR; l++)
+                dst[p * MR + l] = src[(l0 + l) * ls + p];
+    }
+    fz_pack_panels(dst, src + full * ls, ls, ks, lanes - full, k, MR);
 }
 
+/* B transposed (depth contiguous, as W is in the forward X·Wᵀ): whole 16-lane panels go
+ * through 8×8 register transposes, the rest through the portable loop. */
 static void pack_b_avx2(float *dst, const float *src, size_t ls, size_t ks, size_t lanes,
                         size_t k)
 {
-    fz_pack_panels(dst, src, ls, ks, lanes, k, NR);
+    size_t full = ks == 1 && ls != 1 ? lanes / NR * NR : 0;
+    for (size_t l0 = 0; l0 < full; l0 += NR, dst += NR * k) {
+        size_t p = 0;
+        for (; p + 8 <= k; p += 8)
+            for (size_t h = 0; h < NR; h += 8) {
+                __m256 r[8];
+                for (int q = 0; q < 8; q++)
+                    r[q] = _mm256_loadu_ps(src + (l0 + h + q) * ls + p);
+                transpose8x8(r);
+                for (int q = 0; q < 8; q++)
+                    _mm256_store_ps(dst + (p + q) * NR + h, r[q]);
+            }
+        for (; p < k; p++)   /* depth tail */
+            for (size_t l = 0; l < NR; l++)
+                dst[p * NR + l] = src[(l0 + l) * ls + p];
+    }
+    fz_pack_panels(dst, src + full * ls, ls, ks, lanes - full, k, NR);
 }
 
 const fz_sgemm_kernel fz_sgemm_avx2_6x16 = {
