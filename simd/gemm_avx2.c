@@ -3,8 +3,9 @@
  *
  * 6×16 keeps 12 accumulators of 8 floats in 12 of the 16 YMM registers; per k step two
  * loads of B and six broadcasts of A feed 12 FMAs, which two FMA pipes retire in six
- * cycles while the loads fit in the load ports.  Edge tiles use masked loads and stores
- * on the columns and skip the rows past mr, so C is never touched outside the matrix.
+ * cycles while the loads fit in the load ports.  Edge tiles use masked loads on the
+ * columns, store in pieces and skip the rows past mr, so C is never touched outside the
+ * matrix.
  */
 #include <immintrin.h>
 
@@ -32,21 +33,42 @@ static inline __m256 load_cols(const float *p, const col_mask *cm, int half)
     return _mm256_maskload_ps(p + 8 * half, half ? cm->hi : cm->lo);
 }
 
-static inline void store_cols(float *p, __m256 v, const col_mask *cm, int half)
+/* The first n (< 16) floats of lo:hi to p, in pieces of 8, 4, 2 and 1: masked stores
+ * are slow on AMD (tens of cycles each), and the tiny products of small networks are
+ * nearly all edge tiles. */
+static inline void store_first(float *p, __m256 lo, __m256 hi, size_t n)
 {
-    if (cm->full)
-        _mm256_storeu_ps(p + 8 * half, v);
-    else
-        _mm256_maskstore_ps(p + 8 * half, half ? cm->hi : cm->lo, v);
+    __m256 v = lo;
+    if (n >= 8) {
+        _mm256_storeu_ps(p, lo);
+        v = hi;
+        p += 8;
+        n -= 8;
+    }
+    __m128 x = _mm256_castps256_ps128(v);
+    if (n >= 4) {
+        _mm_storeu_ps(p, x);
+        x = _mm256_extractf128_ps(v, 1);
+        p += 4;
+        n -= 4;
+    }
+    if (n >= 2) {
+        _mm_storel_pi((__m64 *)p, x);
+        x = _mm_movehl_ps(x, x);
+        p += 2;
+        n -= 2;
+    }
+    if (n)
+        _mm_store_ss(p, x);
 }
 
 /* One row of the tile through the epilogue, in the order of the scalar reference. */
 static inline void store_row(float *c, const float *mask, __m256 acc0, __m256 acc1,
-                             const col_mask *cm, const fz_tile_epilogue *ep)
+                             size_t nr, const col_mask *cm, const fz_tile_epilogue *ep)
 {
     const __m256 zero = _mm256_setzero_ps(), alpha = _mm256_set1_ps(ep->alpha);
     __m256 v[2] = { _mm256_mul_ps(alpha, acc0), _mm256_mul_ps(alpha, acc1) };
-    for (int h = 0; h < 2; h++) {
+    for (int h = 0; h < (nr > 8 ? 2 : 1); h++) {
         if (ep->beta != 0.0f)
             v[h] = _mm256_add_ps(v[h], _mm256_mul_ps(_mm256_set1_ps(ep->beta),
                                                      load_cols(c, cm, h)));
@@ -57,8 +79,11 @@ static inline void store_row(float *c, const float *mask, __m256 acc0, __m256 ac
         if (mask)
             v[h] = _mm256_and_ps(v[h], _mm256_cmp_ps(load_cols(mask, cm, h), zero,
                                                       _CMP_GT_OQ));
-        store_cols(c, v[h], cm, h);
+        if (cm->full)
+            _mm256_storeu_ps(c + 8 * h, v[h]);
     }
+    if (!cm->full)
+        store_first(c, v[0], v[1], nr);
 }
 
 /* The microkernel body; always inlined so that the packed-A call site gets the strides
@@ -113,12 +138,12 @@ ukr_body(size_t k, const float *a, size_t rsa, size_t csa, const float *b, float
     }
     const float *mk = ep->mask;
     size_t ldm = ep->ldmask;
-    store_row(c, mk, c00, c01, &cm, ep);
-    if (mr > 1) store_row(c + 1 * ldc, mk ? mk + 1 * ldm : NULL, c10, c11, &cm, ep);
-    if (mr > 2) store_row(c + 2 * ldc, mk ? mk + 2 * ldm : NULL, c20, c21, &cm, ep);
-    if (mr > 3) store_row(c + 3 * ldc, mk ? mk + 3 * ldm : NULL, c30, c31, &cm, ep);
-    if (mr > 4) store_row(c + 4 * ldc, mk ? mk + 4 * ldm : NULL, c40, c41, &cm, ep);
-    if (mr > 5) store_row(c + 5 * ldc, mk ? mk + 5 * ldm : NULL, c50, c51, &cm, ep);
+    store_row(c, mk, c00, c01, nr, &cm, ep);
+    if (mr > 1) store_row(c + 1 * ldc, mk ? mk + 1 * ldm : NULL, c10, c11, nr, &cm, ep);
+    if (mr > 2) store_row(c + 2 * ldc, mk ? mk + 2 * ldm : NULL, c20, c21, nr, &cm, ep);
+    if (mr > 3) store_row(c + 3 * ldc, mk ? mk + 3 * ldm : NULL, c30, c31, nr, &cm, ep);
+    if (mr > 4) store_row(c + 4 * ldc, mk ? mk + 4 * ldm : NULL, c40, c41, nr, &cm, ep);
+    if (mr > 5) store_row(c + 5 * ldc, mk ? mk + 5 * ldm : NULL, c50, c51, nr, &cm, ep);
 }
 
 static void sgemm_avx2_6x16(size_t k, const float *a, size_t rsa, size_t csa,
@@ -177,6 +202,23 @@ static void pack_a_avx2(float *dst, const float *src, size_t ls, size_t ks, size
             for (size_t l = 0; l < MR; l++)
                 dst[p * MR + l] = src[(l0 + l) * ls + p];
     }
+    if (ls == 1) {
+        /* Lanes contiguous (A transposed): one masked load per depth step, masked-off
+         * lanes reading as the panel's zero padding; each 8-float store's last two
+         * floats are overwritten by the next step's, the last step is stored short. */
+        for (size_t l0 = 0; l0 < lanes && k; l0 += MR, dst += MR * k) {
+            size_t w = lanes - l0 < MR ? lanes - l0 : MR;
+            __m256i live = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)w),
+                                              _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+            size_t p = 0;
+            for (; p + 1 < k; p++)
+                _mm256_storeu_ps(dst + p * MR, _mm256_maskload_ps(src + l0 + p * ks, live));
+            __m256 v = _mm256_maskload_ps(src + l0 + p * ks, live);
+            _mm_storeu_ps(dst + p * MR, _mm256_castps256_ps128(v));
+            _mm_storel_pi((__m64 *)(dst + p * MR + 4), _mm256_extractf128_ps(v, 1));
+        }
+        return;
+    }
     fz_pack_panels(dst, src + full * ls, ls, ks, lanes - full, k, MR);
 }
 
@@ -200,6 +242,22 @@ static void pack_b_avx2(float *dst, const float *src, size_t ls, size_t ks, size
         for (; p < k; p++)   /* depth tail */
             for (size_t l = 0; l < NR; l++)
                 dst[p * NR + l] = src[(l0 + l) * ls + p];
+    }
+    if (ls == 1) {
+        /* Lanes contiguous (B not transposed): one masked load pair per depth step;
+         * masked-off lanes read as zero, which is the panel's padding. */
+        for (size_t l0 = 0; l0 < lanes; l0 += NR, dst += NR * k) {
+            size_t w = lanes - l0 < NR ? lanes - l0 : NR;
+            const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+            __m256i lo = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)w), lane);
+            __m256i hi = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)w - 8), lane);
+            for (size_t p = 0; p < k; p++) {
+                const float *sp = src + l0 + p * ks;
+                _mm256_store_ps(dst + p * NR, _mm256_maskload_ps(sp, lo));
+                _mm256_store_ps(dst + p * NR + 8, _mm256_maskload_ps(sp + 8, hi));
+            }
+        }
+        return;
     }
     fz_pack_panels(dst, src + full * ls, ls, ks, lanes - full, k, NR);
 }
