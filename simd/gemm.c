@@ -16,6 +16,7 @@
 #include <stdlib.h>
 
 #include "gemm.h"
+#include "../src/error.h"
 #include "../src/team.h"
 
 #ifdef _OPENMP
@@ -108,8 +109,9 @@ typedef struct {
     operand_strides s;
     size_t kc, mc, nc;
     int groups;
-    float **bbuf;   /* one packed B block per group */
-    float **abuf;   /* one packed A block per thread */
+    float *bbuf;    /* packed B blocks, one per group, bstride floats apart */
+    float *abuf;    /* packed A blocks, one per thread, astride floats apart */
+    size_t bstride, astride;
 } blocked_job;
 
 /* One thread's share of the blocked GEMM; returns the FLOPs it executed.  Every thread
@@ -122,7 +124,7 @@ static uint64_t blocked_worker(const blocked_job *job, int t, int nt)
     size_t m = op->m, n = op->n, k = op->k, mr = kern->mr, nr = kern->nr;
     int groups = job->groups, per_group = nt / groups;
     int g = t / per_group, tg = t % per_group;
-    float *bp = job->bbuf[g], *ap = job->abuf[t];
+    float *bp = job->bbuf + (size_t)g * job->bstride, *ap = job->abuf + (size_t)t * job->astride;
     unsigned stages = epilogue_stages(op);
     uint64_t done = 0;
 
@@ -174,32 +176,6 @@ static uint64_t blocked_worker(const blocked_job *job, int t, int nt)
     return done;
 }
 
-static void free_buffers(float **bufs, int count)
-{
-    if (!bufs)
-        return;
-    for (int i = 0; i < count; i++)
-        free(bufs[i]);
-    free(bufs);
-}
-
-/* Page-aligned per-thread and per-group pack buffers; NULL entries on failure. */
-static float **alloc_buffers(int count, size_t floats)
-{
-    float **bufs = calloc((size_t)count, sizeof *bufs);
-    if (!bufs)
-        return NULL;
-    size_t bytes = round_up(floats * sizeof(float), 4096);
-    for (int i = 0; i < count; i++) {
-        bufs[i] = aligned_alloc(4096, bytes);
-        if (!bufs[i]) {
-            free_buffers(bufs, count);
-            return NULL;
-        }
-    }
-    return bufs;
-}
-
 static void sgemm_blocked(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
                           fz_counter *flops)
 {
@@ -216,16 +192,26 @@ static void sgemm_blocked(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
                  ? team->groups : 1;
     job.groups = groups;
 
-    job.bbuf = alloc_buffers(groups, job.kc * round_up(job.nc, kern->nr));
-    job.abuf = alloc_buffers(threads, job.kc * round_up(job.mc, kern->mr));
-    if (!job.bbuf || !job.abuf) {
+    /* One allocation for every pack buffer, sized to this product.  Plain malloc, not
+     * aligned_alloc: glibc then serves the next call of the same size from its heap
+     * instead of a fresh mmap, whose page faults cost a few percent at these sizes. */
+    size_t kc = min_size(job.kc, op->k);
+    job.bstride = round_up(kc * min_size(job.nc, round_up(op->n, kern->nr)), 16);
+    job.astride = round_up(kc * min_size(job.mc, round_up(op->m, kern->mr)), 16);
+    size_t floats = 0;
+    void *raw = NULL;
+    if (fz_mul_ok(job.bstride, (size_t)groups, &floats) &&
+        fz_add_ok(floats, job.astride * (size_t)threads, &floats) &&
+        fz_add_ok(floats, 16, &floats) && floats < SIZE_MAX / sizeof(float))
+        raw = malloc(floats * sizeof(float));
+    if (!raw) {
         /* Out of memory for packing: the scalar kernel needs none, so the result still
          * comes, slowly, rather than not at all. */
-        free_buffers(job.bbuf, groups);
-        free_buffers(job.abuf, threads);
         fz_kernels_scalar()->sgemm(op, flops);
         return;
     }
+    job.bbuf = (float *)(((uintptr_t)raw + 63) & ~(uintptr_t)63);
+    job.abuf = job.bbuf + job.bstride * (size_t)groups;
 
 #ifdef _OPENMP
     if (threads > 1) {
@@ -241,8 +227,7 @@ static void sgemm_blocked(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
     } else
 #endif
         fz_counter_add(flops, blocked_worker(&job, 0, 1));
-    free_buffers(job.bbuf, groups);
-    free_buffers(job.abuf, threads);
+    free(raw);
 }
 
 void fz_sgemm_run(const fz_sgemm_kernel *kern, const fz_gemm_op *op, fz_counter *flops)
