@@ -23,8 +23,8 @@
 #include <omp.h>
 #endif
 
-/* Packed B of the small path lives on the stack: at most this many floats (32 KiB). */
-#define SMALL_B_FLOATS 8192
+/* Packed B of the small path lives on the stack: at most this many floats (16 KiB). */
+#define SMALL_B_FLOATS 4096
 /* m·n·k at or below which the small path runs (about half a MFLOP). */
 #define SMALL_MNK ((uint64_t)1 << 18)
 /* m·n·k below which the blocked path stays on one thread: a team costs microseconds. */
