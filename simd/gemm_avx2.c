@@ -90,7 +90,8 @@ static inline void store_row(float *c, const float *mask, __m256 acc0, __m256 ac
  * as constants. */
 static inline __attribute__((always_inline)) void
 ukr_body(size_t k, const float *a, size_t rsa, size_t csa, const float *b, float *c,
-         size_t ldc, size_t mr, size_t nr, const fz_tile_epilogue *ep, bool packed)
+         size_t ldc, size_t mr, size_t nr, const fz_tile_epilogue *ep, bool packed,
+         bool left_half)
 {
     /* A packed panel is zero padded to MR rows; in the caller's matrix, rows past mr
      * repeat the last real row instead: never outside A, and never stored. */
@@ -115,19 +116,16 @@ ukr_body(size_t k, const float *a, size_t rsa, size_t csa, const float *b, float
     size_t o = 0;
 #pragma GCC unroll 4
     for (size_t p = 0; p < k; p++, o += csa, b += NR) {
-        __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8), x;
-        x = _mm256_broadcast_ss(a0 + o);
-        c00 = _mm256_fmadd_ps(x, b0, c00); c01 = _mm256_fmadd_ps(x, b1, c01);
-        x = _mm256_broadcast_ss(a1 + o);
-        c10 = _mm256_fmadd_ps(x, b0, c10); c11 = _mm256_fmadd_ps(x, b1, c11);
-        x = _mm256_broadcast_ss(a2 + o);
-        c20 = _mm256_fmadd_ps(x, b0, c20); c21 = _mm256_fmadd_ps(x, b1, c21);
-        x = _mm256_broadcast_ss(a3 + o);
-        c30 = _mm256_fmadd_ps(x, b0, c30); c31 = _mm256_fmadd_ps(x, b1, c31);
-        x = _mm256_broadcast_ss(a4 + o);
-        c40 = _mm256_fmadd_ps(x, b0, c40); c41 = _mm256_fmadd_ps(x, b1, c41);
-        x = _mm256_broadcast_ss(a5 + o);
-        c50 = _mm256_fmadd_ps(x, b0, c50); c51 = _mm256_fmadd_ps(x, b1, c51);
+        __m256 b0 = _mm256_load_ps(b), b1 = _mm256_setzero_ps(), x;
+        if (!left_half)
+            b1 = _mm256_load_ps(b + 8);
+#define ROW(r)                                                  \
+        x = _mm256_broadcast_ss(a##r + o);                      \
+        c##r##0 = _mm256_fmadd_ps(x, b0, c##r##0);              \
+        if (!left_half)                                         \
+            c##r##1 = _mm256_fmadd_ps(x, b1, c##r##1);
+        ROW(0) ROW(1) ROW(2) ROW(3) ROW(4) ROW(5)
+#undef ROW
     }
 
     col_mask cm = { .full = nr == NR };
@@ -151,9 +149,11 @@ static void sgemm_avx2_6x16(size_t k, const float *a, size_t rsa, size_t csa,
                             const fz_tile_epilogue *ep)
 {
     if (rsa == 1 && csa == MR)
-        ukr_body(k, a, 1, MR, b, c, ldc, mr, nr, ep, true);
+        ukr_body(k, a, 1, MR, b, c, ldc, mr, nr, ep, true, false);
+    else if (nr <= 8)   /* the small path's narrow products: half the work */
+        ukr_body(k, a, rsa, csa, b, c, ldc, mr, nr, ep, false, true);
     else
-        ukr_body(k, a, rsa, csa, b, c, ldc, mr, nr, ep, false);
+        ukr_body(k, a, rsa, csa, b, c, ldc, mr, nr, ep, false, false);
 }
 
 /* r[q] = column q of the 8×8 block whose rows are r[0..7]. */
