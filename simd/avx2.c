@@ -1,6 +1,7 @@
 /*
- * The AVX2 table: ReLU, bias gradient and SGD over whole 8-float vectors with a scalar
- * tail, and the GEMM through the shared loop nest with the 6×16 microkernel.
+ * The AVX2 table: ReLU, bias gradient and SGD over whole 8-float vectors with a marked
+ * tail (scalar; masked loads for the bias gradient, whose narrow layers are all tail),
+ * and the GEMM through the shared loop nest with the 6×16 microkernel.
  *
  * These loops are memory-bound, so they keep the scalar reference's arithmetic exactly
  * (separate multiply and add, the same summation order): their results are bitwise the
@@ -65,11 +66,16 @@ static void colsum_avx2(float *db, const float *dy, size_t m, size_t n, size_t l
             s = _mm256_add_ps(s, _mm256_loadu_ps(dy + i * ld + j));
         _mm256_storeu_ps(db + j, s);
     }
-    for (; j < n; j++) {   /* tail */
-        float s = 0.0f;
+    if (j < n) {   /* tail: the last n - j < 8 columns, by masked loads */
+        __m256i live = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(n - j)),
+                                          _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+        __m256 s = _mm256_setzero_ps();
         for (size_t i = 0; i < m; i++)
-            s += dy[i * ld + j];
-        db[j] = s;
+            s = _mm256_add_ps(s, _mm256_maskload_ps(dy + i * ld + j, live));
+        float sum[VL];
+        _mm256_storeu_ps(sum, s);
+        for (size_t t = 0; j + t < n; t++)
+            db[j + t] = sum[t];
     }
     fz_counter_add(flops, (uint64_t)m * n);
 }
