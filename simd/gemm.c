@@ -124,7 +124,8 @@ static uint64_t blocked_worker(const blocked_job *job, int t, int nt)
     size_t m = op->m, n = op->n, k = op->k, mr = kern->mr, nr = kern->nr;
     int groups = job->groups, per_group = nt / groups;
     int g = t / per_group, tg = t % per_group;
-    float *bp = job->bbuf + (size_t)g * job->bstride, *ap = job->abuf + (size_t)t * job->astride;
+    float *bp = job->bbuf + (size_t)g * job->bstride;
+    float *ap = job->abuf + (size_t)t * job->astride;
     unsigned stages = epilogue_stages(op);
     uint64_t done = 0;
 
@@ -134,8 +135,8 @@ static uint64_t blocked_worker(const blocked_job *job, int t, int nt)
     size_t widest = (n + nr - 1) / nr / (size_t)groups * nr + nr;
     size_t jc_rounds = (widest + job->nc - 1) / job->nc;
 
-    for (size_t jr = 0; jr < jc_rounds; jr++) {
-        size_t jc = n0 + jr * job->nc;
+    for (size_t round = 0; round < jc_rounds; round++) {
+        size_t jc = n0 + round * job->nc;
         size_t ncur = jc < n1 ? min_size(job->nc, n1 - jc) : 0;
         for (size_t pc = 0; pc < k; pc += job->kc) {
             size_t kcur = min_size(job->kc, k - pc);

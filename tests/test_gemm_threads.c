@@ -4,6 +4,7 @@
  * FLOPs it ran into its own slot, and the slots add up to exactly 2·m·n·k plus the
  * epilogue.
  */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +16,7 @@
 #include "freezebench.h"
 #include "kernels.h"
 #include "gemm.h"
+#include "team.h"
 
 /* Several MC and KC blocks, edge tiles in both directions, and well above the size at
  * which the GEMM starts a team. */
@@ -59,6 +61,45 @@ static void sgemm_is_bitwise_identical_for_1_2_3_threads(void **state)
     free(b);
 }
 
+/* The layout the hwloc topology may choose — L3 groups splitting N, several NC rounds
+ * per group, other MC — changes who computes what, never the result.  (KC stays: it
+ * sets where partial sums round into C.)  The team's fields are set directly here, as
+ * the topology code would. */
+static void sgemm_is_bitwise_identical_across_groups_and_blocking(void **state)
+{
+    (void)state;
+    float *a = random_matrix(M * K, 8), *b = random_matrix(K * N, 9);
+    float *ref = random_matrix(M * N, 10), *c = malloc(M * N * sizeof(float));
+    assert_non_null(c);
+    fz_set_threads(1);
+    fz_sgemm(FZ_NOTRANS, FZ_NOTRANS, M, N, K, 1.0f, a, K, b, N, 0.0f, ref, N);
+
+    fz_team_config *team = (fz_team_config *)fz_team_get();
+    const fz_team_config saved = *team;
+    const struct { int threads, groups; size_t mc, nc; } layouts[] = {
+        { 2, 2, 0, 0 }, { 3, 3, 0, 0 }, { 4, 2, 0, 0 }, { 6, 3, 0, 0 },
+        { 3, 1, 48, 32 }, { 4, 2, 24, 16 }, { 6, 2, 96, 48 },
+    };
+    for (size_t i = 0; i < sizeof layouts / sizeof *layouts; i++) {
+        fz_set_threads(layouts[i].threads);
+        team->groups = layouts[i].groups;
+        team->mc = layouts[i].mc;
+        team->nc = layouts[i].nc;
+        for (size_t x = 0; x < M * N; x++)
+            c[x] = NAN;   /* beta 0: never read */
+        fz_sgemm(FZ_NOTRANS, FZ_NOTRANS, M, N, K, 1.0f, a, K, b, N, 0.0f, c, N);
+        if (memcmp(c, ref, M * N * sizeof(float)))
+            fail_msg("layout %zu (threads %d, groups %d, mc %zu, nc %zu) differs", i,
+                     layouts[i].threads, layouts[i].groups, layouts[i].mc, layouts[i].nc);
+    }
+    *team = saved;
+    fz_set_threads(0);
+    free(a);
+    free(b);
+    free(c);
+    free(ref);
+}
+
 /* With a team of 3, each thread's slot holds the part it ran and the total is exact. */
 static void flops_are_counted_per_thread_and_sum_exactly(void **state)
 {
@@ -95,6 +136,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(sgemm_is_bitwise_identical_for_1_2_3_threads),
+        cmocka_unit_test(sgemm_is_bitwise_identical_across_groups_and_blocking),
         cmocka_unit_test(flops_are_counted_per_thread_and_sum_exactly),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
