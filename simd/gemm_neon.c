@@ -52,9 +52,11 @@ static inline float32x4_t keep_where_positive(float32x4_t x, float32x4_t sel)
 }
 
 /* One row of the tile through the epilogue, in the order of the scalar reference. */
-static inline void store_row(float *c, const float *mask, const float32x4_t acc[NV],
-                             size_t nr, const fz_tile_epilogue *ep)
+static inline void store_row(float *c, const float *mask, float32x4_t acc0,
+                             float32x4_t acc1, float32x4_t acc2, size_t nr,
+                             const fz_tile_epilogue *ep)
 {
+    const float32x4_t acc[NV] = { acc0, acc1, acc2 };
     for (size_t v = 0; v < NV && 4 * v < nr; v++) {
         size_t cnt = nr - 4 * v, j = 4 * v;
         float32x4_t x = vmulq_n_f32(acc[v], ep->alpha);
@@ -74,10 +76,11 @@ static inline __attribute__((always_inline)) void
 ukr_body(size_t k, const float *a, size_t rsa, size_t csa, const float *b, float *c,
          size_t ldc, size_t mr, size_t nr, const fz_tile_epilogue *ep, bool packed)
 {
-    float32x4_t acc[MR][NV];
-    for (int r = 0; r < MR; r++)
-        for (int v = 0; v < NV; v++)
-            acc[r][v] = vdupq_n_f32(0.0f);
+    /* 24 named accumulators: an array would be kept in memory (its rows are passed on),
+     * costing a store per FMA pair. */
+#define ZERO(r) float32x4_t c##r##0 = vdupq_n_f32(0.0f), c##r##1 = c##r##0, c##r##2 = c##r##0;
+    ZERO(0) ZERO(1) ZERO(2) ZERO(3) ZERO(4) ZERO(5) ZERO(6) ZERO(7)
+#undef ZERO
     /* Rows past mr repeat the last real row: never outside A, and never stored. */
     const float *ar[MR];
     for (size_t r = 0; r < MR; r++)
@@ -98,16 +101,20 @@ ukr_body(size_t k, const float *a, size_t rsa, size_t csa, const float *b, float
         }
         float32x4_t b0 = vld1q_f32(b), b1 = vld1q_f32(b + 4), b2 = vld1q_f32(b + 8);
 #define ROW(r, av, lane)                                        \
-        acc[r][0] = vfmaq_laneq_f32(acc[r][0], b0, av, lane);   \
-        acc[r][1] = vfmaq_laneq_f32(acc[r][1], b1, av, lane);   \
-        acc[r][2] = vfmaq_laneq_f32(acc[r][2], b2, av, lane);
+        c##r##0 = vfmaq_laneq_f32(c##r##0, b0, av, lane);       \
+        c##r##1 = vfmaq_laneq_f32(c##r##1, b1, av, lane);       \
+        c##r##2 = vfmaq_laneq_f32(c##r##2, b2, av, lane);
         ROW(0, lo, 0) ROW(1, lo, 1) ROW(2, lo, 2) ROW(3, lo, 3)
         ROW(4, hi, 0) ROW(5, hi, 1) ROW(6, hi, 2) ROW(7, hi, 3)
 #undef ROW
     }
 
-    for (size_t r = 0; r < mr; r++)
-        store_row(c + r * ldc, ep->mask ? ep->mask + r * ep->ldmask : NULL, acc[r], nr, ep);
+#define STORE(r)                                                                      \
+    if (mr > r)                                                                       \
+        store_row(c + r * ldc, ep->mask ? ep->mask + r * ep->ldmask : NULL,           \
+                  c##r##0, c##r##1, c##r##2, nr, ep);
+    STORE(0) STORE(1) STORE(2) STORE(3) STORE(4) STORE(5) STORE(6) STORE(7)
+#undef STORE
 }
 
 static void sgemm_neon_8x12(size_t k, const float *a, size_t rsa, size_t csa,
