@@ -12,6 +12,7 @@
 
 #include "kernels.h"
 #include "cpu.h"
+#include "gemm.h"
 #include "../src/error.h"
 
 static const fz_kernels *active;
@@ -31,6 +32,21 @@ const fz_kernels *fz_kernels_for(const char *isa)
 #if FZ_HAVE_NEON
     if (!strcmp(isa, "neon"))
         return fz_cpu_has_neon() ? fz_kernels_neon() : NULL;
+#endif
+    return NULL;
+}
+
+const fz_sgemm_kernel *fz_sgemm_kernel_for(const char *isa)
+{
+    if (!fz_kernels_for(isa))   /* not built, or this CPU lacks it */
+        return NULL;
+#if FZ_HAVE_AVX2
+    if (!strcmp(isa, "avx2"))
+        return &fz_sgemm_avx2_6x16;
+#endif
+#if FZ_HAVE_NEON
+    if (!strcmp(isa, "neon"))
+        return &fz_sgemm_neon_8x12;
 #endif
     return NULL;
 }
@@ -71,6 +87,12 @@ const fz_kernels *fz_kernels_get(void)
 {
     pthread_once(&active_once, choose);
     return active;
+}
+
+void fz_kernels_override(const fz_kernels *k)
+{
+    pthread_once(&active_once, choose);
+    active = k ? k : best_available();
 }
 
 const char *fz_isa(void) { return fz_kernels_get()->isa; }

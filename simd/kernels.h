@@ -67,4 +67,9 @@ const fz_kernels *fz_kernels_for(const char *isa);
 /* The scalar reference table: always available; the oracle of the tests. */
 const fz_kernels *fz_kernels_scalar(void);
 
+/* For tests only: makes `k` the table in use (NULL: back to the best this CPU runs), so
+ * a whole training run can be compared across ISAs in one process.  Not thread-safe;
+ * call it while no kernel runs. */
+void fz_kernels_override(const fz_kernels *k);
+
 #endif /* FZ_SIMD_KERNELS_H */

@@ -1,0 +1,246 @@
+/*
+ * The GEMM loop nest, written once for every ISA: it reaches the ISA only through the
+ * kernel's microkernel and packers, so this file is compiled without any -m flag.
+ *
+ * Blocked path (Goto/BLIS):  NC loop (split among the team's L3 groups) → KC loop, pack
+ * a KC×NC block of B shared by the group → MC loop (the group's threads split M), pack
+ * an MC×KC block of A per thread → NR loop → MR loop → microkernel.  K is never split
+ * and every C element is summed over k in the same order whatever the thread count or
+ * row split, so results are bitwise identical for any number of threads.
+ *
+ * Small path: for tiny problems (the seed network's 64×10×5) packing A and starting a
+ * team cost more than the product itself, so one thread packs B into a stack buffer
+ * and the microkernel reads A where it lies.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "gemm.h"
+#include "../src/error.h"
+#include "../src/team.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+/* Packed B of the small path lives on the stack: at most this many floats (16 KiB). */
+#define SMALL_B_FLOATS 4096
+/* m·n·k at or below which the small path runs (about half a MFLOP). */
+#define SMALL_MNK ((uint64_t)1 << 18)
+/* m·n·k below which the blocked path stays on one thread: a team costs microseconds. */
+#define PARALLEL_MNK ((uint64_t)1 << 21)
+
+static size_t round_up(size_t x, size_t to) { return (x + to - 1) / to * to; }
+static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
+
+void fz_sgemm_blocking(const fz_sgemm_kernel *kern, size_t *kc, size_t *mc, size_t *nc)
+{
+    const fz_team_config *team = fz_team_get();
+    *kc = team->kc ? team->kc : kern->kc;
+    *mc = round_up(team->mc ? team->mc : kern->mc, kern->mr);
+    *nc = round_up(team->nc ? team->nc : kern->nc, kern->nr);
+}
+
+/* Where op(A) element (i, p) and op(B) element (p, j) live: x[i·rs + p·cs]. */
+typedef struct { size_t rsa, csa, rsb, csb; } operand_strides;
+
+static operand_strides strides_of(const fz_gemm_op *op)
+{
+    operand_strides s;
+    s.rsa = op->ta == FZ_NOTRANS ? op->lda : 1;
+    s.csa = op->ta == FZ_NOTRANS ? 1 : op->lda;
+    s.rsb = op->tb == FZ_NOTRANS ? op->ldb : 1;
+    s.csb = op->tb == FZ_NOTRANS ? 1 : op->ldb;
+    return s;
+}
+
+static unsigned epilogue_stages(const fz_gemm_op *op)
+{
+    return !!op->bias + !!op->relu + !!op->mask;
+}
+
+/* The epilogue of the tile at (i, j) for the K block [p0, p0 + kc) of k: beta only on
+ * the first block (later ones accumulate), bias/ReLU/mask only on the last. */
+static fz_tile_epilogue tile_epilogue(const fz_gemm_op *op, size_t i, size_t j,
+                                      bool first, bool last)
+{
+    fz_tile_epilogue ep = { .alpha = op->alpha, .beta = first ? op->beta : 1.0f };
+    if (last) {
+        ep.bias = op->bias ? op->bias + j : NULL;
+        ep.relu = op->relu;
+        ep.mask = op->mask ? op->mask + i * op->ldmask + j : NULL;
+        ep.ldmask = op->ldmask;
+    }
+    return ep;
+}
+
+static void sgemm_small(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
+                        fz_counter *flops)
+{
+    _Alignas(64) float bpack[SMALL_B_FLOATS];
+    size_t m = op->m, n = op->n, k = op->k, mr = kern->mr, nr = kern->nr;
+    operand_strides s = strides_of(op);
+
+    kern->pack_b(bpack, op->b, s.csb, s.rsb, n, k);
+    for (size_t j = 0; j < n; j += nr) {
+        const float *bp = bpack + j * k;
+        for (size_t i = 0; i < m; i += mr) {
+            fz_tile_epilogue ep = tile_epilogue(op, i, j, true, true);
+            kern->ukr(k, op->a + i * s.rsa, s.rsa, s.csa, bp, op->c + i * op->ldc + j,
+                      op->ldc, min_size(mr, m - i), min_size(nr, n - j), &ep);
+        }
+    }
+    uint64_t mn = (uint64_t)m * n;
+    fz_counter_add(flops, 2 * mn * k + mn * epilogue_stages(op));
+}
+
+/* The part [*lo, *hi) of `count` items, in whole units of `unit`, that worker w of nw
+ * gets. */
+static void split(size_t count, size_t unit, int w, int nw, size_t *lo, size_t *hi)
+{
+    size_t units = (count + unit - 1) / unit;
+    *lo = min_size(count, units * (size_t)w / (size_t)nw * unit);
+    *hi = min_size(count, units * (size_t)(w + 1) / (size_t)nw * unit);
+}
+
+typedef struct {
+    const fz_sgemm_kernel *kern;
+    const fz_gemm_op *op;
+    operand_strides s;
+    size_t kc, mc, nc;
+    int groups;
+    float *bbuf;    /* packed B blocks, one per group, bstride floats apart */
+    float *abuf;    /* packed A blocks, one per thread, astride floats apart */
+    size_t bstride, astride;
+} blocked_job;
+
+/* One thread's share of the blocked GEMM; returns the FLOPs it executed.  Every thread
+ * runs the same number of NC and KC iterations (a group without columns left idles
+ * through them), so the team-wide barriers pair up. */
+static uint64_t blocked_worker(const blocked_job *job, int t, int nt)
+{
+    const fz_sgemm_kernel *kern = job->kern;
+    const fz_gemm_op *op = job->op;
+    size_t m = op->m, n = op->n, k = op->k, mr = kern->mr, nr = kern->nr;
+    int groups = job->groups, per_group = nt / groups;
+    int g = t / per_group, tg = t % per_group;
+    float *bp = job->bbuf + (size_t)g * job->bstride;
+    float *ap = job->abuf + (size_t)t * job->astride;
+    unsigned stages = epilogue_stages(op);
+    uint64_t done = 0;
+
+    size_t n0, n1, m0, m1;
+    split(n, nr, g, groups, &n0, &n1);
+    split(m, mr, tg, per_group, &m0, &m1);
+    size_t widest = (n + nr - 1) / nr / (size_t)groups * nr + nr;
+    size_t jc_rounds = (widest + job->nc - 1) / job->nc;
+
+    for (size_t round = 0; round < jc_rounds; round++) {
+        size_t jc = n0 + round * job->nc;
+        size_t ncur = jc < n1 ? min_size(job->nc, n1 - jc) : 0;
+        for (size_t pc = 0; pc < k; pc += job->kc) {
+            size_t kcur = min_size(job->kc, k - pc);
+            bool first = pc == 0, last = pc + kcur == k;
+
+            /* The group's threads pack the B block together, whole panels each. */
+            size_t b0, b1;
+            split(ncur, nr, tg, per_group, &b0, &b1);
+            if (b1 > b0)
+                kern->pack_b(bp + b0 * kcur, op->b + (jc + b0) * job->s.csb + pc * job->s.rsb,
+                             job->s.csb, job->s.rsb, b1 - b0, kcur);
+#ifdef _OPENMP
+#pragma omp barrier
+#endif
+            for (size_t ic = m0; ic < m1 && ncur; ic += job->mc) {
+                size_t mcur = min_size(job->mc, m1 - ic);
+                kern->pack_a(ap, op->a + ic * job->s.rsa + pc * job->s.csa,
+                             job->s.rsa, job->s.csa, mcur, kcur);
+                for (size_t j = 0; j < ncur; j += nr) {
+                    size_t nrc = min_size(nr, ncur - j);
+                    for (size_t i = 0; i < mcur; i += mr) {
+                        size_t mrc = min_size(mr, mcur - i);
+                        fz_tile_epilogue ep = tile_epilogue(op, ic + i, jc + j, first, last);
+                        kern->ukr(kcur, ap + i * kcur, 1, mr, bp + j * kcur,
+                                  op->c + (ic + i) * op->ldc + jc + j, op->ldc, mrc, nrc,
+                                  &ep);
+                        done += 2 * (uint64_t)mrc * nrc * kcur +
+                                (last ? (uint64_t)mrc * nrc * stages : 0);
+                    }
+                }
+            }
+            /* Nobody repacks B while a thread of the group may still read it. */
+#ifdef _OPENMP
+#pragma omp barrier
+#endif
+        }
+    }
+    return done;
+}
+
+static void sgemm_blocked(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
+                          fz_counter *flops)
+{
+    const fz_team_config *team = fz_team_get();
+    blocked_job job = { .kern = kern, .op = op, .s = strides_of(op) };
+    fz_sgemm_blocking(kern, &job.kc, &job.mc, &job.nc);
+
+    int threads = 1;
+#ifdef _OPENMP
+    if ((uint64_t)op->m * op->n * op->k >= PARALLEL_MNK)
+        threads = team->threads > 0 ? team->threads : 1;
+#endif
+    int groups = threads > 1 && team->groups > 0 && threads % team->groups == 0
+                 ? team->groups : 1;
+    job.groups = groups;
+
+    /* One allocation for every pack buffer, sized to this product.  Plain malloc, not
+     * aligned_alloc: glibc then serves the next call of the same size from its heap
+     * instead of a fresh mmap, whose page faults cost a few percent at these sizes. */
+    size_t kc = min_size(job.kc, op->k);
+    job.bstride = round_up(kc * min_size(job.nc, round_up(op->n, kern->nr)), 16);
+    job.astride = round_up(kc * min_size(job.mc, round_up(op->m, kern->mr)), 16);
+    size_t floats = 0;
+    void *raw = NULL;
+    if (fz_mul_ok(job.bstride, (size_t)groups, &floats) &&
+        fz_add_ok(floats, job.astride * (size_t)threads, &floats) &&
+        fz_add_ok(floats, 16, &floats) && floats < SIZE_MAX / sizeof(float))
+        raw = malloc(floats * sizeof(float));
+    if (!raw) {
+        /* Out of memory for packing: the scalar kernel needs none, so the result still
+         * comes, slowly, rather than not at all. */
+        fz_kernels_scalar()->sgemm(op, flops);
+        return;
+    }
+    job.bbuf = (float *)(((uintptr_t)raw + 63) & ~(uintptr_t)63);
+    job.abuf = job.bbuf + job.bstride * (size_t)groups;
+
+#ifdef _OPENMP
+    if (threads > 1) {
+#pragma omp parallel num_threads(threads)
+        {
+            /* The runtime may grant fewer threads (nested regions): lay out what came. */
+            int nt = omp_get_num_threads();
+            blocked_job mine = job;
+            if (nt != threads)
+                mine.groups = 1;
+            fz_counter_add(flops, blocked_worker(&mine, omp_get_thread_num(), nt));
+        }
+    } else
+#endif
+        fz_counter_add(flops, blocked_worker(&job, 0, 1));
+    free(raw);
+}
+
+void fz_sgemm_run(const fz_sgemm_kernel *kern, const fz_gemm_op *op, fz_counter *flops)
+{
+    if (op->m == 0 || op->n == 0)
+        return;
+    size_t kc, mc, nc;
+    fz_sgemm_blocking(kern, &kc, &mc, &nc);
+    bool small = op->k <= kc && op->k * round_up(op->n, kern->nr) <= SMALL_B_FLOATS &&
+                 (uint64_t)op->m * op->n * op->k <= SMALL_MNK;
+    if (small)
+        sgemm_small(kern, op, flops);
+    else
+        sgemm_blocked(kern, op, flops);
+}

@@ -1,0 +1,69 @@
+/*
+ * Internal: the GEMM loop nest (gemm.c, written once) and what each ISA plugs into it —
+ * a register-blocked microkernel, two packers and the block sizes that fit them (BLIS
+ * style: the blocking sits next to the kernel it belongs to).
+ *
+ * Notation: op(A) is m×k, op(B) is k×n.  The packed A block is a run of MR-row panels,
+ * each k deep with MR consecutive floats per k step; the packed B block is a run of
+ * NR-column panels, NR consecutive floats per k step.  Panels are zero padded to MR/NR.
+ */
+#ifndef FZ_SIMD_GEMM_H
+#define FZ_SIMD_GEMM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "kernels.h"
+#include "cpu.h"
+
+/* What the microkernel does where it writes its tile of C. */
+typedef struct {
+    float alpha, beta;                  /* C = alpha·AB + beta·C; beta == 0: C not read */
+    const float *bias;                  /* the tile's first column of the bias, or NULL */
+    bool relu;
+    const float *mask; size_t ldmask;   /* the tile's corner of the mask, or NULL */
+} fz_tile_epilogue;
+
+/* The tile C[0..mr)×[0..nr) (mr <= MR, nr <= NR) becomes the epilogue of
+ *   sum over p < k of  a[i·rsa + p·csa] · b[p·NR + j].
+ * A is either a packed panel (rsa 1, csa MR) or the caller's matrix itself (the small
+ * path); rows i >= mr are never read.  B is always a packed panel, 32-byte aligned. */
+typedef void fz_sgemm_ukr(size_t k, const float *a, size_t rsa, size_t csa,
+                          const float *b, float *c, size_t ldc, size_t mr, size_t nr,
+                          const fz_tile_epilogue *ep);
+
+/* Packs `lanes` lanes of depth k into panels of the kernel's width (MR for A, NR for B),
+ * zero padding the last panel: element (lane l, depth p) is src[l·ls + p·ks], and lands
+ * at dst[(l / W)·W·k + p·W + l % W]. */
+typedef void fz_sgemm_pack(float *dst, const float *src, size_t ls, size_t ks,
+                           size_t lanes, size_t k);
+
+typedef struct {
+    const char *name;       /* type, ISA and tile: "sgemm_avx2_6x16" */
+    size_t mr, nr;          /* microkernel tile */
+    size_t kc, mc, nc;      /* default blocking: B micro-panel in L1, A block in L2,
+                             * B block in L3 */
+    fz_sgemm_ukr *ukr;
+    fz_sgemm_pack *pack_a, *pack_b;
+} fz_sgemm_kernel;
+
+/* The whole GEMM of `op` with kernel `kern`: chooses the small (unpacked A, one thread)
+ * or the blocked parallel path, and counts 2·m·n·k plus m·n per epilogue stage. */
+void fz_sgemm_run(const fz_sgemm_kernel *kern, const fz_gemm_op *op, fz_counter *flops);
+
+/* The blocking fz_sgemm_run uses with `kern` now: the team's (fz_team_get) where it
+ * sets one, else the kernel's default, rounded to whole MR/NR panels. */
+void fz_sgemm_blocking(const fz_sgemm_kernel *kern, size_t *kc, size_t *mc, size_t *nc);
+
+/* The GEMM kernel of an ISA ("avx2", "neon"), or NULL where this build or CPU lacks it
+ * (or for "scalar", which has no microkernel).  For tests and benchmarks. */
+const fz_sgemm_kernel *fz_sgemm_kernel_for(const char *isa);
+
+#if FZ_HAVE_AVX2
+extern const fz_sgemm_kernel fz_sgemm_avx2_6x16;
+#endif
+#if FZ_HAVE_NEON
+extern const fz_sgemm_kernel fz_sgemm_neon_8x12;
+#endif
+
+#endif /* FZ_SIMD_GEMM_H */

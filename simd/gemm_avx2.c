@@ -1,0 +1,272 @@
+/*
+ * AVX2+FMA GEMM: the 6×16 microkernel and its packers (compiled with -mavx2 -mfma).
+ *
+ * 6×16 keeps 12 accumulators of 8 floats in 12 of the 16 YMM registers; per k step two
+ * loads of B and six broadcasts of A feed 12 FMAs, which two FMA pipes retire in six
+ * cycles while the loads fit in the load ports.  Edge tiles use masked loads on the
+ * columns, store in pieces and skip the rows past mr, so C is never touched outside the
+ * matrix.
+ */
+#include <immintrin.h>
+
+#include "gemm.h"
+#include "pack.h"
+
+#define MR 6
+#define NR 16
+
+/* BLIS's Haswell/Zen single-precision blocking: a 256-deep B micro-panel is 16 KiB (half
+ * of L1), a 144×256 A block 144 KiB (in L2), a 256×4080 B block 4 MiB (in L3). */
+#define KC 256
+#define MC 144
+#define NC 4080
+
+typedef struct {
+    __m256i lo, hi;   /* which of the 16 columns exist */
+    bool full;
+} col_mask;
+
+static inline __m256 load_cols(const float *p, const col_mask *cm, int half)
+{
+    if (cm->full)
+        return _mm256_loadu_ps(p + 8 * half);
+    return _mm256_maskload_ps(p + 8 * half, half ? cm->hi : cm->lo);
+}
+
+/* The first n (< 16) floats of lo:hi to p, in pieces of 8, 4, 2 and 1: masked stores
+ * are slow on AMD (tens of cycles each), and the tiny products of small networks are
+ * nearly all edge tiles. */
+static inline void store_first(float *p, __m256 lo, __m256 hi, size_t n)
+{
+    __m256 v = lo;
+    if (n >= 8) {
+        _mm256_storeu_ps(p, lo);
+        v = hi;
+        p += 8;
+        n -= 8;
+    }
+    __m128 x = _mm256_castps256_ps128(v);
+    if (n >= 4) {
+        _mm_storeu_ps(p, x);
+        x = _mm256_extractf128_ps(v, 1);
+        p += 4;
+        n -= 4;
+    }
+    if (n >= 2) {
+        _mm_storel_pi((__m64 *)p, x);
+        x = _mm_movehl_ps(x, x);
+        p += 2;
+        n -= 2;
+    }
+    if (n)
+        _mm_store_ss(p, x);
+}
+
+/* One row of the tile through the epilogue, in the order of the scalar reference. */
+static inline void store_row(float *c, const float *mask, __m256 acc0, __m256 acc1,
+                             size_t nr, const col_mask *cm, const fz_tile_epilogue *ep)
+{
+    const __m256 zero = _mm256_setzero_ps(), alpha = _mm256_set1_ps(ep->alpha);
+    __m256 v[2] = { _mm256_mul_ps(alpha, acc0), _mm256_mul_ps(alpha, acc1) };
+    for (int h = 0; h < (nr > 8 ? 2 : 1); h++) {
+        if (ep->beta != 0.0f)
+            v[h] = _mm256_add_ps(v[h], _mm256_mul_ps(_mm256_set1_ps(ep->beta),
+                                                     load_cols(c, cm, h)));
+        if (ep->bias)
+            v[h] = _mm256_add_ps(v[h], load_cols(ep->bias, cm, h));
+        if (ep->relu)
+            v[h] = _mm256_max_ps(v[h], zero);   /* max_ps(NaN, 0) is 0, as v > 0 ? v : 0 */
+        if (mask)
+            v[h] = _mm256_and_ps(v[h], _mm256_cmp_ps(load_cols(mask, cm, h), zero,
+                                                      _CMP_GT_OQ));
+        if (cm->full)
+            _mm256_storeu_ps(c + 8 * h, v[h]);
+    }
+    if (!cm->full)
+        store_first(c, v[0], v[1], nr);
+}
+
+/* The microkernel body; always inlined so that the packed-A call site gets the strides
+ * as constants. */
+static inline __attribute__((always_inline)) void
+ukr_body(size_t k, const float *a, size_t rsa, size_t csa, const float *b, float *c,
+         size_t ldc, size_t mr, size_t nr, const fz_tile_epilogue *ep, bool packed,
+         bool left_half)
+{
+    /* A packed panel is zero padded to MR rows; in the caller's matrix, rows past mr
+     * repeat the last real row instead: never outside A, and never stored. */
+    size_t last = packed ? MR - 1 : mr - 1;
+    const float *a0 = a;
+    const float *a1 = a + (last < 1 ? last : 1) * rsa;
+    const float *a2 = a + (last < 2 ? last : 2) * rsa;
+    const float *a3 = a + (last < 3 ? last : 3) * rsa;
+    const float *a4 = a + (last < 4 ? last : 4) * rsa;
+    const float *a5 = a + (last < 5 ? last : 5) * rsa;
+    /* The tile of C is written at the end: start fetching its rows now. */
+    for (size_t r = 0; r < mr; r++)
+        _mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0);
+
+    __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
+    __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
+    __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
+    __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
+    __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
+    __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+
+    size_t o = 0;
+#pragma GCC unroll 4
+    for (size_t p = 0; p < k; p++, o += csa, b += NR) {
+        __m256 b0 = _mm256_load_ps(b), b1 = _mm256_setzero_ps(), x;
+        if (!left_half)
+            b1 = _mm256_load_ps(b + 8);
+#define ROW(r)                                                  \
+        x = _mm256_broadcast_ss(a##r + o);                      \
+        c##r##0 = _mm256_fmadd_ps(x, b0, c##r##0);              \
+        if (!left_half)                                         \
+            c##r##1 = _mm256_fmadd_ps(x, b1, c##r##1);
+        ROW(0) ROW(1) ROW(2) ROW(3) ROW(4) ROW(5)
+#undef ROW
+    }
+
+    col_mask cm = { .full = nr == NR };
+    if (!cm.full) {
+        const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+        cm.lo = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)nr), lane);
+        cm.hi = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)nr - 8), lane);
+    }
+    const float *mk = ep->mask;
+    size_t ldm = ep->ldmask;
+    store_row(c, mk, c00, c01, nr, &cm, ep);
+    if (mr > 1) store_row(c + 1 * ldc, mk ? mk + 1 * ldm : NULL, c10, c11, nr, &cm, ep);
+    if (mr > 2) store_row(c + 2 * ldc, mk ? mk + 2 * ldm : NULL, c20, c21, nr, &cm, ep);
+    if (mr > 3) store_row(c + 3 * ldc, mk ? mk + 3 * ldm : NULL, c30, c31, nr, &cm, ep);
+    if (mr > 4) store_row(c + 4 * ldc, mk ? mk + 4 * ldm : NULL, c40, c41, nr, &cm, ep);
+    if (mr > 5) store_row(c + 5 * ldc, mk ? mk + 5 * ldm : NULL, c50, c51, nr, &cm, ep);
+}
+
+static void sgemm_avx2_6x16(size_t k, const float *a, size_t rsa, size_t csa,
+                            const float *b, float *c, size_t ldc, size_t mr, size_t nr,
+                            const fz_tile_epilogue *ep)
+{
+    if (rsa == 1 && csa == MR)
+        ukr_body(k, a, 1, MR, b, c, ldc, mr, nr, ep, true, false);
+    else if (nr <= 8)   /* the small path's narrow products: half the work */
+        ukr_body(k, a, rsa, csa, b, c, ldc, mr, nr, ep, false, true);
+    else
+        ukr_body(k, a, rsa, csa, b, c, ldc, mr, nr, ep, false, false);
+}
+
+/* r[q] = column q of the 8×8 block whose rows are r[0..7]. */
+static inline void transpose8x8(__m256 r[8])
+{
+    __m256 t[8], u[8];
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 8; i += 4) {
+        u[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+        u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+        u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+        u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    for (int i = 0; i < 4; i++) {
+        r[i] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x20);
+        r[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
+    }
+}
+
+/* A not transposed (depth contiguous, as X and dY are): whole 6-row panels go through
+ * 8×8 register transposes (two rows of zeros), the rest through the portable loop. */
+static void pack_a_avx2(float *dst, const float *src, size_t ls, size_t ks, size_t lanes,
+                        size_t k)
+{
+    size_t full = ks == 1 && ls != 1 ? lanes / MR * MR : 0;
+    for (size_t l0 = 0; l0 < full; l0 += MR, dst += MR * k) {
+        size_t p = 0;
+        for (; p + 8 <= k; p += 8) {
+            __m256 r[8];
+            for (int q = 0; q < MR; q++)
+                r[q] = _mm256_loadu_ps(src + (l0 + q) * ls + p);
+            r[6] = r[7] = _mm256_setzero_ps();
+            transpose8x8(r);
+            /* Depth step q is the first 6 floats of r[q]; each store's last two floats
+             * are overwritten by the next, the last one is stored short. */
+            float *d = dst + p * MR;
+            for (int q = 0; q < 7; q++)
+                _mm256_storeu_ps(d + q * MR, r[q]);
+            _mm_storeu_ps(d + 7 * MR, _mm256_castps256_ps128(r[7]));
+            _mm_storel_pi((__m64 *)(d + 7 * MR + 4), _mm256_extractf128_ps(r[7], 1));
+        }
+        for (; p < k; p++)   /* depth tail */
+            for (size_t l = 0; l < MR; l++)
+                dst[p * MR + l] = src[(l0 + l) * ls + p];
+    }
+    if (ls == 1) {
+        /* Lanes contiguous (A transposed): one masked load per depth step, masked-off
+         * lanes reading as the panel's zero padding; each 8-float store's last two
+         * floats are overwritten by the next step's, the last step is stored short. */
+        for (size_t l0 = 0; l0 < lanes && k; l0 += MR, dst += MR * k) {
+            size_t w = lanes - l0 < MR ? lanes - l0 : MR;
+            __m256i live = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)w),
+                                              _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+            size_t p = 0;
+            for (; p + 1 < k; p++)
+                _mm256_storeu_ps(dst + p * MR, _mm256_maskload_ps(src + l0 + p * ks, live));
+            __m256 v = _mm256_maskload_ps(src + l0 + p * ks, live);
+            _mm_storeu_ps(dst + p * MR, _mm256_castps256_ps128(v));
+            _mm_storel_pi((__m64 *)(dst + p * MR + 4), _mm256_extractf128_ps(v, 1));
+        }
+        return;
+    }
+    fz_pack_panels(dst, src + full * ls, ls, ks, lanes - full, k, MR);
+}
+
+/* B transposed (depth contiguous, as W is in the forward X·Wᵀ): whole 16-lane panels go
+ * through 8×8 register transposes, the rest through the portable loop. */
+static void pack_b_avx2(float *dst, const float *src, size_t ls, size_t ks, size_t lanes,
+                        size_t k)
+{
+    size_t full = ks == 1 && ls != 1 ? lanes / NR * NR : 0;
+    for (size_t l0 = 0; l0 < full; l0 += NR, dst += NR * k) {
+        size_t p = 0;
+        for (; p + 8 <= k; p += 8)
+            for (size_t h = 0; h < NR; h += 8) {
+                __m256 r[8];
+                for (int q = 0; q < 8; q++)
+                    r[q] = _mm256_loadu_ps(src + (l0 + h + q) * ls + p);
+                transpose8x8(r);
+                for (int q = 0; q < 8; q++)
+                    _mm256_store_ps(dst + (p + q) * NR + h, r[q]);
+            }
+        for (; p < k; p++)   /* depth tail */
+            for (size_t l = 0; l < NR; l++)
+                dst[p * NR + l] = src[(l0 + l) * ls + p];
+    }
+    if (ls == 1) {
+        /* Lanes contiguous (B not transposed): one masked load pair per depth step;
+         * masked-off lanes read as zero, which is the panel's padding. */
+        for (size_t l0 = 0; l0 < lanes; l0 += NR, dst += NR * k) {
+            size_t w = lanes - l0 < NR ? lanes - l0 : NR;
+            const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+            __m256i lo = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)w), lane);
+            __m256i hi = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)w - 8), lane);
+            for (size_t p = 0; p < k; p++) {
+                const float *sp = src + l0 + p * ks;
+                _mm256_store_ps(dst + p * NR, _mm256_maskload_ps(sp, lo));
+                _mm256_store_ps(dst + p * NR + 8, _mm256_maskload_ps(sp + 8, hi));
+            }
+        }
+        return;
+    }
+    fz_pack_panels(dst, src + full * ls, ls, ks, lanes - full, k, NR);
+}
+
+const fz_sgemm_kernel fz_sgemm_avx2_6x16 = {
+    .name = "sgemm_avx2_6x16",
+    .mr = MR, .nr = NR,
+    .kc = KC, .mc = MC, .nc = NC,
+    .ukr = sgemm_avx2_6x16,
+    .pack_a = pack_a_avx2,
+    .pack_b = pack_b_avx2,
+};

@@ -1,0 +1,41 @@
+/*
+ * Internal: the portable packing loop that every ISA's packers start from.  Included by
+ * the per-ISA files, so it is compiled with their flags and W as a constant (the lane
+ * copy of a contiguous source then vectorises); the ISAs add fast paths where it is slow.
+ */
+#ifndef FZ_SIMD_PACK_H
+#define FZ_SIMD_PACK_H
+
+#include <stddef.h>
+
+/* Lanes [0, lanes) of depth k, element (l, p) at src[l·ls + p·ks], into panels W lanes
+ * wide: dst[(l / W)·W·k + p·W + l % W]; the last panel's missing lanes are zero. */
+static inline void fz_pack_panels(float *dst, const float *src, size_t ls, size_t ks,
+                                  size_t lanes, size_t k, size_t W)
+{
+    for (size_t l0 = 0; l0 < lanes; l0 += W, dst += W * k) {
+        size_t w = lanes - l0 < W ? lanes - l0 : W;
+        const float *s = src + l0 * ls;
+        if (ls == 1) {
+            /* Lanes contiguous: each depth step is a short copy. */
+            for (size_t p = 0; p < k; p++) {
+                float *d = dst + p * W;
+                const float *sp = s + p * ks;
+                for (size_t l = 0; l < w; l++)
+                    d[l] = sp[l];
+                for (size_t l = w; l < W; l++)
+                    d[l] = 0.0f;
+            }
+        } else {
+            /* Depth contiguous (a transpose): read along p, lane by lane. */
+            for (size_t l = 0; l < w; l++)
+                for (size_t p = 0; p < k; p++)
+                    dst[p * W + l] = s[l * ls + p * ks];
+            for (size_t l = w; l < W; l++)
+                for (size_t p = 0; p < k; p++)
+                    dst[p * W + l] = 0.0f;
+        }
+    }
+}
+
+#endif

@@ -1,0 +1,143 @@
+/*
+ * The threaded GEMM: the team splits N among its groups and M among a group's threads,
+ * but never K, so C is bitwise the same for any thread count; every thread counts the
+ * FLOPs it ran into its own slot, and the slots add up to exactly 2·m·n·k plus the
+ * epilogue.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "freezebench.h"
+#include "kernels.h"
+#include "gemm.h"
+#include "team.h"
+
+/* Several MC and KC blocks, edge tiles in both directions, and well above the size at
+ * which the GEMM starts a team. */
+#define M 301
+#define N 83
+#define K 517
+
+static float *random_matrix(size_t n, uint64_t seed)
+{
+    float *x = malloc(n * sizeof(float));
+    assert_non_null(x);
+    for (size_t i = 0; i < n; i++) {
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        x[i] = (float)(seed >> 40) / (float)(1u << 23) - 1.0f;
+    }
+    return x;
+}
+
+static void sgemm_is_bitwise_identical_for_1_2_3_threads(void **state)
+{
+    (void)state;
+    float *a = random_matrix(M * K, 1), *b = random_matrix(N * K, 2);
+    const fz_trans layouts[3][2] = {   /* the three training products */
+        { FZ_NOTRANS, FZ_TRANS }, { FZ_NOTRANS, FZ_NOTRANS }, { FZ_TRANS, FZ_NOTRANS } };
+    for (int l = 0; l < 3; l++) {
+        fz_trans ta = layouts[l][0], tb = layouts[l][1];
+        size_t lda = ta == FZ_NOTRANS ? K : M, ldb = tb == FZ_NOTRANS ? N : K;
+        float *c[3];
+        for (int t = 0; t < 3; t++) {
+            c[t] = random_matrix(M * N, 3);
+            fz_set_threads(t + 1);
+            assert_int_equal(fz_get_threads(), t + 1);
+            fz_sgemm(ta, tb, M, N, K, 0.75f, a, lda, b, ldb, -0.5f, c[t], N);
+        }
+        assert_memory_equal(c[0], c[1], M * N * sizeof(float));
+        assert_memory_equal(c[0], c[2], M * N * sizeof(float));
+        for (int t = 0; t < 3; t++)
+            free(c[t]);
+    }
+    fz_set_threads(0);
+    free(a);
+    free(b);
+}
+
+/* The layout the hwloc topology may choose — L3 groups splitting N, several NC rounds
+ * per group, other MC — changes who computes what, never the result.  (KC stays: it
+ * sets where partial sums round into C.)  The team's fields are set directly here, as
+ * the topology code would. */
+static void sgemm_is_bitwise_identical_across_groups_and_blocking(void **state)
+{
+    (void)state;
+    float *a = random_matrix(M * K, 8), *b = random_matrix(K * N, 9);
+    float *ref = random_matrix(M * N, 10), *c = malloc(M * N * sizeof(float));
+    assert_non_null(c);
+    fz_set_threads(1);
+    fz_sgemm(FZ_NOTRANS, FZ_NOTRANS, M, N, K, 1.0f, a, K, b, N, 0.0f, ref, N);
+
+    fz_team_config *team = (fz_team_config *)fz_team_get();
+    const fz_team_config saved = *team;
+    const struct { int threads, groups; size_t mc, nc; } layouts[] = {
+        { 2, 2, 0, 0 }, { 3, 3, 0, 0 }, { 4, 2, 0, 0 }, { 6, 3, 0, 0 },
+        { 3, 1, 48, 32 }, { 4, 2, 24, 16 }, { 6, 2, 96, 48 },
+    };
+    for (size_t i = 0; i < sizeof layouts / sizeof *layouts; i++) {
+        fz_set_threads(layouts[i].threads);
+        team->groups = layouts[i].groups;
+        team->mc = layouts[i].mc;
+        team->nc = layouts[i].nc;
+        for (size_t x = 0; x < M * N; x++)
+            c[x] = NAN;   /* beta 0: never read */
+        fz_sgemm(FZ_NOTRANS, FZ_NOTRANS, M, N, K, 1.0f, a, K, b, N, 0.0f, c, N);
+        if (memcmp(c, ref, M * N * sizeof(float)))
+            fail_msg("layout %zu (threads %d, groups %d, mc %zu, nc %zu) differs", i,
+                     layouts[i].threads, layouts[i].groups, layouts[i].mc, layouts[i].nc);
+    }
+    *team = saved;
+    fz_set_threads(0);
+    free(a);
+    free(b);
+    free(c);
+    free(ref);
+}
+
+/* With a team of 3, each thread's slot holds the part it ran and the total is exact. */
+static void flops_are_counted_per_thread_and_sum_exactly(void **state)
+{
+    (void)state;
+    const fz_kernels *k = fz_kernels_get();
+    if (!fz_sgemm_kernel_for(k->isa)) {
+        print_message("  %s has no blocked GEMM to split: skipped\n", k->isa);
+        skip();
+    }
+    float *a = random_matrix(M * K, 4), *b = random_matrix(K * N, 5),
+          *c = random_matrix(M * N, 6), *bias = random_matrix(N, 7);
+    fz_counter *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    fz_gemm_op op = { .m = M, .n = N, .k = K, .alpha = 1.0f, .a = a, .lda = K, .b = b,
+                      .ldb = N, .c = c, .ldc = N, .bias = bias, .relu = true };
+    fz_set_threads(3);
+    k->sgemm(&op, f);
+    fz_set_threads(0);
+    assert_int_equal(fz_counter_total(f), 2ull * M * N * K + 2ull * M * N);
+#ifdef _OPENMP
+    int busy = 0;
+    for (int t = 0; t < FZ_MAX_THREADS; t++)
+        busy += f->slot[t].n != 0;
+    assert_int_equal(busy, 3);
+#endif
+    free(f);
+    free(a);
+    free(b);
+    free(c);
+    free(bias);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(sgemm_is_bitwise_identical_for_1_2_3_threads),
+        cmocka_unit_test(sgemm_is_bitwise_identical_across_groups_and_blocking),
+        cmocka_unit_test(flops_are_counted_per_thread_and_sum_exactly),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

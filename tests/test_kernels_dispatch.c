@@ -1,0 +1,94 @@
+/*
+ * The dispatch: fz_isa() names the best kernel family the CPU can run, found here
+ * independently of the library's own detection (GCC's __builtin_cpu_supports on x86-64,
+ * the hwcaps on aarch64).  Natively on an AVX2 machine that is "avx2"; under
+ * `qemu-x86_64 -cpu Nehalem` it must be "scalar"; on aarch64 "neon".  FREEZEBENCH_ISA
+ * forces a path (the suite runs this test once more with it set to scalar).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "freezebench.h"
+#include "kernels.h"
+#include "gemm.h"
+
+#if defined(__aarch64__)
+#include <sys/auxv.h>
+#include <asm/hwcap.h>
+#endif
+
+/* What this CPU and this build can run best, judged without the library's cpu.c. */
+static const char *expected_best(void)
+{
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    if (FZ_TEST_BUILT_AVX2 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        return "avx2";
+#elif defined(__aarch64__)
+    if (FZ_TEST_BUILT_NEON && (getauxval(AT_HWCAP) & HWCAP_ASIMD))
+        return "neon";
+#endif
+    return "scalar";
+}
+
+static void isa_is_what_the_cpu_supports(void **state)
+{
+    (void)state;
+    const char *forced = getenv("FREEZEBENCH_ISA");
+    const char *want = forced && *forced ? forced : expected_best();
+    print_message("  fz_isa() = %s, expected %s\n", fz_isa(), want);
+    assert_string_equal(fz_isa(), want);
+    assert_int_equal(fz_isa_status(), FZ_OK);
+    assert_string_equal(fz_kernels_get()->isa, want);
+}
+
+static void tables_exist_exactly_where_the_cpu_runs_them(void **state)
+{
+    (void)state;
+    const char *best = expected_best();
+    assert_non_null(fz_kernels_for("scalar"));
+    assert_ptr_equal(fz_kernels_for("scalar"), fz_kernels_scalar());
+    assert_null(fz_sgemm_kernel_for("scalar"));   /* the reference has no microkernel */
+    const char *isas[] = { "avx2", "neon" };
+    for (int i = 0; i < 2; i++) {
+        bool runs = !strcmp(isas[i], best);
+        assert_int_equal(fz_kernels_for(isas[i]) != NULL, runs);
+        assert_int_equal(fz_sgemm_kernel_for(isas[i]) != NULL, runs);
+        if (runs)
+            assert_string_equal(fz_kernels_for(isas[i])->isa, isas[i]);
+    }
+    assert_null(fz_kernels_for("sse9"));
+    assert_null(fz_kernels_for(NULL));
+}
+
+/* Every table is complete: a missing entry would crash whoever calls it. */
+static void tables_have_every_kernel(void **state)
+{
+    (void)state;
+    const char *isas[] = { "scalar", "avx2", "neon" };
+    for (int i = 0; i < 3; i++) {
+        const fz_kernels *k = fz_kernels_for(isas[i]);
+        if (!k)
+            continue;
+        assert_non_null(k->sgemm);
+        assert_non_null(k->relu_fwd);
+        assert_non_null(k->relu_bwd);
+        assert_non_null(k->colsum);
+        assert_non_null(k->sgd);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(isa_is_what_the_cpu_supports),
+        cmocka_unit_test(tables_exist_exactly_where_the_cpu_runs_them),
+        cmocka_unit_test(tables_have_every_kernel),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

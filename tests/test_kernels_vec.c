@@ -1,0 +1,185 @@
+/*
+ * ReLU forward/backward, the bias gradient (colsum) and SGD of each ISA against the
+ * scalar reference.  These kernels keep the reference's arithmetic, so results must be
+ * bitwise equal — special values (NaN, ±0, ±inf) included — for every length, which
+ * covers the vector body and each tail length.  FLOP counts must equal the reference's.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "kernels.h"
+
+#define MAXN 1100
+
+static uint64_t rng_state = 2463534242ull;
+
+static float uniform(void)   /* in [-1, 1) */
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (float)(rng_state >> 40) / (float)(1u << 23) - 1.0f;
+}
+
+/* Random data with the special values sprinkled in. */
+static void fill(float *x, size_t n)
+{
+    static const float special[] = { NAN, 0.0f, -0.0f, INFINITY, -INFINITY, 1e-40f };
+    for (size_t i = 0; i < n; i++)
+        x[i] = i % 11 == 5 ? special[(i / 11) % 6] : uniform();
+}
+
+static float *vec(size_t n)
+{
+    float *x = malloc((n + 1) * sizeof(float));
+    assert_non_null(x);
+    fill(x, n + 1);
+    return x;
+}
+
+/* Lengths 0..70 (every tail length of every vector width here), then long ones. */
+static size_t length(size_t i) { return i <= 70 ? i : i == 71 ? 1000 : 1027; }
+#define LENGTHS 73
+
+static const fz_kernels *isa_or_skip(void **state)
+{
+    const fz_kernels *k = fz_kernels_for(*state);
+    if (!k) {
+        print_message("  %s: not in this build or not on this CPU: skipped\n",
+                      (const char *)*state);
+        skip();
+    }
+    return k;
+}
+
+static fz_counter *counter(void)
+{
+    fz_counter *c = calloc(1, sizeof *c);
+    assert_non_null(c);
+    return c;
+}
+
+static void relu_fwd_equals_scalar_bitwise(void **state)
+{
+    const fz_kernels *isa = isa_or_skip(state), *ref = fz_kernels_scalar();
+    fz_counter *fr = counter(), *fi = counter();
+    for (size_t t = 0; t < LENGTHS; t++) {
+        size_t n = length(t);
+        float *x = vec(n), *yr = vec(n), *yi = vec(n);
+        memcpy(yi + n, yr + n, sizeof(float));   /* the float past the end: a guard */
+        ref->relu_fwd(yr, x, n, fr);
+        isa->relu_fwd(yi, x, n, fi);
+        assert_memory_equal(yr, yi, (n + 1) * sizeof(float));
+        isa->relu_fwd(x, x, n, fi);   /* in place */
+        assert_memory_equal(x, yr, n * sizeof(float));
+        free(x);
+        free(yr);
+        free(yi);
+    }
+    assert_int_equal(2 * fz_counter_total(fr), fz_counter_total(fi));
+    free(fr);
+    free(fi);
+}
+
+static void relu_bwd_equals_scalar_bitwise(void **state)
+{
+    const fz_kernels *isa = isa_or_skip(state), *ref = fz_kernels_scalar();
+    fz_counter *fr = counter(), *fi = counter();
+    for (size_t t = 0; t < LENGTHS; t++) {
+        size_t n = length(t);
+        float *dy = vec(n), *y = vec(n), *dr = vec(n), *di = vec(n);
+        memcpy(di + n, dr + n, sizeof(float));
+        ref->relu_bwd(dr, dy, y, n, fr);
+        isa->relu_bwd(di, dy, y, n, fi);
+        assert_memory_equal(dr, di, (n + 1) * sizeof(float));
+        isa->relu_bwd(dy, dy, y, n, fi);   /* in place */
+        assert_memory_equal(dy, dr, n * sizeof(float));
+        free(dy);
+        free(y);
+        free(dr);
+        free(di);
+    }
+    assert_int_equal(2 * fz_counter_total(fr), fz_counter_total(fi));
+    free(fr);
+    free(fi);
+}
+
+/* Finite data here: the column sums run in the reference's order, so they match
+ * exactly; a leading dimension larger than n leaves the padding unread. */
+static void colsum_equals_scalar_bitwise(void **state)
+{
+    const fz_kernels *isa = isa_or_skip(state), *ref = fz_kernels_scalar();
+    fz_counter *fr = counter(), *fi = counter();
+    const size_t ms[] = { 1, 2, 7, 64, 257 };
+    for (size_t im = 0; im < 5; im++)
+        for (size_t n = 1; n <= 70; n += (n < 40 ? 1 : 9)) {
+            size_t m = ms[im], ld = n + 5;
+            float *dy = malloc(m * ld * sizeof(float)), *br = vec(n), *bi = vec(n);
+            assert_non_null(dy);
+            for (size_t i = 0; i < m * ld; i++)
+                dy[i] = i % ld >= n ? NAN : uniform();
+            memcpy(bi + n, br + n, sizeof(float));
+            ref->colsum(br, dy, m, n, ld, fr);
+            isa->colsum(bi, dy, m, n, ld, fi);
+            assert_memory_equal(br, bi, (n + 1) * sizeof(float));
+            free(dy);
+            free(br);
+            free(bi);
+        }
+    assert_int_equal(fz_counter_total(fr), fz_counter_total(fi));
+    free(fr);
+    free(fi);
+}
+
+/* Plain, momentum, weight decay and both, over every tail length: p and the momentum
+ * buffer bitwise equal to the reference's after three steps. */
+static void sgd_equals_scalar_bitwise(void **state)
+{
+    const fz_kernels *isa = isa_or_skip(state), *ref = fz_kernels_scalar();
+    fz_counter *fr = counter(), *fi = counter();
+    const float mom[2] = { 0.0f, 0.9f }, wd[2] = { 0.0f, 1e-2f };
+    for (size_t variant = 0; variant < 4; variant++)
+        for (size_t t = 0; t < LENGTHS; t++) {
+            size_t n = length(t);
+            float m = mom[variant & 1], w = wd[variant >> 1];
+            float *g = vec(n), *pr = vec(n), *pi = malloc((n + 1) * sizeof(float));
+            float *br = calloc(n + 1, sizeof(float)), *bi = calloc(n + 1, sizeof(float));
+            assert_non_null(pi);
+            assert_non_null(br);
+            assert_non_null(bi);
+            memcpy(pi, pr, (n + 1) * sizeof(float));
+            for (int step = 0; step < 3; step++) {
+                ref->sgd(pr, g, m != 0.0f ? br : NULL, n, 0.05f, m, w, fr);
+                isa->sgd(pi, g, m != 0.0f ? bi : NULL, n, 0.05f, m, w, fi);
+            }
+            assert_memory_equal(pr, pi, (n + 1) * sizeof(float));
+            assert_memory_equal(br, bi, (n + 1) * sizeof(float));
+            free(g);
+            free(pr);
+            free(pi);
+            free(br);
+            free(bi);
+        }
+    assert_int_equal(fz_counter_total(fr), fz_counter_total(fi));
+    free(fr);
+    free(fi);
+}
+
+#define ISA_TEST(isa, f) { isa ": " #f, f, NULL, NULL, (void *)isa }
+#define ISA_TESTS(isa)                               \
+    ISA_TEST(isa, relu_fwd_equals_scalar_bitwise),   \
+    ISA_TEST(isa, relu_bwd_equals_scalar_bitwise),   \
+    ISA_TEST(isa, colsum_equals_scalar_bitwise),     \
+    ISA_TEST(isa, sgd_equals_scalar_bitwise)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = { ISA_TESTS("avx2"), ISA_TESTS("neon") };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
