@@ -48,8 +48,10 @@ static void load_topology(void)
     if (st != FZ_OK) {
         char why[192];
         snprintf(why, sizeof why, "fallback, %s", fz_last_error());
+#ifdef FZ_HAVE_HWLOC   /* without hwloc this is the build's choice: the report says it */
         fprintf(stderr, "freezebench: no topology (%s); one thread per allowed CPU, "
                 "unbound, default cache sizes\n", fz_last_error());
+#endif
         fz_topo_fallback(&team.topo, why);
     }
     fz_binder_close(team.binder);

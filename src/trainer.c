@@ -251,8 +251,8 @@ static void forward(fz_trainer *t, const fz_kernels *k, const float *x)
 static void colsum_team(const fz_kernels *k, float *db, const float *dy, size_t m, size_t n,
                         size_t ld, fz_counter *cnt)
 {
-    int nth = fz_threads_for(m * n, fz_team_get()->threads);
 #ifdef _OPENMP
+    int nth = fz_threads_for(m * n, fz_team_get()->threads);
 #pragma omp parallel num_threads(nth) if (nth > 1)
 #endif
     {
@@ -302,8 +302,8 @@ static void backward(fz_trainer *t, const fz_kernels *k, const float *x)
 static void optimizer_step(fz_trainer *t, const fz_kernels *k)
 {
     fz_model *m = t->m;
-    int nth = fz_threads_for(t->grad_bytes / sizeof(float), fz_team_get()->threads);
 #ifdef _OPENMP
+    int nth = fz_threads_for(t->grad_bytes / sizeof(float), fz_team_get()->threads);
 #pragma omp parallel num_threads(nth) if (nth > 1)
 #endif
     {
