@@ -62,8 +62,13 @@ void fz_sgemm(fz_trans ta, fz_trans tb, size_t m, size_t n, size_t k, float alph
 const char *fz_isa(void);
 fz_status   fz_isa_status(void);
 
-/* Threads used by the kernels and the training step.  0 = one per physical core.
- * FREEZEBENCH_THREADS sets the initial value. */
+/* Threads used by the kernels and the training step.  0 = one per physical core (of the
+ * most performant kind on big.LITTLE machines) among the CPUs this process may use
+ * (cgroup cpuset, taskset).  FREEZEBENCH_THREADS sets the initial value.  More threads
+ * than cores are allowed, with a note on stderr.  Each thread, the calling one included,
+ * is bound to its own core with hwloc (threads the caller creates later inherit its
+ * binding); FREEZEBENCH_BIND=0 leaves every thread unbound.  Not to be called while
+ * another thread trains or runs a kernel. */
 void fz_set_threads(int n);
 int  fz_get_threads(void);
 /* Use SMT siblings (hyper-threads) too: the default count becomes one thread per PU.

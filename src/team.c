@@ -4,8 +4,8 @@
  * only global state.
  *
  * Built once, at the first use, from the topology (hwloc, restricted to the CPUs this
- * process may use), FREEZEBENCH_THREADS and FREEZEBENCH_SMT; rebuilt by fz_set_threads
- * and fz_set_smt.  The calls that rebuild it must not run concurrently with training.
+ * process may use), FREEZEBENCH_THREADS, FREEZEBENCH_SMT and FREEZEBENCH_BIND; rebuilt by
+ * fz_set_threads and fz_set_smt.  The calls that rebuild it must not run concurrently with training.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -27,6 +27,7 @@ static struct {
     fz_binder *binder;      /* NULL: threads are not bound */
     int requested;          /* 0 = the default count */
     bool smt;
+    bool bind;              /* FREEZEBENCH_BIND=0 turns binding off */
     fz_schedule sched;
     int bound_pu[FZ_MAX_THREADS];
     fz_team_config config;
@@ -55,8 +56,8 @@ static void load_topology(void)
         fz_topo_fallback(&team.topo, why);
     }
     fz_binder_close(team.binder);
-    team.binder = team.topo.fallback ? NULL : fz_binder_open();
-    if (!team.topo.fallback && !team.binder)
+    team.binder = team.topo.fallback || !team.bind ? NULL : fz_binder_open();
+    if (!team.topo.fallback && team.bind && !team.binder)
         fprintf(stderr, "freezebench: threads will not be bound: %s\n", fz_last_error());
 }
 
@@ -124,6 +125,7 @@ static void first_build(void)
 {
     team.requested = env_int("FREEZEBENCH_THREADS", 0);
     team.smt = env_int("FREEZEBENCH_SMT", 0) != 0;
+    team.bind = env_int("FREEZEBENCH_BIND", 1) != 0;
     load_topology();
     rebuild();
 }
