@@ -58,10 +58,15 @@ void fz_machine_print(FILE *f)
             m.isa, m.topology);
     fprintf(f, "          %d package%s, %d NUMA node%s, %d %s, %d cores, %d PUs%s\n",
             m.packages, m.packages == 1 ? "" : "s", m.numa_nodes, m.numa_nodes == 1 ? "" : "s",
-            t->n_groups, t->has_l3 ? "L3 groups" : "groups (no L3: packages)", m.cores, m.pus,
+            t->n_groups, !t->has_l3 ? "groups (no L3: packages)" : t->n_groups == 1 ? "L3 group"
+            : "L3 groups", m.cores, m.pus,
             t->n_kinds > 1 ? ", cores of different kinds (big.LITTLE)" : "");
-    fprintf(f, "caches    L1d %s, L2 %s, L3 %s%s\n", bytes_text(m.l1d, a, sizeof a),
-            bytes_text(m.l2, b, sizeof b), bytes_text(m.l3, c, sizeof c),
+    char share[48] = "";
+    if (t->l2_per_core && t->l2_per_core != t->l2)
+        snprintf(share, sizeof share, " (%s per core)", bytes_text(t->l2_per_core, c, sizeof c));
+    fprintf(f, "caches    L1d %s, L2 %s%s, ", bytes_text(m.l1d, a, sizeof a),
+            bytes_text(m.l2, b, sizeof b), share);
+    fprintf(f, "L3 %s%s\n", bytes_text(m.l3, c, sizeof c),
             m.l1d && m.l2 ? "" : " (defaults used where not reported)");
     fprintf(f, "team      %d thread%s in %d group%s (groups split N, threads of a group split "
             "M), SMT %s, %s\n", m.threads, m.threads == 1 ? "" : "s", m.groups,

@@ -129,6 +129,6 @@ void fz_schedule_plan(const fz_topo *t, int requested, bool smt, size_t mr, size
 
     out->mr = mr;
     out->nr = nr;
-    out->blocking = fz_blocking_from_caches((fz_cache_sizes){ t->l1d, t->l2, t->l3 }, mr, nr,
+    out->blocking = fz_blocking_from_caches((fz_cache_sizes){ t->l1d, t->l2_per_core, t->l3 }, mr, nr,
                                             sizeof(float));
 }

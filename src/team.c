@@ -155,7 +155,7 @@ void fz_set_smt(bool on)
 fz_blocking fz_team_blocking_for(size_t mr, size_t nr)
 {
     const fz_topo *t = fz_team_topology();
-    return fz_blocking_from_caches((fz_cache_sizes){ t->l1d, t->l2, t->l3 }, mr ? mr : 1,
+    return fz_blocking_from_caches((fz_cache_sizes){ t->l1d, t->l2_per_core, t->l3 }, mr ? mr : 1,
                                    nr ? nr : 1, sizeof(float));
 }
 

@@ -136,9 +136,10 @@ static hwloc_obj_t numa_of(hwloc_topology_t topo, unsigned os_index)
 }
 
 /* Core kinds: hwloc's cpukinds where the OS reports them (ordered from the most power
- * efficient to the most performant); otherwise cores whose private caches are larger
- * count as the bigger kind — that is how a synthetic or XML topology without cpukinds
- * describes a big.LITTLE machine. */
+ * efficient to the most performant); otherwise cores with more cache count as the bigger
+ * kind (L2 share per core, then L1d) — that is how a synthetic or XML topology without
+ * cpukinds describes a big.LITTLE machine.  Per-core shares, because little cores often
+ * share one larger L2 among four. */
 static void assign_kinds(fz_topo *t, hwloc_topology_t topo)
 {
     int nr = hwloc_cpukinds_get_nr(topo, 0);
@@ -153,21 +154,25 @@ static void assign_kinds(fz_topo *t, hwloc_topology_t topo)
         t->n_kinds = nr;
         return;
     }
-    /* Rank = number of distinct (l2, l1d) pairs strictly larger than this PU's. */
-    int kinds = 1;
+    /* The distinct (l2_share, l1d) pairs; a PU's rank is how many are larger. */
+    size_t pair[FZ_TOPO_MAX_PUS][2];
+    int kinds = 0;
+    for (int p = 0; p < t->n_pus; p++) {
+        int k = 0;
+        while (k < kinds && (pair[k][0] != t->pu[p].l2_share || pair[k][1] != t->pu[p].l1d))
+            k++;
+        if (k == kinds) {
+            pair[k][0] = t->pu[p].l2_share;
+            pair[k][1] = t->pu[p].l1d;
+            kinds++;
+        }
+    }
     for (int p = 0; p < t->n_pus; p++) {
         int rank = 0;
-        for (int q = 0; q < t->n_pus; q++) {
-            bool larger = t->pu[q].l2 > t->pu[p].l2 ||
-                          (t->pu[q].l2 == t->pu[p].l2 && t->pu[q].l1d > t->pu[p].l1d);
-            bool first_of_pair = true;
-            for (int r = 0; r < q && first_of_pair; r++)
-                first_of_pair = t->pu[r].l2 != t->pu[q].l2 || t->pu[r].l1d != t->pu[q].l1d;
-            rank += larger && first_of_pair;
-        }
+        for (int k = 0; k < kinds; k++)
+            rank += pair[k][0] > t->pu[p].l2_share ||
+                    (pair[k][0] == t->pu[p].l2_share && pair[k][1] > t->pu[p].l1d);
         t->pu[p].kind = rank;
-        if (rank + 1 > kinds)
-            kinds = rank + 1;
     }
     t->n_kinds = kinds;
 }
@@ -178,6 +183,7 @@ static size_t min_known(size_t a, size_t b) { return !a ? b : !b ? a : a < b ? a
 static fz_status flatten(fz_topo *t, hwloc_topology_t topo, hwloc_const_cpuset_t allowed)
 {
     dense_ids cores, groups, packages, numas;
+    /* `&`, not `&&`: every table is initialised, so `done` may free them all. */
     bool ok = dense_init(&cores, topo, HWLOC_OBJ_CORE) & dense_init(&groups, topo, HWLOC_OBJ_L3CACHE) &
               dense_init(&packages, topo, HWLOC_OBJ_PACKAGE) & dense_init(&numas, topo, HWLOC_OBJ_NUMANODE);
     int *pus_of_core = calloc((size_t)cores.cap + (size_t)hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_PU), sizeof(int));
@@ -200,8 +206,12 @@ static fz_status flatten(fz_topo *t, hwloc_topology_t topo, hwloc_const_cpuset_t
                 core = o;
             else if (o->type == HWLOC_OBJ_L1CACHE && is_data_cache(o) && !p->l1d)
                 p->l1d = (size_t)o->attr->cache.size;
-            else if (o->type == HWLOC_OBJ_L2CACHE && is_data_cache(o) && !p->l2)
+            else if (o->type == HWLOC_OBJ_L2CACHE && is_data_cache(o) && !p->l2) {
+                int sharing = hwloc_get_nbobjs_inside_cpuset_by_type(topo, o->cpuset,
+                                                                     HWLOC_OBJ_CORE);
                 p->l2 = (size_t)o->attr->cache.size;
+                p->l2_share = p->l2 / (size_t)(sharing > 1 ? sharing : 1);
+            }
             else if (o->type == HWLOC_OBJ_L3CACHE && !l3)
                 l3 = o;
             else if (o->type == HWLOC_OBJ_PACKAGE && !package)
@@ -214,6 +224,7 @@ static fz_status flatten(fz_topo *t, hwloc_topology_t topo, hwloc_const_cpuset_t
         p->numa = dense_id(&numas, numa_of(topo, pu->os_index));
         t->l1d = min_known(t->l1d, p->l1d);
         t->l2 = min_known(t->l2, p->l2);
+        t->l2_per_core = min_known(t->l2_per_core, p->l2_share);
         if (l3)
             t->l3 = min_known(t->l3, (size_t)l3->attr->cache.size);
     }
@@ -278,9 +289,11 @@ static fz_status load(fz_topo *t, topo_from from, const char *what)
     st = flatten(t, topo, allowed);
     hwloc_bitmap_free(allowed);
     if (st == FZ_OK) {
-        unsigned v = hwloc_get_api_version();
-        snprintf(t->source, sizeof t->source, "hwloc %u.%u.%u%s%s", v >> 16, (v >> 8) & 0xff,
-                 v & 0xff, from == FROM_SYNTHETIC ? " synthetic: " : from == FROM_XML ? " XML: " : "",
+        /* The release that ran (the root's info), not the API version, which lags. */
+        const char *version = from == FROM_THIS_MACHINE
+            ? hwloc_obj_get_info_by_name(hwloc_get_root_obj(topo), "hwlocVersion") : NULL;
+        snprintf(t->source, sizeof t->source, "hwloc %s%s%s", version ? version : HWLOC_VERSION,
+                 from == FROM_SYNTHETIC ? " synthetic: " : from == FROM_XML ? " XML: " : "",
                  from == FROM_THIS_MACHINE ? "" : what);
         if (from == FROM_THIS_MACHINE)
             fz_topo_fill_identity(t);

@@ -24,7 +24,9 @@ typedef struct {
     int package;    /* dense index of its package */
     int numa;       /* dense index of its NUMA node (0 when unknown) */
     int kind;       /* core kind, 0 = the most performant; >0 on big.LITTLE machines */
-    size_t l1d, l2; /* the private caches of its core, bytes; 0 = unknown */
+    size_t l1d, l2; /* the L1d and L2 above it, bytes; 0 = unknown */
+    size_t l2_share;/* its core's share of that L2 (size / cores under it): what one
+                     * thread's blocks may use when clusters of cores share an L2 */
 } fz_topo_pu;
 
 typedef struct {
@@ -33,6 +35,7 @@ typedef struct {
     /* Cache sizes in bytes per instance, the smallest over the allowed cores (so that a
      * blocking derived from them fits every core); 0 = not reported. */
     size_t l1d, l2, l3;
+    size_t l2_per_core;     /* smallest l2_share: the L2 the blocking counts on */
     char cpu_model[128];
     char arch[32];
     /* Where this came from: "hwloc 2.9.0", "hwloc synthetic ...", or why it is a

@@ -61,6 +61,7 @@ static void cache_sizes_come_from_the_topology(void **state)
     assert_int_equal(fz_topo_load_synthetic(topo, SERVER_2S), FZ_OK);
     assert_int_equal(topo->l1d, 48 << 10);
     assert_int_equal(topo->l2, 1 << 20);
+    assert_int_equal(topo->l2_per_core, 1 << 20);   /* private L2 */
     assert_int_equal(topo->l3, 32 << 20);
 }
 
@@ -107,6 +108,7 @@ static void big_little_phone_ranks_big_cores_first_from_cpukinds(void **state)
     /* The blocking must fit every core: the smaller (little) caches. */
     assert_int_equal(topo->l1d, 32 << 10);
     assert_int_equal(topo->l2, 1 << 20);
+    assert_int_equal(topo->l2_per_core, 256 << 10);   /* 1 MiB shared by 4 little cores */
     assert_int_equal(topo->l3, 0);
 }
 
