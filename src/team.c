@@ -68,6 +68,8 @@ static bool bind_threads(void)
         return false;
     int failed = 0;
 #ifdef _OPENMP
+    if (omp_in_parallel())
+        return false;   /* built from inside a parallel region: its threads are not ours */
 #pragma omp parallel num_threads(team.sched.threads) reduction(+ : failed)
     {
         int t = omp_get_thread_num();
