@@ -195,9 +195,8 @@ static fz_status flatten(fz_topo *t, hwloc_topology_t topo, hwloc_const_cpuset_t
     t->has_l3 = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_L3CACHE) > 0;
     hwloc_obj_t pu = NULL;
     while ((pu = hwloc_get_next_obj_inside_cpuset_by_type(topo, allowed, HWLOC_OBJ_PU, pu))) {
-        if (t->n_pus == FZ_TOPO_MAX_PUS) {
+        if (t->n_pus == FZ_TOPO_MAX_PUS)
             break;   /* the team never has that many threads (FZ_MAX_THREADS) */
-        }
         fz_topo_pu *p = &t->pu[t->n_pus++];
         p->os_index = (int)pu->os_index;
         hwloc_obj_t core = NULL, l3 = NULL, package = NULL;
@@ -220,7 +219,9 @@ static fz_status flatten(fz_topo *t, hwloc_topology_t topo, hwloc_const_cpuset_t
         p->core = core ? dense_id(&cores, core) : cores.n++;   /* no Core: a core of its own */
         p->smt_rank = pus_of_core[p->core]++;
         p->package = dense_id(&packages, package);
-        p->group = l3 ? dense_id(&groups, l3) : p->package;
+        /* Without any L3 the package is the group; a PU without L3 on a machine that has
+         * some (no such machine known) joins the first group rather than a made-up one. */
+        p->group = l3 ? dense_id(&groups, l3) : t->has_l3 ? 0 : p->package;
         p->numa = dense_id(&numas, numa_of(topo, pu->os_index));
         t->l1d = min_known(t->l1d, p->l1d);
         t->l2 = min_known(t->l2, p->l2);
