@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "freezebench.h"
@@ -41,6 +42,42 @@ static void set_threads_rebuilds_the_team(void **state)
     assert_int_equal(fz_get_threads(), 1);
     fz_set_threads(-4);   /* negative: the default, like 0 */
     assert_int_equal(fz_get_threads(), fz_schedule_default_threads(fz_team_topology(), false));
+}
+
+/* Runs fz_set_threads(n) with stderr captured into `out`. */
+static void set_threads_capturing_stderr(int n, char *out, size_t cap)
+{
+    FILE *f = tmpfile();
+    assert_non_null(f);
+    fflush(stderr);
+    int saved = dup(2);
+    assert_true(saved >= 0);
+    assert_true(dup2(fileno(f), 2) >= 0);
+    fz_set_threads(n);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    rewind(f);
+    size_t got = fread(out, 1, cap - 1, f);
+    out[got] = '\0';
+    fclose(f);
+}
+
+static void more_threads_than_cores_warn_on_stderr(void **state)
+{
+    (void)state;
+#ifndef _OPENMP
+    skip();
+#endif
+    fz_machine m;
+    fz_machine_get(&m);
+    char text[512];
+    set_threads_capturing_stderr(m.cores + 1, text, sizeof text);
+    assert_int_equal(fz_get_threads(), m.cores + 1);   /* allowed, with a warning */
+    assert_non_null(strstr(text, "freezebench: "));
+    assert_true(strstr(text, "SMT siblings") || strstr(text, "oversubscribed"));
+    set_threads_capturing_stderr(m.cores, text, sizeof text);
+    assert_string_equal(text, "");
 }
 
 static void smt_flag_sets_the_default_to_every_pu(void **state)
@@ -123,6 +160,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(default_team_is_one_thread_per_core_without_smt),
         cmocka_unit_test(set_threads_rebuilds_the_team),
+        cmocka_unit_test(more_threads_than_cores_warn_on_stderr),
         cmocka_unit_test(smt_flag_sets_the_default_to_every_pu),
         cmocka_unit_test(machine_fields_describe_the_topology),
         cmocka_unit_test(null_machine_is_einval),
