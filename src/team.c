@@ -48,7 +48,7 @@ static void load_topology(void)
     fz_status st = team.load(&team.topo);
     if (st != FZ_OK) {
         char why[192];
-        snprintf(why, sizeof why, "fallback, %s", fz_last_error());
+        snprintf(why, sizeof why, "fallback (%s)", fz_last_error());
 #ifdef FZ_HAVE_HWLOC   /* without hwloc this is the build's choice: the report says it */
         fprintf(stderr, "freezebench: no topology (%s); one thread per allowed CPU, "
                 "unbound, default cache sizes\n", fz_last_error());
