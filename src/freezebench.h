@@ -84,7 +84,7 @@ typedef struct {
     char   cpu_model[128];      /* "AMD EPYC 7B13", from hwloc or /proc/cpuinfo; "unknown" */
     char   arch[32];            /* "x86_64", "aarch64" */
     char   isa[16];             /* the kernels that run: fz_isa() */
-    int    packages, numa_nodes, l3_groups, cores, pus;
+    int    packages, numa_nodes, l3_groups, cores, pus;   /* l3_groups 0: no L3 */
     size_t l1d, l2, l3;         /* bytes per cache, smallest over the cores; 0 = unknown */
     int    threads, groups;     /* the team: threads, and the L3 groups they form */
     size_t kc, mc, nc;          /* GEMM blocking derived from the caches */

@@ -17,7 +17,11 @@ typedef struct {
     int threads;        /* OpenMP threads in the team (>= 1) */
     int groups;         /* L3 groups: they split N; the threads of a group split M and
                          * share the packed B panel.  1 when unknown.  Divides threads.
-                         * Thread t is in group t / (threads / groups). */
+                         * Thread t is in group t / (threads / groups).  For results that
+                         * are bitwise identical for any thread count, K is never split
+                         * and M, N are split in whole MR, NR tiles (fz_split_by in
+                         * parallel.h), so C is cut into the same tiles whatever the
+                         * team, unless edge tiles compute exactly like full ones. */
     size_t kc, mc, nc;  /* GEMM blocking from the cache sizes; 0 = the kernel's default */
     /* Where the threads run: bound_pu[t] is the OS index of the PU thread t is bound to
      * (-1 for a thread left unbound); NULL when no thread is bound (no hwloc, or binding

@@ -49,6 +49,25 @@ static void shares_are_balanced_to_one_line(void **state)
     }
 }
 
+static void tile_split_cuts_only_at_whole_tiles(void **state)
+{
+    (void)state;
+    /* M = 100 rows in MR = 6 tiles: every share but the last is whole tiles, so a
+     * GEMM sees the same tiles for any thread count. */
+    for (int nth = 1; nth <= 5; nth++) {
+        size_t next = 0;
+        for (int ith = 0; ith < nth; ith++) {
+            fz_range r = fz_split_by(100, 6, ith, nth);
+            assert_int_equal(r.begin, next);
+            assert_int_equal(r.begin % 6, 0);
+            if (r.end != 100)
+                assert_int_equal(r.end % 6, 0);
+            next = r.end;
+        }
+        assert_int_equal(next, 100);
+    }
+}
+
 static void small_work_runs_on_one_thread(void **state)
 {
     (void)state;
@@ -62,6 +81,7 @@ int main(void)
         cmocka_unit_test(shares_cover_the_range_in_order_without_overlap),
         cmocka_unit_test(shares_start_on_whole_cache_lines),
         cmocka_unit_test(shares_are_balanced_to_one_line),
+        cmocka_unit_test(tile_split_cuts_only_at_whole_tiles),
         cmocka_unit_test(small_work_runs_on_one_thread),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
