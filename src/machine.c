@@ -56,10 +56,11 @@ void fz_machine_print(FILE *f)
     char a[32], b[32], c[32];
     fprintf(f, "machine   %s (%s), kernels %s; topology from %s\n", m.cpu_model, m.arch,
             m.isa, m.topology);
-    fprintf(f, "          %d package%s, %d NUMA node%s, %d %s, %d cores, %d PUs%s\n",
+    const char *group = t->fallback ? "group" : t->has_l3 ? "L3 group" : "package group";
+    fprintf(f, "          %d package%s, %d NUMA node%s, %d %s%s, %d core%s, %d PU%s%s%s\n",
             m.packages, m.packages == 1 ? "" : "s", m.numa_nodes, m.numa_nodes == 1 ? "" : "s",
-            t->n_groups, !t->has_l3 ? "groups (no L3: packages)" : t->n_groups == 1 ? "L3 group"
-            : "L3 groups", m.cores, m.pus,
+            t->n_groups, group, t->n_groups == 1 ? "" : "s", m.cores, m.cores == 1 ? "" : "s",
+            m.pus, m.pus == 1 ? "" : "s", t->fallback ? " (CPUs counted as cores)" : "",
             t->n_kinds > 1 ? ", cores of different kinds (big.LITTLE)" : "");
     char share[48] = "";
     if (t->l2_per_core && t->l2_per_core != t->l2)
@@ -73,8 +74,12 @@ void fz_machine_print(FILE *f)
             m.groups == 1 ? "" : "s", m.smt ? "on" : "off",
             m.bound ? "each bound to its PU" : "not bound");
     fprintf(f, "          thread:core/PU");
-    for (int th = 0; th < s->threads && th < 16; th++)
-        fprintf(f, " %d:%d/%d", th, t->pu[s->pu[th]].core, s->os_index[th]);
+    for (int th = 0; th < s->threads && th < 16; th++) {
+        if (s->os_index[th] >= 0)
+            fprintf(f, " %d:%d/%d", th, t->pu[s->pu[th]].core, s->os_index[th]);
+        else
+            fprintf(f, " %d:%d/?", th, t->pu[s->pu[th]].core);
+    }
     fprintf(f, "%s\n", s->threads > 16 ? " ..." : "");
     if (s->note[0])
         fprintf(f, "          note: %s\n", s->note);

@@ -80,18 +80,23 @@ static void epyc_has_eight_l3_groups_of_eight_cores(void **state)
         assert_int_equal(cores_in[g], 8);
 }
 
-static void xml_file_loads_like_its_synthetic_description(void **state)
+static void xml_files_load_like_their_synthetic_descriptions(void **state)
 {
     (void)state;
     NEED_HWLOC();
+    const char *synthetic[] = { SERVER_2S, EPYC_8CCX };
+    const char *xml[] = { TOPOLOGY_DIR "/server-2s-16c-smt.xml", TOPOLOGY_DIR "/epyc-64c-8ccx.xml" };
     fz_topo *syn = calloc(1, sizeof *syn);
     assert_non_null(syn);
-    assert_int_equal(fz_topo_load_synthetic(syn, EPYC_8CCX), FZ_OK);
-    assert_int_equal(fz_topo_load_xml(topo, TOPOLOGY_DIR "/epyc-64c-8ccx.xml"), FZ_OK);
-    assert_int_equal(topo->n_pus, syn->n_pus);
-    assert_int_equal(topo->n_groups, syn->n_groups);
-    assert_int_equal(topo->l3, syn->l3);
-    assert_memory_equal(topo->pu, syn->pu, (size_t)syn->n_pus * sizeof *syn->pu);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(fz_topo_load_synthetic(syn, synthetic[i]), FZ_OK);
+        assert_int_equal(fz_topo_load_xml(topo, xml[i]), FZ_OK);
+        assert_int_equal(topo->n_pus, syn->n_pus);
+        assert_int_equal(topo->n_groups, syn->n_groups);
+        assert_int_equal(topo->n_numa, syn->n_numa);
+        assert_int_equal(topo->l3, syn->l3);
+        assert_memory_equal(topo->pu, syn->pu, (size_t)syn->n_pus * sizeof *syn->pu);
+    }
     free(syn);
 }
 
@@ -162,7 +167,7 @@ int main(void)
         cmocka_unit_test(server_counts_packages_groups_cores_and_smt_siblings),
         cmocka_unit_test(cache_sizes_come_from_the_topology),
         cmocka_unit_test(epyc_has_eight_l3_groups_of_eight_cores),
-        cmocka_unit_test(xml_file_loads_like_its_synthetic_description),
+        cmocka_unit_test(xml_files_load_like_their_synthetic_descriptions),
         cmocka_unit_test(big_little_phone_ranks_big_cores_first_from_cpukinds),
         cmocka_unit_test(big_little_without_cpukinds_ranks_by_private_cache_size),
         cmocka_unit_test(malformed_synthetic_description_is_einval),
