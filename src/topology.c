@@ -135,15 +135,77 @@ static hwloc_obj_t numa_of(hwloc_topology_t topo, unsigned os_index)
     return NULL;
 }
 
-/* Core kinds: hwloc's cpukinds where the OS reports them (ordered from the most power
- * efficient to the most performant); otherwise cores with more cache count as the bigger
- * kind (L2 share per core, then L1d) — that is how a synthetic or XML topology without
- * cpukinds describes a big.LITTLE machine.  Per-core shares, because little cores often
- * share one larger L2 among four. */
+/* What hwloc says about kind k: its core type ("IntelAtom", "Cortex-A53", ...) and its
+ * maximum frequency and Linux capacity (0 when not given). */
+typedef struct { const char *type; double mhz, capacity; } kind_info;
+
+static kind_info kind_info_of(hwloc_topology_t topo, unsigned k)
+{
+    kind_info ki = { NULL, 0.0, 0.0 };
+    struct hwloc_info_s *infos;
+    unsigned n = 0;
+    if (hwloc_cpukinds_get_info(topo, k, NULL, NULL, &n, &infos, 0) != 0)
+        return ki;
+    for (unsigned i = 0; i < n; i++) {
+        const char *name = infos[i].name, *value = infos[i].value;
+        if (!strcmp(name, "CoreType") || !strcmp(name, "LinuxCPUType") || !strcmp(name, "MIDR"))
+            ki.type = value;
+        else if (!strcmp(name, "FrequencyMaxMHz"))
+            ki.mhz = atof(value);
+        else if (!strcmp(name, "LinuxCapacity"))
+            ki.capacity = atof(value);
+    }
+    return ki;
+}
+
+/* Spread of a positive quantity over the kinds: largest / smallest, 1 if not given. */
+static double spread(double lo, double hi) { return lo > 0.0 ? hi / lo : 1.0; }
+
+/* Kinds that really are different cores: different core types, or a maximum frequency
+ * or capacity that differs by more than 15%.  Kinds that differ by a few percent of
+ * frequency (Intel's Turbo Boost Max 3.0 "favoured cores", which hwloc ranks as kinds
+ * of their own) are one kind: a default team of a server's two fastest cores would be
+ * a disaster. */
+static bool kinds_differ(hwloc_topology_t topo, int nr)
+{
+    kind_info first = kind_info_of(topo, 0);
+    double mhz_lo = first.mhz, mhz_hi = first.mhz, cap_lo = first.capacity, cap_hi = first.capacity;
+    for (int k = 1; k < nr; k++) {
+        kind_info ki = kind_info_of(topo, (unsigned)k);
+        if (first.type && ki.type && strcmp(first.type, ki.type))
+            return true;
+        mhz_lo = ki.mhz < mhz_lo ? ki.mhz : mhz_lo;
+        mhz_hi = ki.mhz > mhz_hi ? ki.mhz : mhz_hi;
+        cap_lo = ki.capacity < cap_lo ? ki.capacity : cap_lo;
+        cap_hi = ki.capacity > cap_hi ? ki.capacity : cap_hi;
+    }
+    return spread(mhz_lo, mhz_hi) > 1.15 || spread(cap_lo, cap_hi) > 1.15;
+}
+
+/* Renumbers kinds 0..n_kinds-1 in their order, over the allowed PUs only: with the big
+ * cores masked out (taskset), the best kind left is kind 0. */
+static void number_kinds_densely(fz_topo *t)
+{
+    bool present[FZ_TOPO_MAX_PUS] = { false };   /* a kind is below the PU count */
+    int renumbered[FZ_TOPO_MAX_PUS], n = 0;
+    for (int p = 0; p < t->n_pus; p++)
+        present[t->pu[p].kind] = true;
+    for (int k = 0; k < FZ_TOPO_MAX_PUS; k++)
+        renumbered[k] = present[k] ? n++ : -1;
+    for (int p = 0; p < t->n_pus; p++)
+        t->pu[p].kind = renumbered[t->pu[p].kind];
+    t->n_kinds = n;
+}
+
+/* Core kinds: hwloc's cpukinds where they name different cores (ordered from the most
+ * power efficient to the most performant); otherwise cores with more cache count as the
+ * bigger kind (L2 share per core, then L1d) — that is how a synthetic or XML topology
+ * without cpukinds describes a big.LITTLE machine.  Per-core shares, because little
+ * cores often share one larger L2 among four. */
 static void assign_kinds(fz_topo *t, hwloc_topology_t topo)
 {
     int nr = hwloc_cpukinds_get_nr(topo, 0);
-    if (nr > 1) {
+    if (nr > 1 && kinds_differ(topo, nr)) {
         hwloc_bitmap_t set = hwloc_bitmap_alloc();
         for (int p = 0; set && p < t->n_pus; p++)
             for (int k = 0; k < nr; k++)
@@ -151,7 +213,7 @@ static void assign_kinds(fz_topo *t, hwloc_topology_t topo)
                     hwloc_bitmap_isset(set, (unsigned)t->pu[p].os_index))
                     t->pu[p].kind = nr - 1 - k;
         hwloc_bitmap_free(set);
-        t->n_kinds = nr;
+        number_kinds_densely(t);
         return;
     }
     /* The distinct (l2_share, l1d) pairs; a PU's rank is how many are larger. */
@@ -174,7 +236,7 @@ static void assign_kinds(fz_topo *t, hwloc_topology_t topo)
                     (pair[k][0] == t->pu[p].l2_share && pair[k][1] > t->pu[p].l1d);
         t->pu[p].kind = rank;
     }
-    t->n_kinds = kinds;
+    number_kinds_densely(t);
 }
 
 static size_t min_known(size_t a, size_t b) { return !a ? b : !b ? a : a < b ? a : b; }

@@ -198,6 +198,29 @@ static void phone_asked_for_more_adds_little_cores_after_big_ones(void **state)
     assert_string_equal(f->plan.note, "");
 }
 
+static void server_with_turbo_favoured_cores_still_uses_every_core(void **state)
+{
+    fixture *f = *state;
+    NEED_HWLOC();
+    assert_int_equal(fz_topo_load_xml(&f->topo, TOPOLOGY_DIR "/favoured-cores-turbo3.xml"), FZ_OK);
+    fz_schedule_plan(&f->topo, 0, false, 6, 16, &f->plan);
+    assert_plan_consistent(f);
+    assert_int_equal(f->plan.threads, 4);
+}
+
+static void phone_with_big_cores_masked_out_runs_on_the_little_ones(void **state)
+{
+    fixture *f = *state;
+    NEED_HWLOC();
+    assert_int_equal(fz_topo_load_xml(&f->topo, TOPOLOGY_DIR "/phone-little-cores-allowed.xml"),
+                     FZ_OK);
+    fz_schedule_plan(&f->topo, 0, false, 8, 12, &f->plan);
+    assert_plan_consistent(f);
+    assert_int_equal(f->plan.threads, 4);
+    for (int t = 0; t < 4; t++)
+        assert_true(f->plan.os_index[t] >= 4);
+}
+
 static void phone_blocking_fits_the_little_cores_and_has_no_l3(void **state)
 {
     fixture *f = *state;
@@ -255,6 +278,8 @@ int main(void)
         T(epyc_partial_teams_use_as_many_ccx_as_divide_evenly),
         T(phone_default_uses_the_big_cores_only),
         T(phone_asked_for_more_adds_little_cores_after_big_ones),
+        T(server_with_turbo_favoured_cores_still_uses_every_core),
+        T(phone_with_big_cores_masked_out_runs_on_the_little_ones),
         T(phone_blocking_fits_the_little_cores_and_has_no_l3),
         T(blocking_does_not_depend_on_the_thread_count),
         T(fallback_topology_plans_one_unbound_thread_per_cpu),

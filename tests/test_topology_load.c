@@ -128,6 +128,32 @@ static void big_little_without_cpukinds_ranks_by_private_cache_size(void **state
         assert_int_equal(topo->pu[p].kind, topo->pu[p].os_index < 4 ? 0 : 1);
 }
 
+static void cores_differing_only_in_turbo_frequency_are_one_kind(void **state)
+{
+    (void)state;
+    NEED_HWLOC();
+    /* hwloc makes two kinds of 4300 and 4500 MHz (Turbo Boost Max 3.0 favoured cores). */
+    assert_int_equal(fz_topo_load_xml(topo, TOPOLOGY_DIR "/favoured-cores-turbo3.xml"), FZ_OK);
+    assert_int_equal(topo->n_pus, 4);
+    assert_int_equal(topo->n_kinds, 1);
+    for (int p = 0; p < 4; p++)
+        assert_int_equal(topo->pu[p].kind, 0);
+}
+
+static void with_only_little_cores_allowed_they_are_the_best_kind(void **state)
+{
+    (void)state;
+    NEED_HWLOC();
+    assert_int_equal(fz_topo_load_xml(topo, TOPOLOGY_DIR "/phone-little-cores-allowed.xml"),
+                     FZ_OK);
+    assert_int_equal(topo->n_pus, 4);
+    assert_int_equal(topo->n_kinds, 1);
+    for (int p = 0; p < 4; p++) {
+        assert_true(topo->pu[p].os_index >= 4);
+        assert_int_equal(topo->pu[p].kind, 0);
+    }
+}
+
 static void malformed_synthetic_description_is_einval(void **state)
 {
     (void)state;
@@ -170,6 +196,8 @@ int main(void)
         cmocka_unit_test(xml_files_load_like_their_synthetic_descriptions),
         cmocka_unit_test(big_little_phone_ranks_big_cores_first_from_cpukinds),
         cmocka_unit_test(big_little_without_cpukinds_ranks_by_private_cache_size),
+        cmocka_unit_test(cores_differing_only_in_turbo_frequency_are_one_kind),
+        cmocka_unit_test(with_only_little_cores_allowed_they_are_the_best_kind),
         cmocka_unit_test(malformed_synthetic_description_is_einval),
         cmocka_unit_test(missing_xml_file_is_eio),
         cmocka_unit_test(fallback_has_one_core_per_allowed_cpu_and_says_why),
