@@ -97,7 +97,7 @@ typedef struct {
 /* Fills *out (builds the thread team if needed).  FZ_EINVAL if out is NULL. */
 fz_status fz_machine_get(fz_machine *out);
 /* A readable report of the machine, the team (which thread runs on which core) and the
- * blocking, a few lines long. */
+ * blocking, a few lines long.  Nothing if f is NULL. */
 void      fz_machine_print(FILE *f);
 
 /* ---- model ---------------------------------------------------------------------- */

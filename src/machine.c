@@ -49,6 +49,8 @@ static const char *bytes_text(size_t b, char *buf, size_t cap)
 
 void fz_machine_print(FILE *f)
 {
+    if (!f)
+        return;
     fz_machine m;
     fz_machine_get(&m);
     const fz_topo *t = fz_team_topology();
