@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -64,10 +65,43 @@ void fz_sgemm(fz_trans ta, fz_trans tb, size_t m, size_t n, size_t k, float alph
 const char *fz_isa(void);
 fz_status   fz_isa_status(void);
 
-/* Threads used by the kernels and the training step.  0 = one per physical core.
- * FREEZEBENCH_THREADS sets the initial value. */
+/* Threads used by the kernels and the training step.  0 = one per physical core (of the
+ * most performant kind on big.LITTLE machines) among the CPUs this process may use
+ * (cgroup cpuset, taskset).  FREEZEBENCH_THREADS sets the initial value.  More threads
+ * than cores are allowed, with a note on stderr.  Each thread, the calling one included,
+ * is bound to its own core with hwloc (threads the caller creates later inherit its
+ * binding); FREEZEBENCH_BIND=0 leaves every thread unbound.  Not to be called while
+ * another thread trains or runs a kernel. */
 void fz_set_threads(int n);
 int  fz_get_threads(void);
+/* Use SMT siblings (hyper-threads) too: the default count becomes one thread per PU.
+ * FREEZEBENCH_SMT=1 sets the initial value; off by default, since two threads on one core
+ * share its FMA units and caches. */
+void fz_set_smt(bool on);
+
+/* ---- the machine and the thread team --------------------------------------------- */
+
+/* What the library found and how it uses it (the bench CSV's machine columns).  Counts
+ * are of what this process may use (cgroup cpuset, taskset), not of the whole machine. */
+typedef struct {
+    char   cpu_model[128];      /* "AMD EPYC 7B13", from hwloc or /proc/cpuinfo; "unknown" */
+    char   arch[32];            /* "x86_64", "aarch64" */
+    char   isa[16];             /* the kernels that run: fz_isa() */
+    int    packages, numa_nodes, l3_groups, cores, pus;   /* l3_groups 0: no L3 */
+    size_t l1d, l2, l3;         /* bytes per cache, smallest over the cores; 0 = unknown */
+    int    threads, groups;     /* the team: threads, and the L3 groups they form */
+    size_t kc, mc, nc;          /* GEMM blocking derived from the caches */
+    bool   smt;                 /* SMT siblings asked for */
+    bool   bound;               /* each thread bound to its own PU */
+    char   topology[192];       /* where the topology came from: "hwloc 2.9.0", or why
+                                 * it is a fallback */
+} fz_machine;
+
+/* Fills *out (builds the thread team if needed).  FZ_EINVAL if out is NULL. */
+fz_status fz_machine_get(fz_machine *out);
+/* A readable report of the machine, the team (which thread runs on which core) and the
+ * blocking, a few lines long.  Nothing if f is NULL. */
+void      fz_machine_print(FILE *f);
 
 /* ---- model ---------------------------------------------------------------------- */
 

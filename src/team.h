@@ -6,16 +6,47 @@
 #ifndef FZ_TEAM_H
 #define FZ_TEAM_H
 
+#include <stdbool.h>
 #include <stddef.h>
+
+#include "blocking.h"
+#include "schedule.h"
+#include "topology.h"
 
 typedef struct {
     int threads;        /* OpenMP threads in the team (>= 1) */
     int groups;         /* L3 groups: they split N; the threads of a group split M and
-                         * share the packed B panel.  1 when unknown.  Divides threads. */
+                         * share the packed B panel.  1 when unknown.  Divides threads.
+                         * Thread t is in group t / (threads / groups).  For results that
+                         * are bitwise identical for any thread count, K is never split
+                         * and M, N are split in whole MR, NR tiles (fz_split_by in
+                         * parallel.h), so C is cut into the same tiles whatever the
+                         * team, unless edge tiles compute exactly like full ones. */
     size_t kc, mc, nc;  /* GEMM blocking from the cache sizes; 0 = the kernel's default */
+    /* Where the threads run: bound_pu[t] is the OS index of the PU thread t is bound to
+     * (-1 for a thread left unbound); NULL when no thread is bound (no hwloc, or binding
+     * failed).  Binding is done once per (re)build, from a parallel region of `threads`
+     * threads, so the OpenMP runtime must keep its thread numbering between regions of the
+     * same size (libgomp and LLVM's runtime do). */
+    const int *bound_pu;
+    size_t mr, nr;      /* the microkernel tile kc/mc/nc were computed for */
+    bool smt;           /* SMT siblings asked for (FREEZEBENCH_SMT=1 / fz_set_smt) */
 } fz_team_config;
 
-/* The current layout (after fz_set_threads / FREEZEBENCH_THREADS).  Never NULL. */
+/* The current layout (after fz_set_threads / FREEZEBENCH_THREADS).  Never NULL.  Cheap:
+ * the layout is computed when the team is (re)built, not here. */
 const fz_team_config *fz_team_get(void);
+
+/* The blocking for another microkernel tile, from the same cache sizes: for kernels
+ * whose tile is not the one team.c assumes for the ISA. */
+fz_blocking fz_team_blocking_for(size_t mr, size_t nr);
+
+/* What the team was built from, for the report and the tests. */
+const fz_topo *fz_team_topology(void);
+const fz_schedule *fz_team_schedule(void);
+
+/* Tests: reload the topology through `load` (a failing one exercises the fallback) and
+ * rebuild the team with the current thread request.  Not for concurrent use. */
+void fz_team_reload(fz_status (*load)(fz_topo *t));
 
 #endif

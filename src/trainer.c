@@ -13,7 +13,9 @@
 #include "kernels.h"
 #include "loss.h"
 #include "model.h"
+#include "parallel.h"
 #include "plan.h"
+#include "team.h"
 
 struct fz_trainer {
     fz_model *m;
@@ -258,6 +260,22 @@ static void forward(fz_trainer *t, const fz_kernels *k, const float *x)
     }
 }
 
+/* db = column sums of dY, the columns split over the team: each column still sums its
+ * rows in order, so db is the same for any thread count. */
+static void colsum_team(const fz_kernels *k, float *db, const float *dy, size_t m, size_t n,
+                        size_t ld, fz_counter *cnt)
+{
+#ifdef _OPENMP
+    int nth = fz_threads_for(m * n, fz_team_get()->threads);
+#pragma omp parallel num_threads(nth) if (nth > 1)
+#endif
+    {
+        fz_range r = fz_split(n, fz_thread_num(), fz_thread_count());
+        if (r.end > r.begin)
+            k->colsum(db + r.begin, dy + r.begin, m, r.end - r.begin, ld, cnt);
+    }
+}
+
 /* Backward from dY of the last layer down to the lowest layer with work.  Each piece of
  * work is guarded by the plan flag that asks for it. */
 static void backward(fz_trainer *t, const fz_kernels *k, const float *x)
@@ -278,7 +296,7 @@ static void backward(fz_trainer *t, const fz_kernels *k, const float *x)
             k->sgemm(&op, t->cnt_wgrad);
         }
         if (p->need_db)
-            k->colsum(t->grad[2 * l + 1], dY, B, O, O, t->cnt_wgrad);
+            colsum_team(k, t->grad[2 * l + 1], dY, B, O, O, t->cnt_wgrad);
         if (p->need_dX) {
             /* dX = dY·W, masked by the ReLU below (its output, kept as this layer's X). */
             float *dX = dY == t->dy[0] ? t->dy[1] : t->dy[0];
@@ -293,15 +311,27 @@ static void backward(fz_trainer *t, const fz_kernels *k, const float *x)
     }
 }
 
+/* SGD on every trainable tensor, each split by element over the team (one parallel
+ * region for all of them); every thread counts the FLOPs of its own slices. */
 static void optimizer_step(fz_trainer *t, const fz_kernels *k)
 {
     fz_model *m = t->m;
-    for (size_t i = 0; i < m->n_tensors; i++) {
-        if (!m->tensors[i].requires_grad)
-            continue;
-        k->sgd(m->tensors[i].data, t->grad[i], t->opt.momentum != 0.0f ? t->mom[i] : NULL,
-               m->tensors[i].numel, t->opt.lr, t->opt.momentum, t->opt.weight_decay,
-               t->cnt_opt);
+#ifdef _OPENMP
+    int nth = fz_threads_for(t->grad_bytes / sizeof(float), fz_team_get()->threads);
+#pragma omp parallel num_threads(nth) if (nth > 1)
+#endif
+    {
+        int ith = fz_thread_num(), team = fz_thread_count();
+        for (size_t i = 0; i < m->n_tensors; i++) {
+            if (!m->tensors[i].requires_grad)
+                continue;
+            fz_range r = fz_split(m->tensors[i].numel, ith, team);
+            if (r.end == r.begin)
+                continue;
+            float *mom = t->opt.momentum != 0.0f ? t->mom[i] + r.begin : NULL;
+            k->sgd(m->tensors[i].data + r.begin, t->grad[i] + r.begin, mom, r.end - r.begin,
+                   t->opt.lr, t->opt.momentum, t->opt.weight_decay, t->cnt_opt);
+        }
     }
 }
 

@@ -1,0 +1,172 @@
+/* The machine report and the team's thread count controls on this machine. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "freezebench.h"
+#include "team.h"
+
+static void default_team_is_one_thread_per_core_without_smt(void **state)
+{
+    (void)state;
+    fz_set_threads(0);
+    fz_machine m;
+    assert_int_equal(fz_machine_get(&m), FZ_OK);
+#ifdef _OPENMP
+    /* FREEZEBENCH_THREADS is unset for this test (see tests/meson.build). */
+    assert_int_equal(m.threads, fz_schedule_default_threads(fz_team_topology(), false));
+    assert_true(m.threads <= m.cores);
+#else
+    assert_int_equal(m.threads, 1);
+#endif
+    assert_false(m.smt);
+    assert_int_equal(m.threads % m.groups, 0);
+}
+
+static void set_threads_rebuilds_the_team(void **state)
+{
+    (void)state;
+#ifndef _OPENMP
+    skip();
+#endif
+    fz_set_threads(3);
+    assert_int_equal(fz_get_threads(), 3);
+    assert_int_equal(fz_team_get()->threads, 3);
+    fz_set_threads(1);
+    assert_int_equal(fz_get_threads(), 1);
+    fz_set_threads(-4);   /* negative: the default, like 0 */
+    assert_int_equal(fz_get_threads(), fz_schedule_default_threads(fz_team_topology(), false));
+}
+
+/* Runs fz_set_threads(n) with stderr captured into `out`. */
+static void set_threads_capturing_stderr(int n, char *out, size_t cap)
+{
+    FILE *f = tmpfile();
+    assert_non_null(f);
+    fflush(stderr);
+    int saved = dup(2);
+    assert_true(saved >= 0);
+    assert_true(dup2(fileno(f), 2) >= 0);
+    fz_set_threads(n);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    rewind(f);
+    size_t got = fread(out, 1, cap - 1, f);
+    out[got] = '\0';
+    fclose(f);
+}
+
+static void more_threads_than_cores_warn_on_stderr(void **state)
+{
+    (void)state;
+#ifndef _OPENMP
+    skip();
+#endif
+    fz_machine m;
+    fz_machine_get(&m);
+    char text[512];
+    set_threads_capturing_stderr(m.cores + 1, text, sizeof text);
+    assert_int_equal(fz_get_threads(), m.cores + 1);   /* allowed, with a warning */
+    assert_non_null(strstr(text, "freezebench: "));
+    assert_true(strstr(text, "SMT siblings") || strstr(text, "oversubscribed"));
+    set_threads_capturing_stderr(m.cores, text, sizeof text);
+    assert_string_equal(text, "");
+}
+
+static void smt_flag_sets_the_default_to_every_pu(void **state)
+{
+    (void)state;
+#ifndef _OPENMP
+    skip();
+#endif
+    fz_set_threads(0);
+    fz_set_smt(true);
+    fz_machine m;
+    fz_machine_get(&m);
+    assert_true(m.smt);
+    assert_int_equal(m.threads, fz_schedule_default_threads(fz_team_topology(), true));
+    fz_set_smt(false);
+    assert_false(fz_team_get()->smt);
+}
+
+static void machine_fields_describe_the_topology(void **state)
+{
+    (void)state;
+    fz_machine m;
+    assert_int_equal(fz_machine_get(&m), FZ_OK);
+    assert_true(m.cores >= 1 && m.pus >= m.cores);
+    assert_true(m.packages >= 1 && m.numa_nodes >= 1);
+    assert_string_equal(m.isa, fz_isa());
+    assert_true(m.cpu_model[0] && m.arch[0] && m.topology[0]);
+    const fz_team_config *c = fz_team_get();
+    assert_int_equal(m.kc, c->kc);
+    assert_int_equal(m.mc, c->mc);
+    assert_int_equal(m.nc, c->nc);
+#ifdef FZ_HAVE_HWLOC
+    assert_non_null(strstr(m.topology, "hwloc"));
+    assert_true(m.bound);
+#endif
+}
+
+static void null_machine_is_einval(void **state)
+{
+    (void)state;
+    fz_machine_print(NULL);   /* no crash, no output */
+    assert_int_equal(fz_machine_get(NULL), FZ_EINVAL);
+    assert_non_null(strstr(fz_last_error(), "fz_machine_get"));
+}
+
+static void report_names_machine_team_and_blocking(void **state)
+{
+    (void)state;
+    FILE *f = tmpfile();
+    assert_non_null(f);
+    fz_machine_print(f);
+    long size = ftell(f);
+    assert_true(size > 0);
+    char *text = calloc(1, (size_t)size + 1);
+    rewind(f);
+    assert_int_equal(fread(text, 1, (size_t)size, f), (size_t)size);
+    fclose(f);
+    fz_machine m;
+    fz_machine_get(&m);
+    assert_non_null(strstr(text, m.cpu_model));
+    assert_non_null(strstr(text, "team"));
+    assert_non_null(strstr(text, "thread:core/PU 0:"));
+    char kc[32];
+    snprintf(kc, sizeof kc, "KC %zu", m.kc);
+    assert_non_null(strstr(text, kc));
+    free(text);
+}
+
+static void blocking_for_another_tile_uses_the_same_caches(void **state)
+{
+    (void)state;
+    const fz_team_config *c = fz_team_get();
+    fz_blocking same = fz_team_blocking_for(c->mr, c->nr);
+    assert_int_equal(same.kc, c->kc);
+    assert_int_equal(same.mc, c->mc);
+    assert_int_equal(same.nc, c->nc);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(default_team_is_one_thread_per_core_without_smt),
+        cmocka_unit_test(set_threads_rebuilds_the_team),
+        cmocka_unit_test(more_threads_than_cores_warn_on_stderr),
+        cmocka_unit_test(smt_flag_sets_the_default_to_every_pu),
+        cmocka_unit_test(machine_fields_describe_the_topology),
+        cmocka_unit_test(null_machine_is_einval),
+        cmocka_unit_test(report_names_machine_team_and_blocking),
+        cmocka_unit_test(blocking_for_another_tile_uses_the_same_caches),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

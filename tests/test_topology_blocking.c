@@ -1,0 +1,94 @@
+/* GEMM blocking from cache sizes: the working sets fit the cache levels they are for. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "blocking.h"
+
+static const fz_cache_sizes zen3 = { 32 << 10, 512 << 10, 32 << 20 };
+static const fz_cache_sizes server = { 48 << 10, 1 << 20, 32 << 20 };
+
+static void avx2_tile_on_server_caches_gives_pinned_numbers(void **state)
+{
+    (void)state;
+    /* 48 KiB / 2 / (22 floats) = 279 -> 272; 512 KiB / (272·4) = 481 -> 480 (6·80);
+     * 16 MiB / (272·4) = 15420 -> 15408 (16·963). */
+    fz_blocking b = fz_blocking_from_caches(server, 6, 16, sizeof(float));
+    assert_int_equal(b.kc, 272);
+    assert_int_equal(b.mc, 480);
+    assert_int_equal(b.nc, 15408);
+}
+
+static void working_sets_fit_their_cache_level(void **state)
+{
+    (void)state;
+    const size_t tiles[][2] = { { 6, 16 }, { 8, 12 }, { 4, 4 }, { 16, 32 } };
+    const fz_cache_sizes caches[] = { zen3, server, { 64 << 10, 2 << 20, 0 } };
+    for (size_t c = 0; c < 3; c++) {
+        for (size_t t = 0; t < 4; t++) {
+            size_t mr = tiles[t][0], nr = tiles[t][1], f = sizeof(float);
+            fz_blocking b = fz_blocking_from_caches(caches[c], mr, nr, f);
+            assert_true((mr + nr) * b.kc * f <= caches[c].l1d / 2);
+            assert_true(b.mc * b.kc * f <= caches[c].l2 / 2);
+            if (caches[c].l3)
+                assert_true(b.kc * b.nc * f <= caches[c].l3 / 2);
+            assert_int_equal(b.kc % 8, 0);
+            assert_int_equal(b.mc % mr, 0);
+            assert_int_equal(b.nc % nr, 0);
+        }
+    }
+}
+
+static void blocks_use_most_of_their_cache(void **state)
+{
+    (void)state;
+    /* Rounding down costs at most one unit of each block. */
+    fz_blocking b = fz_blocking_from_caches(zen3, 6, 16, sizeof(float));
+    assert_true((6 + 16) * (b.kc + 8) * 4 > zen3.l1d / 2);
+    assert_true((b.mc + 6) * b.kc * 4 > zen3.l2 / 2);
+    assert_true(b.kc * (b.nc + 16) * 4 > zen3.l3 / 2);
+}
+
+static void unreported_caches_get_defaults(void **state)
+{
+    (void)state;
+    fz_blocking none = fz_blocking_from_caches((fz_cache_sizes){ 0, 0, 0 }, 8, 12, 4);
+    fz_blocking dflt = fz_blocking_from_caches(
+        (fz_cache_sizes){ FZ_DEFAULT_L1D, FZ_DEFAULT_L2, 0 }, 8, 12, 4);
+    assert_int_equal(none.kc, dflt.kc);
+    assert_int_equal(none.mc, dflt.mc);
+    assert_int_equal(none.nc, FZ_DEFAULT_NC - FZ_DEFAULT_NC % 12);
+    assert_true(none.kc >= 8 && none.mc >= 8);
+}
+
+static void tiny_caches_still_give_one_tile(void **state)
+{
+    (void)state;
+    fz_blocking b = fz_blocking_from_caches((fz_cache_sizes){ 256, 512, 1024 }, 6, 16, 4);
+    assert_int_equal(b.kc, 8);
+    assert_int_equal(b.mc, 6);
+    assert_int_equal(b.nc, 16);
+}
+
+static void bigger_tile_means_shorter_kc(void **state)
+{
+    (void)state;
+    fz_blocking small = fz_blocking_from_caches(zen3, 4, 4, 4);
+    fz_blocking big = fz_blocking_from_caches(zen3, 6, 16, 4);
+    assert_true(big.kc < small.kc);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(avx2_tile_on_server_caches_gives_pinned_numbers),
+        cmocka_unit_test(working_sets_fit_their_cache_level),
+        cmocka_unit_test(blocks_use_most_of_their_cache),
+        cmocka_unit_test(unreported_caches_get_defaults),
+        cmocka_unit_test(tiny_caches_still_give_one_tile),
+        cmocka_unit_test(bigger_tile_means_shorter_kc),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
