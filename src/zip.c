@@ -164,6 +164,13 @@ static fz_status read_member(const unsigned char *buf, size_t len, const central
         return fz_set_error(FZ_EFORMAT, "%s: stored member '%s' has compressed size %llu "
                             "and size %llu", what, name, (unsigned long long)e->csize,
                             (unsigned long long)e->usize);
+    /* deflate cannot expand data by more than 1032:1, so a larger recorded size is
+     * corruption; checking it here keeps a flipped size byte from allocating gigabytes */
+    if (e->method == METHOD_DEFLATE && e->usize / 1032 > e->csize + 1)
+        return fz_set_error(FZ_EFORMAT, "%s: member '%s' claims %llu bytes from %llu "
+                            "compressed, more than deflate can expand (corrupt directory "
+                            "entry)", what, name, (unsigned long long)e->usize,
+                            (unsigned long long)e->csize);
     if (e->usize > SIZE_MAX - 1)
         return fz_set_error(FZ_ENOMEM, "%s: member '%s' is too large", what, name);
 
