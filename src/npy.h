@@ -1,7 +1,8 @@
 /*
  * Internal: the .npy format of one array inside a .npz archive (format versions 1.0, 2.0
  * and 3.0).  Only little-endian float32 in C order ('<f4', fortran_order False) is
- * accepted, since that is what the parameters and data are.
+ * accepted, since that is what the parameters and data are (fortran_order True is
+ * accepted for 0-D and 1-D arrays only, where both orders are the same bytes).
  */
 #ifndef FZ_NPY_H
 #define FZ_NPY_H
