@@ -140,6 +140,12 @@ static void reads_npy_format_versions_2_and_3(void **state)
     load_fixture_and_check("good_npy_v3.npz");
 }
 
+static void reads_zip64_extra_fields_of_the_central_directory(void **state)
+{
+    (void)state;
+    load_fixture_and_check("good_zip64_central.npz");
+}
+
 static void mlp_from_npz_infers_widths_from_weights(void **state)
 {
     (void)state;
@@ -390,6 +396,7 @@ int main(void)
         cmocka_unit_test(reads_numpy_savez),
         cmocka_unit_test(reads_numpy_savez_compressed),
         cmocka_unit_test(reads_npy_format_versions_2_and_3),
+        cmocka_unit_test(reads_zip64_extra_fields_of_the_central_directory),
         cmocka_unit_test(mlp_from_npz_infers_widths_from_weights),
         cmocka_unit_test_setup_teardown(round_trip_is_bit_exact, make_tmpdir, remove_tmpdir),
         cmocka_unit_test_setup_teardown(save_leaves_no_temporary_file, make_tmpdir,
