@@ -32,6 +32,8 @@ The CSV columns follow the schema exactly; what PyTorch cannot give is written "
                      the MSE loss's saved prediction and target;
     isa              the CPU capability PyTorch reports (e.g. avx2);
     compiler         torch version, its compiler and the BLAS library it called.
+
+Exit status: 0 written, 1 a failure, 77 torch missing (meson's SKIP).
 """
 import argparse
 import csv
@@ -327,6 +329,11 @@ def main():
     if args.child:
         json.dump(measure(args, args.child), sys.stdout)
         return 0
+    try:
+        import torch  # noqa: F401  (only to fail early, and visibly, without it)
+    except ImportError as e:
+        print(f"SKIP: cannot import torch ({e}); install python3-torch", file=sys.stderr)
+        return 77
 
     rows = []
     for n in (int(t) for t in args.threads.split(",")):
@@ -353,6 +360,15 @@ def main():
                   f"{ms('fwd')} {ms('bwd')} {ms('opt')} {ms('step')} "
                   f"{ms('step', 'time_min_s')} {ms('step', 'time_max_s')}", file=sys.stderr)
 
+    for r in rows:   # the schema has no empty cells: a missing figure is "NA"
+        empty = [c for c in COLUMNS if str(r.get(c, "")) == ""]
+        if empty:
+            print(f"pytorch_sweep: row {r['model']} {r['freeze_spec']} {r['phase']} has no "
+                  f"{', '.join(empty)}", file=sys.stderr)
+            return 1
+    if not rows:
+        print("pytorch_sweep: no configuration applied; nothing measured", file=sys.stderr)
+        return 1
     if args.out:
         d = os.path.dirname(os.path.abspath(args.out))
         fd, tmp = tempfile.mkstemp(dir=d, prefix=".pytorch_sweep.", suffix=".csv")
