@@ -155,7 +155,12 @@ static fz_status read_member(const unsigned char *buf, size_t len, const central
     if (e->offset >= len || len - off < LOCAL_SIZE || rd32(buf + off) != SIG_LOCAL)
         return fz_set_error(FZ_EFORMAT, "%s: member '%s': no local header at offset %zu "
                             "(corrupt or truncated archive)", what, name, off);
-    size_t data_at = off + LOCAL_SIZE + rd16(buf + off + 26) + rd16(buf + off + 28);
+    size_t local_name_len = rd16(buf + off + 26);
+    if (local_name_len != e->name_len || len - off - LOCAL_SIZE < local_name_len ||
+        memcmp(buf + off + LOCAL_SIZE, e->name, e->name_len))
+        return fz_set_error(FZ_EFORMAT, "%s: member '%s': the local header at offset %zu "
+                            "names another member (corrupt archive)", what, name, off);
+    size_t data_at = off + LOCAL_SIZE + local_name_len + rd16(buf + off + 28);
     if (data_at > len || len - data_at < e->csize)
         return fz_set_error(FZ_EFORMAT, "%s: member '%s': %llu bytes of data at offset %zu "
                             "run past the end of the %zu-byte file (truncated)", what, name,
