@@ -203,6 +203,37 @@ fz_times    fz_times_last(const fz_trainer *t);
 size_t      fz_trainable_params(const fz_model *m);
 size_t      fz_frozen_params(const fz_model *m);
 
+/* ---- parameter files (NumPy .npz, keyed by state_dict names) ------------------------ */
+
+/* The archives hold one float32 array per parameter, named as the state_dict names it
+ * (fc1.weight of shape (O, I), fc1.bias of shape (O,)), as PyTorch and NumPy write them:
+ *     np.savez("m.npz", **{k: v.numpy() for k, v in model.state_dict().items()})
+ * Both np.savez (stored) and np.savez_compressed (deflate) archives are read; every
+ * member's CRC-32 is checked.  Only little-endian float32 ('<f4') in C order is read.
+ * requires_grad flags are not stored. */
+
+/* Replaces every parameter of `m` by the archive's.  Every array is decoded and checked
+ * before the first parameter changes; on any failure the model is as it was.
+ *   FZ_EIO        the file cannot be opened or read
+ *   FZ_ENOTFOUND  an array names no tensor of the model, or a tensor has no array
+ *   FZ_EFORMAT    a shape differs from the model's; a dtype other than '<f4' (a '>f4'
+ *                 is reported as a byte-order error); fortran_order True; a truncated
+ *                 or corrupt archive or a CRC-32 mismatch; zip features numpy does not
+ *                 write (encryption, other compression methods, zip64 end records)
+ * The message names the tensor, or the byte offset where the archive went wrong. */
+fz_status   fz_load_npz(fz_model *m, const char *path);
+
+/* Writes every parameter as an uncompressed .npz that np.load reads.  The archive goes
+ * to a temporary file in the same directory that is renamed over `path` once complete,
+ * so `path` is never half-written.  FZ_EIO on a write failure. */
+fz_status   fz_save_npz(const fz_model *m, const char *path);
+
+/* A new model with the archive's architecture and parameters: the widths come from
+ * fc1.weight .. fcL.weight (fcL+1.weight absent ends the model; each layer's input
+ * count must equal the previous layer's output count), then the parameters load as in
+ * fz_load_npz.  Every parameter requires grad.  NULL on failure, with the message. */
+fz_model   *fz_mlp_from_npz(const char *path);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,241 @@
+/*
+ * Named float32 arrays from and to .npz files.  A whole archive is read into memory and
+ * decoded before anything is returned, so a caller never sees half of a bad file.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "npz.h"
+#include "zip.h"
+
+static fz_status slurp(const char *path, unsigned char **buf, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return fz_set_error(FZ_EIO, "%s: cannot open: %s", path, strerror(errno));
+    size_t cap = 1 << 16, n = 0;
+    unsigned char *b = malloc(cap);
+    fz_status st = b ? FZ_OK : fz_set_error(FZ_ENOMEM, "%s: out of memory", path);
+    while (st == FZ_OK) {
+        if (n == cap) {
+            unsigned char *grown = cap <= SIZE_MAX / 2 ? realloc(b, cap * 2) : NULL;
+            if (!grown) {
+                st = fz_set_error(FZ_ENOMEM, "%s: out of memory reading %zu bytes", path, n);
+                break;
+            }
+            b = grown;
+            cap *= 2;
+        }
+        size_t got = fread(b + n, 1, cap - n, f);
+        n += got;
+        if (got == 0) {
+            if (ferror(f))
+                st = fz_set_error(FZ_EIO, "%s: read error after %zu bytes", path, n);
+            break;
+        }
+    }
+    fclose(f);
+    if (st != FZ_OK) {
+        free(b);
+        return st;
+    }
+    *buf = b;
+    *len = n;
+    return FZ_OK;
+}
+
+static const char NPY_SUFFIX[] = ".npy";
+
+static fz_status decode_member(const fz_zip_member *zm, const char *path, fz_npz_array *a)
+{
+    size_t name_len = strlen(zm->name), suffix = sizeof NPY_SUFFIX - 1;
+    if (name_len <= suffix || strcmp(zm->name + name_len - suffix, NPY_SUFFIX))
+        return fz_set_error(FZ_EFORMAT, "%s: member '%s' (local header at offset %zu) is not "
+                            "a .npy array", path, zm->name, zm->header_offset);
+    char what[512];
+    snprintf(what, sizeof what, "%s: array '%.*s'", path, (int)(name_len - suffix), zm->name);
+    fz_npy_view v;
+    fz_status st = fz_npy_parse(zm->data, zm->size, what, &v);
+    if (st != FZ_OK)
+        return st;
+    a->name = malloc(name_len - suffix + 1);
+    a->data = malloc(v.numel ? v.numel * sizeof(float) : 1);
+    if (!a->name || !a->data) {
+        free(a->name);
+        free(a->data);
+        return fz_set_error(FZ_ENOMEM, "%s: out of memory", what);
+    }
+    memcpy(a->name, zm->name, name_len - suffix);
+    a->name[name_len - suffix] = '\0';
+    a->ndim = v.ndim;
+    memcpy(a->shape, v.shape, sizeof a->shape);
+    a->numel = v.numel;
+    for (size_t i = 0; i < v.numel; i++) {   /* little-endian bytes to host floats */
+        const unsigned char *p = v.data + 4 * i;
+        uint32_t bits = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+                        (uint32_t)p[3] << 24;
+        memcpy(&a->data[i], &bits, sizeof bits);
+    }
+    return FZ_OK;
+}
+
+fz_status fz_npz_read(const char *path, fz_npz *out)
+{
+    if (!path || !out)
+        return fz_set_error(FZ_EINVAL, "fz_npz_read: %s is NULL", !path ? "path" : "out");
+    *out = (fz_npz){ 0 };
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    fz_status st = slurp(path, &buf, &len);
+    if (st != FZ_OK)
+        return st;
+    fz_zip zip;
+    st = fz_zip_parse(buf, len, path, &zip);
+    free(buf);
+    if (st != FZ_OK)
+        return st;
+
+    fz_npz z = { calloc(zip.count ? zip.count : 1, sizeof *z.arrays), 0 };
+    if (!z.arrays)
+        st = fz_set_error(FZ_ENOMEM, "%s: out of memory", path);
+    for (size_t i = 0; st == FZ_OK && i < zip.count; i++) {
+        st = decode_member(&zip.members[i], path, &z.arrays[i]);
+        if (st != FZ_OK)
+            break;
+        z.count++;
+        if (fz_npz_find(&(fz_npz){ z.arrays, i }, z.arrays[i].name))
+            st = fz_set_error(FZ_EFORMAT, "%s: array '%s' appears twice", path,
+                              z.arrays[i].name);
+    }
+    fz_zip_free(&zip);
+    if (st != FZ_OK) {
+        fz_npz_free(&z);
+        return st;
+    }
+    *out = z;
+    return FZ_OK;
+}
+
+void fz_npz_free(fz_npz *z)
+{
+    if (!z)
+        return;
+    for (size_t i = 0; i < z->count; i++) {
+        free(z->arrays[i].name);
+        free(z->arrays[i].data);
+    }
+    free(z->arrays);
+    *z = (fz_npz){ 0 };
+}
+
+const fz_npz_array *fz_npz_find(const fz_npz *z, const char *name)
+{
+    for (size_t i = 0; z && name && i < z->count; i++)
+        if (!strcmp(z->arrays[i].name, name))
+            return &z->arrays[i];
+    return NULL;
+}
+
+/* ---- writing ------------------------------------------------------------------------ */
+
+enum { HEADER_CAP = 512 };
+
+/* Array data as the little-endian bytes .npy wants: the floats themselves on a
+ * little-endian host, a swapped copy elsewhere. */
+static const unsigned char *le_bytes(const fz_npz_array *a, unsigned char **copy)
+{
+    *copy = NULL;
+    const uint32_t probe = 1;
+    if (*(const unsigned char *)&probe == 1)
+        return (const unsigned char *)a->data;
+    *copy = malloc(a->numel * 4 + 1);
+    for (size_t i = 0; *copy && i < a->numel; i++) {
+        uint32_t bits;
+        memcpy(&bits, &a->data[i], 4);
+        for (int b = 0; b < 4; b++)
+            (*copy)[4 * i + (size_t)b] = (unsigned char)(bits >> (8 * b));
+    }
+    return *copy;
+}
+
+static fz_status write_arrays(FILE *f, const char *path, const fz_npz_array *arrays,
+                              size_t count)
+{
+    fz_zip_entry *entries = calloc(count ? count : 1, sizeof *entries);
+    unsigned char *headers = malloc((count ? count : 1) * HEADER_CAP);
+    char *names = malloc((count ? count : 1) * 256);
+    unsigned char **copies = calloc(count ? count : 1, sizeof *copies);
+    fz_status st = entries && headers && names && copies ? FZ_OK
+                 : fz_set_error(FZ_ENOMEM, "%s: out of memory", path);
+    for (size_t i = 0; st == FZ_OK && i < count; i++) {
+        const fz_npz_array *a = &arrays[i];
+        size_t hl = fz_npy_header(headers + i * HEADER_CAP, HEADER_CAP, a->shape, a->ndim);
+        int nl = snprintf(names + i * 256, 256, "%s%s", a->name, NPY_SUFFIX);
+        const unsigned char *body = le_bytes(a, &copies[i]);
+        if (hl == 0 || nl < 0 || nl >= 256)
+            st = fz_set_error(FZ_EINVAL, "%s: array '%s': name or shape too long for the "
+                              "header", path, a->name);
+        else if (!body)
+            st = fz_set_error(FZ_ENOMEM, "%s: out of memory", path);
+        else
+            entries[i] = (fz_zip_entry){ names + i * 256, headers + i * HEADER_CAP, hl,
+                                         body, a->numel * sizeof(float) };
+    }
+    if (st == FZ_OK)
+        st = fz_zip_write(f, entries, count, path);
+    for (size_t i = 0; copies && i < count; i++)
+        free(copies[i]);
+    free(copies);
+    free(names);
+    free(headers);
+    free(entries);
+    return st;
+}
+
+fz_status fz_npz_write(const char *path, const fz_npz_array *arrays, size_t count)
+{
+    if (!path || (!arrays && count))
+        return fz_set_error(FZ_EINVAL, "fz_npz_write: %s is NULL", !path ? "path" : "arrays");
+    for (size_t i = 0; i < count; i++) {
+        size_t numel = 1;
+        for (size_t d = 0; d < arrays[i].ndim; d++)
+            numel *= arrays[i].shape[d];
+        if (!arrays[i].name || arrays[i].ndim > FZ_NPY_MAX_DIM || numel != arrays[i].numel)
+            return fz_set_error(FZ_EINVAL, "fz_npz_write: array %zu has no name or a shape "
+                                "that does not match its %zu elements", i, arrays[i].numel);
+    }
+    size_t plen = strlen(path);
+    char *tmp = malloc(plen + sizeof ".tmp-XXXXXX");
+    if (!tmp)
+        return fz_set_error(FZ_ENOMEM, "%s: out of memory", path);
+    memcpy(tmp, path, plen);
+    memcpy(tmp + plen, ".tmp-XXXXXX", sizeof ".tmp-XXXXXX");
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        fz_status st = fz_set_error(FZ_EIO, "%s: cannot create a temporary file next to it: "
+                                    "%s", path, strerror(errno));
+        free(tmp);
+        return st;
+    }
+    fchmod(fd, 0644);
+    FILE *f = fdopen(fd, "wb");
+    fz_status st = f ? write_arrays(f, path, arrays, count)
+                     : fz_set_error(FZ_EIO, "%s: fdopen: %s", path, strerror(errno));
+    if (f && st == FZ_OK && (fflush(f) != 0 || fsync(fileno(f)) != 0))
+        st = fz_set_error(FZ_EIO, "%s: cannot flush %s: %s", path, tmp, strerror(errno));
+    if (f ? fclose(f) != 0 : close(fd) != 0)
+        if (st == FZ_OK)
+            st = fz_set_error(FZ_EIO, "%s: cannot close %s: %s", path, tmp, strerror(errno));
+    if (st == FZ_OK && rename(tmp, path) != 0)
+        st = fz_set_error(FZ_EIO, "%s: cannot rename %s over it: %s", path, tmp,
+                          strerror(errno));
+    if (st != FZ_OK)
+        unlink(tmp);
+    free(tmp);
+    return st;
+}

@@ -1,0 +1,41 @@
+/*
+ * Internal: named float32 arrays in a NumPy .npz archive — the parameter files and the
+ * training data (x, y) of the freezebench command.
+ */
+#ifndef FZ_NPZ_H
+#define FZ_NPZ_H
+
+#include <stddef.h>
+
+#include "freezebench.h"
+#include "npy.h"
+
+typedef struct {
+    char *name;                      /* key as np.load shows it: the member minus ".npy" */
+    size_t ndim;
+    size_t shape[FZ_NPY_MAX_DIM];
+    size_t numel;
+    float *data;                     /* numel floats, host order, malloc'd */
+} fz_npz_array;
+
+typedef struct {
+    fz_npz_array *arrays;
+    size_t count;
+} fz_npz;
+
+/* Reads every array of the archive at `path`.  Each member must be a '<f4', C-order
+ * .npy (see npy.h); every member's CRC-32 is checked.  FZ_EIO if the file cannot be read,
+ * FZ_EFORMAT if anything in it is malformed or unsupported (the message names the array
+ * or the offset), FZ_ENOMEM.  On failure *out is empty. */
+fz_status fz_npz_read(const char *path, fz_npz *out);
+void      fz_npz_free(fz_npz *z);
+
+/* The array named `name`, or NULL. */
+const fz_npz_array *fz_npz_find(const fz_npz *z, const char *name);
+
+/* Writes the arrays as a stored (uncompressed) .npz that np.load reads: to a temporary
+ * file in the same directory, renamed over `path` only once it is complete, so `path`
+ * is never left half-written.  The file gets mode 0644. */
+fz_status fz_npz_write(const char *path, const fz_npz_array *arrays, size_t count);
+
+#endif

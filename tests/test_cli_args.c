@@ -1,0 +1,199 @@
+/*
+ * The freezebench command line: what a good command line parses to, and that every bad
+ * argument is a usage error (exit status 2) whose message names the argument.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "cli_args.h"
+
+#define ARGV(...) ((char *const[]){ "freezebench", __VA_ARGS__ })
+#define ARGC(...) ((int)(sizeof ARGV(__VA_ARGS__) / sizeof(char *)))
+#define PARSE(args, err, ...) fz_cli_parse(ARGC(__VA_ARGS__), ARGV(__VA_ARGS__), args, err, \
+                                           sizeof err)
+
+/* A complete train command line with one more option and value appended (either may
+ * be NULL). */
+static int parse_train_with(fz_cli_args *a, char *err, size_t err_size, const char *o1,
+                            const char *v1)
+{
+    char *argv[32] = { "freezebench", "train", "--model", "in.npz", "--data", "d.npz",
+                       "--out", "out.npz", "--epochs", "5", "--batch", "8", "--lr", "0.1" };
+    int argc = 14;
+    if (o1)
+        argv[argc++] = (char *)o1;
+    if (v1)
+        argv[argc++] = (char *)v1;
+    return fz_cli_parse(argc, argv, a, err, err_size);
+}
+
+static void expect_usage_error(int rc, const char *err, const char *needle)
+{
+    assert_int_equal(rc, FZ_CLI_USAGE_ERROR);
+    if (!strstr(err, needle))
+        fail_msg("message \"%s\" does not name '%s'", err, needle);
+}
+
+static void train_line_parses_every_option(void **state)
+{
+    (void)state;
+    fz_cli_args a;
+    char err[256];
+    int rc = PARSE(&a, err, "train", "--model", "in.npz", "--data", "d.npz", "--freeze",
+                   "prefix:2", "--epochs", "100", "--batch", "64", "--lr", "0.01",
+                   "--momentum=0.9", "--weight-decay", "1e-4", "--seed", "7", "--out",
+                   "o.npz", "--log-every", "1", "--threads", "2");
+    assert_int_equal(rc, 0);
+    assert_int_equal(a.command, FZ_CLI_TRAIN);
+    assert_string_equal(a.model, "in.npz");
+    assert_string_equal(a.data, "d.npz");
+    assert_string_equal(a.out, "o.npz");
+    assert_string_equal(a.freeze, "prefix:2");
+    assert_int_equal(a.epochs, 100);
+    assert_int_equal(a.batch, 64);
+    assert_true(a.sgd.lr == 0.01f && a.sgd.momentum == 0.9f && a.sgd.weight_decay == 1e-4f);
+    assert_true(a.shuffle);
+    assert_int_equal(a.seed, 7);
+    assert_int_equal(a.log_every, 1);
+    assert_int_equal(a.threads, 2);
+}
+
+static void train_defaults_are_no_freeze_no_shuffle_log_every_10(void **state)
+{
+    (void)state;
+    fz_cli_args a;
+    char err[256];
+    assert_int_equal(parse_train_with(&a, err, sizeof err, NULL, NULL), 0);
+    assert_string_equal(a.freeze, "none");
+    assert_false(a.shuffle);
+    assert_int_equal(a.log_every, 10);
+    assert_int_equal(a.threads, -1);
+    assert_true(a.sgd.momentum == 0.0f && a.sgd.weight_decay == 0.0f);
+}
+
+static void params_takes_a_model_and_freeze(void **state)
+{
+    (void)state;
+    fz_cli_args a;
+    char err[256];
+    assert_int_equal(PARSE(&a, err, "params", "m.npz", "--freeze", "bitfit"), 0);
+    assert_int_equal(a.command, FZ_CLI_PARAMS);
+    assert_string_equal(a.model, "m.npz");
+    assert_string_equal(a.freeze, "bitfit");
+}
+
+static void help_anywhere_wins(void **state)
+{
+    (void)state;
+    fz_cli_args a;
+    char err[256];
+    assert_int_equal(PARSE(&a, err, "train", "--lr", "x", "--help"), 0);
+    assert_int_equal(a.command, FZ_CLI_HELP);
+    assert_int_equal(PARSE(&a, err, "-h"), 0);
+    assert_int_equal(a.command, FZ_CLI_HELP);
+}
+
+static void missing_or_unknown_command_is_usage_error(void **state)
+{
+    (void)state;
+    fz_cli_args a;
+    char err[256];
+    char *const only_program[] = { "freezebench" };
+    expect_usage_error(fz_cli_parse(1, only_program, &a, err, sizeof err), err, "command");
+    expect_usage_error(PARSE(&a, err, "fit"), err, "'fit'");
+}
+
+static void bad_numbers_are_usage_errors_naming_the_option(void **state)
+{
+    (void)state;
+    fz_cli_args a;
+    char err[256];
+    const struct { const char *opt, *value; } bad[] = {
+        { "--epochs", "0" }, { "--epochs", "-3" }, { "--epochs", "ten" },
+        { "--epochs", "5x" }, { "--batch", "0" }, { "--batch", "" }, { "--lr", "-0.1" },
+        { "--lr", "nan" }, { "--lr", "inf" }, { "--lr", "0.1.2" }, { "--momentum", "-1" },
+        { "--weight-decay", "abc" }, { "--seed", "-1" }, { "--seed", "1e3" },
+        { "--log-every", "0" }, { "--threads", "-2" }, { "--threads", "99999" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        /* a line of its own: the full train line already holds --epochs, --batch, --lr */
+        char *argv[] = { "freezebench", "train", (char *)bad[i].opt, (char *)bad[i].value };
+        int rc = fz_cli_parse(4, argv, &a, err, sizeof err);
+        expect_usage_error(rc, err, bad[i].opt);
+        assert_non_null(strstr(err, bad[i].value));
+    }
+}
+
+static void unknown_option_is_usage_error_naming_it(void **state)
+{
+    (void)state;
+    fz_cli_args a;
+    char err[256];
+    expect_usage_error(parse_train_with(&a, err, sizeof err, "--learning-rate", "1"), err,
+                       "--learning-rate");
+    expect_usage_error(parse_train_with(&a, err, sizeof err, "--lr=", NULL), err, "--lr");
+}
+
+static void option_without_value_is_usage_error(void **state)
+{
+    (void)state;
+    fz_cli_args a;
+    char err[256];
+    expect_usage_error(parse_train_with(&a, err, sizeof err, "--momentum", NULL), err,
+                       "--momentum needs a value");
+}
+
+static void repeated_option_is_usage_error(void **state)
+{
+    (void)state;
+    fz_cli_args a;
+    char err[256];
+    expect_usage_error(parse_train_with(&a, err, sizeof err, "--lr", "0.2"), err,
+                       "--lr is given twice");
+}
+
+static void train_without_required_option_is_usage_error_naming_it(void **state)
+{
+    (void)state;
+    fz_cli_args a;
+    char err[256];
+    expect_usage_error(PARSE(&a, err, "train", "--model", "m.npz", "--data", "d.npz",
+                             "--epochs", "1", "--batch", "1", "--lr", "1"), err, "--out");
+    expect_usage_error(PARSE(&a, err, "train", "--model", "m.npz", "--data", "d.npz",
+                             "--out", "o", "--batch", "1", "--lr", "1"), err, "--epochs");
+    expect_usage_error(PARSE(&a, err, "train", "--data", "d.npz", "--out", "o", "--epochs",
+                             "1", "--batch", "1", "--lr", "1"), err, "--model");
+}
+
+static void params_rejects_train_options_and_extra_arguments(void **state)
+{
+    (void)state;
+    fz_cli_args a;
+    char err[256];
+    expect_usage_error(PARSE(&a, err, "params", "m.npz", "--lr", "1"), err, "--lr");
+    expect_usage_error(PARSE(&a, err, "params", "m.npz", "other.npz"), err, "other.npz");
+    expect_usage_error(PARSE(&a, err, "params"), err, "MODEL.npz");
+    expect_usage_error(PARSE(&a, err, "params", "m.npz", "--freeze", ""), err, "--freeze");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(train_line_parses_every_option),
+        cmocka_unit_test(train_defaults_are_no_freeze_no_shuffle_log_every_10),
+        cmocka_unit_test(params_takes_a_model_and_freeze),
+        cmocka_unit_test(help_anywhere_wins),
+        cmocka_unit_test(missing_or_unknown_command_is_usage_error),
+        cmocka_unit_test(bad_numbers_are_usage_errors_naming_the_option),
+        cmocka_unit_test(unknown_option_is_usage_error_naming_it),
+        cmocka_unit_test(option_without_value_is_usage_error),
+        cmocka_unit_test(repeated_option_is_usage_error),
+        cmocka_unit_test(train_without_required_option_is_usage_error_naming_it),
+        cmocka_unit_test(params_rejects_train_options_and_extra_arguments),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

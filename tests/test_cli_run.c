@@ -1,0 +1,188 @@
+/*
+ * The freezebench executable end to end, without Python: exit statuses (0 done, 1 a file
+ * or training error, 2 a usage error), messages that name what is wrong, and a train run
+ * whose output keeps the frozen parameters bit-identical and changes the trained ones.
+ *
+ *   usage: test_cli_run PATH/TO/freezebench
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "freezebench.h"
+#include "npz.h"
+
+#ifndef FZ_TEST_DATA
+#error "FZ_TEST_DATA must name tests/data"
+#endif
+
+static const char *exe;
+static char tmpdir[64];
+static char output[8192];
+
+/* Runs `freezebench ARGS` (a shell-quoted string), stdout and stderr into `output`;
+ * returns the exit status. */
+static int run(const char *fmt, ...)
+{
+    char args[1024], cmd[1400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    snprintf(cmd, sizeof cmd, "'%s' %s 2>&1", exe, args);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t n = fread(output, 1, sizeof output - 1, p);
+    output[n] = '\0';
+    int status = pclose(p);
+    assert_true(WIFEXITED(status));
+    return WEXITSTATUS(status);
+}
+
+static void expect(int got, int want, const char *needle)
+{
+    if (got != want || !strstr(output, needle))
+        fail_msg("exit %d (want %d), output \"%s\" should name '%s'", got, want, output,
+                 needle);
+}
+
+static void help_exits_0_and_documents_every_option(void **state)
+{
+    (void)state;
+    expect(run("--help"), 0, "usage: freezebench params");
+    const char *options[] = { "--freeze", "--model", "--data", "--out", "--epochs", "--batch",
+                              "--lr", "--momentum", "--weight-decay", "--seed",
+                              "--log-every", "--threads" };
+    for (size_t i = 0; i < sizeof options / sizeof options[0]; i++)
+        assert_non_null(strstr(output, options[i]));
+}
+
+static void usage_errors_exit_2_naming_the_argument(void **state)
+{
+    (void)state;
+    expect(run(""), 2, "command");
+    expect(run("train --model m.npz --lr fast"), 2, "--lr");
+    expect(run("params"), 2, "MODEL.npz");
+    expect(run("params m.npz --bogus 1"), 2, "--bogus");
+}
+
+static void file_errors_exit_1_naming_the_file_or_tensor(void **state)
+{
+    (void)state;
+    expect(run("params %s/absent.npz", tmpdir), 1, "absent.npz");
+    expect(run("params %s/byteorder_be.npz", FZ_TEST_DATA), 1, "fc2.weight");
+    expect(run("params %s/good_savez.npz --freeze 'fc9.*'", FZ_TEST_DATA), 1, "fc9.*");
+}
+
+static void params_prints_shape_and_requires_grad(void **state)
+{
+    (void)state;
+    expect(run("params %s/good_savez.npz --freeze prefix:1", FZ_TEST_DATA), 0,
+           "Parameter: fc1.weight, Shape: [3, 4], Requires grad: False\n"
+           "Parameter: fc1.bias, Shape: [3], Requires grad: False\n"
+           "Parameter: fc2.weight, Shape: [2, 3], Requires grad: True\n"
+           "Parameter: fc2.bias, Shape: [2], Requires grad: True\n");
+}
+
+/* x: 10×4, y: 10×2 — for the fixtures' 4 -> 3 -> 2 model */
+static void write_data(const char *path, size_t x_cols)
+{
+    float x[10 * 5], y[10 * 2];
+    for (size_t i = 0; i < 10 * x_cols; i++)
+        x[i] = (float)((i * 37) % 11) / 11.0f - 0.5f;
+    for (size_t i = 0; i < 20; i++)
+        y[i] = (float)((i * 13) % 7) / 7.0f;
+    fz_npz_array arrays[] = {
+        { .name = "x", .ndim = 2, .shape = { 10, x_cols }, .numel = 10 * x_cols, .data = x },
+        { .name = "y", .ndim = 2, .shape = { 10, 2 }, .numel = 20, .data = y },
+    };
+    assert_int_equal(fz_npz_write(path, arrays, 2), FZ_OK);
+}
+
+static void train_keeps_frozen_bits_and_moves_the_rest(void **state)
+{
+    (void)state;
+    char data[128], out[128];
+    snprintf(data, sizeof data, "%s/data.npz", tmpdir);
+    snprintf(out, sizeof out, "%s/out.npz", tmpdir);
+    write_data(data, 4);
+    /* 10 samples in batches of 4: two steps per epoch, the last 2 samples dropped */
+    int rc = run("train --model %s/good_savez.npz --data %s --freeze fc1.weight --epochs 3 "
+                 "--batch 4 --lr 0.1 --momentum 0.5 --log-every 2 --out %s",
+                 FZ_TEST_DATA, data, out);
+    expect(rc, 0, "Epoch [2/3], Loss: ");
+    assert_non_null(strstr(output, "Epoch [3/3], Loss: "));
+    assert_null(strstr(output, "Epoch [1/3]"));
+
+    fz_model *in = fz_mlp_from_npz(FZ_TEST_DATA "/good_savez.npz");
+    fz_model *trained = fz_mlp_from_npz(out);
+    assert_non_null(in);
+    assert_non_null(trained);
+    for (size_t i = 0; i < fz_param_count(in); i++) {
+        const char *name = fz_param_name(in, i);
+        size_t n;
+        float *a = fz_param_data(in, name, &n), *b = fz_param_data(trained, name, NULL);
+        if (!strcmp(name, "fc1.weight"))
+            assert_memory_equal(a, b, n * sizeof(float));
+        else
+            assert_memory_not_equal(a, b, n * sizeof(float));
+    }
+    fz_model_free(in);
+    fz_model_free(trained);
+}
+
+static void train_rejects_data_that_does_not_fit(void **state)
+{
+    (void)state;
+    char data[128];
+    snprintf(data, sizeof data, "%s/wide.npz", tmpdir);
+    write_data(data, 5);
+    expect(run("train --model %s/good_savez.npz --data %s --epochs 1 --batch 4 --lr 0.1 "
+               "--out %s/o.npz", FZ_TEST_DATA, data, tmpdir), 1, "'x' must be N x 4");
+    snprintf(data, sizeof data, "%s/data.npz", tmpdir);
+    write_data(data, 4);
+    expect(run("train --model %s/good_savez.npz --data %s --epochs 1 --batch 11 --lr 0.1 "
+               "--out %s/o.npz", FZ_TEST_DATA, data, tmpdir), 1, "fewer than --batch 11");
+    expect(run("train --model %s/good_savez.npz --data %s --epochs 1 --batch 2 --lr 0.1 "
+               "--freeze prefix:2 --out %s/o.npz", FZ_TEST_DATA, data, tmpdir), 1, "nothing to train");
+    assert_int_equal(access(data, F_OK), 0);
+    char o[128];
+    snprintf(o, sizeof o, "%s/o.npz", tmpdir);
+    assert_int_equal(access(o, F_OK), -1);   /* no output after a failed run */
+}
+
+static int cleanup(void **state)
+{
+    (void)state;
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s PATH/TO/freezebench\n", argv[0]);
+        return 2;
+    }
+    exe = argv[1];
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/fz_cli_run_XXXXXX");
+    if (!mkdtemp(tmpdir))
+        return 1;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(help_exits_0_and_documents_every_option),
+        cmocka_unit_test(usage_errors_exit_2_naming_the_argument),
+        cmocka_unit_test(file_errors_exit_1_naming_the_file_or_tensor),
+        cmocka_unit_test(params_prints_shape_and_requires_grad),
+        cmocka_unit_test(train_keeps_frozen_bits_and_moves_the_rest),
+        cmocka_unit_test(train_rejects_data_that_does_not_fit),
+    };
+    return cmocka_run_group_tests(tests, NULL, cleanup);
+}

@@ -1,0 +1,241 @@
+/*
+ * Argument parsing for the freezebench command.  Every error names the argument it is
+ * about, because "invalid argument" alone sends the user hunting.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli_args.h"
+
+void fz_cli_usage(FILE *f)
+{
+    fputs(
+"usage: freezebench params MODEL.npz [--freeze SPEC]\n"
+"       freezebench train --model IN.npz --data DATA.npz --epochs N --batch B --lr LR\n"
+"                         --out OUT.npz [--freeze SPEC] [--momentum M] [--weight-decay WD]\n"
+"                         [--seed S] [--log-every K] [--threads T]\n"
+"       freezebench --help\n"
+"\n"
+"Train MLPs (Linear, ReLU between layers, MSE loss, SGD) with frozen parameters.\n"
+"Models are NumPy .npz archives keyed by PyTorch state_dict names (fc1.weight of shape\n"
+"(out, in), fc1.bias of shape (out,), ... fcL), float32 ('<f4'), as written by\n"
+"  np.savez(path, **{k: v.numpy() for k, v in model.state_dict().items()})\n"
+"The architecture is read from the shapes of fc1.weight .. fcL.weight.\n"
+"\n"
+"params   prints every parameter, its shape and requires_grad after --freeze:\n"
+"           Parameter: fc1.weight, Shape: [5, 10], Requires grad: False\n"
+"train    fine-tunes IN.npz on DATA.npz and writes the trained parameters to OUT.npz\n"
+"         (through a temporary file in the same directory, renamed when complete).\n"
+"\n"
+"options:\n"
+"  --freeze SPEC       parameters to freeze (requires_grad = False); default none.\n"
+"                      comma-separated items: globs over names (fc1.*, fc2.weight,\n"
+"                      *.bias), none, prefix:K (first K layers), last (all but the\n"
+"                      last layer), bitfit (every weight).  A glob matching nothing\n"
+"                      is an error.\n"
+"  --model IN.npz      initial parameters (train)\n"
+"  --data DATA.npz     training data: float32 arrays x (N x in) and y (N x out)\n"
+"  --out OUT.npz       where the trained parameters go\n"
+"  --epochs N          passes over the data, N >= 1\n"
+"  --batch B           mini-batch size, 1 <= B <= N.  Each epoch takes the samples in\n"
+"                      order in batches of B; the last N mod B samples are dropped\n"
+"                      (DataLoader's drop_last=True), so every step has B samples.\n"
+"  --lr LR             SGD learning rate, >= 0\n"
+"  --momentum M        SGD momentum, >= 0 (default 0; torch.optim.SGD, dampening 0)\n"
+"  --weight-decay WD   L2 weight decay added to the gradient, >= 0 (default 0)\n"
+"  --seed S            shuffle the sample order every epoch with a generator seeded by\n"
+"                      S (default: no shuffling, samples in file order)\n"
+"  --log-every K       print the loss every K epochs and at the last (default 10):\n"
+"                        Epoch [10/100], Loss: 0.1234\n"
+"                      the loss of an epoch is the mean of its steps' MSE losses, each\n"
+"                      taken before that step's update\n"
+"  --threads T         kernel threads, 0 = one per physical core (default: the\n"
+"                      library's, FREEZEBENCH_THREADS)\n"
+"  -h, --help          this text\n"
+"\n"
+"Runs longer than a few seconds report progress on stderr.\n"
+"exit status: 0 success, 1 a file or training error, 2 a usage error.\n", f);
+}
+
+static int usage_error(char *err, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int usage_error(char *err, size_t size, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, size, fmt, ap);
+    va_end(ap);
+    return FZ_CLI_USAGE_ERROR;
+}
+
+static bool parse_ulong(const char *s, unsigned long min, unsigned long *v)
+{
+    if (!s || *s < '0' || *s > '9')
+        return false;
+    char *end;
+    errno = 0;
+    unsigned long long x = strtoull(s, &end, 10);
+    if (errno || *end || x < min || x > ULONG_MAX)
+        return false;
+    *v = (unsigned long)x;
+    return true;
+}
+
+static bool parse_nonneg_float(const char *s, float *v)
+{
+    if (!s || !*s)
+        return false;
+    char *end;
+    errno = 0;
+    double x = strtod(s, &end);
+    if (errno || *end || !isfinite(x) || x < 0 || x > 3.4e38)
+        return false;
+    *v = (float)x;
+    return true;
+}
+
+/* The options and which commands take them. */
+typedef enum {
+    OPT_FREEZE, OPT_MODEL, OPT_DATA, OPT_OUT, OPT_EPOCHS, OPT_BATCH, OPT_LR, OPT_MOMENTUM,
+    OPT_WEIGHT_DECAY, OPT_SEED, OPT_LOG_EVERY, OPT_THREADS, N_OPTS
+} option_id;
+
+static const struct { const char *name; bool for_params; } OPTIONS[N_OPTS] = {
+    [OPT_FREEZE] = { "--freeze", true },        [OPT_MODEL] = { "--model", false },
+    [OPT_DATA] = { "--data", false },           [OPT_OUT] = { "--out", false },
+    [OPT_EPOCHS] = { "--epochs", false },       [OPT_BATCH] = { "--batch", false },
+    [OPT_LR] = { "--lr", false },               [OPT_MOMENTUM] = { "--momentum", false },
+    [OPT_WEIGHT_DECAY] = { "--weight-decay", false }, [OPT_SEED] = { "--seed", false },
+    [OPT_LOG_EVERY] = { "--log-every", false }, [OPT_THREADS] = { "--threads", false },
+};
+
+static int set_option(option_id id, const char *v, fz_cli_args *a, char *err, size_t size)
+{
+    const char *name = OPTIONS[id].name;
+    unsigned long u;
+    switch (id) {
+    case OPT_FREEZE:
+    case OPT_MODEL:
+    case OPT_DATA:
+    case OPT_OUT:
+        if (!*v)
+            return usage_error(err, size, "%s: the value is empty", name);
+        *(id == OPT_FREEZE ? &a->freeze : id == OPT_MODEL ? &a->model
+          : id == OPT_DATA ? &a->data : &a->out) = v;
+        return 0;
+    case OPT_EPOCHS:
+    case OPT_LOG_EVERY:
+        if (!parse_ulong(v, 1, &u))
+            return usage_error(err, size, "%s: '%s' is not a whole number >= 1", name, v);
+        *(id == OPT_EPOCHS ? &a->epochs : &a->log_every) = u;
+        return 0;
+    case OPT_BATCH:
+        if (!parse_ulong(v, 1, &u) || u > SIZE_MAX)
+            return usage_error(err, size, "%s: '%s' is not a whole number >= 1", name, v);
+        a->batch = (size_t)u;
+        return 0;
+    case OPT_LR:
+    case OPT_MOMENTUM:
+    case OPT_WEIGHT_DECAY: {
+        float *f = id == OPT_LR ? &a->sgd.lr : id == OPT_MOMENTUM ? &a->sgd.momentum
+                 : &a->sgd.weight_decay;
+        if (!parse_nonneg_float(v, f))
+            return usage_error(err, size, "%s: '%s' is not a finite number >= 0", name, v);
+        return 0;
+    }
+    case OPT_SEED: {
+        char *end;
+        errno = 0;
+        unsigned long long s = strtoull(v, &end, 10);
+        if (*v < '0' || *v > '9' || errno || *end)
+            return usage_error(err, size, "%s: '%s' is not a whole number in 0..2^64-1",
+                               name, v);
+        a->seed = s;
+        a->shuffle = true;
+        return 0;
+    }
+    case OPT_THREADS:
+        if (!parse_ulong(v, 0, &u) || u > 4096)
+            return usage_error(err, size, "%s: '%s' is not a thread count in 0..4096",
+                               name, v);
+        a->threads = (int)u;
+        return 0;
+    case N_OPTS:
+        break;
+    }
+    return usage_error(err, size, "internal: option %d", (int)id);
+}
+
+int fz_cli_parse(int argc, char *const argv[], fz_cli_args *out, char *err, size_t err_size)
+{
+    fz_cli_args a = { .freeze = "none", .log_every = 10, .threads = -1 };
+    if (err_size)
+        err[0] = '\0';
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            a.command = FZ_CLI_HELP;
+            *out = a;
+            return 0;
+        }
+    if (argc < 2)
+        return usage_error(err, err_size, "no command given (params or train); see --help");
+    if (!strcmp(argv[1], "params"))
+        a.command = FZ_CLI_PARAMS;
+    else if (!strcmp(argv[1], "train"))
+        a.command = FZ_CLI_TRAIN;
+    else if (!strcmp(argv[1], "help"))
+        a.command = FZ_CLI_HELP;
+    else
+        return usage_error(err, err_size, "unknown command '%s' (params or train); see "
+                           "--help", argv[1]);
+
+    bool seen[N_OPTS] = { false };
+    for (int i = 2; i < argc; i++) {
+        const char *arg = argv[i];
+        if (strncmp(arg, "--", 2)) {
+            if (a.command == FZ_CLI_PARAMS && !a.model) {
+                a.model = arg;
+                continue;
+            }
+            return usage_error(err, err_size, "unexpected argument '%s'", arg);
+        }
+        const char *eq = strchr(arg, '=');
+        size_t name_len = eq ? (size_t)(eq - arg) : strlen(arg);
+        int id = -1;
+        for (int o = 0; o < N_OPTS; o++)
+            if (strlen(OPTIONS[o].name) == name_len && !strncmp(arg, OPTIONS[o].name, name_len))
+                id = o;
+        if (id < 0)
+            return usage_error(err, err_size, "unknown option '%.*s'; see --help",
+                               (int)name_len, arg);
+        if (a.command == FZ_CLI_PARAMS && !OPTIONS[id].for_params)
+            return usage_error(err, err_size, "%s is an option of train, not of params",
+                               OPTIONS[id].name);
+        if (seen[id])
+            return usage_error(err, err_size, "%s is given twice", OPTIONS[id].name);
+        seen[id] = true;
+        const char *value = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+        if (!value)
+            return usage_error(err, err_size, "%s needs a value", OPTIONS[id].name);
+        int rc = set_option((option_id)id, value, &a, err, err_size);
+        if (rc)
+            return rc;
+    }
+
+    if (a.command == FZ_CLI_PARAMS && !a.model)
+        return usage_error(err, err_size, "params needs MODEL.npz");
+    if (a.command == FZ_CLI_TRAIN) {
+        const option_id required[] = { OPT_MODEL, OPT_DATA, OPT_OUT, OPT_EPOCHS, OPT_BATCH,
+                                       OPT_LR };
+        for (size_t r = 0; r < sizeof required / sizeof required[0]; r++)
+            if (!seen[required[r]])
+                return usage_error(err, err_size, "train needs %s",
+                                   OPTIONS[required[r]].name);
+    }
+    *out = a;
+    return 0;
+}

@@ -1,0 +1,209 @@
+/*
+ * The freezebench command: inspect and fine-tune .npz models with frozen parameters.
+ * See `freezebench --help` (tools/cli_args.c) for the interface.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli_args.h"
+#include "freezebench.h"
+#include "npz.h"
+#include "rng.h"
+
+enum { EXIT_FAILED = 1 };
+#define PROGRESS_EVERY_S 5.0
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int fail(void)
+{
+    fprintf(stderr, "freezebench: %s\n", fz_last_error());
+    return EXIT_FAILED;
+}
+
+static fz_model *load_frozen_model(const fz_cli_args *a)
+{
+    fz_model *m = fz_mlp_from_npz(a->model);
+    if (m && fz_freeze(m, a->freeze) != FZ_OK) {
+        fz_model_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+static int cmd_params(const fz_cli_args *a)
+{
+    fz_model *m = load_frozen_model(a);
+    if (!m)
+        return fail();
+    for (size_t i = 0; i < fz_param_count(m); i++) {
+        const char *name = fz_param_name(m, i);
+        size_t rows, cols;
+        fz_param_shape(m, name, &rows, &cols);
+        char shape[64];
+        if (strstr(name, ".bias"))
+            snprintf(shape, sizeof shape, "[%zu]", rows);
+        else
+            snprintf(shape, sizeof shape, "[%zu, %zu]", rows, cols);
+        printf("Parameter: %s, Shape: %s, Requires grad: %s\n", name, shape,
+               fz_requires_grad(m, name) ? "True" : "False");
+    }
+    fz_model_free(m);
+    return 0;
+}
+
+/* x (N×in) and y (N×out) of the data file, checked against the model and the batch. */
+typedef struct {
+    fz_npz file;
+    const fz_npz_array *x, *y;
+    size_t n;
+} dataset;
+
+static int load_data(const fz_cli_args *a, const fz_model *m, dataset *d)
+{
+    if (fz_npz_read(a->data, &d->file) != FZ_OK)
+        return fail();
+    d->x = fz_npz_find(&d->file, "x");
+    d->y = fz_npz_find(&d->file, "y");
+    const char *problem = NULL;
+    char msg[256];
+    size_t in = fz_width(m, 0), out = fz_width(m, fz_layer_count(m));
+    if (!d->x || !d->y)
+        problem = !d->x ? "has no array 'x'" : "has no array 'y'";
+    else if (d->x->ndim != 2 || d->x->shape[1] != in) {
+        snprintf(msg, sizeof msg, "array 'x' must be N x %zu (the model's inputs)", in);
+        problem = msg;
+    } else if (d->y->ndim != 2 || d->y->shape[1] != out) {
+        snprintf(msg, sizeof msg, "array 'y' must be N x %zu (the model's outputs)", out);
+        problem = msg;
+    } else if (d->x->shape[0] != d->y->shape[0]) {
+        snprintf(msg, sizeof msg, "'x' has %zu samples and 'y' %zu", d->x->shape[0],
+                 d->y->shape[0]);
+        problem = msg;
+    } else if (d->x->shape[0] < a->batch) {
+        snprintf(msg, sizeof msg, "%zu samples are fewer than --batch %zu", d->x->shape[0],
+                 a->batch);
+        problem = msg;
+    }
+    if (problem) {
+        fprintf(stderr, "freezebench: %s: %s\n", a->data, problem);
+        fz_npz_free(&d->file);
+        return EXIT_FAILED;
+    }
+    d->n = d->x->shape[0];
+    return 0;
+}
+
+/* Fisher-Yates over the sample indices, from the --seed generator. */
+static void shuffle(size_t *order, size_t n, fz_rng *rng)
+{
+    for (size_t i = n; i > 1; i--) {
+        size_t j = (size_t)(fz_rng_next(rng) % i);
+        size_t t = order[i - 1];
+        order[i - 1] = order[j];
+        order[j] = t;
+    }
+}
+
+static int run_epochs(const fz_cli_args *a, fz_trainer *t, const dataset *d, size_t in,
+                      size_t out)
+{
+    size_t steps = d->n / a->batch;
+    size_t *order = malloc(d->n * sizeof *order);
+    float *bx = malloc(a->batch * in * sizeof(float)), *by = malloc(a->batch * out * sizeof(float));
+    if (!order || !bx || !by) {
+        free(order), free(bx), free(by);
+        fprintf(stderr, "freezebench: out of memory for the batch buffers\n");
+        return EXIT_FAILED;
+    }
+    for (size_t i = 0; i < d->n; i++)
+        order[i] = i;
+    fz_rng rng;
+    fz_rng_seed(&rng, a->seed);
+    double start = now(), last_report = start;
+    int rc = 0;
+    for (unsigned long epoch = 1; epoch <= a->epochs && !rc; epoch++) {
+        if (a->shuffle)
+            shuffle(order, d->n, &rng);
+        double sum = 0;
+        for (size_t s = 0; s < steps && !rc; s++) {
+            const float *x = d->x->data + s * a->batch * in, *y = d->y->data + s * a->batch * out;
+            if (a->shuffle) {   /* gather the batch; in file order it is contiguous */
+                for (size_t r = 0; r < a->batch; r++) {
+                    memcpy(bx + r * in, d->x->data + order[s * a->batch + r] * in, in * sizeof(float));
+                    memcpy(by + r * out, d->y->data + order[s * a->batch + r] * out, out * sizeof(float));
+                }
+                x = bx, y = by;
+            }
+            float loss;
+            if (fz_train_step(t, x, y, &loss) != FZ_OK)
+                rc = fail();
+            sum += loss;
+        }
+        if (!rc && (epoch % a->log_every == 0 || epoch == a->epochs))
+            printf("Epoch [%lu/%lu], Loss: %.4f\n", epoch, a->epochs, sum / (double)steps);
+        double t_now = now();
+        if (t_now - last_report >= PROGRESS_EVERY_S && epoch < a->epochs) {
+            double per_epoch = (t_now - start) / (double)epoch;
+            fprintf(stderr, "freezebench: epoch %lu/%lu, %.1f s elapsed, about %.0f s left\n",
+                    epoch, a->epochs, t_now - start, per_epoch * (double)(a->epochs - epoch));
+            fflush(stdout);
+            last_report = t_now;
+        }
+    }
+    free(order), free(bx), free(by);
+    return rc;
+}
+
+static int cmd_train(const fz_cli_args *a)
+{
+    if (a->threads >= 0)
+        fz_set_threads(a->threads);
+    fz_model *m = load_frozen_model(a);
+    if (!m)
+        return fail();
+    dataset d = { 0 };
+    int rc = load_data(a, m, &d);
+    if (rc) {
+        fz_model_free(m);
+        return rc;
+    }
+    fz_trainer *t = fz_trainer_create(m, a->batch, a->sgd);
+    if (!t)
+        rc = fail();
+    if (!rc)
+        rc = run_epochs(a, t, &d, fz_width(m, 0), fz_width(m, fz_layer_count(m)));
+    if (!rc && fz_save_npz(m, a->out) != FZ_OK)
+        rc = fail();
+    fz_trainer_free(t);
+    fz_npz_free(&d.file);
+    fz_model_free(m);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    fz_cli_args args;
+    char err[256];
+    if (fz_cli_parse(argc, argv, &args, err, sizeof err) != 0) {
+        fprintf(stderr, "freezebench: %s\n", err);
+        return FZ_CLI_USAGE_ERROR;
+    }
+    switch (args.command) {
+    case FZ_CLI_HELP:
+        fz_cli_usage(stdout);
+        return 0;
+    case FZ_CLI_PARAMS:
+        return cmd_params(&args);
+    case FZ_CLI_TRAIN:
+        return cmd_train(&args);
+    }
+    return EXIT_FAILED;
+}
