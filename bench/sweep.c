@@ -3,8 +3,16 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "error.h"
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
 
 enum { FWD, BWD, OPT, STEP, N_PHASES };
 static const char *const phase_names[N_PHASES] = { "forward", "backward", "optimizer", "step" };
@@ -21,6 +29,7 @@ typedef struct {
 } bench_model;
 
 typedef struct {
+    fzb_sweep *sweep;
     bench_model *bm;
     const char *spec;
     int threads;
@@ -44,6 +53,12 @@ struct fzb_sweep {
     size_t n_configs;
     int threads[FZB_SWEEP_MAX];
     size_t n_threads;
+    /* Progress: Google Benchmark reports an interleaved benchmark only when its last
+     * repetition is done, so the sweep counts repetitions itself. */
+    FILE *progress;
+    double min_time;
+    size_t reps_expected, reps_done;
+    double t_start, t_printed;
 };
 
 static const fz_sgd sgd = { .lr = 1e-4f, .momentum = 0.9f, .weight_decay = 0.0f };
@@ -118,6 +133,7 @@ fz_status fzb_sweep_create(const fzb_sweep_args *a, int cores, FILE *notes, fzb_
             s->threads[s->n_threads++] = t;
     }
     size_t n_batches = a->n_batches ? a->n_batches : 1;
+    s->progress = notes;
     s->models = calloc(a->n_models * n_batches, sizeof *s->models);
     s->configs = calloc(a->n_models * n_batches * a->n_specs * s->n_threads, sizeof *s->configs);
     if (!s->models || !s->configs) {
@@ -144,6 +160,7 @@ fz_status fzb_sweep_create(const fzb_sweep_args *a, int cores, FILE *notes, fzb_
                 spec_used[si] = true;
                 for (size_t ti = 0; ti < s->n_threads; ti++) {
                     config *c = &s->configs[s->n_configs++];
+                    c->sweep = s;
                     c->bm = bm;
                     c->spec = a->specs[si];
                     c->threads = s->threads[ti];
@@ -190,6 +207,27 @@ static fz_status prepare(config *c)
     return fz_train_step(bm->t, bm->x, bm->y, NULL);
 }
 
+/* Roughly counts finished repetitions: Google Benchmark first tries growing iteration
+ * counts until a run lasts min_time, then repeats with that count, so a run of at least
+ * half of min_time is most likely a repetition and a shorter one a trial. */
+static void report_progress(fzb_sweep *s, double seconds)
+{
+    if (!s->progress || seconds < 0.5 * s->min_time || s->reps_done == s->reps_expected)
+        return;
+    s->reps_done++;
+    double t = now();
+    if (s->reps_done == 1)
+        s->t_start = t - seconds;
+    if (t - s->t_printed < 2.0 && s->reps_done < s->reps_expected)
+        return;
+    s->t_printed = t;
+    double elapsed = t - s->t_start;
+    double left = s->reps_done ? elapsed * (double)(s->reps_expected - s->reps_done)
+                                 / (double)s->reps_done : 0;
+    fprintf(s->progress, "freeze_sweep: ~%zu of %zu repetitions done, %.0f s elapsed, ~%.0f s "
+            "left\n", s->reps_done, s->reps_expected, elapsed, left > 0 ? left : 0);
+}
+
 static void bench_config(fzb_state *st, void *user)
 {
     config *c = user;
@@ -198,7 +236,7 @@ static void bench_config(fzb_state *st, void *user)
         fzb_skip_with_error(st, fz_last_error());
         return;
     }
-    double fwd = 0, bwd = 0, opt = 0;
+    double fwd = 0, bwd = 0, opt = 0, t0 = now();
     while (fzb_keep_running(st)) {
         if (fz_train_step(bm->t, bm->x, bm->y, NULL) != FZ_OK) {
             fzb_skip_with_error(st, fz_last_error());
@@ -221,10 +259,13 @@ static void bench_config(fzb_state *st, void *user)
     fzb_counter(st, "bwd_s", bwd, FZB_PER_ITER);
     fzb_counter(st, "opt_s", opt, FZB_PER_ITER);
     fzb_counter(st, "FLOPS", c->planned.fwd + c->planned.bwd + c->planned.opt, FZB_RATE);
+    report_progress(c->sweep, now() - t0);
 }
 
 fz_status fzb_sweep_register(fzb_sweep *s, const fzb_sweep_args *a)
 {
+    s->min_time = a->min_time;
+    s->reps_expected = s->n_configs * (size_t)a->repetitions;
     for (size_t i = 0; i < s->n_configs; i++) {
         fzb_bench *b = fzb_register(s->configs[i].name, bench_config, &s->configs[i], NULL,
                                     NULL, 0);
