@@ -31,6 +31,10 @@ const char *fzb_csv_field(const fzb_csv *t, size_t row, size_t col);
  * step fails; the file at `path` is then as it was. */
 fz_status fzb_csv_write(const fzb_csv *t, const char *path);
 
+/* FZ_OK if a file could be written at `path` now (its directory exists and takes new
+ * files), else FZ_EIO naming the directory: programs check before an hour of measuring. */
+fz_status fzb_csv_check_writable(const char *path);
+
 /* Reads a file written as above (any RFC 4180 file with a header row).  FZ_EIO if it
  * cannot be read, FZ_EFORMAT if a row's field count differs from the header's. */
 fz_status fzb_csv_read(const char *path, fzb_csv **out);

@@ -4,31 +4,11 @@
  * repetitions), the trainer reports the phases and the FLOPs.  See sweep_args.h for the
  * options; with none it runs the embedded default sweep.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "sweep.h"
-
-/* The output's directory must take a file before an hour of measuring starts. */
-static int check_writable(const char *path)
-{
-    char dir[512];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash)
-        *slash = '\0';
-    else
-        strcpy(dir, ".");
-    if (access(dir[0] ? dir : "/", W_OK) != 0) {
-        fprintf(stderr, "freeze_sweep: invalid --output '%s': cannot write into '%s': %s\n",
-                path, dir, strerror(errno));
-        return -1;
-    }
-    return 0;
-}
 
 int main(int argc, char **argv)
 {
@@ -60,7 +40,8 @@ int main(int argc, char **argv)
         snprintf(path, sizeof path, "results/%s-%s-%s.csv", slug, fz_isa(), threads);
         args.output = path;
     }
-    if (args.write_csv && check_writable(args.output)) {
+    if (args.write_csv && fzb_csv_check_writable(args.output) != FZ_OK) {
+        fprintf(stderr, "freeze_sweep: invalid --output '%s': %s\n", args.output, fz_last_error());
         fzb_sweep_free(sweep);
         return 2;
     }

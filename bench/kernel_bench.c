@@ -282,6 +282,9 @@ int main(int argc, char **argv)
         output = path;
     }
 
+    if (fzb_csv_check_writable(output) != FZ_OK)
+        return usage_error("--output", output, fz_last_error());
+
     case_list cases = {0};
     pool p = {0};
     if (build_cases(&cases, &p, quick) || pool_alloc(&p, &cases)) {
