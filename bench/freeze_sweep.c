@@ -60,6 +60,9 @@ int main(int argc, char **argv)
     fzb_limits lim;
     if (!res || !table) {
         fprintf(stderr, "freeze_sweep: out of memory\n");
+    } else if (res->n == 0) {   /* --benchmark_list_tests, or a filter that matched nothing */
+        fprintf(stderr, "freeze_sweep: nothing ran; no CSV written\n");
+        status = 0;
     } else if (fzb_probes_read(res, &lim)) {
         fprintf(stderr, "freeze_sweep: the probes did not run (a --benchmark_filter must let "
                 FZB_PROBE_PEAK " and " FZB_PROBE_BANDWIDTH " through)\n");

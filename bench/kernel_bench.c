@@ -307,6 +307,11 @@ int main(int argc, char **argv)
 
     fzb_results *res = fzb_run_all(FZB_STDOUT);
     fzb_limits lim;
+    if (res && res->n == 0) {   /* --benchmark_list_tests, or a filter that matched nothing */
+        fprintf(stderr, "kernel_bench: nothing ran; no CSV written\n");
+        fzb_results_free(res);
+        return 0;
+    }
     if (!res || fzb_probes_read(res, &lim)) {
         fprintf(stderr, "kernel_bench: the peak and bandwidth probes did not run (a "
                 "--benchmark_filter must let " FZB_PROBE_PEAK " and " FZB_PROBE_BANDWIDTH
