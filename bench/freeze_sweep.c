@@ -50,7 +50,12 @@ int main(int argc, char **argv)
         fzb_sweep_free(sweep);
         return 2;
     }
-    fzb_probes_register(ctx.machine.l3_bytes, 3);
+    fzb_probes *probes = fzb_probes_register(ctx.machine.l3_bytes, 3);
+    if (!probes) {
+        fprintf(stderr, "freeze_sweep: out of memory\n");
+        fzb_sweep_free(sweep);
+        return 1;
+    }
     fprintf(stderr, "freeze_sweep: %zu configurations × %d repetitions (isa %s); progress "
             "below, the table on stdout\n", fzb_sweep_count(sweep), args.repetitions, fz_isa());
 
@@ -86,6 +91,7 @@ int main(int argc, char **argv)
     }
     fzb_csv_free(table);
     fzb_results_free(res);
+    fzb_probes_free(probes);
     fzb_sweep_free(sweep);
     return status;
 }

@@ -291,7 +291,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "kernel_bench: out of memory\n");
         return 1;
     }
-    fzb_probes_register(ctx.machine.l3_bytes, 0);
+    fzb_probes *probes = fzb_probes_register(ctx.machine.l3_bytes, 0);
+    if (!probes) {
+        fprintf(stderr, "kernel_bench: out of memory\n");
+        return 1;
+    }
     for (size_t i = 0; i < cases.n; i++) {
         kcase *c = &cases.v[i];
         char name[96];
@@ -310,6 +314,7 @@ int main(int argc, char **argv)
     if (res && res->n == 0) {   /* --benchmark_list_tests, or a filter that matched nothing */
         fprintf(stderr, "kernel_bench: nothing ran; no CSV written\n");
         fzb_results_free(res);
+        fzb_probes_free(probes);
         return 0;
     }
     if (!res || fzb_probes_read(res, &lim)) {
@@ -317,6 +322,7 @@ int main(int argc, char **argv)
                 "--benchmark_filter must let " FZB_PROBE_PEAK " and " FZB_PROBE_BANDWIDTH
                 " through); no CSV written\n");
         fzb_results_free(res);
+        fzb_probes_free(probes);
         return 1;
     }
     printf("\nlimits: FMA peak %.1f GFLOP/s per core (%s loop), triad %.1f GB/s (1 thread)\n",
@@ -370,6 +376,7 @@ int main(int argc, char **argv)
     }
     fzb_csv_free(table);
     fzb_results_free(res);
+    fzb_probes_free(probes);
     free(p.a);
     free(p.b);
     free(p.c);

@@ -78,49 +78,75 @@ static void bench_peak(fzb_state *s, void *user)
     fzb_counter(s, "FLOPS", (double)flops, FZB_RATE);
 }
 
-static void bench_triad(fzb_state *s, void *user)
+struct fzb_probes {
+    size_t n;          /* elements of each triad array */
+    float *a, *b, *c;  /* NULL until the first run */
+};
+
+static void triad(float *a, const float *b, const float *c, size_t n)
 {
-    size_t n = *(const size_t *)user;
-    float *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b), *c = malloc(n * sizeof *c);
-    if (!a || !b || !c) {
-        fzb_skip_with_error(s, "bandwidth probe: out of memory for its arrays");
-        goto done;
-    }
-    for (size_t i = 0; i < n; i++) {   /* touch every page before timing */
-        b[i] = 1.0f;
-        c[i] = 2.0f;
-        a[i] = 0.0f;
-    }
-    while (fzb_keep_running(s)) {
-        for (size_t i = 0; i < n; i++)
-            a[i] = b[i] + 0.5f * c[i];
-        __asm__ volatile("" : : "r"(a) : "memory");   /* the stores must happen */
-    }
-    /* STREAM's convention: two reads and one write per element, write-allocate not counted. */
-    fzb_counter(s, "bytes", 3.0 * sizeof(float) * (double)n, FZB_RATE);
-done:
-    free(a);
-    free(b);
-    free(c);
+    for (size_t i = 0; i < n; i++)
+        a[i] = b[i] + 0.5f * c[i];
+    __asm__ volatile("" : : "r"(a) : "memory");   /* the stores must happen */
 }
 
-void fzb_probes_register(size_t l3_bytes, int repetitions)
+static void bench_triad(fzb_state *s, void *user)
 {
-    static size_t triad_n;
+    fzb_probes *p = user;
+    if (!p->a) {
+        p->a = malloc(p->n * sizeof *p->a);
+        p->b = malloc(p->n * sizeof *p->b);
+        p->c = malloc(p->n * sizeof *p->c);
+        if (!p->a || !p->b || !p->c) {
+            fzb_skip_with_error(s, "bandwidth probe: out of memory for its arrays");
+            return;
+        }
+        for (size_t i = 0; i < p->n; i++) {
+            p->b[i] = 1.0f;
+            p->c[i] = 2.0f;
+        }
+        /* Fresh memory is slow for a while (page faults, and in virtual machines the
+         * host's own first touch): an untimed pass first. */
+        triad(p->a, p->b, p->c, p->n);
+    }
+    while (fzb_keep_running(s))
+        triad(p->a, p->b, p->c, p->n);
+    /* STREAM's convention: two reads and one write per element, write-allocate not counted. */
+    fzb_counter(s, "bytes", 3.0 * sizeof(float) * (double)p->n, FZB_RATE);
+}
+
+fzb_probes *fzb_probes_register(size_t l3_bytes, int repetitions)
+{
+    fzb_probes *p = calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
     size_t bytes = 4 * l3_bytes;
     if (bytes < (size_t)64 << 20)
         bytes = (size_t)64 << 20;
-    triad_n = bytes / sizeof(float);
-    fzb_bench *p = fzb_register(FZB_PROBE_PEAK, bench_peak, NULL, NULL, NULL, 0);
-    fzb_bench *t = fzb_register(FZB_PROBE_BANDWIDTH, bench_triad, &triad_n, NULL, NULL, 0);
-    if (p && repetitions > 0)
-        fzb_set_repetitions(p, repetitions);
-    if (t && repetitions > 0)
-        fzb_set_repetitions(t, repetitions);
-    if (p)
-        fzb_set_min_time(p, 0.1);
-    if (t)
-        fzb_set_min_time(t, 0.2);
+    p->n = bytes / sizeof(float);
+    fzb_bench *peak = fzb_register(FZB_PROBE_PEAK, bench_peak, NULL, NULL, NULL, 0);
+    fzb_bench *bw = fzb_register(FZB_PROBE_BANDWIDTH, bench_triad, p, NULL, NULL, 0);
+    if (!peak || !bw) {
+        free(p);
+        return NULL;
+    }
+    if (repetitions > 0) {
+        fzb_set_repetitions(peak, repetitions);
+        fzb_set_repetitions(bw, repetitions);
+    }
+    fzb_set_min_time(peak, 0.1);
+    fzb_set_min_time(bw, 0.2);
+    return p;
+}
+
+void fzb_probes_free(fzb_probes *p)
+{
+    if (!p)
+        return;
+    free(p->a);
+    free(p->b);
+    free(p->c);
+    free(p);
 }
 
 int fzb_probes_read(const fzb_results *r, fzb_limits *out)

@@ -21,9 +21,14 @@ typedef struct {
 #define FZB_PROBE_PEAK "probe/peak_fma"
 #define FZB_PROBE_BANDWIDTH "probe/bandwidth_triad"
 
-/* Registers the two probes (names above).  The triad's arrays are sized from the L3
- * size (0 = unknown: a fixed size well above common L3s). */
-void fzb_probes_register(size_t l3_bytes, int repetitions);
+typedef struct fzb_probes fzb_probes;
+
+/* Registers the two probes (names above), `repetitions` each (0: the flag's default).
+ * The triad's arrays are sized from the L3 size (0 = unknown: a fixed size well above
+ * common L3s), allocated at the first run and kept, so every run finds them paged in.
+ * NULL when out of memory; free after the run. */
+fzb_probes *fzb_probes_register(size_t l3_bytes, int repetitions);
+void        fzb_probes_free(fzb_probes *p);
 
 /* The limits from a finished run: the best repetition of each probe (noise only ever
  * slows a probe down).  Returns 0, or -1 if a probe did not run. */
