@@ -90,7 +90,8 @@ static fz_status model_init(bench_model *bm, const fzb_model_arg *arg, size_t ba
     bm->batch = batch;
     bm->m = fz_mlp_create(arg->widths, arg->n_widths, 42);
     if (!bm->m)
-        return FZ_ENOMEM;
+        return fz_set_error(FZ_ENOMEM, "freeze_sweep: cannot create model %s: %s", arg->name,
+                            fz_last_error());
     bm->t = fz_trainer_create(bm->m, batch, sgd);
     size_t in = arg->widths[0], out = arg->widths[arg->n_widths - 1];
     bm->x = malloc(batch * in * sizeof(float));

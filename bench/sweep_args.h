@@ -53,8 +53,8 @@ typedef struct {
     bool help;
 } fzb_sweep_args;
 
-#define FZB_SWEEP_DEFAULT_REPETITIONS 5
-#define FZB_SWEEP_DEFAULT_MIN_TIME 0.2
+#define FZB_SWEEP_DEFAULT_REPETITIONS 10
+#define FZB_SWEEP_DEFAULT_MIN_TIME 0.1
 
 /* Parses the options left after Google Benchmark took its own flags.  FZ_EINVAL with a
  * message naming the option and the value (fz_last_error) on the first bad one;
