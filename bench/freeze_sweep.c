@@ -57,11 +57,11 @@ int main(int argc, char **argv)
         return 1;
     }
     fprintf(stderr, "freeze_sweep: %zu configurations × %d repetitions (isa %s); progress "
-            "below, the table on stdout\n", fzb_sweep_count(sweep), args.repetitions, fz_isa());
+            "below (--verbose: every run), the table on stdout\n", fzb_sweep_count(sweep), args.repetitions, fz_isa());
 
     int status = 1;
     fzb_csv *table = fzb_result_table();
-    fzb_results *res = fzb_run_all(FZB_STDERR);
+    fzb_results *res = fzb_run_all(args.verbose ? FZB_STDERR : FZB_QUIET);
     fzb_limits lim;
     if (!res || !table) {
         fprintf(stderr, "freeze_sweep: out of memory\n");

@@ -13,6 +13,7 @@
  *   --min-time S     seconds each repetition runs at least
  *   --output PATH    the CSV file (default results/<cpu>-<isa>-<threads>.csv)
  *   --no-csv         print the table only
+ *   --verbose        Google Benchmark's own report of every run on stderr
  *   --help
  *
  * With none of --model/--batch/--threads/--spec the embedded default sweep runs:
@@ -50,6 +51,7 @@ typedef struct {
     double min_time;
     const char *output;              /* NULL: the default path */
     bool write_csv;
+    bool verbose;
     bool help;
 } fzb_sweep_args;
 

@@ -20,12 +20,15 @@ static void count_iterations(fzb_state *s, void *user)
     tally *t = user;
     t->calls++;
     volatile double x = 1.0;
+    double here = 0;
     while (fzb_keep_running(s)) {
         for (int i = 0; i < 100; i++)
             x = x * 1.0000001;
         t->iterations++;
+        here++;
     }
     fzb_counter(s, "items", 10.0, FZB_PLAIN);
+    fzb_counter(s, "ones", here, FZB_PER_ITER);   /* a sum over the iterations, averaged */
     fzb_counter(s, "FLOPS", 1000.0, FZB_RATE);
 }
 
@@ -72,6 +75,9 @@ static void c_benchmark_runs_and_returns_its_counters(void **state)
         /* A rate counter is per iteration times iterations over the run's real time. */
         assert_true(fzb_run_counter(run, "FLOPS", &flops));
         assert_true(fabs(flops * run->real_time_s - 1000.0) < 1e-3 * 1000.0);
+        double ones;
+        assert_true(fzb_run_counter(run, "ones", &ones));
+        assert_true(fabs(ones - 1.0) < 1e-12);
         assert_false(fzb_run_counter(run, "no such counter", &items));
     }
     fzb_results_free(r);

@@ -64,7 +64,7 @@ static void options_add_up_and_none_is_always_first(void **state)
     assert_int_equal(parse(&a, (const char *[]){
         "freeze_sweep", "--model", "16x4", "--batch", "8,16", "--threads", "1", "--threads",
         "0,2", "--spec", "prefix:1", "--spec", "none", "--spec", "fc1.*,fc2.bias",
-        "--repetitions", "3", "--min-time", "0.05", "--output", "x.csv", "--no-csv", NULL }),
+        "--repetitions", "3", "--min-time", "0.05", "--output", "x.csv", "--no-csv", "--verbose", NULL }),
         FZ_OK);
     assert_int_equal(a.n_models, 1);
     assert_int_equal(a.n_batches, 2);
@@ -78,6 +78,7 @@ static void options_add_up_and_none_is_always_first(void **state)
     assert_true(a.min_time == 0.05);
     assert_string_equal(a.output, "x.csv");
     assert_false(a.write_csv);
+    assert_true(a.verbose);
 }
 
 static void every_bad_value_is_an_error_naming_option_and_value(void **state)
