@@ -224,6 +224,53 @@ static int pool_alloc(pool *p, const case_list *l)
     return 0;
 }
 
+/* One row per case that ran (the filter may leave some out), printed as a table too. */
+static fz_status add_rows(fzb_csv *table, const case_list *cases, const fzb_results *res,
+                          const fzb_limits *lim, const fzb_context *ctx, int threads)
+{
+    double *t = malloc(res->n * sizeof *t);   /* one case's repetition times */
+    if (!t)
+        return FZ_ENOMEM;
+    fz_status status = FZ_OK;
+    printf("\n%-12s %-20s %-16s %10s %10s %8s\n", "impl", "kernel", "shape", "GFLOP/s",
+           "GB/s", "of peak");
+    for (size_t i = 0; status == FZ_OK && i < cases->n; i++) {
+        const kcase *c = &cases->v[i];
+        size_t n = 0;
+        for (size_t r = 0; r < res->n; r++)
+            if (res->runs[r].user == c && res->runs[r].repetition >= 0 && !res->runs[r].error)
+                t[n++] = res->runs[r].real_time_s;
+        if (n == 0)
+            continue;
+        char shape[64];
+        if (c->kind == GEMM)
+            snprintf(shape, sizeof shape, "%zux%zux%zu", c->m, c->n, c->k);
+        else
+            snprintf(shape, sizeof shape, "n=%zu", c->n);
+        fzb_result row = {
+            .bench = "kernel_bench", .impl = c->impl, .model = shape,
+            .batch = c->kind == GEMM ? c->m : 0, .freeze_spec = "",
+            .trainable_params = NAN, .frozen_params = NAN, .threads = threads,
+            .phase = c->phase, .flops_planned = kernel_flops(c),
+            .flops_executed = c->ref ? kernel_flops(c) : c->flops_executed,
+            .repetitions = (int)n, .bytes = kernel_bytes(c),
+            /* ReLU and SGD run on one thread: their ceiling is one core's. */
+            .peak_gflops = lim->peak_gflops_per_core * (c->kind == GEMM ? threads : 1),
+            .bandwidth_gbytes_per_s = lim->bandwidth_gbytes_per_s,
+            .memory_bound = c->kind != GEMM,
+            .flop_cut = NAN, .time_cut = NAN, .activation_bytes = NAN,
+        };
+        fzb_stats(t, n, &row.time_min_s, &row.time_median_s, &row.time_max_s);
+        double gf = row.flops_planned / row.time_median_s * 1e-9;
+        double gb = row.bytes / row.time_median_s * 1e-9;
+        printf("%-12s %-20s %-16s %10.2f %10.2f %7.1f%%\n", c->impl, c->phase, shape, gf, gb,
+               100.0 * (row.memory_bound ? gb / row.bandwidth_gbytes_per_s : gf / row.peak_gflops));
+        status = fzb_result_add(table, ctx, &row);
+    }
+    free(t);
+    return status;
+}
+
 static int usage_error(const char *opt, const char *value, const char *why)
 {
     fprintf(stderr, "kernel_bench: invalid %s '%s': %s\n", opt, value, why);
@@ -329,43 +376,7 @@ int main(int argc, char **argv)
            lim.peak_gflops_per_core, lim.fma_isa, lim.bandwidth_gbytes_per_s);
 
     fzb_csv *table = fzb_result_table();
-    int status = table ? 0 : 1;
-    printf("\n%-12s %-20s %-16s %10s %10s %8s\n", "impl", "kernel", "shape", "GFLOP/s",
-           "GB/s", "of peak");
-    for (size_t i = 0; table && i < cases.n; i++) {
-        kcase *c = &cases.v[i];
-        double t[256];
-        size_t n = 0;
-        for (size_t r = 0; r < res->n && n < 256; r++)
-            if (res->runs[r].user == c && res->runs[r].repetition >= 0 && !res->runs[r].error)
-                t[n++] = res->runs[r].real_time_s;
-        if (n == 0)
-            continue;   /* filtered out */
-        char shape[64];
-        if (c->kind == GEMM)
-            snprintf(shape, sizeof shape, "%zux%zux%zu", c->m, c->n, c->k);
-        else
-            snprintf(shape, sizeof shape, "n=%zu", c->n);
-        fzb_result row = {
-            .bench = "kernel_bench", .impl = c->impl, .model = shape,
-            .batch = c->kind == GEMM ? c->m : 0, .freeze_spec = "",
-            .trainable_params = NAN, .frozen_params = NAN, .threads = threads,
-            .phase = c->phase, .flops_planned = kernel_flops(c),
-            .flops_executed = c->ref ? kernel_flops(c) : c->flops_executed,
-            .repetitions = (int)n, .bytes = kernel_bytes(c),
-            .peak_gflops = lim.peak_gflops_per_core * (c->kind == GEMM ? threads : 1),
-            .bandwidth_gbytes_per_s = lim.bandwidth_gbytes_per_s,
-            .memory_bound = c->kind != GEMM,
-            .flop_cut = NAN, .time_cut = NAN, .activation_bytes = NAN,
-        };
-        fzb_stats(t, n, &row.time_min_s, &row.time_median_s, &row.time_max_s);
-        double gf = row.flops_planned / row.time_median_s * 1e-9;
-        double gb = row.bytes / row.time_median_s * 1e-9;
-        printf("%-12s %-20s %-16s %10.2f %10.2f %7.1f%%\n", c->impl, c->phase, shape, gf, gb,
-               100.0 * (row.memory_bound ? gb / row.bandwidth_gbytes_per_s : gf / row.peak_gflops));
-        if (fzb_result_add(table, &ctx, &row) != FZ_OK)
-            status = 1;
-    }
+    int status = table && add_rows(table, &cases, res, &lim, &ctx, threads) == FZ_OK ? 0 : 1;
     if (table && status == 0) {
         if (fzb_csv_write(table, output) != FZ_OK) {
             fprintf(stderr, "kernel_bench: %s\n", fz_last_error());
