@@ -397,7 +397,7 @@ void fzb_sweep_print(const fzb_sweep *s, FILE *out)
                 fprintf(out, "%-12s (did not run)\n", d->spec);
                 continue;
             }
-            fprintf(out, "%-12s %11zu %11zu %10.3f %9.3f %10.3f %9.3f %+6.3f %10.3f %9.3f %9.2f\n",
+            fprintf(out, "%-12s %11zu %11zu %10.4g %9.3f %10.4g %9.3f %+6.3f %10.4g %9.3f %9.4g\n",
                     d->spec, d->trainable, d->frozen, d->planned.bwd * 1e-9,
                     d->flop_cut[BWD], d->tmed[BWD] * 1e3, d->time_cut[BWD],
                     d->time_cut[BWD] - d->flop_cut[BWD], d->tmed[STEP] * 1e3,
