@@ -341,6 +341,11 @@ fz_status fzb_sweep_rows(fzb_sweep *s, const fzb_results *r, const fzb_limits *l
         if (!c->ran || c->reps == 0)
             continue;
         const config *none = none_of(s, c);
+        bool agree = c->planned.fwd == c->executed.fwd && c->planned.bwd == c->executed.bwd
+                     && c->planned.opt == c->executed.opt;
+        if (!agree && s->progress)
+            fprintf(s->progress, "freeze_sweep: warning: %s: executed FLOPs differ from the "
+                    "plan (the CSV has both)\n", c->name);
         for (int p = 0; p < N_PHASES; p++) {
             c->flop_cut[p] = none ? cut(phase_flops(&c->planned, p), phase_flops(&none->planned, p)) : NAN;
             c->time_cut[p] = none ? cut(c->tmed[p], none->tmed[p]) : NAN;
