@@ -21,7 +21,9 @@ const char fzb_sweep_usage[] =
     "  --no-csv           print the table, write no CSV\n"
     "  --verbose          Google Benchmark's report of every run on stderr\n"
     "Without --model/--batch/--threads/--spec: 10,5,1@64 and 1024x9@256; none, prefix:2,\n"
-    "prefix:4, prefix:6, prefix:7, fc4.*, last, bitfit; 1 thread and all cores.\n";
+    "prefix:4, prefix:6, prefix:7, fc4.*, last, bitfit; 1 thread and all cores.\n"
+    "Google Benchmark's flags apply too (--benchmark_filter=REGEX, --benchmark_out=FILE, ...);\n"
+    "--repetitions and --min-time take the place of --benchmark_repetitions/_min_time.\n";
 
 static const char *const default_specs[] = {
     "none", "prefix:2", "prefix:4", "prefix:6", "prefix:7", "fc4.*", "last", "bitfit",

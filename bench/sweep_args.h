@@ -9,8 +9,9 @@
  *   --threads T[,T..]  thread counts; 0 = all cores.
  *   --spec S         a freeze spec (see freezebench.h), e.g. --spec prefix:2 --spec 'fc4.*'.
  *                    `none` is always measured: every cut is against it.
- *   --repetitions N  repetitions of every configuration (Google Benchmark's, interleaved)
- *   --min-time S     seconds each repetition runs at least
+ *   --repetitions N  repetitions of every configuration (Google Benchmark's, interleaved;
+ *                    set per benchmark, so --benchmark_repetitions does not apply)
+ *   --min-time S     seconds each repetition runs at least (likewise for _min_time)
  *   --output PATH    the CSV file (default results/<cpu>-<isa>-<threads>.csv)
  *   --no-csv         print the table only
  *   --verbose        Google Benchmark's own report of every run on stderr
