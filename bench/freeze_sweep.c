@@ -13,7 +13,7 @@
 int main(int argc, char **argv)
 {
     const char *defaults[] = { "--benchmark_enable_random_interleaving=true" };
-    fzb_init_with_defaults(&argc, &argv, defaults, 1);
+    fzb_init_with_defaults(&argc, &argv, defaults, 1, fzb_sweep_usage);
 
     fzb_sweep_args args;
     if (fzb_sweep_args_parse(argc, argv, &args) != FZ_OK) {

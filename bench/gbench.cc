@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <cstdio>
 #include <cstring>
 #include <iostream>
 #include <map>
@@ -80,8 +81,19 @@ extern "C" {
 
 void fzb_init(int *argc, char **argv) { benchmark::Initialize(argc, argv); }
 
-void fzb_init_with_defaults(int *argc, char ***argv, const char *const *defaults, size_t n)
+static const char *program_usage = "";
+
+static void print_help()
 {
+    fputs(program_usage, stdout);
+    std::cout << "\nGoogle Benchmark's flags:\n";
+    benchmark::PrintDefaultHelp();
+}
+
+void fzb_init_with_defaults(int *argc, char ***argv, const char *const *defaults, size_t n,
+                            const char *usage)
+{
+    program_usage = usage;
     // Google Benchmark lets a later flag override an earlier one.
     static std::vector<char *> args;
     args.assign(*argv, *argv + 1);
@@ -91,7 +103,7 @@ void fzb_init_with_defaults(int *argc, char ***argv, const char *const *defaults
     args.push_back(nullptr);
     *argc = (int)args.size() - 1;
     *argv = args.data();
-    benchmark::Initialize(argc, *argv);
+    benchmark::Initialize(argc, *argv, print_help);
 }
 
 fzb_bench *fzb_register(const char *name, fzb_fn fn, void *user,

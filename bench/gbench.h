@@ -41,8 +41,10 @@ void fzb_init(int *argc, char **argv);
 
 /* The same, with `defaults` (--benchmark_* flags) read before the command line's own, so
  * a program sets its defaults and the user still overrides any of them.  *argv is
- * replaced by a new array that lives until the process ends. */
-void fzb_init_with_defaults(int *argc, char ***argv, const char *const *defaults, size_t n);
+ * replaced by a new array that lives until the process ends.  --help prints `usage`
+ * (the program's own options) and then Google Benchmark's flags, and exits. */
+void fzb_init_with_defaults(int *argc, char ***argv, const char *const *defaults, size_t n,
+                            const char *usage);
 
 /* Registers fn(state, user) under `name` with n_args integer arguments, each shown with
  * its name (arg_names may be NULL).  Returns NULL if the same name and arguments are

@@ -271,6 +271,13 @@ static fz_status add_rows(fzb_csv *table, const case_list *cases, const fzb_resu
     return status;
 }
 
+static const char usage[] =
+    "usage: kernel_bench [--benchmark_* flags] [--threads N] [--output PATH] [--quick]\n"
+    "  --threads N    threads for every GEMM, ours and the references' (default 0: all cores)\n"
+    "  --output PATH  CSV file (default results/kernels-<cpu>-<isa>-<threads>.csv)\n"
+    "  --quick        one tiny shape per kernel (the tests use it)\n"
+    "Defaults: --benchmark_repetitions=3 --benchmark_min_time=0.1\n";
+
 static int usage_error(const char *opt, const char *value, const char *why)
 {
     fprintf(stderr, "kernel_bench: invalid %s '%s': %s\n", opt, value, why);
@@ -280,7 +287,7 @@ static int usage_error(const char *opt, const char *value, const char *why)
 int main(int argc, char **argv)
 {
     const char *defaults[] = { "--benchmark_repetitions=3", "--benchmark_min_time=0.1" };
-    fzb_init_with_defaults(&argc, &argv, defaults, 2);
+    fzb_init_with_defaults(&argc, &argv, defaults, 2, usage);
 
     int threads = 0;
     const char *output = NULL;
@@ -298,12 +305,6 @@ int main(int argc, char **argv)
             output = argv[++i];
         } else if (strcmp(a, "--quick") == 0) {
             quick = true;
-        } else if (strcmp(a, "--help") == 0) {
-            printf("usage: kernel_bench [--benchmark_* flags] [--threads N] [--output PATH] "
-                   "[--quick]\n  --threads N   threads for every GEMM (0: all cores)\n"
-                   "  --output PATH CSV file (default results/kernels-<cpu>-<isa>-<threads>.csv)\n"
-                   "  --quick       one tiny shape per kernel (tests)\n");
-            return 0;
         } else {
             return usage_error("argument", a, "unknown option or missing value (see --help)");
         }
