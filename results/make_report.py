@@ -135,6 +135,11 @@ def fmt(x, digits=3):
     return "" if x != x else f"{x:.{digits}f}"
 
 
+def sig(x, digits=4):
+    """Significant digits, for values from microseconds to seconds."""
+    return "" if x != x else f"{x:.{digits}g}"
+
+
 def sweep_table(rows):
     lines = ["| impl | model | batch | threads | spec | trainable | frozen | bwd GFLOP | FLOP cut "
              "| bwd ms median [min–max] | time cut | gap | step ms | step cut | act MiB |",
@@ -145,20 +150,25 @@ def sweep_table(rows):
     bwd = [r for r in rows if r["bench"] == "freeze_sweep" and r["phase"] == "backward"]
     for i, r in enumerate(bwd):
         order.setdefault(r["freeze_spec"], i)
+
+    def spec_rank(spec):   # none, then prefix:K by K, then the rest as first seen
+        k = frozen_layers(spec)
+        return (0, k, 0) if k is not None else (1, 0, order[spec])
+
     bwd.sort(key=lambda r: (r["impl"], r["model"], int(r["batch"]), int(r["threads"]),
-                            order[r["freeze_spec"]]))
+                            spec_rank(r["freeze_spec"])))
     for r in bwd:
         s = step.get((r["impl"], r["model"], r["batch"], r["threads"], r["freeze_spec"]))
         gap = num(r["time_cut"]) - num(r["flop_cut"])
         lines.append(
             f'| {r["impl"]} | {r["model"]} | {r["batch"]} | {r["threads"]} | `{r["freeze_spec"]}` '
             f'| {r["trainable_params"]} | {r["frozen_params"]} '
-            f'| {fmt(num(r["flops_planned"]) * 1e-9)} | {fmt(num(r["flop_cut"]))} '
-            f'| {fmt(num(r["time_median_s"]) * 1e3)} [{fmt(num(r["time_min_s"]) * 1e3)}–'
-            f'{fmt(num(r["time_max_s"]) * 1e3)}] | {fmt(num(r["time_cut"]))} | {fmt(gap)} '
-            f'| {fmt(num(s["time_median_s"]) * 1e3) if s else ""} '
+            f'| {sig(num(r["flops_planned"]) * 1e-9)} | {fmt(num(r["flop_cut"]))} '
+            f'| {sig(num(r["time_median_s"]) * 1e3)} [{sig(num(r["time_min_s"]) * 1e3)}–'
+            f'{sig(num(r["time_max_s"]) * 1e3)}] | {fmt(num(r["time_cut"]))} | {fmt(gap)} '
+            f'| {sig(num(s["time_median_s"]) * 1e3) if s else ""} '
             f'| {fmt(num(s["time_cut"])) if s else ""} '
-            f'| {fmt(num(r["activation_bytes"]) / 2**20, 2)} |')
+            f'| {sig(num(r["activation_bytes"]) / 2**20)} |')
     return lines
 
 
