@@ -1,0 +1,327 @@
+#include "csv.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "error.h"
+
+struct fzb_csv {
+    size_t n_columns;
+    char **columns;
+    size_t n_rows, cap_rows;
+    char **fields;   /* n_rows × n_columns, row-major */
+};
+
+static char *dup_or_empty(const char *s)
+{
+    return strdup(s ? s : "");
+}
+
+fzb_csv *fzb_csv_new(const char *const *columns, size_t n_columns)
+{
+    fzb_csv *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    t->columns = calloc(n_columns ? n_columns : 1, sizeof *t->columns);
+    if (!t->columns)
+        goto fail;
+    t->n_columns = n_columns;
+    for (size_t c = 0; c < n_columns; c++)
+        if (!(t->columns[c] = dup_or_empty(columns[c])))
+            goto fail;
+    return t;
+fail:
+    fzb_csv_free(t);
+    return NULL;
+}
+
+void fzb_csv_free(fzb_csv *t)
+{
+    if (!t)
+        return;
+    for (size_t i = 0; i < t->n_rows * t->n_columns; i++)
+        free(t->fields[i]);
+    free(t->fields);
+    for (size_t c = 0; t->columns && c < t->n_columns; c++)
+        free(t->columns[c]);
+    free(t->columns);
+    free(t);
+}
+
+fz_status fzb_csv_add_row(fzb_csv *t, const char *const *fields)
+{
+    if (t->n_rows == t->cap_rows) {
+        size_t cap = t->cap_rows ? 2 * t->cap_rows : 16;
+        char **f = realloc(t->fields, cap * t->n_columns * sizeof *f);
+        if (!f)
+            return fz_set_error(FZ_ENOMEM, "fzb_csv_add_row: out of memory for %zu rows", cap);
+        t->fields = f;
+        t->cap_rows = cap;
+    }
+    char **row = t->fields + t->n_rows * t->n_columns;
+    for (size_t c = 0; c < t->n_columns; c++) {
+        if (!(row[c] = dup_or_empty(fields[c]))) {
+            while (c--)
+                free(row[c]);
+            return fz_set_error(FZ_ENOMEM, "fzb_csv_add_row: out of memory for a field");
+        }
+    }
+    t->n_rows++;
+    return FZ_OK;
+}
+
+size_t fzb_csv_rows(const fzb_csv *t) { return t->n_rows; }
+size_t fzb_csv_columns(const fzb_csv *t) { return t->n_columns; }
+const char *fzb_csv_column_name(const fzb_csv *t, size_t col) { return t->columns[col]; }
+
+size_t fzb_csv_column(const fzb_csv *t, const char *name)
+{
+    for (size_t c = 0; c < t->n_columns; c++)
+        if (strcmp(t->columns[c], name) == 0)
+            return c;
+    return (size_t)-1;
+}
+
+const char *fzb_csv_field(const fzb_csv *t, size_t row, size_t col)
+{
+    return t->fields[row * t->n_columns + col];
+}
+
+static void put_field(FILE *f, const char *s)
+{
+    if (strpbrk(s, ",\"\r\n") == NULL) {
+        fputs(s, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+static void put_row(FILE *f, char *const *fields, size_t n)
+{
+    for (size_t c = 0; c < n; c++) {
+        if (c)
+            fputc(',', f);
+        put_field(f, fields[c]);
+    }
+    fputs("\r\n", f);
+}
+
+fz_status fzb_csv_write(const fzb_csv *t, const char *path)
+{
+    size_t len = strlen(path);
+    char *tmp = malloc(len + 16);
+    if (!tmp)
+        return fz_set_error(FZ_ENOMEM, "fzb_csv_write: out of memory");
+    /* Same directory as the target, so rename() replaces it in one step. */
+    snprintf(tmp, len + 16, "%s.tmpXXXXXX", path);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        fz_status s = fz_set_error(FZ_EIO, "fzb_csv_write: cannot create a temporary file "
+                                   "for %s: %s", path, strerror(errno));
+        free(tmp);
+        return s;
+    }
+    if (fchmod(fd, 0644) != 0) {   /* mkstemp's 0600 would hide results from other users */
+        close(fd);
+        goto fail;
+    }
+    FILE *f = fdopen(fd, "w");
+    if (!f) {
+        close(fd);
+        goto fail;
+    }
+    put_row(f, t->columns, t->n_columns);
+    for (size_t r = 0; r < t->n_rows; r++)
+        put_row(f, t->fields + r * t->n_columns, t->n_columns);
+    if (fflush(f) != 0 || ferror(f) || fsync(fileno(f)) != 0) {
+        fclose(f);
+        goto fail;
+    }
+    if (fclose(f) != 0 || rename(tmp, path) != 0)
+        goto fail;
+    free(tmp);
+    return FZ_OK;
+fail:;
+    fz_status s = fz_set_error(FZ_EIO, "fzb_csv_write: writing %s failed: %s", path,
+                               strerror(errno));
+    unlink(tmp);
+    free(tmp);
+    return s;
+}
+
+fz_status fzb_csv_check_writable(const char *path)
+{
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        strcpy(dir, ".");
+    else if (slash == dir)
+        dir[1] = '\0';   /* a file in / */
+    else
+        *slash = '\0';
+    if (access(dir, W_OK) != 0)
+        return fz_set_error(FZ_EIO, "cannot write into directory '%s': %s", dir,
+                            strerror(errno));
+    return FZ_OK;
+}
+
+/* ---- reading ------------------------------------------------------------------- */
+
+typedef struct {
+    char **v;
+    size_t n, cap;
+} field_list;
+
+static int push(field_list *l, char *s)
+{
+    if (!s)
+        return -1;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 16;
+        char **v = realloc(l->v, cap * sizeof *v);
+        if (!v) {
+            free(s);
+            return -1;
+        }
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n++] = s;
+    return 0;
+}
+
+/* Parses one record starting at *p; advances *p past its line end.  Fields go to `out`. */
+static int parse_record(const char **p, field_list *out)
+{
+    const char *s = *p;
+    for (;;) {
+        size_t cap = 64, n = 0;
+        char *buf = malloc(cap);
+        if (!buf)
+            return -1;
+        int quoted = *s == '"';
+        if (quoted)
+            s++;
+        for (;;) {
+            char c = *s;
+            if (quoted) {
+                if (c == '\0')
+                    break;
+                if (c == '"') {
+                    if (s[1] != '"') {
+                        s++;
+                        quoted = 0;
+                        continue;
+                    }
+                    s++;
+                }
+            } else if (c == ',' || c == '\r' || c == '\n' || c == '\0') {
+                break;
+            }
+            if (n + 2 > cap) {
+                char *b = realloc(buf, cap *= 2);
+                if (!b) {
+                    free(buf);
+                    return -1;
+                }
+                buf = b;
+            }
+            buf[n++] = c;
+            s++;
+        }
+        buf[n] = '\0';
+        if (push(out, buf))
+            return -1;
+        if (*s == ',') {
+            s++;
+            continue;
+        }
+        if (*s == '\r')
+            s++;
+        if (*s == '\n')
+            s++;
+        *p = s;
+        return 0;
+    }
+}
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        n += fread(buf + n, 1, cap - n - 1, f);
+        if (n < cap - 1)
+            break;
+        char *b = realloc(buf, cap *= 2);
+        if (!b)
+            free(buf);
+        buf = b;
+    }
+    if (buf)
+        buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+fz_status fzb_csv_read(const char *path, fzb_csv **out)
+{
+    *out = NULL;
+    char *text = slurp(path);
+    if (!text)
+        return fz_set_error(FZ_EIO, "fzb_csv_read: cannot read %s: %s", path, strerror(errno));
+    fz_status st = FZ_OK;
+    field_list l = {0};
+    fzb_csv *t = NULL;
+    const char *p = text;
+    if (parse_record(&p, &l)) {
+        st = fz_set_error(FZ_ENOMEM, "fzb_csv_read: out of memory reading %s", path);
+        goto done;
+    }
+    t = fzb_csv_new((const char *const *)l.v, l.n);
+    if (!t) {
+        st = fz_set_error(FZ_ENOMEM, "fzb_csv_read: out of memory reading %s", path);
+        goto done;
+    }
+    for (size_t line = 2; *p; line++) {
+        for (size_t i = 0; i < l.n; i++)
+            free(l.v[i]);
+        l.n = 0;
+        if (parse_record(&p, &l)) {
+            st = fz_set_error(FZ_ENOMEM, "fzb_csv_read: out of memory reading %s", path);
+            goto done;
+        }
+        if (l.n != t->n_columns) {
+            st = fz_set_error(FZ_EFORMAT, "fzb_csv_read: %s record %zu has %zu fields, the "
+                              "header %zu", path, line, l.n, t->n_columns);
+            goto done;
+        }
+        if ((st = fzb_csv_add_row(t, (const char *const *)l.v)) != FZ_OK)
+            goto done;
+    }
+done:
+    for (size_t i = 0; i < l.n; i++)
+        free(l.v[i]);
+    free(l.v);
+    free(text);
+    if (st != FZ_OK)
+        fzb_csv_free(t);
+    else
+        *out = t;
+    return st;
+}

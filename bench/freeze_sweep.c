@@ -1,0 +1,97 @@
+/*
+ * freeze_sweep: what freezing buys, per model, batch, thread count and freeze spec.
+ * Every configuration trains for real; Google Benchmark times the steps (interleaved
+ * repetitions), the trainer reports the phases and the FLOPs.  See sweep_args.h for the
+ * options; with none it runs the embedded default sweep.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sweep.h"
+
+int main(int argc, char **argv)
+{
+    const char *defaults[] = { "--benchmark_enable_random_interleaving=true" };
+    fzb_init_with_defaults(&argc, &argv, defaults, 1, fzb_sweep_usage);
+
+    fzb_sweep_args args;
+    if (fzb_sweep_args_parse(argc, argv, &args) != FZ_OK) {
+        fprintf(stderr, "freeze_sweep: %s\n", fz_last_error());
+        return 2;
+    }
+    if (args.help) {
+        fputs(fzb_sweep_usage, stdout);
+        return 0;
+    }
+
+    fzb_context ctx;
+    fzb_context_get(&ctx);
+    fzb_sweep *sweep;
+    if (fzb_sweep_create(&args, ctx.machine.cores, stderr, &sweep) != FZ_OK) {
+        fprintf(stderr, "freeze_sweep: %s\n", fz_last_error());
+        return 2;
+    }
+    char path[512];
+    if (!args.output) {
+        char slug[128], threads[128];
+        fzb_slug(ctx.machine.cpu_model, slug, sizeof slug);
+        fzb_sweep_threads_text(sweep, threads, sizeof threads);
+        snprintf(path, sizeof path, "results/%s-%s-%s.csv", slug, fz_isa(), threads);
+        args.output = path;
+    }
+    if (args.write_csv && fzb_csv_check_writable(args.output) != FZ_OK) {
+        fprintf(stderr, "freeze_sweep: invalid --output '%s': %s\n", args.output, fz_last_error());
+        fzb_sweep_free(sweep);
+        return 2;
+    }
+    if (fzb_sweep_register(sweep, &args) != FZ_OK) {
+        fprintf(stderr, "freeze_sweep: %s\n", fz_last_error());
+        fzb_sweep_free(sweep);
+        return 2;
+    }
+    fzb_probes *probes = fzb_probes_register(ctx.machine.l3_bytes, 3);
+    if (!probes) {
+        fprintf(stderr, "freeze_sweep: out of memory\n");
+        fzb_sweep_free(sweep);
+        return 1;
+    }
+    fprintf(stderr, "freeze_sweep: %zu configurations × %d repetitions (isa %s); progress "
+            "below (--verbose: every run), the table on stdout\n", fzb_sweep_count(sweep), args.repetitions, fz_isa());
+
+    int status = 1;
+    fzb_csv *table = fzb_result_table();
+    fzb_results *res = fzb_run_all(args.verbose ? FZB_STDERR : FZB_QUIET);
+    fzb_limits lim;
+    if (!res || !table) {
+        fprintf(stderr, "freeze_sweep: out of memory\n");
+    } else if (res->n == 0) {   /* --benchmark_list_tests, or a filter that matched nothing */
+        fprintf(stderr, "freeze_sweep: nothing ran; no CSV written\n");
+        status = 0;
+    } else if (fzb_probes_read(res, &lim)) {
+        fprintf(stderr, "freeze_sweep: the probes did not run (a --benchmark_filter must let "
+                FZB_PROBE_PEAK " and " FZB_PROBE_BANDWIDTH " through)\n");
+    } else if (fzb_sweep_rows(sweep, res, &lim, &ctx, table) != FZ_OK) {
+        fprintf(stderr, "freeze_sweep: %s\n", fz_last_error());
+    } else {
+        printf("freeze_sweep on %s (%s, isa %s); FMA peak %.1f GFLOP/s per core, triad %.1f "
+               "GB/s\n", ctx.machine.cpu_model, ctx.machine.arch, fz_isa(),
+               lim.peak_gflops_per_core, lim.bandwidth_gbytes_per_s);
+        fzb_sweep_print(sweep, stdout);
+        status = 0;
+        if (args.write_csv) {
+            if (fzb_csv_write(table, args.output) != FZ_OK) {
+                fprintf(stderr, "freeze_sweep: %s\n", fz_last_error());
+                status = 1;
+            } else {
+                fprintf(stderr, "freeze_sweep: wrote %zu rows to %s\n", fzb_csv_rows(table),
+                        args.output);
+            }
+        }
+    }
+    fzb_csv_free(table);
+    fzb_results_free(res);
+    fzb_probes_free(probes);
+    fzb_sweep_free(sweep);
+    return status;
+}

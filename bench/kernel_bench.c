@@ -1,0 +1,398 @@
+/*
+ * kernel_bench: the kernels one by one, each as a fraction of this CPU's own limits.
+ *
+ *   GEMM in the three training layouts at training shapes and at a few Baidu DeepBench
+ *   training shapes, next to OpenBLAS and BLIS where the build found them (same threads);
+ *   ReLU forward/backward and the SGD update against the streaming bandwidth.
+ *
+ * Usage: kernel_bench [--benchmark_* flags] [--threads N] [--output PATH] [--quick]
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gbench.h"
+#include "kernels.h"
+#include "probes.h"
+#include "ref_blas.h"
+#include "results.h"
+
+typedef enum { GEMM, RELU_FWD, RELU_BWD, SGD } kernel_kind;
+
+typedef struct {
+    float *a, *b, *c;   /* big enough for every case */
+    fz_counter *flops;
+} pool;
+
+typedef struct {
+    kernel_kind kind;
+    const char *impl;
+    const char *phase;
+    fz_trans ta, tb;
+    size_t m, n, k;          /* GEMM shape; n = elements for the others */
+    fzb_ref_sgemm ref;       /* NULL: freezebench's own kernel table */
+    pool *p;
+    double flops_executed;   /* per call, as counted by the kernel */
+} kcase;
+
+/* A layer of `batch` rows, `in` inputs and `out` outputs: the three products of training. */
+typedef struct { size_t batch, in, out; } layer_shape;
+static const layer_shape train_shapes[] = {
+    { 32, 1024, 1024 }, { 256, 1024, 1024 }, { 512, 512, 512 }, { 256, 4096, 4096 },
+};
+/* DeepBench training GEMMs (M×N×K with its transposes), as row-major products. */
+typedef struct { size_t m, n, k; fz_trans ta, tb; } gemm_shape;
+static const gemm_shape deepbench_shapes[] = {
+    { 1760, 16, 1760, FZ_NOTRANS, FZ_NOTRANS }, { 1760, 16, 1760, FZ_TRANS, FZ_NOTRANS },
+    { 2048, 128, 2048, FZ_NOTRANS, FZ_NOTRANS }, { 2048, 128, 2048, FZ_TRANS, FZ_NOTRANS },
+    { 2560, 64, 2560, FZ_NOTRANS, FZ_NOTRANS }, { 2560, 64, 2560, FZ_NOTRANS, FZ_TRANS },
+};
+static const size_t relu_sizes[] = { 256 * 1024, 512 * 4096 };
+static const size_t sgd_sizes[] = { 1024 * 1024, 4096 * 4096 };
+
+static void run_gemm(kcase *c)
+{
+    pool *p = c->p;
+    size_t lda = c->ta == FZ_TRANS ? c->m : c->k;
+    size_t ldb = c->tb == FZ_TRANS ? c->k : c->n;
+    if (c->ref) {
+        c->ref(c->ta, c->tb, c->m, c->n, c->k, 1.0f, p->a, lda, p->b, ldb, 0.0f, p->c, c->n);
+        return;
+    }
+    fz_gemm_op op = {
+        .ta = c->ta, .tb = c->tb, .m = c->m, .n = c->n, .k = c->k, .alpha = 1.0f,
+        .a = p->a, .lda = lda, .b = p->b, .ldb = ldb, .beta = 0.0f, .c = p->c, .ldc = c->n,
+    };
+    fz_kernels_get()->sgemm(&op, p->flops);
+}
+
+static void run_kernel(kcase *c)
+{
+    const fz_kernels *k = fz_kernels_get();
+    pool *p = c->p;
+    switch (c->kind) {
+    case GEMM: run_gemm(c); break;
+    case RELU_FWD: k->relu_fwd(p->c, p->a, c->n, p->flops); break;
+    case RELU_BWD: k->relu_bwd(p->c, p->b, p->a, c->n, p->flops); break;
+    case SGD: k->sgd(p->a, p->b, p->c, c->n, 1e-6f, 0.9f, 0.0f, p->flops); break;
+    }
+}
+
+/* Bytes a memory-bound kernel moves per call (reads + writes of its arrays). */
+static double kernel_bytes(const kcase *c)
+{
+    double n = (double)c->n * sizeof(float);
+    switch (c->kind) {
+    case RELU_FWD: return 2 * n;      /* x in, y out */
+    case RELU_BWD: return 3 * n;      /* dy, y in, dx out */
+    case SGD: return 5 * n;           /* p, g, buf in; p, buf out */
+    default: return 0;
+    }
+}
+
+static double kernel_flops(const kcase *c)
+{
+    switch (c->kind) {
+    case GEMM: return 2.0 * (double)c->m * (double)c->n * (double)c->k;
+    case SGD: return 4.0 * (double)c->n;   /* with momentum */
+    default: return (double)c->n;
+    }
+}
+
+static void bench_kernel(fzb_state *s, void *user)
+{
+    kcase *c = user;
+    fz_counter_reset(c->p->flops);
+    double iters = 0;
+    while (fzb_keep_running(s)) {
+        run_kernel(c);
+        iters++;
+    }
+    if (!c->ref && iters > 0)
+        c->flops_executed = (double)fz_counter_total(c->p->flops) / iters;
+    fzb_counter(s, "FLOPS", kernel_flops(c), FZB_RATE);
+    if (c->kind != GEMM)
+        fzb_counter(s, "bytes", kernel_bytes(c), FZB_RATE);
+}
+
+typedef struct {
+    kcase *v;
+    size_t n, cap;
+} case_list;
+
+static kcase *add_case(case_list *l, kcase c)
+{
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 64;
+        kcase *v = realloc(l->v, cap * sizeof *v);
+        if (!v)
+            return NULL;
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n] = c;
+    return &l->v[l->n++];
+}
+
+/* Every GEMM case for every implementation, then the memory-bound kernels. */
+static int build_cases(case_list *l, pool *p, bool quick)
+{
+    typedef struct { const char *impl; fzb_ref_sgemm ref; } impl;
+    impl impls[3] = { { "freezebench", NULL } };
+    size_t n_impls = 1;
+#ifdef FZB_HAVE_OPENBLAS
+    impls[n_impls++] = (impl){ "openblas", fzb_openblas_sgemm };
+#endif
+#ifdef FZB_HAVE_BLIS
+    impls[n_impls++] = (impl){ "blis", fzb_blis_sgemm };
+#endif
+    size_t n_train = quick ? 1 : sizeof train_shapes / sizeof *train_shapes;
+    size_t n_deep = quick ? 1 : sizeof deepbench_shapes / sizeof *deepbench_shapes;
+    for (size_t i = 0; i < n_impls; i++) {
+        kcase base = { .kind = GEMM, .impl = impls[i].impl, .ref = impls[i].ref, .p = p };
+        for (size_t s = 0; s < n_train; s++) {
+            layer_shape L = train_shapes[s];
+            if (quick)
+                L = (layer_shape){ 32, 64, 48 };
+            kcase c = base;
+            /* forward Y = X·Wᵀ; dgrad dX = dY·W; wgrad dW = dYᵀ·X */
+            c.phase = "sgemm_fwd_nt"; c.ta = FZ_NOTRANS; c.tb = FZ_TRANS;
+            c.m = L.batch; c.n = L.out; c.k = L.in;
+            if (!add_case(l, c)) return -1;
+            c.phase = "sgemm_dgrad_nn"; c.ta = FZ_NOTRANS; c.tb = FZ_NOTRANS;
+            c.m = L.batch; c.n = L.in; c.k = L.out;
+            if (!add_case(l, c)) return -1;
+            c.phase = "sgemm_wgrad_tn"; c.ta = FZ_TRANS; c.tb = FZ_NOTRANS;
+            c.m = L.out; c.n = L.in; c.k = L.batch;
+            if (!add_case(l, c)) return -1;
+        }
+        for (size_t s = 0; s < n_deep; s++) {
+            gemm_shape g = deepbench_shapes[s];
+            if (quick)
+                g = (gemm_shape){ 40, 8, 40, FZ_TRANS, FZ_NOTRANS };
+            kcase c = base;
+            c.phase = g.ta == FZ_TRANS ? "sgemm_deepbench_tn"
+                    : g.tb == FZ_TRANS ? "sgemm_deepbench_nt" : "sgemm_deepbench_nn";
+            c.ta = g.ta; c.tb = g.tb; c.m = g.m; c.n = g.n; c.k = g.k;
+            if (!add_case(l, c)) return -1;
+        }
+    }
+    size_t n_sizes = quick ? 1 : 2;
+    for (size_t s = 0; s < n_sizes; s++) {
+        size_t n = quick ? 4096 : relu_sizes[s];
+        kcase c = { .kind = RELU_FWD, .impl = "freezebench", .phase = "relu_fwd", .n = n, .p = p };
+        if (!add_case(l, c)) return -1;
+        c.kind = RELU_BWD; c.phase = "relu_bwd";
+        if (!add_case(l, c)) return -1;
+        c.kind = SGD; c.phase = "sgd_momentum"; c.n = quick ? 4096 : sgd_sizes[s];
+        if (!add_case(l, c)) return -1;
+    }
+    return 0;
+}
+
+static int pool_alloc(pool *p, const case_list *l)
+{
+    size_t a = 1, b = 1, c = 1;
+    for (size_t i = 0; i < l->n; i++) {
+        const kcase *k = &l->v[i];
+        size_t sa = k->kind == GEMM ? k->m * k->k : k->n;
+        size_t sb = k->kind == GEMM ? k->k * k->n : k->n;
+        size_t sc = k->kind == GEMM ? k->m * k->n : k->n;
+        a = sa > a ? sa : a;
+        b = sb > b ? sb : b;
+        c = sc > c ? sc : c;
+    }
+    p->a = malloc(a * sizeof(float));
+    p->b = malloc(b * sizeof(float));
+    p->c = malloc(c * sizeof(float));
+    p->flops = malloc(sizeof *p->flops);
+    if (!p->a || !p->b || !p->c || !p->flops)
+        return -1;
+    /* Small values of both signs: ReLU takes both branches, nothing overflows or turns
+     * denormal while the SGD case runs for seconds. */
+    uint64_t x = 88172645463325252ull;
+    float *bufs[3] = { p->a, p->b, p->c };
+    size_t sizes[3] = { a, b, c };
+    for (int j = 0; j < 3; j++) {
+        for (size_t i = 0; i < sizes[j]; i++) {
+            x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+            bufs[j][i] = (float)((double)(x >> 40) / (double)(1ull << 24) - 0.5);
+        }
+    }
+    return 0;
+}
+
+/* One row per case that ran (the filter may leave some out), printed as a table too. */
+static fz_status add_rows(fzb_csv *table, const case_list *cases, const fzb_results *res,
+                          const fzb_limits *lim, const fzb_context *ctx, int threads)
+{
+    double *t = malloc(res->n * sizeof *t);   /* one case's repetition times */
+    if (!t)
+        return FZ_ENOMEM;
+    fz_status status = FZ_OK;
+    printf("\n%-12s %-20s %-16s %10s %10s %8s\n", "impl", "kernel", "shape", "GFLOP/s",
+           "GB/s", "of peak");
+    for (size_t i = 0; status == FZ_OK && i < cases->n; i++) {
+        const kcase *c = &cases->v[i];
+        size_t n = 0;
+        for (size_t r = 0; r < res->n; r++)
+            if (res->runs[r].user == c && res->runs[r].repetition >= 0 && !res->runs[r].error)
+                t[n++] = res->runs[r].real_time_s;
+        if (n == 0)
+            continue;
+        char shape[64];
+        if (c->kind == GEMM)
+            snprintf(shape, sizeof shape, "%zux%zux%zu", c->m, c->n, c->k);
+        else
+            snprintf(shape, sizeof shape, "n=%zu", c->n);
+        fzb_result row = {
+            .bench = "kernel_bench", .impl = c->impl, .model = shape,
+            .batch = c->kind == GEMM ? c->m : 0, .freeze_spec = "",
+            .trainable_params = NAN, .frozen_params = NAN, .threads = threads,
+            .phase = c->phase, .flops_planned = kernel_flops(c),
+            .flops_executed = c->ref ? kernel_flops(c) : c->flops_executed,
+            .repetitions = (int)n, .bytes = kernel_bytes(c),
+            /* ReLU and SGD run on one thread: their ceiling is one core's. */
+            .peak_gflops = lim->peak_gflops_per_core * (c->kind == GEMM ? threads : 1),
+            .bandwidth_gbytes_per_s = lim->bandwidth_gbytes_per_s,
+            .memory_bound = c->kind != GEMM,
+            .flop_cut = NAN, .time_cut = NAN, .activation_bytes = NAN,
+        };
+        fzb_stats(t, n, &row.time_min_s, &row.time_median_s, &row.time_max_s);
+        double gf = row.flops_planned / row.time_median_s * 1e-9;
+        double gb = row.bytes / row.time_median_s * 1e-9;
+        printf("%-12s %-20s %-16s %10.2f %10.2f %7.1f%%\n", c->impl, c->phase, shape, gf, gb,
+               100.0 * (row.memory_bound ? gb / row.bandwidth_gbytes_per_s : gf / row.peak_gflops));
+        status = fzb_result_add(table, ctx, &row);
+    }
+    free(t);
+    return status;
+}
+
+static const char usage[] =
+    "usage: kernel_bench [--benchmark_* flags] [--threads N] [--output PATH] [--quick]\n"
+    "  --threads N    threads for every GEMM, ours and the references' (default 0: all cores)\n"
+    "  --output PATH  CSV file (default results/kernels-<cpu>-<isa>-<threads>.csv)\n"
+    "  --quick        one tiny shape per kernel (the tests use it)\n"
+    "Defaults: --benchmark_repetitions=3 --benchmark_min_time=0.1\n";
+
+static int usage_error(const char *opt, const char *value, const char *why)
+{
+    fprintf(stderr, "kernel_bench: invalid %s '%s': %s\n", opt, value, why);
+    return 2;
+}
+
+int main(int argc, char **argv)
+{
+    const char *defaults[] = { "--benchmark_repetitions=3", "--benchmark_min_time=0.1" };
+    fzb_init_with_defaults(&argc, &argv, defaults, 2, usage);
+
+    int threads = 0;
+    const char *output = NULL;
+    bool quick = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--threads") == 0 && i + 1 < argc) {
+            char *end;
+            errno = 0;
+            long v = strtol(argv[++i], &end, 10);
+            if (errno || *end || end == argv[i] || v < 0 || v > FZ_MAX_THREADS)
+                return usage_error("--threads", argv[i], "expected 0 (all cores) to 256");
+            threads = (int)v;
+        } else if (strcmp(a, "--output") == 0 && i + 1 < argc) {
+            output = argv[++i];
+        } else if (strcmp(a, "--quick") == 0) {
+            quick = true;
+        } else {
+            return usage_error("argument", a, "unknown option or missing value (see --help)");
+        }
+    }
+
+    fzb_context ctx;
+    fzb_context_get(&ctx);
+    if (threads == 0)
+        threads = ctx.machine.cores;
+    fz_set_threads(threads);
+#ifdef FZB_HAVE_OPENBLAS
+    fzb_openblas_set_threads(threads);
+#endif
+#ifdef FZB_HAVE_BLIS
+    fzb_blis_set_threads(threads);
+#endif
+
+    char path[512];
+    if (!output) {
+        char slug[128];
+        fzb_slug(ctx.machine.cpu_model, slug, sizeof slug);
+        snprintf(path, sizeof path, "results/kernels-%s-%s-%d.csv", slug, fz_isa(), threads);
+        output = path;
+    }
+
+    if (fzb_csv_check_writable(output) != FZ_OK)
+        return usage_error("--output", output, fz_last_error());
+
+    case_list cases = {0};
+    pool p = {0};
+    if (build_cases(&cases, &p, quick) || pool_alloc(&p, &cases)) {
+        fprintf(stderr, "kernel_bench: out of memory\n");
+        return 1;
+    }
+    fzb_probes *probes = fzb_probes_register(ctx.machine.l3_bytes, 0);
+    if (!probes) {
+        fprintf(stderr, "kernel_bench: out of memory\n");
+        return 1;
+    }
+    for (size_t i = 0; i < cases.n; i++) {
+        kcase *c = &cases.v[i];
+        char name[96];
+        snprintf(name, sizeof name, "%s/%s", c->impl, c->phase);
+        if (c->kind == GEMM) {
+            int64_t args[3] = { (int64_t)c->m, (int64_t)c->n, (int64_t)c->k };
+            fzb_register(name, bench_kernel, c, args, (const char *[]){ "M", "N", "K" }, 3);
+        } else {
+            int64_t args[1] = { (int64_t)c->n };
+            fzb_register(name, bench_kernel, c, args, (const char *[]){ "n" }, 1);
+        }
+    }
+
+    fzb_results *res = fzb_run_all(FZB_STDOUT);
+    fzb_limits lim;
+    if (res && res->n == 0) {   /* --benchmark_list_tests, or a filter that matched nothing */
+        fprintf(stderr, "kernel_bench: nothing ran; no CSV written\n");
+        fzb_results_free(res);
+        fzb_probes_free(probes);
+        return 0;
+    }
+    if (!res || fzb_probes_read(res, &lim)) {
+        fprintf(stderr, "kernel_bench: the peak and bandwidth probes did not run (a "
+                "--benchmark_filter must let " FZB_PROBE_PEAK " and " FZB_PROBE_BANDWIDTH
+                " through); no CSV written\n");
+        fzb_results_free(res);
+        fzb_probes_free(probes);
+        return 1;
+    }
+    printf("\nlimits: FMA peak %.1f GFLOP/s per core (%s loop), triad %.1f GB/s (1 thread)\n",
+           lim.peak_gflops_per_core, lim.fma_isa, lim.bandwidth_gbytes_per_s);
+
+    fzb_csv *table = fzb_result_table();
+    int status = table && add_rows(table, &cases, res, &lim, &ctx, threads) == FZ_OK ? 0 : 1;
+    if (table && status == 0) {
+        if (fzb_csv_write(table, output) != FZ_OK) {
+            fprintf(stderr, "kernel_bench: %s\n", fz_last_error());
+            status = 1;
+        } else {
+            fprintf(stderr, "kernel_bench: wrote %s\n", output);
+        }
+    }
+    fzb_csv_free(table);
+    fzb_results_free(res);
+    fzb_probes_free(probes);
+    free(p.a);
+    free(p.b);
+    free(p.c);
+    free(p.flops);
+    free(cases.v);
+    return status;
+}

@@ -1,0 +1,63 @@
+/*
+ * The results CSV schema (results/README.md documents every column): one row per
+ * measurement, machine columns first, then configuration, measurement and derived
+ * columns.  Everything that writes results — the bench programs here, the PyTorch
+ * reference script — writes these columns in this order.
+ */
+#ifndef FZB_RESULTS_H
+#define FZB_RESULTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "csv.h"
+#include "machine_info.h"
+
+#define FZB_SCHEMA_VERSION 1
+
+/* Columns of a file, in order. */
+extern const char *const fzb_result_columns[];
+extern const size_t fzb_result_n_columns;
+
+/* What a whole file shares: where and when it was measured. */
+typedef struct {
+    fzb_machine_info machine;
+    char utc_time[32];   /* ISO 8601, "2026-11-28T10:24:26Z" */
+    const char *isa;
+} fzb_context;
+
+void fzb_context_get(fzb_context *c);
+
+/* One measurement.  A double that does not apply is NAN and is written as an empty field. */
+typedef struct {
+    const char *bench;          /* "freeze_sweep", "kernel_bench" */
+    const char *impl;           /* "freezebench", "openblas", "blis", "pytorch" */
+    const char *model;          /* "1024x9", "10,5,1"; a kernel's shape "MxNxK" or "n=..." */
+    size_t batch;               /* 0 where no batch applies */
+    const char *freeze_spec;    /* "" where none applies */
+    double trainable_params, frozen_params;
+    int threads;
+    const char *phase;          /* forward, backward, optimizer, step; or the kernel */
+    double flops_planned, flops_executed;                 /* per call / per step */
+    double dgrad_flops_planned, dgrad_flops_executed;     /* backward split; 0 elsewhere */
+    double wgrad_flops_planned, wgrad_flops_executed;
+    double time_min_s, time_median_s, time_max_s;         /* per call, over repetitions */
+    int repetitions;
+    double bytes;               /* bytes moved per call (memory-bound kernels), else 0 */
+    double peak_gflops;         /* this CPU's FMA peak for `threads` threads */
+    double bandwidth_gbytes_per_s;   /* this CPU's streaming bandwidth */
+    bool memory_bound;          /* fraction_of_peak against bandwidth, not FLOP peak */
+    double flop_cut, time_cut;  /* 1 - x/x_none on the same model, batch, threads, phase */
+    double activation_bytes;
+} fzb_result;
+
+/* Appends `r` as a row of `table` (made with fzb_result_columns). */
+fz_status fzb_result_add(fzb_csv *table, const fzb_context *c, const fzb_result *r);
+
+/* A new table with the schema's columns; NULL when out of memory. */
+fzb_csv *fzb_result_table(void);
+
+/* Median, min and max of n values (n >= 1); `v` is sorted in place. */
+void fzb_stats(double *v, size_t n, double *min, double *median, double *max);
+
+#endif

@@ -1,0 +1,412 @@
+#include "sweep.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "error.h"
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+enum { FWD, BWD, OPT, STEP, N_PHASES };
+static const char *const phase_names[N_PHASES] = { "forward", "backward", "optimizer", "step" };
+
+/* One model at one batch: shared by every spec and thread count, re-frozen as needed. */
+typedef struct {
+    const fzb_model_arg *arg;
+    size_t batch;
+    fz_model *m;
+    fz_trainer *t;
+    float *x, *y;
+    const char *current_spec;   /* what the flags are set to now */
+    int current_threads;
+} bench_model;
+
+typedef struct {
+    fzb_sweep *sweep;
+    bench_model *bm;
+    const char *spec;
+    int threads;
+    char name[192];
+    /* From the benchmark function (the last step it ran). */
+    bool ran;
+    fz_flops planned, executed;
+    fz_bwd_split bwd_planned, bwd_executed;
+    fz_memory mem;
+    size_t trainable, frozen;
+    /* From the finished runs. */
+    int reps;
+    double tmin[N_PHASES], tmed[N_PHASES], tmax[N_PHASES];
+    double flop_cut[N_PHASES], time_cut[N_PHASES];
+} config;
+
+struct fzb_sweep {
+    bench_model *models;
+    size_t n_models;
+    config *configs;
+    size_t n_configs;
+    int threads[FZB_SWEEP_MAX];
+    size_t n_threads;
+    /* Progress: Google Benchmark reports an interleaved benchmark only when its last
+     * repetition is done, so the sweep counts repetitions itself. */
+    FILE *progress;
+    double min_time;
+    size_t reps_expected, reps_done;
+    double t_start, t_printed;
+};
+
+static const fz_sgd sgd = { .lr = 1e-4f, .momentum = 0.9f, .weight_decay = 0.0f };
+
+static void fill_random(float *v, size_t n, uint64_t seed)
+{
+    uint64_t x = seed * 2654435761u + 1;
+    for (size_t i = 0; i < n; i++) {
+        x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+        v[i] = (float)((double)(x >> 40) / (double)(1ull << 23) - 1.0);
+    }
+}
+
+/* Sets the model's flags to `spec`; FZ_OK only if the spec fits and leaves work to do. */
+static fz_status set_spec(bench_model *bm, const char *spec)
+{
+    fz_status s = fz_unfreeze(bm->m, "*");
+    if (s == FZ_OK)
+        s = fz_freeze(bm->m, spec);
+    bm->current_spec = s == FZ_OK ? spec : NULL;
+    if (s == FZ_OK && fz_trainable_params(bm->m) == 0)
+        s = fz_set_error(FZ_EINVAL, "freezes every parameter: nothing to train");
+    return s;
+}
+
+static fz_status model_init(bench_model *bm, const fzb_model_arg *arg, size_t batch)
+{
+    bm->arg = arg;
+    bm->batch = batch;
+    bm->m = fz_mlp_create(arg->widths, arg->n_widths, 42);
+    if (!bm->m)
+        return fz_set_error(FZ_ENOMEM, "freeze_sweep: cannot create model %s: %s", arg->name,
+                            fz_last_error());
+    bm->t = fz_trainer_create(bm->m, batch, sgd);
+    size_t in = arg->widths[0], out = arg->widths[arg->n_widths - 1];
+    bm->x = malloc(batch * in * sizeof(float));
+    bm->y = malloc(batch * out * sizeof(float));
+    if (!bm->t || !bm->x || !bm->y)
+        return fz_set_error(FZ_ENOMEM, "freeze_sweep: out of memory for model %s at batch "
+                            "%zu", arg->name, batch);
+    fill_random(bm->x, batch * in, 1);
+    fill_random(bm->y, batch * out, 2);
+    return FZ_OK;
+}
+
+void fzb_sweep_free(fzb_sweep *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->n_models; i++) {
+        fz_trainer_free(s->models[i].t);
+        fz_model_free(s->models[i].m);
+        free(s->models[i].x);
+        free(s->models[i].y);
+    }
+    free(s->models);
+    free(s->configs);
+    free(s);
+}
+
+fz_status fzb_sweep_create(const fzb_sweep_args *a, int cores, FILE *notes, fzb_sweep **out)
+{
+    *out = NULL;
+    fzb_sweep *s = calloc(1, sizeof *s);
+    if (!s)
+        return fz_set_error(FZ_ENOMEM, "freeze_sweep: out of memory");
+    for (size_t i = 0; i < a->n_threads; i++) {
+        int t = a->threads[i] == 0 ? cores : a->threads[i];
+        bool seen = false;
+        for (size_t j = 0; j < s->n_threads; j++)
+            seen |= s->threads[j] == t;
+        if (!seen)
+            s->threads[s->n_threads++] = t;
+    }
+    size_t n_batches = a->n_batches ? a->n_batches : 1;
+    s->progress = notes;
+    s->models = calloc(a->n_models * n_batches, sizeof *s->models);
+    s->configs = calloc(a->n_models * n_batches * a->n_specs * s->n_threads, sizeof *s->configs);
+    if (!s->models || !s->configs) {
+        fzb_sweep_free(s);
+        return fz_set_error(FZ_ENOMEM, "freeze_sweep: out of memory");
+    }
+    bool spec_used[FZB_SWEEP_MAX] = { true };   /* none always fits */
+    for (size_t mi = 0; mi < a->n_models; mi++) {
+        for (size_t bi = 0; bi < n_batches; bi++) {
+            size_t batch = a->n_batches ? a->batches[bi] : a->models[mi].batch;
+            bench_model *bm = &s->models[s->n_models++];
+            fz_status st = model_init(bm, &a->models[mi], batch);
+            if (st != FZ_OK) {
+                fzb_sweep_free(s);
+                return st;
+            }
+            for (size_t si = 0; si < a->n_specs; si++) {
+                if (set_spec(bm, a->specs[si]) != FZ_OK) {
+                    if (notes)
+                        fprintf(notes, "freeze_sweep: skipping spec '%s' on model %s: %s\n",
+                                a->specs[si], bm->arg->name, fz_last_error());
+                    continue;
+                }
+                spec_used[si] = true;
+                for (size_t ti = 0; ti < s->n_threads; ti++) {
+                    config *c = &s->configs[s->n_configs++];
+                    c->sweep = s;
+                    c->bm = bm;
+                    c->spec = a->specs[si];
+                    c->threads = s->threads[ti];
+                    snprintf(c->name, sizeof c->name, "sweep/%s/batch:%zu/%s/threads:%d",
+                             bm->arg->name, batch, c->spec, c->threads);
+                }
+            }
+        }
+    }
+    for (size_t si = 0; si < a->n_specs; si++) {
+        if (!spec_used[si]) {
+            fzb_sweep_free(s);
+            return fz_set_error(FZ_EINVAL, "--spec '%s': fits none of the models (a prefix "
+                                "deeper than every model, or a glob naming no parameter)",
+                                a->specs[si]);
+        }
+    }
+    *out = s;
+    return FZ_OK;
+}
+
+size_t fzb_sweep_count(const fzb_sweep *s) { return s->n_configs; }
+
+void fzb_sweep_threads_text(const fzb_sweep *s, char *out, size_t size)
+{
+    size_t n = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < s->n_threads && n < size; i++)
+        n += (size_t)snprintf(out + n, size - n, "%s%d", i ? "_" : "", s->threads[i]);
+}
+
+/* Flags and threads as the configuration wants them, then one untimed step so the plan's
+ * buffers and the thread team exist before the clock runs. */
+static fz_status prepare(config *c)
+{
+    bench_model *bm = c->bm;
+    if (bm->current_spec == c->spec && bm->current_threads == c->threads)
+        return FZ_OK;
+    fz_status s = bm->current_spec == c->spec ? FZ_OK : set_spec(bm, c->spec);
+    if (s != FZ_OK)
+        return s;
+    fz_set_threads(c->threads);
+    bm->current_threads = c->threads;
+    return fz_train_step(bm->t, bm->x, bm->y, NULL);
+}
+
+/* Roughly counts finished repetitions: Google Benchmark first tries growing iteration
+ * counts until a run lasts min_time, then repeats with that count, so a run of at least
+ * half of min_time is most likely a repetition and a shorter one a trial. */
+static void report_progress(fzb_sweep *s, double seconds)
+{
+    if (!s->progress || seconds < 0.5 * s->min_time || s->reps_done == s->reps_expected)
+        return;
+    s->reps_done++;
+    double t = now();
+    if (s->reps_done == 1)
+        s->t_start = t - seconds;
+    if (t - s->t_printed < 2.0 && s->reps_done < s->reps_expected)
+        return;
+    s->t_printed = t;
+    double elapsed = t - s->t_start;
+    double left = s->reps_done ? elapsed * (double)(s->reps_expected - s->reps_done)
+                                 / (double)s->reps_done : 0;
+    fprintf(s->progress, "freeze_sweep: ~%zu of %zu repetitions done, %.0f s elapsed, ~%.0f s "
+            "left\n", s->reps_done, s->reps_expected, elapsed, left > 0 ? left : 0);
+}
+
+static void bench_config(fzb_state *st, void *user)
+{
+    config *c = user;
+    bench_model *bm = c->bm;
+    if (prepare(c) != FZ_OK) {
+        fzb_skip_with_error(st, fz_last_error());
+        return;
+    }
+    double fwd = 0, bwd = 0, opt = 0, t0 = now();
+    while (fzb_keep_running(st)) {
+        if (fz_train_step(bm->t, bm->x, bm->y, NULL) != FZ_OK) {
+            fzb_skip_with_error(st, fz_last_error());
+            return;
+        }
+        fz_times t = fz_times_last(bm->t);
+        fwd += t.fwd;
+        bwd += t.bwd;
+        opt += t.opt;
+    }
+    c->planned = fz_flops_planned(bm->t);
+    c->executed = fz_flops_executed(bm->t);
+    c->bwd_planned = fz_bwd_planned(bm->t);
+    c->bwd_executed = fz_bwd_executed(bm->t);
+    c->mem = fz_memory_used(bm->t);
+    c->trainable = fz_trainable_params(bm->m);
+    c->frozen = fz_frozen_params(bm->m);
+    c->ran = true;
+    fzb_counter(st, "fwd_s", fwd, FZB_PER_ITER);
+    fzb_counter(st, "bwd_s", bwd, FZB_PER_ITER);
+    fzb_counter(st, "opt_s", opt, FZB_PER_ITER);
+    fzb_counter(st, "FLOPS", c->planned.fwd + c->planned.bwd + c->planned.opt, FZB_RATE);
+    report_progress(c->sweep, now() - t0);
+}
+
+fz_status fzb_sweep_register(fzb_sweep *s, const fzb_sweep_args *a)
+{
+    s->min_time = a->min_time;
+    s->reps_expected = s->n_configs * (size_t)a->repetitions;
+    for (size_t i = 0; i < s->n_configs; i++) {
+        fzb_bench *b = fzb_register(s->configs[i].name, bench_config, &s->configs[i], NULL,
+                                    NULL, 0);
+        if (!b)
+            return fz_set_error(FZ_EINVAL, "freeze_sweep: benchmark '%s' registered twice "
+                                "(a repeated --model, --batch, --threads or --spec?)",
+                                s->configs[i].name);
+        fzb_set_repetitions(b, a->repetitions);
+        fzb_set_min_time(b, a->min_time);
+    }
+    return FZ_OK;
+}
+
+static double phase_flops(const fz_flops *f, int phase)
+{
+    switch (phase) {
+    case FWD: return f->fwd;
+    case BWD: return f->bwd;
+    case OPT: return f->opt;
+    default: return f->fwd + f->bwd + f->opt;
+    }
+}
+
+static double cut(double x, double x_none)
+{
+    return x_none > 0 ? 1.0 - x / x_none : NAN;
+}
+
+/* Per-phase min/median/max over the repetitions of configuration c. */
+static void collect_times(config *c, const fzb_results *r)
+{
+    enum { MAX_REPS = 1000 };
+    static const char *const counter[N_PHASES] = { "fwd_s", "bwd_s", "opt_s", NULL };
+    double *v = malloc(MAX_REPS * sizeof *v);
+    c->reps = 0;
+    for (int p = 0; v && p < N_PHASES; p++) {
+        size_t n = 0;
+        for (size_t i = 0; i < r->n && n < MAX_REPS; i++) {
+            const fzb_run *run = &r->runs[i];
+            if (run->user != c || run->repetition < 0 || run->error)
+                continue;
+            double t = run->real_time_s;
+            if (counter[p] && !fzb_run_counter(run, counter[p], &t))
+                continue;
+            v[n++] = t;
+        }
+        if (n == 0)
+            break;
+        fzb_stats(v, n, &c->tmin[p], &c->tmed[p], &c->tmax[p]);
+        c->reps = (int)n;
+    }
+    free(v);
+}
+
+static const config *none_of(const fzb_sweep *s, const config *c)
+{
+    for (size_t i = 0; i < s->n_configs; i++) {
+        const config *o = &s->configs[i];
+        if (o->bm == c->bm && o->threads == c->threads && strcmp(o->spec, "none") == 0)
+            return o->ran && o->reps > 0 ? o : NULL;
+    }
+    return NULL;
+}
+
+fz_status fzb_sweep_rows(fzb_sweep *s, const fzb_results *r, const fzb_limits *lim,
+                         const fzb_context *ctx, fzb_csv *table)
+{
+    for (size_t i = 0; i < s->n_configs; i++)
+        collect_times(&s->configs[i], r);
+    for (size_t i = 0; i < s->n_configs; i++) {
+        config *c = &s->configs[i];
+        if (!c->ran || c->reps == 0)
+            continue;
+        const config *none = none_of(s, c);
+        bool agree = c->planned.fwd == c->executed.fwd && c->planned.bwd == c->executed.bwd
+                     && c->planned.opt == c->executed.opt;
+        if (!agree && s->progress)
+            fprintf(s->progress, "freeze_sweep: warning: %s: executed FLOPs differ from the "
+                    "plan (the CSV has both)\n", c->name);
+        for (int p = 0; p < N_PHASES; p++) {
+            c->flop_cut[p] = none ? cut(phase_flops(&c->planned, p), phase_flops(&none->planned, p)) : NAN;
+            c->time_cut[p] = none ? cut(c->tmed[p], none->tmed[p]) : NAN;
+            bool bwd = p == BWD || p == STEP;
+            fzb_result row = {
+                .bench = "freeze_sweep", .impl = "freezebench", .model = c->bm->arg->name,
+                .batch = c->bm->batch, .freeze_spec = c->spec,
+                .trainable_params = (double)c->trainable, .frozen_params = (double)c->frozen,
+                .threads = c->threads, .phase = phase_names[p],
+                .flops_planned = phase_flops(&c->planned, p),
+                .flops_executed = phase_flops(&c->executed, p),
+                .dgrad_flops_planned = bwd ? c->bwd_planned.dgrad : 0,
+                .dgrad_flops_executed = bwd ? c->bwd_executed.dgrad : 0,
+                .wgrad_flops_planned = bwd ? c->bwd_planned.wgrad : 0,
+                .wgrad_flops_executed = bwd ? c->bwd_executed.wgrad : 0,
+                .time_min_s = c->tmin[p], .time_median_s = c->tmed[p], .time_max_s = c->tmax[p],
+                .repetitions = c->reps,
+                /* SGD with momentum reads p, g, buf and writes p, buf. */
+                .bytes = p == OPT ? 5.0 * sizeof(float) * (double)c->trainable : 0,
+                .peak_gflops = lim->peak_gflops_per_core * c->threads,
+                .bandwidth_gbytes_per_s = lim->bandwidth_gbytes_per_s,
+                .memory_bound = p == OPT,
+                .flop_cut = c->flop_cut[p], .time_cut = c->time_cut[p],
+                .activation_bytes = (double)c->mem.activations,
+            };
+            fz_status st = fzb_result_add(table, ctx, &row);
+            if (st != FZ_OK)
+                return st;
+        }
+    }
+    return FZ_OK;
+}
+
+void fzb_sweep_print(const fzb_sweep *s, FILE *out)
+{
+    for (size_t i = 0; i < s->n_configs; i++) {
+        const config *c = &s->configs[i];
+        bool first_of_group = true;   /* configurations are spec-major: find each group once */
+        for (size_t j = 0; j < i; j++)
+            first_of_group &= !(s->configs[j].bm == c->bm && s->configs[j].threads == c->threads);
+        if (!first_of_group)
+            continue;
+        fprintf(out, "\nmodel %s, batch %zu, %d thread%s (median of the repetitions; cut = "
+                "1 - x/x_none; gap = time cut - FLOP cut)\n", c->bm->arg->name, c->bm->batch,
+                c->threads, c->threads == 1 ? "" : "s");
+        fprintf(out, "%-12s %11s %11s %10s %9s %10s %9s %6s %10s %9s %9s\n", "spec",
+                "trainable", "frozen", "bwd GFLOP", "FLOP cut", "bwd ms", "time cut", "gap",
+                "step ms", "step cut", "act MiB");
+        for (size_t j = i; j < s->n_configs; j++) {
+            const config *d = &s->configs[j];
+            if (d->bm != c->bm || d->threads != c->threads)
+                continue;
+            if (!d->ran || d->reps == 0) {
+                fprintf(out, "%-12s (did not run)\n", d->spec);
+                continue;
+            }
+            fprintf(out, "%-12s %11zu %11zu %10.4g %9.3f %10.4g %9.3f %+6.3f %10.4g %9.3f %9.4g\n",
+                    d->spec, d->trainable, d->frozen, d->planned.bwd * 1e-9,
+                    d->flop_cut[BWD], d->tmed[BWD] * 1e3, d->time_cut[BWD],
+                    d->time_cut[BWD] - d->flop_cut[BWD], d->tmed[STEP] * 1e3,
+                    d->time_cut[STEP], (double)d->mem.activations / (1 << 20));
+        }
+    }
+}

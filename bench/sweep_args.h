@@ -1,0 +1,74 @@
+/*
+ * The freeze sweep's command line.  Options (each may be given more than once; values
+ * add up):
+ *
+ *   --model M[@B]    an MLP by its widths: comma-separated items, each a width W or W×R
+ *                    (R copies of W, written WxR): "10,5,1", "1024x9" (8 layers of
+ *                    1024), "784,1024x3,10".  @B sets its batch (default 64).
+ *   --batch B[,B..]  batch sizes; replaces every model's own batch.
+ *   --threads T[,T..]  thread counts; 0 = all cores.
+ *   --spec S         a freeze spec (see freezebench.h), e.g. --spec prefix:2 --spec 'fc4.*'.
+ *                    `none` is always measured: every cut is against it.
+ *   --repetitions N  repetitions of every configuration (Google Benchmark's, interleaved;
+ *                    set per benchmark, so --benchmark_repetitions does not apply)
+ *   --min-time S     seconds each repetition runs at least (likewise for _min_time)
+ *   --output PATH    the CSV file (default results/<cpu>-<isa>-<threads>.csv)
+ *   --no-csv         print the table only
+ *   --verbose        Google Benchmark's own report of every run on stderr
+ *   --help
+ *
+ * With none of --model/--batch/--threads/--spec the embedded default sweep runs:
+ * 10,5,1@64 and 1024x9@256; none, prefix:2, prefix:4, prefix:6, prefix:7, fc4.*, last,
+ * bitfit; 1 thread and all cores.
+ */
+#ifndef FZB_SWEEP_ARGS_H
+#define FZB_SWEEP_ARGS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "freezebench.h"
+
+#define FZB_SWEEP_MAX 32          /* entries of each list */
+#define FZB_SWEEP_MAX_WIDTHS 64   /* widths of one model */
+
+typedef struct {
+    char name[96];                /* as given, without @B: "1024x9" */
+    size_t widths[FZB_SWEEP_MAX_WIDTHS];
+    size_t n_widths;
+    size_t batch;
+} fzb_model_arg;
+
+typedef struct {
+    fzb_model_arg models[FZB_SWEEP_MAX];
+    size_t n_models;
+    size_t batches[FZB_SWEEP_MAX];   /* empty: each model's own batch */
+    size_t n_batches;
+    int threads[FZB_SWEEP_MAX];      /* as given: 0 = all cores */
+    size_t n_threads;
+    const char *specs[FZB_SWEEP_MAX];   /* point into argv or static text; specs[0] is "none" */
+    size_t n_specs;
+    int repetitions;
+    double min_time;
+    const char *output;              /* NULL: the default path */
+    bool write_csv;
+    bool verbose;
+    bool help;
+} fzb_sweep_args;
+
+#define FZB_SWEEP_DEFAULT_REPETITIONS 10
+#define FZB_SWEEP_DEFAULT_MIN_TIME 0.1
+
+/* Parses the options left after Google Benchmark took its own flags.  FZ_EINVAL with a
+ * message naming the option and the value (fz_last_error) on the first bad one;
+ * `out` is then unspecified.  Freeze specs are checked for syntax here; whether a spec
+ * fits a model is decided when the sweep is built. */
+fz_status fzb_sweep_args_parse(int argc, char **argv, fzb_sweep_args *out);
+
+/* Parses one --model value into `m`. */
+fz_status fzb_parse_model(const char *text, fzb_model_arg *m);
+
+/* The usage text. */
+extern const char fzb_sweep_usage[];
+
+#endif

@@ -1,0 +1,134 @@
+/* freeze_sweep's command line: the embedded default, the model syntax, and a clear error
+ * naming the option and the value for every bad input. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "sweep_args.h"
+
+static fz_status parse(fzb_sweep_args *a, const char *const *argv)
+{
+    int argc = 0;
+    while (argv[argc])
+        argc++;
+    return fzb_sweep_args_parse(argc, (char **)argv, a);
+}
+
+static void no_arguments_give_the_default_sweep(void **state)
+{
+    (void)state;
+    fzb_sweep_args a;
+    assert_int_equal(parse(&a, (const char *[]){ "freeze_sweep", NULL }), FZ_OK);
+    assert_int_equal(a.n_models, 2);
+    assert_string_equal(a.models[0].name, "10,5,1");
+    assert_int_equal(a.models[0].n_widths, 3);
+    assert_int_equal(a.models[0].batch, 64);
+    assert_string_equal(a.models[1].name, "1024x9");
+    assert_int_equal(a.models[1].n_widths, 9);
+    assert_int_equal(a.models[1].widths[8], 1024);
+    assert_int_equal(a.models[1].batch, 256);
+    const char *specs[] = { "none", "prefix:2", "prefix:4", "prefix:6", "prefix:7", "fc4.*",
+                            "last", "bitfit" };
+    assert_int_equal(a.n_specs, 8);
+    for (size_t i = 0; i < 8; i++)
+        assert_string_equal(a.specs[i], specs[i]);
+    assert_int_equal(a.n_threads, 2);
+    assert_int_equal(a.threads[0], 1);
+    assert_int_equal(a.threads[1], 0);   /* all cores */
+    assert_int_equal(a.n_batches, 0);
+    assert_int_equal(a.repetitions, FZB_SWEEP_DEFAULT_REPETITIONS);
+    assert_true(a.write_csv);
+    assert_null(a.output);
+}
+
+static void model_items_expand_repeats_and_take_a_batch(void **state)
+{
+    (void)state;
+    fzb_model_arg m;
+    assert_int_equal(fzb_parse_model("784,1024x3,10@32", &m), FZ_OK);
+    assert_string_equal(m.name, "784,1024x3,10");
+    size_t want[] = { 784, 1024, 1024, 1024, 10 };
+    assert_int_equal(m.n_widths, 5);
+    for (size_t i = 0; i < 5; i++)
+        assert_int_equal(m.widths[i], want[i]);
+    assert_int_equal(m.batch, 32);
+}
+
+static void options_add_up_and_none_is_always_first(void **state)
+{
+    (void)state;
+    fzb_sweep_args a;
+    assert_int_equal(parse(&a, (const char *[]){
+        "freeze_sweep", "--model", "16x4", "--batch", "8,16", "--threads", "1", "--threads",
+        "0,2", "--spec", "prefix:1", "--spec", "none", "--spec", "fc1.*,fc2.bias",
+        "--repetitions", "3", "--min-time", "0.05", "--output", "x.csv", "--no-csv", "--verbose", NULL }),
+        FZ_OK);
+    assert_int_equal(a.n_models, 1);
+    assert_int_equal(a.n_batches, 2);
+    assert_int_equal(a.batches[1], 16);
+    assert_int_equal(a.n_threads, 3);
+    assert_int_equal(a.threads[2], 2);
+    assert_int_equal(a.n_specs, 3);
+    assert_string_equal(a.specs[0], "none");
+    assert_string_equal(a.specs[2], "fc1.*,fc2.bias");
+    assert_int_equal(a.repetitions, 3);
+    assert_true(a.min_time == 0.05);
+    assert_string_equal(a.output, "x.csv");
+    assert_false(a.write_csv);
+    assert_true(a.verbose);
+}
+
+static void every_bad_value_is_an_error_naming_option_and_value(void **state)
+{
+    (void)state;
+    static const char *const bad[][3] = {
+        { "--batch", "0" }, { "--batch", "abc" }, { "--batch", "8,,16" }, { "--batch", "8," },
+        { "--threads", "-1" }, { "--threads", "257" }, { "--model", "10" },
+        { "--model", "10,,5" }, { "--model", "1024x0" }, { "--model", "10,5@0" },
+        { "--model", "10,5,y" }, { "--model", "-3,4" }, { "--spec", "prefix:x" },
+        { "--spec", "fc1.weight$" }, { "--spec", "prefix:9" }, { "--repetitions", "0" },
+        { "--repetitions", "2.5" }, { "--min-time", "-1" }, { "--min-time", "nan" },
+        { "--min-time", "0" }, { "--output", "" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        fzb_sweep_args a;
+        const char *argv[] = { "freeze_sweep", bad[i][0], bad[i][1], NULL };
+        assert_int_equal(parse(&a, argv), FZ_EINVAL);
+        const char *msg = fz_last_error();
+        if (!strstr(msg, bad[i][0]) || !strstr(msg, bad[i][1]))
+            fail_msg("%s %s: message '%s' names not both", bad[i][0], bad[i][1], msg);
+    }
+}
+
+static void option_without_value_is_an_error(void **state)
+{
+    (void)state;
+    fzb_sweep_args a;
+    assert_int_equal(parse(&a, (const char *[]){ "freeze_sweep", "--model", NULL }), FZ_EINVAL);
+    assert_non_null(strstr(fz_last_error(), "--model"));
+    assert_non_null(strstr(fz_last_error(), "missing value"));
+}
+
+static void unknown_option_is_an_error(void **state)
+{
+    (void)state;
+    fzb_sweep_args a;
+    assert_int_equal(parse(&a, (const char *[]){ "freeze_sweep", "--bogus", "1", NULL }), FZ_EINVAL);
+    assert_non_null(strstr(fz_last_error(), "'--bogus'"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(no_arguments_give_the_default_sweep),
+        cmocka_unit_test(model_items_expand_repeats_and_take_a_batch),
+        cmocka_unit_test(options_add_up_and_none_is_always_first),
+        cmocka_unit_test(every_bad_value_is_an_error_naming_option_and_value),
+        cmocka_unit_test(option_without_value_is_an_error),
+        cmocka_unit_test(unknown_option_is_an_error),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

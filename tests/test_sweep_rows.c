@@ -1,0 +1,147 @@
+/* The freeze sweep end to end, in-process, on a tiny configuration: every row complete,
+ * cuts consistent with the FLOP columns, specs that do not fit a model skipped. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "sweep.h"
+
+static fzb_csv *rows;   /* the tiny sweep's CSV, read back from its file */
+
+static int run_tiny_sweep(void **state)
+{
+    (void)state;
+    const char *argv[] = {
+        "freeze_sweep", "--model", "10,5,1@8", "--model", "16x4@4", "--threads", "1,2",
+        "--spec", "prefix:1", "--spec", "prefix:2", "--spec", "fc3.*", "--spec", "bitfit",
+        "--repetitions", "2", "--min-time", "0.001", NULL,
+    };
+    fzb_sweep_args a;
+    if (fzb_sweep_args_parse(sizeof argv / sizeof *argv - 1, (char **)argv, &a) != FZ_OK)
+        return -1;
+    fzb_sweep *s;
+    if (fzb_sweep_create(&a, 2, NULL, &s) != FZ_OK || fzb_sweep_register(s, &a) != FZ_OK)
+        return -1;
+    fzb_results *r = fzb_run_all(FZB_QUIET);
+    fzb_limits lim = { .peak_gflops_per_core = 10, .bandwidth_gbytes_per_s = 5 };
+    fzb_context ctx;
+    fzb_context_get(&ctx);
+    fzb_csv *t = fzb_result_table();
+    char path[] = "/tmp/fzb_sweep_XXXXXX";
+    int fd = mkstemp(path);
+    int ok = r && t && fd >= 0 && fzb_sweep_rows(s, r, &lim, &ctx, t) == FZ_OK
+             && fzb_csv_write(t, path) == FZ_OK && fzb_csv_read(path, &rows) == FZ_OK;
+    if (fd >= 0) {
+        close(fd);
+        unlink(path);
+    }
+    fzb_csv_free(t);
+    fzb_results_free(r);
+    fzb_sweep_free(s);
+    return ok ? 0 : -1;
+}
+
+static int free_rows(void **state)
+{
+    (void)state;
+    fzb_csv_free(rows);
+    return 0;
+}
+
+static const char *field(size_t row, const char *col)
+{
+    size_t c = fzb_csv_column(rows, col);
+    assert_true(c != (size_t)-1);
+    return fzb_csv_field(rows, row, c);
+}
+
+static double num(size_t row, const char *col) { return strtod(field(row, col), NULL); }
+
+static bool same_config(size_t a, size_t b)
+{
+    return !strcmp(field(a, "model"), field(b, "model")) && !strcmp(field(a, "batch"), field(b, "batch"))
+           && !strcmp(field(a, "threads"), field(b, "threads")) && !strcmp(field(a, "phase"), field(b, "phase"));
+}
+
+static void every_column_of_every_row_is_filled(void **state)
+{
+    (void)state;
+    /* 10,5,1: none, prefix:1, bitfit (prefix:2 freezes all, fc3.* names nothing);
+     * 16x4: all five.  × 2 thread counts × 4 phases. */
+    assert_int_equal(fzb_csv_rows(rows), (3 + 5) * 2 * 4);
+    for (size_t r = 0; r < fzb_csv_rows(rows); r++)
+        for (size_t c = 0; c < fzb_csv_columns(rows); c++)
+            if (fzb_csv_field(rows, r, c)[0] == '\0')
+                fail_msg("row %zu column %s is empty", r, fzb_csv_column_name(rows, c));
+}
+
+static void specs_that_do_not_fit_a_model_are_skipped(void **state)
+{
+    (void)state;
+    for (size_t r = 0; r < fzb_csv_rows(rows); r++) {
+        if (strcmp(field(r, "model"), "10,5,1") == 0) {
+            assert_string_not_equal(field(r, "freeze_spec"), "prefix:2");
+            assert_string_not_equal(field(r, "freeze_spec"), "fc3.*");
+        }
+    }
+}
+
+static void cuts_follow_the_flops_of_none(void **state)
+{
+    (void)state;
+    for (size_t r = 0; r < fzb_csv_rows(rows); r++) {
+        size_t none = (size_t)-1;
+        for (size_t o = 0; o < fzb_csv_rows(rows); o++)
+            if (same_config(r, o) && strcmp(field(o, "freeze_spec"), "none") == 0)
+                none = o;
+        assert_true(none != (size_t)-1);
+        double want = 1.0 - num(r, "flops_planned") / num(none, "flops_planned");
+        assert_true(fabs(num(r, "flop_cut") - want) < 1e-12);
+        double want_t = 1.0 - num(r, "time_median_s") / num(none, "time_median_s");
+        assert_true(fabs(num(r, "time_cut") - want_t) < 1e-9);
+        if (r == none)
+            assert_true(num(r, "flop_cut") == 0 && num(r, "time_cut") == 0);
+    }
+}
+
+static void flops_add_up_and_times_are_ordered(void **state)
+{
+    (void)state;
+    for (size_t r = 0; r < fzb_csv_rows(rows); r++) {
+        assert_true(num(r, "flops_planned") == num(r, "flops_executed"));
+        assert_true(num(r, "flops_planned") > 0);
+        const char *phase = field(r, "phase");
+        if (!strcmp(phase, "backward"))
+            assert_true(num(r, "dgrad_flops_planned") + num(r, "wgrad_flops_planned")
+                        == num(r, "flops_planned"));
+        if (!strcmp(phase, "forward") || !strcmp(phase, "optimizer"))
+            assert_true(num(r, "dgrad_flops_planned") == 0 && num(r, "wgrad_flops_planned") == 0);
+        assert_true(num(r, "time_min_s") <= num(r, "time_median_s"));
+        assert_true(num(r, "time_median_s") <= num(r, "time_max_s"));
+        assert_true(num(r, "time_min_s") > 0);
+        assert_int_equal((int)num(r, "repetitions"), 2);
+        assert_string_equal(field(r, "bench"), "freeze_sweep");
+        assert_string_equal(field(r, "impl"), "freezebench");
+        double params = !strcmp(field(r, "model"), "10,5,1") ? 10 * 5 + 5 + 5 + 1
+                                                             : 3 * (16 * 16 + 16);
+        assert_true(num(r, "trainable_params") + num(r, "frozen_params") == params);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(every_column_of_every_row_is_filled),
+        cmocka_unit_test(specs_that_do_not_fit_a_model_are_skipped),
+        cmocka_unit_test(cuts_follow_the_flops_of_none),
+        cmocka_unit_test(flops_add_up_and_times_are_ordered),
+    };
+    return cmocka_run_group_tests(tests, run_tiny_sweep, free_rows);
+}
