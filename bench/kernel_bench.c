@@ -207,7 +207,7 @@ static int pool_alloc(pool *p, const case_list *l)
     p->a = malloc(a * sizeof(float));
     p->b = malloc(b * sizeof(float));
     p->c = malloc(c * sizeof(float));
-    p->flops = malloc(sizeof *p->flops);
+    p->flops = calloc(1, sizeof *p->flops);
     if (!p->a || !p->b || !p->c || !p->flops)
         return -1;
     /* Small values of both signs: ReLU takes both branches, nothing overflows or turns
