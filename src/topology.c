@@ -245,9 +245,12 @@ static size_t min_known(size_t a, size_t b) { return !a ? b : !b ? a : a < b ? a
 static fz_status flatten(fz_topo *t, hwloc_topology_t topo, hwloc_const_cpuset_t allowed)
 {
     dense_ids cores, groups, packages, numas;
-    /* `&`, not `&&`: every table is initialised, so `done` may free them all. */
-    bool ok = dense_init(&cores, topo, HWLOC_OBJ_CORE) & dense_init(&groups, topo, HWLOC_OBJ_L3CACHE) &
-              dense_init(&packages, topo, HWLOC_OBJ_PACKAGE) & dense_init(&numas, topo, HWLOC_OBJ_NUMANODE);
+    /* Every table is initialised (no short-circuit), so `done` may free them all. */
+    bool ok_cores = dense_init(&cores, topo, HWLOC_OBJ_CORE);
+    bool ok_groups = dense_init(&groups, topo, HWLOC_OBJ_L3CACHE);
+    bool ok_packages = dense_init(&packages, topo, HWLOC_OBJ_PACKAGE);
+    bool ok_numas = dense_init(&numas, topo, HWLOC_OBJ_NUMANODE);
+    bool ok = ok_cores && ok_groups && ok_packages && ok_numas;
     int *pus_of_core = calloc((size_t)cores.cap + (size_t)hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_PU), sizeof(int));
     fz_status st = FZ_OK;
     if (!ok || !pus_of_core) {
