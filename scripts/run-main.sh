@@ -1,8 +1,9 @@
 #!/bin/bash
-# The main job's quick start: install what is missing, build, run the seed example.
+# The main job's quick start: install what is missing, build, run the freeze sweep
+# (results/<cpu>-<isa>-<threads>.csv and a table on stdout).  Arguments go to freeze_sweep.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
 [ -f build/build.ninja ] || meson setup build
 ninja -C build
-./build/examples/simple_net "$@"
+./build/bench/freeze_sweep "$@"
