@@ -156,6 +156,11 @@ static void train_rejects_data_that_does_not_fit(void **state)
     char o[128];
     snprintf(o, sizeof o, "%s/o.npz", tmpdir);
     assert_int_equal(access(o, F_OK), -1);   /* no output after a failed run */
+    /* An output that cannot be written is refused before any epoch runs. */
+    expect(run("train --model %s/good_savez.npz --data %s --epochs 1 --batch 2 --lr 0.1 "
+               "--out %s/no-such-dir/o.npz", FZ_TEST_DATA, data, tmpdir), 1,
+           "checked before training");
+    assert_null(strstr(output, "Epoch ["));
 }
 
 static int cleanup(void **state)

@@ -6,6 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <errno.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli_args.h"
 #include "freezebench.h"
@@ -162,10 +165,41 @@ static int run_epochs(const fz_cli_args *a, fz_trainer *t, const dataset *d, siz
     return rc;
 }
 
+/* The output is checked before training, so a long run never ends in "cannot write":
+ * its directory must accept a new file (the temporary one renamed over it), and the
+ * path must not name a directory. */
+static int check_output_writable(const char *out)
+{
+    char dir[4096];
+    const char *slash = strrchr(out, '/');
+    size_t len = slash ? (size_t)(slash - out) : 1;
+    if (len >= sizeof dir) {
+        fprintf(stderr, "freezebench: --out '%s': path too long\n", out);
+        return EXIT_FAILED;
+    }
+    memcpy(dir, slash ? out : ".", len);
+    dir[len ? len : 1] = '\0';
+    if (slash == out)
+        strcpy(dir, "/");
+    struct stat st;
+    if (stat(out, &st) == 0 && S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "freezebench: --out '%s' is a directory\n", out);
+        return EXIT_FAILED;
+    }
+    if (access(dir, W_OK | X_OK) != 0) {
+        fprintf(stderr, "freezebench: --out '%s': cannot write into '%s': %s (checked "
+                "before training)\n", out, dir, strerror(errno));
+        return EXIT_FAILED;
+    }
+    return 0;
+}
+
 static int cmd_train(const fz_cli_args *a)
 {
     if (a->threads >= 0)
         fz_set_threads(a->threads);
+    if (check_output_writable(a->out))
+        return EXIT_FAILED;
     fz_model *m = load_frozen_model(a);
     if (!m)
         return fail();
