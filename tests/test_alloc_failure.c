@@ -8,7 +8,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "alloc_fail.h"
@@ -163,6 +165,75 @@ static void freeze_fails_cleanly_and_flags_stay(void **state)
     fz_model_free(m);
 }
 
+/* Loading parameters: each failure leaves the model as it was; saving: each failure
+ * leaves an existing file as it was and no temporary file behind. */
+static void npz_load_and_save_fail_cleanly(void **state)
+{
+    (void)state;
+    const size_t w[] = { 4, 3, 2 };   /* the shapes of tests/data/good_savez*.npz */
+    const char *inputs[] = { FZ_TEST_DATA "/good_savez.npz",
+                             FZ_TEST_DATA "/good_savez_compressed.npz" };
+    char dir[] = "/tmp/fz_alloc_XXXXXX", out[64];
+    assert_non_null(mkdtemp(dir));
+    snprintf(out, sizeof out, "%s/out.npz", dir);
+    long loads = 0, saves = 0;
+
+    for (size_t f = 0; f < 2; f++) {
+        for (long n = 0;; n++) {
+            fz_model *m = fz_mlp_create(w, 3, 9);
+            size_t np;
+            float *p = fz_param_data(m, "fc1.weight", &np), before[12];
+            memcpy(before, p, sizeof before);
+            long live = alloc_live();
+            alloc_fail_at(n);
+            fz_status st = fz_load_npz(m, inputs[f]);
+            int failed = alloc_failed();
+            alloc_fail_at(-1);
+            assert_int_equal(alloc_live(), live);
+            if (failed) {
+                loads++;
+                assert_int_equal(st, FZ_ENOMEM);
+                assert_memory_equal(before, p, sizeof before);
+            } else {
+                assert_int_equal(st, FZ_OK);
+            }
+            fz_model_free(m);
+            if (!failed)
+                break;
+        }
+    }
+
+    fz_model *m = fz_mlp_create(w, 3, 10);
+    assert_int_equal(fz_save_npz(m, out), FZ_OK);
+    fz_model *other = fz_mlp_create(w, 3, 11);
+    for (long n = 0;; n++) {
+        long live = alloc_live();
+        alloc_fail_at(n);
+        fz_status st = fz_save_npz(other, out);
+        int failed = alloc_failed();
+        alloc_fail_at(-1);
+        assert_int_equal(alloc_live(), live);
+        if (!failed) {
+            assert_int_equal(st, FZ_OK);
+            break;
+        }
+        saves++;
+        assert_int_equal(st, FZ_ENOMEM);
+        /* The file still holds the first model, whole. */
+        fz_model *back = fz_mlp_from_npz(out);
+        assert_non_null(back);
+        assert_memory_equal(fz_param_data(back, "fc2.weight", NULL),
+                            fz_param_data(m, "fc2.weight", NULL), 6 * sizeof(float));
+        fz_model_free(back);
+    }
+    fz_model_free(other);
+    fz_model_free(m);
+    unlink(out);
+    assert_int_equal(rmdir(dir), 0);   /* empty: no temporary file was left behind */
+    injections += loads + saves;
+    assert_true(loads >= 2);
+}
+
 static int report(void **state)
 {
     (void)state;
@@ -177,6 +248,7 @@ int main(void)
         cmocka_unit_test(trainer_create_fails_cleanly_and_model_stays_usable),
         cmocka_unit_test(replanning_step_fails_cleanly_and_trainer_stays_usable),
         cmocka_unit_test(freeze_fails_cleanly_and_flags_stay),
+        cmocka_unit_test(npz_load_and_save_fail_cleanly),
     };
     return cmocka_run_group_tests(tests, NULL, report);
 }
