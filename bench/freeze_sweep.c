@@ -45,14 +45,29 @@ int main(int argc, char **argv)
         fzb_sweep_free(sweep);
         return 2;
     }
+    fzb_csv *table = fzb_result_table();
+    if (!table) {
+        fprintf(stderr, "freeze_sweep: out of memory\n");
+        fzb_sweep_free(sweep);
+        return 1;
+    }
+    if (args.write_csv && args.append &&
+        fzb_result_table_append_file(table, args.output) != FZ_OK) {
+        fprintf(stderr, "freeze_sweep: --append: %s\n", fz_last_error());
+        fzb_csv_free(table);
+        fzb_sweep_free(sweep);
+        return 2;
+    }
     if (fzb_sweep_register(sweep, &args) != FZ_OK) {
         fprintf(stderr, "freeze_sweep: %s\n", fz_last_error());
+        fzb_csv_free(table);
         fzb_sweep_free(sweep);
         return 2;
     }
     fzb_probes *probes = fzb_probes_register(ctx.machine.l3_bytes, 3);
     if (!probes) {
         fprintf(stderr, "freeze_sweep: out of memory\n");
+        fzb_csv_free(table);
         fzb_sweep_free(sweep);
         return 1;
     }
@@ -60,7 +75,6 @@ int main(int argc, char **argv)
             "below (--verbose: every run), the table on stdout\n", fzb_sweep_count(sweep), args.repetitions, fz_isa());
 
     int status = 1;
-    fzb_csv *table = fzb_result_table();
     fzb_results *res = fzb_run_all(args.verbose ? FZB_STDERR : FZB_QUIET);
     fzb_limits lim;
     if (!res || !table) {

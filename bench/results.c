@@ -3,7 +3,11 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
+#include <unistd.h>
+
+#include "error.h"
 
 #include "freezebench.h"
 
@@ -37,6 +41,54 @@ void fzb_context_get(fzb_context *c)
 fzb_csv *fzb_result_table(void)
 {
     return fzb_csv_new(fzb_result_columns, fzb_result_n_columns);
+}
+
+fz_status fzb_result_table_append_file(fzb_csv *table, const char *path)
+{
+    if (access(path, F_OK) != 0)
+        return FZ_OK;   /* nothing there yet: the run starts the file */
+    fzb_csv *old;
+    fz_status st = fzb_csv_read(path, &old);
+    if (st != FZ_OK)
+        return st;
+    if (fzb_csv_columns(old) != fzb_result_n_columns) {
+        st = fz_set_error(FZ_EFORMAT, "refusing to append to %s: it has %zu columns, schema "
+                          "version %d has %zu", path, fzb_csv_columns(old), FZB_SCHEMA_VERSION,
+                          fzb_result_n_columns);
+        goto done;
+    }
+    for (size_t c = 0; c < fzb_result_n_columns; c++) {
+        if (strcmp(fzb_csv_column_name(old, c), fzb_result_columns[c]) != 0) {
+            st = fz_set_error(FZ_EFORMAT, "refusing to append to %s: its column %zu is '%s', "
+                              "schema version %d has '%s' there", path, c + 1,
+                              fzb_csv_column_name(old, c), FZB_SCHEMA_VERSION,
+                              fzb_result_columns[c]);
+            goto done;
+        }
+    }
+    char version[16];
+    snprintf(version, sizeof version, "%d", FZB_SCHEMA_VERSION);
+    size_t vcol = fzb_csv_column(old, "schema_version");
+    const char **fields = malloc(fzb_result_n_columns * sizeof *fields);
+    if (!fields) {
+        st = fz_set_error(FZ_ENOMEM, "appending to %s: out of memory", path);
+        goto done;
+    }
+    /* Every row is checked before any is copied, so a refusal adds nothing. */
+    for (size_t r = 0; r < fzb_csv_rows(old) && st == FZ_OK; r++)
+        if (strcmp(fzb_csv_field(old, r, vcol), version) != 0)
+            st = fz_set_error(FZ_EFORMAT, "refusing to append to %s: row %zu has schema "
+                              "version '%s', this program writes %s", path, r + 2,
+                              fzb_csv_field(old, r, vcol), version);
+    for (size_t r = 0; r < fzb_csv_rows(old) && st == FZ_OK; r++) {
+        for (size_t c = 0; c < fzb_result_n_columns; c++)
+            fields[c] = fzb_csv_field(old, r, c);
+        st = fzb_csv_add_row(table, fields);
+    }
+    free(fields);
+done:
+    fzb_csv_free(old);
+    return st;
 }
 
 /* Integers print exactly; other values with enough digits to round-trip a double. */

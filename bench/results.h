@@ -57,6 +57,12 @@ fz_status fzb_result_add(fzb_csv *table, const fzb_context *c, const fzb_result 
 /* A new table with the schema's columns; NULL when out of memory. */
 fzb_csv *fzb_result_table(void);
 
+/* For --append: copies the rows of the results file at `path` (if there is one) into
+ * `table`.  FZ_EFORMAT, naming the file and what differs, when the file is of another
+ * schema (other columns, or a row of another schema_version): nothing is then added.
+ * Called before a run, so a mismatch costs no measuring. */
+fz_status fzb_result_table_append_file(fzb_csv *table, const char *path);
+
 /* Median, min and max of n values (n >= 1); `v` is sorted in place. */
 void fzb_stats(double *v, size_t n, double *min, double *median, double *max);
 

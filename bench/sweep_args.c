@@ -19,6 +19,7 @@ const char fzb_sweep_usage[] =
     "  --min-time S       seconds per repetition at least (default 0.1)\n"
     "  --output PATH      CSV path (default results/<cpu>-<isa>-<threads>.csv)\n"
     "  --no-csv           print the table, write no CSV\n"
+    "  --append           keep the rows already in the CSV (refused if it is of another schema)\n"
     "  --verbose          Google Benchmark's report of every run on stderr\n"
     "Without --model/--batch/--threads/--spec: 10,5,1@64 and 1024x9@256; none, prefix:2,\n"
     "prefix:4, prefix:6, prefix:7, fc4.*, last, bitfit; 1 thread and all cores.\n"
@@ -157,6 +158,10 @@ fz_status fzb_sweep_args_parse(int argc, char **argv, fzb_sweep_args *a)
         }
         if (strcmp(opt, "--no-csv") == 0) {
             a->write_csv = false;
+            continue;
+        }
+        if (strcmp(opt, "--append") == 0) {
+            a->append = true;
             continue;
         }
         if (strcmp(opt, "--verbose") == 0) {

@@ -52,6 +52,7 @@ typedef struct {
     double min_time;
     const char *output;              /* NULL: the default path */
     bool write_csv;
+    bool append;                     /* keep the rows already in the output file */
     bool verbose;
     bool help;
 } fzb_sweep_args;
