@@ -262,18 +262,28 @@ static void forward(fz_trainer *t, const fz_kernels *k, const float *x)
 
 /* db = column sums of dY, the columns split over the team: each column still sums its
  * rows in order, so db is the same for any thread count. */
+static void colsum_slice(const fz_kernels *k, float *db, const float *dy, size_t m,
+                         size_t n, size_t ld, fz_counter *cnt, int ith, int nth)
+{
+    fz_range r = fz_split(n, ith, nth);
+    if (r.end > r.begin)
+        k->colsum(db + r.begin, dy + r.begin, m, r.end - r.begin, ld, cnt);
+}
+
 static void colsum_team(const fz_kernels *k, float *db, const float *dy, size_t m, size_t n,
                         size_t ld, fz_counter *cnt)
 {
-#ifdef _OPENMP
     int nth = fz_threads_for(m * n, fz_team_get()->threads);
-#pragma omp parallel num_threads(nth) if (nth > 1)
-#endif
-    {
-        fz_range r = fz_split(n, fz_thread_num(), fz_thread_count());
-        if (r.end > r.begin)
-            k->colsum(db + r.begin, dy + r.begin, m, r.end - r.begin, ld, cnt);
+    /* No region at all for one thread: even an inactive one costs libgomp a team
+     * allocation, a visible share of a small network's step. */
+    if (nth <= 1) {
+        colsum_slice(k, db, dy, m, n, ld, cnt, 0, 1);
+        return;
     }
+#ifdef _OPENMP
+#pragma omp parallel num_threads(nth)
+    colsum_slice(k, db, dy, m, n, ld, cnt, fz_thread_num(), fz_thread_count());
+#endif
 }
 
 /* Backward from dY of the last layer down to the lowest layer with work.  Each piece of
@@ -313,26 +323,32 @@ static void backward(fz_trainer *t, const fz_kernels *k, const float *x)
 
 /* SGD on every trainable tensor, each split by element over the team (one parallel
  * region for all of them); every thread counts the FLOPs of its own slices. */
-static void optimizer_step(fz_trainer *t, const fz_kernels *k)
+static void optimizer_slice(fz_trainer *t, const fz_kernels *k, int ith, int team)
 {
     fz_model *m = t->m;
-#ifdef _OPENMP
-    int nth = fz_threads_for(t->grad_bytes / sizeof(float), fz_team_get()->threads);
-#pragma omp parallel num_threads(nth) if (nth > 1)
-#endif
-    {
-        int ith = fz_thread_num(), team = fz_thread_count();
-        for (size_t i = 0; i < m->n_tensors; i++) {
-            if (!m->tensors[i].requires_grad)
-                continue;
-            fz_range r = fz_split(m->tensors[i].numel, ith, team);
-            if (r.end == r.begin)
-                continue;
-            float *mom = t->opt.momentum != 0.0f ? t->mom[i] + r.begin : NULL;
-            k->sgd(m->tensors[i].data + r.begin, t->grad[i] + r.begin, mom, r.end - r.begin,
-                   t->opt.lr, t->opt.momentum, t->opt.weight_decay, t->cnt_opt);
-        }
+    for (size_t i = 0; i < m->n_tensors; i++) {
+        if (!m->tensors[i].requires_grad)
+            continue;
+        fz_range r = fz_split(m->tensors[i].numel, ith, team);
+        if (r.end == r.begin)
+            continue;
+        float *mom = t->opt.momentum != 0.0f ? t->mom[i] + r.begin : NULL;
+        k->sgd(m->tensors[i].data + r.begin, t->grad[i] + r.begin, mom, r.end - r.begin,
+               t->opt.lr, t->opt.momentum, t->opt.weight_decay, t->cnt_opt);
     }
+}
+
+static void optimizer_step(fz_trainer *t, const fz_kernels *k)
+{
+    int nth = fz_threads_for(t->grad_bytes / sizeof(float), fz_team_get()->threads);
+    if (nth <= 1) {
+        optimizer_slice(t, k, 0, 1);
+        return;
+    }
+#ifdef _OPENMP
+#pragma omp parallel num_threads(nth)
+    optimizer_slice(t, k, fz_thread_num(), fz_thread_count());
+#endif
 }
 
 fz_status fz_train_step(fz_trainer *t, const float *x, const float *y, float *loss)
