@@ -31,13 +31,20 @@ def num(text):
     return float(text) if text != "" else float("nan")
 
 
+REQUIRED_COLUMNS = {"bench", "impl", "model", "phase", "cpu_model", "freeze_spec",
+                    "time_median_s", "flops_planned"}
+
+
 def load(directory):
     rows, skipped = [], []
     for path in sorted(glob.glob(os.path.join(directory, "*.csv"))):
         with open(path, newline="") as f:
             reader = csv.DictReader(f)
             file_rows = list(reader)
-        if not file_rows or file_rows[0].get("schema_version") != SCHEMA_VERSION:
+        # Another schema, or the same version number with other columns (the PyTorch
+        # script's CSV does not have all of them yet): listed as skipped, not read.
+        if (not file_rows or file_rows[0].get("schema_version") != SCHEMA_VERSION
+                or not REQUIRED_COLUMNS <= set(reader.fieldnames or [])):
             skipped.append(os.path.basename(path))
             continue
         for r in file_rows:
@@ -196,7 +203,7 @@ def main():
            "(schema: `results/README.md`).  Cut = 1 − x/x(none) on the same model, batch "
            "and threads; gap = time cut − FLOP cut of the backward pass.", ""]
     if skipped:
-        out += [f"Skipped (not schema version {SCHEMA_VERSION}): {', '.join(skipped)}", ""]
+        out += [f"Skipped (not schema version {SCHEMA_VERSION}, or missing its columns): {', '.join(skipped)}", ""]
     if plot_gemm_peak(by_cpu, os.path.join(directory, "gemm-peak.png")):
         out += ["![GEMM fraction of peak](gemm-peak.png)", ""]
     for cpu in sorted(by_cpu):
