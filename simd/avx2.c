@@ -11,6 +11,7 @@
 
 #include "kernels.h"
 #include "gemm.h"
+#include "elementwise.h"
 
 #define VL 8
 
@@ -21,7 +22,7 @@ static void relu_fwd_avx2(float *y, const float *x, size_t n, fz_counter *flops)
     for (; i + VL <= n; i += VL)   /* max_ps(NaN, 0) is 0, as the reference */
         _mm256_storeu_ps(y + i, _mm256_max_ps(_mm256_loadu_ps(x + i), zero));
     for (; i < n; i++)   /* tail */
-        y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+        y[i] = relu_fwd_elem(x[i]);
     fz_counter_add(flops, n);
 }
 
@@ -35,7 +36,7 @@ static void relu_bwd_avx2(float *dx, const float *dy, const float *y, size_t n,
         _mm256_storeu_ps(dx + i, _mm256_and_ps(pass, _mm256_loadu_ps(dy + i)));
     }
     for (; i < n; i++)   /* tail */
-        dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+        dx[i] = relu_bwd_elem(dy[i], y[i]);
     fz_counter_add(flops, n);
 }
 
@@ -97,17 +98,9 @@ static void sgd_avx2(float *p, const float *g, float *buf, size_t n, float lr,
         }
         _mm256_storeu_ps(p + i, _mm256_sub_ps(vp, _mm256_mul_ps(vlr, d)));
     }
-    for (; i < n; i++) {   /* tail */
-        float d = g[i];
-        if (decay)
-            d += wd * p[i];
-        if (buf) {
-            buf[i] = momentum * buf[i] + d;
-            d = buf[i];
-        }
-        p[i] -= lr * d;
-    }
-    fz_counter_add(flops, (uint64_t)n * (2 + (buf ? 2 : 0) + (decay ? 2 : 0)));
+    for (; i < n; i++)   /* tail */
+        sgd_elem(p, g, buf, i, lr, momentum, wd);
+    fz_counter_add(flops, sgd_flops(n, buf, wd));
 }
 
 static void sgemm_avx2(const fz_gemm_op *op, fz_counter *flops)

@@ -10,6 +10,7 @@
 
 #include "kernels.h"
 #include "gemm.h"
+#include "elementwise.h"
 
 #define VL 4
 
@@ -28,7 +29,7 @@ static void relu_fwd_neon(float *y, const float *x, size_t n, fz_counter *flops)
         vst1q_f32(y + i, where_positive(v, v));
     }
     for (; i < n; i++)   /* tail */
-        y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+        y[i] = relu_fwd_elem(x[i]);
     fz_counter_add(flops, n);
 }
 
@@ -39,7 +40,7 @@ static void relu_bwd_neon(float *dx, const float *dy, const float *y, size_t n,
     for (; i + VL <= n; i += VL)
         vst1q_f32(dx + i, where_positive(vld1q_f32(y + i), vld1q_f32(dy + i)));
     for (; i < n; i++)   /* tail */
-        dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+        dx[i] = relu_bwd_elem(dy[i], y[i]);
     fz_counter_add(flops, n);
 }
 
@@ -93,17 +94,9 @@ static void sgd_neon(float *p, const float *g, float *buf, size_t n, float lr,
         }
         vst1q_f32(p + i, vsubq_f32(vp, vmulq_n_f32(d, lr)));
     }
-    for (; i < n; i++) {   /* tail */
-        float d = g[i];
-        if (decay)
-            d += wd * p[i];
-        if (buf) {
-            buf[i] = momentum * buf[i] + d;
-            d = buf[i];
-        }
-        p[i] -= lr * d;
-    }
-    fz_counter_add(flops, (uint64_t)n * (2 + (buf ? 2 : 0) + (decay ? 2 : 0)));
+    for (; i < n; i++)   /* tail */
+        sgd_elem(p, g, buf, i, lr, momentum, wd);
+    fz_counter_add(flops, sgd_flops(n, buf, wd));
 }
 
 static void sgemm_neon(const fz_gemm_op *op, fz_counter *flops)

@@ -4,6 +4,7 @@
  * one computes its result in the order its definition states (a GEMM element is the dot
  * product over k in ascending order, then the epilogue stages one after another).
  */
+#include "elementwise.h"
 #include "kernels.h"
 
 /* Columns of C accumulated at once: keeps the accumulators on the stack while B is
@@ -52,7 +53,7 @@ static void sgemm_scalar(const fz_gemm_op *op, fz_counter *flops)
 static void relu_fwd_scalar(float *y, const float *x, size_t n, fz_counter *flops)
 {
     for (size_t i = 0; i < n; i++)
-        y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+        y[i] = relu_fwd_elem(x[i]);
     fz_counter_add(flops, n);
 }
 
@@ -60,7 +61,7 @@ static void relu_bwd_scalar(float *dx, const float *dy, const float *y, size_t n
                             fz_counter *flops)
 {
     for (size_t i = 0; i < n; i++)
-        dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+        dx[i] = relu_bwd_elem(dy[i], y[i]);
     fz_counter_add(flops, n);
 }
 
@@ -78,17 +79,9 @@ static void colsum_scalar(float *db, const float *dy, size_t m, size_t n, size_t
 static void sgd_scalar(float *p, const float *g, float *buf, size_t n,
                        float lr, float momentum, float wd, fz_counter *flops)
 {
-    for (size_t i = 0; i < n; i++) {
-        float d = g[i];
-        if (wd != 0.0f)
-            d += wd * p[i];
-        if (buf) {
-            buf[i] = momentum * buf[i] + d;
-            d = buf[i];
-        }
-        p[i] -= lr * d;
-    }
-    fz_counter_add(flops, (uint64_t)n * (2 + (buf ? 2 : 0) + (wd != 0.0f ? 2 : 0)));
+    for (size_t i = 0; i < n; i++)
+        sgd_elem(p, g, buf, i, lr, momentum, wd);
+    fz_counter_add(flops, sgd_flops(n, buf, wd));
 }
 
 static const fz_kernels scalar_table = {

@@ -1,0 +1,38 @@
+/*
+ * Internal: one element of the element-wise kernels, as the scalar reference defines it.
+ * The scalar kernels are loops over these, and every vector kernel's tail calls the same
+ * function, so the reference arithmetic is written once.
+ */
+#ifndef FZ_SIMD_ELEMENTWISE_H
+#define FZ_SIMD_ELEMENTWISE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+static inline float relu_fwd_elem(float x) { return x > 0.0f ? x : 0.0f; }
+
+/* The gradient passes where the ReLU's output y is positive. */
+static inline float relu_bwd_elem(float dy, float y) { return y > 0.0f ? dy : 0.0f; }
+
+/* Element i of torch.optim.SGD (dampening 0, no nesterov): g' = g + wd·p;
+ * buf = momentum·buf + g' (when buf is not NULL); p -= lr·(buf or g'). */
+static inline void sgd_elem(float *p, const float *g, float *buf, size_t i, float lr,
+                            float momentum, float wd)
+{
+    float d = g[i];
+    if (wd != 0.0f)
+        d += wd * p[i];
+    if (buf) {
+        buf[i] = momentum * buf[i] + d;
+        d = buf[i];
+    }
+    p[i] -= lr * d;
+}
+
+/* FLOPs of an SGD update of n elements (DESIGN.md): 2n, +2n momentum, +2n decay. */
+static inline uint64_t sgd_flops(size_t n, const float *buf, float wd)
+{
+    return (uint64_t)n * (2 + (buf ? 2 : 0) + (wd != 0.0f ? 2 : 0));
+}
+
+#endif
