@@ -7,6 +7,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "freezebench.h"
 #include "git_rev.h"
 
 static void copy(char *dst, size_t size, const char *src)
@@ -98,9 +99,26 @@ void fzb_machine_info_get(fzb_machine_info *m)
         snprintf(m->arch, sizeof m->arch, "%.31s", u.machine);
     else
         copy(m->arch, sizeof m->arch, "unknown");
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    m->cores = n > 0 ? (int)n : 1;
-    caches(m);
+    /* Cores and caches as the thread team sees them (hwloc, restricted to the CPUs this
+     * process may use), so "all cores" in a sweep is the team's default size; sysfs and
+     * the online CPU count only where the topology could not tell. */
+    fz_machine topo;
+    if (fz_machine_get(&topo) == FZ_OK && topo.cores > 0) {
+        m->cores = topo.cores;
+        m->l1d_bytes = topo.l1d;
+        m->l2_bytes = topo.l2;
+        m->l3_bytes = topo.l3;
+    } else {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        m->cores = n > 0 ? (int)n : 1;
+    }
+    if (!m->l1d_bytes || !m->l2_bytes || !m->l3_bytes) {
+        fzb_machine_info sysfs = {0};
+        caches(&sysfs);
+        m->l1d_bytes = m->l1d_bytes ? m->l1d_bytes : sysfs.l1d_bytes;
+        m->l2_bytes = m->l2_bytes ? m->l2_bytes : sysfs.l2_bytes;
+        m->l3_bytes = m->l3_bytes ? m->l3_bytes : sysfs.l3_bytes;
+    }
 #if defined(__clang__)
     snprintf(m->compiler, sizeof m->compiler, "clang %s", __clang_version__);
 #elif defined(__GNUC__)

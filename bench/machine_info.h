@@ -1,7 +1,7 @@
 /*
  * What machine a result was measured on: the machine columns of the results CSV.
- * Gathered from Linux's own files here; the one place to switch to the library's
- * topology (fz_machine) once it is there.
+ * Cores and caches come from the library's topology (fz_machine: hwloc, restricted to
+ * the CPUs this process may run on), the CPU model, host and compiler from Linux.
  */
 #ifndef FZB_MACHINE_INFO_H
 #define FZB_MACHINE_INFO_H
@@ -12,8 +12,8 @@ typedef struct {
     char host[128];
     char cpu_model[160];   /* "AMD EPYC 7B13", "unknown" where the kernel does not say */
     char arch[32];         /* uname machine: x86_64, aarch64 */
-    int cores;             /* online logical CPUs */
-    size_t l1d_bytes, l2_bytes, l3_bytes;   /* of cpu0; 0 where unknown */
+    int cores;             /* physical cores this process may use (SMT siblings not counted) */
+    size_t l1d_bytes, l2_bytes, l3_bytes;   /* per the topology, else sysfs cpu0; 0 if unknown */
     char compiler[96];
     char git_revision[64];
 } fzb_machine_info;

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "freezebench.h"
 #include "machine_info.h"
 
 static void slug_keeps_letters_and_digits_joined_by_single_dashes(void **state)
@@ -43,12 +44,28 @@ static void machine_facts_are_filled(void **state)
     assert_null(strchr(m.cpu_model, '\n'));
 }
 
+/* The CSV's cores are the team's cores: "all cores" in a sweep is what fz_machine counts,
+ * never the logical CPUs (which double-count SMT siblings). */
+static void machine_cores_are_the_topology_cores(void **state)
+{
+    (void)state;
+    fzb_machine_info m;
+    fzb_machine_info_get(&m);
+    fz_machine topo;
+    assert_int_equal(fz_machine_get(&topo), FZ_OK);
+    assert_int_equal(m.cores, topo.cores);
+    assert_true(m.cores <= topo.pus);
+    if (topo.l2)
+        assert_int_equal(m.l2_bytes, topo.l2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(slug_keeps_letters_and_digits_joined_by_single_dashes),
         cmocka_unit_test(slug_truncates_to_the_buffer),
         cmocka_unit_test(machine_facts_are_filled),
+        cmocka_unit_test(machine_cores_are_the_topology_cores),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
