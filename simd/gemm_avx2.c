@@ -62,28 +62,58 @@ static inline void store_first(float *p, __m256 lo, __m256 hi, size_t n)
         _mm_store_ss(p, x);
 }
 
-/* One row of the tile through the epilogue, in the order of the scalar reference. */
-static inline void store_row(float *c, const float *mask, __m256 acc0, __m256 acc1,
-                             size_t nr, const col_mask *cm, const fz_tile_epilogue *ep)
+/* The tile through the epilogue, in the order of the scalar reference, one stage at a
+ * time over all rows: each stage's test is made once per tile, not once per row (the
+ * small network's products are nearly all edge tiles, where that overhead dominated).
+ * Rows past mr are computed in registers but never loaded or stored; `halves` is a
+ * constant 1 in the narrow variant, so its unused half costs nothing. */
+static inline __attribute__((always_inline)) void
+store_tile(__m256 acc[MR][2], float *c, size_t ldc, size_t mr, size_t nr, int halves,
+           const fz_tile_epilogue *ep)
 {
-    const __m256 zero = _mm256_setzero_ps(), alpha = _mm256_set1_ps(ep->alpha);
-    __m256 v[2] = { _mm256_mul_ps(alpha, acc0), _mm256_mul_ps(alpha, acc1) };
-    for (int h = 0; h < (nr > 8 ? 2 : 1); h++) {
-        if (ep->beta != 0.0f)
-            v[h] = _mm256_add_ps(v[h], _mm256_mul_ps(_mm256_set1_ps(ep->beta),
-                                                     load_cols(c, cm, h)));
-        if (ep->bias)
-            v[h] = _mm256_add_ps(v[h], load_cols(ep->bias, cm, h));
-        if (ep->relu)
-            v[h] = _mm256_max_ps(v[h], zero);   /* max_ps(NaN, 0) is 0, as v > 0 ? v : 0 */
-        if (mask)
-            v[h] = _mm256_and_ps(v[h], _mm256_cmp_ps(load_cols(mask, cm, h), zero,
-                                                      _CMP_GT_OQ));
-        if (cm->full)
-            _mm256_storeu_ps(c + 8 * h, v[h]);
+    /* A local copy: no store to C can make the compiler reload the epilogue. */
+    const fz_tile_epilogue e = *ep;
+    const __m256 zero = _mm256_setzero_ps();
+    col_mask cm = { .full = nr == NR };
+    if (!cm.full) {
+        const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+        cm.lo = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)nr), lane);
+        cm.hi = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)nr - 8), lane);
     }
-    if (!cm->full)
-        store_first(c, v[0], v[1], nr);
+    if (halves == 2 && nr <= 8)
+        halves = 1;
+#define EACH(body)                                        \
+    for (int r = 0; r < MR; r++)                          \
+        for (int h = 0; h < 2; h++)                       \
+            if (h < halves && (size_t)r < mr) { body; }
+    if (e.alpha != 1.0f) {
+        const __m256 alpha = _mm256_set1_ps(e.alpha);
+        EACH(acc[r][h] = _mm256_mul_ps(alpha, acc[r][h]))
+    }
+    if (e.beta != 0.0f) {
+        const __m256 beta = _mm256_set1_ps(e.beta);
+        EACH(acc[r][h] = _mm256_add_ps(acc[r][h],
+                                       _mm256_mul_ps(beta, load_cols(c + r * ldc, &cm, h))))
+    }
+    if (e.bias) {
+        const __m256 bias[2] = { load_cols(e.bias, &cm, 0),
+                                 halves == 2 ? load_cols(e.bias, &cm, 1) : zero };
+        EACH(acc[r][h] = _mm256_add_ps(acc[r][h], bias[h]))
+    }
+    if (e.relu)   /* max_ps(NaN, 0) is 0, as v > 0 ? v : 0 */
+        EACH(acc[r][h] = _mm256_max_ps(acc[r][h], zero))
+    if (e.mask)
+        EACH(acc[r][h] = _mm256_and_ps(acc[r][h],
+                                       _mm256_cmp_ps(load_cols(e.mask + r * e.ldmask, &cm, h),
+                                                     zero, _CMP_GT_OQ)))
+    if (cm.full) {
+        EACH(_mm256_storeu_ps(c + r * ldc + 8 * h, acc[r][h]))
+    } else {
+        for (int r = 0; r < MR; r++)
+            if ((size_t)r < mr)
+                store_first(c + r * ldc, acc[r][0], acc[r][1], nr);
+    }
+#undef EACH
 }
 
 /* The microkernel body; always inlined so that the packed-A call site gets the strides
@@ -102,9 +132,11 @@ ukr_body(size_t k, const float *a, size_t rsa, size_t csa, const float *b, float
     const float *a3 = a + (last < 3 ? last : 3) * rsa;
     const float *a4 = a + (last < 4 ? last : 4) * rsa;
     const float *a5 = a + (last < 5 ? last : 5) * rsa;
-    /* The tile of C is written at the end: start fetching its rows now. */
-    for (size_t r = 0; r < mr; r++)
-        _mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0);
+    /* The tile of C is written at the end: start fetching its rows now (the small
+     * path's C is already in L1; there it would only cost instructions). */
+    if (packed)
+        for (size_t r = 0; r < mr; r++)
+            _mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0);
 
     __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
     __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
@@ -128,20 +160,9 @@ ukr_body(size_t k, const float *a, size_t rsa, size_t csa, const float *b, float
 #undef ROW
     }
 
-    col_mask cm = { .full = nr == NR };
-    if (!cm.full) {
-        const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-        cm.lo = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)nr), lane);
-        cm.hi = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)nr - 8), lane);
-    }
-    const float *mk = ep->mask;
-    size_t ldm = ep->ldmask;
-    store_row(c, mk, c00, c01, nr, &cm, ep);
-    if (mr > 1) store_row(c + 1 * ldc, mk ? mk + 1 * ldm : NULL, c10, c11, nr, &cm, ep);
-    if (mr > 2) store_row(c + 2 * ldc, mk ? mk + 2 * ldm : NULL, c20, c21, nr, &cm, ep);
-    if (mr > 3) store_row(c + 3 * ldc, mk ? mk + 3 * ldm : NULL, c30, c31, nr, &cm, ep);
-    if (mr > 4) store_row(c + 4 * ldc, mk ? mk + 4 * ldm : NULL, c40, c41, nr, &cm, ep);
-    if (mr > 5) store_row(c + 5 * ldc, mk ? mk + 5 * ldm : NULL, c50, c51, nr, &cm, ep);
+    __m256 acc[MR][2] = { { c00, c01 }, { c10, c11 }, { c20, c21 },
+                          { c30, c31 }, { c40, c41 }, { c50, c51 } };
+    store_tile(acc, c, ldc, mr, nr, left_half ? 1 : 2, ep);
 }
 
 static void sgemm_avx2_6x16(size_t k, const float *a, size_t rsa, size_t csa,

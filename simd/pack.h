@@ -31,8 +31,9 @@ static inline void fz_pack_panels(float *dst, const float *src, size_t ls, size_
             for (size_t l = 0; l < w; l++)
                 for (size_t p = 0; p < k; p++)
                     dst[p * W + l] = s[l * ls + p * ks];
-            for (size_t l = w; l < W; l++)
-                for (size_t p = 0; p < k; p++)
+            /* The padding, step by step: a contiguous run each, which vectorises. */
+            for (size_t p = 0; p < k && w < W; p++)
+                for (size_t l = w; l < W; l++)
                     dst[p * W + l] = 0.0f;
         }
     }
