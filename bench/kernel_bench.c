@@ -1,7 +1,7 @@
 /*
  * kernel_bench: the kernels one by one, each as a fraction of this CPU's own limits.
  *
- *   GEMM in the three training layouts at training shapes and at a few Baidu DeepBench
+ *   GEMM in the three training layouts at training shapes, square 1024³, and a few DeepBench
  *   training shapes, next to OpenBLAS and BLIS where the build found them (same threads);
  *   ReLU forward/backward and the SGD update against the streaming bandwidth.
  *
@@ -40,14 +40,20 @@ typedef struct {
 /* A layer of `batch` rows, `in` inputs and `out` outputs: the three products of training. */
 typedef struct { size_t batch, in, out; } layer_shape;
 static const layer_shape train_shapes[] = {
-    { 32, 1024, 1024 }, { 256, 1024, 1024 }, { 512, 512, 512 }, { 256, 4096, 4096 },
+    { 32, 1024, 1024 }, { 64, 1024, 1024 }, { 256, 1024, 1024 }, { 256, 512, 512 },
+    { 512, 512, 512 }, { 256, 4096, 4096 },
 };
-/* DeepBench training GEMMs (M×N×K with its transposes), as row-major products. */
-typedef struct { size_t m, n, k; fz_trans ta, tb; } gemm_shape;
-static const gemm_shape deepbench_shapes[] = {
-    { 1760, 16, 1760, FZ_NOTRANS, FZ_NOTRANS }, { 1760, 16, 1760, FZ_TRANS, FZ_NOTRANS },
-    { 2048, 128, 2048, FZ_NOTRANS, FZ_NOTRANS }, { 2048, 128, 2048, FZ_TRANS, FZ_NOTRANS },
-    { 2560, 64, 2560, FZ_NOTRANS, FZ_NOTRANS }, { 2560, 64, 2560, FZ_NOTRANS, FZ_TRANS },
+/* The square 1024³ product every BLAS is compared at, and DeepBench training GEMMs
+ * (M×N×K with its transposes), as row-major products. */
+typedef struct { const char *phase; size_t m, n, k; fz_trans ta, tb; } gemm_shape;
+static const gemm_shape other_shapes[] = {
+    { "sgemm_square_nn", 1024, 1024, 1024, FZ_NOTRANS, FZ_NOTRANS },
+    { "sgemm_deepbench_nn", 1760, 16, 1760, FZ_NOTRANS, FZ_NOTRANS },
+    { "sgemm_deepbench_tn", 1760, 16, 1760, FZ_TRANS, FZ_NOTRANS },
+    { "sgemm_deepbench_nn", 2048, 128, 2048, FZ_NOTRANS, FZ_NOTRANS },
+    { "sgemm_deepbench_tn", 2048, 128, 2048, FZ_TRANS, FZ_NOTRANS },
+    { "sgemm_deepbench_nn", 2560, 64, 2560, FZ_NOTRANS, FZ_NOTRANS },
+    { "sgemm_deepbench_nt", 2560, 64, 2560, FZ_NOTRANS, FZ_TRANS },
 };
 static const size_t relu_sizes[] = { 256 * 1024, 512 * 4096 };
 static const size_t sgd_sizes[] = { 1024 * 1024, 4096 * 4096 };
@@ -149,7 +155,7 @@ static int build_cases(case_list *l, pool *p, bool quick)
     impls[n_impls++] = (impl){ "blis", fzb_blis_sgemm };
 #endif
     size_t n_train = quick ? 1 : sizeof train_shapes / sizeof *train_shapes;
-    size_t n_deep = quick ? 1 : sizeof deepbench_shapes / sizeof *deepbench_shapes;
+    size_t n_other = quick ? 1 : sizeof other_shapes / sizeof *other_shapes;
     for (size_t i = 0; i < n_impls; i++) {
         kcase base = { .kind = GEMM, .impl = impls[i].impl, .ref = impls[i].ref, .p = p };
         for (size_t s = 0; s < n_train; s++) {
@@ -168,13 +174,12 @@ static int build_cases(case_list *l, pool *p, bool quick)
             c.m = L.out; c.n = L.in; c.k = L.batch;
             if (!add_case(l, c)) return -1;
         }
-        for (size_t s = 0; s < n_deep; s++) {
-            gemm_shape g = deepbench_shapes[s];
+        for (size_t s = 0; s < n_other; s++) {
+            gemm_shape g = other_shapes[s];
             if (quick)
-                g = (gemm_shape){ 40, 8, 40, FZ_TRANS, FZ_NOTRANS };
+                g = (gemm_shape){ "sgemm_deepbench_tn", 40, 8, 40, FZ_TRANS, FZ_NOTRANS };
             kcase c = base;
-            c.phase = g.ta == FZ_TRANS ? "sgemm_deepbench_tn"
-                    : g.tb == FZ_TRANS ? "sgemm_deepbench_nt" : "sgemm_deepbench_nn";
+            c.phase = g.phase;
             c.ta = g.ta; c.tb = g.tb; c.m = g.m; c.n = g.n; c.k = g.k;
             if (!add_case(l, c)) return -1;
         }
