@@ -10,6 +10,7 @@ usage: tests/pytorch_schema_check.py bench/results.c bench/pytorch_sweep.py [fre
 Exit status: 0 passed, 1 failed, 77 torch missing (meson's SKIP).
 """
 import csv
+import importlib.util
 import os
 import re
 import subprocess
@@ -50,9 +51,7 @@ def key(r):
 
 
 def main():
-    try:
-        import torch  # noqa: F401  (the sweep needs it; without it this is a SKIP)
-    except ImportError:
+    if importlib.util.find_spec("torch") is None:   # the sweep needs it
         print("SKIP: no torch")
         return 77
     columns = schema_columns()
