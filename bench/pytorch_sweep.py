@@ -542,8 +542,10 @@ def parse_args(argv):
                     metavar="N", help="interleaved repetitions per configuration (default 10)")
     ap.add_argument("--min-time", type=float, default=0.1, metavar="S",
                     help="seconds per repetition at least (default 0.1)")
-    ap.add_argument("--momentum", type=float, default=0.9)
-    ap.add_argument("--weight-decay", type=float, default=0.0)
+    ap.add_argument("--momentum", type=float, default=0.9, metavar="M",
+                    help="SGD momentum (default 0.9, as the C sweep)")
+    ap.add_argument("--weight-decay", type=float, default=0.0, metavar="W",
+                    help="SGD weight decay (default 0, as the C sweep)")
     ap.add_argument("--machine-from", metavar="FILE.csv",
                     help="take peak_gflops and bandwidth_gbytes_per_s from this "
                          "freeze_sweep/kernel_bench CSV of the same CPU (else NA)")
