@@ -1,47 +1,75 @@
 #!/usr/bin/python3
-"""The freeze sweep in PyTorch, written in the results CSV schema (version 1) with
-impl = pytorch, so results/ compares freezebench and PyTorch side by side.
+"""The freeze sweep in PyTorch, written in the results CSV schema (version 1, the 40
+columns of bench/results.c and results/README.md) with impl = pytorch, so results/
+compares freezebench and PyTorch side by side.
 
-usage: /usr/bin/python3 bench/pytorch_sweep.py [--threads 1,2] [--models 10-5-1:64,8x1024:256]
-           [--specs none,prefix:2,...] [--min-time 1.0] [--peak-gflops G] [--out FILE.csv]
+usage: /usr/bin/python3 bench/pytorch_sweep.py [--model M[@B]]... [--batch B[,B..]]
+           [--threads T[,T..]] [--spec S]... [--repetitions N] [--min-time S]
+           [--momentum M] [--weight-decay W] [--machine-from FILE.csv]
+           [--output PATH | --no-csv]
+
+The options are build/bench/freeze_sweep's, with the same meanings and defaults:
+  --model M[@B]     widths: items W or WxR, comma-separated (10,5,1  1024x9  784,1024x3,10);
+                    @B its batch (default 64); repeatable.  The text before @ is the
+                    CSV's `model`, as in the C sweep.
+  --batch B[,B..]   batch sizes for every model (replaces each model's own)
+  --threads T[,T..] thread counts (0 = all cores)
+  --spec S          a freeze spec: none, prefix:K, last, bitfit, globs like fc4.*, or a
+                    comma-separated list of those; repeatable.  `none` is always measured
+                    (every cut is against it).
+  --repetitions N   interleaved repetitions per configuration (default 10)
+  --min-time S      seconds per repetition at least (default 0.1)
+  --output PATH     CSV path (default results/pytorch-<cpu>-<isa>-<threads>.csv)
+  --no-csv          print the table, write no CSV
+Without --model/--threads/--spec: 10,5,1@64 and 1024x9@256; none, prefix:2, prefix:4,
+prefix:6, prefix:7, fc4.*, last, bitfit; 1 thread and all cores.  A spec that does not
+fit a model (prefix:K deeper than it, a glob naming none of its parameters) or that
+freezes every parameter is skipped for that model, said so on stderr; a spec that fits
+no model is an error.  Bad options exit with status 2 before any work starts.
 
 Each thread count runs in a fresh child process with OMP_NUM_THREADS, OPENBLAS_NUM_THREADS
 and MKL_NUM_THREADS set before torch is imported (the BLAS thread pools read them once)
-and torch.set_num_threads(N).
+and torch.set_num_threads(N).  Like Google Benchmark in the C sweep, a repetition runs
+enough steps to last --min-time and records the mean step; the repetitions of all
+configurations of a thread count are interleaved.  Each step, timed with
+time.perf_counter:
+    forward = model + MSELoss;  backward = loss.backward();  optimizer = optimizer.step();
+    step = zero_grad(set_to_none=True) and the three, timed as one.
+SGD as in the C sweep: lr 1e-4, momentum 0.9, weight decay 0 (--momentum, --weight-decay).
 
-Models: "A-B-C" is an MLP with those widths (10-5-1 is the seed's SimpleNet);
-"LxW" is L Linear layers of W -> W (8x1024: widths 1024 x 9).  ":B" gives the batch.
-A freeze spec that does not apply to a model (prefix:K with K >= layers, or a glob
-matching nothing) or that leaves nothing to train is skipped, and said so on stderr.
+How the columns are filled where PyTorch differs from freezebench:
+    isa, compiler     PyTorch's CPU capability (e.g. avx2); "pytorch <version>" with the
+                      compiler it was built with and the BLAS it loads;
+    flops_planned     DESIGN.md's analytic count from the backward plan (autograd does the
+                      same work for these requires_grad flags; tests/sweep_flops_check.py
+                      holds it equal to the library's plan), dgrad/wgrad parts in the
+                      backward and step rows, 0 in the others;
+    *_executed        = planned, as for the other reference implementations (openblas,
+                      blis): PyTorch counts no FLOPs, and gflops and fraction_of_peak are
+                      computed from these;
+    bytes             optimizer row: 20 B per trainable parameter with momentum (reads
+                      p, g, buf, writes p, buf: what the C sweep writes), 12 without;
+    peak_gflops, bandwidth_gbytes_per_s
+                      taken from --machine-from, a freeze_sweep or kernel_bench CSV of the
+                      same CPU (this script has no probes); without it "NA", and so is
+                      fraction_of_peak;
+    activation_bytes  bytes of the distinct non-parameter tensors autograd saved for the
+                      backward (torch.autograd.graph.saved_tensors_hooks), which includes
+                      the MSE loss's saved prediction and target.
+Missing values follow results/README.md: an empty field means "does not apply" (a cut
+whose `none` value is 0), never "unknown"; a value this script cannot know is "NA".
 
-Per configuration, after warm-up steps, each repetition times with time.perf_counter:
-    fwd  = forward + MSELoss;  bwd = loss.backward();  opt = optimizer.step();
-    step = the three together (zero_grad(set_to_none=True) precedes each step, untimed).
-SGD: lr 0.01, momentum 0.9, weight decay 0 — set with --momentum/--weight-decay.
-
-The CSV columns follow the schema exactly; what PyTorch cannot give is written "NA":
-    flops_planned    DESIGN.md's analytic count from the backward plan (what autograd
-                     computes for these requires_grad flags is the same work);
-    flops_executed   NA: PyTorch has no per-kernel FLOP counter;
-    dgrad, wgrad     rows carry flops_planned, but their times, gflops and time_cut are
-                     NA: autograd runs both inside one backward() call;
-    peak_fraction    gflops / --peak-gflops if given (take the peak the C kernel bench
-                     probed on this host), else NA;
-    activation_bytes bytes of the distinct non-parameter tensors autograd saved for the
-                     backward (torch.autograd.graph.saved_tensors_hooks), which includes
-                     the MSE loss's saved prediction and target;
-    isa              the CPU capability PyTorch reports (e.g. avx2);
-    compiler         torch version, its compiler and the BLAS library it called.
-
-Exit status: 0 written, 1 a failure, 77 torch missing (meson's SKIP).
+Exit status: 0 written, 1 a failure, 2 a bad option, 77 torch missing (meson's SKIP).
 """
 import argparse
 import csv
 import datetime
-import glob
+import fnmatch
 import json
+import math
 import os
 import platform
+import re
 import socket
 import statistics
 import subprocess
@@ -49,97 +77,174 @@ import sys
 import tempfile
 import time
 
-COLUMNS = ("schema_version,utc_time,host,cpu_model,arch,isa,cores,threads,l1d_bytes,"
-           "l2_bytes,l3_bytes,compiler,git_rev,impl,model,batch,freeze_spec,"
-           "trainable_params,frozen_params,phase,flops_planned,flops_executed,time_min_s,"
-           "time_median_s,time_max_s,repetitions,gflops,peak_fraction,flop_cut,time_cut,"
-           "activation_bytes").split(",")
-PHASES = ["fwd", "bwd", "dgrad", "wgrad", "opt", "step"]
-DEFAULT_SPECS = "none,prefix:2,prefix:4,prefix:6,prefix:7,fc4.*,last,bitfit"
-NA = "NA"
+# bench/results.c's fzb_result_columns (tests/pytorch_schema_check.py holds them equal).
+COLUMNS = [
+    "schema_version", "utc_time", "host", "cpu_model", "arch", "isa", "cores", "threads",
+    "l1d_bytes", "l2_bytes", "l3_bytes", "compiler", "git_revision",
+    "bench", "impl", "model", "batch", "freeze_spec", "trainable_params", "frozen_params",
+    "phase", "flops_planned", "flops_executed",
+    "dgrad_flops_planned", "dgrad_flops_executed", "wgrad_flops_planned", "wgrad_flops_executed",
+    "time_min_s", "time_median_s", "time_max_s", "repetitions",
+    "gflops", "bytes", "gbytes_per_s", "peak_gflops", "bandwidth_gbytes_per_s",
+    "fraction_of_peak",
+    "flop_cut", "time_cut", "activation_bytes",
+]
+SCHEMA_VERSION = 1
+PHASES = ["forward", "backward", "optimizer", "step"]
+DEFAULT_MODELS = ["10,5,1@64", "1024x9@256"]
+DEFAULT_SPECS = ["none", "prefix:2", "prefix:4", "prefix:6", "prefix:7", "fc4.*", "last",
+                 "bitfit"]
+LR = 1e-4                 # the C sweep's fz_sgd
+NA = "NA"                 # a value this script cannot know (README: never an empty field)
+MAX_WIDTHS = 64           # FZB_SWEEP_MAX_WIDTHS
 
 
-# ---- the machine ---------------------------------------------------------------------
+def num(v):
+    """A number as bench/results.c writes it: integers exactly, others with 17 significant
+    digits; NaN (does not apply) as an empty field."""
+    if isinstance(v, str):
+        return v
+    if math.isnan(v):
+        return ""
+    if v == math.floor(v) and abs(v) < 1e15:
+        return f"{v:.0f}"
+    return f"{v:.17g}"
+
+
+# ---- the machine, as bench/machine_info.c reads it ------------------------------------
 
 def cpu_model():
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
-                if line.startswith("model name"):
+                if line.startswith("model name") or line.startswith("Hardware"):
                     return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    return platform.processor() or NA
+    return "unknown"
 
 
 def physical_cores():
+    """Physical cores among the CPUs this process may run on (taskset, cgroups), SMT
+    siblings counted once: what freezebench's `cores` column and "all cores" mean."""
+    try:
+        cpus = os.sched_getaffinity(0)
+    except (AttributeError, OSError):
+        cpus = set(range(os.cpu_count() or 1))
     cores = set()
-    for path in glob.glob("/sys/devices/system/cpu/cpu[0-9]*/topology"):
+    for cpu in cpus:
+        topo = f"/sys/devices/system/cpu/cpu{cpu}/topology/"
         try:
-            with open(path + "/physical_package_id") as a, open(path + "/core_id") as b:
-                cores.add((a.read().strip(), b.read().strip()))
+            with open(topo + "physical_package_id") as pkg, open(topo + "core_id") as core:
+                cores.add((pkg.read().strip(), core.read().strip()))
         except OSError:
-            pass
-    return len(cores) or os.cpu_count()
+            cores.add(("cpu", str(cpu)))   # no topology: count the CPU as a core
+    return max(1, len(cores))
 
 
 def cache_bytes():
-    sizes = {}
-    for idx in glob.glob("/sys/devices/system/cpu/cpu0/cache/index*"):
+    """L1 data, L2 and L3 of cpu0 in bytes, 0 where sysfs does not say."""
+    l1d = l2 = l3 = 0
+    for i in range(8):
+        d = f"/sys/devices/system/cpu/cpu0/cache/index{i}/"
         try:
-            level = open(idx + "/level").read().strip()
-            kind = open(idx + "/type").read().strip()
-            size = open(idx + "/size").read().strip()
+            level = open(d + "level").read().strip()
+        except OSError:
+            break
+        try:
+            kind = open(d + "type").read().strip()
+            size = open(d + "size").read().strip()
         except OSError:
             continue
-        mult = {"K": 1024, "M": 1024 ** 2}.get(size[-1], 1)
-        value = int(size.rstrip("KM")) * mult
-        if kind in ("Data", "Unified"):
-            sizes[level] = value
-    return sizes.get("1", NA), sizes.get("2", NA), sizes.get("3", NA)
+        m = re.match(r"(\d+)([KM]?)", size)
+        value = int(m.group(1)) << {"K": 10, "M": 20, "": 0}[m.group(2)] if m else 0
+        if level == "1" and kind == "Data":
+            l1d = value
+        elif level == "2":
+            l2 = value
+        elif level == "3":
+            l3 = value
+    return l1d, l2, l3
 
 
-def git_rev():
+def git_revision():
+    """`git describe --always --dirty` of this checkout, as meson's vcs_tag gives the C
+    programs; "unknown" outside git."""
     try:
         here = os.path.dirname(os.path.abspath(__file__))
-        return subprocess.run(["git", "-C", here, "rev-parse", "--short", "HEAD"],
+        return subprocess.run(["git", "-C", here, "describe", "--always", "--dirty"],
                               capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
-        return NA
+        return "unknown"
 
 
 def torch_build(torch):
-    cfg = torch.__config__.show()
-    isa, comp = NA, NA
-    for line in cfg.splitlines():
+    isa, comp = "unknown", "unknown compiler"
+    for line in torch.__config__.show().splitlines():
         line = line.strip(" -")
         if line.startswith("CPU capability usage:"):
             isa = line.split(":", 1)[1].strip().lower()
         elif line.startswith("GCC") or line.startswith("clang"):
             comp = line
-    blas = NA
-    for cand in ("/usr/lib/x86_64-linux-gnu/libblas.so.3", "/usr/lib/aarch64-linux-gnu/libblas.so.3"):
+    blas = "unknown"
+    for cand in ("/usr/lib/x86_64-linux-gnu/libblas.so.3",
+                 "/usr/lib/aarch64-linux-gnu/libblas.so.3"):
         if os.path.exists(cand):
             blas = os.path.realpath(cand)
-    return isa, f"torch {torch.__version__} ({comp}; BLAS {blas})"
+    return isa, f"pytorch {torch.__version__} ({comp}; BLAS {blas})"
 
 
-# ---- the plan and its FLOPs (DESIGN.md) ------------------------------------------------
+def machine_limits(path, cpu):
+    """Per-core FMA peak and one-thread bandwidth from a freeze_sweep or kernel_bench CSV
+    of this CPU.  Its peak_gflops is per core × threads, except in ReLU/SGD kernel rows
+    (× 1)."""
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    for r in rows:
+        try:
+            peak, bw = float(r["peak_gflops"]), float(r["bandwidth_gbytes_per_s"])
+            threads = int(r["threads"])
+        except (KeyError, ValueError):
+            continue
+        if r["cpu_model"] != cpu:
+            raise ValueError(f"it was measured on '{r['cpu_model']}', this CPU is '{cpu}'")
+        if r["bench"] == "freeze_sweep" or r["phase"].startswith("sgemm"):
+            peak /= threads
+        return peak, bw
+    raise ValueError("no row has peak_gflops, bandwidth_gbytes_per_s and threads")
+
+
+# ---- models and freeze specs, as bench/sweep_args.c and src/freeze.c read them ----------
 
 def parse_model(text):
-    name, _, batch = text.partition(":")
-    if "x" in name:
-        layers, width = (int(v) for v in name.split("x"))
-        widths = [width] * (layers + 1)
-    else:
-        widths = [int(v) for v in name.split("-")]
-    return name, widths, int(batch or 64)
+    """'10,5,1@64' -> ('10,5,1', [10, 5, 1], 64); ValueError as freeze_sweep refuses."""
+    name, at, batch = text.partition("@")
+    if at and not re.fullmatch(r"[0-9]+", batch) or at and not 1 <= int(batch) <= 1 << 20:
+        raise ValueError(f"the batch after @ must be a whole number from 1 to {1 << 20}")
+    widths = []
+    for item in name.split(","):
+        m = re.fullmatch(r"([0-9]+)(?:x([0-9]+))?", item)
+        if not m or not 1 <= int(m.group(1)) <= 1 << 16 \
+                or m.group(2) and not 1 <= int(m.group(2)) <= MAX_WIDTHS:
+            raise ValueError(f"'{item}' is not a width W (1 to {1 << 16}) or WxR (R copies, "
+                             f"1 to {MAX_WIDTHS})")
+        widths += [int(m.group(1))] * int(m.group(2) or 1)
+    if len(widths) > MAX_WIDTHS:
+        raise ValueError(f"more than {MAX_WIDTHS} widths")
+    if len(widths) < 2:
+        raise ValueError("a model needs at least two widths (inputs and outputs)")
+    return name, widths, int(batch) if at else 64
+
+
+def check_spec(spec):
+    for item in spec.split(","):
+        if not item or item.startswith("prefix:") and not re.fullmatch(r"prefix:[0-9]+", item):
+            raise ValueError(f"'{item}' is not a freeze spec item")
 
 
 def frozen_names(spec, names, n_layers):
     """The parameters a freeze spec names, as fz_freeze reads it; None if it does not
     apply to this model (prefix past the layers, a glob matching nothing)."""
-    import fnmatch
     out = set()
     layer = lambda n: int(n[2:n.index(".")])
     for item in spec.split(","):
@@ -162,8 +267,22 @@ def frozen_names(spec, names, n_layers):
     return out
 
 
+def fit(spec, widths):
+    """(frozen names, None) where the spec fits the model and leaves something to train,
+    else (None, why): the C sweep skips such a spec for that model."""
+    L = len(widths) - 1
+    names = [f"fc{i + 1}.{k}" for i in range(L) for k in ("weight", "bias")]
+    frozen = frozen_names(spec, names, L)
+    if frozen is None:
+        return None, "does not fit it"
+    if len(frozen) == len(names):
+        return None, "freezes every parameter: nothing to train"
+    return frozen, None
+
+
 def planned_flops(widths, batch, frozen, momentum, weight_decay):
-    """Per phase, DESIGN.md's conventions, the plan of src/plan.c."""
+    """Per phase, DESIGN.md's conventions, the plan of src/plan.c; `dgrad` and `wgrad`
+    split the backward."""
     L = len(widths) - 1
     B = float(batch)
     f = dict(fwd=0.0, loss_bwd=0.0, dX=0.0, relu_bwd=0.0, dW=0.0, db=0.0, opt=0.0)
@@ -189,199 +308,346 @@ def planned_flops(widths, batch, frozen, momentum, weight_decay):
     f["loss_bwd"] = 2 * out if up else 0.0
     dgrad = f["loss_bwd"] + f["dX"] + f["relu_bwd"]
     wgrad = f["dW"] + f["db"]
-    return dict(fwd=f["fwd"], bwd=dgrad + wgrad, dgrad=dgrad, wgrad=wgrad, opt=f["opt"],
-                step=f["fwd"] + dgrad + wgrad + f["opt"])
+    return dict(forward=f["fwd"], backward=dgrad + wgrad, optimizer=f["opt"],
+                step=f["fwd"] + dgrad + wgrad + f["opt"], dgrad=dgrad, wgrad=wgrad)
 
 
 # ---- one thread count, in its own process ----------------------------------------------
 
-def measure(args, threads):
+class Config:
+    """One model at one batch under one freeze spec; the model is shared by the specs."""
+
+    def __init__(self, shared, spec, frozen):
+        self.shared, self.spec, self.frozen = shared, spec, frozen
+        self.iters = 0                       # steps per repetition, set on the first one
+        self.reps = []                       # per repetition: mean s per phase
+        self.activation_bytes = 0
+
+
+def measure(job):
     import torch
     from torch import nn
+    threads = job["threads"]
     torch.set_num_threads(threads)
-    isa, compiler = torch_build(torch)
-    l1d, l2, l3 = cache_bytes()
-    machine = dict(schema_version=1, host=socket.gethostname(), cpu_model=cpu_model(),
-                   arch=platform.machine(), isa=isa, cores=physical_cores(),
-                   threads=torch.get_num_threads(), l1d_bytes=l1d, l2_bytes=l2,
-                   l3_bytes=l3, compiler=compiler, git_rev=git_rev(), impl="pytorch")
-    rows = []
-    for model_text in args.models.split(","):
-        name, widths, batch = parse_model(model_text)
+
+    def make_model(widths, batch):
+        torch.manual_seed(0)
         L = len(widths) - 1
-        for spec in args.specs.split(","):
-            torch.manual_seed(0)
-            layers = nn.ModuleDict({f"fc{i + 1}": nn.Linear(widths[i], widths[i + 1])
-                                    for i in range(L)})
-            names = [f"fc{i + 1}.{k}" for i in range(L) for k in ("weight", "bias")]
-            frozen = frozen_names(spec, names, L)
-            if frozen is None or len(frozen) == len(names):
-                why = "does not apply" if frozen is None else "leaves nothing to train"
-                print(f"pytorch_sweep: skip {name} {spec}: {why}", file=sys.stderr)
-                continue
-            params = dict(layers.named_parameters())
-            for n in names:
-                params[n].requires_grad = n not in frozen
+        layers = nn.ModuleDict({f"fc{i + 1}": nn.Linear(widths[i], widths[i + 1])
+                                for i in range(L)})
 
-            def forward(x):
-                for i in range(L):
-                    x = layers[f"fc{i + 1}"](x)
-                    if i + 1 < L:
-                        x = torch.relu(x)
-                return x
+        def forward(x):
+            for i in range(L):
+                x = layers[f"fc{i + 1}"](x)
+                if i + 1 < L:
+                    x = torch.relu(x)
+            return x
+        return dict(widths=widths, params=dict(layers.named_parameters()), forward=forward,
+                    x=torch.randn(batch, widths[0]), y=torch.randn(batch, widths[-1]))
 
-            x = torch.randn(batch, widths[0])
-            y = torch.randn(batch, widths[-1])
-            loss_fn = nn.MSELoss()
-            opt = torch.optim.SGD([p for p in params.values() if p.requires_grad],
-                                  lr=0.01, momentum=args.momentum,
-                                  weight_decay=args.weight_decay)
-            param_ptrs = {p.data_ptr() for p in params.values()}
-            saved = {}
+    configs = []
+    for name, widths, batch in job["models"]:
+        shared = make_model(widths, batch)
+        shared.update(name=name, batch=batch, current=None)
+        for spec in job["specs"]:
+            frozen, _ = fit(spec, widths)
+            if frozen is not None:
+                configs.append(Config(shared, spec, frozen))
+    loss_fn = nn.MSELoss()
 
-            def pack(t):
-                if t.data_ptr() not in param_ptrs:
-                    saved[t.data_ptr()] = t.numel() * t.element_size()
-                return t
+    def one_step(c, opt, record=None):
+        s = c.shared
+        t0 = time.perf_counter()
+        opt.zero_grad(set_to_none=True)
+        t1 = time.perf_counter()
+        if record is None:
+            loss = loss_fn(s["forward"](s["x"]), s["y"])
+        else:
+            with torch.autograd.graph.saved_tensors_hooks(record, lambda t: t):
+                loss = loss_fn(s["forward"](s["x"]), s["y"])
+        t2 = time.perf_counter()
+        loss.backward()
+        t3 = time.perf_counter()
+        opt.step()
+        t4 = time.perf_counter()
+        return t2 - t1, t3 - t2, t4 - t3, t4 - t0
 
-            def one_step(record_saved=False):
-                opt.zero_grad(set_to_none=True)
-                t0 = time.perf_counter()
-                if record_saved:
-                    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-                        loss = loss_fn(forward(x), y)
-                else:
-                    loss = loss_fn(forward(x), y)
-                t1 = time.perf_counter()
-                loss.backward()
-                t2 = time.perf_counter()
-                opt.step()
-                t3 = time.perf_counter()
-                return t1 - t0, t2 - t1, t3 - t2, t3 - t0
+    def prepare(c):
+        """Flags as the configuration wants them and a fresh optimizer, then one untimed
+        step (the C sweep's prepare), which also records the saved activations."""
+        s = c.shared
+        for n, p in s["params"].items():
+            p.requires_grad = n not in c.frozen
+            p.grad = None
+        opt = torch.optim.SGD([p for p in s["params"].values() if p.requires_grad], lr=LR,
+                              momentum=job["momentum"], weight_decay=job["weight_decay"])
+        param_ptrs = {p.data_ptr() for p in s["params"].values()}
+        saved = {}
 
-            one_step(record_saved=True)
-            activation_bytes = sum(saved.values())
-            warm = [one_step() for _ in range(3)]
-            reps = max(args.min_reps, min(args.max_reps,
-                                          int(args.min_time / max(1e-9, min(w[3] for w in warm)))))
-            times = [one_step() for _ in range(reps)]
-            flops = planned_flops(widths, batch, frozen, args.momentum, args.weight_decay)
-            trainable = sum(p.numel() for p in params.values() if p.requires_grad)
-            frozen_n = sum(p.numel() for p in params.values() if not p.requires_grad)
-            measured = {"fwd": 0, "bwd": 1, "opt": 2, "step": 3}
-            for phase in PHASES:
-                row = dict(machine, utc_time=datetime.datetime.now(datetime.timezone.utc)
-                           .strftime("%Y-%m-%dT%H:%M:%SZ"), model=name, batch=batch,
-                           freeze_spec=spec, trainable_params=trainable,
-                           frozen_params=frozen_n, phase=phase,
-                           flops_planned=f"{flops[phase]:.0f}", flops_executed=NA,
-                           repetitions=reps, activation_bytes=activation_bytes,
-                           flop_cut=NA, time_cut=NA)
-                if phase in measured:
-                    ts = [t[measured[phase]] for t in times]
-                    med = statistics.median(ts)
-                    row.update(time_min_s=f"{min(ts):.9f}", time_median_s=f"{med:.9f}",
-                               time_max_s=f"{max(ts):.9f}",
-                               gflops=f"{flops[phase] / med / 1e9:.4f}" if med > 0 else NA)
-                    row["peak_fraction"] = (f"{flops[phase] / med / 1e9 / args.peak_gflops:.4f}"
-                                            if args.peak_gflops and med > 0 else NA)
-                else:
-                    row.update(time_min_s=NA, time_median_s=NA, time_max_s=NA, gflops=NA,
-                               peak_fraction=NA)
-                rows.append(row)
-    add_cuts(rows)
+        def record(t):
+            if t.data_ptr() not in param_ptrs:
+                saved[t.data_ptr()] = t.numel() * t.element_size()
+            return t
+        one_step(c, opt, record)
+        c.activation_bytes = sum(saved.values())
+        s["current"] = c
+        return opt
+
+    opts = {}
+    for _ in range(job["repetitions"]):
+        for c in configs:
+            if c.shared["current"] is not c:
+                opts[id(c)] = prepare(c)
+            opt = opts[id(c)]
+            if not c.iters:   # as Google Benchmark: grow the count until min_time is reached
+                c.iters = 1
+                while True:
+                    t = time.perf_counter()
+                    for _ in range(c.iters):
+                        one_step(c, opt)
+                    took = time.perf_counter() - t
+                    if took >= job["min_time"] or c.iters >= 1 << 20:
+                        break
+                    c.iters = min(c.iters * 10, max(c.iters + 1, math.ceil(
+                        c.iters * 1.4 * job["min_time"] / max(took, 1e-9))))
+            sums = [0.0] * 4
+            for _ in range(c.iters):
+                sums = [a + b for a, b in zip(sums, one_step(c, opt))]
+            c.reps.append([v / c.iters for v in sums])
+    return [config_rows(job, c) for c in configs]
+
+
+def config_rows(job, c):
+    """The four phase rows of one configuration, cuts still to come."""
+    s = c.shared
+    flops = planned_flops(s["widths"], s["batch"], c.frozen, job["momentum"],
+                          job["weight_decay"])
+    trainable = sum(p.numel() for n, p in s["params"].items() if n not in c.frozen)
+    frozen = sum(p.numel() for n, p in s["params"].items() if n in c.frozen)
+    rows = []
+    for i, phase in enumerate(PHASES):
+        ts = sorted(r[i] for r in c.reps)
+        med = statistics.median(ts)
+        split = phase in ("backward", "step")
+        rows.append(dict(model=s["name"], batch=s["batch"], freeze_spec=c.spec,
+                         trainable=trainable, frozen=frozen, phase=phase,
+                         flops=flops[phase], dgrad=flops["dgrad"] if split else 0,
+                         wgrad=flops["wgrad"] if split else 0, tmin=ts[0], tmed=med,
+                         tmax=ts[-1], reps=len(ts), activation_bytes=c.activation_bytes))
     return rows
 
 
-def add_cuts(rows):
-    """flop_cut and time_cut: 1 - value/value(none) of the same model, batch, threads,
-    phase; NA where there is no 'none' row or it is zero or not measured."""
-    base = {(r["model"], r["batch"], r["threads"], r["phase"]): r
-            for r in rows if r["freeze_spec"] == "none"}
+# ---- rows in the schema --------------------------------------------------------------------
+
+def csv_rows(measured, machine, limits, momentum):
+    """Every phase row of every configuration as the 40 fields, cuts against `none` of
+    the same model, batch, threads and phase."""
+    none = {(m["model"], m["batch"], m["threads"], m["phase"]): m
+            for m in measured if m["freeze_spec"] == "none"}
+    peak_per_core, bandwidth = limits
+    out = []
+    for m in measured:
+        b = none[(m["model"], m["batch"], m["threads"], m["phase"])]
+        cut = lambda x, x_none: 1 - x / x_none if x_none > 0 else math.nan
+        gflops = m["flops"] / m["tmed"] * 1e-9
+        memory_bound = m["phase"] == "optimizer"
+        # SGD reads p and g and writes p; momentum adds reading and writing its buffer.
+        nbytes = (20 if momentum else 12) * m["trainable"] if memory_bound else 0
+        gbs = nbytes / m["tmed"] * 1e-9 if nbytes else 0
+        peak = peak_per_core * m["threads"] if peak_per_core is not None else NA
+        if peak_per_core is None:
+            fraction = NA
+        else:
+            fraction = gbs / bandwidth if memory_bound else gflops / peak
+        values = dict(machine, threads=m["threads"], bench="freeze_sweep", impl="pytorch",
+                      model=m["model"], batch=m["batch"], freeze_spec=m["freeze_spec"],
+                      trainable_params=m["trainable"], frozen_params=m["frozen"],
+                      phase=m["phase"], flops_planned=m["flops"], flops_executed=m["flops"],
+                      dgrad_flops_planned=m["dgrad"], dgrad_flops_executed=m["dgrad"],
+                      wgrad_flops_planned=m["wgrad"], wgrad_flops_executed=m["wgrad"],
+                      time_min_s=m["tmin"], time_median_s=m["tmed"], time_max_s=m["tmax"],
+                      repetitions=m["reps"], gflops=gflops, bytes=nbytes, gbytes_per_s=gbs,
+                      peak_gflops=peak,
+                      bandwidth_gbytes_per_s=bandwidth if bandwidth is not None else NA,
+                      fraction_of_peak=fraction, flop_cut=cut(m["flops"], b["flops"]),
+                      time_cut=cut(m["tmed"], b["tmed"]),
+                      activation_bytes=m["activation_bytes"])
+        out.append({k: num(float(v)) if isinstance(v, int) else num(v)
+                    for k, v in values.items()})
+    return out
+
+
+def write_csv(rows, path):
+    """Whole or not at all: a temporary file in the same directory, flushed to disk and
+    renamed over the target, CRLF line ends (RFC 4180), as bench/csv.c writes."""
+    d = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=d, prefix=".pytorch_sweep.", suffix=".csv")
+    try:
+        with os.fdopen(fd, "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=COLUMNS, lineterminator="\r\n")
+            w.writeheader()
+            w.writerows(rows)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def print_table(rows):
+    by = {(r["model"], r["batch"], r["threads"], r["freeze_spec"], r["phase"]): r for r in rows}
+    groups = []
     for r in rows:
-        b = base.get((r["model"], r["batch"], r["threads"], r["phase"]))
-        if not b:
-            continue
-        if float(b["flops_planned"]) > 0:
-            r["flop_cut"] = f"{1 - float(r['flops_planned']) / float(b['flops_planned']):.4f}"
-        if r["time_median_s"] != NA and b["time_median_s"] != NA:
-            r["time_cut"] = f"{1 - float(r['time_median_s']) / float(b['time_median_s']):.4f}"
+        if (r["model"], r["batch"], r["threads"]) not in groups:
+            groups.append((r["model"], r["batch"], r["threads"]))
+    for model, batch, threads in groups:
+        print(f"\nmodel {model}, batch {batch}, {threads} thread(s), PyTorch (median of the "
+              f"repetitions; cut = 1 - x/x_none)")
+        print(f"{'spec':<14} {'bwd GFLOP':>10} {'FLOP cut':>9} {'bwd ms':>10} {'time cut':>9} "
+              f"{'step ms':>10} {'step cut':>9}")
+        for r in rows:
+            if (r["model"], r["batch"], r["threads"], r["phase"]) != (model, batch, threads,
+                                                                         "backward"):
+                continue
+            s = by[(model, batch, threads, r["freeze_spec"], "step")]
+            f = lambda v: float(v) if v not in ("", NA) else math.nan
+            print(f"{r['freeze_spec']:<14} {f(r['flops_planned']) * 1e-9:10.4g} "
+                  f"{f(r['flop_cut']):9.3f} {f(r['time_median_s']) * 1e3:10.4g} "
+                  f"{f(r['time_cut']):9.3f} {f(s['time_median_s']) * 1e3:10.4g} "
+                  f"{f(s['time_cut']):9.3f}")
 
 
 # ---- driver ------------------------------------------------------------------------------
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--threads", default="1,2", help="comma-separated thread counts")
-    ap.add_argument("--models", default="10-5-1:64,8x1024:256")
-    ap.add_argument("--specs", default=DEFAULT_SPECS)
-    ap.add_argument("--momentum", type=float, default=0.9)
-    ap.add_argument("--weight-decay", type=float, default=0.0)
-    ap.add_argument("--min-time", type=float, default=1.0,
-                    help="seconds of timed steps per configuration (default 1)")
-    ap.add_argument("--min-reps", type=int, default=5)
-    ap.add_argument("--max-reps", type=int, default=2000)
-    ap.add_argument("--peak-gflops", type=float, default=0.0)
-    ap.add_argument("--out", default=None, help="CSV file (default: stdout)")
-    ap.add_argument("--child", type=int, default=0, help=argparse.SUPPRESS)
-    args = ap.parse_args()
+def number_list(text, lo, hi):
+    if not re.fullmatch(r"[0-9]+(,[0-9]+)*", text) or \
+            not all(lo <= int(v) <= hi for v in text.split(",")):
+        raise argparse.ArgumentTypeError(f"'{text}': expected a comma-separated list of "
+                                         f"whole numbers from {lo} to {hi}")
+    return [int(v) for v in text.split(",")]
 
+
+def one_number(text, lo, hi):
+    if "," in text:
+        raise argparse.ArgumentTypeError(f"'{text}': expected one whole number")
+    return number_list(text, lo, hi)[0]
+
+
+def parse_args(argv):
+    ap = argparse.ArgumentParser(
+        description="The freeze sweep in PyTorch, in freeze_sweep's CSV schema.",
+        epilog="Options and defaults as build/bench/freeze_sweep's; see the module "
+               "docstring for how each CSV column is filled.")
+    ap.add_argument("--model", action="append", metavar="M[@B]",
+                    help="widths, items W or WxR comma-separated (10,5,1  1024x9); @B its "
+                         "batch (default 64); repeatable")
+    ap.add_argument("--batch", type=lambda t: number_list(t, 1, 1 << 20), metavar="B[,B..]",
+                    help="batch sizes for every model")
+    ap.add_argument("--threads", type=lambda t: number_list(t, 0, 256), default=[1, 0],
+                    metavar="T[,T..]", help="thread counts (0 = all cores; default 1,0)")
+    ap.add_argument("--spec", action="append", metavar="S",
+                    help="a freeze spec (none, prefix:K, last, bitfit, fc4.*, ...); repeatable")
+    ap.add_argument("--repetitions", type=lambda t: one_number(t, 1, 1000), default=10,
+                    metavar="N", help="interleaved repetitions per configuration (default 10)")
+    ap.add_argument("--min-time", type=float, default=0.1, metavar="S",
+                    help="seconds per repetition at least (default 0.1)")
+    ap.add_argument("--momentum", type=float, default=0.9, metavar="M",
+                    help="SGD momentum (default 0.9, as the C sweep)")
+    ap.add_argument("--weight-decay", type=float, default=0.0, metavar="W",
+                    help="SGD weight decay (default 0, as the C sweep)")
+    ap.add_argument("--machine-from", metavar="FILE.csv",
+                    help="take peak_gflops and bandwidth_gbytes_per_s from this "
+                         "freeze_sweep/kernel_bench CSV of the same CPU (else NA)")
+    ap.add_argument("--output", metavar="PATH",
+                    help="CSV path (default results/pytorch-<cpu>-<isa>-<threads>.csv)")
+    ap.add_argument("--no-csv", action="store_true", help="print the table, write no CSV")
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if not 0 < args.min_time <= 60:
+        ap.error(f"--min-time {args.min_time}: expected seconds, more than 0 and at most 60")
+    models = []
+    for text in args.model or DEFAULT_MODELS:
+        try:
+            name, widths, batch = parse_model(text)
+        except ValueError as e:
+            ap.error(f"--model '{text}': {e}")
+        models += [(name, widths, b) for b in (args.batch or [batch])]
+    specs = ["none"] + [s for s in (args.spec or DEFAULT_SPECS) if s != "none"]
+    for s in specs:
+        try:
+            check_spec(s)
+        except ValueError as e:
+            ap.error(f"--spec '{s}': {e}")
+    for s in specs:
+        if not any(fit(s, w)[0] is not None for _, w, _ in models):
+            ap.error(f"--spec '{s}': fits none of the models (a prefix deeper than every "
+                     f"model, or a glob naming no parameter)")
+    args.models, args.specs = models, specs
+    return args
+
+
+def main():
+    args = parse_args(sys.argv[1:])
     if args.child:
-        json.dump(measure(args, args.child), sys.stdout)
+        json.dump([r for rows in measure(json.loads(args.child)) for r in rows], sys.stdout)
         return 0
     try:
-        import torch  # noqa: F401  (only to fail early, and visibly, without it)
+        import torch
     except ImportError as e:
         print(f"SKIP: cannot import torch ({e}); install python3-torch", file=sys.stderr)
         return 77
 
-    rows = []
-    for n in (int(t) for t in args.threads.split(",")):
+    cpu = cpu_model()
+    limits = (None, None)
+    if args.machine_from:
+        try:
+            limits = machine_limits(args.machine_from, cpu)
+        except (OSError, ValueError) as e:
+            print(f"pytorch_sweep: --machine-from '{args.machine_from}': {e}", file=sys.stderr)
+            return 2
+    cores = physical_cores()
+    thread_counts = list(dict.fromkeys(t or cores for t in args.threads))
+    isa, compiler = torch_build(torch)
+    l1d, l2, l3 = cache_bytes()
+    machine = dict(schema_version=SCHEMA_VERSION,
+                   utc_time=datetime.datetime.now(datetime.timezone.utc)
+                   .strftime("%Y-%m-%dT%H:%M:%SZ"),
+                   host=socket.gethostname(), cpu_model=cpu, arch=platform.machine(),
+                   isa=isa, cores=cores, l1d_bytes=l1d, l2_bytes=l2, l3_bytes=l3,
+                   compiler=compiler, git_revision=git_revision())
+    for name, widths, _ in args.models:
+        for s in args.specs:
+            why = fit(s, widths)[1]
+            if why:
+                print(f"pytorch_sweep: skipping spec '{s}' on model {name}: {why}",
+                      file=sys.stderr)
+
+    measured = []
+    for n in thread_counts:
+        job = dict(threads=n, models=args.models, specs=args.specs,
+                   repetitions=args.repetitions, min_time=args.min_time,
+                   momentum=args.momentum, weight_decay=args.weight_decay)
         env = dict(os.environ, OMP_NUM_THREADS=str(n), OPENBLAS_NUM_THREADS=str(n),
                    MKL_NUM_THREADS=str(n))
-        argv = [sys.executable, os.path.abspath(__file__), "--child", str(n)]
-        for k in ("models", "specs", "momentum", "weight_decay", "min_time", "min_reps",
-                  "max_reps", "peak_gflops"):
-            argv += [f"--{k.replace('_', '-')}", str(getattr(args, k))]
-        run = subprocess.run(argv, env=env, stdout=subprocess.PIPE)
+        run = subprocess.run([sys.executable, os.path.abspath(__file__), "--child",
+                              json.dumps(job)], env=env, stdout=subprocess.PIPE)
         if run.returncode != 0:
             print(f"pytorch_sweep: the {n}-thread run failed", file=sys.stderr)
             return 1
-        rows += json.loads(run.stdout)
+        measured += [dict(m, threads=n) for m in json.loads(run.stdout)]
 
-    print(f"{'model':>8} {'batch':>5} {'thr':>3} {'spec':>9} {'fwd ms':>9} {'bwd ms':>9} "
-          f"{'opt ms':>9} {'step ms':>9} {'min':>9} {'max':>9}", file=sys.stderr)
-    for r in rows:
-        if r["phase"] == "step":
-            by = {q["phase"]: q for q in rows if (q["model"], q["threads"], q["freeze_spec"])
-                  == (r["model"], r["threads"], r["freeze_spec"])}
-            ms = lambda p, c="time_median_s": f"{float(by[p][c]) * 1e3:9.3f}"
-            print(f"{r['model']:>8} {r['batch']:>5} {r['threads']:>3} {r['freeze_spec']:>9} "
-                  f"{ms('fwd')} {ms('bwd')} {ms('opt')} {ms('step')} "
-                  f"{ms('step', 'time_min_s')} {ms('step', 'time_max_s')}", file=sys.stderr)
-
-    for r in rows:   # the schema has no empty cells: a missing figure is "NA"
-        empty = [c for c in COLUMNS if str(r.get(c, "")) == ""]
-        if empty:
-            print(f"pytorch_sweep: row {r['model']} {r['freeze_spec']} {r['phase']} has no "
-                  f"{', '.join(empty)}", file=sys.stderr)
-            return 1
-    if not rows:
-        print("pytorch_sweep: no configuration applied; nothing measured", file=sys.stderr)
-        return 1
-    if args.out:
-        d = os.path.dirname(os.path.abspath(args.out))
-        fd, tmp = tempfile.mkstemp(dir=d, prefix=".pytorch_sweep.", suffix=".csv")
-        with os.fdopen(fd, "w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=COLUMNS)
-            w.writeheader()
-            w.writerows(rows)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, args.out)   # whole or not at all
-    else:
-        w = csv.DictWriter(sys.stdout, fieldnames=COLUMNS)
-        w.writeheader()
-        w.writerows(rows)
+    rows = csv_rows(measured, machine, limits, args.momentum)
+    print_table(rows)
+    if args.no_csv:
+        return 0
+    output = args.output or os.path.join(
+        "results", "pytorch-{}-{}-{}.csv".format(re.sub(r"[^a-z0-9]+", "-", cpu.lower())
+                                                 .strip("-"), isa,
+                                                 "_".join(map(str, thread_counts))))
+    write_csv(rows, output)
+    print(f"pytorch_sweep: wrote {output}", file=sys.stderr)
     return 0
 
 

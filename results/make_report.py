@@ -6,6 +6,9 @@ Plots:
   backward-<cpu>.png   backward time against frozen layers (prefix:K specs), the planned
                        backward FLOPs on a second axis, one panel per model/batch/threads
   gemm-peak.png        GEMM fraction of this CPU's FMA peak, per CPU, per implementation
+Rows of the same CPU model are one section, whichever implementation wrote them, so the
+PyTorch sweep's CSV (bench/pytorch_sweep.py) sits next to freeze_sweep's: a table puts
+their step and backward times per configuration side by side.
 """
 import csv
 import glob
@@ -20,6 +23,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 SCHEMA_VERSION = "1"
+NAN = float("nan")
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -28,7 +32,8 @@ def slug(text):
 
 
 def num(text):
-    return float(text) if text != "" else float("nan")
+    """Empty (does not apply) and NA (not known, e.g. a PyTorch row's peak) are NaN."""
+    return float(text) if text not in ("", "NA") else float("nan")
 
 
 REQUIRED_COLUMNS = {"bench", "impl", "model", "phase", "cpu_model", "freeze_spec",
@@ -41,8 +46,8 @@ def load(directory):
         with open(path, newline="") as f:
             reader = csv.DictReader(f)
             file_rows = list(reader)
-        # Another schema, or the same version number with other columns (the PyTorch
-        # script's CSV does not have all of them yet): listed as skipped, not read.
+        # Another schema, or the same version number with other columns (an old PyTorch
+        # CSV of 31 columns): listed as skipped, not read.
         if (not file_rows or file_rows[0].get("schema_version") != SCHEMA_VERSION
                 or not REQUIRED_COLUMNS <= set(reader.fieldnames or [])):
             skipped.append(os.path.basename(path))
@@ -54,7 +59,9 @@ def load(directory):
 
 
 def cpu_key(r):
-    return f'{r["cpu_model"]} ({r["arch"]}, {r["isa"]})'
+    """Not the isa: PyTorch reports its own CPU capability, which may differ from the
+    kernel family freezebench picked on the same CPU."""
+    return f'{r["cpu_model"]} ({r["arch"]})'
 
 
 def frozen_layers(spec):
@@ -179,6 +186,31 @@ def sweep_table(rows):
     return lines
 
 
+def versus_table(rows):
+    """freezebench against PyTorch on the same model, batch, threads and spec: median
+    backward and step times and the speed-up (PyTorch time / freezebench time)."""
+    times = defaultdict(dict)
+    for r in rows:
+        if r["bench"] == "freeze_sweep" and r["phase"] in ("backward", "step"):
+            times[(r["model"], int(r["batch"]), int(r["threads"]), r["freeze_spec"])][
+                (r["impl"], r["phase"])] = num(r["time_median_s"])
+    keys = [k for k, t in times.items() if ("freezebench", "step") in t and ("pytorch", "step") in t]
+    if not keys:
+        return []
+    lines = ["| model | batch | threads | spec | bwd ms freezebench | bwd ms PyTorch "
+             "| bwd speed-up | step ms freezebench | step ms PyTorch | step speed-up |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for k in sorted(keys, key=lambda k: (k[0], k[1], k[2], frozen_layers(k[3]) is None,
+                                         frozen_layers(k[3]) or 0, k[3])):
+        t = times[k]
+        cells = []
+        for phase in ("backward", "step"):
+            fb, pt = t.get(("freezebench", phase), NAN), t.get(("pytorch", phase), NAN)
+            cells += [sig(fb * 1e3), sig(pt * 1e3), f"{pt / fb:.3g}×" if fb == fb and pt == pt else ""]
+        lines.append(f"| {k[0]} | {k[1]} | {k[2]} | `{k[3]}` | " + " | ".join(cells) + " |")
+    return lines
+
+
 def kernel_table(rows):
     lines = ["| impl | kernel | shape | threads | GFLOP/s | GB/s | fraction of peak | reps |",
              "|---|---|---|---|---|---|---|---|"]
@@ -213,22 +245,29 @@ def main():
         out += [f"## {cpu}", "",
                 f'Host `{first["host"]}`, {first["cores"]} cores, L1d/L2/L3 '
                 f'{int(num(first["l1d_bytes"])) >> 10}/{int(num(first["l2_bytes"])) >> 10}/'
-                f'{int(num(first["l3_bytes"])) >> 10} KiB, {first["compiler"]}, revision '
-                f'`{first["git_revision"]}`, measured {first["utc_time"]}.  Files: '
-                + ", ".join(f"`{f}`" for f in files) + ".", ""]
+                f'{int(num(first["l3_bytes"])) >> 10} KiB.', ""]
         for f in files:
             r = next(r for r in crows if r["_file"] == f)
-            per_core = num(r["peak_gflops"])
-            if r["bench"] == "freeze_sweep" or r["phase"].startswith("sgemm"):
-                per_core /= max(1, int(r["threads"]))
-            out += [f'Limits measured with `{f}`: FMA peak {per_core:.1f} GFLOP/s per core, '
-                    f'streaming triad {num(r["bandwidth_gbytes_per_s"]):.1f} GB/s (one thread).', ""]
-        out += [""]
+            line = (f'`{f}`: {r["impl"]} ({r["isa"]}), {r["compiler"]}, revision '
+                    f'`{r["git_revision"]}`, measured {r["utc_time"]}.')
+            # The PyTorch script has no probes: its limits, if any, are copied from a
+            # freeze_sweep/kernel_bench CSV, which this section lists already.
+            if r["impl"] != "pytorch":
+                per_core = num(r["peak_gflops"])
+                if r["bench"] == "freeze_sweep" or r["phase"].startswith("sgemm"):
+                    per_core /= max(1, int(r["threads"]))
+                line += (f'  Limits measured: FMA peak {per_core:.1f} GFLOP/s per core, '
+                         f'streaming triad {num(r["bandwidth_gbytes_per_s"]):.1f} GB/s (one thread).')
+            out += [line, ""]
         png = f"backward-{slug(cpu)}.png"
         if plot_backward(cpu, crows, os.path.join(directory, png)):
             out += [f"![backward time against frozen layers]({png})", ""]
         if any(r["bench"] == "freeze_sweep" for r in crows):
             out += ["### Freeze sweep (backward phase)", ""] + sweep_table(crows) + [""]
+        versus = versus_table(crows)
+        if versus:
+            out += ["### freezebench vs PyTorch (median times; speed-up = PyTorch / "
+                    "freezebench)", ""] + versus + [""]
         if any(r["bench"] == "kernel_bench" for r in crows):
             out += ["### Kernels", ""] + kernel_table(crows) + [""]
     with open(os.path.join(directory, "REPORT.md"), "w") as f:

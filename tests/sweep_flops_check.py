@@ -60,7 +60,8 @@ def main():
                 y = (C.c_float * (batch * widths[-1]))()
                 lib.fz_train_step(t, x, y, None)
                 f, s = lib.fz_flops_planned(t), lib.fz_bwd_planned(t)
-                ours = dict(fwd=f.fwd, bwd=f.bwd, opt=f.opt, dgrad=s.dgrad, wgrad=s.wgrad)
+                ours = dict(forward=f.fwd, backward=f.bwd, optimizer=f.opt,
+                            step=f.fwd + f.bwd + f.opt, dgrad=s.dgrad, wgrad=s.wgrad)
                 theirs = sweep.planned_flops(widths, batch, frozen, momentum, wd)
                 for k, v in ours.items():
                     if v != theirs[k]:

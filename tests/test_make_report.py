@@ -1,30 +1,50 @@
 #!/usr/bin/python3
 """results/make_report.py on fresh CSVs: the bench programs write a tiny sweep and a quick
-kernel run into a scratch directory; the report must list both and draw both plots."""
+kernel run into a scratch directory, and, where torch is installed, the PyTorch script the
+same tiny sweep; the report must list them, draw both plots and, with the PyTorch CSV,
+put both implementations' times side by side."""
+import importlib.util
+import math
 import os
 import subprocess
 import sys
 import tempfile
 
-freeze_sweep, kernel_bench, make_report = sys.argv[1:4]
+freeze_sweep, kernel_bench, make_report, pytorch_sweep = sys.argv[1:5]
+SWEEP = ["--model", "32x4@8", "--threads", "1", "--spec", "prefix:1", "--spec", "prefix:2",
+         "--repetitions", "2", "--min-time", "0.001"]
+have_torch = importlib.util.find_spec("torch") is not None
+
+spec = importlib.util.spec_from_file_location("make_report", make_report)
+report_module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(report_module)
+problems = [f"num({t!r}) is not NaN" for t in ("", "NA") if not math.isnan(report_module.num(t))]
 with tempfile.TemporaryDirectory() as d:
-    subprocess.run([freeze_sweep, "--model", "32x4@8", "--threads", "1", "--spec", "prefix:1",
-                    "--spec", "prefix:2", "--repetitions", "2", "--min-time", "0.001",
-                    "--output", os.path.join(d, "sweep.csv")], check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run([freeze_sweep, *SWEEP, "--output", os.path.join(d, "sweep.csv")],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     subprocess.run([kernel_bench, "--quick", "--benchmark_min_time=0.01",
                     "--benchmark_repetitions=1", "--output", os.path.join(d, "kernels.csv")],
                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if have_torch:
+        subprocess.run([sys.executable, pytorch_sweep, *SWEEP, "--output",
+                        os.path.join(d, "pytorch.csv")],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     subprocess.run([sys.executable, make_report, d], check=True, stdout=subprocess.DEVNULL)
     report = open(os.path.join(d, "REPORT.md")).read()
     pngs = [f for f in os.listdir(d) if f.endswith(".png")]
-    problems = []
     if "### Freeze sweep" not in report or "`prefix:2`" not in report:
         problems.append("no sweep table with the prefix:2 row")
     if "### Kernels" not in report or "sgemm_fwd_nt" not in report:
         problems.append("no kernel table")
     if "gemm-peak.png" not in pngs or not any(p.startswith("backward-") for p in pngs):
         problems.append(f"plots missing: {pngs}")
+    if "Skipped" in report:
+        problems.append("a CSV was skipped")
+    if have_torch:
+        versus = report.partition("### freezebench vs PyTorch")[2]
+        if not versus or "| 32x4 | 8 | 1 | `prefix:2` |" not in versus:
+            problems.append("no freezebench vs PyTorch table with the prefix:2 row")
     if problems:
         sys.exit("make_report: " + "; ".join(problems))
-print("make_report: report and plots made")
+print("make_report: report and plots made" + ("" if have_torch else
+                                               " (no torch: without the PyTorch CSV)"))
