@@ -12,7 +12,7 @@ fz_blocking fz_blocking_from_caches(fz_cache_sizes c, size_t mr, size_t nr, size
     size_t l1d = c.l1d ? c.l1d : FZ_DEFAULT_L1D;
     size_t l2 = c.l2 ? c.l2 : FZ_DEFAULT_L2;
     fz_blocking b;
-    b.kc = round_down(l1d / 2 / ((mr + nr) * elem), 8, 8);
+    b.kc = round_down(l1d / 4 * 3 / ((mr + nr) * elem), 8, 8);
     b.mc = round_down(l2 / 2 / (b.kc * elem), mr, mr);
     b.nc = c.l3 ? round_down(c.l3 / 2 / (b.kc * elem), nr, nr)
                 : round_down(FZ_DEFAULT_NC, nr, nr);

@@ -227,11 +227,11 @@ static void phone_blocking_fits_the_little_cores_and_has_no_l3(void **state)
     NEED_HWLOC();
     assert_int_equal(fz_topo_load_xml(&f->topo, TOPOLOGY_DIR "/phone-4big-4little.xml"), FZ_OK);
     fz_schedule_plan(&f->topo, 0, false, 8, 12, &f->plan);
-    /* 32 KiB / 2 / (20 floats) = 204 -> 200; the little cluster's 1 MiB L2 is shared
-     * by 4 cores: 256 KiB / 2 / (200·4) = 163 -> 160 (8·20);
+    /* 32 KiB · 3/4 / (20 floats) = 307 -> 304; the little cluster's 1 MiB L2 is
+     * shared by 4 cores: 256 KiB / 2 / (304·4) = 107 -> 104 (8·13);
      * no L3: NC = 4096 rounded down to 12 = 4092. */
-    assert_int_equal(f->plan.blocking.kc, 200);
-    assert_int_equal(f->plan.blocking.mc, 160);
+    assert_int_equal(f->plan.blocking.kc, 304);
+    assert_int_equal(f->plan.blocking.mc, 104);
     assert_int_equal(f->plan.blocking.nc, 4092);
 }
 
@@ -248,7 +248,7 @@ static void blocking_does_not_depend_on_the_thread_count(void **state)
         assert_int_equal(f->plan.blocking.mc, one.mc);
         assert_int_equal(f->plan.blocking.nc, one.nc);
     }
-    assert_int_equal(one.kc, 272);
+    assert_int_equal(one.kc, 416);   /* 48 KiB · 3/4 / (22 floats) = 418 -> 416 */
 }
 
 static void fallback_topology_plans_one_unbound_thread_per_cpu(void **state)
