@@ -22,6 +22,16 @@ static inline void fill_uniform(float *x, size_t n, uint64_t seed, float lo, flo
         x[i] = fz_rng_uniform(&r, lo, hi);
 }
 
+/* A malloc'd array of n floats uniform in [-1, 1) from `seed` (NULL if out of memory;
+ * the caller frees it). */
+static inline float *random_floats(size_t n, uint64_t seed)
+{
+    float *x = malloc(n * sizeof *x);
+    if (x)
+        fill_uniform(x, n, seed, -1.0f, 1.0f);
+    return x;
+}
+
 /* Every parameter value and every requires_grad flag of a model, in state_dict order. */
 typedef struct {
     size_t n_tensors;

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "core_testutil.h"
 #include "freezebench.h"
 #include "kernels.h"
 #include "gemm.h"
@@ -24,21 +25,11 @@
 #define N 83
 #define K 517
 
-static float *random_matrix(size_t n, uint64_t seed)
-{
-    float *x = malloc(n * sizeof(float));
-    assert_non_null(x);
-    for (size_t i = 0; i < n; i++) {
-        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
-        x[i] = (float)(seed >> 40) / (float)(1u << 23) - 1.0f;
-    }
-    return x;
-}
-
 static void sgemm_is_bitwise_identical_for_1_2_3_threads(void **state)
 {
     (void)state;
-    float *a = random_matrix(M * K, 1), *b = random_matrix(N * K, 2);
+    float *a = random_floats(M * K, 1), *b = random_floats(N * K, 2);
+    assert_true(a && b);
     const fz_trans layouts[3][2] = {   /* the three training products */
         { FZ_NOTRANS, FZ_TRANS }, { FZ_NOTRANS, FZ_NOTRANS }, { FZ_TRANS, FZ_NOTRANS } };
     for (int l = 0; l < 3; l++) {
@@ -46,7 +37,8 @@ static void sgemm_is_bitwise_identical_for_1_2_3_threads(void **state)
         size_t lda = ta == FZ_NOTRANS ? K : M, ldb = tb == FZ_NOTRANS ? N : K;
         float *c[3];
         for (int t = 0; t < 3; t++) {
-            c[t] = random_matrix(M * N, 3);
+            c[t] = random_floats(M * N, 3);
+            assert_non_null(c[t]);
             fz_set_threads(t + 1);
             assert_int_equal(fz_get_threads(), t + 1);
             fz_sgemm(ta, tb, M, N, K, 0.75f, a, lda, b, ldb, -0.5f, c[t], N);
@@ -68,9 +60,9 @@ static void sgemm_is_bitwise_identical_for_1_2_3_threads(void **state)
 static void sgemm_is_bitwise_identical_across_groups_and_blocking(void **state)
 {
     (void)state;
-    float *a = random_matrix(M * K, 8), *b = random_matrix(K * N, 9);
-    float *ref = random_matrix(M * N, 10), *c = malloc(M * N * sizeof(float));
-    assert_non_null(c);
+    float *a = random_floats(M * K, 8), *b = random_floats(K * N, 9);
+    float *ref = random_floats(M * N, 10), *c = malloc(M * N * sizeof(float));
+    assert_true(a && b && ref && c);
     fz_set_threads(1);
     fz_sgemm(FZ_NOTRANS, FZ_NOTRANS, M, N, K, 1.0f, a, K, b, N, 0.0f, ref, N);
 
@@ -109,8 +101,9 @@ static void flops_are_counted_per_thread_and_sum_exactly(void **state)
         print_message("  %s has no blocked GEMM to split: skipped\n", k->isa);
         skip();
     }
-    float *a = random_matrix(M * K, 4), *b = random_matrix(K * N, 5),
-          *c = random_matrix(M * N, 6), *bias = random_matrix(N, 7);
+    float *a = random_floats(M * K, 4), *b = random_floats(K * N, 5),
+          *c = random_floats(M * N, 6), *bias = random_floats(N, 7);
+    assert_true(a && b && c && bias);
     fz_counter *f = calloc(1, sizeof *f);
     assert_non_null(f);
     fz_gemm_op op = { .m = M, .n = N, .k = K, .alpha = 1.0f, .a = a, .lda = K, .b = b,

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <cmocka.h>
 
+#include "core_testutil.h"
 #include "freezebench.h"
 #include "kernels.h"
 
@@ -20,17 +21,6 @@ typedef struct {
     size_t widths[4], n_widths, batch;
     const char *freeze;
 } net_case;
-
-static float *random_data(size_t n, uint64_t seed)
-{
-    float *x = malloc(n * sizeof(float));
-    assert_non_null(x);
-    for (size_t i = 0; i < n; i++) {
-        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
-        x[i] = (float)(seed >> 40) / (float)(1u << 23) - 1.0f;
-    }
-    return x;
-}
 
 /* Trains a fresh model with table `k`; returns it, with the losses and FLOPs. */
 static fz_model *train(const fz_kernels *k, const net_case *nc, float *losses,
@@ -46,7 +36,8 @@ static fz_model *train(const fz_kernels *k, const net_case *nc, float *losses,
                                                 .weight_decay = 1e-3f });
     assert_non_null(t);
     size_t in = nc->widths[0], out = nc->widths[nc->n_widths - 1];
-    float *x = random_data(nc->batch * in, 1), *y = random_data(nc->batch * out, 2);
+    float *x = random_floats(nc->batch * in, 1), *y = random_floats(nc->batch * out, 2);
+    assert_true(x && y);
     for (int s = 0; s < STEPS; s++)
         assert_int_equal(fz_train_step(t, x, y, &losses[s]), FZ_OK);
     *flops = fz_flops_executed(t);

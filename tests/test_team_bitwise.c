@@ -8,6 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "core_testutil.h"
 #include "freezebench.h"
 #include "parallel.h"
 #include "team.h"
@@ -19,16 +20,6 @@ static const size_t widths[] = { 37, 300, 130, 7 };
  * first hidden layer are above the one-thread threshold. */
 _Static_assert(300 * 130 > FZ_PARALLEL_MIN_WORK, "fc2.weight below the threshold");
 _Static_assert(BATCH * 300 > FZ_PARALLEL_MIN_WORK, "fc1 db below the threshold");
-
-static float *random_floats(size_t n, uint32_t seed)
-{
-    float *x = malloc(n * sizeof *x);
-    for (size_t i = 0; x && i < n; i++) {
-        seed = seed * 1664525u + 1013904223u;
-        x[i] = (float)(seed >> 8) / (float)(1u << 24) * 2.0f - 1.0f;
-    }
-    return x;
-}
 
 /* Trains a fresh model for STEPS steps on `threads` threads; returns the model. */
 static fz_model *train(int threads, const char *freeze, const float *x, const float *y)
