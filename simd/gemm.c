@@ -237,8 +237,12 @@ void fz_sgemm_run(const fz_sgemm_kernel *kern, const fz_gemm_op *op, fz_counter 
         return;
     size_t kc, mc, nc;
     fz_sgemm_blocking(kern, &kc, &mc, &nc);
+    /* The small path hands A to the microkernel unpacked, which it would take for a
+     * packed panel (and read MR whole rows of) if its strides were a panel's. */
+    operand_strides s = strides_of(op);
     bool small = op->k <= kc && op->k * round_up(op->n, kern->nr) <= SMALL_B_FLOATS &&
-                 (uint64_t)op->m * op->n * op->k <= SMALL_MNK;
+                 (uint64_t)op->m * op->n * op->k <= SMALL_MNK &&
+                 !(s.rsa == 1 && s.csa == kern->mr);
     if (small)
         sgemm_small(kern, op, flops);
     else

@@ -9,6 +9,7 @@
  * by k·eps·sum|a·b|; alpha, beta and the bias add a few roundings more:
  *   |c_isa - c_ref| <= (k + 4)·eps·(|alpha|·sum_p |a_ip·b_pj| + |beta·c_ij| + |bias_j|).
  */
+#define _DEFAULT_SOURCE   /* MAP_ANONYMOUS */
 #include <float.h>
 #include <math.h>
 #include <setjmp.h>
@@ -17,6 +18,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "kernels.h"
@@ -294,6 +297,39 @@ static void gemm_large_k_stays_within_k_eps_bound(void **state)
     free(c);
 }
 
+/* A transposed A whose leading dimension equals MR has a packed panel's strides; the
+ * small path must not hand it to the microkernel as one, which would read MR rows of
+ * every column when C has fewer.  A ends right before an inaccessible page, so a read
+ * past its last element faults in any build. */
+static void gemm_unpacked_a_with_panel_strides_reads_only_a(void **state)
+{
+    const fz_sgemm_kernel *kern;
+    const fz_kernels *isa = isa_or_skip(state, &kern);
+    const size_t m = kern->mr - 3, n = 5, k = 11, lda = kern->mr;
+    const size_t a_floats = (k - 1) * lda + m;   /* the least storage op(A) needs */
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t bytes = (a_floats * sizeof(float) + page - 1) / page * page;
+    char *map = mmap(NULL, bytes + page, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    assert_true(map != MAP_FAILED);
+    assert_int_equal(mprotect(map + bytes, page, PROT_NONE), 0);
+    float *a = (float *)(map + bytes) - a_floats;
+    float b[11 * 5], c[6 * 5], ref[6 * 5];
+    for (size_t i = 0; i < a_floats; i++)
+        a[i] = uniform();
+    for (size_t i = 0; i < k * n; i++)
+        b[i] = uniform();
+    fz_gemm_op op = { .ta = FZ_TRANS, .m = m, .n = n, .k = k, .alpha = 1.0f, .a = a,
+                      .lda = lda, .b = b, .ldb = n, .ldc = n };
+    op.c = ref;
+    fz_kernels_scalar()->sgemm(&op, NULL);
+    op.c = c;
+    isa->sgemm(&op, NULL);
+    for (size_t i = 0; i < m * n; i++)
+        assert_true(fabsf(c[i] - ref[i]) <= (k + 4) * FLT_EPSILON * 16.0f);
+    munmap(map, bytes + page);
+}
+
 /* The blocking in use is whole tiles, and the kernel names its ISA and tile. */
 static void gemm_blocking_is_whole_tiles(void **state)
 {
@@ -315,6 +351,7 @@ static void gemm_blocking_is_whole_tiles(void **state)
     ISA_TEST(isa, gemm_matches_scalar_for_every_alpha_beta_epilogue),  \
     ISA_TEST(isa, gemm_beta_zero_ignores_nan_in_c),                    \
     ISA_TEST(isa, gemm_k_zero_scales_c_only),                          \
+    ISA_TEST(isa, gemm_unpacked_a_with_panel_strides_reads_only_a),    \
     ISA_TEST(isa, gemm_large_k_stays_within_k_eps_bound)
 
 int main(void)
