@@ -25,7 +25,6 @@ typedef struct {
     fz_trainer *t;
     float *x, *y;
     const char *current_spec;   /* what the flags are set to now */
-    int current_threads;
 } bench_model;
 
 typedef struct {
@@ -194,17 +193,21 @@ void fzb_sweep_threads_text(const fzb_sweep *s, char *out, size_t size)
 }
 
 /* Flags and threads as the configuration wants them, then one untimed step so the plan's
- * buffers and the thread team exist before the clock runs. */
+ * buffers and the thread team exist before the clock runs.  The thread count is the
+ * process's, not the model's: another model's configuration may have changed it since
+ * this model last ran, so it is read back from the team rather than remembered. */
 static fz_status prepare(config *c)
 {
     bench_model *bm = c->bm;
-    if (bm->current_spec == c->spec && bm->current_threads == c->threads)
+    if (bm->current_spec == c->spec && fz_get_threads() == c->threads)
         return FZ_OK;
     fz_status s = bm->current_spec == c->spec ? FZ_OK : set_spec(bm, c->spec);
     if (s != FZ_OK)
         return s;
     fz_set_threads(c->threads);
-    bm->current_threads = c->threads;
+    if (fz_get_threads() != c->threads)
+        return fz_set_error(FZ_EINVAL, "freeze_sweep: asked for %d threads, the team has %d",
+                            c->threads, fz_get_threads());
     return fz_train_step(bm->t, bm->x, bm->y, NULL);
 }
 
@@ -259,6 +262,7 @@ static void bench_config(fzb_state *st, void *user)
     fzb_counter(st, "fwd_s", fwd, FZB_PER_ITER);
     fzb_counter(st, "bwd_s", bwd, FZB_PER_ITER);
     fzb_counter(st, "opt_s", opt, FZB_PER_ITER);
+    fzb_counter(st, "threads", fz_get_threads(), FZB_PLAIN);
     fzb_counter(st, "FLOPS", c->planned.fwd + c->planned.bwd + c->planned.opt, FZB_RATE);
     report_progress(c->sweep, now() - t0);
 }
