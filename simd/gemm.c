@@ -112,7 +112,18 @@ typedef struct {
     float *bbuf;    /* packed B blocks, one per group, bstride floats apart */
     float *abuf;    /* packed A blocks, one per thread, astride floats apart */
     size_t bstride, astride;
+    bool a_in_place;   /* the microkernel reads A where it lies: see a_worth_packing */
 } blocked_job;
+
+/* Packing A pays when each packed element is read again, once per NR columns of C.
+ * With C one panel wide (DeepBench's 1760×16×1760) it is read once, so packing would
+ * only add a copy of all of A; the microkernel then reads A where it lies, unless A's
+ * strides are a packed panel's, which it would take for one. */
+static bool a_worth_packing(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
+                            operand_strides s)
+{
+    return op->n > kern->nr || (s.rsa == 1 && s.csa == kern->mr);
+}
 
 /* One thread's share of the blocked GEMM; returns the FLOPs it executed.  Every thread
  * runs the same number of NC and KC iterations (a group without columns left idles
@@ -153,14 +164,21 @@ static uint64_t blocked_worker(const blocked_job *job, int t, int nt)
 #endif
             for (size_t ic = m0; ic < m1 && ncur; ic += job->mc) {
                 size_t mcur = min_size(job->mc, m1 - ic);
-                kern->pack_a(ap, op->a + ic * job->s.rsa + pc * job->s.csa,
-                             job->s.rsa, job->s.csa, mcur, kcur);
+                const float *ablock = op->a + ic * job->s.rsa + pc * job->s.csa;
+                size_t rsa = job->s.rsa, csa = job->s.csa;
+                if (!job->a_in_place) {
+                    kern->pack_a(ap, ablock, rsa, csa, mcur, kcur);
+                    ablock = ap;
+                    rsa = 1;     /* a packed panel: MR rows side by side, mr·kcur apart */
+                    csa = mr;
+                }
+                size_t panel = job->a_in_place ? mr * job->s.rsa : mr * kcur;
                 for (size_t j = 0; j < ncur; j += nr) {
                     size_t nrc = min_size(nr, ncur - j);
                     for (size_t i = 0; i < mcur; i += mr) {
                         size_t mrc = min_size(mr, mcur - i);
                         fz_tile_epilogue ep = tile_epilogue(op, ic + i, jc + j, first, last);
-                        kern->ukr(kcur, ap + i * kcur, 1, mr, bp + j * kcur,
+                        kern->ukr(kcur, ablock + i / mr * panel, rsa, csa, bp + j * kcur,
                                   op->c + (ic + i) * op->ldc + jc + j, op->ldc, mrc, nrc,
                                   &ep);
                         done += 2 * (uint64_t)mrc * nrc * kcur +
@@ -182,6 +200,7 @@ static void sgemm_blocked(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
 {
     const fz_team_config *team = fz_team_get();
     blocked_job job = { .kern = kern, .op = op, .s = strides_of(op) };
+    job.a_in_place = !a_worth_packing(kern, op, job.s);
     fz_sgemm_blocking(kern, &job.kc, &job.mc, &job.nc);
 
     int threads = 1;
@@ -198,7 +217,8 @@ static void sgemm_blocked(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
      * instead of a fresh mmap, whose page faults cost a few percent at these sizes. */
     size_t kc = min_size(job.kc, op->k);
     job.bstride = round_up(kc * min_size(job.nc, round_up(op->n, kern->nr)), 16);
-    job.astride = round_up(kc * min_size(job.mc, round_up(op->m, kern->mr)), 16);
+    job.astride = job.a_in_place
+                  ? 0 : round_up(kc * min_size(job.mc, round_up(op->m, kern->mr)), 16);
     size_t floats = 0;
     void *raw = NULL;
     if (fz_mul_ok(job.bstride, (size_t)groups, &floats) &&
