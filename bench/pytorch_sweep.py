@@ -29,7 +29,10 @@ no model is an error.  Bad options exit with status 2 before any work starts.
 
 Each thread count runs in a fresh child process with OMP_NUM_THREADS, OPENBLAS_NUM_THREADS
 and MKL_NUM_THREADS set before torch is imported (the BLAS thread pools read them once)
-and torch.set_num_threads(N).  Like Google Benchmark in the C sweep, a repetition runs
+and torch.set_num_threads(N), and with OMP_WAIT_POLICY=PASSIVE unless the caller set it:
+Debian's torch runs its OpenMP pool beside the pthread OpenBLAS, and with both pools
+spinning for work on the same cores a 2-thread 8x1024 step took 225-242 ms here against
+86-111 ms passive (and 149-154 ms on one thread).  Like Google Benchmark in the C sweep, a repetition runs
 enough steps to last --min-time and records the mean step; the repetitions of all
 configurations of a thread count are interleaved.  Each step, timed with
 time.perf_counter:
@@ -631,6 +634,7 @@ def main():
                    momentum=args.momentum, weight_decay=args.weight_decay)
         env = dict(os.environ, OMP_NUM_THREADS=str(n), OPENBLAS_NUM_THREADS=str(n),
                    MKL_NUM_THREADS=str(n))
+        env.setdefault("OMP_WAIT_POLICY", "PASSIVE")   # see the docstring
         run = subprocess.run([sys.executable, os.path.abspath(__file__), "--child",
                               json.dumps(job)], env=env, stdout=subprocess.PIPE)
         if run.returncode != 0:
