@@ -10,7 +10,11 @@
  *
  * Small path: for tiny problems (the seed network's 64×10×5) packing A and starting a
  * team cost more than the product itself, so one thread packs B into a stack buffer
- * and the microkernel reads A where it lies.
+ * and the microkernel reads A where it lies.  A tall, narrow product (the seed's 64×5
+ * and 64×1 layers) would fill a few of each tile's NR lanes and pay a tile's overhead
+ * every MR rows; where the kernel can store a tile transposed it is computed as
+ * Cᵀ = op(B)ᵀ·op(A)ᵀ, C's rows along the lanes.  Each element is the same chain of
+ * FMAs over k either way, so the result is bitwise the same.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -74,12 +78,46 @@ static fz_tile_epilogue tile_epilogue(const fz_gemm_op *op, size_t i, size_t j,
     return ep;
 }
 
+/* Whether the transposed small path applies: C narrow enough that most lanes of a tile
+ * would idle, tall enough for whole tiles of lanes, and a kernel that can store a tile
+ * transposed. */
+static bool small_transposed_fits(const fz_sgemm_kernel *kern, const fz_gemm_op *op)
+{
+    return kern->stores_transposed && op->n <= kern->mr && op->m >= kern->nr &&
+           op->k * round_up(op->m, kern->nr) <= SMALL_B_FLOATS;
+}
+
+/* Cᵀ = op(B)ᵀ·op(A)ᵀ in tiles of n rows (C's columns) by NR lanes (C's rows), each
+ * written straight into C, through the epilogue in C's coordinates. */
+static void sgemm_small_transposed(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
+                                   operand_strides s, fz_counter *flops)
+{
+    _Alignas(64) float apack[SMALL_B_FLOATS];
+    size_t m = op->m, n = op->n, k = op->k, nr = kern->nr;
+
+    /* op(A)ᵀ(p, i) = op(A)(i, p): packed as the microkernel's B, lanes along i. */
+    kern->pack_b(apack, op->a, s.rsa, s.csa, m, k);
+    for (size_t i = 0; i < m; i += nr) {
+        fz_tile_epilogue ep = tile_epilogue(op, i, 0, true, true);
+        ep.transposed = true;
+        /* op(B)ᵀ(j, p) = op(B)(p, j): read where it lies, as the microkernel's A. */
+        kern->ukr(k, op->b, s.csb, s.rsb, apack + i * k, op->c + i * op->ldc, op->ldc, n,
+                  min_size(nr, m - i), &ep);
+    }
+    uint64_t mn = (uint64_t)m * n;
+    fz_counter_add(flops, 2 * mn * k + mn * epilogue_stages(op));
+}
+
 static void sgemm_small(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
                         fz_counter *flops)
 {
     _Alignas(64) float bpack[SMALL_B_FLOATS];
     size_t m = op->m, n = op->n, k = op->k, mr = kern->mr, nr = kern->nr;
     operand_strides s = strides_of(op);
+    if (small_transposed_fits(kern, op)) {
+        sgemm_small_transposed(kern, op, s, flops);
+        return;
+    }
 
     kern->pack_b(bpack, op->b, s.csb, s.rsb, n, k);
     for (size_t j = 0; j < n; j += nr) {

@@ -22,6 +22,10 @@ typedef struct {
     const float *bias;                  /* the tile's first column of the bias, or NULL */
     bool relu;
     const float *mask; size_t ldmask;   /* the tile's corner of the mask, or NULL */
+    /* The tile holds Cᵀ: its element (i, j) is C's (j, i), written at c[j·ldc + i], and
+     * bias and mask are in C's coordinates (bias by C's column, i.e. the tile's row).
+     * Only for kernels with stores_transposed. */
+    bool transposed;
 } fz_tile_epilogue;
 
 /* The tile C[0..mr)×[0..nr) (mr <= MR, nr <= NR) becomes the epilogue of
@@ -45,6 +49,7 @@ typedef struct {
                              * B block in L3 */
     fz_sgemm_ukr *ukr;
     fz_sgemm_pack *pack_a, *pack_b;
+    bool stores_transposed; /* the microkernel honours fz_tile_epilogue.transposed */
 } fz_sgemm_kernel;
 
 /* The whole GEMM of `op` with kernel `kern`: chooses the small (unpacked A, one thread)

@@ -62,6 +62,26 @@ static inline void store_first(float *p, __m256 lo, __m256 hi, size_t n)
         _mm_store_ss(p, x);
 }
 
+/* r[q] = column q of the 8×8 block whose rows are r[0..7]. */
+static inline void transpose8x8(__m256 r[8])
+{
+    __m256 t[8], u[8];
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 8; i += 4) {
+        u[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+        u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+        u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+        u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    for (int i = 0; i < 4; i++) {
+        r[i] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x20);
+        r[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
+    }
+}
+
 /* The tile through the epilogue, in the order of the scalar reference, one stage at a
  * time over all rows: each stage's test is made once per tile, not once per row (the
  * small network's products are nearly all edge tiles, where that overhead dominated).
@@ -116,12 +136,61 @@ store_tile(__m256 acc[MR][2], float *c, size_t ldc, size_t mr, size_t nr, int ha
 #undef EACH
 }
 
+/* The tile as Cᵀ (fz_tile_epilogue.transposed): tile row r is C's column r and lane l
+ * C's row l.  Two 8×8 transposes turn the lanes back into C's rows, each mr (<= 6)
+ * floats wide, which then go through the epilogue stage by stage, as in store_tile;
+ * bias and mask are read along C's rows. */
+static inline __attribute__((always_inline)) void
+store_tile_transposed(__m256 acc[MR][2], float *c, size_t ldc, size_t mr, size_t nr,
+                      int halves, const fz_tile_epilogue *ep)
+{
+    const fz_tile_epilogue e = *ep;
+    const __m256 zero = _mm256_setzero_ps();
+    const col_mask cm = {
+        .lo = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)mr),
+                                 _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)),
+        .full = false,
+    };
+    __m256 row[2 * 8];   /* row[i]: C's row i, its first mr lanes */
+    for (int h = 0; h < halves; h++) {
+        __m256 *t = row + 8 * h;
+        for (int r = 0; r < 8; r++)
+            t[r] = r < MR ? acc[r][h] : zero;
+        transpose8x8(t);
+    }
+    int rows = (int)nr;
+#define EACH(body)                        \
+    _Pragma("GCC unroll 16")                  \
+    for (int i = 0; i < 8 * halves; i++)      \
+        if (i < rows) { body; }
+    if (e.alpha != 1.0f) {
+        const __m256 alpha = _mm256_set1_ps(e.alpha);
+        EACH(row[i] = _mm256_mul_ps(alpha, row[i]))
+    }
+    if (e.beta != 0.0f) {
+        const __m256 beta = _mm256_set1_ps(e.beta);
+        EACH(row[i] = _mm256_add_ps(row[i], _mm256_mul_ps(beta, load_cols(c + i * ldc, &cm, 0))))
+    }
+    if (e.bias) {
+        const __m256 bias = load_cols(e.bias, &cm, 0);
+        EACH(row[i] = _mm256_add_ps(row[i], bias))
+    }
+    if (e.relu)
+        EACH(row[i] = _mm256_max_ps(row[i], zero))
+    if (e.mask)
+        EACH(row[i] = _mm256_and_ps(row[i],
+                                    _mm256_cmp_ps(load_cols(e.mask + i * e.ldmask, &cm, 0),
+                                                  zero, _CMP_GT_OQ)))
+    EACH(store_first(c + i * ldc, row[i], zero, mr))
+#undef EACH
+}
+
 /* The microkernel body; always inlined so that the packed-A call site gets the strides
  * as constants. */
 static inline __attribute__((always_inline)) void
 ukr_body(size_t k, const float *a, size_t rsa, size_t csa, const float *b, float *c,
          size_t ldc, size_t mr, size_t nr, const fz_tile_epilogue *ep, bool packed,
-         bool left_half)
+         bool left_half, bool transposed)
 {
     /* A packed panel is zero padded to MR rows; in the caller's matrix, rows past mr
      * repeat the last real row instead: never outside A, and never stored. */
@@ -162,39 +231,24 @@ ukr_body(size_t k, const float *a, size_t rsa, size_t csa, const float *b, float
 
     __m256 acc[MR][2] = { { c00, c01 }, { c10, c11 }, { c20, c21 },
                           { c30, c31 }, { c40, c41 }, { c50, c51 } };
-    store_tile(acc, c, ldc, mr, nr, left_half ? 1 : 2, ep);
+    if (transposed)
+        store_tile_transposed(acc, c, ldc, mr, nr, left_half ? 1 : 2, ep);
+    else
+        store_tile(acc, c, ldc, mr, nr, left_half ? 1 : 2, ep);
 }
 
 static void sgemm_avx2_6x16(size_t k, const float *a, size_t rsa, size_t csa,
                             const float *b, float *c, size_t ldc, size_t mr, size_t nr,
                             const fz_tile_epilogue *ep)
 {
-    if (rsa == 1 && csa == MR)
-        ukr_body(k, a, 1, MR, b, c, ldc, mr, nr, ep, true, false);
+    if (ep->transposed)   /* the small path's tall, narrow products, as Cᵀ */
+        ukr_body(k, a, rsa, csa, b, c, ldc, mr, nr, ep, false, false, true);
+    else if (rsa == 1 && csa == MR)
+        ukr_body(k, a, 1, MR, b, c, ldc, mr, nr, ep, true, false, false);
     else if (nr <= 8)   /* the small path's narrow products: half the work */
-        ukr_body(k, a, rsa, csa, b, c, ldc, mr, nr, ep, false, true);
+        ukr_body(k, a, rsa, csa, b, c, ldc, mr, nr, ep, false, true, false);
     else
-        ukr_body(k, a, rsa, csa, b, c, ldc, mr, nr, ep, false, false);
-}
-
-/* r[q] = column q of the 8×8 block whose rows are r[0..7]. */
-static inline void transpose8x8(__m256 r[8])
-{
-    __m256 t[8], u[8];
-    for (int i = 0; i < 8; i += 2) {
-        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
-        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
-    }
-    for (int i = 0; i < 8; i += 4) {
-        u[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
-        u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
-        u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
-        u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
-    }
-    for (int i = 0; i < 4; i++) {
-        r[i] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x20);
-        r[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
-    }
+        ukr_body(k, a, rsa, csa, b, c, ldc, mr, nr, ep, false, false, false);
 }
 
 /* A not transposed (depth contiguous, as X and dY are): whole 6-row panels go through
@@ -260,9 +314,21 @@ static void pack_b_avx2(float *dst, const float *src, size_t ls, size_t ks, size
                 for (int q = 0; q < 8; q++)
                     _mm256_store_ps(dst + (p + q) * NR + h, r[q]);
             }
-        for (; p < k; p++)   /* depth tail */
-            for (size_t l = 0; l < NR; l++)
-                dst[p * NR + l] = src[(l0 + l) * ls + p];
+        if (p < k) {
+            /* Depth tail (all of a small network's depth): the same transpose over the
+             * last k - p depth steps, loaded masked so nothing past them is read. */
+            size_t tail = k - p;
+            __m256i live = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)tail),
+                                              _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+            for (size_t h = 0; h < NR; h += 8) {
+                __m256 r[8];
+                for (int q = 0; q < 8; q++)
+                    r[q] = _mm256_maskload_ps(src + (l0 + h + q) * ls + p, live);
+                transpose8x8(r);
+                for (size_t q = 0; q < tail; q++)
+                    _mm256_store_ps(dst + (p + q) * NR + h, r[q]);
+            }
+        }
     }
     if (ls == 1) {
         /* Lanes contiguous (B not transposed): one masked load pair per depth step;
@@ -290,4 +356,5 @@ const fz_sgemm_kernel fz_sgemm_avx2_6x16 = {
     .ukr = sgemm_avx2_6x16,
     .pack_a = pack_a_avx2,
     .pack_b = pack_b_avx2,
+    .stores_transposed = true,
 };

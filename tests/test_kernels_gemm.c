@@ -206,9 +206,9 @@ static void gemm_matches_scalar_around_nc(void **state)
         }
 }
 
-/* alpha, beta in {0, 1, -0.5} × every epilogue × all transposes, on a small-path shape
- * and on a blocked shape with two K blocks (beta only on the first, the epilogue only
- * on the last). */
+/* alpha, beta in {0, 1, -0.5} × every epilogue × all transposes, on small-path shapes
+ * (one wide, two tall and narrow, which a kernel may store transposed) and on a blocked
+ * shape with two K blocks (beta only on the first, the epilogue only on the last). */
 static void gemm_matches_scalar_for_every_alpha_beta_epilogue(void **state)
 {
     const fz_sgemm_kernel *kern;
@@ -217,8 +217,10 @@ static void gemm_matches_scalar_for_every_alpha_beta_epilogue(void **state)
     fz_sgemm_blocking(kern, &kc, &mc, &nc);
     const float ab[] = { 0.0f, 1.0f, -0.5f };
     const unsigned eps[] = { 0, EP_BIAS, EP_RELU, EP_BIAS | EP_RELU, EP_MASK, EP_ALL };
-    const size_t shapes[2][3] = { { 13, 37, 7 }, { 2 * kern->mr + 3, 2 * kern->nr + 5, kc + 9 } };
-    for (size_t s = 0; s < 2; s++)
+    const size_t shapes[4][3] = { { 13, 37, 7 }, { 2 * kern->nr + 3, kern->mr - 1, 7 },
+                                  { kern->nr + 1, 1, 3 },
+                                  { 2 * kern->mr + 3, 2 * kern->nr + 5, kc + 9 } };
+    for (size_t s = 0; s < 4; s++)
         for (size_t t = 0; t < 4; t++)
             for (size_t ia = 0; ia < 3; ia++)
                 for (size_t ib = 0; ib < 3; ib++)
