@@ -40,8 +40,8 @@ typedef struct {
 /* A layer of `batch` rows, `in` inputs and `out` outputs: the three products of training. */
 typedef struct { size_t batch, in, out; } layer_shape;
 static const layer_shape train_shapes[] = {
-    { 32, 1024, 1024 }, { 64, 1024, 1024 }, { 256, 1024, 1024 }, { 256, 512, 512 },
-    { 512, 512, 512 }, { 256, 4096, 4096 },
+    { 32, 1024, 1024 }, { 64, 1024, 1024 }, { 256, 1024, 1024 }, { 128, 256, 256 },
+    { 256, 512, 512 }, { 512, 512, 512 }, { 128, 2048, 2048 }, { 256, 4096, 4096 },
 };
 /* The square 1024³ product every BLAS is compared at, and DeepBench training GEMMs
  * (M×N×K with its transposes), as row-major products. */
