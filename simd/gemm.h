@@ -31,7 +31,9 @@ typedef struct {
 /* The tile C[0..mr)×[0..nr) (mr <= MR, nr <= NR) becomes the epilogue of
  *   sum over p < k of  a[i·rsa + p·csa] · b[p·NR + j].
  * A is either a packed panel (rsa 1, csa MR) or the caller's matrix itself (the small
- * path); rows i >= mr are never read.  B is always a packed panel, 32-byte aligned. */
+ * path, and the blocked path when C is one panel wide); rows i >= mr are never read.
+ * B is always a packed panel, 32-byte aligned.  With ep->transposed the tile is Cᵀ
+ * (the small path passes op(B)ᵀ as A and packed op(A)ᵀ as B). */
 typedef void fz_sgemm_ukr(size_t k, const float *a, size_t rsa, size_t csa,
                           const float *b, float *c, size_t ldc, size_t mr, size_t nr,
                           const fz_tile_epilogue *ep);
