@@ -171,12 +171,13 @@ def cache_bytes():
 
 
 def git_revision():
-    """`git describe --always --dirty` of this checkout, as meson's vcs_tag gives the C
-    programs; "unknown" outside git."""
+    """The checkout's revision as scripts/git-revision.sh gives it to the C programs
+    (-dirty for changed code, not for CSVs under results/); "unknown" outside git."""
     try:
         here = os.path.dirname(os.path.abspath(__file__))
-        return subprocess.run(["git", "-C", here, "describe", "--always", "--dirty"],
-                              capture_output=True, text=True, check=True).stdout.strip()
+        script = os.path.join(here, os.pardir, "scripts", "git-revision.sh")
+        return subprocess.run(["sh", script], capture_output=True, text=True,
+                              check=True).stdout.strip() or "unknown"
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
 
