@@ -1,12 +1,14 @@
 /*
- * The MLP's parameters: one allocation in state_dict order, with a descriptor per tensor
- * that carries its name, shape and requires_grad flag.
+ * The MLP's parameters: one allocation in state_dict order, each tensor starting on a
+ * cache line (align.h), with a descriptor per tensor that carries its name, shape and
+ * requires_grad flag.
  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "align.h"
 #include "error.h"
 #include "model.h"
 #include "rng.h"
@@ -22,7 +24,7 @@ fz_model *fz_mlp_create(const size_t *widths, size_t n_widths, uint64_t seed)
                      "(in, out)", n_widths);
         return NULL;
     }
-    size_t total = 0;
+    size_t total = 0, slots = 0;   /* parameters; floats with each tensor on a line */
     for (size_t i = 0; i < n_widths; i++) {
         if (widths[i] == 0) {
             fz_set_error(FZ_EINVAL, "fz_mlp_create: widths[%zu] is 0", i);
@@ -32,7 +34,9 @@ fz_model *fz_mlp_create(const size_t *widths, size_t n_widths, uint64_t seed)
     for (size_t l = 0; l + 1 < n_widths; l++) {
         size_t w, wb;
         if (!fz_mul_ok(widths[l], widths[l + 1], &w) || !fz_add_ok(w, widths[l + 1], &wb) ||
-            !fz_add_ok(total, wb, &total) || !fz_mul_ok(total, sizeof(float), &(size_t){0})) {
+            !fz_add_ok(total, wb, &total) || !fz_add_ok(slots, fz_line_floats(w), &slots) ||
+            !fz_add_ok(slots, fz_line_floats(widths[l + 1]), &slots) ||
+            !fz_mul_ok(slots, sizeof(float), &(size_t){0})) {
             fz_set_error(FZ_ENOMEM, "fz_mlp_create: layer fc%zu (%zu -> %zu) makes the "
                          "parameter count overflow size_t", l + 1, widths[l], widths[l + 1]);
             return NULL;
@@ -48,10 +52,11 @@ fz_model *fz_mlp_create(const size_t *widths, size_t n_widths, uint64_t seed)
     m->n_params = total;
     m->widths = malloc(n_widths * sizeof *m->widths);
     m->tensors = calloc(m->n_tensors, sizeof *m->tensors);
-    m->params = malloc(total * sizeof(float));
+    m->params = fz_alloc_floats(slots);
     if (!m->widths || !m->tensors || !m->params)
         goto nomem;
     memcpy(m->widths, widths, n_widths * sizeof *widths);
+    memset(m->params, 0, slots * sizeof(float));   /* the padding too: saved nowhere */
 
     fz_rng rng;
     fz_rng_seed(&rng, seed);
@@ -63,11 +68,11 @@ fz_model *fz_mlp_create(const size_t *widths, size_t n_widths, uint64_t seed)
         *w = (fz_tensor){ .data = p, .rows = out, .cols = in, .numel = out * in,
                           .layer = l, .is_bias = false, .requires_grad = true };
         snprintf(w->name, sizeof w->name, "fc%zu.weight", l + 1);
-        p += w->numel;
+        p += fz_line_floats(w->numel);
         *b = (fz_tensor){ .data = p, .rows = out, .cols = 1, .numel = out,
                           .layer = l, .is_bias = true, .requires_grad = true };
         snprintf(b->name, sizeof b->name, "fc%zu.bias", l + 1);
-        p += b->numel;
+        p += fz_line_floats(b->numel);
         for (size_t i = 0; i < w->numel; i++)
             w->data[i] = fz_rng_uniform(&rng, -bound, bound);
         for (size_t i = 0; i < b->numel; i++)

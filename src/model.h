@@ -20,8 +20,9 @@ struct fz_model {
     size_t *widths;           /* n_layers + 1 entries: in, h1, ..., out */
     fz_tensor *tensors;       /* 2·n_layers, state_dict order */
     size_t n_tensors;
-    float *params;            /* every parameter, one allocation, state_dict order */
-    size_t n_params;          /* elements in params */
+    float *params;            /* every parameter, one allocation, state_dict order, each
+                               * tensor starting on a 64-byte line (padding between) */
+    size_t n_params;          /* parameters in params, padding not counted */
     uint64_t flags_version;   /* bumped whenever a requires_grad flag changes */
 };
 

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "align.h"
 #include "error.h"
 #include "finite.h"
 #include "kernels.h"
@@ -69,14 +70,22 @@ static fz_status apply_plan(fz_trainer *t, const fz_plan *plan)
         if (m->tensors[i].requires_grad)
             grad_elems += m->tensors[i].numel;
 
-    /* Layer 1's input is the caller's memory: counted in act_bytes, never allocated. */
-    size_t own_act = act_bytes - (plan->layer[0].keep_X ? t->batch * m->widths[0] * sizeof(float) : 0);
-    float *act_arena = own_act ? malloc(own_act) : NULL;
-    float *grad_arena = grad_elems ? malloc(grad_elems * sizeof(float)) : NULL;
+    /* Layer 1's input is the caller's memory: counted in act_bytes, never allocated.  In
+     * the arenas each slice starts on a cache line (align.h); act_bytes and grad_bytes
+     * report the floats used, not the padding. */
+    size_t own_act = 0, grad_slots = 0;
+    for (size_t l = 1; l < m->n_layers; l++)
+        if (plan->layer[l].keep_X)
+            own_act += fz_line_floats(t->batch * m->widths[l]);
+    for (size_t i = 0; i < m->n_tensors; i++)
+        if (m->tensors[i].requires_grad)
+            grad_slots += fz_line_floats(m->tensors[i].numel);
+    float *act_arena = own_act ? fz_alloc_floats(own_act) : NULL;
+    float *grad_arena = grad_slots ? fz_alloc_floats(grad_slots) : NULL;
     /* Momentum buffers for tensors that become trainable, built aside and adopted only
      * once everything else succeeded. */
     float **new_mom = calloc(m->n_tensors, sizeof *new_mom);
-    if ((own_act && !act_arena) || (grad_elems && !grad_arena) || !new_mom)
+    if ((own_act && !act_arena) || (grad_slots && !grad_arena) || !new_mom)
         goto nomem;
     if (t->opt.momentum != 0.0f) {
         for (size_t i = 0; i < m->n_tensors; i++) {
@@ -103,7 +112,7 @@ static fz_status apply_plan(fz_trainer *t, const fz_plan *plan)
         t->act[l] = NULL;
         if (l > 0 && plan->layer[l].keep_X) {
             t->act[l] = p;
-            p += t->batch * m->widths[l];
+            p += fz_line_floats(t->batch * m->widths[l]);
         }
     }
     float *g = grad_arena;
@@ -111,7 +120,7 @@ static fz_status apply_plan(fz_trainer *t, const fz_plan *plan)
         t->grad[i] = NULL;
         if (m->tensors[i].requires_grad) {
             t->grad[i] = g;
-            g += m->tensors[i].numel;
+            g += fz_line_floats(m->tensors[i].numel);
         }
     }
     memcpy(t->plan.layer, plan->layer, m->n_layers * sizeof *plan->layer);
@@ -208,11 +217,11 @@ fz_trainer *fz_trainer_create(fz_model *m, size_t batch, fz_sgd opt)
     t->act = calloc(m->n_layers, sizeof *t->act);
     t->grad = calloc(m->n_tensors, sizeof *t->grad);
     t->mom = calloc(m->n_tensors, sizeof *t->mom);
-    t->fwd_scratch[0] = malloc(buf);
-    t->fwd_scratch[1] = malloc(buf);
-    t->out = malloc(buf);
-    t->dy[0] = malloc(buf);
-    t->dy[1] = malloc(buf);
+    t->fwd_scratch[0] = fz_alloc_floats(buf / sizeof(float));
+    t->fwd_scratch[1] = fz_alloc_floats(buf / sizeof(float));
+    t->out = fz_alloc_floats(buf / sizeof(float));
+    t->dy[0] = fz_alloc_floats(buf / sizeof(float));
+    t->dy[1] = fz_alloc_floats(buf / sizeof(float));
     t->cnt_fwd = calloc(1, sizeof(fz_counter));
     t->cnt_dgrad = calloc(1, sizeof(fz_counter));
     t->cnt_wgrad = calloc(1, sizeof(fz_counter));

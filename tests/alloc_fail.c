@@ -8,6 +8,7 @@
 void *__real_malloc(size_t n);
 void *__real_calloc(size_t n, size_t size);
 void *__real_realloc(void *p, size_t n);
+void *__real_aligned_alloc(size_t alignment, size_t n);
 void __real_free(void *p);
 
 static atomic_long fail_at = -1, attempts, live, failed;
@@ -58,6 +59,16 @@ void *__wrap_realloc(void *old, size_t n)
         return NULL;
     void *p = __real_realloc(old, n);
     if (p && !old)
+        atomic_fetch_add(&live, 1);
+    return p;
+}
+
+void *__wrap_aligned_alloc(size_t alignment, size_t n)
+{
+    if (should_fail())
+        return NULL;
+    void *p = __real_aligned_alloc(alignment, n);
+    if (p)
         atomic_fetch_add(&live, 1);
     return p;
 }

@@ -1,6 +1,6 @@
 /*
  * Allocation-failure injection for tests linked with
- *   -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free
+ *   -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=aligned_alloc,--wrap=free
  * Every allocation the library makes goes through these wrappers; the n-th one can be
  * made to fail, and the live count tells whether a failed call leaked.
  */
