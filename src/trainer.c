@@ -90,9 +90,10 @@ static fz_status apply_plan(fz_trainer *t, const fz_plan *plan)
     if (t->opt.momentum != 0.0f) {
         for (size_t i = 0; i < m->n_tensors; i++) {
             if (m->tensors[i].requires_grad && !t->mom[i]) {
-                new_mom[i] = calloc(m->tensors[i].numel, sizeof(float));
+                new_mom[i] = fz_alloc_floats(m->tensors[i].numel);
                 if (!new_mom[i])
                     goto nomem;
+                memset(new_mom[i], 0, m->tensors[i].numel * sizeof(float));
             }
         }
     }
