@@ -209,9 +209,11 @@ static int pool_alloc(pool *p, const case_list *l)
         b = sb > b ? sb : b;
         c = sc > c ? sc : c;
     }
-    p->a = malloc(a * sizeof(float));
-    p->b = malloc(b * sizeof(float));
-    p->c = malloc(c * sizeof(float));
+    /* On 64-byte lines, as the trainer's tensors and PyTorch's are: operands straddling
+     * lines slow every implementation's packing (kernels_gemm covers misaligned ones). */
+    p->a = aligned_alloc(64, (a * sizeof(float) + 63) / 64 * 64);
+    p->b = aligned_alloc(64, (b * sizeof(float) + 63) / 64 * 64);
+    p->c = aligned_alloc(64, (c * sizeof(float) + 63) / 64 * 64);
     p->flops = calloc(1, sizeof *p->flops);
     if (!p->a || !p->b || !p->c || !p->flops)
         return -1;
