@@ -93,8 +93,10 @@ static fz_status model_init(bench_model *bm, const fzb_model_arg *arg, size_t ba
                             fz_last_error());
     bm->t = fz_trainer_create(bm->m, batch, sgd);
     size_t in = arg->widths[0], out = arg->widths[arg->n_widths - 1];
-    bm->x = malloc(batch * in * sizeof(float));
-    bm->y = malloc(batch * out * sizeof(float));
+    /* The caller's x and y on 64-byte lines, as the trainer's own buffers and PyTorch's
+     * tensors are (src/align.h says why it matters). */
+    bm->x = aligned_alloc(64, (batch * in * sizeof(float) + 63) / 64 * 64);
+    bm->y = aligned_alloc(64, (batch * out * sizeof(float) + 63) / 64 * 64);
     if (!bm->t || !bm->x || !bm->y)
         return fz_set_error(FZ_ENOMEM, "freeze_sweep: out of memory for model %s at batch "
                             "%zu", arg->name, batch);
