@@ -159,9 +159,10 @@ store_tile_transposed(__m256 acc[MR][2], float *c, size_t ldc, size_t mr, size_t
         transpose8x8(t);
     }
     int rows = (int)nr;
-#define EACH(body)                        \
-    _Pragma("GCC unroll 16")                  \
-    for (int i = 0; i < 8 * halves; i++)      \
+    /* Unrolled, so that row[] stays in registers; rows past nr are never touched. */
+#define EACH(body)                             \
+    _Pragma("GCC unroll 16")                   \
+    for (int i = 0; i < 8 * halves; i++)       \
         if (i < rows) { body; }
     if (e.alpha != 1.0f) {
         const __m256 alpha = _mm256_set1_ps(e.alpha);
@@ -169,7 +170,8 @@ store_tile_transposed(__m256 acc[MR][2], float *c, size_t ldc, size_t mr, size_t
     }
     if (e.beta != 0.0f) {
         const __m256 beta = _mm256_set1_ps(e.beta);
-        EACH(row[i] = _mm256_add_ps(row[i], _mm256_mul_ps(beta, load_cols(c + i * ldc, &cm, 0))))
+        EACH(row[i] = _mm256_add_ps(row[i],
+                                    _mm256_mul_ps(beta, load_cols(c + i * ldc, &cm, 0))))
     }
     if (e.bias) {
         const __m256 bias = load_cols(e.bias, &cm, 0);
