@@ -65,6 +65,14 @@ static unsigned epilogue_stages(const fz_gemm_op *op)
 
 /* The epilogue of the tile at (i, j) for the K block [p0, p0 + kc) of k: beta only on
  * the first block (later ones accumulate), bias/ReLU/mask only on the last. */
+/* Whether A's strides are a packed panel's (rows side by side, MR apart), which the
+ * microkernel takes to mean one and then reads MR whole rows: an A read where it lies
+ * must not have them. */
+static bool a_strides_look_packed(const fz_sgemm_kernel *kern, operand_strides s)
+{
+    return s.rsa == 1 && s.csa == kern->mr;
+}
+
 static fz_tile_epilogue tile_epilogue(const fz_gemm_op *op, size_t i, size_t j,
                                       bool first, bool last)
 {
@@ -155,12 +163,11 @@ typedef struct {
 
 /* Packing A pays when each packed element is read again, once per NR columns of C.
  * With C one panel wide (DeepBench's 1760×16×1760) it is read once, so packing would
- * only add a copy of all of A; the microkernel then reads A where it lies, unless A's
- * strides are a packed panel's, which it would take for one. */
+ * only add a copy of all of A; the microkernel then reads A where it lies. */
 static bool a_worth_packing(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
                             operand_strides s)
 {
-    return op->n > kern->nr || (s.rsa == 1 && s.csa == kern->mr);
+    return op->n > kern->nr || a_strides_look_packed(kern, s);
 }
 
 /* One thread's share of the blocked GEMM; returns the FLOPs it executed.  Every thread
@@ -295,12 +302,10 @@ void fz_sgemm_run(const fz_sgemm_kernel *kern, const fz_gemm_op *op, fz_counter 
         return;
     size_t kc, mc, nc;
     fz_sgemm_blocking(kern, &kc, &mc, &nc);
-    /* The small path hands A to the microkernel unpacked, which it would take for a
-     * packed panel (and read MR whole rows of) if its strides were a panel's. */
-    operand_strides s = strides_of(op);
+    /* The small path hands A to the microkernel where it lies. */
     bool small = op->k <= kc && op->k * round_up(op->n, kern->nr) <= SMALL_B_FLOATS &&
                  (uint64_t)op->m * op->n * op->k <= SMALL_MNK &&
-                 !(s.rsa == 1 && s.csa == kern->mr);
+                 !a_strides_look_packed(kern, strides_of(op));
     if (small)
         sgemm_small(kern, op, flops);
     else
