@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "align.h"
 #include "gbench.h"
 #include "kernels.h"
 #include "probes.h"
@@ -211,9 +212,9 @@ static int pool_alloc(pool *p, const case_list *l)
     }
     /* On 64-byte lines, as the trainer's tensors and PyTorch's are: operands straddling
      * lines slow every implementation's packing (kernels_gemm covers misaligned ones). */
-    p->a = aligned_alloc(64, (a * sizeof(float) + 63) / 64 * 64);
-    p->b = aligned_alloc(64, (b * sizeof(float) + 63) / 64 * 64);
-    p->c = aligned_alloc(64, (c * sizeof(float) + 63) / 64 * 64);
+    p->a = fz_alloc_floats(a);
+    p->b = fz_alloc_floats(b);
+    p->c = fz_alloc_floats(c);
     p->flops = calloc(1, sizeof *p->flops);
     if (!p->a || !p->b || !p->c || !p->flops)
         return -1;

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "align.h"
 #include "error.h"
 
 static double now(void)
@@ -95,8 +96,8 @@ static fz_status model_init(bench_model *bm, const fzb_model_arg *arg, size_t ba
     size_t in = arg->widths[0], out = arg->widths[arg->n_widths - 1];
     /* The caller's x and y on 64-byte lines, as the trainer's own buffers and PyTorch's
      * tensors are (src/align.h says why it matters). */
-    bm->x = aligned_alloc(64, (batch * in * sizeof(float) + 63) / 64 * 64);
-    bm->y = aligned_alloc(64, (batch * out * sizeof(float) + 63) / 64 * 64);
+    bm->x = fz_alloc_floats(batch * in);
+    bm->y = fz_alloc_floats(batch * out);
     if (!bm->t || !bm->x || !bm->y)
         return fz_set_error(FZ_ENOMEM, "freeze_sweep: out of memory for model %s at batch "
                             "%zu", arg->name, batch);
