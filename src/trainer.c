@@ -65,21 +65,20 @@ static fz_status apply_plan(fz_trainer *t, const fz_plan *plan)
 {
     fz_model *m = t->m;
     size_t act_bytes = plan_activation_bytes(m, plan, t->batch);
-    size_t grad_elems = 0;
-    for (size_t i = 0; i < m->n_tensors; i++)
-        if (m->tensors[i].requires_grad)
-            grad_elems += m->tensors[i].numel;
 
     /* Layer 1's input is the caller's memory: counted in act_bytes, never allocated.  In
      * the arenas each slice starts on a cache line (align.h); act_bytes and grad_bytes
      * report the floats used, not the padding. */
-    size_t own_act = 0, grad_slots = 0;
+    size_t own_act = 0, grad_elems = 0, grad_slots = 0;
     for (size_t l = 1; l < m->n_layers; l++)
         if (plan->layer[l].keep_X)
             own_act += fz_line_floats(t->batch * m->widths[l]);
-    for (size_t i = 0; i < m->n_tensors; i++)
-        if (m->tensors[i].requires_grad)
+    for (size_t i = 0; i < m->n_tensors; i++) {
+        if (m->tensors[i].requires_grad) {
+            grad_elems += m->tensors[i].numel;
             grad_slots += fz_line_floats(m->tensors[i].numel);
+        }
+    }
     float *act_arena = own_act ? fz_alloc_floats(own_act) : NULL;
     float *grad_arena = grad_slots ? fz_alloc_floats(grad_slots) : NULL;
     /* Momentum buffers for tensors that become trainable, built aside and adopted only
