@@ -32,10 +32,10 @@ and MKL_NUM_THREADS set before torch is imported (the BLAS thread pools read the
 and torch.set_num_threads(N), and with OMP_WAIT_POLICY=PASSIVE unless the caller set it:
 Debian's torch runs its OpenMP pool beside the pthread OpenBLAS, and with both pools
 spinning for work on the same cores a 2-thread 8x1024 step took 225-242 ms here against
-86-111 ms passive (and 149-154 ms on one thread).  Like Google Benchmark in the C sweep, a repetition runs
-enough steps to last --min-time and records the mean step; the repetitions of all
-configurations of a thread count are interleaved.  Each step, timed with
-time.perf_counter:
+86-111 ms passive (and 149-154 ms on one thread).  Like Google Benchmark in the C sweep,
+a repetition runs enough steps to last --min-time and records the mean step; the
+repetitions of all configurations of a thread count are interleaved.  Each step, timed
+with time.perf_counter:
     forward = model + MSELoss;  backward = loss.backward();  optimizer = optimizer.step();
     step = zero_grad(set_to_none=True) and the three, timed as one.
 SGD as in the C sweep: lr 1e-4, momentum 0.9, weight decay 0 (--momentum, --weight-decay).
