@@ -1,0 +1,209 @@
+"""The report's plots, one file per system (make_report.py names them by system id):
+
+  sweep-<system>.png  per model: the backward pass's FLOP cut and time cut against the
+                      freeze spec on one 0..1 axis (both are 1 - x/x(none), so the time
+                      cut meets the FLOP cut when saved work turns fully into saved time);
+                      implementations by colour, thread counts by marker and line style;
+                      error bars from the repetitions' min and max.
+  gemm-<system>.png   SGEMM GFLOP/s per kernel and shape, one bar per implementation, error
+                      bars from the repetitions' min and max, the FMA peak as a line named
+                      by the vector ISA its probe used; one panel per thread count.
+"""
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+import runs  # noqa: E402
+from runs import num, spec_order, times, model_sort_key  # noqa: E402
+
+IMPL_COLOURS = {"freezebench": "tab:blue", "pytorch": "tab:orange", "openblas": "tab:green",
+                "blis": "tab:red"}
+OTHER_COLOURS = ("tab:purple", "tab:brown", "tab:pink", "tab:olive", "tab:cyan")
+THREAD_STYLES = (("o", "-"), ("s", "--"), ("^", ":"), ("D", "-."))
+
+
+def impl_order(impls):
+    return sorted(impls, key=lambda i: (i != "freezebench", i != "pytorch", i))
+
+
+def impl_colour(impl, impls):
+    if impl in IMPL_COLOURS:
+        return IMPL_COLOURS[impl]
+    others = [i for i in impl_order(impls) if i not in IMPL_COLOURS]
+    return OTHER_COLOURS[others.index(impl) % len(OTHER_COLOURS)]
+
+
+def plot_sweep(system, rows, out_png):
+    """False (and no file) when the system has no freeze_sweep backward rows."""
+    bwd = [r for r in rows if r["bench"] == "freeze_sweep" and r["phase"] == "backward"]
+    panels = {}
+    for r in bwd:
+        panels.setdefault((r["model"], int(r["batch"])), []).append(r)
+    if not panels:
+        return False
+    keys = sorted(panels, key=lambda k: (model_sort_key(k[0]), k[1]))
+    impls = impl_order({r["impl"] for r in bwd})
+    threads_all = sorted({int(r["threads"]) for r in bwd})
+    fig, axes = plt.subplots(len(keys), 1, figsize=(10.5, 3.6 * len(keys) + 1.2),
+                             squeeze=False)
+    lowest = 0.0
+    for ax, key in zip(axes[:, 0], keys):
+        prow = panels[key]
+        specs = spec_order(r["freeze_spec"] for r in prow)
+        x_of = {s: i for i, s in enumerate(specs)}
+        series = {}
+        for r in prow:
+            series.setdefault((r["impl"], int(r["threads"])), {})[r["freeze_spec"]] = r
+        # The planned FLOPs do not depend on the implementation or the thread count: one
+        # line unless some series disagrees (then one per series).
+        flop_lines = {}
+        for (impl, threads), by_spec in sorted(series.items()):
+            pts = tuple((x_of[s], num(by_spec[s]["flop_cut"])) for s in specs if s in by_spec)
+            flop_lines.setdefault(pts, []).append(f"{impl}, {threads} thr")
+        for pts, who in flop_lines.items():
+            label = "FLOP cut (planned)" + ("" if len(flop_lines) == 1 else f" — {'; '.join(who)}")
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], color="black", linestyle="none",
+                    marker="_", markersize=22, markeredgewidth=2.5, zorder=3, label=label)
+        n = len(series)
+        for j, ((impl, threads), by_spec) in enumerate(
+                sorted(series.items(), key=lambda kv: (impls.index(kv[0][0]), kv[0][1]))):
+            none = by_spec.get("none")
+            xs, ys, lo, hi, present = [], [], [], [], []
+            dodge = (j - (n - 1) / 2) * min(0.08, 0.5 / max(n, 1))
+            for s in specs:
+                r = by_spec.get(s)
+                if r is None:
+                    continue
+                med, tmin, tmax = times(r)
+                cut = num(r["time_cut"])
+                if none is not None:
+                    nmed, nmin, nmax = times(none)
+                    cut = 1 - med / nmed
+                    # Widest cut interval the repetitions allow: this spec's slowest
+                    # against none's fastest, and the other way round.
+                    cmin, cmax = 1 - tmax / nmin, 1 - tmin / nmax
+                else:
+                    cmin = cmax = cut
+                present.append(s)
+                xs.append(x_of[s] + dodge)
+                ys.append(cut)
+                lo.append(max(cut - cmin, 0))
+                hi.append(max(cmax - cut, 0))
+                lowest = min(lowest, cmin)
+            marker, style = THREAD_STYLES[threads_all.index(threads) % len(THREAD_STYLES)]
+            colour = impl_colour(impl, impls)
+            label = f"time cut, {impl}, {threads} thread{'s' if threads != 1 else ''}"
+            # A line only through none, prefix:1, prefix:2, ... (an ordered axis); other
+            # specs are categories, and a line to them would suggest a trend.
+            ordered = [i for i, s in enumerate(present) if runs.frozen_layers(s) is not None]
+            others = [i for i in range(len(present)) if i not in ordered]
+            for idx, ls, lab in ((ordered, style, label), (others, "none", None if ordered else label)):
+                if not idx:
+                    continue
+                ax.errorbar([xs[i] for i in idx], [ys[i] for i in idx],
+                            yerr=[[lo[i] for i in idx], [hi[i] for i in idx]], color=colour,
+                            marker=marker, linestyle=ls, linewidth=1.2, markersize=5, capsize=3,
+                            zorder=4, label=lab)
+        ax.set_xticks(range(len(specs)))
+        ax.set_xticklabels(specs)
+        ax.set_xlim(-0.5, len(specs) - 0.5)
+        ax.set_xlabel("freeze spec (what is frozen)")
+        ax.set_ylabel("cut = 1 − x / x(none)")
+        ax.grid(axis="y", alpha=0.3)
+        ax.set_title(f"model {key[0]}, batch {key[1]}: backward pass", fontsize=10)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+    for ax in axes[:, 0]:
+        ax.set_ylim(min(-0.05, lowest - 0.05), 1.0)
+    fig.suptitle(f"Freeze sweep on {system}: share of the backward pass removed", fontsize=11)
+    fig.text(0.01, 0.005,
+             "Both cuts on one axis: FLOP cut = planned FLOPs removed (exact), time cut = median "
+             "time removed.  Time cut = FLOP cut: the saved work\nbecomes saved time.  Error bars: "
+             "from the spec's slowest and none's fastest repetition to the other way round.",
+             fontsize=8, va="bottom")
+    fig.tight_layout(rect=(0, 0.05, 1, 0.97))
+    fig.savefig(out_png, dpi=90)
+    plt.close(fig)
+    return True
+
+
+def peak_label(rows, peak):
+    """Schema 2 names the ISA of the peak probe; schema 1's probe was the AVX2 one on x86
+    whatever the CPU had (so AVX-512 CPUs show a peak too low), the kernel ISA elsewhere."""
+    isas = {r.get("peak_isa", "") for r in rows} - {"", "NA"}
+    if isas:
+        isa = "/".join(sorted(isas))
+    elif rows[0].get("arch") == "x86_64":
+        isa = "avx2"
+    else:
+        isa = rows[0].get("isa", "unknown")
+    return f"FMA peak ({isa} probe): {peak:.0f} GFLOP/s"
+
+
+def plot_gemm(system, rows, out_png):
+    gemm = [r for r in rows if r["bench"] == "kernel_bench" and r["phase"].startswith("sgemm")]
+    if not gemm:
+        return False
+    thread_counts = sorted({int(r["threads"]) for r in gemm})
+    impls = impl_order({r["impl"] for r in gemm})
+    cases = []
+    for r in gemm:
+        c = (r["phase"], r["model"])
+        if c not in cases:
+            cases.append(c)
+    kernels = []
+    for p, _ in cases:
+        if p not in kernels:
+            kernels.append(p)
+    cases.sort(key=lambda c: kernels.index(c[0]))        # grouped by kernel, shapes as run
+    bar = 0.8 / len(impls)
+    height = max(3.0, len(cases) * len(impls) * 0.13 + 1.8)
+    fig, axes = plt.subplots(1, len(thread_counts), figsize=(9.5 * len(thread_counts), height),
+                             squeeze=False)
+    for ax, threads in zip(axes[0], thread_counts):
+        trows = [r for r in gemm if int(r["threads"]) == threads]
+        for j, impl in enumerate(impls):
+            by_case = {(r["phase"], r["model"]): r for r in trows if r["impl"] == impl}
+            ys, vals, lo, hi = [], [], [], []
+            for i, c in enumerate(cases):
+                r = by_case.get(c)
+                if r is None:
+                    continue
+                med, tmin, tmax = times(r)
+                flops = num(r["flops_executed"])
+                g = flops / med * 1e-9
+                ys.append(i - 0.4 + bar * (j + 0.5))
+                vals.append(g)
+                lo.append(g - flops / tmax * 1e-9)
+                hi.append(flops / tmin * 1e-9 - g)
+            ax.barh(ys, vals, height=bar, xerr=[lo, hi], color=impl_colour(impl, impls),
+                    error_kw=dict(ecolor="black", capsize=2, elinewidth=0.8), label=impl)
+        peaks = sorted(num(r["peak_gflops"]) for r in trows if num(r["peak_gflops"]) > 0)
+        if peaks:
+            peak = peaks[len(peaks) // 2]
+            ax.axvline(peak, color="black", linestyle="--", linewidth=1.2,
+                       label=peak_label(trows, peak))
+            top = ax.secondary_xaxis("top", functions=(lambda x, p=peak: x / p,
+                                                       lambda f, p=peak: f * p))
+            top.set_xlabel("fraction of the FMA peak", fontsize=9)
+            ax.set_xlim(0, peak * 1.08)
+        # Separators between kernels, so the shapes read as groups.
+        for i in range(1, len(cases)):
+            if cases[i][0] != cases[i - 1][0]:
+                ax.axhline(i - 0.5, color="grey", linewidth=0.6)
+        ax.set_yticks(range(len(cases)))
+        ax.set_yticklabels([f"{p.replace('sgemm_', '')}  {m.replace('x', '×')}" for p, m in cases],
+                           fontsize=8)
+        ax.set_ylim(len(cases) - 0.5, -0.5)
+        ax.set_ylabel("kernel and shape M×N×K")
+        ax.set_xlabel("GFLOP/s (bar: median repetition; error bar: slowest to fastest)")
+        ax.set_title(f"{threads} thread{'s' if threads != 1 else ''}", fontsize=10)
+        ax.grid(axis="x", alpha=0.3)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.045 * 12 / height), ncol=4,
+                  fontsize=8, frameon=False)
+    fig.suptitle(f"SGEMM throughput on {system}", fontsize=11)
+    fig.tight_layout(rect=(0, 0, 1, 0.98))
+    fig.savefig(out_png, dpi=90)
+    plt.close(fig)
+    return True
+

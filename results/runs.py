@@ -1,0 +1,228 @@
+"""Reading results CSVs (schema 1 and 2, results/README.md) and writing their numbers for
+people: shared by make_report.py, plots.py and compare_runs.py.
+
+Only the csv module and the standard library: the report must run on a bare Debian
+python3 (matplotlib is needed for the plots alone).
+"""
+import csv
+import glob
+import hashlib
+import math
+import os
+import re
+
+SUPPORTED_SCHEMAS = ("1", "2")
+NAN = float("nan")
+
+# Every schema has these; a file without them is listed as skipped, not read.
+REQUIRED_COLUMNS = {"schema_version", "bench", "impl", "model", "batch", "phase", "threads",
+                    "cpu_model", "freeze_spec", "time_min_s", "time_median_s", "time_max_s",
+                    "flops_planned"}
+
+# Schema 2's description of the machine, in the order the report lists it.
+SYSTEM_COLUMNS = ("cpu_vendor", "cpu_family", "cpu_model_number", "cpu_stepping", "uarch",
+                  "hypervisor", "smt", "memory_bytes", "os", "kernel", "blas", "openblas_core",
+                  "peak_isa")
+
+SWEEP_PHASES = ("forward", "backward", "optimizer", "step")
+
+# What a row measures, without the machine: two runs (or two systems) are matched on it.
+CONFIG_FIELDS = ("bench", "impl", "model", "batch", "freeze_spec", "threads", "phase")
+
+
+class InputError(Exception):
+    """A path or file the caller named cannot be read as results (a usage error)."""
+
+
+def slug(text):
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def num(text):
+    """Empty (does not apply) and NA (not known, e.g. a PyTorch row's peak) are NaN."""
+    return float(text) if text not in ("", "NA", None) else NAN
+
+
+def isnan(x):
+    return x != x
+
+
+def csv_paths(inputs):
+    """Files as given, folders as their *.csv files (sorted)."""
+    paths = []
+    for p in inputs:
+        if os.path.isdir(p):
+            paths += sorted(glob.glob(os.path.join(p, "*.csv")))
+        elif os.path.isfile(p):
+            paths.append(p)
+        else:
+            raise InputError(f"{p}: no such file or folder")
+    return paths
+
+
+def derived_system_id(r):
+    """Schema 1 has no system_id: the machine columns that tell two systems apart, as a
+    readable slug plus a hash of all of them (two VMs of one host name and CPU model but
+    other cache sizes or core counts stay apart)."""
+    parts = [r.get(c, "") for c in ("host", "cpu_model", "arch", "l1d_bytes", "l2_bytes",
+                                    "l3_bytes", "cores")]
+    digest = hashlib.sha1("\0".join(parts).encode()).hexdigest()[:6]
+    return slug(f'{r.get("cpu_model", "")} {r.get("arch", "")} {r.get("host", "")} '
+                f'{r.get("cores", "")}c') + "-" + digest
+
+
+def load(inputs):
+    """Rows of every readable CSV under `inputs`, each with _file, _path, _schema and
+    _system (the system_id, or the derived one of a schema-1 file); and the files skipped
+    with the reason."""
+    rows, skipped = [], []
+    for path in csv_paths(inputs):
+        with open(path, newline="") as f:
+            reader = csv.DictReader(f)
+            file_rows = list(reader)
+            columns = set(reader.fieldnames or [])
+        name = os.path.basename(path)
+        if not file_rows:
+            skipped.append((name, "no rows"))
+            continue
+        version = file_rows[0].get("schema_version")
+        if version not in SUPPORTED_SCHEMAS:
+            skipped.append((name, f"schema version {version!r}, this script reads "
+                                  f"{', '.join(SUPPORTED_SCHEMAS)}"))
+            continue
+        missing = REQUIRED_COLUMNS - columns
+        if missing:
+            skipped.append((name, "missing columns " + ", ".join(sorted(missing))))
+            continue
+        for r in file_rows:
+            r["_file"], r["_path"], r["_schema"] = name, path, r["schema_version"]
+            sid = (r.get("system_id") or "").strip()
+            r["_described"] = bool(sid)
+            r["_system"] = sid if sid else derived_system_id(r)
+        rows.extend(file_rows)
+    return rows, skipped
+
+
+def config_key(r):
+    return tuple(r[c] for c in CONFIG_FIELDS)
+
+
+def frozen_layers(spec):
+    if spec == "none":
+        return 0
+    m = re.fullmatch(r"prefix:(\d+)", spec)
+    return int(m.group(1)) if m else None
+
+
+def spec_order(specs):
+    """none, then prefix:K by K, then the others in the order given (the sweep's)."""
+    first = {}
+    for s in specs:
+        first.setdefault(s, len(first))
+
+    def rank(s):
+        k = frozen_layers(s)
+        return (0, k, 0) if k is not None else (1, 0, first[s])
+    return sorted(first, key=rank)
+
+
+def model_sort_key(model):
+    return (model.count(",") == 0, model)
+
+
+# ---- numbers for people ---------------------------------------------------------------
+
+def sig(x, digits=3):
+    """`digits` significant digits in positional notation (no exponent): 8510, 0.000851."""
+    if isnan(x):
+        return ""
+    if x == 0 or math.isinf(x):
+        return "0" if x == 0 else str(x)
+    decimals = digits - 1 - math.floor(math.log10(abs(x)))
+    rounded = round(x, decimals)
+    # Rounding may carry into the next decade (9.996 -> 10.0): one decimal fewer then.
+    if rounded != 0 and math.floor(math.log10(abs(rounded))) > math.floor(math.log10(abs(x))):
+        decimals -= 1
+    return f"{rounded:.{max(decimals, 0)}f}"
+
+
+def _scaled(x, units):
+    """The largest unit that keeps the value at 1 or more (the smallest unit below)."""
+    for factor, name in units:
+        if abs(x) >= factor:
+            return factor, name
+    return units[-1]
+
+
+TIME_UNITS = ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs"), (1e-9, "ns"))
+FLOP_UNITS = ((1e12, "TFLOP"), (1e9, "GFLOP"), (1e6, "MFLOP"), (1e3, "kFLOP"), (1.0, "FLOP"))
+BYTE_UNITS = ((2.0**30, "GiB"), (2.0**20, "MiB"), (2.0**10, "KiB"), (1.0, "B"))
+
+
+def time_unit(seconds):
+    return _scaled(seconds, TIME_UNITS)
+
+
+def fmt_time(seconds):
+    if isnan(seconds):
+        return ""
+    factor, name = time_unit(seconds)
+    return f"{sig(seconds / factor)} {name}"
+
+
+def fmt_time_span(median, lo, hi):
+    """'79.7 ms [78.7–82.1]': the min and max in the median's unit."""
+    if isnan(median):
+        return ""
+    factor, name = time_unit(median)
+    text = f"{sig(median / factor)} {name}"
+    if not (isnan(lo) or isnan(hi)):
+        text += f" [{sig(lo / factor)}–{sig(hi / factor)}]"
+    return text
+
+
+def fmt_flop(x):
+    if isnan(x):
+        return ""
+    factor, name = _scaled(x, FLOP_UNITS)
+    return f"{sig(x / factor)} {name}"
+
+
+def fmt_bytes(x):
+    """Sizes are mostly powers of two: 32 KiB, not 32.0 KiB."""
+    if isnan(x):
+        return ""
+    factor, name = _scaled(x, BYTE_UNITS)
+    text = sig(x / factor)
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return f"{text} {name}"
+
+
+def fmt_count(n):
+    return "" if n in ("", "NA") else f"{int(n):,}"
+
+
+def fmt_slower(fast, slow):
+    """'0.031 % slower': a slowdown too small for a 3-digit ratio (1.00×) to show."""
+    return f"{sig((slow / fast - 1) * 100, 2)} % slower"
+
+
+def fmt_cut(x):
+    """Cuts are fractions compared on one absolute scale (tolerances like 0.03): fixed
+    three decimals, not significant digits."""
+    return "" if isnan(x) else f"{x:.3f}"
+
+
+def fmt_ratio(x):
+    return "" if isnan(x) else f"{sig(x)}×"
+
+
+def times(r):
+    return num(r["time_median_s"]), num(r["time_min_s"]), num(r["time_max_s"])
+
+
+def spread(r):
+    """max/min of the repetitions (1 = no spread); NaN where unknown."""
+    _, lo, hi = times(r)
+    return hi / lo if lo > 0 else NAN
