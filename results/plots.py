@@ -157,7 +157,7 @@ def plot_gemm(system, rows, out_png):
             kernels.append(p)
     cases.sort(key=lambda c: kernels.index(c[0]))        # grouped by kernel, shapes as run
     bar = 0.8 / len(impls)
-    height = max(3.0, len(cases) * len(impls) * 0.13 + 1.8)
+    height = max(4.0, len(cases) * len(impls) * 0.13 + 2.2)
     fig, axes = plt.subplots(1, len(thread_counts), figsize=(9.5 * len(thread_counts), height),
                              squeeze=False)
     for ax, threads in zip(axes[0], thread_counts):
@@ -199,10 +199,12 @@ def plot_gemm(system, rows, out_png):
         ax.set_xlabel("GFLOP/s (bar: median repetition; error bar: slowest to fastest)")
         ax.set_title(f"{threads} thread{'s' if threads != 1 else ''}", fontsize=10)
         ax.grid(axis="x", alpha=0.3)
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.045 * 12 / height), ncol=4,
-                  fontsize=8, frameon=False)
+    # One legend under all panels, in space kept free for it (inside an axes it would hide
+    # bars, under one it would collide with the x label).
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8, frameon=False)
     fig.suptitle(f"SGEMM throughput on {system}", fontsize=11)
-    fig.tight_layout(rect=(0, 0, 1, 0.98))
+    fig.tight_layout(rect=(0, 0.35 / height, 1, 1 - 0.35 / height))
     fig.savefig(out_png, dpi=90)
     plt.close(fig)
     return True

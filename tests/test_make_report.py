@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """results/make_report.py on fresh CSVs: the bench programs write a tiny sweep and a quick
 kernel run into a scratch directory, and, where torch is installed, the PyTorch script the
-same tiny sweep; the report must list them, draw both plots and, with the PyTorch CSV,
-put both implementations' times side by side."""
+same tiny sweep; the report must list them in one system's section, draw both plots and,
+with the PyTorch CSV, put both implementations' times side by side."""
 import importlib.util
 import math
 import os
@@ -36,8 +36,10 @@ with tempfile.TemporaryDirectory() as d:
         problems.append("no sweep table with the prefix:2 row")
     if "### Kernels" not in report or "sgemm_fwd_nt" not in report:
         problems.append("no kernel table")
-    if "gemm-peak.png" not in pngs or not any(p.startswith("backward-") for p in pngs):
+    if not any(p.startswith("gemm-") for p in pngs) or not any(p.startswith("sweep-") for p in pngs):
         problems.append(f"plots missing: {pngs}")
+    if report.count("## System `") != 1:
+        problems.append("the CSVs of one machine are not one system section")
     if "Skipped" in report:
         problems.append("a CSV was skipped")
     if have_torch:
