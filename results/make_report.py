@@ -103,12 +103,16 @@ def describe_system(sid, srows):
             fields.append((c, v))
     out = table(["", ""], [(k, f"`{v}`" if v else "") for k, v in fields])[2:]
     out = ["| machine | |", "|---|---|"] + out + [""]
-    old = sorted({r["_file"] for r in srows if not r["_described"]})
+    old = sorted({r["_file"] for r in srows if not r["_described"] and r["_schema"] == "1"})
     if old:
         out += [f"Schema-1 file{'s' if len(old) > 1 else ''} {', '.join(f'`{f}`' for f in old)} "
                 "predate the system description (schema 2: `system_id`, `uarch`, `hypervisor`, "
                 "`peak_isa`, ...): this system's key is derived from host, CPU model, arch, "
                 "cache sizes and core count, and its FMA peak was probed with AVX2 on x86.", ""]
+    unnamed = sorted({r["_file"] for r in srows if not r["_described"] and r["_schema"] != "1"})
+    if unnamed:
+        out += [f"{', '.join(f'`{f}`' for f in unnamed)}: `system_id` empty; the system's key "
+                "is derived from host, CPU model, arch, cache sizes and core count.", ""]
     for f in sorted({r["_file"] for r in srows}):
         r = next(r for r in srows if r["_file"] == f)
         line = (f'`{f}` (schema {r["_schema"]}): {r["impl"]} ({r["isa"]}), {r["compiler"]}, '
