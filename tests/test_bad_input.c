@@ -17,6 +17,7 @@
 
 #include "core_testutil.h"
 #include "freezebench.h"
+#include "kernels.h"
 
 static const size_t widths[] = { 4, 5, 3, 2 };
 enum { LAYERS = 3, BATCH = 2, IN = 4, OUT = 2 };
@@ -345,6 +346,98 @@ static void sgemm_with_null_matrices_leaves_c_alone(void **state)
     assert_true(c[0] == 1 && c[1] == 2 && c[2] == 3 && c[3] == 4);
 }
 
+/* Runs `check` with each ISA's kernels in turn: the AVX2 kernel took a k == 0 call
+ * with a transposed A down a path that left C alone, the scalar one did not. */
+static void on_every_isa(void (*check)(void))
+{
+    const char *isas[] = { "scalar", "avx2", "avx512", "neon" };
+    for (size_t i = 0; i < sizeof isas / sizeof isas[0]; i++) {
+        const fz_kernels *k = fz_kernels_for(isas[i]);
+        if (!k)
+            continue;
+        fz_kernels_override(k);
+        check();
+    }
+    fz_kernels_override(NULL);
+}
+
+/* C = beta·C for k == 0 (BLAS), whatever the transposes: issue #15, fault 9 (the
+ * transposed call with lda = m left C unchanged). */
+static void k_zero_scales_c_by_beta(void)
+{
+    float a[1] = { NAN }, b[1] = { NAN }, c[6 * 5];
+    for (int tr = 0; tr < 4; tr++) {
+        fz_trans ta = tr & 1 ? FZ_TRANS : FZ_NOTRANS, tb = tr & 2 ? FZ_TRANS : FZ_NOTRANS;
+        size_t lda = ta == FZ_TRANS ? 6 : 1, ldb = tb == FZ_TRANS ? 1 : 5;
+        for (size_t i = 0; i < 30; i++)
+            c[i] = NAN;   /* beta == 0: C is not read */
+        fz_sgemm(ta, tb, 6, 5, 0, 1.0f, a, lda, b, ldb, 0.0f, c, 5);
+        for (size_t i = 0; i < 30; i++)
+            assert_true(c[i] == 0.0f);
+        for (size_t i = 0; i < 30; i++)
+            c[i] = (float)i;
+        fz_sgemm(ta, tb, 6, 5, 0, 1.0f, a, lda, b, ldb, 2.0f, c, 5);
+        for (size_t i = 0; i < 30; i++)
+            assert_true(c[i] == 2.0f * (float)i);
+    }
+}
+
+/* alpha == 0: A and B are not read (BLAS), so their NaNs do not reach C; fault 10. */
+static void alpha_zero_does_not_read_a_or_b(void)
+{
+    float a[4 * 3], b[3 * 2], c[4 * 2];
+    for (size_t i = 0; i < 12; i++)
+        a[i] = NAN;
+    for (size_t i = 0; i < 6; i++)
+        b[i] = INFINITY;
+    for (size_t i = 0; i < 8; i++)
+        c[i] = (float)i;
+    fz_sgemm(FZ_NOTRANS, FZ_NOTRANS, 4, 2, 3, 0.0f, a, 3, b, 2, -1.0f, c, 2);
+    for (size_t i = 0; i < 8; i++)
+        assert_true(c[i] == -(float)i);
+    /* Not read at all: NULL is accepted too. */
+    fz_sgemm(FZ_NOTRANS, FZ_NOTRANS, 4, 2, 3, 0.0f, NULL, 3, NULL, 2, 0.0f, c, 2);
+    for (size_t i = 0; i < 8; i++)
+        assert_true(c[i] == 0.0f);
+}
+
+static void sgemm_with_k_zero_scales_c_by_beta(void **state)
+{
+    (void)state;
+    on_every_isa(k_zero_scales_c_by_beta);
+}
+
+static void sgemm_with_alpha_zero_does_not_read_a_or_b(void **state)
+{
+    (void)state;
+    on_every_isa(alpha_zero_does_not_read_a_or_b);
+}
+
+/* Leading dimensions shorter than a row and unknown transpose flags are refused with a
+ * message and C untouched, as BLAS's xerbla refuses them. */
+static void sgemm_with_bad_leading_dimension_or_transpose_leaves_c_alone(void **state)
+{
+    fixture *f = *state;
+    float a[6] = { 1, 2, 3, 4, 5, 6 }, b[6] = { 1, 0, 0, 1, 1, 1 }, c[4] = { 7, 7, 7, 7 };
+    struct { fz_trans ta, tb; size_t lda, ldb, ldc; const char *culprit; } bad[] = {
+        { FZ_NOTRANS, FZ_NOTRANS, 2, 2, 2, "lda" },     /* A is 2×3: lda >= 3 */
+        { FZ_TRANS, FZ_NOTRANS, 1, 2, 2, "lda" },       /* A is 3×2: lda >= m = 2 */
+        { FZ_NOTRANS, FZ_NOTRANS, 3, 1, 2, "ldb" },     /* B is 3×2: ldb >= 2 */
+        { FZ_NOTRANS, FZ_TRANS, 3, 2, 2, "ldb" },       /* B is 2×3: ldb >= k = 3 */
+        { FZ_NOTRANS, FZ_NOTRANS, 3, 2, 1, "ldc" },     /* C is 2×2: ldc >= 2 */
+        { (fz_trans)2, FZ_NOTRANS, 3, 2, 2, "ta" },
+        { FZ_NOTRANS, (fz_trans)-1, 3, 2, 2, "tb" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        arm_sentinel(f);
+        fz_sgemm(bad[i].ta, bad[i].tb, 2, 2, 3, 1.0f, a, bad[i].lda, b, bad[i].ldb, 0.0f, c,
+                 bad[i].ldc);
+        expect_message(f, "fz_sgemm(bad argument)", bad[i].culprit);
+        for (int j = 0; j < 4; j++)
+            assert_true(c[j] == 7.0f);
+    }
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -364,6 +457,9 @@ int main(void)
         T(layer_plan_rejects_null_and_out_of_range_layers),
         T(forward_rejects_null_zero_and_overflowing_batch),
         T(sgemm_with_null_matrices_leaves_c_alone),
+        T(sgemm_with_k_zero_scales_c_by_beta),
+        T(sgemm_with_alpha_zero_does_not_read_a_or_b),
+        T(sgemm_with_bad_leading_dimension_or_transpose_leaves_c_alone),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
