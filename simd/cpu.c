@@ -30,6 +30,35 @@ bool fz_cpu_has_avx2_fma(void)
     return b & (1u << 5);
 }
 
+bool fz_cpu_has_avx512(void)
+{
+    unsigned a, b, c, d;
+    if (!fz_cpu_has_avx2_fma())   /* the AVX-512 files are built with -mavx2 -mfma too */
+        return false;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d))
+        return false;
+    const unsigned f = 1u << 16, dq = 1u << 17, bw = 1u << 30, vl = 1u << 31;
+    if ((b & (f | dq | bw | vl)) != (f | dq | bw | vl))
+        return false;
+    /* The OS must save the opmask registers (bit 5), the upper halves of ZMM0-15 (6) and
+     * ZMM16-31 (7) besides XMM (1) and YMM (2), or AVX-512 state is lost on a switch. */
+    const unsigned long long zmm_state = 0xe6;
+    return (xgetbv0() & zmm_state) == zmm_state;
+}
+
+bool fz_cpu_is_amd_family_19h(void)
+{
+    unsigned a, b, c, d;
+    if (!__get_cpuid(0, &a, &b, &c, &d))
+        return false;
+    /* "AuthenticAMD" in EBX, EDX, ECX */
+    bool amd = b == 0x68747541u && d == 0x69746e65u && c == 0x444d4163u;
+    if (!amd || !__get_cpuid(1, &a, &b, &c, &d))
+        return false;
+    unsigned family = (a >> 8) & 0xf, extended = (a >> 20) & 0xff;
+    return family == 0xf && family + extended == 0x19;
+}
+
 bool fz_cpu_has_neon(void) { return false; }
 
 #elif defined(__aarch64__)
@@ -37,9 +66,13 @@ bool fz_cpu_has_neon(void) { return false; }
 #include <asm/hwcap.h>
 
 bool fz_cpu_has_avx2_fma(void) { return false; }
+bool fz_cpu_has_avx512(void) { return false; }
+bool fz_cpu_is_amd_family_19h(void) { return false; }
 bool fz_cpu_has_neon(void) { return getauxval(AT_HWCAP) & HWCAP_ASIMD; }
 
 #else
 bool fz_cpu_has_avx2_fma(void) { return false; }
+bool fz_cpu_has_avx512(void) { return false; }
+bool fz_cpu_is_amd_family_19h(void) { return false; }
 bool fz_cpu_has_neon(void) { return false; }
 #endif

@@ -32,7 +32,7 @@ typedef struct {
  *   sum over p < k of  a[i·rsa + p·csa] · b[p·NR + j].
  * A is either a packed panel (rsa 1, csa MR) or the caller's matrix itself (the small
  * path, and the blocked path when C is one panel wide); rows i >= mr are never read.
- * B is always a packed panel, 32-byte aligned.  With ep->transposed the tile is Cᵀ
+ * B is always a packed panel, 64-byte aligned.  With ep->transposed the tile is Cᵀ
  * (the small path passes op(B)ᵀ as A and packed op(A)ᵀ as B). */
 typedef void fz_sgemm_ukr(size_t k, const float *a, size_t rsa, size_t csa,
                           const float *b, float *c, size_t ldc, size_t mr, size_t nr,
@@ -62,12 +62,15 @@ void fz_sgemm_run(const fz_sgemm_kernel *kern, const fz_gemm_op *op, fz_counter 
  * sets one, else the kernel's default, rounded to whole MR/NR panels. */
 void fz_sgemm_blocking(const fz_sgemm_kernel *kern, size_t *kc, size_t *mc, size_t *nc);
 
-/* The GEMM kernel of an ISA ("avx2", "neon"), or NULL where this build or CPU lacks it
+/* The GEMM kernel of an ISA ("avx2", "avx512", "neon"), or NULL where this build or CPU lacks it
  * (or for "scalar", which has no microkernel).  For tests and benchmarks. */
 const fz_sgemm_kernel *fz_sgemm_kernel_for(const char *isa);
 
 #if FZ_HAVE_AVX2
 extern const fz_sgemm_kernel fz_sgemm_avx2_6x16;
+#endif
+#if FZ_HAVE_AVX512
+extern const fz_sgemm_kernel fz_sgemm_avx512;
 #endif
 #if FZ_HAVE_NEON
 extern const fz_sgemm_kernel fz_sgemm_neon_8x12;

@@ -37,7 +37,7 @@ typedef struct {
 } fz_gemm_op;
 
 typedef struct {
-    const char *isa;   /* "scalar", "avx2", "neon" */
+    const char *isa;   /* "scalar", "avx2", "avx512", "neon" */
 
     /* The whole GEMM, epilogue included.  Counts 2·m·n·k plus m·n per epilogue stage. */
     void (*sgemm)(const fz_gemm_op *op, fz_counter *flops);

@@ -51,17 +51,20 @@ typedef enum { FZ_NOTRANS = 0, FZ_TRANS = 1 } fz_trans;
 
 /* C = alpha·op(A)·op(B) + beta·C, row-major, with the meaning of cblas_sgemm:
  * op(A) is m×k, op(B) is k×n, C is m×n.  When beta == 0, C is not read (NaNs in it do
- * not propagate).  m, n or k of 0 is a no-op apart from the beta scaling, as in BLAS.
- * A NULL matrix (C, or A or B when k > 0) is refused: C is not written and
- * fz_last_error() names the matrix. */
+ * not propagate).  k == 0 or alpha == 0 gives C = beta·C without reading A or B (as in
+ * BLAS: their NaNs do not propagate either); m or n of 0 does nothing.
+ * Bad arguments are refused: C is not written and fz_last_error() says which argument —
+ * a NULL matrix (C, or A or B when they are read), a transpose flag other than
+ * FZ_NOTRANS/FZ_TRANS, or a leading dimension below its matrix's row length
+ * (lda < k, or < m for FZ_TRANS; ldb < n, or < k for FZ_TRANS; ldc < n). */
 void fz_sgemm(fz_trans ta, fz_trans tb, size_t m, size_t n, size_t k, float alpha,
               const float *a, size_t lda, const float *b, size_t ldb,
               float beta, float *c, size_t ldc);
 
-/* The kernel family that runs: "avx2", "neon" or "scalar".  Chosen once, at the first
- * call into the library, from the CPU's features; FREEZEBENCH_ISA=scalar|avx2|neon forces
- * one (an ISA the CPU cannot run is refused with a message on stderr and the best
- * available one is used; fz_isa_status() tells whether that happened). */
+/* The kernel family that runs: "avx512", "avx2", "neon" or "scalar".  Chosen once, at the
+ * first call into the library, from the CPU's features; FREEZEBENCH_ISA=scalar|avx2|
+ * avx512|neon forces one (an ISA the CPU cannot run is refused with a message on stderr
+ * and the best available one is used; fz_isa_status() tells whether that happened). */
 const char *fz_isa(void);
 fz_status   fz_isa_status(void);
 

@@ -1,9 +1,10 @@
 /*
  * The dispatch: fz_isa() names the best kernel family the CPU can run, found here
  * independently of the library's own detection (GCC's __builtin_cpu_supports on x86-64,
- * the hwcaps on aarch64).  Natively on an AVX2 machine that is "avx2"; under
- * `qemu-x86_64 -cpu Nehalem` it must be "scalar"; on aarch64 "neon".  FREEZEBENCH_ISA
- * forces a path (the suite runs this test once more with it set to scalar).
+ * the hwcaps on aarch64).  Natively on an AVX-512 (F/VL/BW/DQ) machine that is "avx512", on
+ * an AVX2 one "avx2"; under `qemu-x86_64 -cpu Nehalem` it must be "scalar"; on aarch64
+ * "neon".  FREEZEBENCH_ISA forces a path (the suite runs this test once more with it set
+ * to scalar, and with it set to avx512 where the CPU runs that).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,17 +23,32 @@
 #include <asm/hwcap.h>
 #endif
 
-/* What this CPU and this build can run best, judged without the library's cpu.c. */
-static const char *expected_best(void)
+/* Whether this CPU and this build run `isa`, judged without the library's cpu.c. */
+static bool expected_to_run(const char *isa)
 {
 #if defined(__x86_64__)
     __builtin_cpu_init();
-    if (FZ_TEST_BUILT_AVX2 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-        return "avx2";
+    bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    if (!strcmp(isa, "avx2"))
+        return FZ_TEST_BUILT_AVX2 && avx2;
+    if (!strcmp(isa, "avx512"))
+        return FZ_TEST_BUILT_AVX512 && avx2 && __builtin_cpu_supports("avx512f") &&
+               __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw") &&
+               __builtin_cpu_supports("avx512dq");
 #elif defined(__aarch64__)
-    if (FZ_TEST_BUILT_NEON && (getauxval(AT_HWCAP) & HWCAP_ASIMD))
-        return "neon";
+    if (!strcmp(isa, "neon"))
+        return FZ_TEST_BUILT_NEON && (getauxval(AT_HWCAP) & HWCAP_ASIMD);
 #endif
+    return !strcmp(isa, "scalar");
+}
+
+/* The best of them: the last one that runs, in the order the dispatch upgrades. */
+static const char *expected_best(void)
+{
+    const char *order[] = { "avx512", "avx2", "neon" };
+    for (int i = 0; i < 3; i++)
+        if (expected_to_run(order[i]))
+            return order[i];
     return "scalar";
 }
 
@@ -40,6 +56,11 @@ static void isa_is_what_the_cpu_supports(void **state)
 {
     (void)state;
     const char *forced = getenv("FREEZEBENCH_ISA");
+    if (forced && *forced && !expected_to_run(forced)) {
+        print_message("  FREEZEBENCH_ISA=%s: not in this build or not on this CPU: "
+                      "skipped\n", forced);
+        skip();
+    }
     const char *want = forced && *forced ? forced : expected_best();
     print_message("  fz_isa() = %s, expected %s\n", fz_isa(), want);
     assert_string_equal(fz_isa(), want);
@@ -50,13 +71,13 @@ static void isa_is_what_the_cpu_supports(void **state)
 static void tables_exist_exactly_where_the_cpu_runs_them(void **state)
 {
     (void)state;
-    const char *best = expected_best();
     assert_non_null(fz_kernels_for("scalar"));
     assert_ptr_equal(fz_kernels_for("scalar"), fz_kernels_scalar());
     assert_null(fz_sgemm_kernel_for("scalar"));   /* the reference has no microkernel */
-    const char *isas[] = { "avx2", "neon" };
-    for (int i = 0; i < 2; i++) {
-        bool runs = !strcmp(isas[i], best);
+    const char *isas[] = { "avx2", "avx512", "neon" };
+    for (int i = 0; i < 3; i++) {
+        bool runs = expected_to_run(isas[i]);
+        print_message("  %s: %s\n", isas[i], runs ? "runs here" : "not here");
         assert_int_equal(fz_kernels_for(isas[i]) != NULL, runs);
         assert_int_equal(fz_sgemm_kernel_for(isas[i]) != NULL, runs);
         if (runs)
@@ -70,8 +91,8 @@ static void tables_exist_exactly_where_the_cpu_runs_them(void **state)
 static void tables_have_every_kernel(void **state)
 {
     (void)state;
-    const char *isas[] = { "scalar", "avx2", "neon" };
-    for (int i = 0; i < 3; i++) {
+    const char *isas[] = { "scalar", "avx2", "avx512", "neon" };
+    for (int i = 0; i < 4; i++) {
         const fz_kernels *k = fz_kernels_for(isas[i]);
         if (!k)
             continue;

@@ -316,7 +316,8 @@ static void gemm_unpacked_a_with_panel_strides_reads_only_a(void **state)
     assert_true(map != MAP_FAILED);
     assert_int_equal(mprotect(map + bytes, page, PROT_NONE), 0);
     float *a = (float *)(map + bytes) - a_floats;
-    float b[11 * 5], c[6 * 5], ref[6 * 5];
+    float b[11 * 5], c[16 * 5], ref[16 * 5];   /* m < MR <= 16 */
+    assert_true(m <= 16);
     for (size_t i = 0; i < a_floats; i++)
         a[i] = uniform();
     for (size_t i = 0; i < k * n; i++)
@@ -358,6 +359,7 @@ static void gemm_blocking_is_whole_tiles(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = { ISA_TESTS("avx2"), ISA_TESTS("neon") };
+    const struct CMUnitTest tests[] = { ISA_TESTS("avx2"), ISA_TESTS("avx512"),
+                                        ISA_TESTS("neon") };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

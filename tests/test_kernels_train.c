@@ -89,6 +89,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         { "avx2: training_matches_scalar_reference", training_matches_scalar_reference,
           NULL, NULL, (void *)"avx2" },
+        { "avx512: training_matches_scalar_reference", training_matches_scalar_reference,
+          NULL, NULL, (void *)"avx512" },
         { "neon: training_matches_scalar_reference", training_matches_scalar_reference,
           NULL, NULL, (void *)"neon" },
     };

@@ -180,6 +180,7 @@ static void sgd_equals_scalar_bitwise(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = { ISA_TESTS("avx2"), ISA_TESTS("neon") };
+    const struct CMUnitTest tests[] = { ISA_TESTS("avx2"), ISA_TESTS("avx512"),
+                                        ISA_TESTS("neon") };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
