@@ -29,7 +29,7 @@ static inline void sgd_elem(float *p, const float *g, float *buf, size_t i, floa
     p[i] -= lr * d;
 }
 
-/* FLOPs of an SGD update of n elements (DESIGN.md): 2n, +2n momentum, +2n decay. */
+/* FLOPs of an SGD update of n elements (../DESIGN.md): 2n, +2n momentum, +2n decay. */
 static inline uint64_t sgd_flops(size_t n, const float *buf, float wd)
 {
     return (uint64_t)n * (2 + (buf ? 2 : 0) + (wd != 0.0f ? 2 : 0));

@@ -26,7 +26,7 @@ typedef struct {
 /* Fills plan->layer (already sized for m's layers) from m's flags. */
 void plan_backward(const fz_model *m, fz_plan *plan);
 
-/* FLOPs the plan implies for one step at `batch` (DESIGN.md conventions). */
+/* FLOPs the plan implies for one step at `batch` (conventions: ../DESIGN.md). */
 typedef struct {
     double fwd, loss_bwd, dX, relu_bwd, dW, db, opt;
 } fz_plan_flops;

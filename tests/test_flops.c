@@ -1,6 +1,6 @@
 /*
  * FLOP accounting: after one step the FLOPs the kernels counted equal the FLOPs planned
- * from the backward plan, and the planned FLOPs equal DESIGN.md's formula, evaluated here
+ * from the backward plan, and the planned FLOPs equal ../DESIGN.md's formula, evaluated here
  * from the widths and the requires_grad flags alone (this file never calls the planner):
  *
  *   fwd   = sum_l (2·B·I·O + B·O [bias] + B·O [ReLU, not after the last layer]) + 3·B·O_L

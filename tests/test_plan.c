@@ -1,6 +1,6 @@
 /*
  * The backward plan: for each freeze spec, the per-layer need_dW / need_db / need_dX that
- * DESIGN.md defines, and the memory the plan keeps.
+ * DESIGN.md (at the repository root) defines, and the memory the plan keeps.
  *
  * Expected plans are written out by hand from the definitions (need_dW = weight trainable,
  * need_db = bias trainable, need_dX[l] = some parameter of layers 1..l-1 trainable, so never
