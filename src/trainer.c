@@ -25,7 +25,7 @@ struct fz_trainer {
 
     fz_plan plan;
     fz_plan_flops planned;
-    fz_plan_flops step_planned; /* `planned` as of the last step: what the API reports */
+    fz_plan_flops step_planned; /* `planned` as of the last completed step */
     fz_plan_layer *next_plan;   /* room to build a new plan before it replaces `plan` */
 
     /* Activations: act[l] is layer l's kept input (B×I_l), or NULL.  act[0] is never
@@ -46,8 +46,17 @@ struct fz_trainer {
     /* Momentum buffers, per tensor, allocated on a tensor's first trainable step and kept
      * when it is frozen (torch.optim keeps its state too), so unfreezing resumes it. */
     float **mom;
+    /* The trainable parameters and their momentum as they were before the update, laid
+     * out as the gradient arena (momentum in a second half of undo_half floats), so an
+     * update that makes a value NaN or infinite can be undone exactly. */
+    float *undo_arena;
+    size_t undo_half;
 
     fz_counter *cnt_fwd, *cnt_dgrad, *cnt_wgrad, *cnt_opt;
+    /* The counters as of the last completed step: a failed step counts part of its work
+     * before it stops, and must not change what fz_flops_executed reports. */
+    fz_flops exec;
+    fz_bwd_split exec_split;
     fz_times times;
     uint64_t steps;             /* completed steps */
 };
@@ -81,10 +90,13 @@ static fz_status apply_plan(fz_trainer *t, const fz_plan *plan)
     }
     float *act_arena = own_act ? fz_alloc_floats(own_act) : NULL;
     float *grad_arena = grad_slots ? fz_alloc_floats(grad_slots) : NULL;
+    size_t undo_slots = t->opt.momentum != 0.0f ? 2 * grad_slots : grad_slots;
+    float *undo_arena = undo_slots ? fz_alloc_floats(undo_slots) : NULL;
     /* Momentum buffers for tensors that become trainable, built aside and adopted only
      * once everything else succeeded. */
     float **new_mom = calloc(m->n_tensors, sizeof *new_mom);
-    if ((own_act && !act_arena) || (grad_slots && !grad_arena) || !new_mom)
+    if ((own_act && !act_arena) || (grad_slots && !grad_arena) || (undo_slots && !undo_arena) ||
+        !new_mom)
         goto nomem;
     if (t->opt.momentum != 0.0f) {
         for (size_t i = 0; i < m->n_tensors; i++) {
@@ -103,8 +115,11 @@ static fz_status apply_plan(fz_trainer *t, const fz_plan *plan)
 
     free(t->act_arena);
     free(t->grad_arena);
+    free(t->undo_arena);
     t->act_arena = act_arena;
     t->grad_arena = grad_arena;
+    t->undo_arena = undo_arena;
+    t->undo_half = grad_slots;
     t->act_bytes = act_bytes;
     t->grad_bytes = grad_elems * sizeof(float);
     float *p = act_arena;
@@ -136,6 +151,7 @@ nomem:
     free(new_mom);
     free(act_arena);
     free(grad_arena);
+    free(undo_arena);
     return fz_set_error(FZ_ENOMEM, "fz_train_step: out of memory for the buffers of a new "
                         "backward plan (%zu activation bytes, %zu gradient elements)",
                         act_bytes, grad_elems);
@@ -161,6 +177,7 @@ void fz_trainer_free(fz_trainer *t)
     free(t->mom);
     free(t->grad);
     free(t->grad_arena);
+    free(t->undo_arena);
     free(t->act);
     free(t->act_arena);
     free(t->plan.layer);
@@ -187,10 +204,13 @@ fz_trainer *fz_trainer_create(fz_model *m, size_t batch, fz_sgd opt)
         fz_set_error(FZ_EINVAL, "fz_trainer_create: batch is 0");
         return NULL;
     }
-    if (!(opt.lr >= 0.0f) || !(opt.momentum >= 0.0f) || !(opt.weight_decay >= 0.0f)) {
+    /* An infinite rate turns every update into Inf or NaN: refused here, not found
+     * after the first step. */
+    if (!(opt.lr >= 0.0f && isfinite(opt.lr)) || !(opt.momentum >= 0.0f &&
+        isfinite(opt.momentum)) || !(opt.weight_decay >= 0.0f && isfinite(opt.weight_decay))) {
         fz_set_error(FZ_EINVAL, "fz_trainer_create: lr %g, momentum %g, weight_decay %g: "
-                     "each must be a number >= 0", (double)opt.lr, (double)opt.momentum,
-                     (double)opt.weight_decay);
+                     "each must be a finite number >= 0", (double)opt.lr,
+                     (double)opt.momentum, (double)opt.weight_decay);
         return NULL;
     }
     if (fz_trainable_params(m) == 0) {
@@ -330,34 +350,84 @@ static void backward(fz_trainer *t, const fz_kernels *k, const float *x)
     }
 }
 
+/* Where tensor i's pre-update copy lives: at its gradient's offset, momentum after. */
+static float *undo_of(const fz_trainer *t, size_t i)
+{
+    return t->undo_arena + (t->grad[i] - t->grad_arena);
+}
+
 /* SGD on every trainable tensor, each split by element over the team (one parallel
- * region for all of them); every thread counts the FLOPs of its own slices. */
-static void optimizer_slice(fz_trainer *t, const fz_kernels *k, int ith, int team)
+ * region for all of them); every thread counts the FLOPs of its own slices.  Each slice
+ * is copied aside first and checked after, while it is still in cache; returns whether
+ * some value of this thread's slices became NaN or infinite. */
+static int optimizer_slice(fz_trainer *t, const fz_kernels *k, int ith, int team)
 {
     fz_model *m = t->m;
+    int bad = 0;
     for (size_t i = 0; i < m->n_tensors; i++) {
         if (!m->tensors[i].requires_grad)
             continue;
         fz_range r = fz_split(m->tensors[i].numel, ith, team);
-        if (r.end == r.begin)
+        size_t n = r.end - r.begin;
+        if (n == 0)
             continue;
+        float *p = m->tensors[i].data + r.begin, *keep = undo_of(t, i) + r.begin;
         float *mom = t->opt.momentum != 0.0f ? t->mom[i] + r.begin : NULL;
-        k->sgd(m->tensors[i].data + r.begin, t->grad[i] + r.begin, mom, r.end - r.begin,
-               t->opt.lr, t->opt.momentum, t->opt.weight_decay, t->cnt_opt);
+        memcpy(keep, p, n * sizeof(float));
+        if (mom)
+            memcpy(keep + t->undo_half, mom, n * sizeof(float));
+        k->sgd(p, t->grad[i] + r.begin, mom, n, t->opt.lr, t->opt.momentum,
+               t->opt.weight_decay, t->cnt_opt);
+        bad |= fz_first_nonfinite(p, n) < n || (mom && fz_first_nonfinite(mom, n) < n);
     }
+    return bad;
 }
 
-static void optimizer_step(fz_trainer *t, const fz_kernels *k)
+/* Puts back every trainable tensor and its momentum as they were before the update,
+ * after naming (in the message) the first value that went bad. */
+static fz_status undo_update(fz_trainer *t)
+{
+    fz_model *m = t->m;
+    const char *name = "?", *what = "parameter";
+    size_t at = 0;
+    float value = NAN;
+    for (size_t i = m->n_tensors; i-- > 0;) {   /* backwards: the first bad one wins */
+        if (!m->tensors[i].requires_grad)
+            continue;
+        size_t n = m->tensors[i].numel;
+        float *mom = t->opt.momentum != 0.0f ? t->mom[i] : NULL;
+        size_t bad_p = fz_first_nonfinite(m->tensors[i].data, n);
+        size_t bad_m = mom ? fz_first_nonfinite(mom, n) : n;
+        if (bad_p < n || bad_m < n) {
+            name = m->tensors[i].name;
+            what = bad_p < n ? "parameter" : "momentum of";
+            at = bad_p < n ? bad_p : bad_m;
+            value = bad_p < n ? m->tensors[i].data[at] : mom[at];
+        }
+        memcpy(m->tensors[i].data, undo_of(t, i), n * sizeof(float));
+        if (mom)
+            memcpy(mom, undo_of(t, i) + t->undo_half, n * sizeof(float));
+    }
+    return fz_set_error(FZ_ENONFINITE, "fz_train_step: step %llu: the update made %s %s[%zu] "
+                        "%g (the model diverged; try a lower learning rate, now %g); "
+                        "parameters and momentum left as after step %llu",
+                        (unsigned long long)t->steps + 1, what, name, at, (double)value,
+                        (double)t->opt.lr, (unsigned long long)t->steps);
+}
+
+static fz_status optimizer_step(fz_trainer *t, const fz_kernels *k)
 {
     int nth = fz_threads_for(t->grad_bytes / sizeof(float), fz_team_get()->threads);
+    int bad = 0;
     if (nth <= 1) {
-        optimizer_slice(t, k, 0, 1);
-        return;
-    }
+        bad = optimizer_slice(t, k, 0, 1);
+    } else {
 #ifdef _OPENMP
-#pragma omp parallel num_threads(nth)
-    optimizer_slice(t, k, fz_thread_num(), fz_thread_count());
+#pragma omp parallel num_threads(nth) reduction(|:bad)
+        bad |= optimizer_slice(t, k, fz_thread_num(), fz_thread_count());
 #endif
+    }
+    return bad ? undo_update(t) : FZ_OK;
 }
 
 fz_status fz_train_step(fz_trainer *t, const float *x, const float *y, float *loss)
@@ -390,7 +460,6 @@ fz_status fz_train_step(fz_trainer *t, const float *x, const float *y, float *lo
     fz_counter_reset(t->cnt_dgrad);
     fz_counter_reset(t->cnt_wgrad);
     fz_counter_reset(t->cnt_opt);
-    t->step_planned = t->planned;
 
     double t0 = now();
     forward(t, k, x);
@@ -406,9 +475,20 @@ fz_status fz_train_step(fz_trainer *t, const float *x, const float *y, float *lo
     mse_backward(t->dy[0], t->out, y, n_out, t->cnt_dgrad);
     backward(t, k, x);
     double t2 = now();
-    optimizer_step(t, k);
+    st = optimizer_step(t, k);
     double t3 = now();
+    if (st != FZ_OK)
+        return st;
 
+    /* Only a completed step changes what the counting calls report, so the planned and
+     * the executed FLOPs always describe the same step. */
+    t->step_planned = t->planned;
+    t->exec = (fz_flops){ .fwd = (double)fz_counter_total(t->cnt_fwd),
+                          .bwd = (double)(fz_counter_total(t->cnt_dgrad) +
+                                          fz_counter_total(t->cnt_wgrad)),
+                          .opt = (double)fz_counter_total(t->cnt_opt) };
+    t->exec_split = (fz_bwd_split){ .dgrad = (double)fz_counter_total(t->cnt_dgrad),
+                                    .wgrad = (double)fz_counter_total(t->cnt_wgrad) };
     t->times = (fz_times){ .fwd = t1 - t0, .bwd = t2 - t1, .opt = t3 - t2 };
     t->steps++;
     if (loss)
@@ -430,12 +510,7 @@ fz_flops fz_flops_planned(const fz_trainer *t)
 
 fz_flops fz_flops_executed(const fz_trainer *t)
 {
-    if (!t)
-        return zero_flops();
-    return (fz_flops){ .fwd = (double)fz_counter_total(t->cnt_fwd),
-                       .bwd = (double)(fz_counter_total(t->cnt_dgrad) +
-                                       fz_counter_total(t->cnt_wgrad)),
-                       .opt = (double)fz_counter_total(t->cnt_opt) };
+    return t ? t->exec : zero_flops();
 }
 
 fz_bwd_split fz_bwd_planned(const fz_trainer *t)
@@ -449,10 +524,7 @@ fz_bwd_split fz_bwd_planned(const fz_trainer *t)
 
 fz_bwd_split fz_bwd_executed(const fz_trainer *t)
 {
-    if (!t)
-        return (fz_bwd_split){0};
-    return (fz_bwd_split){ .dgrad = (double)fz_counter_total(t->cnt_dgrad),
-                           .wgrad = (double)fz_counter_total(t->cnt_wgrad) };
+    return t ? t->exec_split : (fz_bwd_split){0};
 }
 
 fz_status fz_layer_plan_get(fz_trainer *t, size_t layer, fz_layer_plan *out)
