@@ -64,15 +64,22 @@ int main(int argc, char **argv)
         fzb_sweep_free(sweep);
         return 2;
     }
-    fzb_probes *probes = fzb_probes_register(ctx.machine.l3_bytes, 3);
+    /* The probes' repetitions run among the sweep's: the progress line counts them. */
+    fzb_probe_options probe_opt = { .l3_bytes = ctx.machine.l3_bytes, .repetitions = 3,
+                                    .quick = args.quick_probes,
+                                    .on_repetition = fzb_sweep_repetition_done, .ctx = sweep };
+    fzb_probes *probes = fzb_probes_register(&probe_opt);
     if (!probes) {
-        fprintf(stderr, "freeze_sweep: out of memory\n");
+        fprintf(stderr, "freeze_sweep: %s\n", fz_last_error());
         fzb_csv_free(table);
         fzb_sweep_free(sweep);
         return 1;
     }
-    fprintf(stderr, "freeze_sweep: %zu configurations × %d repetitions (isa %s); progress "
-            "below (--verbose: every run), the table on stdout\n", fzb_sweep_count(sweep), args.repetitions, fz_isa());
+    fzb_sweep_expect_extra(sweep, fzb_probes_count(probes) * (size_t)probe_opt.repetitions);
+    fprintf(stderr, "freeze_sweep: %zu configurations × %d repetitions and %zu probes × %d "
+            "(isa %s); progress below (--verbose: every run), the table on stdout\n",
+            fzb_sweep_count(sweep), args.repetitions, fzb_probes_count(probes),
+            probe_opt.repetitions, fz_isa());
 
     int status = 1;
     fzb_results *res = fzb_run_all(args.verbose ? FZB_STDERR : FZB_QUIET);
@@ -84,13 +91,13 @@ int main(int argc, char **argv)
         status = 0;
     } else if (fzb_probes_read(res, &lim)) {
         fprintf(stderr, "freeze_sweep: the probes did not run (a --benchmark_filter must let "
-                FZB_PROBE_PEAK " and " FZB_PROBE_BANDWIDTH " through)\n");
+                FZB_PROBE_PREFIX " through)\n");
     } else if (fzb_sweep_rows(sweep, res, &lim, &ctx, table) != FZ_OK) {
         fprintf(stderr, "freeze_sweep: %s\n", fz_last_error());
     } else {
-        printf("freeze_sweep on %s (%s, isa %s); FMA peak %.1f GFLOP/s per core, triad %.1f "
-               "GB/s\n", ctx.machine.cpu_model, ctx.machine.arch, fz_isa(),
-               lim.peak_gflops_per_core, lim.bandwidth_gbytes_per_s);
+        printf("freeze_sweep on %s (%s, isa %s)\n", ctx.machine.cpu_model, ctx.machine.arch,
+               fz_isa());
+        fzb_print_limits(stdout, &lim, args.quick_probes);
         fzb_sweep_print(sweep, stdout);
         status = 0;
         if (args.write_csv) {

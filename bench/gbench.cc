@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstdio>
 #include <cstring>
+#include <strings.h>
 #include <iostream>
 #include <map>
 #include <string>
@@ -90,16 +91,83 @@ static void print_help()
     benchmark::PrintDefaultHelp();
 }
 
+// The value of `arg` if it is --`flag` ("" for the bare flag), else nullptr.
+static const char *flag_value(const char *arg, const char *flag)
+{
+    size_t n = strlen(flag);
+    if (strncmp(arg, "--", 2) != 0 || strncmp(arg + 2, flag, n) != 0)
+        return nullptr;
+    const char *rest = arg + 2 + n;
+    return *rest == '=' ? rest + 1 : *rest == '\0' ? rest : nullptr;
+}
+
+// Google Benchmark's reading of a boolean flag: bare or anything but a false word is true.
+static bool truthy(const char *value)
+{
+    static const char *const falses[] = { "0", "f", "false", "n", "no", "off" };
+    for (const char *f : falses)
+        if (strcasecmp(value, f) == 0)
+            return false;
+    return true;
+}
+
+[[noreturn]] static void refuse(const char *program, const char *arg, const char *why)
+{
+    fprintf(stderr, "%s: %s: %s\n", program, arg, why);
+    exit(2);
+}
+
+// The command line's own arguments, with the Google Benchmark flags that would be
+// silently ignored here rewritten or refused: every program sets repetitions and min
+// time per benchmark (Google Benchmark's flags then do nothing), and reads every
+// repetition back through its own console reporter (which the format, colour, tabular
+// and aggregates-only flags do not reach, or starve).
+static std::vector<char *> checked_flags(int argc, char **argv)
+{
+    static std::vector<std::string> rewritten;   // stays alive: argv points into it
+    const char *slash = strrchr(argv[0], '/');
+    const char *program = slash ? slash + 1 : argv[0];
+    static const struct { const char *flag, *option; } mapped[] = {
+        { "benchmark_repetitions", "--repetitions" },
+        { "benchmark_min_time", "--min-time" },
+    };
+    rewritten.reserve(rewritten.size() + (size_t)argc);   // no reallocation below
+    std::vector<char *> out;
+    for (int i = 1; i < argc; i++) {
+        char *arg = argv[i];
+        const char *v;
+        for (const auto &m : mapped) {
+            if ((v = flag_value(arg, m.flag)) && *v) {
+                rewritten.push_back(std::string(m.option) + "=" + v);
+                arg = &rewritten.back()[0];
+            }
+        }
+        if ((v = flag_value(arg, "benchmark_format")) && strcmp(v, "console") != 0)
+            refuse(program, arg, "not supported: the program prints its own table on stdout; "
+                   "for JSON or CSV use --benchmark_out=FILE --benchmark_out_format=json|csv");
+        if (((v = flag_value(arg, "benchmark_report_aggregates_only"))
+             || (v = flag_value(arg, "benchmark_display_aggregates_only"))) && truthy(v))
+            refuse(program, arg, "not supported: the program needs every repetition, not "
+                   "only the aggregates (its table shows median and spread)");
+        if ((v = flag_value(arg, "benchmark_color")) || (v = flag_value(arg, "benchmark_counters_tabular")))
+            refuse(program, arg, "not supported: Google Benchmark's report here (kernel_bench, "
+                   "freeze_sweep --verbose) is always plain and tabular");
+        out.push_back(arg);
+    }
+    return out;
+}
+
 void fzb_init_with_defaults(int *argc, char ***argv, const char *const *defaults, size_t n,
                             const char *usage)
 {
     program_usage = usage;
     // Google Benchmark lets a later flag override an earlier one.
     static std::vector<char *> args;
+    std::vector<char *> own = checked_flags(*argc, *argv);
     args.assign(*argv, *argv + 1);
     for (size_t i = 0; i < n; i++)
         args.push_back(const_cast<char *>(defaults[i]));
-    args.insert(args.end(), *argv + 1, *argv + *argc);
+    args.insert(args.end(), own.begin(), own.end());
     args.push_back(nullptr);
     *argc = (int)args.size() - 1;
     *argv = args.data();

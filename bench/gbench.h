@@ -42,7 +42,15 @@ void fzb_init(int *argc, char **argv);
 /* The same, with `defaults` (--benchmark_* flags) read before the command line's own, so
  * a program sets its defaults and the user still overrides any of them.  *argv is
  * replaced by a new array that lives until the process ends.  --help prints `usage`
- * (the program's own options) and then Google Benchmark's flags, and exits. */
+ * (the program's own options) and then Google Benchmark's flags, and exits.
+ *
+ * No flag is silently ignored: the programs set repetitions and minimum time per
+ * benchmark, so --benchmark_repetitions=N and --benchmark_min_time=S are handed on as
+ * the program's own --repetitions=N and --min-time=S (which every caller must take);
+ * --benchmark_format other than console, --benchmark_report_aggregates_only,
+ * --benchmark_display_aggregates_only, --benchmark_color and
+ * --benchmark_counters_tabular, which cannot work through this shim's reporter, exit 2
+ * with a message.  Flags Google Benchmark does not know stay for the program to refuse. */
 void fzb_init_with_defaults(int *argc, char ***argv, const char *const *defaults, size_t n,
                             const char *usage);
 

@@ -5,7 +5,7 @@
  *   training shapes, next to OpenBLAS and BLIS where the build found them (same threads);
  *   ReLU forward/backward and the SGD update against the streaming bandwidth.
  *
- * Usage: kernel_bench [--benchmark_* flags] [--threads N] [--output PATH] [--quick]
+ * Usage: see `usage` below (kernel_bench --help).
  */
 #include <errno.h>
 #include <math.h>
@@ -14,11 +14,14 @@
 #include <string.h>
 
 #include "align.h"
+#include "cli.h"
+#include "error.h"
 #include "gbench.h"
 #include "kernels.h"
 #include "probes.h"
 #include "ref_blas.h"
 #include "results.h"
+#include "units.h"
 
 typedef enum { GEMM, RELU_FWD, RELU_BWD, SGD } kernel_kind;
 
@@ -232,6 +235,33 @@ static int pool_alloc(pool *p, const case_list *l)
     return 0;
 }
 
+/* One line of the table: the median time, the spread of the repetitions, the rates at
+ * the median and the fraction of this CPU's ceiling (peak or bandwidth); '!' marks a
+ * noisy row. */
+static void print_row(const kcase *c, const fzb_result *row)
+{
+    char shape[64], time[FZB_UNIT_TEXT], spread[FZB_UNIT_TEXT], flops[FZB_UNIT_TEXT],
+         bytes[FZB_UNIT_TEXT], of_peak[FZB_UNIT_TEXT];
+    if (c->kind == GEMM)
+        snprintf(shape, sizeof shape, "%zux%zux%zu", c->m, c->n, c->k);
+    else
+        snprintf(shape, sizeof shape, "n=%zu", c->n);
+    double gf = row->flops_planned / row->time_median_s * 1e-9;
+    double gb = row->bytes / row->time_median_s * 1e-9;
+    fzb_fmt_si(time, sizeof time, row->time_median_s, "s");
+    fzb_fmt_spread(spread, sizeof spread, row->time_min_s, row->time_median_s, row->time_max_s);
+    fzb_fmt_si(flops, sizeof flops, gf * 1e9, "FLOP/s");
+    if (row->bytes > 0)
+        fzb_fmt_si(bytes, sizeof bytes, gb * 1e9, "B/s");
+    else
+        snprintf(bytes, sizeof bytes, "-");
+    fzb_fmt_percent(of_peak, sizeof of_peak, row->memory_bound
+                    ? gb / row->bandwidth_gbytes_per_s : gf / row->peak_gflops);
+    printf("%-12s %-20s %-16s %*s %7s %*s %*s %8s%s\n", c->impl, c->phase, shape,
+           fzb_pad(time, 10), time, spread, fzb_pad(flops, 14), flops, fzb_pad(bytes, 11),
+           bytes, of_peak, fzb_is_noisy(row->time_min_s, row->time_max_s) ? " !" : "");
+}
+
 /* One row per case that ran (the filter may leave some out), printed as a table too. */
 static fz_status add_rows(fzb_csv *table, const case_list *cases, const fzb_results *res,
                           const fzb_limits *lim, const fzb_context *ctx, int threads)
@@ -240,8 +270,9 @@ static fz_status add_rows(fzb_csv *table, const case_list *cases, const fzb_resu
     if (!t)
         return FZ_ENOMEM;
     fz_status status = FZ_OK;
-    printf("\n%-12s %-20s %-16s %10s %10s %8s\n", "impl", "kernel", "shape", "GFLOP/s",
-           "GB/s", "of peak");
+    size_t noisy = 0;
+    printf("\n%-12s %-20s %-16s %10s %7s %14s %11s %8s\n", "impl", "kernel", "shape", "time",
+           "spread", "FLOP/s", "bytes/s", "of peak");
     for (size_t i = 0; status == FZ_OK && i < cases->n; i++) {
         const kcase *c = &cases->v[i];
         size_t n = 0;
@@ -269,54 +300,96 @@ static fz_status add_rows(fzb_csv *table, const case_list *cases, const fzb_resu
             .flop_cut = NAN, .time_cut = NAN, .activation_bytes = NAN,
         };
         fzb_stats(t, n, &row.time_min_s, &row.time_median_s, &row.time_max_s);
-        double gf = row.flops_planned / row.time_median_s * 1e-9;
-        double gb = row.bytes / row.time_median_s * 1e-9;
-        printf("%-12s %-20s %-16s %10.2f %10.2f %7.1f%%\n", c->impl, c->phase, shape, gf, gb,
-               100.0 * (row.memory_bound ? gb / row.bandwidth_gbytes_per_s : gf / row.peak_gflops));
+        print_row(c, &row);
+        noisy += fzb_is_noisy(row.time_min_s, row.time_max_s);
         status = fzb_result_add(table, ctx, &row);
     }
+    if (noisy)
+        printf("! %zu noisy row%s: the slowest repetition took more than %.1f× the fastest "
+               "(another process, frequency changes); rerun before trusting %s\n", noisy,
+               noisy == 1 ? "" : "s", FZB_NOISY_RATIO, noisy == 1 ? "it" : "them");
     free(t);
     return status;
 }
 
 static const char usage[] =
-    "usage: kernel_bench [--benchmark_* flags] [--threads N] [--output PATH] [--quick]\n"
-    "  --threads N    threads for every GEMM, ours and the references' (default 0: all cores)\n"
-    "  --output PATH  CSV file (default results/kernels-<cpu>-<isa>-<threads>.csv)\n"
-    "  --quick        one tiny shape per kernel (the tests use it)\n"
-    "Defaults: --benchmark_repetitions=3 --benchmark_min_time=0.1\n";
+    "usage: kernel_bench [--benchmark_* flags] [options]   (--opt value or --opt=value)\n"
+    "  --threads N        threads for every GEMM, ours and the references' (default 0: all cores)\n"
+    "  --repetitions N    repetitions of every kernel and probe (default 3)\n"
+    "  --min-time S       seconds each repetition runs at least (default 0.1)\n"
+    "  --output PATH      CSV file (default results/kernels-<cpu>-<isa>-<threads>.csv)\n"
+    "  --quick            one tiny shape per kernel and quick probes (small triad arrays,\n"
+    "                     short runs): seconds, for tests; its limits are not for results\n"
+    "The FMA peak is measured per vector width (probe/peak_fma_avx2, _avx512, ...); fractions\n"
+    "of peak are of the widest.  Google Benchmark's flags apply too (--benchmark_filter=REGEX,\n"
+    "--benchmark_out=FILE --benchmark_out_format=json, ...); --benchmark_repetitions and\n"
+    "--benchmark_min_time are read as --repetitions and --min-time; flags this program cannot\n"
+    "honour (--benchmark_format other than console, ..._aggregates_only) are refused.\n";
 
-static int usage_error(const char *opt, const char *value, const char *why)
+/* The command line after Google Benchmark took its flags; exits 2 on a bad one. */
+typedef struct {
+    int threads;
+    int repetitions;
+    double min_time;
+    const char *output;
+    bool quick;
+} options;
+
+static fz_status parse_options(int argc, char **argv, options *o)
 {
-    fprintf(stderr, "kernel_bench: invalid %s '%s': %s\n", opt, value, why);
-    return 2;
+    *o = (options){ .repetitions = 3, .min_time = 0.1 };
+    enum { THREADS = 256, REPETITIONS, MIN_TIME, OUTPUT, QUICK };
+    static const struct option longopts[] = {
+        { "threads", required_argument, NULL, THREADS },
+        { "repetitions", required_argument, NULL, REPETITIONS },
+        { "min-time", required_argument, NULL, MIN_TIME },
+        { "output", required_argument, NULL, OUTPUT },
+        { "quick", no_argument, NULL, QUICK },
+        { NULL, 0, NULL, 0 },
+    };
+    fzb_getopt_reset();
+    int c;
+    while ((c = getopt_long(argc, argv, FZB_OPTSTRING, longopts, NULL)) != -1) {
+        fz_status s = FZ_OK;
+        switch (c) {
+        case THREADS: {
+            char *end;
+            errno = 0;
+            long v = strtol(optarg, &end, 10);
+            if (errno || *end || end == optarg || v < 0 || v > FZ_MAX_THREADS)
+                return fz_set_error(FZ_EINVAL, "--threads '%s': expected 0 (all cores) to %d",
+                                    optarg, FZ_MAX_THREADS);
+            o->threads = (int)v;
+            break;
+        }
+        case REPETITIONS: s = fzb_parse_repetitions("--repetitions", optarg, &o->repetitions); break;
+        case MIN_TIME: s = fzb_parse_min_time("--min-time", optarg, &o->min_time); break;
+        case OUTPUT:
+            if (*optarg == '\0')
+                return fz_set_error(FZ_EINVAL, "--output '': empty path");
+            o->output = optarg;
+            break;
+        case QUICK: o->quick = true; break;
+        default: return fzb_getopt_error(c, argv);   /* -h never gets here: the shim's */
+        }
+        if (s != FZ_OK)
+            return s;
+    }
+    return fzb_no_operands(argc, argv);
 }
 
 int main(int argc, char **argv)
 {
-    const char *defaults[] = { "--benchmark_repetitions=3", "--benchmark_min_time=0.1" };
-    fzb_init_with_defaults(&argc, &argv, defaults, 2, usage);
+    fzb_init_with_defaults(&argc, &argv, NULL, 0, usage);
 
-    int threads = 0;
-    const char *output = NULL;
-    bool quick = false;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--threads") == 0 && i + 1 < argc) {
-            char *end;
-            errno = 0;
-            long v = strtol(argv[++i], &end, 10);
-            if (errno || *end || end == argv[i] || v < 0 || v > FZ_MAX_THREADS)
-                return usage_error("--threads", argv[i], "expected 0 (all cores) to 256");
-            threads = (int)v;
-        } else if (strcmp(a, "--output") == 0 && i + 1 < argc) {
-            output = argv[++i];
-        } else if (strcmp(a, "--quick") == 0) {
-            quick = true;
-        } else {
-            return usage_error("argument", a, "unknown option or missing value (see --help)");
-        }
+    options opt;
+    if (parse_options(argc, argv, &opt) != FZ_OK) {
+        fprintf(stderr, "kernel_bench: %s\n", fz_last_error());
+        return 2;
     }
+    int threads = opt.threads;
+    const char *output = opt.output;
+    bool quick = opt.quick;
 
     fzb_context ctx;
     fzb_context_get(&ctx);
@@ -338,8 +411,10 @@ int main(int argc, char **argv)
         output = path;
     }
 
-    if (fzb_csv_check_writable(output) != FZ_OK)
-        return usage_error("--output", output, fz_last_error());
+    if (fzb_csv_check_writable(output) != FZ_OK) {
+        fprintf(stderr, "kernel_bench: invalid --output '%s': %s\n", output, fz_last_error());
+        return 2;
+    }
 
     case_list cases = {0};
     pool p = {0};
@@ -347,21 +422,28 @@ int main(int argc, char **argv)
         fprintf(stderr, "kernel_bench: out of memory\n");
         return 1;
     }
-    fzb_probes *probes = fzb_probes_register(ctx.machine.l3_bytes, 0);
+    fzb_probe_options probe_opt = { .l3_bytes = ctx.machine.l3_bytes,
+                                    .repetitions = opt.repetitions, .quick = quick };
+    fzb_probes *probes = fzb_probes_register(&probe_opt);
     if (!probes) {
-        fprintf(stderr, "kernel_bench: out of memory\n");
+        fprintf(stderr, "kernel_bench: %s\n", fz_last_error());
         return 1;
     }
     for (size_t i = 0; i < cases.n; i++) {
         kcase *c = &cases.v[i];
         char name[96];
         snprintf(name, sizeof name, "%s/%s", c->impl, c->phase);
+        fzb_bench *b;
         if (c->kind == GEMM) {
             int64_t args[3] = { (int64_t)c->m, (int64_t)c->n, (int64_t)c->k };
-            fzb_register(name, bench_kernel, c, args, (const char *[]){ "M", "N", "K" }, 3);
+            b = fzb_register(name, bench_kernel, c, args, (const char *[]){ "M", "N", "K" }, 3);
         } else {
             int64_t args[1] = { (int64_t)c->n };
-            fzb_register(name, bench_kernel, c, args, (const char *[]){ "n" }, 1);
+            b = fzb_register(name, bench_kernel, c, args, (const char *[]){ "n" }, 1);
+        }
+        if (b) {   /* per benchmark, as the sweep's: one convention for both programs */
+            fzb_set_repetitions(b, opt.repetitions);
+            fzb_set_min_time(b, opt.min_time);
         }
     }
 
@@ -375,14 +457,12 @@ int main(int argc, char **argv)
     }
     if (!res || fzb_probes_read(res, &lim)) {
         fprintf(stderr, "kernel_bench: the peak and bandwidth probes did not run (a "
-                "--benchmark_filter must let " FZB_PROBE_PEAK " and " FZB_PROBE_BANDWIDTH
-                " through); no CSV written\n");
+                "--benchmark_filter must let " FZB_PROBE_PREFIX " through); no CSV written\n");
         fzb_results_free(res);
         fzb_probes_free(probes);
         return 1;
     }
-    printf("\nlimits: FMA peak %.1f GFLOP/s per core (%s loop), triad %.1f GB/s (1 thread)\n",
-           lim.peak_gflops_per_core, lim.fma_isa, lim.bandwidth_gbytes_per_s);
+    fzb_print_limits(stdout, &lim, quick);
 
     fzb_csv *table = fzb_result_table();
     int status = table && add_rows(table, &cases, res, &lim, &ctx, threads) == FZ_OK ? 0 : 1;

@@ -7,6 +7,7 @@
 
 #include "align.h"
 #include "error.h"
+#include "units.h"
 
 static double now(void)
 {
@@ -26,6 +27,7 @@ typedef struct {
     fz_trainer *t;
     float *x, *y;
     const char *current_spec;   /* what the flags are set to now */
+    char fitted[FZB_DEFAULT_SPECS][FZB_SPEC_TEXT];   /* without --spec: this model's specs */
 } bench_model;
 
 typedef struct {
@@ -138,12 +140,14 @@ fz_status fzb_sweep_create(const fzb_sweep_args *a, int cores, FILE *notes, fzb_
     size_t n_batches = a->n_batches ? a->n_batches : 1;
     s->progress = notes;
     s->models = calloc(a->n_models * n_batches, sizeof *s->models);
-    s->configs = calloc(a->n_models * n_batches * a->n_specs * s->n_threads, sizeof *s->configs);
+    size_t most_specs = a->fit_default_specs ? FZB_DEFAULT_SPECS : a->n_specs;
+    s->configs = calloc(a->n_models * n_batches * most_specs * s->n_threads, sizeof *s->configs);
     if (!s->models || !s->configs) {
         fzb_sweep_free(s);
         return fz_set_error(FZ_ENOMEM, "freeze_sweep: out of memory");
     }
     bool spec_used[FZB_SWEEP_MAX] = { true };   /* none always fits */
+    char why_not[FZB_SWEEP_MAX][160] = { "" };   /* each --spec: a model it did not fit, why */
     for (size_t mi = 0; mi < a->n_models; mi++) {
         for (size_t bi = 0; bi < n_batches; bi++) {
             size_t batch = a->n_batches ? a->batches[bi] : a->models[mi].batch;
@@ -153,11 +157,24 @@ fz_status fzb_sweep_create(const fzb_sweep_args *a, int cores, FILE *notes, fzb_
                 fzb_sweep_free(s);
                 return st;
             }
-            for (size_t si = 0; si < a->n_specs; si++) {
-                if (set_spec(bm, a->specs[si]) != FZ_OK) {
+            /* Without --spec, the defaults fitted to this model's depth, not a list that
+             * fits only the deepest model. */
+            const char *specs[FZB_SWEEP_MAX];
+            size_t n_specs = a->n_specs;
+            memcpy(specs, a->specs, n_specs * sizeof *specs);
+            if (a->fit_default_specs) {
+                n_specs = fzb_default_specs(a->models[mi].n_widths - 1, bm->fitted);
+                for (size_t si = 0; si < n_specs; si++)
+                    specs[si] = bm->fitted[si];
+            }
+            for (size_t si = 0; si < n_specs; si++) {
+                if (set_spec(bm, specs[si]) != FZ_OK) {
+                    if (!a->fit_default_specs && why_not[si][0] == '\0')
+                        snprintf(why_not[si], sizeof why_not[si], "on %s: %s", bm->arg->name,
+                                 fz_last_error());
                     if (notes)
                         fprintf(notes, "freeze_sweep: skipping spec '%s' on model %s: %s\n",
-                                a->specs[si], bm->arg->name, fz_last_error());
+                                specs[si], bm->arg->name, fz_last_error());
                     continue;
                 }
                 spec_used[si] = true;
@@ -165,7 +182,7 @@ fz_status fzb_sweep_create(const fzb_sweep_args *a, int cores, FILE *notes, fzb_
                     config *c = &s->configs[s->n_configs++];
                     c->sweep = s;
                     c->bm = bm;
-                    c->spec = a->specs[si];
+                    c->spec = specs[si];
                     c->threads = s->threads[ti];
                     snprintf(c->name, sizeof c->name, "sweep/%s/batch:%zu/%s/threads:%d",
                              bm->arg->name, batch, c->spec, c->threads);
@@ -173,12 +190,11 @@ fz_status fzb_sweep_create(const fzb_sweep_args *a, int cores, FILE *notes, fzb_
             }
         }
     }
-    for (size_t si = 0; si < a->n_specs; si++) {
+    for (size_t si = 0; !a->fit_default_specs && si < a->n_specs; si++) {
         if (!spec_used[si]) {
             fzb_sweep_free(s);
-            return fz_set_error(FZ_EINVAL, "--spec '%s': fits none of the models (a prefix "
-                                "deeper than every model, or a glob naming no parameter)",
-                                a->specs[si]);
+            return fz_set_error(FZ_EINVAL, "--spec '%s': fits none of the models (%s)",
+                                a->specs[si], why_not[si]);
         }
     }
     *out = s;
@@ -214,17 +230,15 @@ static fz_status prepare(config *c)
     return fz_train_step(bm->t, bm->x, bm->y, NULL);
 }
 
-/* Roughly counts finished repetitions: Google Benchmark first tries growing iteration
- * counts until a run lasts min_time, then repeats with that count, so a run of at least
- * half of min_time is most likely a repetition and a shorter one a trial. */
-static void report_progress(fzb_sweep *s, double seconds)
+void fzb_sweep_expect_extra(fzb_sweep *s, size_t n) { s->reps_expected += n; }
+
+void fzb_sweep_repetition_done(void *sweep)
 {
-    if (!s->progress || seconds < 0.5 * s->min_time || s->reps_done == s->reps_expected)
+    fzb_sweep *s = sweep;
+    if (!s->progress || s->reps_done == s->reps_expected)
         return;
     s->reps_done++;
     double t = now();
-    if (s->reps_done == 1)
-        s->t_start = t - seconds;
     if (t - s->t_printed < 2.0 && s->reps_done < s->reps_expected)
         return;
     s->t_printed = t;
@@ -267,13 +281,18 @@ static void bench_config(fzb_state *st, void *user)
     fzb_counter(st, "opt_s", opt, FZB_PER_ITER);
     fzb_counter(st, "threads", fz_get_threads(), FZB_PLAIN);
     fzb_counter(st, "FLOPS", c->planned.fwd + c->planned.bwd + c->planned.opt, FZB_RATE);
-    report_progress(c->sweep, now() - t0);
+    /* Roughly counts finished repetitions: Google Benchmark first tries growing iteration
+     * counts until a run lasts min_time, then repeats with that count, so a run of at
+     * least half of min_time is most likely a repetition and a shorter one a trial. */
+    if (now() - t0 >= 0.5 * c->sweep->min_time)
+        fzb_sweep_repetition_done(c->sweep);
 }
 
 fz_status fzb_sweep_register(fzb_sweep *s, const fzb_sweep_args *a)
 {
     s->min_time = a->min_time;
-    s->reps_expected = s->n_configs * (size_t)a->repetitions;
+    s->t_start = now();   /* the run starts right after the registrations */
+    s->reps_expected += s->n_configs * (size_t)a->repetitions;
     for (size_t i = 0; i < s->n_configs; i++) {
         fzb_bench *b = fzb_register(s->configs[i].name, bench_config, &s->configs[i], NULL,
                                     NULL, 0);
@@ -386,8 +405,57 @@ fz_status fzb_sweep_rows(fzb_sweep *s, const fzb_results *r, const fzb_limits *l
     return FZ_OK;
 }
 
+/* The 1-thread configuration of c's model and spec, if it ran. */
+static const config *one_thread_twin(const fzb_sweep *s, const config *c)
+{
+    for (size_t i = 0; i < s->n_configs; i++) {
+        const config *o = &s->configs[i];
+        if (o->bm == c->bm && o->threads == 1 && strcmp(o->spec, c->spec) == 0)
+            return o->ran && o->reps > 0 ? o : NULL;
+    }
+    return NULL;
+}
+
+/* More threads, more time: a neighbour took cores, or there is too little work per
+ * thread; either way the row says nothing about scaling. */
+static bool slower_than_one_thread(const fzb_sweep *s, const config *c)
+{
+    const config *one = c->threads > 1 ? one_thread_twin(s, c) : NULL;
+    return one && c->tmed[STEP] > one->tmed[STEP];
+}
+
+static bool config_noisy(const config *c)
+{
+    return fzb_is_noisy(c->tmin[BWD], c->tmax[BWD]) || fzb_is_noisy(c->tmin[STEP], c->tmax[STEP]);
+}
+
+static void print_config(const fzb_sweep *s, const config *d, FILE *out)
+{
+    char trainable[FZB_UNIT_TEXT], frozen[FZB_UNIT_TEXT], bwd_flop[FZB_UNIT_TEXT],
+         flop_cut[FZB_UNIT_TEXT], bwd_time[FZB_UNIT_TEXT], time_cut[FZB_UNIT_TEXT],
+         gap[FZB_UNIT_TEXT], step[FZB_UNIT_TEXT], spread[FZB_UNIT_TEXT],
+         step_cut[FZB_UNIT_TEXT], act[FZB_UNIT_TEXT];
+    fzb_fmt_si(trainable, sizeof trainable, (double)d->trainable, "");
+    fzb_fmt_si(frozen, sizeof frozen, (double)d->frozen, "");
+    fzb_fmt_si(bwd_flop, sizeof bwd_flop, d->planned.bwd, "FLOP");
+    fzb_fmt_percent(flop_cut, sizeof flop_cut, d->flop_cut[BWD]);
+    fzb_fmt_si(bwd_time, sizeof bwd_time, d->tmed[BWD], "s");
+    fzb_fmt_percent(time_cut, sizeof time_cut, d->time_cut[BWD]);
+    fzb_fmt_percent(gap, sizeof gap, d->time_cut[BWD] - d->flop_cut[BWD]);
+    fzb_fmt_si(step, sizeof step, d->tmed[STEP], "s");
+    fzb_fmt_spread(spread, sizeof spread, d->tmin[STEP], d->tmed[STEP], d->tmax[STEP]);
+    fzb_fmt_percent(step_cut, sizeof step_cut, d->time_cut[STEP]);
+    fzb_fmt_bytes(act, sizeof act, (double)d->mem.activations);
+    fprintf(out, "%-12s %9s %9s %*s %8s %*s %8s %7s %*s %7s %8s %*s %s%s\n", d->spec,
+            trainable, frozen, fzb_pad(bwd_flop, 11), bwd_flop, flop_cut,
+            fzb_pad(bwd_time, 9), bwd_time, time_cut, gap, fzb_pad(step, 9), step, spread,
+            step_cut, fzb_pad(act, 10), act, config_noisy(d) ? "!" : "",
+            slower_than_one_thread(s, d) ? "<" : "");
+}
+
 void fzb_sweep_print(const fzb_sweep *s, FILE *out)
 {
+    size_t noisy = 0, slower = 0;
     for (size_t i = 0; i < s->n_configs; i++) {
         const config *c = &s->configs[i];
         bool first_of_group = true;   /* configurations are spec-major: find each group once */
@@ -395,12 +463,12 @@ void fzb_sweep_print(const fzb_sweep *s, FILE *out)
             first_of_group &= !(s->configs[j].bm == c->bm && s->configs[j].threads == c->threads);
         if (!first_of_group)
             continue;
-        fprintf(out, "\nmodel %s, batch %zu, %d thread%s (median of the repetitions; cut = "
+        fprintf(out, "\nmodel %s, batch %zu, %d thread%s (medians of the repetitions; cut = "
                 "1 - x/x_none; gap = time cut - FLOP cut)\n", c->bm->arg->name, c->bm->batch,
                 c->threads, c->threads == 1 ? "" : "s");
-        fprintf(out, "%-12s %11s %11s %10s %9s %10s %9s %6s %10s %9s %9s\n", "spec",
-                "trainable", "frozen", "bwd GFLOP", "FLOP cut", "bwd ms", "time cut", "gap",
-                "step ms", "step cut", "act MiB");
+        fprintf(out, "%-12s %9s %9s %11s %8s %9s %8s %7s %9s %7s %8s %10s\n", "spec",
+                "trainable", "frozen", "bwd FLOP", "FLOP cut", "bwd time", "time cut", "gap",
+                "step", "spread", "step cut", "act mem");
         for (size_t j = i; j < s->n_configs; j++) {
             const config *d = &s->configs[j];
             if (d->bm != c->bm || d->threads != c->threads)
@@ -409,11 +477,18 @@ void fzb_sweep_print(const fzb_sweep *s, FILE *out)
                 fprintf(out, "%-12s (did not run)\n", d->spec);
                 continue;
             }
-            fprintf(out, "%-12s %11zu %11zu %10.4g %9.3f %10.4g %9.3f %+6.3f %10.4g %9.3f %9.4g\n",
-                    d->spec, d->trainable, d->frozen, d->planned.bwd * 1e-9,
-                    d->flop_cut[BWD], d->tmed[BWD] * 1e3, d->time_cut[BWD],
-                    d->time_cut[BWD] - d->flop_cut[BWD], d->tmed[STEP] * 1e3,
-                    d->time_cut[STEP], (double)d->mem.activations / (1 << 20));
+            print_config(s, d, out);
+            noisy += config_noisy(d);
+            slower += slower_than_one_thread(s, d);
         }
     }
+    if (noisy)
+        fprintf(out, "\n! %zu noisy row%s: the slowest repetition of the step or backward took "
+                "more than %.1f× the fastest (another process, frequency changes); rerun "
+                "before trusting %s\n", noisy, noisy == 1 ? "" : "s", FZB_NOISY_RATIO,
+                noisy == 1 ? "it" : "them");
+    if (slower)
+        fprintf(out, "%s< %zu row%s slower on N threads than on 1 thread of the same model and "
+                "spec: a noisy neighbour on the cores, or too little work to split\n",
+                noisy ? "" : "\n", slower, slower == 1 ? "" : "s");
 }

@@ -29,6 +29,11 @@ void   fzb_sweep_threads_text(const fzb_sweep *s, char *out, size_t size);
 /* Registers one benchmark per configuration, with the args' repetitions and min time. */
 fz_status fzb_sweep_register(fzb_sweep *s, const fzb_sweep_args *a);
 
+/* Counts `n` more repetitions in the progress line's count and time left: the probes',
+ * which run among the sweep's; each calls fzb_sweep_repetition_done(sweep) when done. */
+void fzb_sweep_expect_extra(fzb_sweep *s, size_t n);
+void fzb_sweep_repetition_done(void *sweep);
+
 /* Turns the finished runs into rows of `table` (phases forward, backward, optimizer and
  * step per configuration that ran), cuts against `none` of the same model, batch and
  * thread count.  Configurations the filter left out produce no rows. */

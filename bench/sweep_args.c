@@ -6,29 +6,34 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "error.h"
 
 const char fzb_sweep_usage[] =
-    "usage: freeze_sweep [--benchmark_* flags] [options]\n"
+    "usage: freeze_sweep [--benchmark_* flags] [options]   (--opt value or --opt=value)\n"
     "  --model M[@B]      widths: items W or WxR, comma-separated (10,5,1  1024x9  784,1024x3,10);\n"
     "                     @B its batch (default 64); repeatable\n"
     "  --batch B[,B..]    batch sizes for every model\n"
     "  --threads T[,T..]  thread counts (0 = all cores)\n"
-    "  --spec S           a freeze spec: none, prefix:K, last, bitfit, globs like fc4.*; repeatable\n"
+    "  --spec S           a freeze spec: none, prefix:K, last, bitfit, globs like fc4.*; repeatable;\n"
+    "                     a spec is skipped on a model it does not fit, refused if it fits none\n"
     "  --repetitions N    interleaved repetitions per configuration (default 10)\n"
     "  --min-time S       seconds per repetition at least (default 0.1)\n"
     "  --output PATH      CSV path (default results/<cpu>-<isa>-<threads>.csv)\n"
     "  --no-csv           print the table, write no CSV\n"
     "  --append           keep the rows already in the CSV (refused if it is of another schema)\n"
+    "  --quick-probes     FMA-peak and bandwidth probes on small arrays, short runs (for tests;\n"
+    "                     their limits are not for results)\n"
     "  --verbose          Google Benchmark's report of every run on stderr\n"
-    "Without --model/--batch/--threads/--spec: 10,5,1@64 and 1024x9@256; none, prefix:2,\n"
-    "prefix:4, prefix:6, prefix:7, fc4.*, last, bitfit; 1 thread and all cores.\n"
+    "Without --model: 10,5,1@64 and 1024x9@256.  Without --threads: 1 thread and all cores.\n"
+    "Without --spec, each model the default specs that fit its L layers: none, prefix:K for\n"
+    "K = L/4, L/2, 3L/4, L-1, and with L >= 4 fc(L/2).* and last, and bitfit (1024x9: none,\n"
+    "prefix:2, prefix:4, prefix:6, prefix:7, fc4.*, last, bitfit; 10,5,1: none, prefix:1, bitfit).\n"
+    "Table: median times, spread = (max-min)/median of the repetitions; '!' marks a noisy\n"
+    "row (max/min > 1.5), '<' an N-thread row slower than 1 thread.\n"
     "Google Benchmark's flags apply too (--benchmark_filter=REGEX, --benchmark_out=FILE, ...);\n"
-    "--repetitions and --min-time take the place of --benchmark_repetitions/_min_time.\n";
-
-static const char *const default_specs[] = {
-    "none", "prefix:2", "prefix:4", "prefix:6", "prefix:7", "fc4.*", "last", "bitfit",
-};
+    "--benchmark_repetitions and --benchmark_min_time are read as --repetitions and --min-time;\n"
+    "flags this program cannot honour (--benchmark_format other than console, ...) are refused.\n";
 
 /* A whole decimal number in [lo, hi]; 0 if it is one. */
 static int parse_size(const char *s, size_t lo, size_t hi, size_t *out)
@@ -140,96 +145,119 @@ static fz_status check_spec(const char *spec, size_t layers)
     return FZ_OK;   /* a glob matching nothing here may match a wider-named model: later */
 }
 
+size_t fzb_default_specs(size_t layers, char specs[][FZB_SPEC_TEXT])
+{
+    size_t n = 0;
+    snprintf(specs[n++], FZB_SPEC_TEXT, "none");
+    /* Frozen prefixes at a quarter, half and three quarters of the depth and all but the
+     * last layer: 2, 4, 6, 7 of 8 layers; 1, 2, 3 of 4; only 1 of 2. */
+    const size_t cuts[] = { layers / 4, layers / 2, 3 * layers / 4, layers - 1 };
+    size_t last_cut = 0;
+    for (size_t i = 0; layers >= 2 && i < sizeof cuts / sizeof *cuts; i++) {
+        if (cuts[i] > last_cut) {   /* ascending, so "no repeats" is "more than the last" */
+            snprintf(specs[n++], FZB_SPEC_TEXT, "prefix:%zu", cuts[i]);
+            last_cut = cuts[i];
+        }
+    }
+    /* One layer in the middle alone, and `last`, where they differ from a prefix: with
+     * fewer than 4 layers fc(L/2) is fc1 = prefix:1 and `last` = prefix:(L-1) is listed. */
+    if (layers >= 4) {
+        snprintf(specs[n++], FZB_SPEC_TEXT, "fc%zu.*", layers / 2);
+        snprintf(specs[n++], FZB_SPEC_TEXT, "last");
+    }
+    snprintf(specs[n++], FZB_SPEC_TEXT, "bitfit");
+    return n;
+}
+
+/* The values of the options that take one; each fails with the option and the value. */
+static fz_status take_value(int opt, const char *v, fzb_sweep_args *a, size_t *th, size_t *n_th)
+{
+    switch (opt) {
+    case 'm':
+        if (a->n_models == FZB_SWEEP_MAX)
+            return fz_set_error(FZ_EINVAL, "--model '%s': more than %d models", v,
+                                FZB_SWEEP_MAX);
+        return fzb_parse_model(v, &a->models[a->n_models++]);
+    case 'b':
+        return parse_list("--batch", v, 1, 1 << 20, a->batches, &a->n_batches);
+    case 't':
+        return parse_list("--threads", v, 0, 256, th, n_th);
+    case 's':
+        if (*v == '\0')
+            return fz_set_error(FZ_EINVAL, "--spec '': empty freeze spec");
+        a->fit_default_specs = false;
+        if (strcmp(v, "none") == 0)
+            return FZ_OK;   /* always measured */
+        if (a->n_specs == FZB_SWEEP_MAX)
+            return fz_set_error(FZ_EINVAL, "--spec '%s': more than %d specs", v,
+                                FZB_SWEEP_MAX);
+        a->specs[a->n_specs++] = v;
+        return FZ_OK;
+    case 'r':
+        return fzb_parse_repetitions("--repetitions", v, &a->repetitions);
+    case 'T':
+        return fzb_parse_min_time("--min-time", v, &a->min_time);
+    case 'o':
+        if (*v == '\0')
+            return fz_set_error(FZ_EINVAL, "--output '': empty path");
+        a->output = v;
+        return FZ_OK;
+    }
+    return fz_set_error(FZ_EINVAL, "option %d: not handled", opt);   /* a bug, not input */
+}
+
 fz_status fzb_sweep_args_parse(int argc, char **argv, fzb_sweep_args *a)
 {
     memset(a, 0, sizeof *a);
     a->repetitions = FZB_SWEEP_DEFAULT_REPETITIONS;
     a->min_time = FZB_SWEEP_DEFAULT_MIN_TIME;
     a->write_csv = true;
+    a->fit_default_specs = true;
     a->specs[a->n_specs++] = "none";
-    bool chose_specs = false;
     size_t th[FZB_SWEEP_MAX], n_th = 0;
 
-    for (int i = 1; i < argc; i++) {
-        const char *opt = argv[i];
-        if (strcmp(opt, "--help") == 0 || strcmp(opt, "-h") == 0) {
-            a->help = true;
-            continue;
+    /* Flags have codes above any character; options with values their letter above. */
+    enum { NO_CSV = 256, APPEND, VERBOSE, QUICK_PROBES };
+    static const struct option longopts[] = {
+        { "model", required_argument, NULL, 'm' },
+        { "batch", required_argument, NULL, 'b' },
+        { "threads", required_argument, NULL, 't' },
+        { "spec", required_argument, NULL, 's' },
+        { "repetitions", required_argument, NULL, 'r' },
+        { "min-time", required_argument, NULL, 'T' },
+        { "output", required_argument, NULL, 'o' },
+        { "no-csv", no_argument, NULL, NO_CSV },
+        { "append", no_argument, NULL, APPEND },
+        { "verbose", no_argument, NULL, VERBOSE },
+        { "quick-probes", no_argument, NULL, QUICK_PROBES },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    fzb_getopt_reset();
+    int c;
+    while ((c = getopt_long(argc, argv, FZB_OPTSTRING, longopts, NULL)) != -1) {
+        switch (c) {
+        case 'h': a->help = true; break;
+        case NO_CSV: a->write_csv = false; break;
+        case APPEND: a->append = true; break;
+        case VERBOSE: a->verbose = true; break;
+        case QUICK_PROBES: a->quick_probes = true; break;
+        case ':': case '?': return fzb_getopt_error(c, argv);
+        default: {
+            fz_status s = take_value(c, optarg, a, th, &n_th);
+            if (s != FZ_OK)
+                return s;
         }
-        if (strcmp(opt, "--no-csv") == 0) {
-            a->write_csv = false;
-            continue;
         }
-        if (strcmp(opt, "--append") == 0) {
-            a->append = true;
-            continue;
-        }
-        if (strcmp(opt, "--verbose") == 0) {
-            a->verbose = true;
-            continue;
-        }
-        static const char *const with_value[] = {
-            "--model", "--batch", "--threads", "--spec", "--repetitions", "--min-time",
-            "--output",
-        };
-        bool known = false;
-        for (size_t k = 0; k < sizeof with_value / sizeof *with_value; k++)
-            known |= strcmp(opt, with_value[k]) == 0;
-        if (!known)
-            return fz_set_error(FZ_EINVAL, "unknown option '%s' (see --help)", opt);
-        if (i + 1 >= argc)
-            return fz_set_error(FZ_EINVAL, "%s: missing value", opt);
-        const char *v = argv[++i];
-        fz_status s = FZ_OK;
-        if (strcmp(opt, "--model") == 0) {
-            if (a->n_models == FZB_SWEEP_MAX)
-                return fz_set_error(FZ_EINVAL, "--model '%s': more than %d models", v,
-                                    FZB_SWEEP_MAX);
-            s = fzb_parse_model(v, &a->models[a->n_models++]);
-        } else if (strcmp(opt, "--batch") == 0) {
-            s = parse_list(opt, v, 1, 1 << 20, a->batches, &a->n_batches);
-        } else if (strcmp(opt, "--threads") == 0) {
-            s = parse_list(opt, v, 0, 256, th, &n_th);
-        } else if (strcmp(opt, "--spec") == 0) {
-            if (*v == '\0')
-                return fz_set_error(FZ_EINVAL, "--spec '': empty freeze spec");
-            chose_specs = true;
-            if (strcmp(v, "none") == 0)
-                continue;   /* always measured */
-            if (a->n_specs == FZB_SWEEP_MAX)
-                return fz_set_error(FZ_EINVAL, "--spec '%s': more than %d specs", v,
-                                    FZB_SWEEP_MAX);
-            a->specs[a->n_specs++] = v;
-        } else if (strcmp(opt, "--repetitions") == 0) {
-            size_t r;
-            if (parse_size(v, 1, 1000, &r))
-                return fz_set_error(FZ_EINVAL, "--repetitions '%s': expected a whole number "
-                                    "from 1 to 1000", v);
-            a->repetitions = (int)r;
-        } else if (strcmp(opt, "--min-time") == 0) {
-            char *end;
-            errno = 0;
-            double t = strtod(v, &end);
-            if (errno || *end || end == v || !(t > 0) || t > 60 || isnan(t))
-                return fz_set_error(FZ_EINVAL, "--min-time '%s': expected seconds, more than "
-                                    "0 and at most 60", v);
-            a->min_time = t;
-        } else {
-            if (*v == '\0')
-                return fz_set_error(FZ_EINVAL, "--output '': empty path");
-            a->output = v;
-        }
-        if (s != FZ_OK)
-            return s;
     }
+    fz_status s = fzb_no_operands(argc, argv);
+    if (s != FZ_OK)
+        return s;
 
     if (a->n_models == 0) {
         fzb_parse_model("10,5,1@64", &a->models[a->n_models++]);
         fzb_parse_model("1024x9@256", &a->models[a->n_models++]);
     }
-    if (!chose_specs)
-        for (size_t i = 1; i < sizeof default_specs / sizeof *default_specs; i++)
-            a->specs[a->n_specs++] = default_specs[i];
     if (n_th == 0) {
         a->threads[a->n_threads++] = 1;
         a->threads[a->n_threads++] = 0;
@@ -242,7 +270,7 @@ fz_status fzb_sweep_args_parse(int argc, char **argv, fzb_sweep_args *a)
         if (a->models[i].n_widths - 1 > deepest)
             deepest = a->models[i].n_widths - 1;
     for (size_t i = 1; i < a->n_specs; i++) {
-        fz_status s = check_spec(a->specs[i], deepest);
+        s = check_spec(a->specs[i], deepest);
         if (s != FZ_OK)
             return s;
     }

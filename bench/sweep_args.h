@@ -1,6 +1,6 @@
 /*
- * The freeze sweep's command line.  Options (each may be given more than once; values
- * add up):
+ * The freeze sweep's command line: GNU long options, `--opt value` or `--opt=value`.
+ * Options (each may be given more than once; values add up):
  *
  *   --model M[@B]    an MLP by its widths: comma-separated items, each a width W or W×R
  *                    (R copies of W, written WxR): "10,5,1", "1024x9" (8 layers of
@@ -10,16 +10,18 @@
  *   --spec S         a freeze spec (see freezebench.h), e.g. --spec prefix:2 --spec 'fc4.*'.
  *                    `none` is always measured: every cut is against it.
  *   --repetitions N  repetitions of every configuration (Google Benchmark's, interleaved;
- *                    set per benchmark, so --benchmark_repetitions does not apply)
- *   --min-time S     seconds each repetition runs at least (likewise for _min_time)
+ *                    set per benchmark: --benchmark_repetitions=N is read as this)
+ *   --min-time S     seconds each repetition runs at least (--benchmark_min_time likewise)
+ *   --quick-probes   the peak and bandwidth probes on small arrays and short runs (tests)
  *   --output PATH    the CSV file (default results/<cpu>-<isa>-<threads>.csv)
  *   --no-csv         print the table only
  *   --verbose        Google Benchmark's own report of every run on stderr
  *   --help
  *
- * With none of --model/--batch/--threads/--spec the embedded default sweep runs:
- * 10,5,1@64 and 1024x9@256; none, prefix:2, prefix:4, prefix:6, prefix:7, fc4.*, last,
- * bitfit; 1 thread and all cores.
+ * Without --model: 10,5,1@64 and 1024x9@256; without --threads: 1 thread and all cores.
+ * Without --spec each model gets the default specs fitted to its depth
+ * (fzb_default_specs): for 1024x9 none, prefix:2, prefix:4, prefix:6, prefix:7, fc4.*,
+ * last, bitfit; for 10,5,1 none, prefix:1, bitfit.
  */
 #ifndef FZB_SWEEP_ARGS_H
 #define FZB_SWEEP_ARGS_H
@@ -31,6 +33,8 @@
 
 #define FZB_SWEEP_MAX 32          /* entries of each list */
 #define FZB_SWEEP_MAX_WIDTHS 64   /* widths of one model */
+#define FZB_SPEC_TEXT 32          /* room for a default spec: "prefix:63", "fc32.*" */
+#define FZB_DEFAULT_SPECS 8       /* at most this many default specs per model */
 
 typedef struct {
     char name[96];                /* as given, without @B: "1024x9" */
@@ -46,14 +50,16 @@ typedef struct {
     size_t n_batches;
     int threads[FZB_SWEEP_MAX];      /* as given: 0 = all cores */
     size_t n_threads;
-    const char *specs[FZB_SWEEP_MAX];   /* point into argv or static text; specs[0] is "none" */
+    const char *specs[FZB_SWEEP_MAX];   /* the --spec values; specs[0] is "none" */
     size_t n_specs;
+    bool fit_default_specs;          /* no --spec: each model its fzb_default_specs */
     int repetitions;
     double min_time;
     const char *output;              /* NULL: the default path */
     bool write_csv;
     bool append;                     /* keep the rows already in the output file */
     bool verbose;
+    bool quick_probes;               /* small probe arrays, short probe runs */
     bool help;
 } fzb_sweep_args;
 
@@ -65,6 +71,12 @@ typedef struct {
  * `out` is then unspecified.  Freeze specs are checked for syntax here; whether a spec
  * fits a model is decided when the sweep is built. */
 fz_status fzb_sweep_args_parse(int argc, char **argv, fzb_sweep_args *out);
+
+/* The default freeze specs for a model of `layers` layers, into specs[0..n), n <=
+ * FZB_DEFAULT_SPECS: none; prefix:K for K = L/4, L/2, 3L/4, L-1 (K >= 1, no repeats);
+ * fc(L/2).* and last where L >= 4 (with fewer layers they repeat a prefix); bitfit.
+ * Returns n. */
+size_t fzb_default_specs(size_t layers, char specs[][FZB_SPEC_TEXT]);
 
 /* Parses one --model value into `m`. */
 fz_status fzb_parse_model(const char *text, fzb_model_arg *m);

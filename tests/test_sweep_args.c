@@ -7,6 +7,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "sweep.h"
 #include "sweep_args.h"
 
 static fz_status parse(fzb_sweep_args *a, const char *const *argv)
@@ -30,11 +31,10 @@ static void no_arguments_give_the_default_sweep(void **state)
     assert_int_equal(a.models[1].n_widths, 9);
     assert_int_equal(a.models[1].widths[8], 1024);
     assert_int_equal(a.models[1].batch, 256);
-    const char *specs[] = { "none", "prefix:2", "prefix:4", "prefix:6", "prefix:7", "fc4.*",
-                            "last", "bitfit" };
-    assert_int_equal(a.n_specs, 8);
-    for (size_t i = 0; i < 8; i++)
-        assert_string_equal(a.specs[i], specs[i]);
+    /* No --spec: each model gets the defaults fitted to it (see below). */
+    assert_true(a.fit_default_specs);
+    assert_int_equal(a.n_specs, 1);
+    assert_string_equal(a.specs[0], "none");
     assert_int_equal(a.n_threads, 2);
     assert_int_equal(a.threads[0], 1);
     assert_int_equal(a.threads[1], 0);   /* all cores */
@@ -42,6 +42,83 @@ static void no_arguments_give_the_default_sweep(void **state)
     assert_int_equal(a.repetitions, FZB_SWEEP_DEFAULT_REPETITIONS);
     assert_true(a.write_csv);
     assert_null(a.output);
+}
+
+static void expect_default_specs(size_t layers, const char *const *want, size_t n)
+{
+    char specs[FZB_DEFAULT_SPECS][FZB_SPEC_TEXT];
+    size_t got = fzb_default_specs(layers, specs);
+    if (got != n)
+        fail_msg("%zu layers: %zu default specs, want %zu", layers, got, n);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(specs[i], want[i]) != 0)
+            fail_msg("%zu layers: spec %zu is '%s', want '%s'", layers, i, specs[i], want[i]);
+}
+
+static void default_specs_fit_each_model(void **state)
+{
+    (void)state;
+    /* 1024x9 keeps the documented default list. */
+    expect_default_specs(8, (const char *[]){ "none", "prefix:2", "prefix:4", "prefix:6",
+                                              "prefix:7", "fc4.*", "last", "bitfit" }, 8);
+    /* The README's 784,1024x3,10: no prefix:6, no fc4.* (issue #12: it exited 2). */
+    expect_default_specs(4, (const char *[]){ "none", "prefix:1", "prefix:2", "prefix:3",
+                                              "fc2.*", "last", "bitfit" }, 7);
+    expect_default_specs(3, (const char *[]){ "none", "prefix:1", "prefix:2", "bitfit" }, 4);
+    expect_default_specs(2, (const char *[]){ "none", "prefix:1", "bitfit" }, 3);
+    expect_default_specs(1, (const char *[]){ "none", "bitfit" }, 2);
+    expect_default_specs(64, (const char *[]){ "none", "prefix:16", "prefix:32", "prefix:48",
+                                               "prefix:63", "fc32.*", "last", "bitfit" }, 8);
+}
+
+static void readme_example_runs_with_fitted_defaults(void **state)
+{
+    (void)state;
+    fzb_sweep_args a;
+    assert_int_equal(parse(&a, (const char *[]){ "freeze_sweep", "--model", "784,1024x3,10@32",
+                                                 "--threads", "1", NULL }), FZ_OK);
+    fzb_sweep *s;
+    assert_int_equal(fzb_sweep_create(&a, 2, NULL, &s), FZ_OK);
+    assert_int_equal(fzb_sweep_count(s), 7);   /* every fitted spec, one thread count */
+    fzb_sweep_free(s);
+    /* The default models together: each its own list (8 + 3 specs, two thread counts). */
+    assert_int_equal(parse(&a, (const char *[]){ "freeze_sweep", NULL }), FZ_OK);
+    assert_int_equal(fzb_sweep_create(&a, 2, NULL, &s), FZ_OK);
+    assert_int_equal(fzb_sweep_count(s), (8 + 3) * 2);
+    fzb_sweep_free(s);
+}
+
+static void user_spec_fitting_no_model_names_spec_and_model(void **state)
+{
+    (void)state;
+    fzb_sweep_args a;
+    assert_int_equal(parse(&a, (const char *[]){ "freeze_sweep", "--model", "10,5,1",
+                                                 "--spec", "fc3.*", NULL }), FZ_OK);
+    fzb_sweep *s;
+    assert_int_equal(fzb_sweep_create(&a, 2, NULL, &s), FZ_EINVAL);
+    assert_non_null(strstr(fz_last_error(), "fc3.*"));
+    assert_non_null(strstr(fz_last_error(), "10,5,1"));
+}
+
+static void both_option_forms_are_taken(void **state)
+{
+    (void)state;
+    fzb_sweep_args a;
+    assert_int_equal(parse(&a, (const char *[]){
+        "freeze_sweep", "--model=16x4@8", "--batch=8,16", "--threads=1", "--spec=prefix:1",
+        "--repetitions=3", "--min-time=0.05s", "--output=x.csv", "--quick-probes", NULL }), FZ_OK);
+    assert_string_equal(a.models[0].name, "16x4");
+    assert_int_equal(a.n_batches, 2);
+    assert_int_equal(a.threads[0], 1);
+    assert_string_equal(a.specs[1], "prefix:1");
+    assert_false(a.fit_default_specs);
+    assert_int_equal(a.repetitions, 3);
+    assert_true(a.min_time == 0.05);
+    assert_string_equal(a.output, "x.csv");
+    assert_true(a.quick_probes);
+    /* A stray operand is refused, not skipped. */
+    assert_int_equal(parse(&a, (const char *[]){ "freeze_sweep", "16x4", NULL }), FZ_EINVAL);
+    assert_non_null(strstr(fz_last_error(), "'16x4'"));
 }
 
 static void model_items_expand_repeats_and_take_a_batch(void **state)
@@ -124,6 +201,10 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(no_arguments_give_the_default_sweep),
+        cmocka_unit_test(default_specs_fit_each_model),
+        cmocka_unit_test(readme_example_runs_with_fitted_defaults),
+        cmocka_unit_test(user_spec_fitting_no_model_names_spec_and_model),
+        cmocka_unit_test(both_option_forms_are_taken),
         cmocka_unit_test(model_items_expand_repeats_and_take_a_batch),
         cmocka_unit_test(options_add_up_and_none_is_always_first),
         cmocka_unit_test(every_bad_value_is_an_error_naming_option_and_value),
