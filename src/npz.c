@@ -2,7 +2,12 @@
  * Named float32 arrays from and to .npz files.  A whole archive is read into memory and
  * decoded before anything is returned, so a caller never sees half of a bad file.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,11 +18,38 @@
 #include "npz.h"
 #include "zip.h"
 
+#ifndef NAME_MAX
+#define NAME_MAX 255
+#endif
+/* The most read from a pipe or a device, whose size is not known in advance: far above
+ * any model this library trains, far below what would exhaust memory. */
+#define STREAM_MAX ((size_t)1 << 30)
+
+static const char *kind_of(mode_t mode)
+{
+    return S_ISDIR(mode) ? "a directory" : S_ISLNK(mode) ? "a symbolic link"
+         : S_ISFIFO(mode) ? "a FIFO" : S_ISCHR(mode) || S_ISBLK(mode) ? "a device node"
+         : S_ISSOCK(mode) ? "a socket" : "not a regular file";
+}
+
+/* Reads the whole file.  A regular file is read up to the size it had when opened; a
+ * pipe or a device (/dev/zero) must start as a zip archive does and stop within
+ * STREAM_MAX bytes, so neither can make the read run without bound. */
 static fz_status slurp(const char *path, unsigned char **buf, size_t *len)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
         return fz_set_error(FZ_EIO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat sb;
+    if (fstat(fileno(f), &sb) != 0 || S_ISDIR(sb.st_mode)) {
+        fz_status bad = fz_set_error(FZ_EIO, "%s: cannot read: %s", path,
+                                     S_ISDIR(sb.st_mode) ? "it is a directory, not a .npz "
+                                     "file" : strerror(errno));
+        fclose(f);
+        return bad;
+    }
+    bool regular = S_ISREG(sb.st_mode);
+    size_t limit = regular ? (size_t)sb.st_size : STREAM_MAX;
     size_t cap = 1 << 16, n = 0;
     unsigned char *b = malloc(cap);
     fz_status st = b ? FZ_OK : fz_set_error(FZ_ENOMEM, "%s: out of memory", path);
@@ -31,11 +63,30 @@ static fz_status slurp(const char *path, unsigned char **buf, size_t *len)
             b = grown;
             cap *= 2;
         }
-        size_t got = fread(b + n, 1, cap - n, f);
+        size_t want = cap - n;
+        if (want > limit - n + 1)   /* one byte past the limit tells a stream is longer */
+            want = limit - n + 1;
+        size_t got = fread(b + n, 1, want, f);
         n += got;
+        if (!regular && n >= 4 && n - got < 4 && memcmp(b, "PK\3\4", 4) &&
+            memcmp(b, "PK\5\6", 4)) {
+            st = fz_set_error(FZ_EFORMAT, "%s: not a zip archive (%s starting with %02x %02x "
+                              "%02x %02x)", path, kind_of(sb.st_mode), b[0], b[1], b[2], b[3]);
+            break;
+        }
+        if (n > limit) {
+            if (regular) {   /* it grew while read: what was there at the open is it */
+                n = limit;
+                break;
+            }
+            st = fz_set_error(FZ_EFORMAT, "%s: %s longer than %zu bytes: refused", path,
+                              kind_of(sb.st_mode), limit);
+            break;
+        }
         if (got == 0) {
             if (ferror(f))
-                st = fz_set_error(FZ_EIO, "%s: read error after %zu bytes", path, n);
+                st = fz_set_error(FZ_EIO, "%s: read error after %zu bytes: %s", path, n,
+                                  strerror(errno));
             break;
         }
     }
@@ -197,6 +248,108 @@ static fz_status write_arrays(FILE *f, const char *path, const fz_npz_array *arr
     return st;
 }
 
+/* The temporary file of a write: "<name>.tmp-<pid>-<n>" beside the output, the name cut
+ * to TEMP_NAME_MAX bytes so that any valid output name leaves room for the suffix.  The
+ * pid lets a later write tell a temporary file whose writer was killed (SIGKILL, a
+ * crash) from one still being written, and remove it. */
+enum { TEMP_NAME_MAX = 200 };
+
+/* The directory part of `path` (with its slash, "" for none) and the file name. */
+static size_t dir_len_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? (size_t)(slash - path) + 1 : 0;
+}
+
+/* Removes "<prefix>.tmp-<pid>-<n>" files left in the directory by writers that are gone. */
+static void remove_stale_temps(const char *path)
+{
+    size_t dl = dir_len_of(path);
+    const char *base = path + dl;
+    size_t plen = strlen(base) < TEMP_NAME_MAX ? strlen(base) : TEMP_NAME_MAX;
+    char dir[PATH_MAX];
+    if (dl >= sizeof dir)
+        return;
+    memcpy(dir, dl ? path : ".", dl ? dl : 1);
+    dir[dl ? dl : 1] = '\0';
+    DIR *d = opendir(dir);
+    for (struct dirent *e; d && (e = readdir(d));) {
+        long pid;
+        unsigned n;
+        int used = 0;
+        if (strncmp(e->d_name, base, plen) ||
+            sscanf(e->d_name + plen, ".tmp-%ld-%u%n", &pid, &n, &used) != 2 ||
+            e->d_name[plen + (size_t)used] != '\0' || pid <= 0 || pid == (long)getpid())
+            continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue;   /* its writer still runs (or belongs to another user) */
+        char stale[PATH_MAX];
+        if (snprintf(stale, sizeof stale, "%.*s%s", (int)dl, path, e->d_name) <
+                (int)sizeof stale)
+            unlink(stale);
+    }
+    if (d)
+        closedir(d);
+}
+
+fz_status fz_npz_check_output(const char *path)
+{
+    if (!path || !*path)
+        return fz_set_error(FZ_EINVAL, "the output path is empty");
+    size_t dl = dir_len_of(path);
+    const char *base = path + dl;
+    if (!*base || !strcmp(base, ".") || !strcmp(base, ".."))
+        return fz_set_error(FZ_EIO, "'%s' names a directory, not a file", path);
+    if (strlen(base) > NAME_MAX)
+        return fz_set_error(FZ_EIO, "'%s': the file name is %zu bytes, more than the %d a "
+                            "file name may have", path, strlen(base), NAME_MAX);
+    if (strlen(path) >= PATH_MAX - 32)
+        return fz_set_error(FZ_EIO, "'%s': path too long", path);
+    struct stat sb;
+    if (lstat(path, &sb) == 0) {
+        /* Replacing a device node, a FIFO or a symlink by a regular file destroys what
+         * it was (as root, /dev/null itself); writing through one is not what an atomic
+         * rename can do.  So only regular files are written, like sqlite3's .save. */
+        if (!S_ISREG(sb.st_mode))
+            return fz_set_error(FZ_EIO, "'%s' is %s; parameters are written only to "
+                                "regular files (a new one, or one replaced whole)", path,
+                                kind_of(sb.st_mode));
+    } else if (errno != ENOENT) {
+        return fz_set_error(FZ_EIO, "'%s' cannot be written: %s", path, strerror(errno));
+    }
+    char dir[PATH_MAX];
+    memcpy(dir, dl ? path : ".", dl ? dl : 1);
+    dir[dl ? dl : 1] = '\0';
+    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+        return fz_set_error(FZ_EIO, "'%s': directory '%s' cannot be used: %s", path, dir,
+                            S_ISDIR(sb.st_mode) ? strerror(errno) : "not a directory");
+    if (access(dir, W_OK | X_OK) != 0)
+        return fz_set_error(FZ_EIO, "'%s': cannot write into directory '%s': %s", path, dir,
+                            strerror(errno));
+    return FZ_OK;
+}
+
+/* Creates the temporary file with mode 0666 less the umask, as open(2) would create the
+ * output itself; a file being replaced passes its own mode on instead. */
+static int create_temp(const char *path, char *tmp, size_t cap)
+{
+    size_t dl = dir_len_of(path), plen = strlen(path + dl);
+    if (plen > TEMP_NAME_MAX)
+        plen = TEMP_NAME_MAX;
+    for (unsigned n = 0; n < 1000; n++) {
+        snprintf(tmp, cap, "%.*s.tmp-%ld-%u", (int)(dl + plen), path, (long)getpid(), n);
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd >= 0 || errno != EEXIST) {
+            struct stat old;
+            if (fd >= 0 && stat(path, &old) == 0 && S_ISREG(old.st_mode))
+                fchmod(fd, old.st_mode & 07777);
+            return fd;
+        }
+    }
+    errno = EEXIST;
+    return -1;
+}
+
 fz_status fz_npz_write(const char *path, const fz_npz_array *arrays, size_t count)
 {
     if (!path || (!arrays && count))
@@ -209,23 +362,18 @@ fz_status fz_npz_write(const char *path, const fz_npz_array *arrays, size_t coun
             return fz_set_error(FZ_EINVAL, "fz_npz_write: array %zu has no name or a shape "
                                 "that does not match its %zu elements", i, arrays[i].numel);
     }
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + sizeof ".tmp-XXXXXX");
-    if (!tmp)
-        return fz_set_error(FZ_ENOMEM, "%s: out of memory", path);
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, ".tmp-XXXXXX", sizeof ".tmp-XXXXXX");
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        fz_status st = fz_set_error(FZ_EIO, "%s: cannot create a temporary file next to it: "
-                                    "%s", path, strerror(errno));
-        free(tmp);
+    fz_status st = fz_npz_check_output(path);
+    if (st != FZ_OK)
         return st;
-    }
-    fchmod(fd, 0644);
+    remove_stale_temps(path);
+    char tmp[PATH_MAX];
+    int fd = create_temp(path, tmp, sizeof tmp);
+    if (fd < 0)
+        return fz_set_error(FZ_EIO, "%s: cannot create a temporary file next to it: %s",
+                            path, strerror(errno));
     FILE *f = fdopen(fd, "wb");
-    fz_status st = f ? write_arrays(f, path, arrays, count)
-                     : fz_set_error(FZ_EIO, "%s: fdopen: %s", path, strerror(errno));
+    st = f ? write_arrays(f, path, arrays, count)
+           : fz_set_error(FZ_EIO, "%s: fdopen: %s", path, strerror(errno));
     if (f && st == FZ_OK && (fflush(f) != 0 || fsync(fileno(f)) != 0))
         st = fz_set_error(FZ_EIO, "%s: cannot flush %s: %s", path, tmp, strerror(errno));
     if (f ? fclose(f) != 0 : close(fd) != 0)
@@ -236,6 +384,5 @@ fz_status fz_npz_write(const char *path, const fz_npz_array *arrays, size_t coun
                           strerror(errno));
     if (st != FZ_OK)
         unlink(tmp);
-    free(tmp);
     return st;
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "finite.h"
 #include "model.h"
 #include "npz.h"
 
@@ -46,6 +47,18 @@ static fz_status check_against(const fz_model *m, const fz_npz *z, const char *p
             format_shape(want_s, sizeof want_s, want, ndim);
             return fz_set_error(FZ_EFORMAT, "%s: tensor '%s' has shape %s, the model needs %s",
                                 path, a->name, got_s, want_s);
+        }
+        /* A NaN would train silently (ReLU maps it to 0 where torch.relu keeps it) and be
+         * written back: refused here, with the element named. */
+        size_t bad = fz_first_nonfinite(a->data, a->numel);
+        if (bad < a->numel) {
+            char at[64];
+            if (ndim == 2)
+                snprintf(at, sizeof at, "[%zu, %zu]", bad / want[1], bad % want[1]);
+            else
+                snprintf(at, sizeof at, "[%zu]", bad);
+            return fz_set_error(FZ_ENONFINITE, "%s: tensor '%s' holds %g at %s: parameters "
+                                "must be finite", path, a->name, (double)a->data[bad], at);
         }
     }
     for (size_t t = 0; t < m->n_tensors; t++)

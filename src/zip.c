@@ -3,6 +3,7 @@
  * the authority on sizes and CRCs (numpy's local headers carry zip64 extras whose sizes
  * may be placeholders); a local header is only read to find where the data starts.
  */
+#include <errno.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -251,6 +252,13 @@ fz_status fz_zip_parse(const unsigned char *buf, size_t len, const char *what, f
             break;
         done++;
     }
+    /* The end record's count and the directory's size must describe the same entries:
+     * a count too small would silently drop the members after it (numpy reads them). */
+    if (st == FZ_OK && at - cd_offset != cd_size)
+        st = fz_set_error(FZ_EFORMAT, "%s: the end record counts %zu members in a central "
+                          "directory of %u bytes at offset %u, but those entries take %zu "
+                          "bytes (corrupt archive)", what, count, cd_size, cd_offset,
+                          at - (size_t)cd_offset);
     if (st != FZ_OK) {
         fz_zip partial = { members, done };
         fz_zip_free(&partial);
@@ -338,7 +346,8 @@ fz_status fz_zip_write(FILE *file, const fz_zip_entry *entries, size_t count,
             fwrite(en->name, 1, name_len, file) != name_len ||
             fwrite(en->prefix, 1, en->prefix_size, file) != en->prefix_size ||
             fwrite(en->body, 1, en->body_size, file) != en->body_size)
-            st = fz_set_error(FZ_EIO, "%s: write error in member '%s'", what, en->name);
+            st = fz_set_error(FZ_EIO, "%s: write error in member '%s': %s", what, en->name,
+                              strerror(errno));
         pos += LOCAL_SIZE + name_len + size;
     }
     uint64_t cd_start = pos;
@@ -353,7 +362,8 @@ fz_status fz_zip_write(FILE *file, const fz_zip_entry *entries, size_t count,
         put32(h + 42, (uint32_t)offsets[i]);
         if (fwrite(h, 1, sizeof h, file) != sizeof h ||
             fwrite(en->name, 1, name_len, file) != name_len)
-            st = fz_set_error(FZ_EIO, "%s: write error in the central directory", what);
+            st = fz_set_error(FZ_EIO, "%s: write error in the central directory: %s", what,
+                              strerror(errno));
         pos += CENTRAL_SIZE + name_len;
     }
     if (st == FZ_OK && (cd_start >= U32_SENTINEL || pos - cd_start >= U32_SENTINEL))
@@ -367,7 +377,8 @@ fz_status fz_zip_write(FILE *file, const fz_zip_entry *entries, size_t count,
         put32(h + 12, (uint32_t)(pos - cd_start));
         put32(h + 16, (uint32_t)cd_start);
         if (fwrite(h, 1, sizeof h, file) != sizeof h)
-            st = fz_set_error(FZ_EIO, "%s: write error in the end record", what);
+            st = fz_set_error(FZ_EIO, "%s: write error in the end record: %s", what,
+                              strerror(errno));
     }
     free(crcs);
     free(offsets);

@@ -4,6 +4,7 @@
  * each returns its documented status, names the tensor or the offset, and leaves the
  * model exactly as it was.
  */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,11 +13,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
+#include <errno.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
 #include "freezebench.h"
 #include "npz.h"
+#include "zip.h"
 
 #ifndef FZ_TEST_DATA
 #error "FZ_TEST_DATA must name tests/data"
@@ -390,6 +395,160 @@ static void mlp_from_npz_rejects_inconsistent_layers(void **state)
     assert_non_null(strstr(fz_last_error(), "byte order"));
 }
 
+/* ---- hostile files and outputs (issue #15) ------------------------------------------ */
+
+/* fc1.weight[0][0] NaN: refused on load, naming the tensor and the element (fault 6). */
+static void nan_parameter_is_refused_naming_tensor_and_element(void **state)
+{
+    fz_model *m = fixture_shaped_model();
+    size_t n;
+    fz_param_data(m, "fc2.weight", &n)[4] = NAN;   /* row 1, column 1 of 2×3 */
+    const char *path = tmp_file(state, "nan.npz");
+    assert_int_equal(fz_save_npz(m, path), FZ_OK);
+    fz_model_free(m);
+    assert_rejected(path, FZ_ENONFINITE, "fc2.weight", "[1, 1]");
+    assert_null(fz_mlp_from_npz(path));
+    assert_non_null(strstr(fz_last_error(), "fc2.weight"));
+}
+
+/* An end record counting 2 of the directory's 4 entries loaded a 1-layer model (fault 7). */
+static void end_record_counting_fewer_members_than_the_directory_is_corrupt(void **state)
+{
+    size_t len;
+    unsigned char *buf = read_all(fixture("good_savez.npz"), &len);
+    const char *path = tmp_file(state, "count2.npz");
+    size_t eocd = len - 22;
+    assert_true(buf[eocd] == 'P' && buf[eocd + 1] == 'K' && buf[eocd + 10] == 4);
+    buf[eocd + 8] = buf[eocd + 10] = 2;
+    write_all(path, buf, len);
+    assert_rejected(path, FZ_EFORMAT, "counts 2 members", "corrupt archive");
+    free(buf);
+}
+
+static void directory_as_archive_is_eio_saying_so(void **state)
+{
+    tmp_ctx *c = *state;
+    assert_rejected(c->dir, FZ_EIO, c->dir, "directory");
+}
+
+/* /dev/zero is not a zip archive: refused after its first bytes, not read forever. */
+static void endless_device_is_refused_after_its_first_bytes(void **state)
+{
+    (void)state;
+    assert_rejected("/dev/zero", FZ_EFORMAT, "/dev/zero", "not a zip archive");
+}
+
+static void save_to_empty_path_is_einval(void **state)
+{
+    (void)state;
+    fz_model *m = fixture_shaped_model();
+    assert_int_equal(fz_save_npz(m, ""), FZ_EINVAL);
+    assert_non_null(strstr(fz_last_error(), "empty"));
+    fz_model_free(m);
+}
+
+/* A symlink, a FIFO or a directory at the output is refused and left as it was (fault 2:
+ * they were replaced by a regular file). */
+static void save_refuses_symlink_fifo_and_directory_outputs(void **state)
+{
+    tmp_ctx *c = *state;
+    fz_model *m = fixture_shaped_model();
+    char target[128], link[128], fifo[128], dir[128];
+    snprintf(target, sizeof target, "%s/target", c->dir);
+    snprintf(link, sizeof link, "%s/link.npz", c->dir);
+    snprintf(fifo, sizeof fifo, "%s/fifo.npz", c->dir);
+    snprintf(dir, sizeof dir, "%s/dir.npz", c->dir);
+    write_all(target, (const unsigned char *)"keep", 4);
+    assert_int_equal(symlink(target, link), 0);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    const char *outs[] = { link, fifo, dir };
+    const char *kinds[] = { "symbolic link", "FIFO", "directory" };
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(fz_save_npz(m, outs[i]), FZ_EIO);
+        assert_non_null(strstr(fz_last_error(), kinds[i]));
+    }
+    struct stat sb;
+    assert_true(lstat(link, &sb) == 0 && S_ISLNK(sb.st_mode));
+    assert_true(lstat(fifo, &sb) == 0 && S_ISFIFO(sb.st_mode));
+    assert_true(lstat(dir, &sb) == 0 && S_ISDIR(sb.st_mode));
+    assert_true(stat(target, &sb) == 0 && sb.st_size == 4);
+    assert_int_equal(rmdir(dir), 0);
+    fz_model_free(m);
+}
+
+/* A new file follows the umask, a replaced one keeps its mode (both were 0644). */
+static void save_honours_the_umask_and_keeps_a_replaced_files_mode(void **state)
+{
+    fz_model *m = fixture_shaped_model();
+    const char *path = tmp_file(state, "mode.npz");
+    mode_t old_mask = umask(077);
+    fz_status st = fz_save_npz(m, path);
+    umask(old_mask);
+    assert_int_equal(st, FZ_OK);
+    struct stat sb;
+    assert_true(stat(path, &sb) == 0 && (sb.st_mode & 0777) == 0600);
+    assert_int_equal(chmod(path, 0640), 0);
+    assert_int_equal(fz_save_npz(m, path), FZ_OK);
+    assert_true(stat(path, &sb) == 0 && (sb.st_mode & 0777) == 0640);
+    fz_model_free(m);
+}
+
+/* A temporary file whose writer is gone (SIGKILL) is removed by the next save; one of a
+ * writer still running is not. */
+static void save_removes_temporaries_of_killed_writers(void **state)
+{
+    tmp_ctx *c = *state;
+    fz_model *m = fixture_shaped_model();
+    pid_t child = fork();
+    if (child == 0)
+        _exit(0);
+    assert_true(child > 0);
+    waitpid(child, NULL, 0);
+    char stale[160], live[160];
+    snprintf(stale, sizeof stale, "%s/out.npz.tmp-%ld-0", c->dir, (long)child);
+    snprintf(live, sizeof live, "%s/out.npz.tmp-%ld-0", c->dir, (long)getppid());
+    write_all(stale, (const unsigned char *)"half", 4);
+    write_all(live, (const unsigned char *)"half", 4);
+    assert_int_equal(fz_save_npz(m, tmp_file(state, "out.npz")), FZ_OK);
+    assert_int_equal(access(stale, F_OK), -1);
+    assert_int_equal(access(live, F_OK), 0);
+    fz_model_free(m);
+}
+
+/* A 255-byte name is valid: the temporary name must fit too (fault 4). */
+static void save_to_a_name_of_255_bytes_works(void **state)
+{
+    tmp_ctx *c = *state;
+    fz_model *m = fixture_shaped_model();
+    char path[512];
+    int n = snprintf(path, sizeof path, "%s/", c->dir);
+    memset(path + n, 'n', 251);
+    strcpy(path + n + 251, ".npz");
+    assert_int_equal(fz_save_npz(m, path), FZ_OK);
+    assert_int_equal(fz_load_npz(m, path), FZ_OK);
+    memset(path + n, 'n', 252);   /* 256 bytes: refused before anything is written */
+    strcpy(path + n + 252, ".npz");
+    assert_int_equal(fz_save_npz(m, path), FZ_EIO);
+    assert_non_null(strstr(fz_last_error(), "file name is 256 bytes"));
+    fz_model_free(m);
+}
+
+/* A full disk names its cause (the message was "write error in member ..." alone). */
+static void write_error_names_the_system_reason(void **state)
+{
+    (void)state;
+    FILE *full = fopen("/dev/full", "wb");
+    if (!full)
+        skip();
+    static unsigned char body[1 << 16];
+    fz_zip_entry e = { "big.npy", body, 16, body, sizeof body };
+    fz_status st = fz_zip_write(full, &e, 1, "full.npz");
+    fclose(full);
+    assert_int_equal(st, FZ_EIO);
+    assert_non_null(strstr(fz_last_error(), strerror(ENOSPC)));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -419,6 +578,18 @@ int main(void)
         cmocka_unit_test_setup_teardown(missing_file_is_eio, make_tmpdir, remove_tmpdir),
         cmocka_unit_test_setup_teardown(not_a_zip_is_eformat, make_tmpdir, remove_tmpdir),
         cmocka_unit_test(mlp_from_npz_rejects_inconsistent_layers),
+#define TMP(fn) cmocka_unit_test_setup_teardown(fn, make_tmpdir, remove_tmpdir)
+        TMP(nan_parameter_is_refused_naming_tensor_and_element),
+        TMP(end_record_counting_fewer_members_than_the_directory_is_corrupt),
+        TMP(directory_as_archive_is_eio_saying_so),
+        cmocka_unit_test(endless_device_is_refused_after_its_first_bytes),
+        cmocka_unit_test(save_to_empty_path_is_einval),
+        TMP(save_refuses_symlink_fifo_and_directory_outputs),
+        TMP(save_honours_the_umask_and_keeps_a_replaced_files_mode),
+        TMP(save_removes_temporaries_of_killed_writers),
+        TMP(save_to_a_name_of_255_bytes_works),
+        cmocka_unit_test(write_error_names_the_system_reason),
+#undef TMP
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
