@@ -20,11 +20,21 @@ static bool is_glob_char(char c)
     return isalnum((unsigned char)c) || strchr("._*?[]!-^", c);
 }
 
+/* How much of s[0..len) a message quotes: at most ITEM_QUOTE bytes, never cutting a
+ * UTF-8 sequence (the quote would end in a broken byte). */
+static int quote_len(const char *s, size_t len)
+{
+    size_t q = len < ITEM_QUOTE ? len : ITEM_QUOTE;
+    while (q > 0 && q < len && ((unsigned char)s[q] & 0xc0) == 0x80)
+        q--;
+    return (int)q;
+}
+
 /* Checks one item's syntax and, when `match` is set, adds what it names to `selected`. */
 static fz_status select_item(const fz_model *m, const char *item, size_t len,
                              bool match, bool *selected)
 {
-    int q = len < ITEM_QUOTE ? (int)len : ITEM_QUOTE;
+    int q = quote_len(item, len);
 
     if (len == 0)
         return fz_set_error(FZ_EINVAL, "freeze spec: empty item (two commas in a row, or a "
@@ -56,11 +66,20 @@ static fz_status select_item(const fz_model *m, const char *item, size_t len,
             selected[i] |= m->tensors[i].layer < k;
         return FZ_OK;
     }
-    for (size_t i = 0; i < len; i++)
-        if (!is_glob_char(item[i]))
-            return fz_set_error(FZ_EINVAL, "freeze spec: '%.*s' is neither a shorthand "
-                                "(none, prefix:K, last, bitfit) nor a glob over parameter "
-                                "names such as fc1.* (bad character '%c')", q, item, item[i]);
+    for (size_t i = 0; i < len; i++) {
+        if (is_glob_char(item[i]))
+            continue;
+        /* One byte of a UTF-8 character printed alone is not text: name it by value. */
+        unsigned char c = (unsigned char)item[i];
+        char bad[48];
+        if (c >= 0x20 && c < 0x7f)
+            snprintf(bad, sizeof bad, "bad character '%c'", c);
+        else
+            snprintf(bad, sizeof bad, "bad byte 0x%02x: names are ASCII", c);
+        return fz_set_error(FZ_EINVAL, "freeze spec: '%.*s' is neither a shorthand "
+                            "(none, prefix:K, last, bitfit) nor a glob over parameter "
+                            "names such as fc1.* (%s)", q, item, bad);
+    }
     if (!match)
         return FZ_OK;
 
@@ -93,9 +112,8 @@ static fz_status where_in_spec(fz_status st, const char *spec, size_t item)
     char msg[400];
     snprintf(msg, sizeof msg, "%s", why);   /* fz_set_error overwrites fz_last_error() */
     size_t len = strlen(spec);
-    return fz_set_error(st, "freeze spec '%.*s%s', item %zu: %s",
-                        len < ITEM_QUOTE ? (int)len : ITEM_QUOTE, spec,
-                        len < ITEM_QUOTE ? "" : "...", item, msg);
+    return fz_set_error(st, "freeze spec '%.*s%s', item %zu: %s", quote_len(spec, len), spec,
+                        len <= ITEM_QUOTE ? "" : "...", item, msg);
 }
 
 /* One pass over the comma-separated items; see select_item for `match`. */

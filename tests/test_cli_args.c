@@ -128,6 +128,33 @@ static void bad_numbers_are_usage_errors_naming_the_option(void **state)
     }
 }
 
+/* One number grammar for every option (issue #15): " 0.5" was accepted where "0.5 " was
+ * not, and --lr 0x10 was 16 where --epochs 0x10 was refused. */
+static void every_option_reads_numbers_with_one_decimal_grammar(void **state)
+{
+    (void)state;
+    fz_cli_args a;
+    char err[256];
+    const char *opts[] = { "--epochs", "--batch", "--lr", "--momentum", "--weight-decay",
+                           "--seed", "--log-every", "--threads" };
+    const char *bad[] = { " 1", "1 ", "0x10", "+1", "\t2", "1\n", "1e", "." };
+    for (size_t o = 0; o < sizeof opts / sizeof opts[0]; o++) {
+        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+            char *argv[] = { "freezebench", "train", (char *)opts[o], (char *)bad[i] };
+            expect_usage_error(fz_cli_parse(4, argv, &a, err, sizeof err), err, opts[o]);
+        }
+    }
+    /* what the grammar takes */
+    const char *opt_good[][2] = { { "--momentum", "0.5" }, { "--weight-decay", "1e-4" },
+                                  { "--momentum", "2." }, { "--weight-decay", ".5E+1" },
+                                  { "--seed", "18446744073709551615" }, { "--threads", "16" },
+                                  { "--log-every", "16" } };
+    for (size_t i = 0; i < sizeof opt_good / sizeof opt_good[0]; i++)
+        assert_int_equal(parse_train_with(&a, err, sizeof err, opt_good[i][0],
+                                          opt_good[i][1]), 0);
+    assert_true(a.sgd.momentum == 0.0f && a.log_every == 16);
+}
+
 static void unknown_option_is_usage_error_naming_it(void **state)
 {
     (void)state;
@@ -189,6 +216,7 @@ int main(void)
         cmocka_unit_test(help_anywhere_wins),
         cmocka_unit_test(missing_or_unknown_command_is_usage_error),
         cmocka_unit_test(bad_numbers_are_usage_errors_naming_the_option),
+        cmocka_unit_test(every_option_reads_numbers_with_one_decimal_grammar),
         cmocka_unit_test(unknown_option_is_usage_error_naming_it),
         cmocka_unit_test(option_without_value_is_usage_error),
         cmocka_unit_test(repeated_option_is_usage_error),

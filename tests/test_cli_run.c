@@ -5,6 +5,7 @@
  *
  *   usage: test_cli_run PATH/TO/freezebench
  */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -91,19 +93,24 @@ static void params_prints_shape_and_requires_grad(void **state)
            "Parameter: fc2.bias, Shape: [2], Requires grad: True\n");
 }
 
-/* x: 10×4, y: 10×2 — for the fixtures' 4 -> 3 -> 2 model */
-static void write_data(const char *path, size_t x_cols)
+/* x: 10×4, y: 10×2 — for the fixtures' 4 -> 3 -> 2 model; y within [0, y_scale) */
+static void write_scaled_data(const char *path, size_t x_cols, float y_scale)
 {
     float x[10 * 5], y[10 * 2];
     for (size_t i = 0; i < 10 * x_cols; i++)
         x[i] = (float)((i * 37) % 11) / 11.0f - 0.5f;
     for (size_t i = 0; i < 20; i++)
-        y[i] = (float)((i * 13) % 7) / 7.0f;
+        y[i] = y_scale * (float)((i * 13) % 7) / 7.0f;
     fz_npz_array arrays[] = {
         { .name = "x", .ndim = 2, .shape = { 10, x_cols }, .numel = 10 * x_cols, .data = x },
         { .name = "y", .ndim = 2, .shape = { 10, 2 }, .numel = 20, .data = y },
     };
     assert_int_equal(fz_npz_write(path, arrays, 2), FZ_OK);
+}
+
+static void write_data(const char *path, size_t x_cols)
+{
+    write_scaled_data(path, x_cols, 1.0f);
 }
 
 static void train_keeps_frozen_bits_and_moves_the_rest(void **state)
@@ -158,9 +165,121 @@ static void train_rejects_data_that_does_not_fit(void **state)
     assert_int_equal(access(o, F_OK), -1);   /* no output after a failed run */
     /* An output that cannot be written is refused before any epoch runs. */
     expect(run("train --model %s/good_savez.npz --data %s --epochs 1 --batch 2 --lr 0.1 "
-               "--out %s/no-such-dir/o.npz", FZ_TEST_DATA, data, tmpdir), 1,
+               "--out %s/no-such-dir/o.npz", FZ_TEST_DATA, data, tmpdir), 2,
            "checked before training");
     assert_null(strstr(output, "Epoch ["));
+}
+
+/* ---- issue #15 ------------------------------------------------------------------ */
+
+/* An output that cannot take the model is a usage error found before any work (fault 4:
+ * the run trained, then failed with the model lost), and a FIFO or a symlink there is
+ * left alone (fault 2: it was replaced by a regular file). */
+static void train_refuses_unusable_outputs_before_any_work_with_exit_2(void **state)
+{
+    (void)state;
+    char data[128], fifo[128], link[128], target[128], longname[512];
+    snprintf(data, sizeof data, "%s/data.npz", tmpdir);
+    snprintf(fifo, sizeof fifo, "%s/fifo.npz", tmpdir);
+    snprintf(link, sizeof link, "%s/link.npz", tmpdir);
+    snprintf(target, sizeof target, "%s/target", tmpdir);
+    write_data(data, 4);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    FILE *t = fopen(target, "w");
+    assert_non_null(t);
+    fclose(t);
+    assert_int_equal(symlink(target, link), 0);
+    const char *train = "train --model " FZ_TEST_DATA "/good_savez.npz --epochs 1 "
+                        "--batch 2 --lr 0.1 --data";
+    const struct { const char *out, *says; } bad[] = {
+        { tmpdir, "directory" }, { "%s/x.npz", "Not a directory" }, { fifo, "FIFO" },
+        { link, "symbolic link" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char out[256];
+        snprintf(out, sizeof out, bad[i].out, data);   /* "%s/x.npz": under the data file */
+        expect(run("%s %s --out '%s'", train, data, out), 2, bad[i].says);
+        assert_non_null(strstr(output, "before training"));
+        assert_null(strstr(output, "Epoch ["));
+    }
+    struct stat sb;
+    assert_true(lstat(fifo, &sb) == 0 && S_ISFIFO(sb.st_mode));
+    assert_true(lstat(link, &sb) == 0 && S_ISLNK(sb.st_mode));
+    /* the longest valid name works: its temporary file must fit too */
+    int n = snprintf(longname, sizeof longname, "%s/", tmpdir);
+    memset(longname + n, 'o', 251);
+    strcpy(longname + n + 251, ".npz");
+    expect(run("%s %s --out '%s'", train, data, longname), 0, "Epoch [1/1]");
+    assert_int_equal(access(longname, F_OK), 0);
+    unlink(longname);
+    unlink(link);
+    unlink(target);
+    unlink(fifo);
+}
+
+/* --lr 1e30 on large targets: the one update overflows.  It exited 0 with infinite
+ * parameters written (fault 5); now it fails and writes nothing. */
+static void train_whose_update_overflows_fails_and_writes_nothing(void **state)
+{
+    (void)state;
+    char data[128], out[128];
+    snprintf(data, sizeof data, "%s/big_y.npz", tmpdir);
+    snprintf(out, sizeof out, "%s/diverged.npz", tmpdir);
+    write_scaled_data(data, 4, 1e10f);
+    expect(run("train --model %s/good_savez.npz --data %s --epochs 1 --batch 10 --lr 1e30 "
+               "--out %s", FZ_TEST_DATA, data, out), 1, "diverged");
+    assert_int_equal(access(out, F_OK), -1);
+}
+
+/* A NaN parameter is refused on load with the tensor and the element (fault 6). */
+static void model_with_a_nan_parameter_is_refused_naming_it(void **state)
+{
+    (void)state;
+    char model[128], data[128], out[128];
+    snprintf(model, sizeof model, "%s/nan.npz", tmpdir);
+    snprintf(data, sizeof data, "%s/data.npz", tmpdir);
+    snprintf(out, sizeof out, "%s/nan_out.npz", tmpdir);
+    fz_model *m = fz_mlp_from_npz(FZ_TEST_DATA "/good_savez.npz");
+    assert_non_null(m);
+    fz_param_data(m, "fc1.weight", NULL)[0] = NAN;
+    assert_int_equal(fz_save_npz(m, model), FZ_OK);
+    fz_model_free(m);
+    write_data(data, 4);
+    expect(run("params %s", model), 1, "fc1.weight");
+    assert_non_null(strstr(output, "[0, 0]"));
+    expect(run("train --model %s --data %s --epochs 1 --batch 2 --lr 0.1 --out %s", model,
+               data, out), 1, "fc1.weight");
+    assert_int_equal(access(out, F_OK), -1);
+}
+
+static void directory_as_model_says_it_is_a_directory(void **state)
+{
+    (void)state;
+    expect(run("params %s", tmpdir), 1, "is a directory");
+}
+
+/* params > /dev/full printed nothing and exited 0. */
+static void params_to_a_full_stdout_exits_1(void **state)
+{
+    (void)state;
+    assert_int_equal(run("params %s/good_savez.npz >/dev/full", FZ_TEST_DATA), 1);
+}
+
+/* A non-ASCII character in a spec is named by its bytes' value, never by one byte of it
+ * printed alone (which is not text). */
+static void non_ascii_spec_is_named_without_broken_bytes(void **state)
+{
+    (void)state;
+    expect(run("params %s/good_savez.npz --freeze 'f\xc3\xa9*'", FZ_TEST_DATA), 1,
+           "bad byte 0xc3");
+    for (const char *p = output; (p = strchr(p, '\xc3')); p++)
+        assert_true(p[1] == '\xa9');
+    /* a quote cut at 64 bytes does not split the character either */
+    expect(run("params %s/good_savez.npz --freeze '%s\xc3\xa9'", FZ_TEST_DATA,
+               "fc1.weight,fc2.weight,fc1.bias,fc2.bias,fc1.*,fc2.*,*.bias,fc1.w"), 1,
+           "0xc3");
+    for (const char *p = output; (p = strchr(p, '\xc3')); p++)
+        assert_true(p[1] == '\xa9');
 }
 
 static int cleanup(void **state)
@@ -188,6 +307,12 @@ int main(int argc, char **argv)
         cmocka_unit_test(params_prints_shape_and_requires_grad),
         cmocka_unit_test(train_keeps_frozen_bits_and_moves_the_rest),
         cmocka_unit_test(train_rejects_data_that_does_not_fit),
+        cmocka_unit_test(train_refuses_unusable_outputs_before_any_work_with_exit_2),
+        cmocka_unit_test(train_whose_update_overflows_fails_and_writes_nothing),
+        cmocka_unit_test(model_with_a_nan_parameter_is_refused_naming_it),
+        cmocka_unit_test(directory_as_model_says_it_is_a_directory),
+        cmocka_unit_test(params_to_a_full_stdout_exits_1),
+        cmocka_unit_test(non_ascii_spec_is_named_without_broken_bytes),
     };
     return cmocka_run_group_tests(tests, NULL, cleanup);
 }

@@ -57,8 +57,16 @@ void fz_cli_usage(FILE *f)
 "                      library's, FREEZEBENCH_THREADS)\n"
 "  -h, --help          this text\n"
 "\n"
+"Numbers are decimal: digits only for N, B, S, K, T; LR, M and WD may add a fraction\n"
+"and an exponent (0.01, 1e-3).  No sign, spaces, hex, inf or nan.\n"
+"OUT.npz must be a regular file or not exist yet: a directory, symbolic link, FIFO or\n"
+"device node there is refused (never replaced), as is a directory that does not take\n"
+"new files; these are checked before any work (exit 2).  A new OUT.npz gets mode 0666\n"
+"less the umask, a replaced one keeps its mode.\n"
+"\n"
 "Runs longer than a few seconds report progress on stderr.\n"
-"exit status: 0 success, 1 a file or training error, 2 a usage error.\n", f);
+"exit status: 0 success, 1 a file or training error (a model with a NaN or infinite\n"
+"parameter, training that diverges: nothing is written), 2 a usage error.\n", f);
 }
 
 static int usage_error(char *err, size_t size, const char *fmt, ...)
@@ -72,14 +80,48 @@ static int usage_error(char *err, size_t size, const char *fmt, ...)
     return FZ_CLI_USAGE_ERROR;
 }
 
+/* The one number grammar of every option: decimal digits, and where a fraction is
+ * allowed an optional ".digits" and exponent "e[+-]digits" (1e-3, 0.5, 2.).  No sign, no
+ * space before or after, no hex, inf or nan: strtod and strtoull alone accept " 0.5" and
+ * "0x10" but not "0.5 ", and the options disagreed with each other. */
+static bool is_decimal(const char *s, bool fraction)
+{
+    size_t digits = strspn(s, "0123456789");
+    s += digits;
+    if (fraction && *s == '.') {
+        size_t frac = strspn(s + 1, "0123456789");
+        digits += frac;
+        s += 1 + frac;
+    }
+    if (!digits)
+        return false;
+    if (fraction && (*s == 'e' || *s == 'E')) {
+        s += 1 + (s[1] == '+' || s[1] == '-');
+        size_t exp = strspn(s, "0123456789");
+        if (!exp)
+            return false;
+        s += exp;
+    }
+    return *s == '\0';
+}
+
+static bool parse_u64(const char *s, unsigned long long min, unsigned long long max,
+                      unsigned long long *v)
+{
+    if (!s || !is_decimal(s, false))
+        return false;
+    errno = 0;
+    unsigned long long x = strtoull(s, NULL, 10);
+    if (errno || x < min || x > max)
+        return false;
+    *v = x;
+    return true;
+}
+
 static bool parse_ulong(const char *s, unsigned long min, unsigned long *v)
 {
-    if (!s || *s < '0' || *s > '9')
-        return false;
-    char *end;
-    errno = 0;
-    unsigned long long x = strtoull(s, &end, 10);
-    if (errno || *end || x < min || x > ULONG_MAX)
+    unsigned long long x;
+    if (!parse_u64(s, min, ULONG_MAX, &x))
         return false;
     *v = (unsigned long)x;
     return true;
@@ -87,12 +129,11 @@ static bool parse_ulong(const char *s, unsigned long min, unsigned long *v)
 
 static bool parse_nonneg_float(const char *s, float *v)
 {
-    if (!s || !*s)
+    if (!s || !is_decimal(s, true))
         return false;
-    char *end;
     errno = 0;
-    double x = strtod(s, &end);
-    if (errno || *end || !isfinite(x) || x < 0 || x > 3.4e38)
+    double x = strtod(s, NULL);
+    if (errno || !isfinite(x) || x < 0 || x > 3.4e38)
         return false;
     *v = (float)x;
     return true;
@@ -148,10 +189,8 @@ static int set_option(option_id id, const char *v, fz_cli_args *a, char *err, si
         return 0;
     }
     case OPT_SEED: {
-        char *end;
-        errno = 0;
-        unsigned long long s = strtoull(v, &end, 10);
-        if (*v < '0' || *v > '9' || errno || *end)
+        unsigned long long s;
+        if (!parse_u64(v, 0, UINT64_MAX, &s))
             return usage_error(err, size, "%s: '%s' is not a whole number in 0..2^64-1",
                                name, v);
         a->seed = s;

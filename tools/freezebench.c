@@ -7,8 +7,6 @@
 #include <string.h>
 #include <time.h>
 #include <errno.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "cli_args.h"
 #include "freezebench.h"
@@ -165,41 +163,17 @@ static int run_epochs(const fz_cli_args *a, fz_trainer *t, const dataset *d, siz
     return rc;
 }
 
-/* The output is checked before training, so a long run never ends in "cannot write":
- * its directory must accept a new file (the temporary one renamed over it), and the
- * path must not name a directory. */
-static int check_output_writable(const char *out)
-{
-    char dir[4096];
-    const char *slash = strrchr(out, '/');
-    size_t len = slash ? (size_t)(slash - out) : 1;
-    if (len >= sizeof dir) {
-        fprintf(stderr, "freezebench: --out '%s': path too long\n", out);
-        return EXIT_FAILED;
-    }
-    memcpy(dir, slash ? out : ".", len);
-    dir[len ? len : 1] = '\0';
-    if (slash == out)
-        strcpy(dir, "/");
-    struct stat st;
-    if (stat(out, &st) == 0 && S_ISDIR(st.st_mode)) {
-        fprintf(stderr, "freezebench: --out '%s' is a directory\n", out);
-        return EXIT_FAILED;
-    }
-    if (access(dir, W_OK | X_OK) != 0) {
-        fprintf(stderr, "freezebench: --out '%s': cannot write into '%s': %s (checked "
-                "before training)\n", out, dir, strerror(errno));
-        return EXIT_FAILED;
-    }
-    return 0;
-}
-
 static int cmd_train(const fz_cli_args *a)
 {
     if (a->threads >= 0)
         fz_set_threads(a->threads);
-    if (check_output_writable(a->out))
-        return EXIT_FAILED;
+    /* Checked before training, so a long run never ends in "cannot write" (or in
+     * replacing a device node or a symlink) with the trained model lost. */
+    if (fz_npz_check_output(a->out) != FZ_OK) {
+        fprintf(stderr, "freezebench: --out: %s (checked before training)\n",
+                fz_last_error());
+        return FZ_CLI_USAGE_ERROR;
+    }
     fz_model *m = load_frozen_model(a);
     if (!m)
         return fail();
@@ -230,14 +204,25 @@ int main(int argc, char **argv)
         fprintf(stderr, "freezebench: %s\n", err);
         return FZ_CLI_USAGE_ERROR;
     }
+    int rc = EXIT_FAILED;
     switch (args.command) {
     case FZ_CLI_HELP:
         fz_cli_usage(stdout);
-        return 0;
+        rc = 0;
+        break;
     case FZ_CLI_PARAMS:
-        return cmd_params(&args);
+        rc = cmd_params(&args);
+        break;
     case FZ_CLI_TRAIN:
-        return cmd_train(&args);
+        rc = cmd_train(&args);
+        break;
     }
-    return EXIT_FAILED;
+    /* Output that never arrived (a full disk, > /dev/full, a closed pipe) is a failure,
+     * not a success: what was printed is the result of params. */
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "freezebench: cannot write to standard output: %s\n",
+                strerror(errno));
+        return EXIT_FAILED;
+    }
+    return rc;
 }
