@@ -202,7 +202,8 @@ static int push(field_list *l, char *s)
     return 0;
 }
 
-/* Parses one record starting at *p; advances *p past its line end.  Fields go to `out`. */
+/* Parses one record starting at *p; advances *p past its line end.  Fields go to `out`.
+ * -1: out of memory; -2: the text ends inside a quoted field (a cut file). */
 static int parse_record(const char **p, field_list *out)
 {
     const char *s = *p;
@@ -217,8 +218,10 @@ static int parse_record(const char **p, field_list *out)
         for (;;) {
             char c = *s;
             if (quoted) {
-                if (c == '\0')
-                    break;
+                if (c == '\0') {
+                    free(buf);
+                    return -2;
+                }
                 if (c == '"') {
                     if (s[1] != '"') {
                         s++;
@@ -257,7 +260,8 @@ static int parse_record(const char **p, field_list *out)
     }
 }
 
-static char *slurp(const char *path)
+/* The whole file, NUL-terminated, and its length (which a NUL inside would hide). */
+static char *slurp(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
@@ -266,6 +270,11 @@ static char *slurp(const char *path)
     char *buf = malloc(cap);
     while (buf) {
         n += fread(buf + n, 1, cap - n - 1, f);
+        if (ferror(f)) {   /* a directory reads as an error (EISDIR), not as empty */
+            free(buf);
+            buf = NULL;
+            break;
+        }
         if (n < cap - 1)
             break;
         char *b = realloc(buf, cap *= 2);
@@ -275,53 +284,81 @@ static char *slurp(const char *path)
     }
     if (buf)
         buf[n] = '\0';
+    int saved = errno;
     fclose(f);
+    errno = saved;
+    *len = n;
     return buf;
+}
+
+fz_status fzb_csv_parse(const char *text, size_t len, const char *what, fzb_csv **out)
+{
+    *out = NULL;
+    /* Every record this module writes ends in CRLF, so a file whose last byte is not a
+     * line end was cut (a full disk, a killed copy): its last field may be a number
+     * missing digits ("1024" read as "1"), which nothing later could tell. */
+    if (len == 0)
+        return fz_set_error(FZ_EFORMAT, "fzb_csv_read: %s is empty: no header row", what);
+    if (memchr(text, '\0', len))
+        return fz_set_error(FZ_EFORMAT, "fzb_csv_read: %s holds a NUL byte at offset %zu: "
+                            "not a CSV text file", what,
+                            (size_t)((const char *)memchr(text, '\0', len) - text));
+    if (text[len - 1] != '\n')
+        return fz_set_error(FZ_EFORMAT, "fzb_csv_read: %s is truncated: its last record "
+                            "has no line end", what);
+    char *copy = malloc(len + 1);   /* parse_record reads up to a NUL */
+    if (!copy)
+        return fz_set_error(FZ_ENOMEM, "fzb_csv_read: out of memory reading %s", what);
+    memcpy(copy, text, len);
+    copy[len] = '\0';
+    fz_status st = FZ_OK;
+    field_list l = {0};
+    fzb_csv *t = NULL;
+    const char *p = copy;
+    int rc = parse_record(&p, &l);
+    if (!rc) {
+        t = fzb_csv_new((const char *const *)l.v, l.n);
+        if (!t)
+            rc = -1;
+    }
+    for (size_t line = 2; !rc && *p; line++) {
+        for (size_t i = 0; i < l.n; i++)
+            free(l.v[i]);
+        l.n = 0;
+        if ((rc = parse_record(&p, &l)) != 0)
+            break;
+        if (l.n != t->n_columns) {
+            st = fz_set_error(FZ_EFORMAT, "fzb_csv_read: %s record %zu has %zu fields, the "
+                              "header %zu", what, line, l.n, t->n_columns);
+            break;
+        }
+        if ((st = fzb_csv_add_row(t, (const char *const *)l.v)) != FZ_OK)
+            break;
+    }
+    if (rc == -1)
+        st = fz_set_error(FZ_ENOMEM, "fzb_csv_read: out of memory reading %s", what);
+    else if (rc == -2)
+        st = fz_set_error(FZ_EFORMAT, "fzb_csv_read: %s is truncated: it ends inside a "
+                          "quoted field", what);
+    for (size_t i = 0; i < l.n; i++)
+        free(l.v[i]);
+    free(l.v);
+    free(copy);
+    if (st != FZ_OK)
+        fzb_csv_free(t);
+    else
+        *out = t;
+    return st;
 }
 
 fz_status fzb_csv_read(const char *path, fzb_csv **out)
 {
     *out = NULL;
-    char *text = slurp(path);
+    size_t len = 0;
+    char *text = slurp(path, &len);
     if (!text)
         return fz_set_error(FZ_EIO, "fzb_csv_read: cannot read %s: %s", path, strerror(errno));
-    fz_status st = FZ_OK;
-    field_list l = {0};
-    fzb_csv *t = NULL;
-    const char *p = text;
-    if (parse_record(&p, &l)) {
-        st = fz_set_error(FZ_ENOMEM, "fzb_csv_read: out of memory reading %s", path);
-        goto done;
-    }
-    t = fzb_csv_new((const char *const *)l.v, l.n);
-    if (!t) {
-        st = fz_set_error(FZ_ENOMEM, "fzb_csv_read: out of memory reading %s", path);
-        goto done;
-    }
-    for (size_t line = 2; *p; line++) {
-        for (size_t i = 0; i < l.n; i++)
-            free(l.v[i]);
-        l.n = 0;
-        if (parse_record(&p, &l)) {
-            st = fz_set_error(FZ_ENOMEM, "fzb_csv_read: out of memory reading %s", path);
-            goto done;
-        }
-        if (l.n != t->n_columns) {
-            st = fz_set_error(FZ_EFORMAT, "fzb_csv_read: %s record %zu has %zu fields, the "
-                              "header %zu", path, line, l.n, t->n_columns);
-            goto done;
-        }
-        if ((st = fzb_csv_add_row(t, (const char *const *)l.v)) != FZ_OK)
-            goto done;
-    }
-done:
-    for (size_t i = 0; i < l.n; i++)
-        free(l.v[i]);
-    free(l.v);
+    fz_status st = fzb_csv_parse(text, len, path, out);
     free(text);
-    if (st != FZ_OK)
-        fzb_csv_free(t);
-    else
-        *out = t;
     return st;
 }

@@ -35,8 +35,14 @@ fz_status fzb_csv_write(const fzb_csv *t, const char *path);
  * files), else FZ_EIO naming the directory: programs check before an hour of measuring. */
 fz_status fzb_csv_check_writable(const char *path);
 
-/* Reads a file written as above (any RFC 4180 file with a header row).  FZ_EIO if it
- * cannot be read, FZ_EFORMAT if a row's field count differs from the header's. */
+/* Reads a file written as above (any RFC 4180 file with a header row, every record
+ * ending in a line end).  FZ_EIO if it cannot be read (a directory among others),
+ * FZ_EFORMAT as for fzb_csv_parse. */
 fz_status fzb_csv_read(const char *path, fzb_csv **out);
+
+/* The same from len bytes of text in memory (`what` names it in messages).  Besides the
+ * field counts, FZ_EFORMAT for an empty text, a NUL byte, and a text cut short: one whose
+ * last record has no line end or that ends inside a quoted field. */
+fz_status fzb_csv_parse(const char *text, size_t len, const char *what, fzb_csv **out);
 
 #endif

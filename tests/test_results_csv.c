@@ -115,6 +115,32 @@ static void ragged_file_is_a_format_error(void **state)
     assert_null(t);
 }
 
+/* A file cut mid-field ("...,1" of "...,1024", no final CRLF) was read as whole, and an
+ * --append rewrote the cut value as data (issue #15, fault 8).  Refused as truncated,
+ * as is one cut inside a quoted field, an empty file and a directory. */
+static void truncated_file_is_refused(void **state)
+{
+    scratch *s = *state;
+    const char *cut[] = { "a,b\r\n1,2\r\n3,1", "a,b\r\n1,\"x\r\n", "a,b", "" };
+    for (size_t i = 0; i < sizeof cut / sizeof cut[0]; i++) {
+        FILE *f = fopen(s->path, "w");
+        fputs(cut[i], f);
+        fclose(f);
+        fzb_csv *t;
+        assert_int_equal(fzb_csv_read(s->path, &t), FZ_EFORMAT);
+        assert_null(t);
+        assert_true(strstr(fz_last_error(), i < 3 ? "truncated" : "empty") != NULL);
+    }
+    fzb_csv *t;
+    assert_int_equal(fzb_csv_parse("a,b\r\n1,2\r\n", 10, "text", &t), FZ_OK);
+    assert_int_equal(fzb_csv_rows(t), 1);
+    fzb_csv_free(t);
+    char dir[600];
+    snprintf(dir, sizeof dir, "%s", s->path);
+    *strrchr(dir, '/') = '\0';
+    assert_int_equal(fzb_csv_read(dir, &t), FZ_EIO);
+}
+
 static int count_files(const char *dir)
 {
     DIR *d = opendir(dir);
@@ -211,6 +237,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(fields_are_quoted_as_rfc4180_says, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(round_trip_keeps_every_field, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(ragged_file_is_a_format_error, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(truncated_file_is_refused, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(failed_write_leaves_the_old_file_untouched, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(result_rows_follow_the_schema, make_dir, remove_dir),
     };
