@@ -40,9 +40,14 @@ static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
 void fz_sgemm_blocking(const fz_sgemm_kernel *kern, size_t *kc, size_t *mc, size_t *nc)
 {
     const fz_team_config *team = fz_team_get();
-    *kc = team->kc ? team->kc : kern->kc;
-    *mc = round_up(team->mc ? team->mc : kern->mc, kern->mr);
-    *nc = round_up(team->nc ? team->nc : kern->nc, kern->nr);
+    fz_blocking b = { team->kc, team->mc, team->nc };
+    /* The team's blocking is for the tile of the ISA in use; a kernel of another ISA
+     * (tests and benchmarks run them side by side) gets its own from the same caches. */
+    if (b.kc && (team->mr != kern->mr || team->nr != kern->nr))
+        b = fz_team_blocking_for(kern->mr, kern->nr);
+    *kc = b.kc ? b.kc : kern->kc;
+    *mc = round_up(b.mc ? b.mc : kern->mc, kern->mr);
+    *nc = round_up(b.nc ? b.nc : kern->nc, kern->nr);
 }
 
 /* Where op(A) element (i, p) and op(B) element (p, j) live: x[i·rs + p·cs]. */

@@ -15,6 +15,7 @@
 #include "freezebench.h"
 #include "binding.h"
 #include "kernels.h"
+#include "gemm.h"
 #include "team.h"
 
 #ifdef _OPENMP
@@ -35,12 +36,13 @@ static struct {
 
 static pthread_once_t team_once = PTHREAD_ONCE_INIT;
 
-/* The register tile of each ISA's GEMM microkernel (simd/), which the blocking is for. */
+/* The register tile of the ISA's GEMM microkernel (simd/), which the blocking is for;
+ * the scalar reference has none and gets the AVX2 tile's. */
 static void microkernel_tile(const char *isa, size_t *mr, size_t *nr)
 {
-    bool neon = isa && !strcmp(isa, "neon");
-    *mr = neon ? 8 : 6;
-    *nr = neon ? 12 : 16;
+    const fz_sgemm_kernel *k = fz_sgemm_kernel_for(isa);
+    *mr = k ? k->mr : 6;
+    *nr = k ? k->nr : 16;
 }
 
 static void load_topology(void)
