@@ -12,25 +12,36 @@
 #include "gemm.h"
 #include "pack.h"
 
+/* The tile, by measurement on an Emerald Rapids core (two 512-bit FMA pipes, L1d 48 KiB,
+ * L2 2 MiB), one thread, fz_sgemm in GFLOP/s (medians of 9-11 interleaved runs on a
+ * shared machine) at 1024³ NN and the batch-256 1024×1024 layer's NT, NN, TN products:
+ *   12×32 (24 accumulators, 2 B loads + 12 broadcasts a step): 133 131 133 127
+ *   14×32 (28 accumulators):                                    131 128 132 126
+ *    8×48 (24 accumulators, 3 + 8 loads):                       128 133 134 126
+ *    6×64 (24 accumulators, 4 + 6 loads):                       136-139 137-138 140-143 135-137
+ *    7×64 (28 accumulators):                                    136 137 143 136
+ * 6×64 (oneDNN brgemm's tile) needs the fewest loads per FMA and leaves registers spare;
+ * 7×64 gains nothing for 32 of 32 registers.  FZ_AVX512_MR/NR rebuild other tiles. */
 #ifndef FZ_AVX512_MR
-#define FZ_AVX512_MR 12
+#define FZ_AVX512_MR 6
 #endif
 #ifndef FZ_AVX512_NR
-#define FZ_AVX512_NR 32
-#endif
-#ifndef FZ_AVX512_KC
-#define FZ_AVX512_KC 256
+#define FZ_AVX512_NR 64
 #endif
 #define MR FZ_AVX512_MR
 #define NR FZ_AVX512_NR
 #define NV (NR / 16)   /* ZMM vectors per row of the tile */
 
-#define KC FZ_AVX512_KC
-#define MC (((size_t)1 << 20) / (KC * sizeof(float)) / MR * MR)
+/* The default blocking, used where the team sets none (it derives its own from the
+ * caches for this tile, the same rule): a 128-deep B micro-panel is 32 KiB, two thirds
+ * of a 48 KiB L1d; a 2046×128 A block 1 MiB, half of a 2 MiB L2; a 128×4096 B block
+ * 2 MiB, for L3.  KC 128, 192, 256 and 384 measured within 2% of each other above. */
+#define KC 128
+#define MC 2046
 #define NC 4096
 
 _Static_assert(NR % 16 == 0 && NV >= 1 && NV <= 4, "NR is whole ZMM vectors");
-_Static_assert(MR <= 16, "the transposed store puts a tile column into one vector");
+_Static_assert(MR <= 16, "the transposed store puts a row of C into one vector");
 
 static inline __mmask16 first_lanes(size_t n)
 {
@@ -66,9 +77,10 @@ static inline __attribute__((always_inline)) void transpose16x16(__m512 r[16])
 }
 
 /* The epilogue of the scalar reference on one vector of C: v is alpha·AB, `live` the
- * lanes that exist; c, bias and mask point at the vector's first element. */
+ * lanes that exist, `bias` the vector's bias (used when has_bias); c and mask point at
+ * the vector's first element. */
 static inline __attribute__((always_inline)) __m512
-epilogue_vector(__m512 v, __mmask16 live, const float *c, const float *bias,
+epilogue_vector(__m512 v, __mmask16 live, const float *c, bool has_bias, __m512 bias,
                 const float *mask, const fz_tile_epilogue *e)
 {
     const __m512 zero = _mm512_setzero_ps();
@@ -77,13 +89,34 @@ epilogue_vector(__m512 v, __mmask16 live, const float *c, const float *bias,
     if (e->beta != 0.0f)
         v = _mm512_add_ps(v, _mm512_mul_ps(_mm512_set1_ps(e->beta),
                                            _mm512_maskz_loadu_ps(live, c)));
-    if (bias)
-        v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(live, bias));
+    if (has_bias)
+        v = _mm512_add_ps(v, bias);
     if (e->relu)   /* max_ps(NaN, 0) and max_ps(-0, 0) are 0, as v > 0 ? v : 0 */
         v = _mm512_max_ps(v, zero);
     if (mask)
         v = _mm512_maskz_mov_ps(
             _mm512_cmp_ps_mask(_mm512_maskz_loadu_ps(live, mask), zero, _CMP_GT_OQ), v);
+    return v;
+}
+
+/* The same on 8 floats (a row of the transposed tile, mr <= 8 wide). */
+static inline __attribute__((always_inline)) __m256
+epilogue_vector8(__m256 v, __mmask8 live, const float *c, bool has_bias, __m256 bias,
+                 const float *mask, const fz_tile_epilogue *e)
+{
+    const __m256 zero = _mm256_setzero_ps();
+    if (e->alpha != 1.0f)
+        v = _mm256_mul_ps(_mm256_set1_ps(e->alpha), v);
+    if (e->beta != 0.0f)
+        v = _mm256_add_ps(v, _mm256_mul_ps(_mm256_set1_ps(e->beta),
+                                           _mm256_maskz_loadu_ps(live, c)));
+    if (has_bias)
+        v = _mm256_add_ps(v, bias);
+    if (e->relu)
+        v = _mm256_max_ps(v, zero);
+    if (mask)
+        v = _mm256_maskz_mov_ps(
+            _mm256_cmp_ps_mask(_mm256_maskz_loadu_ps(live, mask), zero, _CMP_GT_OQ), v);
     return v;
 }
 
@@ -96,8 +129,12 @@ store_tile(__m512 acc[MR][NV], float *c, size_t ldc, size_t mr, size_t nr, int n
     /* A local copy: no store to C can make the compiler reload the epilogue. */
     const fz_tile_epilogue e = *ep;
     __mmask16 live[NV];
-    for (int v = 0; v < NV; v++)
+    __m512 bias[NV];
+    for (int v = 0; v < NV; v++) {
         live[v] = first_lanes(nr > 16u * v ? nr - 16u * v : 0);
+        bias[v] = e.bias && v < nv ? _mm512_maskz_loadu_ps(live[v], e.bias + 16 * v)
+                                   : _mm512_setzero_ps();
+    }
 #pragma GCC unroll 16
     for (int r = 0; r < MR; r++) {
         if ((size_t)r >= mr)
@@ -107,22 +144,94 @@ store_tile(__m512 acc[MR][NV], float *c, size_t ldc, size_t mr, size_t nr, int n
 #pragma GCC unroll 4
         for (int v = 0; v < nv; v++)
             _mm512_mask_storeu_ps(cr + 16 * v, live[v],
-                                  epilogue_vector(acc[r][v], live[v], cr + 16 * v,
-                                                  e.bias ? e.bias + 16 * v : NULL,
-                                                  mask ? mask + 16 * v : NULL, &e));
+                                  epilogue_vector(acc[r][v], live[v], cr + 16 * v, e.bias,
+                                                  bias[v], mask ? mask + 16 * v : NULL, &e));
+    }
+}
+
+/* C's rows 16h.. of the transposed tile, for MR <= 8: the 8×16 block of tile rows (rows
+ * past MR are zeros) transposed into 16 rows of 8 floats, two to a ZMM register, in 30
+ * shuffles instead of a 16×16 transpose's 64 (shuffles run on one port).  C's row
+ * 16h + 4L + s comes out in half L % 2 of out[2s + L / 2]. */
+static inline __attribute__((always_inline)) void
+transpose_8x16_to_pairs(__m512 acc[MR][NV], int h, __m512 out[8])
+{
+    const __m512 zero = _mm512_setzero_ps();
+    __m512 a[8], t[8], u[8];
+    for (int r = 0; r < 8; r++)
+        a[r] = r < MR ? acc[r < MR ? r : 0][h] : zero;
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = i < MR ? _mm512_unpacklo_ps(a[i], a[i + 1]) : zero;
+        t[i + 1] = i < MR ? _mm512_unpackhi_ps(a[i], a[i + 1]) : zero;
+    }
+    for (int i = 0; i < 8; i += 4) {
+        u[i] = _mm512_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+        u[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+        u[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+        u[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    /* u[4R + s], 128-bit lane L: column 4L + s of rows 4R..4R+3; a column's 8 rows are
+     * lane L of u[s] then lane L of u[4 + s]. */
+    const __m512i lanes01 = _mm512_setr_epi32(0, 1, 2, 3, 16, 17, 18, 19,
+                                              4, 5, 6, 7, 20, 21, 22, 23);
+    const __m512i lanes23 = _mm512_setr_epi32(8, 9, 10, 11, 24, 25, 26, 27,
+                                              12, 13, 14, 15, 28, 29, 30, 31);
+    for (int s = 0; s < 4; s++) {
+        out[2 * s] = _mm512_permutex2var_ps(u[s], lanes01, u[4 + s]);
+        out[2 * s + 1] = _mm512_permutex2var_ps(u[s], lanes23, u[4 + s]);
     }
 }
 
 /* The tile as Cᵀ (fz_tile_epilogue.transposed): tile row r is C's column r, lane l of
- * vector h is C's row 16h + l.  A 16×16 transpose per vector turns the lanes back into
- * C's rows, each mr floats wide, which then go through the epilogue; bias and mask are
- * read along C's rows. */
+ * vector h is C's row 16h + l.  Transposes turn the lanes back into C's rows, each mr
+ * floats wide, which then go through the epilogue; bias and mask are read along C's
+ * rows. */
 static inline __attribute__((always_inline)) void
 store_tile_transposed(__m512 acc[MR][NV], float *c, size_t ldc, size_t mr, size_t nr,
                       int nv, const fz_tile_epilogue *ep)
 {
     const fz_tile_epilogue e = *ep;
+    if (mr == 1 && ldc == 1 && (!e.mask || e.ldmask == 1)) {
+        /* C is one contiguous column (a layer of one output): the tile's row is C's
+         * column as it lies, no transpose needed. */
+        const __m512 bias = e.bias ? _mm512_set1_ps(*e.bias) : _mm512_setzero_ps();
+#pragma GCC unroll 4
+        for (int h = 0; h < nv; h++) {
+            __mmask16 live = first_lanes(nr > 16u * h ? nr - 16u * h : 0);
+            _mm512_mask_storeu_ps(c + 16 * h, live,
+                                  epilogue_vector(acc[0][h], live, c + 16 * h, e.bias, bias,
+                                                  e.mask ? e.mask + 16 * h : NULL, &e));
+        }
+        return;
+    }
+    if (MR <= 8) {
+        const __mmask8 live = (__mmask8)first_lanes(mr);
+        const __m256 bias = e.bias ? _mm256_maskz_loadu_ps(live, e.bias)
+                                   : _mm256_setzero_ps();
+#pragma GCC unroll 4
+        for (int h = 0; h < nv; h++) {
+            __m512 pairs[8];
+            transpose_8x16_to_pairs(acc, h, pairs);
+#pragma GCC unroll 16
+            for (int l = 0; l < 16; l++) {
+                size_t i = 16u * h + l;
+                if (i >= nr)
+                    continue;
+                int s = l % 4, L = l / 4;
+                __m512 pair = pairs[2 * s + L / 2];
+                __m256 row = L % 2 ? _mm512_extractf32x8_ps(pair, 1)
+                                   : _mm512_castps512_ps256(pair);
+                float *ci = c + i * ldc;
+                _mm256_mask_storeu_ps(ci, live,
+                                      epilogue_vector8(row, live, ci, e.bias, bias,
+                                                       e.mask ? e.mask + i * e.ldmask : NULL,
+                                                       &e));
+            }
+        }
+        return;
+    }
     const __mmask16 live = first_lanes(mr);
+    const __m512 bias = e.bias ? _mm512_maskz_loadu_ps(live, e.bias) : _mm512_setzero_ps();
 #pragma GCC unroll 4
     for (int h = 0; h < nv; h++) {
         __m512 row[16];
@@ -136,7 +245,7 @@ store_tile_transposed(__m512 acc[MR][NV], float *c, size_t ldc, size_t mr, size_
                 break;
             float *ci = c + i * ldc;
             _mm512_mask_storeu_ps(ci, live,
-                                  epilogue_vector(row[l], live, ci, e.bias,
+                                  epilogue_vector(row[l], live, ci, e.bias, bias,
                                                   e.mask ? e.mask + i * e.ldmask : NULL, &e));
         }
     }
@@ -202,12 +311,16 @@ static void sgemm_avx512_ukr(size_t k, const float *a, size_t rsa, size_t csa,
     if (ep->transposed) {   /* the small path's tall, narrow products, as Cᵀ */
         if (nr <= 16)
             ukr_body(k, a, rsa, csa, b, c, ldc, mr, nr, ep, false, 1, true);
+        else if (NV > 2 && nr <= 32)
+            ukr_body(k, a, rsa, csa, b, c, ldc, mr, nr, ep, false, 2, true);
         else
             ukr_body(k, a, rsa, csa, b, c, ldc, mr, nr, ep, false, NV, true);
     } else if (rsa == 1 && csa == MR) {
         ukr_body(k, a, 1, MR, b, c, ldc, mr, nr, ep, true, NV, false);
     } else if (nr <= 16) {
         ukr_body(k, a, rsa, csa, b, c, ldc, mr, nr, ep, false, 1, false);
+    } else if (NV > 2 && nr <= 32) {
+        ukr_body(k, a, rsa, csa, b, c, ldc, mr, nr, ep, false, 2, false);
     } else {
         ukr_body(k, a, rsa, csa, b, c, ldc, mr, nr, ep, false, NV, false);
     }
@@ -226,10 +339,12 @@ pack_panels_avx512(float *dst, const float *src, size_t ls, size_t ks, size_t la
         for (size_t l0 = 0; l0 < lanes; l0 += W, dst += W * k) {
             size_t w = lanes - l0 < W ? lanes - l0 : W;
             for (size_t p = 0; p < k; p++)
-                for (size_t g = 0; g < W; g += 16)
-                    _mm512_mask_storeu_ps(dst + p * W + g, first_lanes(W - g),
-                                          _mm512_maskz_loadu_ps(first_lanes(w > g ? w - g : 0),
-                                                                src + l0 + g + p * ks));
+                for (size_t g = 0; g < W; g += 16) {
+                    __m512 v = g < w ? _mm512_maskz_loadu_ps(first_lanes(w - g),
+                                                             src + l0 + g + p * ks)
+                                     : _mm512_setzero_ps();
+                    _mm512_mask_storeu_ps(dst + p * W + g, first_lanes(W - g), v);
+                }
         }
         return;
     }

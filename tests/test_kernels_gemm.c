@@ -175,7 +175,9 @@ static void gemm_matches_scalar_around_block_sizes(void **state)
     size_t kc, mc, nc;
     fz_sgemm_blocking(kern, &kc, &mc, &nc);
     const size_t ms[] = { 1, kern->mr - 1, kern->mr, kern->mr + 1, 13, mc - 1, mc, mc + 1 };
-    const size_t ns[] = { 1, kern->nr - 1, kern->nr, kern->nr + 1, 37 };
+    /* 23: between one and two 16-float vectors, which a wide kernel's narrow variant
+     * covers. */
+    const size_t ns[] = { 1, 23, kern->nr - 1, kern->nr, kern->nr + 1, 37 };
     const size_t ks[] = { 1, 7, kc - 1, kc, kc + 1 };
     for (size_t t = 0; t < 4; t++)
         for (size_t im = 0; im < sizeof ms / sizeof *ms; im++)
@@ -207,8 +209,9 @@ static void gemm_matches_scalar_around_nc(void **state)
 }
 
 /* alpha, beta in {0, 1, -0.5} × every epilogue × all transposes, on small-path shapes
- * (one wide, two tall and narrow, which a kernel may store transposed) and on a blocked
- * shape with two K blocks (beta only on the first, the epilogue only on the last). */
+ * (one wide, three tall and narrow, which a kernel may store transposed, the last with
+ * an edge tile of 23 lanes) and on a blocked shape with two K blocks (beta only on the
+ * first, the epilogue only on the last). */
 static void gemm_matches_scalar_for_every_alpha_beta_epilogue(void **state)
 {
     const fz_sgemm_kernel *kern;
@@ -217,10 +220,10 @@ static void gemm_matches_scalar_for_every_alpha_beta_epilogue(void **state)
     fz_sgemm_blocking(kern, &kc, &mc, &nc);
     const float ab[] = { 0.0f, 1.0f, -0.5f };
     const unsigned eps[] = { 0, EP_BIAS, EP_RELU, EP_BIAS | EP_RELU, EP_MASK, EP_ALL };
-    const size_t shapes[4][3] = { { 13, 37, 7 }, { 2 * kern->nr + 3, kern->mr - 1, 7 },
-                                  { kern->nr + 1, 1, 3 },
+    const size_t shapes[5][3] = { { 13, 37, 7 }, { 2 * kern->nr + 3, kern->mr - 1, 7 },
+                                  { kern->nr + 1, 1, 3 }, { kern->nr + 23, 2, 5 },
                                   { 2 * kern->mr + 3, 2 * kern->nr + 5, kc + 9 } };
-    for (size_t s = 0; s < 4; s++)
+    for (size_t s = 0; s < 5; s++)
         for (size_t t = 0; t < 4; t++)
             for (size_t ia = 0; ia < 3; ia++)
                 for (size_t ib = 0; ib < 3; ib++)
