@@ -161,7 +161,8 @@ typedef struct fz_trainer fz_trainer;
 /* A trainer for `m` at a fixed batch size, with MSE loss (mean over all outputs, as
  * nn.MSELoss) and SGD.  The model must outlive the trainer.  NULL on failure — among
  * them a model with nothing to train (every parameter frozen), which PyTorch's backward
- * refuses too.  A freeze change after creation takes effect at the next step. */
+ * refuses too, and an lr, momentum or weight_decay that is negative, NaN or infinite.
+ * A freeze change after creation takes effect at the next step. */
 fz_trainer *fz_trainer_create(fz_model *m, size_t batch, fz_sgd opt);
 void        fz_trainer_free(fz_trainer *t);
 
@@ -169,13 +170,18 @@ void        fz_trainer_free(fz_trainer *t);
  * plan calls for, SGD on the trainable parameters.  *loss (if loss is not NULL) receives
  * the loss before the update.  FZ_EINVAL if nothing is trainable any more.
  * FZ_ENONFINITE, with the parameters untouched, if x or y holds a NaN or an infinity
- * (the message names the array and the element) or if the loss is not finite (the model
- * has diverged; the message names the step). */
+ * (the message names the array and the element), if the loss is not finite, or if the
+ * update made a parameter or a momentum value NaN or infinite (the model has diverged;
+ * the message names the step, and for an update the tensor and the element).  In the
+ * last case the parameters and the momentum are put back as they were before the step:
+ * the trainer keeps a copy of the trainable ones for that (not counted in
+ * fz_memory_used). */
 fz_status   fz_train_step(fz_trainer *t, const float *x, const float *y, float *loss);
 
-/* FLOPs of the last step, per phase (DESIGN.md conventions): as planned from the
- * backward plan, and as the kernels counted them while they ran.  The two agree (a flag
- * change shows up in both with the next step; before the first step both are 0). */
+/* FLOPs of the last completed step, per phase (conventions: DESIGN.md at the repository
+ * root): as planned from the backward plan, and as the kernels counted them while they
+ * ran.  The two agree (a flag change shows up in both with the next step).  A failed step
+ * changes neither: before the first completed step both are 0, whatever failed steps ran. */
 typedef struct { double fwd, bwd, opt; } fz_flops;
 fz_flops    fz_flops_planned(const fz_trainer *t);
 fz_flops    fz_flops_executed(const fz_trainer *t);
@@ -223,12 +229,18 @@ size_t      fz_frozen_params(const fz_model *m);
  *                 is reported as a byte-order error); fortran_order True; a truncated
  *                 or corrupt archive or a CRC-32 mismatch; zip features numpy does not
  *                 write (encryption, other compression methods, zip64 end records)
+ *   FZ_ENONFINITE a parameter holds a NaN or an infinity (the message names the tensor
+ *                 and the element, [row, col] of a weight)
  * The message names the tensor, or the byte offset where the archive went wrong. */
 fz_status   fz_load_npz(fz_model *m, const char *path);
 
 /* Writes every parameter as an uncompressed .npz that np.load reads.  The archive goes
  * to a temporary file in the same directory that is renamed over `path` once complete,
- * so `path` is never half-written.  FZ_EIO on a write failure. */
+ * so `path` is never half-written (a temporary file left by a killed writer is removed by
+ * the next save to that name).  A new file gets 0666 less the umask, a replaced one keeps
+ * its mode.  Only regular files are written: an existing directory, symlink, FIFO or
+ * device node at `path` is refused (FZ_EIO), never replaced.  FZ_EINVAL for an empty
+ * path, FZ_EIO on a write failure (with the system's reason). */
 fz_status   fz_save_npz(const fz_model *m, const char *path);
 
 /* A new model with the archive's architecture and parameters: the widths come from
