@@ -160,23 +160,6 @@ fail:;
     return s;
 }
 
-fz_status fzb_csv_check_writable(const char *path)
-{
-    char dir[1024];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (!slash)
-        strcpy(dir, ".");
-    else if (slash == dir)
-        dir[1] = '\0';   /* a file in / */
-    else
-        *slash = '\0';
-    if (access(dir, W_OK) != 0)
-        return fz_set_error(FZ_EIO, "cannot write into directory '%s': %s", dir,
-                            strerror(errno));
-    return FZ_OK;
-}
-
 /* ---- reading ------------------------------------------------------------------- */
 
 typedef struct {

@@ -31,10 +31,6 @@ const char *fzb_csv_field(const fzb_csv *t, size_t row, size_t col);
  * step fails; the file at `path` is then as it was. */
 fz_status fzb_csv_write(const fzb_csv *t, const char *path);
 
-/* FZ_OK if a file could be written at `path` now (its directory exists and takes new
- * files), else FZ_EIO naming the directory: programs check before an hour of measuring. */
-fz_status fzb_csv_check_writable(const char *path);
-
 /* Reads a file written as above (any RFC 4180 file with a header row, every record
  * ending in a line end).  FZ_EIO if it cannot be read (a directory among others),
  * FZ_EFORMAT as for fzb_csv_parse. */

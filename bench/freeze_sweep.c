@@ -8,12 +8,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "publish.h"
 #include "sweep.h"
 
 int main(int argc, char **argv)
 {
     const char *defaults[] = { "--benchmark_enable_random_interleaving=true" };
     fzb_init_with_defaults(&argc, &argv, defaults, 1, fzb_sweep_usage);
+
+    /* The system description as JSON, for every other writer of results (the PyTorch
+     * sweep): one description of a machine, from one program. */
+    if (argc == 2 && strcmp(argv[1], "--machine") == 0) {
+        fzb_machine_info m;
+        fzb_machine_info_get(&m);
+        fzb_machine_info_openblas(&m, true);
+        fzb_machine_info_json(&m, stdout);
+        return fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1;
+    }
 
     fzb_sweep_args args;
     if (fzb_sweep_args_parse(argc, argv, &args) != FZ_OK) {
@@ -32,34 +43,28 @@ int main(int argc, char **argv)
         fprintf(stderr, "freeze_sweep: %s\n", fz_last_error());
         return 2;
     }
-    char path[512];
-    if (!args.output) {
-        char slug[128], threads[128];
-        fzb_slug(ctx.machine.cpu_model, slug, sizeof slug);
-        fzb_sweep_threads_text(sweep, threads, sizeof threads);
-        snprintf(path, sizeof path, "results/%s-%s-%s.csv", slug, fz_isa(), threads);
-        args.output = path;
-    }
-    if (args.write_csv && fzb_csv_check_writable(args.output) != FZ_OK) {
-        fprintf(stderr, "freeze_sweep: invalid --output '%s': %s\n", args.output, fz_last_error());
-        fzb_sweep_free(sweep);
-        return 2;
-    }
     fzb_csv *table = fzb_result_table();
     if (!table) {
         fprintf(stderr, "freeze_sweep: out of memory\n");
         fzb_sweep_free(sweep);
         return 1;
     }
-    if (args.write_csv && args.append &&
-        fzb_result_table_append_file(table, args.output) != FZ_OK) {
-        fprintf(stderr, "freeze_sweep: --append: %s\n", fz_last_error());
+    char threads[128];
+    fzb_sweep_threads_text(sweep, threads, sizeof threads);
+    fzb_publish_opts publish_opts = { .output = args.output, .prefix = "", .threads = threads,
+                                      .append = args.append, .overwrite = args.overwrite,
+                                      .force = args.force };
+    fzb_publish publish = { .lock_fd = -1 };
+    if (args.write_csv &&
+        fzb_publish_begin(&publish, &publish_opts, &ctx, table, stderr) != FZ_OK) {
+        fprintf(stderr, "freeze_sweep: --output: %s\n", fz_last_error());
         fzb_csv_free(table);
         fzb_sweep_free(sweep);
         return 2;
     }
     if (fzb_sweep_register(sweep, &args) != FZ_OK) {
         fprintf(stderr, "freeze_sweep: %s\n", fz_last_error());
+        fzb_publish_end(&publish);
         fzb_csv_free(table);
         fzb_sweep_free(sweep);
         return 2;
@@ -71,6 +76,7 @@ int main(int argc, char **argv)
     fzb_probes *probes = fzb_probes_register(&probe_opt);
     if (!probes) {
         fprintf(stderr, "freeze_sweep: %s\n", fz_last_error());
+        fzb_publish_end(&publish);
         fzb_csv_free(table);
         fzb_sweep_free(sweep);
         return 1;
@@ -101,15 +107,16 @@ int main(int argc, char **argv)
         fzb_sweep_print(sweep, stdout);
         status = 0;
         if (args.write_csv) {
-            if (fzb_csv_write(table, args.output) != FZ_OK) {
+            if (fzb_publish_write(&publish, table) != FZ_OK) {
                 fprintf(stderr, "freeze_sweep: %s\n", fz_last_error());
                 status = 1;
             } else {
                 fprintf(stderr, "freeze_sweep: wrote %zu rows to %s\n", fzb_csv_rows(table),
-                        args.output);
+                        publish.path);
             }
         }
     }
+    fzb_publish_end(&publish);
     fzb_csv_free(table);
     fzb_results_free(res);
     fzb_probes_free(probes);

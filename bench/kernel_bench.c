@@ -19,6 +19,7 @@
 #include "gbench.h"
 #include "kernels.h"
 #include "probes.h"
+#include "publish.h"
 #include "ref_blas.h"
 #include "results.h"
 #include "units.h"
@@ -295,6 +296,7 @@ static fz_status add_rows(fzb_csv *table, const case_list *cases, const fzb_resu
             .repetitions = (int)n, .bytes = kernel_bytes(c),
             /* ReLU and SGD run on one thread: their ceiling is one core's. */
             .peak_gflops = lim->peak_gflops_per_core * (c->kind == GEMM ? threads : 1),
+            .peak_isa = lim->fma_isa,
             .bandwidth_gbytes_per_s = lim->bandwidth_gbytes_per_s,
             .memory_bound = c->kind != GEMM,
             .flop_cut = NAN, .time_cut = NAN, .activation_bytes = NAN,
@@ -317,7 +319,13 @@ static const char usage[] =
     "  --threads N        threads for every GEMM, ours and the references' (default 0: all cores)\n"
     "  --repetitions N    repetitions of every kernel and probe (default 3)\n"
     "  --min-time S       seconds each repetition runs at least (default 0.1)\n"
-    "  --output PATH      CSV file (default results/kernels-<cpu>-<isa>-<threads>.csv)\n"
+    "  --output PATH      CSV file (default results/kernels-<system>-<threads>.csv, <system>\n"
+    "                     being vendor-microarchitecture-isa; an existing default file is\n"
+    "                     never replaced: the run writes a new file with the time in its name)\n"
+    "  --append           keep the rows already in the CSV (refused if it is of another schema,\n"
+    "                     or holds rows of another machine unless --force)\n"
+    "  --overwrite        replace an existing --output file\n"
+    "  --force            with --append: accept a file with rows of another machine\n"
     "  --quick            one tiny shape per kernel and quick probes (small triad arrays,\n"
     "                     short runs): seconds, for tests; its limits are not for results\n"
     "The FMA peak is measured per vector width (probe/peak_fma_avx2, _avx512, ...); fractions\n"
@@ -332,19 +340,22 @@ typedef struct {
     int repetitions;
     double min_time;
     const char *output;
-    bool quick;
+    bool quick, append, overwrite, force;
 } options;
 
 static fz_status parse_options(int argc, char **argv, options *o)
 {
     *o = (options){ .repetitions = 3, .min_time = 0.1 };
-    enum { THREADS = 256, REPETITIONS, MIN_TIME, OUTPUT, QUICK };
+    enum { THREADS = 256, REPETITIONS, MIN_TIME, OUTPUT, QUICK, APPEND, OVERWRITE, FORCE };
     static const struct option longopts[] = {
         { "threads", required_argument, NULL, THREADS },
         { "repetitions", required_argument, NULL, REPETITIONS },
         { "min-time", required_argument, NULL, MIN_TIME },
         { "output", required_argument, NULL, OUTPUT },
         { "quick", no_argument, NULL, QUICK },
+        { "append", no_argument, NULL, APPEND },
+        { "overwrite", no_argument, NULL, OVERWRITE },
+        { "force", no_argument, NULL, FORCE },
         { NULL, 0, NULL, 0 },
     };
     fzb_getopt_reset();
@@ -370,6 +381,9 @@ static fz_status parse_options(int argc, char **argv, options *o)
             o->output = optarg;
             break;
         case QUICK: o->quick = true; break;
+        case APPEND: o->append = true; break;
+        case OVERWRITE: o->overwrite = true; break;
+        case FORCE: o->force = true; break;
         default: return fzb_getopt_error(c, argv);   /* -h never gets here: the shim's */
         }
         if (s != FZ_OK)
@@ -388,7 +402,6 @@ int main(int argc, char **argv)
         return 2;
     }
     int threads = opt.threads;
-    const char *output = opt.output;
     bool quick = opt.quick;
 
     fzb_context ctx;
@@ -403,16 +416,20 @@ int main(int argc, char **argv)
     fzb_blis_set_threads(threads);
 #endif
 
-    char path[512];
-    if (!output) {
-        char slug[128];
-        fzb_slug(ctx.machine.cpu_model, slug, sizeof slug);
-        snprintf(path, sizeof path, "results/kernels-%s-%s-%d.csv", slug, fz_isa(), threads);
-        output = path;
+    fzb_csv *table = fzb_result_table();
+    if (!table) {
+        fprintf(stderr, "kernel_bench: out of memory\n");
+        return 1;
     }
-
-    if (fzb_csv_check_writable(output) != FZ_OK) {
-        fprintf(stderr, "kernel_bench: invalid --output '%s': %s\n", output, fz_last_error());
+    char threads_text[16];
+    snprintf(threads_text, sizeof threads_text, "%d", threads);
+    fzb_publish_opts publish_opts = { .output = opt.output, .prefix = "kernels-",
+                                      .threads = threads_text, .append = opt.append,
+                                      .overwrite = opt.overwrite, .force = opt.force };
+    fzb_publish publish = { .lock_fd = -1 };
+    if (fzb_publish_begin(&publish, &publish_opts, &ctx, table, stderr) != FZ_OK) {
+        fprintf(stderr, "kernel_bench: --output: %s\n", fz_last_error());
+        fzb_csv_free(table);
         return 2;
     }
 
@@ -420,6 +437,8 @@ int main(int argc, char **argv)
     pool p = {0};
     if (build_cases(&cases, &p, quick) || pool_alloc(&p, &cases)) {
         fprintf(stderr, "kernel_bench: out of memory\n");
+        fzb_publish_end(&publish);
+        fzb_csv_free(table);
         return 1;
     }
     fzb_probe_options probe_opt = { .l3_bytes = ctx.machine.l3_bytes,
@@ -427,6 +446,8 @@ int main(int argc, char **argv)
     fzb_probes *probes = fzb_probes_register(&probe_opt);
     if (!probes) {
         fprintf(stderr, "kernel_bench: %s\n", fz_last_error());
+        fzb_publish_end(&publish);
+        fzb_csv_free(table);
         return 1;
     }
     for (size_t i = 0; i < cases.n; i++) {
@@ -451,6 +472,8 @@ int main(int argc, char **argv)
     fzb_limits lim;
     if (res && res->n == 0) {   /* --benchmark_list_tests, or a filter that matched nothing */
         fprintf(stderr, "kernel_bench: nothing ran; no CSV written\n");
+        fzb_publish_end(&publish);
+        fzb_csv_free(table);
         fzb_results_free(res);
         fzb_probes_free(probes);
         return 0;
@@ -458,22 +481,24 @@ int main(int argc, char **argv)
     if (!res || fzb_probes_read(res, &lim)) {
         fprintf(stderr, "kernel_bench: the peak and bandwidth probes did not run (a "
                 "--benchmark_filter must let " FZB_PROBE_PREFIX " through); no CSV written\n");
+        fzb_publish_end(&publish);
+        fzb_csv_free(table);
         fzb_results_free(res);
         fzb_probes_free(probes);
         return 1;
     }
     fzb_print_limits(stdout, &lim, quick);
 
-    fzb_csv *table = fzb_result_table();
-    int status = table && add_rows(table, &cases, res, &lim, &ctx, threads) == FZ_OK ? 0 : 1;
-    if (table && status == 0) {
-        if (fzb_csv_write(table, output) != FZ_OK) {
+    int status = add_rows(table, &cases, res, &lim, &ctx, threads) == FZ_OK ? 0 : 1;
+    if (status == 0) {
+        if (fzb_publish_write(&publish, table) != FZ_OK) {
             fprintf(stderr, "kernel_bench: %s\n", fz_last_error());
             status = 1;
         } else {
-            fprintf(stderr, "kernel_bench: wrote %s\n", output);
+            fprintf(stderr, "kernel_bench: wrote %s\n", publish.path);
         }
     }
+    fzb_publish_end(&publish);
     fzb_csv_free(table);
     fzb_results_free(res);
     fzb_probes_free(probes);

@@ -1,54 +1,29 @@
 #include "machine_info.h"
 
 #include <ctype.h>
+#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "cpu_ident.h"
 #include "freezebench.h"
 #include "git_rev.h"
+#include "results.h"
 
+#ifndef FZB_BLAS_BUILT
+#define FZB_BLAS_BUILT "none"
+#endif
+
+/* Copies what fits of `src`: the fields are fixed-size, and a long brand string or OS name
+ * is better cut than refused. */
 static void copy(char *dst, size_t size, const char *src)
 {
-    snprintf(dst, size, "%s", src);
-}
-
-/* The first "model name" (x86) or, on Arm kernels that print none, "Hardware"/"CPU part". */
-static void cpu_model(char *out, size_t size)
-{
-    copy(out, size, "unknown");
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    if (!f)
-        return;
-    char line[512];
-    while (fgets(line, sizeof line, f)) {
-        if (strncmp(line, "model name", 10) != 0 && strncmp(line, "Hardware", 8) != 0)
-            continue;
-        const char *v = strchr(line, ':');
-        if (!v)
-            continue;
-        v++;
-        while (*v == ' ' || *v == '\t')
-            v++;
-        copy(out, size, v);
-        out[strcspn(out, "\n")] = '\0';
-        break;
-    }
-    fclose(f);
-}
-
-/* "32K", "1024K", "32M" as sysfs writes cache sizes. */
-static size_t parse_size(const char *s)
-{
-    char *end;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (*end == 'K')
-        v <<= 10;
-    else if (*end == 'M')
-        v <<= 20;
-    return (size_t)v;
+    size_t n = strnlen(src, size - 1);
+    memcpy(dst, src, n);
+    dst[n] = '\0';
 }
 
 static int read_line(const char *path, char *buf, size_t size)
@@ -64,28 +39,124 @@ static int read_line(const char *path, char *buf, size_t size)
     return 0;
 }
 
-static void caches(fzb_machine_info *m)
+/* A sysfs path under $FREEZEBENCH_SYSFS_ROOT (default: the real /sys). */
+static void sysfs_path(char *out, size_t size, const char *rel)
 {
+    const char *root = getenv("FREEZEBENCH_SYSFS_ROOT");
+    snprintf(out, size, "%s/%s", root && *root ? root : "/sys", rel);
+}
+
+/* "32K", "1024K", "32M" as sysfs writes cache sizes. */
+static size_t parse_size(const char *s)
+{
+    char *end;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (*end == 'K')
+        v <<= 10;
+    else if (*end == 'M')
+        v <<= 20;
+    return (size_t)v;
+}
+
+/* cpu0's caches from sysfs; 0 for each level sysfs does not list. */
+static void sysfs_caches(size_t *l1d, size_t *l2, size_t *l3)
+{
+    *l1d = *l2 = *l3 = 0;
     for (int i = 0; i < 8; i++) {
-        char path[128], level[16], type[32], size[32];
-        const char *dir = "/sys/devices/system/cpu/cpu0/cache/index";
-        snprintf(path, sizeof path, "%s%d/level", dir, i);
+        char rel[96], path[512], level[16], type[32], size[32];
+        snprintf(rel, sizeof rel, "devices/system/cpu/cpu0/cache/index%d/level", i);
+        sysfs_path(path, sizeof path, rel);
         if (read_line(path, level, sizeof level))
             break;
-        snprintf(path, sizeof path, "%s%d/type", dir, i);
+        snprintf(rel, sizeof rel, "devices/system/cpu/cpu0/cache/index%d/type", i);
+        sysfs_path(path, sizeof path, rel);
         if (read_line(path, type, sizeof type))
             continue;
-        snprintf(path, sizeof path, "%s%d/size", dir, i);
+        snprintf(rel, sizeof rel, "devices/system/cpu/cpu0/cache/index%d/size", i);
+        sysfs_path(path, sizeof path, rel);
         if (read_line(path, size, sizeof size))
             continue;
         size_t bytes = parse_size(size);
-        if (strcmp(level, "1") == 0 && strcmp(type, "Data") == 0)
-            m->l1d_bytes = bytes;
-        else if (strcmp(level, "2") == 0)
-            m->l2_bytes = bytes;
-        else if (strcmp(level, "3") == 0)
-            m->l3_bytes = bytes;
+        if (!strcmp(level, "1") && !strcmp(type, "Data"))
+            *l1d = bytes;
+        else if (!strcmp(level, "2"))
+            *l2 = bytes;
+        else if (!strcmp(level, "3"))
+            *l3 = bytes;
     }
+}
+
+/* Caches from the first source that knows all three levels (hwloc, sysfs, CPUID), so the
+ * sizes in one row come from one place.  The L3 is taken as reported, even where a VM's
+ * reports it absurdly large: the column records what the machine says, and code that
+ * sizes work from it bounds it itself. */
+static void caches(fzb_machine_info *m, const fz_machine *topo, const fzb_cpu_ident *id)
+{
+    size_t s1, s2, s3;
+    sysfs_caches(&s1, &s2, &s3);
+    struct { const char *name; size_t l1d, l2, l3; } src[] = {
+        { "hwloc", topo ? topo->l1d : 0, topo ? topo->l2 : 0, topo ? topo->l3 : 0 },
+        { "sysfs", s1, s2, s3 },
+        { "cpuid", id->l1d, id->l2, id->l3 },
+    };
+    copy(m->cache_source, sizeof m->cache_source, "unknown");
+    for (size_t i = 0; i < sizeof src / sizeof *src; i++) {
+        if (src[i].l1d && src[i].l2 && src[i].l3) {
+            m->l1d_bytes = src[i].l1d;
+            m->l2_bytes = src[i].l2;
+            m->l3_bytes = src[i].l3;
+            copy(m->cache_source, sizeof m->cache_source, src[i].name);
+            return;
+        }
+    }
+    /* No source knows all three (a CPU without L3): the most complete one. */
+    for (size_t i = 0; i < sizeof src / sizeof *src; i++) {
+        if (src[i].l1d && src[i].l2) {
+            m->l1d_bytes = src[i].l1d;
+            m->l2_bytes = src[i].l2;
+            m->l3_bytes = src[i].l3;
+            copy(m->cache_source, sizeof m->cache_source, src[i].name);
+            return;
+        }
+    }
+}
+
+static void os_name(char *out, size_t size)
+{
+    copy(out, size, "unknown");
+    FILE *f = fopen("/etc/os-release", "r");
+    if (!f)
+        return;
+    char line[256];
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, "PRETTY_NAME=", 12) != 0)
+            continue;
+        char *v = line + 12;
+        v[strcspn(v, "\n")] = '\0';
+        size_t n = strlen(v);
+        if (n >= 2 && v[0] == '"' && v[n - 1] == '"') {
+            v[n - 1] = '\0';
+            v++;
+        }
+        copy(out, size, v);
+        break;
+    }
+    fclose(f);
+}
+
+/* "intel-emerald-rapids-avx512": enough to keep a Zen 4's files from a Zen 5's where both
+ * call themselves "AMD EPYC"; family and model stand in for an unknown microarchitecture. */
+static void system_id(fzb_machine_info *m)
+{
+    char raw[512];
+    if (strcmp(m->uarch, "unknown") != 0)
+        snprintf(raw, sizeof raw, "%s %s %s", m->cpu_vendor, m->uarch, fz_isa());
+    else if (m->cpu_family >= 0)
+        snprintf(raw, sizeof raw, "%s f%x m%x %s", m->cpu_vendor, (unsigned)m->cpu_family,
+                 (unsigned)m->cpu_model_number, fz_isa());
+    else
+        snprintf(raw, sizeof raw, "%s %s %s", m->arch, m->cpu_model, fz_isa());
+    fzb_slug(raw, m->system_id, sizeof m->system_id);
 }
 
 void fzb_machine_info_get(fzb_machine_info *m)
@@ -93,32 +164,46 @@ void fzb_machine_info_get(fzb_machine_info *m)
     memset(m, 0, sizeof *m);
     if (gethostname(m->host, sizeof m->host - 1) != 0)
         copy(m->host, sizeof m->host, "unknown");
-    cpu_model(m->cpu_model, sizeof m->cpu_model);
+
+    fzb_cpu_ident id;
+    fzb_cpu_ident_get(&id);
+    copy(m->cpu_vendor, sizeof m->cpu_vendor, id.vendor);
+    m->cpu_family = id.family;
+    m->cpu_model_number = id.model;
+    m->cpu_stepping = id.stepping;
+    copy(m->uarch, sizeof m->uarch, id.uarch[0] ? id.uarch : "unknown");
+    copy(m->cpu_model, sizeof m->cpu_model, id.brand[0] ? id.brand : "unknown");
+    copy(m->vector_isa, sizeof m->vector_isa, id.vector_isa);
+    copy(m->hypervisor, sizeof m->hypervisor, id.hypervisor);
+    m->cpu_mhz = id.mhz;
+
     struct utsname u;
-    if (uname(&u) == 0)
+    if (uname(&u) == 0) {
         snprintf(m->arch, sizeof m->arch, "%.31s", u.machine);
-    else
-        copy(m->arch, sizeof m->arch, "unknown");
-    /* Cores and caches as the thread team sees them (hwloc, restricted to the CPUs this
-     * process may use), so "all cores" in a sweep is the team's default size; sysfs and
-     * the online CPU count only where the topology could not tell. */
-    fz_machine topo;
-    if (fz_machine_get(&topo) == FZ_OK && topo.cores > 0) {
-        m->cores = topo.cores;
-        m->l1d_bytes = topo.l1d;
-        m->l2_bytes = topo.l2;
-        m->l3_bytes = topo.l3;
+        snprintf(m->kernel, sizeof m->kernel, "%.95s", u.release);
     } else {
-        long n = sysconf(_SC_NPROCESSORS_ONLN);
-        m->cores = n > 0 ? (int)n : 1;
+        copy(m->arch, sizeof m->arch, "unknown");
+        copy(m->kernel, sizeof m->kernel, "unknown");
     }
-    if (!m->l1d_bytes || !m->l2_bytes || !m->l3_bytes) {
-        fzb_machine_info sysfs = {0};
-        caches(&sysfs);
-        m->l1d_bytes = m->l1d_bytes ? m->l1d_bytes : sysfs.l1d_bytes;
-        m->l2_bytes = m->l2_bytes ? m->l2_bytes : sysfs.l2_bytes;
-        m->l3_bytes = m->l3_bytes ? m->l3_bytes : sysfs.l3_bytes;
-    }
+    os_name(m->os, sizeof m->os);
+
+    /* Cores as the thread team sees them (hwloc, restricted to the CPUs this process may
+     * use), so "all cores" in a sweep is the team's default size. */
+    fz_machine topo;
+    bool have_topo = fz_machine_get(&topo) == FZ_OK && topo.cores > 0;
+    long online = sysconf(_SC_NPROCESSORS_ONLN);
+    m->cores = have_topo ? topo.cores : (online > 0 ? (int)online : 1);
+    m->smt = have_topo && topo.cores > 0 && topo.pus >= topo.cores ? topo.pus / topo.cores : 1;
+    caches(m, have_topo ? &topo : NULL, &id);
+
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    m->memory_bytes = pages > 0 && page > 0 ? (double)pages * (double)page : 0;
+
+    char path[512];
+    sysfs_path(path, sizeof path, "devices/system/cpu/cpu0/cpufreq/scaling_governor");
+    if (read_line(path, m->governor, sizeof m->governor) || !m->governor[0])
+        copy(m->governor, sizeof m->governor, "unknown");
+
 #if defined(__clang__)
     snprintf(m->compiler, sizeof m->compiler, "clang %s", __clang_version__);
 #elif defined(__GNUC__)
@@ -126,7 +211,75 @@ void fzb_machine_info_get(fzb_machine_info *m)
 #else
     copy(m->compiler, sizeof m->compiler, "unknown");
 #endif
+    copy(m->blas, sizeof m->blas, FZB_BLAS_BUILT);
     copy(m->git_revision, sizeof m->git_revision, FZB_GIT_REVISION);
+    system_id(m);
+}
+
+void fzb_machine_info_openblas(fzb_machine_info *m, bool load)
+{
+    copy(m->openblas_core, sizeof m->openblas_core, "none");
+    void *lib = dlopen("libopenblas.so.0", RTLD_LAZY | RTLD_NOLOAD);
+    if (!lib && load)
+        lib = dlopen("libopenblas.so.0", RTLD_LAZY | RTLD_LOCAL);
+    if (!lib)
+        return;
+    char *(*corename)(void);
+    *(void **)&corename = dlsym(lib, "openblas_get_corename");
+    if (corename && corename())
+        copy(m->openblas_core, sizeof m->openblas_core, corename());
+    dlclose(lib);
+}
+
+/* A JSON string: quotes, backslashes and control characters escaped. */
+static void json_string(FILE *out, const char *s)
+{
+    fputc('"', out);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(out, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(out, "\\u%04x", c);
+        else
+            fputc(c, out);
+    }
+    fputc('"', out);
+}
+
+void fzb_machine_info_json(const fzb_machine_info *m, FILE *out)
+{
+    struct { const char *key, *value; } text[] = {
+        { "system_id", m->system_id }, { "host", m->host }, { "cpu_vendor", m->cpu_vendor },
+        { "uarch", m->uarch }, { "cpu_model", m->cpu_model }, { "arch", m->arch },
+        { "vector_isa", m->vector_isa }, { "isa", fz_isa() },
+        { "hypervisor", m->hypervisor }, { "cache_source", m->cache_source },
+        { "governor", m->governor }, { "os", m->os }, { "kernel", m->kernel },
+        { "compiler", m->compiler }, { "blas", m->blas },
+        { "openblas_core", m->openblas_core }, { "git_revision", m->git_revision },
+    };
+    struct { const char *key; double value; } numbers[] = {
+        { "cpu_family", m->cpu_family }, { "cpu_model_number", m->cpu_model_number },
+        { "cpu_stepping", m->cpu_stepping }, { "cores", m->cores }, { "smt", m->smt },
+        { "l1d_bytes", (double)m->l1d_bytes }, { "l2_bytes", (double)m->l2_bytes },
+        { "l3_bytes", (double)m->l3_bytes }, { "memory_bytes", m->memory_bytes },
+        { "cpu_mhz", m->cpu_mhz },
+    };
+    fprintf(out, "{\n  \"schema_version\": %d,\n  \"columns\": [", FZB_SCHEMA_VERSION);
+    for (size_t i = 0; i < fzb_result_n_columns; i++) {
+        fputs(i ? ", " : "", out);
+        json_string(out, fzb_result_columns[i]);
+    }
+    fputs("],\n  \"machine\": {\n", out);
+    for (size_t i = 0; i < sizeof text / sizeof *text; i++) {
+        fprintf(out, "    \"%s\": ", text[i].key);
+        json_string(out, text[i].value);
+        fputs(",\n", out);
+    }
+    for (size_t i = 0; i < sizeof numbers / sizeof *numbers; i++)
+        fprintf(out, "    \"%s\": %.0f%s\n", numbers[i].key, numbers[i].value,
+                i + 1 < sizeof numbers / sizeof *numbers ? "," : "");
+    fputs("  }\n}\n", out);
 }
 
 void fzb_slug(const char *in, char *out, size_t size)

@@ -1,12 +1,13 @@
 #!/usr/bin/python3
-"""The freeze sweep in PyTorch, written in the results CSV schema (version 1, the 40
-columns of bench/results.c and results/README.md) with impl = pytorch, so results/
-compares freezebench and PyTorch side by side.
+"""The freeze sweep in PyTorch, written in the results CSV schema (bench/results.c and
+results/README.md) with impl = pytorch, so results/ compares freezebench and PyTorch side
+by side.  The schema's columns and the system description come from the C side
+(`freeze_sweep --machine`, JSON), so both programs describe one machine identically.
 
 usage: /usr/bin/python3 bench/pytorch_sweep.py [--model M[@B]]... [--batch B[,B..]]
            [--threads T[,T..]] [--spec S]... [--repetitions N] [--min-time S]
            [--momentum M] [--weight-decay W] [--machine-from FILE.csv]
-           [--output PATH | --no-csv]
+           [--freeze-sweep PATH] [--output PATH [--overwrite] | --no-csv]
 
 The options are build/bench/freeze_sweep's, with the same meanings and defaults:
   --model M[@B]     widths: items W or WxR, comma-separated (10,5,1  1024x9  784,1024x3,10);
@@ -19,8 +20,13 @@ The options are build/bench/freeze_sweep's, with the same meanings and defaults:
                     (every cut is against it).
   --repetitions N   interleaved repetitions per configuration (default 10)
   --min-time S      seconds per repetition at least (default 0.1)
-  --output PATH     CSV path (default results/pytorch-<cpu>-<isa>-<threads>.csv)
+  --output PATH     CSV path (default results/pytorch-<system>-<threads>.csv; an existing
+                    default file is never replaced: a new file with the time in its name
+                    is written instead; an existing --output is refused without
+                    --overwrite; directories, symlinks, FIFOs and devices are refused)
   --no-csv          print the table, write no CSV
+  --freeze-sweep P  the built freeze_sweep that describes the machine (default
+                    build/bench/freeze_sweep beside this script)
 Without --model/--threads/--spec: 10,5,1@64 and 1024x9@256; none, prefix:2, prefix:4,
 prefix:6, prefix:7, fc4.*, last, bitfit; 1 thread and all cores.  A spec that does not
 fit a model (prefix:K deeper than it, a glob naming none of its parameters) or that
@@ -43,7 +49,7 @@ SGD as in the C sweep: lr 1e-4, momentum 0.9, weight decay 0 (--momentum, --weig
 How the columns are filled where PyTorch differs from freezebench:
     isa, compiler     PyTorch's CPU capability (e.g. avx2); "pytorch <version>" with the
                       compiler it was built with and the BLAS it loads;
-    flops_planned     DESIGN.md's analytic count from the backward plan (autograd does the
+    flops_planned     ../DESIGN.md's analytic count from the backward plan (autograd does the
                       same work for these requires_grad flags; tests/sweep_flops_check.py
                       holds it equal to the library's plan), dgrad/wgrad parts in the
                       backward and step rows, 0 in the others;
@@ -80,19 +86,6 @@ import sys
 import tempfile
 import time
 
-# bench/results.c's fzb_result_columns (tests/pytorch_schema_check.py holds them equal).
-COLUMNS = [
-    "schema_version", "utc_time", "host", "cpu_model", "arch", "isa", "cores", "threads",
-    "l1d_bytes", "l2_bytes", "l3_bytes", "compiler", "git_revision",
-    "bench", "impl", "model", "batch", "freeze_spec", "trainable_params", "frozen_params",
-    "phase", "flops_planned", "flops_executed",
-    "dgrad_flops_planned", "dgrad_flops_executed", "wgrad_flops_planned", "wgrad_flops_executed",
-    "time_min_s", "time_median_s", "time_max_s", "repetitions",
-    "gflops", "bytes", "gbytes_per_s", "peak_gflops", "bandwidth_gbytes_per_s",
-    "fraction_of_peak",
-    "flop_cut", "time_cut", "activation_bytes",
-]
-SCHEMA_VERSION = 1
 PHASES = ["forward", "backward", "optimizer", "step"]
 DEFAULT_MODELS = ["10,5,1@64", "1024x9@256"]
 DEFAULT_SPECS = ["none", "prefix:2", "prefix:4", "prefix:6", "prefix:7", "fc4.*", "last",
@@ -114,60 +107,17 @@ def num(v):
     return f"{v:.17g}"
 
 
-# ---- the machine, as bench/machine_info.c reads it ------------------------------------
+# ---- the machine, as the C side describes it ----------------------------------------------
 
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name") or line.startswith("Hardware"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown"
-
-
-def physical_cores():
-    """Physical cores among the CPUs this process may run on (taskset, cgroups), SMT
-    siblings counted once: what freezebench's `cores` column and "all cores" mean."""
-    try:
-        cpus = os.sched_getaffinity(0)
-    except (AttributeError, OSError):
-        cpus = set(range(os.cpu_count() or 1))
-    cores = set()
-    for cpu in cpus:
-        topo = f"/sys/devices/system/cpu/cpu{cpu}/topology/"
-        try:
-            with open(topo + "physical_package_id") as pkg, open(topo + "core_id") as core:
-                cores.add((pkg.read().strip(), core.read().strip()))
-        except OSError:
-            cores.add(("cpu", str(cpu)))   # no topology: count the CPU as a core
-    return max(1, len(cores))
-
-
-def cache_bytes():
-    """L1 data, L2 and L3 of cpu0 in bytes, 0 where sysfs does not say."""
-    l1d = l2 = l3 = 0
-    for i in range(8):
-        d = f"/sys/devices/system/cpu/cpu0/cache/index{i}/"
-        try:
-            level = open(d + "level").read().strip()
-        except OSError:
-            break
-        try:
-            kind = open(d + "type").read().strip()
-            size = open(d + "size").read().strip()
-        except OSError:
-            continue
-        m = re.match(r"(\d+)([KM]?)", size)
-        value = int(m.group(1)) << {"K": 10, "M": 20, "": 0}[m.group(2)] if m else 0
-        if level == "1" and kind == "Data":
-            l1d = value
-        elif level == "2":
-            l2 = value
-        elif level == "3":
-            l3 = value
-    return l1d, l2, l3
+def describe_machine(freeze_sweep):
+    """`freeze_sweep --machine`: the schema's version and columns and the system description
+    (CPUID-decoded microarchitecture, caches from hwloc/sysfs/CPUID, the OpenBLAS core
+    this environment picks).  Run with this process's environment, as the children are,
+    so the OpenBLAS core is the one PyTorch's OpenBLAS picks."""
+    run = subprocess.run([freeze_sweep, "--machine"], capture_output=True, text=True)
+    if run.returncode != 0:
+        raise OSError(f"{freeze_sweep} --machine failed: {run.stderr.strip()}")
+    return json.loads(run.stdout)
 
 
 def git_revision():
@@ -198,7 +148,7 @@ def torch_build(torch):
     return isa, f"pytorch {torch.__version__} ({comp}; BLAS {blas})"
 
 
-def machine_limits(path, cpu):
+def machine_limits(path, system_id):
     """Per-core FMA peak and one-thread bandwidth from a freeze_sweep or kernel_bench CSV
     of this CPU.  Its peak_gflops is per core × threads, except in ReLU/SGD kernel rows
     (× 1)."""
@@ -210,11 +160,12 @@ def machine_limits(path, cpu):
             threads = int(r["threads"])
         except (KeyError, ValueError):
             continue
-        if r["cpu_model"] != cpu:
-            raise ValueError(f"it was measured on '{r['cpu_model']}', this CPU is '{cpu}'")
+        if r.get("system_id") != system_id:
+            raise ValueError(f"it was measured on '{r.get('system_id', 'an unnamed system')}', "
+                             f"this system is '{system_id}'")
         if r["bench"] == "freeze_sweep" or r["phase"].startswith("sgemm"):
             peak /= threads
-        return peak, bw
+        return peak, bw, r.get("peak_isa") or NA
     raise ValueError("no row has peak_gflops, bandwidth_gbytes_per_s and threads")
 
 
@@ -285,7 +236,7 @@ def fit(spec, widths):
 
 
 def planned_flops(widths, batch, frozen, momentum, weight_decay):
-    """Per phase, DESIGN.md's conventions, the plan of src/plan.c; `dgrad` and `wgrad`
+    """Per phase, ../DESIGN.md's conventions, the plan of src/plan.c; `dgrad` and `wgrad`
     split the backward."""
     L = len(widths) - 1
     B = float(batch)
@@ -448,7 +399,7 @@ def csv_rows(measured, machine, limits, momentum):
     the same model, batch, threads and phase."""
     none = {(m["model"], m["batch"], m["threads"], m["phase"]): m
             for m in measured if m["freeze_spec"] == "none"}
-    peak_per_core, bandwidth = limits
+    peak_per_core, bandwidth, peak_isa = limits
     out = []
     for m in measured:
         b = none[(m["model"], m["batch"], m["threads"], m["phase"])]
@@ -471,7 +422,7 @@ def csv_rows(measured, machine, limits, momentum):
                       wgrad_flops_planned=m["wgrad"], wgrad_flops_executed=m["wgrad"],
                       time_min_s=m["tmin"], time_median_s=m["tmed"], time_max_s=m["tmax"],
                       repetitions=m["reps"], gflops=gflops, bytes=nbytes, gbytes_per_s=gbs,
-                      peak_gflops=peak,
+                      peak_gflops=peak, peak_isa=peak_isa,
                       bandwidth_gbytes_per_s=bandwidth if bandwidth is not None else NA,
                       fraction_of_peak=fraction, flop_cut=cut(m["flops"], b["flops"]),
                       time_cut=cut(m["tmed"], b["tmed"]),
@@ -481,14 +432,29 @@ def csv_rows(measured, machine, limits, momentum):
     return out
 
 
-def write_csv(rows, path):
+def check_output(path, overwrite):
+    """The C side's rules (bench/publish.h): a regular file or nothing, a directory that
+    takes files, and no existing file replaced unless asked.  Checked before measuring."""
+    if os.path.lexists(path) and not os.path.isfile(path) or os.path.islink(path):
+        return f"'{path}' is not a regular file; results are written only to regular files"
+    d = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(d) or not os.access(d, os.W_OK | os.X_OK):
+        return f"'{path}': cannot write into directory '{d}'"
+    if len(os.path.basename(path).encode()) > 200:
+        return f"'{path}': the file name is longer than 200 bytes"
+    if os.path.exists(path) and not overwrite:
+        return f"{path} exists; --overwrite replaces it"
+    return None
+
+
+def write_csv(rows, path, columns):
     """Whole or not at all: a temporary file in the same directory, flushed to disk and
     renamed over the target, CRLF line ends (RFC 4180), as bench/csv.c writes."""
     d = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(dir=d, prefix=".pytorch_sweep.", suffix=".csv")
     try:
         with os.fdopen(fd, "w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=COLUMNS, lineterminator="\r\n")
+            w = csv.DictWriter(f, fieldnames=columns, lineterminator="\r\n")
             w.writeheader()
             w.writerows(rows)
             f.flush()
@@ -565,7 +531,15 @@ def parse_args(argv):
                     help="take peak_gflops and bandwidth_gbytes_per_s from this "
                          "freeze_sweep/kernel_bench CSV of the same CPU (else NA)")
     ap.add_argument("--output", metavar="PATH",
-                    help="CSV path (default results/pytorch-<cpu>-<isa>-<threads>.csv)")
+                    help="CSV path (default results/pytorch-<system>-<threads>.csv; an "
+                         "existing default file is kept and a dated name used instead)")
+    ap.add_argument("--overwrite", action="store_true",
+                    help="replace an existing --output file")
+    ap.add_argument("--freeze-sweep", metavar="PATH",
+                    default=os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                         os.pardir, "build", "bench", "freeze_sweep"),
+                    help="the built freeze_sweep, which describes this machine (default "
+                         "build/bench/freeze_sweep)")
     ap.add_argument("--no-csv", action="store_true", help="print the table, write no CSV")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -603,24 +577,44 @@ def main():
         print(f"SKIP: cannot import torch ({e}); install python3-torch", file=sys.stderr)
         return 77
 
-    cpu = cpu_model()
-    limits = (None, None)
+    try:
+        described = describe_machine(args.freeze_sweep)
+    except (OSError, ValueError) as e:
+        print(f"pytorch_sweep: cannot describe this machine: {e}; build freeze_sweep "
+              f"(ninja -C build) or pass --freeze-sweep", file=sys.stderr)
+        return 2
+    columns, system = described["columns"], described["machine"]
+    limits = (None, None, NA)
     if args.machine_from:
         try:
-            limits = machine_limits(args.machine_from, cpu)
+            limits = machine_limits(args.machine_from, system["system_id"])
         except (OSError, ValueError) as e:
             print(f"pytorch_sweep: --machine-from '{args.machine_from}': {e}", file=sys.stderr)
             return 2
-    cores = physical_cores()
+    cores = int(system["cores"])
     thread_counts = list(dict.fromkeys(t or cores for t in args.threads))
     isa, compiler = torch_build(torch)
-    l1d, l2, l3 = cache_bytes()
-    machine = dict(schema_version=SCHEMA_VERSION,
+    machine = {c: system[c] for c in columns if c in system}
+    machine.update(schema_version=described["schema_version"],
                    utc_time=datetime.datetime.now(datetime.timezone.utc)
                    .strftime("%Y-%m-%dT%H:%M:%SZ"),
-                   host=socket.gethostname(), cpu_model=cpu, arch=platform.machine(),
-                   isa=isa, cores=cores, l1d_bytes=l1d, l2_bytes=l2, l3_bytes=l3,
-                   compiler=compiler, git_revision=git_revision())
+                   isa=isa, compiler=compiler, git_revision=git_revision())
+    output = None
+    if not args.no_csv:
+        threads_text = "_".join(map(str, thread_counts))
+        output = args.output or os.path.join(
+            "results", f"pytorch-{system['system_id']}-{threads_text}.csv")
+        if not args.output and os.path.exists(output):
+            stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+            dated = os.path.join("results",
+                                 f"pytorch-{system['system_id']}-{threads_text}-{stamp}.csv")
+            print(f"pytorch_sweep: {output} exists (results already published for this "
+                  f"system); this run writes {dated}", file=sys.stderr)
+            output = dated
+        why = check_output(output, args.overwrite)
+        if why:
+            print(f"pytorch_sweep: --output: {why}", file=sys.stderr)
+            return 2
     for name, widths, _ in args.models:
         for s in args.specs:
             why = fit(s, widths)[1]
@@ -645,13 +639,9 @@ def main():
 
     rows = csv_rows(measured, machine, limits, args.momentum)
     print_table(rows)
-    if args.no_csv:
+    if output is None:
         return 0
-    output = args.output or os.path.join(
-        "results", "pytorch-{}-{}-{}.csv".format(re.sub(r"[^a-z0-9]+", "-", cpu.lower())
-                                                 .strip("-"), isa,
-                                                 "_".join(map(str, thread_counts))))
-    write_csv(rows, output)
+    write_csv(rows, output, columns)
     print(f"pytorch_sweep: wrote {output}", file=sys.stderr)
     return 0
 

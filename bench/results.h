@@ -13,7 +13,7 @@
 #include "csv.h"
 #include "machine_info.h"
 
-#define FZB_SCHEMA_VERSION 1
+#define FZB_SCHEMA_VERSION 2
 
 /* Columns of a file, in order. */
 extern const char *const fzb_result_columns[];
@@ -45,6 +45,7 @@ typedef struct {
     int repetitions;
     double bytes;               /* bytes moved per call (memory-bound kernels), else 0 */
     double peak_gflops;         /* this CPU's FMA peak for `threads` threads */
+    const char *peak_isa;       /* the vector ISA the peak was measured with: "avx512" */
     double bandwidth_gbytes_per_s;   /* this CPU's streaming bandwidth */
     bool memory_bound;          /* fraction_of_peak against bandwidth, not FLOP peak */
     double flop_cut, time_cut;  /* 1 - x/x_none on the same model, batch, threads, phase */
@@ -59,9 +60,12 @@ fzb_csv *fzb_result_table(void);
 
 /* For --append: copies the rows of the results file at `path` (if there is one) into
  * `table`.  FZ_EFORMAT, naming the file and what differs, when the file is of another
- * schema (other columns, or a row of another schema_version): nothing is then added.
- * Called before a run, so a mismatch costs no measuring. */
-fz_status fzb_result_table_append_file(fzb_csv *table, const char *path);
+ * schema (other columns, or a row of another schema_version); with `same_machine`,
+ * FZ_EINVAL when a row was measured on another machine than that context's (NULL: rows
+ * of any machine are kept).  On a refusal nothing is added.  Called before a run, so a
+ * mismatch costs no measuring. */
+fz_status fzb_result_table_append_file(fzb_csv *table, const char *path,
+                                       const fzb_context *same_machine);
 
 /* Median, min and max of n values (n >= 1); `v` is sorted in place. */
 void fzb_stats(double *v, size_t n, double *min, double *median, double *max);

@@ -392,6 +392,7 @@ fz_status fzb_sweep_rows(fzb_sweep *s, const fzb_results *r, const fzb_limits *l
                 /* SGD with momentum reads p, g, buf and writes p, buf. */
                 .bytes = p == OPT ? 5.0 * sizeof(float) * (double)c->trainable : 0,
                 .peak_gflops = lim->peak_gflops_per_core * c->threads,
+                .peak_isa = lim->fma_isa,
                 .bandwidth_gbytes_per_s = lim->bandwidth_gbytes_per_s,
                 .memory_bound = p == OPT,
                 .flop_cut = c->flop_cut[p], .time_cut = c->time_cut[p],

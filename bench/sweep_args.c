@@ -19,9 +19,15 @@ const char fzb_sweep_usage[] =
     "                     a spec is skipped on a model it does not fit, refused if it fits none\n"
     "  --repetitions N    interleaved repetitions per configuration (default 10)\n"
     "  --min-time S       seconds per repetition at least (default 0.1)\n"
-    "  --output PATH      CSV path (default results/<cpu>-<isa>-<threads>.csv)\n"
+    "  --output PATH      CSV path (default results/<system>-<threads>.csv, where <system> is\n"
+    "                     vendor-microarchitecture-isa; an existing default file is never\n"
+    "                     replaced: the run writes a new file with the time in its name)\n"
     "  --no-csv           print the table, write no CSV\n"
-    "  --append           keep the rows already in the CSV (refused if it is of another schema)\n"
+    "  --append           keep the rows already in the CSV (refused if it is of another schema,\n"
+    "                     or holds rows of another machine unless --force)\n"
+    "  --overwrite        replace an existing --output file\n"
+    "  --force            with --append: accept a file with rows of another machine\n"
+    "  --machine          print this system's description as JSON and exit\n"
     "  --quick-probes     FMA-peak and bandwidth probes on small arrays, short runs (for tests;\n"
     "                     their limits are not for results)\n"
     "  --verbose          Google Benchmark's report of every run on stderr\n"
@@ -217,7 +223,7 @@ fz_status fzb_sweep_args_parse(int argc, char **argv, fzb_sweep_args *a)
     size_t th[FZB_SWEEP_MAX], n_th = 0;
 
     /* Flags have codes above any character; options with values their letter above. */
-    enum { NO_CSV = 256, APPEND, VERBOSE, QUICK_PROBES };
+    enum { NO_CSV = 256, APPEND, OVERWRITE, FORCE, VERBOSE, QUICK_PROBES };
     static const struct option longopts[] = {
         { "model", required_argument, NULL, 'm' },
         { "batch", required_argument, NULL, 'b' },
@@ -228,6 +234,8 @@ fz_status fzb_sweep_args_parse(int argc, char **argv, fzb_sweep_args *a)
         { "output", required_argument, NULL, 'o' },
         { "no-csv", no_argument, NULL, NO_CSV },
         { "append", no_argument, NULL, APPEND },
+        { "overwrite", no_argument, NULL, OVERWRITE },
+        { "force", no_argument, NULL, FORCE },
         { "verbose", no_argument, NULL, VERBOSE },
         { "quick-probes", no_argument, NULL, QUICK_PROBES },
         { "help", no_argument, NULL, 'h' },
@@ -240,6 +248,8 @@ fz_status fzb_sweep_args_parse(int argc, char **argv, fzb_sweep_args *a)
         case 'h': a->help = true; break;
         case NO_CSV: a->write_csv = false; break;
         case APPEND: a->append = true; break;
+        case OVERWRITE: a->overwrite = true; break;
+        case FORCE: a->force = true; break;
         case VERBOSE: a->verbose = true; break;
         case QUICK_PROBES: a->quick_probes = true; break;
         case ':': case '?': return fzb_getopt_error(c, argv);

@@ -58,6 +58,8 @@ typedef struct {
     const char *output;              /* NULL: the default path */
     bool write_csv;
     bool append;                     /* keep the rows already in the output file */
+    bool overwrite;                  /* replace an existing output file */
+    bool force;                      /* --append across machines */
     bool verbose;
     bool quick_probes;               /* small probe arrays, short probe runs */
     bool help;

@@ -57,7 +57,7 @@ static void append_to_a_missing_file_starts_it(void **state)
 {
     (void)state;
     fzb_csv *t = fzb_result_table();
-    assert_int_equal(fzb_result_table_append_file(t, path), FZ_OK);
+    assert_int_equal(fzb_result_table_append_file(t, path, NULL), FZ_OK);
     assert_int_equal(fzb_csv_rows(t), 0);
     fzb_csv_free(t);
 }
@@ -71,7 +71,7 @@ static void append_keeps_the_rows_of_the_same_schema(void **state)
     assert_int_equal(fzb_csv_write(old, path), FZ_OK);
     fzb_csv_free(old);
     fzb_csv *t = fzb_result_table();
-    assert_int_equal(fzb_result_table_append_file(t, path), FZ_OK);
+    assert_int_equal(fzb_result_table_append_file(t, path, NULL), FZ_OK);
     assert_int_equal(fzb_csv_rows(t), 1);
     fzb_csv_free(t);
 }
@@ -83,7 +83,7 @@ static void append_refuses_a_row_of_another_schema_version(void **state)
     assert_int_equal(fzb_csv_write(old, path), FZ_OK);
     fzb_csv_free(old);
     fzb_csv *t = fzb_result_table();
-    assert_int_equal(fzb_result_table_append_file(t, path), FZ_EFORMAT);
+    assert_int_equal(fzb_result_table_append_file(t, path, NULL), FZ_EFORMAT);
     assert_non_null(strstr(fz_last_error(), "schema version '0'"));
     assert_int_equal(fzb_csv_rows(t), 0);
     fzb_csv_free(t);
@@ -94,7 +94,7 @@ static void append_refuses_other_columns(void **state)
     (void)state;
     write_text("schema_version,something_else\r\n1,2\r\n");
     fzb_csv *t = fzb_result_table();
-    assert_int_equal(fzb_result_table_append_file(t, path), FZ_EFORMAT);
+    assert_int_equal(fzb_result_table_append_file(t, path, NULL), FZ_EFORMAT);
     assert_non_null(strstr(fz_last_error(), "refusing to append"));
     assert_int_equal(fzb_csv_rows(t), 0);
     fzb_csv_free(t);

@@ -192,11 +192,13 @@ static void failed_write_leaves_the_old_file_untouched(void **state)
 static void result_rows_follow_the_schema(void **state)
 {
     scratch *s = *state;
-    assert_int_equal(fzb_result_n_columns, 40);
+    /* Schema 2: the system columns, then configuration, measurement, derived. */
+    assert_int_equal(fzb_result_n_columns, 58);
     assert_string_equal(fzb_result_columns[0], "schema_version");
-    assert_string_equal(fzb_result_columns[13], "bench");
-    assert_string_equal(fzb_result_columns[20], "phase");
-    assert_string_equal(fzb_result_columns[39], "activation_bytes");
+    assert_string_equal(fzb_result_columns[2], "system_id");
+    assert_string_equal(fzb_result_columns[30], "bench");
+    assert_string_equal(fzb_result_columns[37], "phase");
+    assert_string_equal(fzb_result_columns[57], "activation_bytes");
 
     fzb_context ctx;
     fzb_context_get(&ctx);
@@ -217,7 +219,9 @@ static void result_rows_follow_the_schema(void **state)
     for (size_t c = 0; c < fzb_result_n_columns; c++)
         assert_string_equal(fzb_csv_column_name(back, c), fzb_result_columns[c]);
 #define FIELD(name) fzb_csv_field(back, 0, fzb_csv_column(back, name))
-    assert_string_equal(FIELD("schema_version"), "1");
+    assert_string_equal(FIELD("schema_version"), "2");
+    assert_string_equal(FIELD("system_id"), ctx.machine.system_id);
+    assert_string_equal(FIELD("uarch"), ctx.machine.uarch);
     assert_string_equal(FIELD("model"), "10,5,1");
     assert_string_equal(FIELD("freeze_spec"), "fc1.*,fc2.bias");
     assert_string_equal(FIELD("flops_executed"), "8512");

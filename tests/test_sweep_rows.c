@@ -30,7 +30,8 @@ static int run_tiny_sweep(void **state)
     if (fzb_sweep_create(&a, 2, NULL, &s) != FZ_OK || fzb_sweep_register(s, &a) != FZ_OK)
         return -1;
     fzb_results *r = fzb_run_all(FZB_QUIET);
-    fzb_limits lim = { .peak_gflops_per_core = 10, .bandwidth_gbytes_per_s = 5 };
+    fzb_limits lim = { .peak_gflops_per_core = 10, .bandwidth_gbytes_per_s = 5,
+                       .fma_isa = "avx512" };
     fzb_context ctx;
     fzb_context_get(&ctx);
     fzb_csv *t = fzb_result_table();

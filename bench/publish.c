@@ -1,0 +1,188 @@
+#include "publish.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "error.h"
+
+#ifndef NAME_MAX
+#define NAME_MAX 255
+#endif
+/* fzb_csv_write's temporary file is the name plus ".tmpXXXXXX". */
+#define TEMP_SUFFIX_LEN 10
+
+static void split_path(const char *path, char *dir, size_t dir_size, const char **base)
+{
+    snprintf(dir, dir_size, "%s", path);
+    char *slash = strrchr(dir, '/');
+    *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    if (!slash)
+        snprintf(dir, dir_size, ".");
+    else if (slash == dir)
+        dir[1] = '\0';   /* a file in / */
+    else
+        *slash = '\0';
+}
+
+static const char *kind_of(mode_t mode)
+{
+    if (S_ISDIR(mode))
+        return "a directory";
+    if (S_ISLNK(mode))
+        return "a symbolic link";
+    if (S_ISFIFO(mode))
+        return "a FIFO";
+    if (S_ISCHR(mode) || S_ISBLK(mode))
+        return "a device node";
+    if (S_ISSOCK(mode))
+        return "a socket";
+    return "not a regular file";
+}
+
+fz_status fzb_publish_check_path(const char *path)
+{
+    if (!path || !*path)
+        return fz_set_error(FZ_EINVAL, "the output path is empty");
+    char dir[1024];
+    const char *base;
+    if (strlen(path) >= sizeof dir)
+        return fz_set_error(FZ_EINVAL, "'%s': path too long", path);
+    split_path(path, dir, sizeof dir, &base);
+    if (!*base)
+        return fz_set_error(FZ_EINVAL, "'%s' names a directory, not a file", path);
+    if (strlen(base) + TEMP_SUFFIX_LEN > NAME_MAX)
+        return fz_set_error(FZ_EINVAL, "'%s': the file name is %zu bytes; at most %d leave "
+                            "room for the temporary file written beside it", path,
+                            strlen(base), NAME_MAX - TEMP_SUFFIX_LEN);
+    struct stat st;
+    if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode))
+        return fz_set_error(FZ_EINVAL, "'%s' is %s; results are written only to regular "
+                            "files (a new one, or one replaced whole)", path,
+                            kind_of(st.st_mode));
+    struct stat dst;
+    if (stat(dir, &dst) != 0)
+        return fz_set_error(FZ_EINVAL, "'%s': directory '%s' cannot be used: %s", path, dir,
+                            strerror(errno));
+    if (!S_ISDIR(dst.st_mode))
+        return fz_set_error(FZ_EINVAL, "'%s': '%s' is not a directory", path, dir);
+    if (access(dir, W_OK | X_OK) != 0)
+        return fz_set_error(FZ_EINVAL, "'%s': cannot write into directory '%s': %s", path,
+                            dir, strerror(errno));
+    return FZ_OK;
+}
+
+/* An advisory lock on a file beside the output (the output itself is replaced by rename,
+ * so a lock on it would not outlive the first write).  The lock file holds the owner's
+ * PID, so a refused run can name it. */
+static fz_status take_lock(fzb_publish *p)
+{
+    char dir[1024];
+    const char *base;
+    split_path(p->path, dir, sizeof dir, &base);
+    snprintf(p->lock_path, sizeof p->lock_path, "%s/.%s.lock", dir, base);
+    for (int attempt = 0; attempt < 8; attempt++) {
+        int fd = open(p->lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (fd < 0)
+            return fz_set_error(FZ_EIO, "cannot create the lock file %s: %s", p->lock_path,
+                                strerror(errno));
+        if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+            char pid[32] = "";
+            ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
+            pid[n > 0 ? n : 0] = '\0';
+            pid[strcspn(pid, "\n")] = '\0';
+            close(fd);
+            return fz_set_error(FZ_EINVAL, "%s is being written by another run (process %s, "
+                                "lock %s); wait for it, or write another file", p->path,
+                                pid[0] ? pid : "unknown", p->lock_path);
+        }
+        /* The holder before us may have removed the file after we opened it: then our
+         * lock is on an orphan, and a third run could lock a new file.  Start again. */
+        struct stat held, now;
+        if (fstat(fd, &held) == 0 && stat(p->lock_path, &now) == 0 &&
+            held.st_ino == now.st_ino && held.st_dev == now.st_dev) {
+            char pid[32];
+            int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+            if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)n, 0) != n) {
+                /* The PID only improves a message; the lock holds without it. */
+            }
+            p->lock_fd = fd;
+            return FZ_OK;
+        }
+        close(fd);
+    }
+    return fz_set_error(FZ_EIO, "cannot take the lock %s (it keeps being replaced)",
+                        p->lock_path);
+}
+
+void fzb_publish_end(fzb_publish *p)
+{
+    if (p->lock_fd < 0)
+        return;
+    unlink(p->lock_path);
+    close(p->lock_fd);
+    p->lock_fd = -1;
+}
+
+/* results/<prefix><system_id>-<threads>.csv, or with -<UTC time> before .csv. */
+static void default_path(char *out, size_t size, const fzb_publish_opts *o,
+                         const fzb_context *ctx, const char *stamp)
+{
+    snprintf(out, size, "results/%s%s-%s%s%s.csv", o->prefix ? o->prefix : "",
+             ctx->machine.system_id, o->threads, stamp ? "-" : "", stamp ? stamp : "");
+}
+
+fz_status fzb_publish_begin(fzb_publish *p, const fzb_publish_opts *o,
+                            const fzb_context *ctx, fzb_csv *table, FILE *note)
+{
+    p->lock_fd = -1;
+    p->lock_path[0] = '\0';
+    if (o->append && o->overwrite)
+        return fz_set_error(FZ_EINVAL, "--append and --overwrite contradict each other");
+    if (o->output)
+        snprintf(p->path, sizeof p->path, "%s", o->output);
+    else
+        default_path(p->path, sizeof p->path, o, ctx, NULL);
+    fz_status st = fzb_publish_check_path(p->path);
+    if (st != FZ_OK)
+        return st;
+    bool exists = access(p->path, F_OK) == 0;
+    if (exists && !o->append && !o->overwrite) {
+        if (o->output)
+            return fz_set_error(FZ_EINVAL, "%s exists; --append adds to it, --overwrite "
+                                "replaces it", p->path);
+        char published[1024], stamp[32];
+        snprintf(published, sizeof published, "%s", p->path);
+        time_t now = time(NULL);
+        struct tm utc;
+        gmtime_r(&now, &utc);
+        strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &utc);
+        default_path(p->path, sizeof p->path, o, ctx, stamp);
+        if (note)
+            fprintf(note, "%s exists (results already published for this system); this run "
+                    "writes %s (--append to add to the first, --overwrite to replace it)\n",
+                    published, p->path);
+        if ((st = fzb_publish_check_path(p->path)) != FZ_OK)
+            return st;
+    }
+    if ((st = take_lock(p)) != FZ_OK)
+        return st;
+    if (o->append) {
+        st = fzb_result_table_append_file(table, p->path, o->force ? NULL : ctx);
+        if (st != FZ_OK)
+            fzb_publish_end(p);
+    }
+    return st;
+}
+
+fz_status fzb_publish_write(const fzb_publish *p, const fzb_csv *table)
+{
+    fz_status st = fzb_publish_check_path(p->path);   /* replaced behind our back? */
+    return st != FZ_OK ? st : fzb_csv_write(table, p->path);
+}
