@@ -16,16 +16,6 @@ int main(int argc, char **argv)
     const char *defaults[] = { "--benchmark_enable_random_interleaving=true" };
     fzb_init_with_defaults(&argc, &argv, defaults, 1, fzb_sweep_usage);
 
-    /* The system description as JSON, for every other writer of results (the PyTorch
-     * sweep): one description of a machine, from one program. */
-    if (argc == 2 && strcmp(argv[1], "--machine") == 0) {
-        fzb_machine_info m;
-        fzb_machine_info_get(&m);
-        fzb_machine_info_openblas(&m, true);
-        fzb_machine_info_json(&m, stdout);
-        return fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1;
-    }
-
     fzb_sweep_args args;
     if (fzb_sweep_args_parse(argc, argv, &args) != FZ_OK) {
         fprintf(stderr, "freeze_sweep: %s\n", fz_last_error());
@@ -34,6 +24,15 @@ int main(int argc, char **argv)
     if (args.help) {
         fputs(fzb_sweep_usage, stdout);
         return 0;
+    }
+    /* The system description as JSON, for every other writer of results (the PyTorch
+     * sweep): one description of a machine, from one program. */
+    if (args.machine) {
+        fzb_machine_info m;
+        fzb_machine_info_get(&m);
+        fzb_machine_info_openblas(&m, true);
+        fzb_machine_info_json(&m, stdout);
+        return fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1;
     }
 
     fzb_context ctx;

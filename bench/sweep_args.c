@@ -223,7 +223,7 @@ fz_status fzb_sweep_args_parse(int argc, char **argv, fzb_sweep_args *a)
     size_t th[FZB_SWEEP_MAX], n_th = 0;
 
     /* Flags have codes above any character; options with values their letter above. */
-    enum { NO_CSV = 256, APPEND, OVERWRITE, FORCE, VERBOSE, QUICK_PROBES };
+    enum { NO_CSV = 256, APPEND, OVERWRITE, FORCE, VERBOSE, QUICK_PROBES, MACHINE };
     static const struct option longopts[] = {
         { "model", required_argument, NULL, 'm' },
         { "batch", required_argument, NULL, 'b' },
@@ -238,6 +238,7 @@ fz_status fzb_sweep_args_parse(int argc, char **argv, fzb_sweep_args *a)
         { "force", no_argument, NULL, FORCE },
         { "verbose", no_argument, NULL, VERBOSE },
         { "quick-probes", no_argument, NULL, QUICK_PROBES },
+        { "machine", no_argument, NULL, MACHINE },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -250,6 +251,7 @@ fz_status fzb_sweep_args_parse(int argc, char **argv, fzb_sweep_args *a)
         case APPEND: a->append = true; break;
         case OVERWRITE: a->overwrite = true; break;
         case FORCE: a->force = true; break;
+        case MACHINE: a->machine = true; break;
         case VERBOSE: a->verbose = true; break;
         case QUICK_PROBES: a->quick_probes = true; break;
         case ':': case '?': return fzb_getopt_error(c, argv);

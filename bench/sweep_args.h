@@ -13,7 +13,12 @@
  *                    set per benchmark: --benchmark_repetitions=N is read as this)
  *   --min-time S     seconds each repetition runs at least (--benchmark_min_time likewise)
  *   --quick-probes   the peak and bandwidth probes on small arrays and short runs (tests)
- *   --output PATH    the CSV file (default results/<cpu>-<isa>-<threads>.csv)
+ *   --output PATH    the CSV file (default results/<system>-<threads>.csv; publish.h
+ *                    says what happens when it exists)
+ *   --append         keep the rows already in it (same schema and machine)
+ *   --overwrite      replace an existing --output
+ *   --force          with --append: rows of another machine too
+ *   --machine        print the system description as JSON and exit
  *   --no-csv         print the table only
  *   --verbose        Google Benchmark's own report of every run on stderr
  *   --help
@@ -60,6 +65,7 @@ typedef struct {
     bool append;                     /* keep the rows already in the output file */
     bool overwrite;                  /* replace an existing output file */
     bool force;                      /* --append across machines */
+    bool machine;                    /* print the system description and exit */
     bool verbose;
     bool quick_probes;               /* small probe arrays, short probe runs */
     bool help;
