@@ -5,7 +5,9 @@
  *
  * Notation: op(A) is m×k, op(B) is k×n.  The packed A block is a run of MR-row panels,
  * each k deep with MR consecutive floats per k step; the packed B block is a run of
- * NR-column panels, NR consecutive floats per k step.  Panels are zero padded to MR/NR.
+ * NR-column panels, NR consecutive floats per k step.  Panels are zero padded to MR/NR,
+ * except that a kernel whose microkernel skips B's vectors past nr may leave those
+ * unwritten (gemm_avx512.c).
  */
 #ifndef FZ_SIMD_GEMM_H
 #define FZ_SIMD_GEMM_H

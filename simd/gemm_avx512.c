@@ -302,33 +302,42 @@ ukr_body(size_t k, const float *a, size_t rsa, size_t csa, const float *b, float
         store_tile(acc, c, ldc, mr, nr, nv, ep);
 }
 
+/* The B vectors the microkernel reads for a tile nr columns wide: the edge tiles of the
+ * small path (nearly all of its tiles) and of C's last panel compute only the vectors
+ * they have, in three variants; the packer writes just as many. */
+static inline int vectors_read(size_t nr)
+{
+    return nr <= 16 ? 1 : NV > 2 && nr <= 32 ? 2 : NV;
+}
+
 static void sgemm_avx512_ukr(size_t k, const float *a, size_t rsa, size_t csa,
                              const float *b, float *c, size_t ldc, size_t mr, size_t nr,
                              const fz_tile_epilogue *ep)
 {
-    /* The small path's products are nearly all edge tiles: there a narrow one computes
-     * only the vectors it has (nr <= 16: one). */
-    if (ep->transposed) {   /* the small path's tall, narrow products, as Cᵀ */
-        if (nr <= 16)
-            ukr_body(k, a, rsa, csa, b, c, ldc, mr, nr, ep, false, 1, true);
-        else if (NV > 2 && nr <= 32)
-            ukr_body(k, a, rsa, csa, b, c, ldc, mr, nr, ep, false, 2, true);
-        else
-            ukr_body(k, a, rsa, csa, b, c, ldc, mr, nr, ep, false, NV, true);
-    } else if (rsa == 1 && csa == MR) {
-        ukr_body(k, a, 1, MR, b, c, ldc, mr, nr, ep, true, NV, false);
-    } else if (nr <= 16) {
-        ukr_body(k, a, rsa, csa, b, c, ldc, mr, nr, ep, false, 1, false);
-    } else if (NV > 2 && nr <= 32) {
-        ukr_body(k, a, rsa, csa, b, c, ldc, mr, nr, ep, false, 2, false);
-    } else {
-        ukr_body(k, a, rsa, csa, b, c, ldc, mr, nr, ep, false, NV, false);
+/* One call per variant, so that each gets its vector count as a constant. */
+#define BY_VECTORS(packed, transposed)                                                  \
+    switch (vectors_read(nr)) {                                                         \
+    case 1: ukr_body(k, a, rsa, csa, b, c, ldc, mr, nr, ep, packed, 1, transposed); break; \
+    case 2: ukr_body(k, a, rsa, csa, b, c, ldc, mr, nr, ep, packed, 2, transposed); break; \
+    default: ukr_body(k, a, rsa, csa, b, c, ldc, mr, nr, ep, packed, NV, transposed);     \
     }
+    if (ep->transposed) {   /* the small path's tall, narrow products, as Cᵀ */
+        BY_VECTORS(false, true)
+    } else if (rsa == 1 && csa == MR) {
+        rsa = 1;    /* constants for the packed panel's addressing */
+        csa = MR;
+        BY_VECTORS(true, false)
+    } else {
+        BY_VECTORS(false, false)
+    }
+#undef BY_VECTORS
 }
 
 /* Lanes [0, lanes) of depth k into panels W lanes wide (see fz_sgemm_pack), 16 lanes at
  * a time with opmasks for the lane and depth tails; the padding lanes are written as
- * zeros by the masked-off loads. */
+ * zeros by the masked-off loads.  A B panel (W == NR) is written only as far as the
+ * microkernel reads it (vectors_read): padding the seed network's 5-column panels out
+ * to 64 floats a depth step cost more than the product. */
 static inline __attribute__((always_inline)) void
 pack_panels_avx512(float *dst, const float *src, size_t ls, size_t ks, size_t lanes,
                    size_t k, size_t W)
@@ -338,8 +347,9 @@ pack_panels_avx512(float *dst, const float *src, size_t ls, size_t ks, size_t la
          * 16 lanes. */
         for (size_t l0 = 0; l0 < lanes; l0 += W, dst += W * k) {
             size_t w = lanes - l0 < W ? lanes - l0 : W;
+            size_t span = W == NR ? 16u * vectors_read(w) : W;
             for (size_t p = 0; p < k; p++)
-                for (size_t g = 0; g < W; g += 16) {
+                for (size_t g = 0; g < span; g += 16) {
                     __m512 v = g < w ? _mm512_maskz_loadu_ps(first_lanes(w - g),
                                                              src + l0 + g + p * ks)
                                      : _mm512_setzero_ps();
@@ -357,9 +367,15 @@ pack_panels_avx512(float *dst, const float *src, size_t ls, size_t ks, size_t la
      * tail a masked load. */
     for (size_t l0 = 0; l0 < lanes; l0 += W, dst += W * k) {
         size_t w = lanes - l0 < W ? lanes - l0 : W;
-        for (size_t g = 0; g < W; g += 16) {
+        size_t span = W == NR ? 16u * vectors_read(w) : W;
+        for (size_t g = 0; g < span; g += 16) {
             size_t rows = w > g ? (w - g < 16 ? w - g : 16) : 0;
             __mmask16 room = first_lanes(W - g);
+            if (!rows) {   /* a vector of padding only */
+                for (size_t p = 0; p < k; p++)
+                    _mm512_mask_storeu_ps(dst + p * W + g, room, _mm512_setzero_ps());
+                continue;
+            }
             for (size_t p = 0; p < k; p += 16) {
                 __mmask16 depth = first_lanes(k - p);
                 __m512 r[16];

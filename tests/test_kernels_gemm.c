@@ -175,9 +175,9 @@ static void gemm_matches_scalar_around_block_sizes(void **state)
     size_t kc, mc, nc;
     fz_sgemm_blocking(kern, &kc, &mc, &nc);
     const size_t ms[] = { 1, kern->mr - 1, kern->mr, kern->mr + 1, 13, mc - 1, mc, mc + 1 };
-    /* 23: between one and two 16-float vectors, which a wide kernel's narrow variant
-     * covers. */
-    const size_t ns[] = { 1, 23, kern->nr - 1, kern->nr, kern->nr + 1, 37 };
+    /* 23 and NR + 23: an edge tile between one and two 16-float vectors wide, which a
+     * wide kernel computes in a narrower variant. */
+    const size_t ns[] = { 1, 23, kern->nr - 1, kern->nr, kern->nr + 1, kern->nr + 23, 37 };
     const size_t ks[] = { 1, 7, kc - 1, kc, kc + 1 };
     for (size_t t = 0; t < 4; t++)
         for (size_t im = 0; im < sizeof ms / sizeof *ms; im++)
