@@ -6,7 +6,7 @@ by side.  The schema's columns and the system description come from the C side
 
 usage: /usr/bin/python3 bench/pytorch_sweep.py [--model M[@B]]... [--batch B[,B..]]
            [--threads T[,T..]] [--spec S]... [--repetitions N] [--min-time S]
-           [--momentum M] [--weight-decay W] [--machine-from FILE.csv]
+           [--momentum M] [--weight-decay W] [--machine-from FILE.csv] [--blas-own-choice]
            [--freeze-sweep PATH] [--output PATH [--overwrite] | --no-csv]
 
 The options are build/bench/freeze_sweep's, with the same meanings and defaults:
@@ -27,6 +27,13 @@ The options are build/bench/freeze_sweep's, with the same meanings and defaults:
   --no-csv          print the table, write no CSV
   --freeze-sweep P  the built freeze_sweep that describes the machine (default
                     build/bench/freeze_sweep beside this script)
+  --blas-own-choice run the measuring children and `freeze_sweep --machine` with
+                    OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE removed from their environment,
+                    so OpenBLAS (which Debian's torch uses) picks its own core; the CSV's
+                    openblas_core column records the one it picks.  Without it they keep
+                    this process's environment: some machines set OPENBLAS_CORETYPE=Haswell,
+                    which pins OpenBLAS to a 256-bit kernel on CPUs with AVX-512.  This
+                    process's own environment, and so every test, is left as it is.
 Without --model/--threads/--spec: 10,5,1@64 and 1024x9@256; none, prefix:2, prefix:4,
 prefix:6, prefix:7, fc4.*, last, bitfit; 1 thread and all cores.  A spec that does not
 fit a model (prefix:K deeper than it, a glob naming none of its parameters) or that
@@ -109,12 +116,29 @@ def num(v):
 
 # ---- the machine, as the C side describes it ----------------------------------------------
 
-def describe_machine(freeze_sweep):
+# The variables that override OpenBLAS's own choice of kernel; it reads them once, when it
+# loads, so they can only be removed from a process before it starts.
+OPENBLAS_CORE_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+
+
+def blas_env(own_choice):
+    """The environment the measuring children and the machine query run with: this
+    process's, less OPENBLAS_CORE_VARS when OpenBLAS is to pick its own core.  A copy:
+    this process's environment is never changed."""
+    env = dict(os.environ)
+    if own_choice:
+        for v in OPENBLAS_CORE_VARS:
+            env.pop(v, None)
+    return env
+
+
+def describe_machine(freeze_sweep, env):
     """`freeze_sweep --machine`: the schema's version and columns and the system description
     (CPUID-decoded microarchitecture, caches from hwloc/sysfs/CPUID, the OpenBLAS core
-    this environment picks).  Run with this process's environment, as the children are,
-    so the OpenBLAS core is the one PyTorch's OpenBLAS picks."""
-    run = subprocess.run([freeze_sweep, "--machine"], capture_output=True, text=True)
+    this environment picks).  Run with the children's environment (`env`), so the
+    OpenBLAS core is the one PyTorch's OpenBLAS picks in them."""
+    run = subprocess.run([freeze_sweep, "--machine"], capture_output=True, text=True,
+                         env=env)
     if run.returncode != 0:
         raise OSError(f"{freeze_sweep} --machine failed: {run.stderr.strip()}")
     return json.loads(run.stdout)
@@ -540,6 +564,10 @@ def parse_args(argv):
                                          os.pardir, "build", "bench", "freeze_sweep"),
                     help="the built freeze_sweep, which describes this machine (default "
                          "build/bench/freeze_sweep)")
+    ap.add_argument("--blas-own-choice", action="store_true",
+                    help="run the measurements (and the machine query) without "
+                         "OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE, so OpenBLAS picks its own "
+                         "core; the CSV's openblas_core records it")
     ap.add_argument("--no-csv", action="store_true", help="print the table, write no CSV")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -577,8 +605,14 @@ def main():
         print(f"SKIP: cannot import torch ({e}); install python3-torch", file=sys.stderr)
         return 77
 
+    base_env = blas_env(args.blas_own_choice)
+    removed = [f"{v}={os.environ[v]}" for v in OPENBLAS_CORE_VARS
+               if args.blas_own_choice and v in os.environ]
+    if removed:
+        print(f"pytorch_sweep: --blas-own-choice: measuring without {', '.join(removed)}",
+              file=sys.stderr)
     try:
-        described = describe_machine(args.freeze_sweep)
+        described = describe_machine(args.freeze_sweep, base_env)
     except (OSError, ValueError) as e:
         print(f"pytorch_sweep: cannot describe this machine: {e}; build freeze_sweep "
               f"(ninja -C build) or pass --freeze-sweep", file=sys.stderr)
@@ -627,7 +661,7 @@ def main():
         job = dict(threads=n, models=args.models, specs=args.specs,
                    repetitions=args.repetitions, min_time=args.min_time,
                    momentum=args.momentum, weight_decay=args.weight_decay)
-        env = dict(os.environ, OMP_NUM_THREADS=str(n), OPENBLAS_NUM_THREADS=str(n),
+        env = dict(base_env, OMP_NUM_THREADS=str(n), OPENBLAS_NUM_THREADS=str(n),
                    MKL_NUM_THREADS=str(n))
         env.setdefault("OMP_WAIT_POLICY", "PASSIVE")   # see the docstring
         run = subprocess.run([sys.executable, os.path.abspath(__file__), "--child",
