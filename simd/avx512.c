@@ -88,7 +88,8 @@ static void sgd_avx512(float *p, const float *g, float *buf, size_t n, float lr,
     const bool decay = wd != 0.0f;
     for (size_t i = 0; i < n; i += VL) {
         __mmask16 live = lanes_below(n, i);
-        __m512 vp = _mm512_maskz_loadu_ps(live, p + i), d = _mm512_maskz_loadu_ps(live, g + i);
+        __m512 vp = _mm512_maskz_loadu_ps(live, p + i);
+        __m512 d = _mm512_maskz_loadu_ps(live, g + i);
         if (decay)
             d = _mm512_add_ps(d, _mm512_mul_ps(vwd, vp));
         if (buf) {

@@ -103,7 +103,8 @@ static void choose(void)
     }
     active_status = FZ_EINVAL;
     fprintf(stderr, "freezebench: FREEZEBENCH_ISA=%s cannot run here (this CPU or build "
-            "lacks it; known: scalar, avx2, avx512, neon); using %s\n", forced, active->isa);
+            "lacks it; known: scalar, avx2, avx512, neon); using %s\n", forced,
+            active->isa);
 }
 
 const fz_kernels *fz_kernels_get(void)

@@ -1,6 +1,6 @@
 /*
  * AVX-512 GEMM: the MR×NR microkernel and its packers (compiled with -mavx512f -mavx512vl
- * -mavx512bw -mavx512dq -mfma).
+ * -mavx512bw -mavx512dq -mfma -mavx2).
  *
  * The tile keeps MR·NR/16 accumulators in the 32 ZMM registers; per k step NR/16 loads of
  * B and MR broadcasts of A feed MR·NR/16 FMAs.  Edge tiles use opmasks on the columns
@@ -14,12 +14,13 @@
 
 /* The tile, by measurement on an Emerald Rapids core (two 512-bit FMA pipes, L1d 48 KiB,
  * L2 2 MiB), one thread, fz_sgemm in GFLOP/s (medians of 9-11 interleaved runs on a
- * shared machine) at 1024³ NN and the batch-256 1024×1024 layer's NT, NN, TN products:
- *   12×32 (24 accumulators, 2 B loads + 12 broadcasts a step): 133 131 133 127
- *   14×32 (28 accumulators):                                    131 128 132 126
- *    8×48 (24 accumulators, 3 + 8 loads):                       128 133 134 126
- *    6×64 (24 accumulators, 4 + 6 loads):                       136-139 137-138 140-143 135-137
- *    7×64 (28 accumulators):                                    136 137 143 136
+ * shared machine, each tile with the team's blocking for it) at 1024³ NN and the
+ * batch-256 1024×1024 layer's NT, NN, TN products:
+ *   12×32 (24 accumulators, 2 B loads + 12 broadcasts a step):  133  131  133  127
+ *   14×32 (28 accumulators):                                     131  128  132  126
+ *    8×48 (24 accumulators, 3 + 8 loads):                        128  133  134  126
+ *    6×64 (24 accumulators, 4 + 6 loads):                        136+ 137+ 140+ 135+
+ *    7×64 (28 accumulators):                                     136  137  143  136
  * 6×64 (oneDNN brgemm's tile) needs the fewest loads per FMA and leaves registers spare;
  * 7×64 gains nothing for 32 of 32 registers.  FZ_AVX512_MR/NR rebuild other tiles. */
 #ifndef FZ_AVX512_MR
@@ -143,9 +144,10 @@ store_tile(__m512 acc[MR][NV], float *c, size_t ldc, size_t mr, size_t nr, int n
         const float *mask = e.mask ? e.mask + r * e.ldmask : NULL;
 #pragma GCC unroll 4
         for (int v = 0; v < nv; v++)
-            _mm512_mask_storeu_ps(cr + 16 * v, live[v],
-                                  epilogue_vector(acc[r][v], live[v], cr + 16 * v, e.bias,
-                                                  bias[v], mask ? mask + 16 * v : NULL, &e));
+            _mm512_mask_storeu_ps(
+                cr + 16 * v, live[v],
+                epilogue_vector(acc[r][v], live[v], cr + 16 * v, e.bias, bias[v],
+                                mask ? mask + 16 * v : NULL, &e));
     }
 }
 
@@ -222,10 +224,9 @@ store_tile_transposed(__m512 acc[MR][NV], float *c, size_t ldc, size_t mr, size_
                 __m256 row = L % 2 ? _mm512_extractf32x8_ps(pair, 1)
                                    : _mm512_castps512_ps256(pair);
                 float *ci = c + i * ldc;
+                const float *mask = e.mask ? e.mask + i * e.ldmask : NULL;
                 _mm256_mask_storeu_ps(ci, live,
-                                      epilogue_vector8(row, live, ci, e.bias, bias,
-                                                       e.mask ? e.mask + i * e.ldmask : NULL,
-                                                       &e));
+                                      epilogue_vector8(row, live, ci, e.bias, bias, mask, &e));
             }
         }
         return;
@@ -244,9 +245,9 @@ store_tile_transposed(__m512 acc[MR][NV], float *c, size_t ldc, size_t mr, size_
             if (i >= nr)
                 break;
             float *ci = c + i * ldc;
+            const float *mask = e.mask ? e.mask + i * e.ldmask : NULL;
             _mm512_mask_storeu_ps(ci, live,
-                                  epilogue_vector(row[l], live, ci, e.bias, bias,
-                                                  e.mask ? e.mask + i * e.ldmask : NULL, &e));
+                                  epilogue_vector(row[l], live, ci, e.bias, bias, mask, &e));
         }
     }
 }
@@ -379,9 +380,10 @@ pack_panels_avx512(float *dst, const float *src, size_t ls, size_t ks, size_t la
             for (size_t p = 0; p < k; p += 16) {
                 __mmask16 depth = first_lanes(k - p);
                 __m512 r[16];
-                for (size_t q = 0; q < 16; q++)
-                    r[q] = q < rows ? _mm512_maskz_loadu_ps(depth, src + (l0 + g + q) * ls + p)
-                                    : _mm512_setzero_ps();
+                for (size_t q = 0; q < 16; q++) {
+                    const float *lane = src + (l0 + g + q) * ls + p;
+                    r[q] = q < rows ? _mm512_maskz_loadu_ps(depth, lane) : _mm512_setzero_ps();
+                }
                 transpose16x16(r);
                 size_t steps = k - p < 16 ? k - p : 16;
                 for (size_t q = 0; q < steps; q++)
