@@ -2,7 +2,8 @@
  * kernel_bench: the kernels one by one, each as a fraction of this CPU's own limits.
  *
  *   GEMM in the three training layouts at training shapes, square 1024³, and a few DeepBench
- *   training shapes, next to OpenBLAS and BLIS where the build found them (same threads);
+ *   training shapes, next to OpenBLAS, BLIS and oneDNN where the build found them (same
+ *   threads);
  *   ReLU forward/backward and the SGD update against the streaming bandwidth.
  *
  * Usage: see `usage` below (kernel_bench --help).
@@ -115,6 +116,11 @@ static double kernel_flops(const kcase *c)
 static void bench_kernel(fzb_state *s, void *user)
 {
     kcase *c = user;
+    /* One untimed call first (before the timed loop starts): oneDNN generates its JIT
+     * kernels on its first call, 33 ms here, which Google Benchmark's first run would
+     * otherwise time as one iteration and size the repetitions from.  Every case gets it,
+     * so all implementations start from the same warm state. */
+    run_kernel(c);
     fz_counter_reset(c->p->flops);
     double iters = 0;
     while (fzb_keep_running(s)) {
@@ -151,13 +157,16 @@ static kcase *add_case(case_list *l, kcase c)
 static int build_cases(case_list *l, pool *p, bool quick)
 {
     typedef struct { const char *impl; fzb_ref_sgemm ref; } impl;
-    impl impls[3] = { { "freezebench", NULL } };
+    impl impls[4] = { { "freezebench", NULL } };
     size_t n_impls = 1;
 #ifdef FZB_HAVE_OPENBLAS
     impls[n_impls++] = (impl){ "openblas", fzb_openblas_sgemm };
 #endif
 #ifdef FZB_HAVE_BLIS
     impls[n_impls++] = (impl){ "blis", fzb_blis_sgemm };
+#endif
+#ifdef FZB_HAVE_ONEDNN
+    impls[n_impls++] = (impl){ "onednn", fzb_onednn_sgemm };
 #endif
     size_t n_train = quick ? 1 : sizeof train_shapes / sizeof *train_shapes;
     size_t n_other = quick ? 1 : sizeof other_shapes / sizeof *other_shapes;
@@ -329,10 +338,17 @@ static const char usage[] =
     "  --quick            one tiny shape per kernel and quick probes (small triad arrays,\n"
     "                     short runs): seconds, for tests; its limits are not for results\n"
     "The FMA peak is measured per vector width (probe/peak_fma_avx2, _avx512, ...); fractions\n"
-    "of peak are of the widest.  Google Benchmark's flags apply too (--benchmark_filter=REGEX,\n"
-    "--benchmark_out=FILE --benchmark_out_format=json, ...); --benchmark_repetitions and\n"
-    "--benchmark_min_time are read as --repetitions and --min-time; flags this program cannot\n"
-    "honour (--benchmark_format other than console, ..._aggregates_only) are refused.\n";
+    "of peak are of the widest (the CSV's peak_isa names it).\n"
+    "GEMM runs beside the references this build found (openblas, blis, onednn), each at\n"
+    "--threads.  OpenBLAS picks its kernel when it loads, before main, from the environment:\n"
+    "where OPENBLAS_CORETYPE (and OPENBLAS_L2_SIZE) are set, it runs that core's kernel, not\n"
+    "its own choice.  For its own choice, unset them for this command alone:\n"
+    "  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE build/bench/kernel_bench ...\n"
+    "The CSV's openblas_core column records the core it ran.\n"
+    "Google Benchmark's flags apply too (--benchmark_filter=REGEX, --benchmark_out=FILE\n"
+    "--benchmark_out_format=json, ...); --benchmark_repetitions and --benchmark_min_time are\n"
+    "read as --repetitions and --min-time; flags this program cannot honour\n"
+    "(--benchmark_format other than console, ..._aggregates_only) are refused.\n";
 
 /* The command line after Google Benchmark took its flags; exits 2 on a bad one. */
 typedef struct {
@@ -414,6 +430,9 @@ int main(int argc, char **argv)
 #endif
 #ifdef FZB_HAVE_BLIS
     fzb_blis_set_threads(threads);
+#endif
+#ifdef FZB_HAVE_ONEDNN
+    fzb_onednn_set_threads(threads);
 #endif
 
     fzb_csv *table = fzb_result_table();
