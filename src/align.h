@@ -10,6 +10,7 @@
 
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define FZ_LINE_FLOATS 16   /* floats per 64-byte cache line */
 
@@ -29,6 +30,26 @@ static inline float *fz_alloc_floats(size_t n)
     if (n == 0 || lines > SIZE_MAX / sizeof(float))
         return NULL;
     return aligned_alloc(64, lines * sizeof(float));
+}
+
+/* calloc's contract at a chosen alignment: n zeroed objects of `size` bytes starting on
+ * an `align`-byte boundary (a power of two), or NULL (also for n or size 0 and on
+ * overflow).  For types that declare _Alignas beyond malloc's guarantee, such as
+ * fz_counter's 64-byte slots: calloc would hand them 16-byte aligned memory, and every
+ * access would be undefined behaviour.  Freed with free(). */
+static inline void *fz_aligned_calloc(size_t align, size_t n, size_t size)
+{
+    if (n == 0 || size == 0 || n > SIZE_MAX / size)
+        return NULL;
+    size_t bytes = n * size;
+    /* aligned_alloc wants a whole number of alignment units. */
+    if (bytes > SIZE_MAX - (align - 1))
+        return NULL;
+    bytes = (bytes + align - 1) / align * align;
+    void *p = aligned_alloc(align, bytes);
+    if (p)
+        memset(p, 0, bytes);
+    return p;
 }
 
 #endif

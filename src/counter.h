@@ -19,8 +19,9 @@
 typedef struct {
     struct { _Alignas(64) uint64_t n; } slot[FZ_MAX_THREADS];
     /* One past the highest slot written since the last reset: reset and total touch only
-     * those, so a step on a small team does not clear 256 cache lines (it did, and that
-     * was a quarter of the seed network's step).  Written rarely, read once per add. */
+     * those, so a step on a small team does not clear 256 cache lines, which would cost
+     * a small network (the seed's) a quarter of its step.  Written rarely, read once per
+     * add. */
     _Alignas(64) atomic_int used;
 } fz_counter;
 

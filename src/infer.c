@@ -3,6 +3,7 @@
 
 #include "error.h"
 #include "kernels.h"
+#include "linear.h"
 #include "model.h"
 
 fz_status fz_forward(fz_model *m, size_t batch, const float *x, float *y)
@@ -25,15 +26,10 @@ fz_status fz_forward(fz_model *m, size_t batch, const float *x, float *y)
     const fz_kernels *k = fz_kernels_get();
     const float *in = x;
     for (size_t l = 0; l < m->n_layers; l++) {
-        size_t I = m->widths[l], O = m->widths[l + 1];
-        float *dst = l + 1 == m->n_layers ? y : scratch[l % 2];
-        fz_gemm_op op = {
-            .ta = FZ_NOTRANS, .tb = FZ_TRANS, .m = batch, .n = O, .k = I, .alpha = 1.0f,
-            .a = in, .lda = I, .b = m->tensors[2 * l].data, .ldb = I, .beta = 0.0f,
-            .c = dst, .ldc = O, .bias = m->tensors[2 * l + 1].data,
-            .relu = l + 1 < m->n_layers,
-        };
-        k->sgemm(&op, NULL);
+        fz_linear layer = fz_model_layer(m, l);
+        bool last = l + 1 == m->n_layers;
+        float *dst = last ? y : scratch[l % 2];
+        linear_forward(k, &layer, batch, in, dst, !last, NULL);
         in = dst;
     }
     free(scratch[0]);

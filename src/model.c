@@ -13,6 +13,10 @@
 #include "model.h"
 #include "rng.h"
 
+/* Where layer l's tensors sit in state_dict order: fc1.weight, fc1.bias, fc2.weight, ... */
+static size_t weight_index(size_t l) { return 2 * l; }
+static size_t bias_index(size_t l) { return 2 * l + 1; }
+
 fz_model *fz_mlp_create(const size_t *widths, size_t n_widths, uint64_t seed)
 {
     if (!widths) {
@@ -64,7 +68,7 @@ fz_model *fz_mlp_create(const size_t *widths, size_t n_widths, uint64_t seed)
     for (size_t l = 0; l < n_layers; l++) {
         size_t in = widths[l], out = widths[l + 1];
         float bound = 1.0f / sqrtf((float)in);
-        fz_tensor *w = &m->tensors[2 * l], *b = &m->tensors[2 * l + 1];
+        fz_tensor *w = &m->tensors[weight_index(l)], *b = &m->tensors[bias_index(l)];
         *w = (fz_tensor){ .data = p, .rows = out, .cols = in, .numel = out * in,
                           .layer = l, .is_bias = false, .requires_grad = true };
         snprintf(w->name, sizeof w->name, "fc%zu.weight", l + 1);
@@ -101,6 +105,14 @@ size_t fz_layer_count(const fz_model *m) { return m ? m->n_layers : 0; }
 size_t fz_width(const fz_model *m, size_t i)
 {
     return m && i <= m->n_layers ? m->widths[i] : 0;
+}
+
+fz_linear fz_model_layer(const fz_model *m, size_t l)
+{
+    size_t iW = weight_index(l), ib = bias_index(l);
+    return (fz_linear){ .W = m->tensors[iW].data, .b = m->tensors[ib].data,
+                        .in = m->widths[l], .out = m->widths[l + 1],
+                        .W_index = iW, .b_index = ib };
 }
 
 size_t fz_model_max_width(const fz_model *m)

@@ -26,6 +26,21 @@ struct fz_model {
     uint64_t flags_version;   /* bumped whenever a requires_grad flag changes */
 };
 
+/* A view of one layer's parameters inside the model, for linear_forward and
+ * linear_backward (linear.h). */
+typedef struct {
+    const float *W;       /* out×in, row-major: PyTorch's nn.Linear layout */
+    const float *b;       /* out */
+    size_t in, out;
+    /* Where W and b sit in `tensors` (state_dict order), for the state kept per tensor:
+     * requires_grad flags, gradients, momentum. */
+    size_t W_index, b_index;
+} fz_linear;
+
+/* Layer l (0-based: fc1 is 0, l < n_layers).  The one place that knows how layers map
+ * to tensors. */
+fz_linear fz_model_layer(const fz_model *m, size_t l);
+
 /* Index of the named tensor, or -1. */
 long fz_model_find(const fz_model *m, const char *name);
 

@@ -12,8 +12,9 @@ void plan_backward(const fz_model *m, fz_plan *plan)
     plan->any_trainable = false;
     for (size_t l = 0; l < m->n_layers; l++) {
         fz_plan_layer *p = &plan->layer[l];
-        p->need_dW = m->tensors[2 * l].requires_grad;
-        p->need_db = m->tensors[2 * l + 1].requires_grad;
+        fz_linear layer = fz_model_layer(m, l);
+        p->need_dW = m->tensors[layer.W_index].requires_grad;
+        p->need_db = m->tensors[layer.b_index].requires_grad;
         p->need_dX = up;
         p->keep_X = p->need_dW || p->need_dX;
         if ((p->need_dW || p->need_db) && plan->lowest == m->n_layers)
@@ -52,7 +53,7 @@ fz_plan_flops plan_flops(const fz_model *m, const fz_plan *plan, size_t batch,
 
     double per_param = 2 + (opt.momentum != 0.0f ? 2 : 0) + (opt.weight_decay != 0.0f ? 2 : 0);
     for (size_t i = 0; i < m->n_tensors; i++)
-        if (m->tensors[i].requires_grad)
+        if (plan_need_grad(plan, &m->tensors[i]))
             f.opt += per_param * (double)m->tensors[i].numel;
     return f;
 }

@@ -1,7 +1,9 @@
 /*
  * Internal: the backward plan.  Derived from the requires_grad flags once (and again
- * whenever they change), never per step.  This is where freezing turns into skipped work:
- * grep need_dW.
+ * whenever they change), never per step.  This is the one place where freezing turns
+ * into skipped work: the trainer reads no requires_grad flag, only the plan, so
+ * `grep -n 'need_'` finds every decision freezing changes (which gradients and
+ * activations exist, which GEMMs and SGD updates run, which momentum buffers are made).
  */
 #ifndef FZ_PLAN_H
 #define FZ_PLAN_H
@@ -22,6 +24,14 @@ typedef struct {
     bool any_trainable;
     uint64_t flags_version; /* the model's flags_version this plan was built from */
 } fz_plan;
+
+/* Whether tensor t gets a gradient, a momentum buffer and an SGD update under this plan:
+ * a weight when its layer has need_dW, a bias when it has need_db. */
+static inline bool plan_need_grad(const fz_plan *plan, const fz_tensor *t)
+{
+    const fz_plan_layer *p = &plan->layer[t->layer];
+    return t->is_bias ? p->need_db : p->need_dW;
+}
 
 /* Fills plan->layer (already sized for m's layers) from m's flags. */
 void plan_backward(const fz_model *m, fz_plan *plan);

@@ -1,7 +1,9 @@
 /*
  * The training step: forward, MSE loss, the backward the plan calls for, SGD on the
- * trainable tensors.  Buffers follow the plan: activations only where keep_X, gradients
- * only for trainable tensors, momentum only for tensors that have been trained.
+ * tensors the plan trains.  Every freezing decision here reads the plan (plan.h), never
+ * the model's flags: activations only where keep_X, gradients and SGD only where
+ * plan_need_grad, momentum only for tensors some plan has trained, and each layer's
+ * backward given an output only where need_dW, need_db or need_dX.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -12,6 +14,7 @@
 #include "error.h"
 #include "finite.h"
 #include "kernels.h"
+#include "linear.h"
 #include "loss.h"
 #include "model.h"
 #include "parallel.h"
@@ -39,7 +42,8 @@ struct fz_trainer {
     float *out;
     float *dy[2];
 
-    /* Gradients: grad[i] for trainable tensor i, else NULL; one arena per plan. */
+    /* Gradients: grad[i] for tensor i where plan_need_grad, else NULL; one arena per
+     * plan. */
     float **grad;
     float *grad_arena;
     size_t grad_bytes;
@@ -83,7 +87,7 @@ static fz_status apply_plan(fz_trainer *t, const fz_plan *plan)
         if (plan->layer[l].keep_X)
             own_act += fz_line_floats(t->batch * m->widths[l]);
     for (size_t i = 0; i < m->n_tensors; i++) {
-        if (m->tensors[i].requires_grad) {
+        if (plan_need_grad(plan, &m->tensors[i])) {
             grad_elems += m->tensors[i].numel;
             grad_slots += fz_line_floats(m->tensors[i].numel);
         }
@@ -100,7 +104,7 @@ static fz_status apply_plan(fz_trainer *t, const fz_plan *plan)
         goto nomem;
     if (t->opt.momentum != 0.0f) {
         for (size_t i = 0; i < m->n_tensors; i++) {
-            if (m->tensors[i].requires_grad && !t->mom[i]) {
+            if (plan_need_grad(plan, &m->tensors[i]) && !t->mom[i]) {
                 new_mom[i] = fz_alloc_floats(m->tensors[i].numel);
                 if (!new_mom[i])
                     goto nomem;
@@ -133,7 +137,7 @@ static fz_status apply_plan(fz_trainer *t, const fz_plan *plan)
     float *g = grad_arena;
     for (size_t i = 0; i < m->n_tensors; i++) {
         t->grad[i] = NULL;
-        if (m->tensors[i].requires_grad) {
+        if (plan_need_grad(plan, &m->tensors[i])) {
             t->grad[i] = g;
             g += fz_line_floats(m->tensors[i].numel);
         }
@@ -213,11 +217,6 @@ fz_trainer *fz_trainer_create(fz_model *m, size_t batch, fz_sgd opt)
                      (double)opt.momentum, (double)opt.weight_decay);
         return NULL;
     }
-    if (fz_trainable_params(m) == 0) {
-        fz_set_error(FZ_EINVAL, "fz_trainer_create: every parameter is frozen: nothing to "
-                     "train (PyTorch's backward refuses this too)");
-        return NULL;
-    }
     size_t maxw = fz_model_max_width(m), buf;
     if (!fz_mul_ok(batch, maxw, &buf) || !fz_mul_ok(buf, sizeof(float), &buf) ||
         !fz_mul_ok(buf, m->n_layers + 1, &(size_t){0})) {
@@ -242,10 +241,10 @@ fz_trainer *fz_trainer_create(fz_model *m, size_t batch, fz_sgd opt)
     t->out = fz_alloc_floats(buf / sizeof(float));
     t->dy[0] = fz_alloc_floats(buf / sizeof(float));
     t->dy[1] = fz_alloc_floats(buf / sizeof(float));
-    t->cnt_fwd = calloc(1, sizeof(fz_counter));
-    t->cnt_dgrad = calloc(1, sizeof(fz_counter));
-    t->cnt_wgrad = calloc(1, sizeof(fz_counter));
-    t->cnt_opt = calloc(1, sizeof(fz_counter));
+    t->cnt_fwd = fz_aligned_calloc(_Alignof(fz_counter), 1, sizeof(fz_counter));
+    t->cnt_dgrad = fz_aligned_calloc(_Alignof(fz_counter), 1, sizeof(fz_counter));
+    t->cnt_wgrad = fz_aligned_calloc(_Alignof(fz_counter), 1, sizeof(fz_counter));
+    t->cnt_opt = fz_aligned_calloc(_Alignof(fz_counter), 1, sizeof(fz_counter));
     if (!t->plan.layer || !t->next_plan || !t->act || !t->grad || !t->mom || !t->fwd_scratch[0] ||
         !t->fwd_scratch[1] || !t->out || !t->dy[0] || !t->dy[1] || !t->cnt_fwd ||
         !t->cnt_dgrad || !t->cnt_wgrad || !t->cnt_opt)
@@ -254,6 +253,12 @@ fz_trainer *fz_trainer_create(fz_model *m, size_t batch, fz_sgd opt)
     if (ensure_plan(t) != FZ_OK) {
         fz_trainer_free(t);
         fz_set_error(FZ_ENOMEM, "fz_trainer_create: out of memory for the plan's buffers");
+        return NULL;
+    }
+    if (!t->plan.any_trainable) {
+        fz_trainer_free(t);
+        fz_set_error(FZ_EINVAL, "fz_trainer_create: every parameter is frozen: nothing to "
+                     "train (PyTorch's backward refuses this too)");
         return NULL;
     }
     return t;
@@ -273,80 +278,34 @@ static void forward(fz_trainer *t, const fz_kernels *k, const float *x)
     size_t L = m->n_layers, B = t->batch;
     const float *in = x;
     for (size_t l = 0; l < L; l++) {
-        size_t I = m->widths[l], O = m->widths[l + 1];
+        fz_linear layer = fz_model_layer(m, l);
         float *dst = t->out;
         if (l + 1 < L)
             dst = t->act[l + 1] ? t->act[l + 1]
                 : in == t->fwd_scratch[0] ? t->fwd_scratch[1] : t->fwd_scratch[0];
-        fz_gemm_op op = {
-            .ta = FZ_NOTRANS, .tb = FZ_TRANS, .m = B, .n = O, .k = I, .alpha = 1.0f,
-            .a = in, .lda = I, .b = m->tensors[2 * l].data, .ldb = I,
-            .beta = 0.0f, .c = dst, .ldc = O,
-            .bias = m->tensors[2 * l + 1].data, .relu = l + 1 < L,
-        };
-        k->sgemm(&op, t->cnt_fwd);
+        linear_forward(k, &layer, B, in, dst, l + 1 < L, t->cnt_fwd);
         in = dst;
     }
 }
 
-/* db = column sums of dY, the columns split over the team: each column still sums its
- * rows in order, so db is the same for any thread count. */
-static void colsum_slice(const fz_kernels *k, float *db, const float *dy, size_t m,
-                         size_t n, size_t ld, fz_counter *cnt, int ith, int nth)
-{
-    fz_range r = fz_split(n, ith, nth);
-    if (r.end > r.begin)
-        k->colsum(db + r.begin, dy + r.begin, m, r.end - r.begin, ld, cnt);
-}
-
-static void colsum_team(const fz_kernels *k, float *db, const float *dy, size_t m, size_t n,
-                        size_t ld, fz_counter *cnt)
-{
-    int nth = fz_threads_for(m * n, fz_team_get()->threads);
-    /* No region at all for one thread: even an inactive one costs libgomp a team
-     * allocation, a visible share of a small network's step. */
-    if (nth <= 1) {
-        colsum_slice(k, db, dy, m, n, ld, cnt, 0, 1);
-        return;
-    }
-#ifdef _OPENMP
-#pragma omp parallel num_threads(nth)
-    colsum_slice(k, db, dy, m, n, ld, cnt, fz_thread_num(), fz_thread_count());
-#endif
-}
-
-/* Backward from dY of the last layer down to the lowest layer with work.  Each piece of
- * work is guarded by the plan flag that asks for it. */
+/* Backward from dY of the last layer down to the lowest layer with work.  Each layer
+ * gets an output only for the gradients its plan entry asks for; NULL skips the rest. */
 static void backward(fz_trainer *t, const fz_kernels *k, const float *x)
 {
     const fz_model *m = t->m;
-    size_t B = t->batch;
     float *dY = t->dy[0];
     for (size_t l = m->n_layers; l-- > t->plan.lowest;) {
         const fz_plan_layer *p = &t->plan.layer[l];
-        size_t I = m->widths[l], O = m->widths[l + 1];
-        const float *X = l == 0 ? x : t->act[l];
-        if (p->need_dW) {
-            fz_gemm_op op = {
-                .ta = FZ_TRANS, .tb = FZ_NOTRANS, .m = O, .n = I, .k = B, .alpha = 1.0f,
-                .a = dY, .lda = O, .b = X, .ldb = I, .beta = 0.0f,
-                .c = t->grad[2 * l], .ldc = I,
-            };
-            k->sgemm(&op, t->cnt_wgrad);
-        }
-        if (p->need_db)
-            colsum_team(k, t->grad[2 * l + 1], dY, B, O, O, t->cnt_wgrad);
-        if (p->need_dX) {
-            /* dX = dY·W, masked by the ReLU below (its output, kept as this layer's X). */
-            float *dX = dY == t->dy[0] ? t->dy[1] : t->dy[0];
-            fz_gemm_op op = {
-                .ta = FZ_NOTRANS, .tb = FZ_NOTRANS, .m = B, .n = I, .k = O, .alpha = 1.0f,
-                .a = dY, .lda = O, .b = m->tensors[2 * l].data, .ldb = I, .beta = 0.0f,
-                .c = dX, .ldc = I, .mask = t->act[l], .ldmask = I,
-            };
-            k->sgemm(&op, t->cnt_dgrad);
+        fz_linear layer = fz_model_layer(m, l);
+        /* dX goes to the other gradient buffer, so the GEMM never reads what it writes;
+         * layer 1's input never needs one (need_dX is never set there). */
+        float *dX = !p->need_dX ? NULL : dY == t->dy[0] ? t->dy[1] : t->dy[0];
+        linear_backward(k, &layer, t->batch, l == 0 ? x : t->act[l], dY, l > 0,
+                        p->need_dW ? t->grad[layer.W_index] : NULL,
+                        p->need_db ? t->grad[layer.b_index] : NULL,
+                        dX, t->cnt_wgrad, t->cnt_dgrad);
+        if (dX)
             dY = dX;
-        }
     }
 }
 
@@ -356,7 +315,7 @@ static float *undo_of(const fz_trainer *t, size_t i)
     return t->undo_arena + (t->grad[i] - t->grad_arena);
 }
 
-/* SGD on every trainable tensor, each split by element over the team (one parallel
+/* SGD on every tensor the plan trains, each split by element over the team (one parallel
  * region for all of them); every thread counts the FLOPs of its own slices.  Each slice
  * is copied aside first and checked after, while it is still in cache; returns whether
  * some value of this thread's slices became NaN or infinite. */
@@ -365,7 +324,7 @@ static int optimizer_slice(fz_trainer *t, const fz_kernels *k, int ith, int team
     fz_model *m = t->m;
     int bad = 0;
     for (size_t i = 0; i < m->n_tensors; i++) {
-        if (!m->tensors[i].requires_grad)
+        if (!plan_need_grad(&t->plan, &m->tensors[i]))
             continue;
         fz_range r = fz_split(m->tensors[i].numel, ith, team);
         size_t n = r.end - r.begin;
@@ -383,7 +342,7 @@ static int optimizer_slice(fz_trainer *t, const fz_kernels *k, int ith, int team
     return bad;
 }
 
-/* Puts back every trainable tensor and its momentum as they were before the update,
+/* Puts back every tensor the plan trains, and its momentum, as they were before the update,
  * after naming (in the message) the first value that went bad. */
 static fz_status undo_update(fz_trainer *t)
 {
@@ -392,7 +351,7 @@ static fz_status undo_update(fz_trainer *t)
     size_t at = 0;
     float value = NAN;
     for (size_t i = m->n_tensors; i-- > 0;) {   /* backwards: the first bad one wins */
-        if (!m->tensors[i].requires_grad)
+        if (!plan_need_grad(&t->plan, &m->tensors[i]))
             continue;
         size_t n = m->tensors[i].numel;
         float *mom = t->opt.momentum != 0.0f ? t->mom[i] : NULL;

@@ -1,0 +1,39 @@
+/*
+ * Internal: one Linear layer, Y = X·Wᵀ + b, as a pair of functions that the trainer and
+ * fz_forward share.
+ *
+ * linear_backward computes exactly the gradients it is given somewhere to put: each of
+ * dW, db and dX may be NULL, and the trainer passes NULL exactly where the backward plan
+ * (plan.h) says !need_dW, !need_db or !need_dX.  So every piece of work freezing saves
+ * is skipped in one place, and the FLOP counters see only the work that ran.
+ */
+#ifndef FZ_LINEAR_H
+#define FZ_LINEAR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "kernels.h"
+#include "model.h"
+
+/* Y = X·Wᵀ + b, then max(Y, 0) when `relu`, for a batch×in X into a batch×out Y (one
+ * GEMM with a fused epilogue).  Counts 2·batch·in·out + batch·out (+ batch·out for the
+ * ReLU) into `flops`, which may be NULL. */
+void linear_forward(const fz_kernels *k, const fz_linear *layer, size_t batch,
+                    const float *X, float *Y, bool relu, fz_counter *flops);
+
+/* The backward of linear_forward, from dY (batch×out) and the layer's input X
+ * (batch×in).  Each output is computed only when it is not NULL:
+ *   dW = dYᵀ·X               out×in    2·batch·in·out FLOPs into `wgrad`
+ *   db = column sums of dY   out       batch·out       into `wgrad`
+ *   dX = dY·W                batch×in  2·batch·in·out  into `dgrad`
+ * When `relu_below`, X is the output of the previous layer's ReLU and dX also takes
+ * that ReLU's backward, fused into the same GEMM: dX = 0 where X <= 0 (+ batch·in
+ * FLOPs).  X is read only for dW and that mask, so it may be NULL when neither runs.
+ * dX must not overlap dY.  Bitwise the same for any thread count. */
+void linear_backward(const fz_kernels *k, const fz_linear *layer, size_t batch,
+                     const float *X, const float *dY, bool relu_below,
+                     float *dW, float *db, float *dX,
+                     fz_counter *wgrad, fz_counter *dgrad);
+
+#endif /* FZ_LINEAR_H */
