@@ -10,6 +10,7 @@
 #include <immintrin.h>
 
 #include "kernels.h"
+#include "cpu.h"
 #include "gemm.h"
 #include "elementwise.h"
 
@@ -103,18 +104,24 @@ static void sgd_avx2(float *p, const float *g, float *buf, size_t n, float lr,
     fz_counter_add(flops, sgd_flops(n, buf, wd));
 }
 
-static void sgemm_avx2(const fz_gemm_op *op, fz_counter *flops)
+static void sgemm_ctx_avx2(const fz_gemm_op *op, const fz_gemm_ctx *ctx, fz_counter *flops)
 {
-    fz_sgemm_run(&fz_sgemm_avx2_6x16, op, flops);
+    fz_sgemm_run(&fz_sgemm_avx2_6x16, op, ctx, flops);
 }
 
-static const fz_kernels avx2_table = {
-    .isa = "avx2",
-    .sgemm = sgemm_avx2,
-    .relu_fwd = relu_fwd_avx2,
-    .relu_bwd = relu_bwd_avx2,
-    .colsum = colsum_avx2,
-    .sgd = sgd_avx2,
-};
+static void sgemm_avx2(const fz_gemm_op *op, fz_counter *flops)
+{
+    fz_sgemm_run(&fz_sgemm_avx2_6x16, op, NULL, flops);
+}
 
-const fz_kernels *fz_kernels_avx2(void) { return &avx2_table; }
+void fz_kernels_init_avx2(fz_kernels *t)
+{
+    t->isa = "avx2";
+    t->sgemm_ctx = sgemm_ctx_avx2;
+    t->sgemm = sgemm_avx2;
+    t->microkernel = &fz_sgemm_avx2_6x16;
+    t->relu_fwd = relu_fwd_avx2;
+    t->relu_bwd = relu_bwd_avx2;
+    t->colsum = colsum_avx2;
+    t->sgd = sgd_avx2;
+}

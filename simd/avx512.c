@@ -11,6 +11,7 @@
 #include <immintrin.h>
 
 #include "kernels.h"
+#include "cpu.h"
 #include "gemm.h"
 #include "elementwise.h"
 
@@ -101,18 +102,24 @@ static void sgd_avx512(float *p, const float *g, float *buf, size_t n, float lr,
     fz_counter_add(flops, sgd_flops(n, buf, wd));
 }
 
-static void sgemm_avx512(const fz_gemm_op *op, fz_counter *flops)
+static void sgemm_ctx_avx512(const fz_gemm_op *op, const fz_gemm_ctx *ctx, fz_counter *flops)
 {
-    fz_sgemm_run(&fz_sgemm_avx512, op, flops);
+    fz_sgemm_run(&fz_sgemm_avx512, op, ctx, flops);
 }
 
-static const fz_kernels avx512_table = {
-    .isa = "avx512",
-    .sgemm = sgemm_avx512,
-    .relu_fwd = relu_fwd_avx512,
-    .relu_bwd = relu_bwd_avx512,
-    .colsum = colsum_avx512,
-    .sgd = sgd_avx512,
-};
+static void sgemm_avx512(const fz_gemm_op *op, fz_counter *flops)
+{
+    fz_sgemm_run(&fz_sgemm_avx512, op, NULL, flops);
+}
 
-const fz_kernels *fz_kernels_avx512(void) { return &avx512_table; }
+void fz_kernels_init_avx512(fz_kernels *t)
+{
+    t->isa = "avx512";
+    t->sgemm_ctx = sgemm_ctx_avx512;
+    t->sgemm = sgemm_avx512;
+    t->microkernel = &fz_sgemm_avx512;
+    t->relu_fwd = relu_fwd_avx512;
+    t->relu_bwd = relu_bwd_avx512;
+    t->colsum = colsum_avx512;
+    t->sgd = sgd_avx512;
+}

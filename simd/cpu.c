@@ -76,3 +76,10 @@ bool fz_cpu_has_avx512(void) { return false; }
 bool fz_cpu_is_amd_family_19h(void) { return false; }
 bool fz_cpu_has_neon(void) { return false; }
 #endif
+
+unsigned fz_cpu_flags(void)
+{
+    return (fz_cpu_has_avx2_fma() ? FZ_CPU_AVX2 : 0u) |
+           (fz_cpu_has_avx512() ? FZ_CPU_AVX512 : 0u) |
+           (fz_cpu_has_neon() ? FZ_CPU_NEON : 0u);
+}

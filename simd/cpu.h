@@ -1,4 +1,4 @@
-/* CPU feature detection and the per-ISA tables, as far as this build has them. */
+/* CPU feature detection and each ISA's table init, as far as this build has them. */
 #ifndef FZ_SIMD_CPU_H
 #define FZ_SIMD_CPU_H
 
@@ -26,14 +26,18 @@ bool fz_cpu_is_amd_family_19h(void);
 /* True when the CPU executes Advanced SIMD (always on aarch64 Linux; checked in hwcaps). */
 bool fz_cpu_has_neon(void);
 
+/* Each ISA's init upgrades the entries of a table that the ISA below it filled (the
+ * scalar reference first): dav1d's pattern, so adding an ISA is one init function, its
+ * files and one step in fz_kernels_init_for_flags. */
+void fz_kernels_init_scalar(fz_kernels *t);
 #if FZ_HAVE_AVX2
-const fz_kernels *fz_kernels_avx2(void);
+void fz_kernels_init_avx2(fz_kernels *t);
 #endif
 #if FZ_HAVE_AVX512
-const fz_kernels *fz_kernels_avx512(void);
+void fz_kernels_init_avx512(fz_kernels *t);
 #endif
 #if FZ_HAVE_NEON
-const fz_kernels *fz_kernels_neon(void);
+void fz_kernels_init_neon(fz_kernels *t);
 #endif
 
 #endif

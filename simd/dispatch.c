@@ -1,63 +1,51 @@
 /*
- * Run-time choice of the kernel table, made once per process.
- *
- * The table starts as the scalar reference and is upgraded one CPU feature at a time,
- * returning early when a feature is missing (dav1d style).  FREEZEBENCH_ISA forces a
- * path; asking for one this CPU or build cannot run is reported and ignored.
+ * Which kernels a set of CPU features allows: the scalar reference, upgraded ISA by ISA
+ * (dav1d style).  The choice is a pure function of a flags mask; fz_kernels_best() and
+ * fz_kernels_for() apply it to this CPU's flags.  Which table the library runs, and
+ * FREEZEBENCH_ISA, are the runtime's business (src/kernels_active.c).
  */
 #include <pthread.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "kernels.h"
 #include "cpu.h"
 #include "gemm.h"
-#include "../src/error.h"
 
-static const fz_kernels *active;
-static fz_status active_status = FZ_OK;
-static pthread_once_t active_once = PTHREAD_ONCE_INIT;
-
-const fz_kernels *fz_kernels_for(const char *isa)
+fz_kernels fz_kernels_init_for_flags(unsigned flags)
 {
-    if (!isa)
-        return NULL;
-    if (!strcmp(isa, "scalar"))
-        return fz_kernels_scalar();
+    fz_kernels t;
+    fz_kernels_init_scalar(&t);
+    (void)flags;   /* a build with no vector ISA reads no flag */
 #if FZ_HAVE_AVX2
-    if (!strcmp(isa, "avx2"))
-        return fz_cpu_has_avx2_fma() ? fz_kernels_avx2() : NULL;
+    if (!(flags & FZ_CPU_AVX2))
+        return t;
+    fz_kernels_init_avx2(&t);
 #endif
 #if FZ_HAVE_AVX512
-    if (!strcmp(isa, "avx512"))
-        return fz_cpu_has_avx512() ? fz_kernels_avx512() : NULL;
+    if (!(flags & FZ_CPU_AVX512))   /* its files are built with AVX2 too: after it */
+        return t;
+    fz_kernels_init_avx512(&t);
 #endif
 #if FZ_HAVE_NEON
-    if (!strcmp(isa, "neon"))
-        return fz_cpu_has_neon() ? fz_kernels_neon() : NULL;
+    if (!(flags & FZ_CPU_NEON))
+        return t;
+    fz_kernels_init_neon(&t);
 #endif
-    return NULL;
+    return t;
 }
 
-const fz_sgemm_kernel *fz_sgemm_kernel_for(const char *isa)
-{
-    if (!fz_kernels_for(isa))   /* not built, or this CPU lacks it */
-        return NULL;
-#if FZ_HAVE_AVX2
-    if (!strcmp(isa, "avx2"))
-        return &fz_sgemm_avx2_6x16;
-#endif
-#if FZ_HAVE_AVX512
-    if (!strcmp(isa, "avx512"))
-        return &fz_sgemm_avx512;
-#endif
-#if FZ_HAVE_NEON
-    if (!strcmp(isa, "neon"))
-        return &fz_sgemm_neon_8x12;
-#endif
-    return NULL;
-}
+/* Each ISA by name with the flags that reach it: the tables fz_kernels_for hands out. */
+static const struct { const char *isa; unsigned flags; } named[] = {
+    { "scalar", 0 },
+    { "avx2", FZ_CPU_AVX2 },
+    { "avx512", FZ_CPU_AVX2 | FZ_CPU_AVX512 },
+    { "neon", FZ_CPU_NEON },
+};
+#define N_NAMED (sizeof named / sizeof *named)
+
+static fz_kernels named_table[N_NAMED];
+static const fz_kernels *best;
+static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
 
 /* Whether a CPU with AVX-512 should run it by default rather than AVX2.  Zen 4 (AMD
  * family 19h) executes each 512-bit operation as two 256-bit halves, so there AVX-512
@@ -69,63 +57,46 @@ static bool avx512_is_default(void)
     return true;
 }
 
-static const fz_kernels *best_available(void)
+static void build_tables(void)
 {
-    const fz_kernels *k = fz_kernels_scalar();
-#if FZ_HAVE_AVX2
-    if (!fz_cpu_has_avx2_fma())
-        return k;
-    k = fz_kernels_avx2();
-#endif
-#if FZ_HAVE_AVX512
-    if (!fz_cpu_has_avx512() || !avx512_is_default())
-        return k;
-    k = fz_kernels_avx512();
-#endif
-#if FZ_HAVE_NEON
-    if (!fz_cpu_has_neon())
-        return k;
-    k = fz_kernels_neon();
-#endif
-    return k;
+    for (size_t i = 0; i < N_NAMED; i++)
+        named_table[i] = fz_kernels_init_for_flags(named[i].flags);
+    unsigned flags = fz_cpu_flags();
+    if (!avx512_is_default())
+        flags &= ~(unsigned)FZ_CPU_AVX512;
+    const char *isa = fz_kernels_init_for_flags(flags).isa;
+    best = fz_kernels_scalar();
+    /* The same pointer as fz_kernels_for(isa): one table per ISA in the process. */
+    for (size_t i = 1; i < N_NAMED; i++)
+        if (!strcmp(named_table[i].isa, isa) && !strcmp(named[i].isa, isa))
+            best = &named_table[i];
 }
 
-static void choose(void)
+const fz_kernels *fz_kernels_best(void)
 {
-    active = best_available();
-    const char *forced = getenv("FREEZEBENCH_ISA");
-    if (!forced || !*forced)
-        return;
-    const fz_kernels *k = fz_kernels_for(forced);
-    if (k) {
-        active = k;
-        return;
-    }
-    active_status = FZ_EINVAL;
-    fprintf(stderr, "freezebench: FREEZEBENCH_ISA=%s cannot run here (this CPU or build "
-            "lacks it; known: scalar, avx2, avx512, neon); using %s\n", forced,
-            active->isa);
+    pthread_once(&tables_once, build_tables);
+    return best;
 }
 
-const fz_kernels *fz_kernels_get(void)
+const fz_kernels *fz_kernels_for(const char *isa)
 {
-    pthread_once(&active_once, choose);
-    return active;
+    if (!isa)
+        return NULL;
+    if (!strcmp(isa, "scalar"))
+        return fz_kernels_scalar();
+    pthread_once(&tables_once, build_tables);
+    unsigned cpu = fz_cpu_flags();
+    for (size_t i = 0; i < N_NAMED; i++)
+        /* The table's name tells whether this build has the ISA: without it, the flags
+         * leave a table of the ISA below. */
+        if (!strcmp(isa, named[i].isa) && (cpu & named[i].flags) == named[i].flags &&
+            !strcmp(named_table[i].isa, isa))
+            return &named_table[i];
+    return NULL;
 }
 
-void fz_kernels_override(const fz_kernels *k)
+const fz_sgemm_kernel *fz_sgemm_kernel_for(const char *isa)
 {
-    pthread_once(&active_once, choose);
-    active = k ? k : best_available();
-}
-
-const char *fz_isa(void) { return fz_kernels_get()->isa; }
-
-fz_status fz_isa_status(void)
-{
-    const fz_kernels *k = fz_kernels_get();
-    if (active_status != FZ_OK)
-        fz_set_error(active_status, "fz_isa: FREEZEBENCH_ISA=%s cannot run here; using %s",
-                     getenv("FREEZEBENCH_ISA"), k->isa);
-    return active_status;
+    const fz_kernels *k = fz_kernels_for(isa);
+    return k ? k->microkernel : NULL;
 }

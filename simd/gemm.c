@@ -2,7 +2,11 @@
  * The GEMM loop nest, written once for every ISA: it reaches the ISA only through the
  * kernel's microkernel and packers, so this file is compiled without any -m flag.
  *
- * Blocked path (Goto/BLIS):  NC loop (split among the team's L3 groups) → KC loop, pack
+ * The caller hands in its plan (fz_gemm_ctx: cache sizes and threads); the blocking is
+ * derived from those caches for the kernel's own tile, so the loop nest needs nothing
+ * from the thread runtime and any kernel gets blocking that fits its tile.
+ *
+ * Blocked path (Goto/BLIS):  NC loop (split among the plan's L3 groups) → KC loop, pack
  * a KC×NC block of B shared by the group → MC loop (the group's threads split M), pack
  * an MC×KC block of A per thread → NR loop → MR loop → microkernel.  K is never split
  * and every C element is summed over k in the same order whatever the thread count or
@@ -20,8 +24,8 @@
 #include <stdlib.h>
 
 #include "gemm.h"
-#include "../src/error.h"
-#include "../src/team.h"
+#include "error.h"
+#include "split.h"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -37,17 +41,11 @@
 static size_t round_up(size_t x, size_t to) { return (x + to - 1) / to * to; }
 static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
 
-void fz_sgemm_blocking(const fz_sgemm_kernel *kern, size_t *kc, size_t *mc, size_t *nc)
+fz_blocking fz_sgemm_blocking(const fz_sgemm_kernel *kern, const fz_gemm_ctx *ctx)
 {
-    const fz_team_config *team = fz_team_get();
-    fz_blocking b = { team->kc, team->mc, team->nc };
-    /* The team's blocking is for the tile of the ISA in use; a kernel of another ISA
-     * (tests and benchmarks run them side by side) gets its own from the same caches. */
-    if (b.kc && (team->mr != kern->mr || team->nr != kern->nr))
-        b = fz_team_blocking_for(kern->mr, kern->nr);
-    *kc = b.kc ? b.kc : kern->kc;
-    *mc = round_up(b.mc ? b.mc : kern->mc, kern->mr);
-    *nc = round_up(b.nc ? b.nc : kern->nc, kern->nr);
+    fz_cache_sizes none = { 0, 0, 0 };
+    return fz_blocking_from_caches(ctx ? ctx->caches : none, kern->mr, kern->nr,
+                                   sizeof(float));
 }
 
 /* Where op(A) element (i, p) and op(B) element (p, j) live: x[i·rs + p·cs]. */
@@ -70,14 +68,6 @@ static unsigned epilogue_stages(const fz_gemm_op *op)
 
 /* The epilogue of the tile at (i, j) for the K block [p0, p0 + kc) of k: beta only on
  * the first block (later ones accumulate), bias/ReLU/mask only on the last. */
-/* Whether A's strides are a packed panel's (rows side by side, MR apart), which the
- * microkernel takes to mean one and then reads MR whole rows: an A read where it lies
- * must not have them. */
-static bool a_strides_look_packed(const fz_sgemm_kernel *kern, operand_strides s)
-{
-    return s.rsa == 1 && s.csa == kern->mr;
-}
-
 static fz_tile_epilogue tile_epilogue(const fz_gemm_op *op, size_t i, size_t j,
                                       bool first, bool last)
 {
@@ -145,20 +135,11 @@ static void sgemm_small(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
     fz_counter_add(flops, 2 * mn * k + mn * epilogue_stages(op));
 }
 
-/* The part [*lo, *hi) of `count` items, in whole units of `unit`, that worker w of nw
- * gets. */
-static void split(size_t count, size_t unit, int w, int nw, size_t *lo, size_t *hi)
-{
-    size_t units = (count + unit - 1) / unit;
-    *lo = min_size(count, units * (size_t)w / (size_t)nw * unit);
-    *hi = min_size(count, units * (size_t)(w + 1) / (size_t)nw * unit);
-}
-
 typedef struct {
     const fz_sgemm_kernel *kern;
     const fz_gemm_op *op;
     operand_strides s;
-    size_t kc, mc, nc;
+    fz_blocking blk;
     int groups;
     float *bbuf;    /* packed B blocks, one per group, bstride floats apart */
     float *abuf;    /* packed A blocks, one per thread, astride floats apart */
@@ -169,10 +150,9 @@ typedef struct {
 /* Packing A pays when each packed element is read again, once per NR columns of C.
  * With C one panel wide (DeepBench's 1760×16×1760) it is read once, so packing would
  * only add a copy of all of A; the microkernel then reads A where it lies. */
-static bool a_worth_packing(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
-                            operand_strides s)
+static bool a_worth_packing(const fz_sgemm_kernel *kern, const fz_gemm_op *op)
 {
-    return op->n > kern->nr || a_strides_look_packed(kern, s);
+    return op->n > kern->nr;
 }
 
 /* One thread's share of the blocked GEMM; returns the FLOPs it executed.  Every thread
@@ -190,30 +170,29 @@ static uint64_t blocked_worker(const blocked_job *job, int t, int nt)
     unsigned stages = epilogue_stages(op);
     uint64_t done = 0;
 
-    size_t n0, n1, m0, m1;
-    split(n, nr, g, groups, &n0, &n1);
-    split(m, mr, tg, per_group, &m0, &m1);
+    fz_range cols = fz_split_by(n, nr, g, groups), rows = fz_split_by(m, mr, tg, per_group);
+    size_t n0 = cols.begin, n1 = cols.end, m0 = rows.begin, m1 = rows.end;
     size_t widest = (n + nr - 1) / nr / (size_t)groups * nr + nr;
-    size_t jc_rounds = (widest + job->nc - 1) / job->nc;
+    size_t jc_rounds = (widest + job->blk.nc - 1) / job->blk.nc;
 
     for (size_t round = 0; round < jc_rounds; round++) {
-        size_t jc = n0 + round * job->nc;
-        size_t ncur = jc < n1 ? min_size(job->nc, n1 - jc) : 0;
-        for (size_t pc = 0; pc < k; pc += job->kc) {
-            size_t kcur = min_size(job->kc, k - pc);
+        size_t jc = n0 + round * job->blk.nc;
+        size_t ncur = jc < n1 ? min_size(job->blk.nc, n1 - jc) : 0;
+        for (size_t pc = 0; pc < k; pc += job->blk.kc) {
+            size_t kcur = min_size(job->blk.kc, k - pc);
             bool first = pc == 0, last = pc + kcur == k;
 
             /* The group's threads pack the B block together, whole panels each. */
-            size_t b0, b1;
-            split(ncur, nr, tg, per_group, &b0, &b1);
+            fz_range mine = fz_split_by(ncur, nr, tg, per_group);
+            size_t b0 = mine.begin, b1 = mine.end;
             if (b1 > b0)
                 kern->pack_b(bp + b0 * kcur, op->b + (jc + b0) * job->s.csb + pc * job->s.rsb,
                              job->s.csb, job->s.rsb, b1 - b0, kcur);
 #ifdef _OPENMP
 #pragma omp barrier
 #endif
-            for (size_t ic = m0; ic < m1 && ncur; ic += job->mc) {
-                size_t mcur = min_size(job->mc, m1 - ic);
+            for (size_t ic = m0; ic < m1 && ncur; ic += job->blk.mc) {
+                size_t mcur = min_size(job->blk.mc, m1 - ic);
                 const float *ablock = op->a + ic * job->s.rsa + pc * job->s.csa;
                 size_t rsa = job->s.rsa, csa = job->s.csa;
                 if (!job->a_in_place) {
@@ -228,6 +207,7 @@ static uint64_t blocked_worker(const blocked_job *job, int t, int nt)
                     for (size_t i = 0; i < mcur; i += mr) {
                         size_t mrc = min_size(mr, mcur - i);
                         fz_tile_epilogue ep = tile_epilogue(op, ic + i, jc + j, first, last);
+                        ep.a_packed = !job->a_in_place;
                         kern->ukr(kcur, ablock + i / mr * panel, rsa, csa, bp + j * kcur,
                                   op->c + (ic + i) * op->ldc + jc + j, op->ldc, mrc, nrc,
                                   &ep);
@@ -246,29 +226,27 @@ static uint64_t blocked_worker(const blocked_job *job, int t, int nt)
 }
 
 static void sgemm_blocked(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
-                          fz_counter *flops)
+                          const fz_gemm_ctx *ctx, fz_blocking blk, fz_counter *flops)
 {
-    const fz_team_config *team = fz_team_get();
-    blocked_job job = { .kern = kern, .op = op, .s = strides_of(op) };
-    job.a_in_place = !a_worth_packing(kern, op, job.s);
-    fz_sgemm_blocking(kern, &job.kc, &job.mc, &job.nc);
+    blocked_job job = { .kern = kern, .op = op, .s = strides_of(op), .blk = blk };
+    job.a_in_place = !a_worth_packing(kern, op);
 
     int threads = 1;
 #ifdef _OPENMP
-    if ((uint64_t)op->m * op->n * op->k >= PARALLEL_MNK)
-        threads = team->threads > 0 ? team->threads : 1;
+    if (ctx && (uint64_t)op->m * op->n * op->k >= PARALLEL_MNK)
+        threads = ctx->threads > 0 ? ctx->threads : 1;
 #endif
-    int groups = threads > 1 && team->groups > 0 && threads % team->groups == 0
-                 ? team->groups : 1;
+    int groups = threads > 1 && ctx->groups > 0 && threads % ctx->groups == 0
+                 ? ctx->groups : 1;
     job.groups = groups;
 
     /* One allocation for every pack buffer, sized to this product.  Plain malloc, not
      * aligned_alloc: glibc then serves the next call of the same size from its heap
      * instead of a fresh mmap, whose page faults cost a few percent at these sizes. */
-    size_t kc = min_size(job.kc, op->k);
-    job.bstride = round_up(kc * min_size(job.nc, round_up(op->n, kern->nr)), 16);
+    size_t kc = min_size(blk.kc, op->k);
+    job.bstride = round_up(kc * min_size(blk.nc, round_up(op->n, kern->nr)), 16);
     job.astride = job.a_in_place
-                  ? 0 : round_up(kc * min_size(job.mc, round_up(op->m, kern->mr)), 16);
+                  ? 0 : round_up(kc * min_size(blk.mc, round_up(op->m, kern->mr)), 16);
     size_t floats = 0;
     void *raw = NULL;
     if (fz_mul_ok(job.bstride, (size_t)groups, &floats) &&
@@ -301,18 +279,17 @@ static void sgemm_blocked(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
     free(raw);
 }
 
-void fz_sgemm_run(const fz_sgemm_kernel *kern, const fz_gemm_op *op, fz_counter *flops)
+void fz_sgemm_run(const fz_sgemm_kernel *kern, const fz_gemm_op *op, const fz_gemm_ctx *ctx,
+                  fz_counter *flops)
 {
     if (op->m == 0 || op->n == 0)
         return;
-    size_t kc, mc, nc;
-    fz_sgemm_blocking(kern, &kc, &mc, &nc);
+    fz_blocking blk = fz_sgemm_blocking(kern, ctx);
     /* The small path hands A to the microkernel where it lies. */
-    bool small = op->k <= kc && op->k * round_up(op->n, kern->nr) <= SMALL_B_FLOATS &&
-                 (uint64_t)op->m * op->n * op->k <= SMALL_MNK &&
-                 !a_strides_look_packed(kern, strides_of(op));
+    bool small = op->k <= blk.kc && op->k * round_up(op->n, kern->nr) <= SMALL_B_FLOATS &&
+                 (uint64_t)op->m * op->n * op->k <= SMALL_MNK;
     if (small)
         sgemm_small(kern, op, flops);
     else
-        sgemm_blocked(kern, op, flops);
+        sgemm_blocked(kern, op, ctx, blk, flops);
 }

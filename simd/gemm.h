@@ -1,7 +1,8 @@
 /*
  * Internal: the GEMM loop nest (gemm.c, written once) and what each ISA plugs into it —
- * a register-blocked microkernel, two packers and the block sizes that fit them (BLIS
- * style: the blocking sits next to the kernel it belongs to).
+ * a register-blocked microkernel and two packers.  The block sizes come from the
+ * kernel's own MR×NR tile and the cache sizes the caller passes (blocking.h), so a
+ * kernel with another tile gets its own blocking from the same caches.
  *
  * Notation: op(A) is m×k, op(B) is k×n.  The packed A block is a run of MR-row panels,
  * each k deep with MR consecutive floats per k step; the packed B block is a run of
@@ -28,12 +29,16 @@ typedef struct {
      * bias and mask are in C's coordinates (bias by C's column, i.e. the tile's row).
      * Only for kernels with stores_transposed. */
     bool transposed;
+    /* A is a packed panel (rsa 1, csa MR, zero padded to MR rows), so the microkernel may
+     * read all MR rows; otherwise A is the caller's matrix and rows i >= mr must not be
+     * read.  Said explicitly: strides that merely look packed are no proof. */
+    bool a_packed;
 } fz_tile_epilogue;
 
 /* The tile C[0..mr)×[0..nr) (mr <= MR, nr <= NR) becomes the epilogue of
  *   sum over p < k of  a[i·rsa + p·csa] · b[p·NR + j].
- * A is either a packed panel (rsa 1, csa MR) or the caller's matrix itself (the small
- * path, and the blocked path when C is one panel wide); rows i >= mr are never read.
+ * A is either a packed panel (ep->a_packed: rsa 1, csa MR) or the caller's matrix itself
+ * (the small path, and the blocked path when C is one panel wide).
  * B is always a packed panel, 64-byte aligned.  With ep->transposed the tile is Cᵀ
  * (the small path passes op(B)ᵀ as A and packed op(A)ᵀ as B). */
 typedef void fz_sgemm_ukr(size_t k, const float *a, size_t rsa, size_t csa,
@@ -46,26 +51,26 @@ typedef void fz_sgemm_ukr(size_t k, const float *a, size_t rsa, size_t csa,
 typedef void fz_sgemm_pack(float *dst, const float *src, size_t ls, size_t ks,
                            size_t lanes, size_t k);
 
-typedef struct {
+typedef struct fz_sgemm_kernel {
     const char *name;       /* type, ISA and tile: "sgemm_avx2_6x16" */
     size_t mr, nr;          /* microkernel tile */
-    size_t kc, mc, nc;      /* default blocking: B micro-panel in L1, A block in L2,
-                             * B block in L3 */
     fz_sgemm_ukr *ukr;
     fz_sgemm_pack *pack_a, *pack_b;
     bool stores_transposed; /* the microkernel honours fz_tile_epilogue.transposed */
 } fz_sgemm_kernel;
 
-/* The whole GEMM of `op` with kernel `kern`: chooses the small (unpacked A, one thread)
- * or the blocked parallel path, and counts 2·m·n·k plus m·n per epilogue stage. */
-void fz_sgemm_run(const fz_sgemm_kernel *kern, const fz_gemm_op *op, fz_counter *flops);
+/* The whole GEMM of `op` with kernel `kern` and the caller's plan (ctx NULL: one thread,
+ * default cache sizes): chooses the small (unpacked A, one thread) or the blocked
+ * parallel path, and counts 2·m·n·k plus m·n per epilogue stage. */
+void fz_sgemm_run(const fz_sgemm_kernel *kern, const fz_gemm_op *op, const fz_gemm_ctx *ctx,
+                  fz_counter *flops);
 
-/* The blocking fz_sgemm_run uses with `kern` now: the team's (fz_team_get) where it
- * sets one, else the kernel's default, rounded to whole MR/NR panels. */
-void fz_sgemm_blocking(const fz_sgemm_kernel *kern, size_t *kc, size_t *mc, size_t *nc);
+/* The blocking fz_sgemm_run uses with `kern` and `ctx`: derived from ctx's cache sizes
+ * (defaults where ctx is NULL or a size is 0) for kern's MR×NR tile. */
+fz_blocking fz_sgemm_blocking(const fz_sgemm_kernel *kern, const fz_gemm_ctx *ctx);
 
-/* The GEMM kernel of an ISA ("avx2", "avx512", "neon"), or NULL where this build or CPU lacks it
- * (or for "scalar", which has no microkernel).  For tests and benchmarks. */
+/* The GEMM kernel of an ISA ("avx2", "avx512", "neon"), or NULL where this build or CPU
+ * lacks it (or for "scalar", which has no microkernel).  For tests and benchmarks. */
 const fz_sgemm_kernel *fz_sgemm_kernel_for(const char *isa);
 
 #if FZ_HAVE_AVX2

@@ -15,12 +15,6 @@
 #define MR 6
 #define NR 16
 
-/* BLIS's Haswell/Zen single-precision blocking: a 256-deep B micro-panel is 16 KiB (half
- * of L1), a 144×256 A block 144 KiB (in L2), a 256×4080 B block 4 MiB (in L3). */
-#define KC 256
-#define MC 144
-#define NC 4080
-
 typedef struct {
     __m256i lo, hi;   /* which of the 16 columns exist */
     bool full;
@@ -245,7 +239,7 @@ static void sgemm_avx2_6x16(size_t k, const float *a, size_t rsa, size_t csa,
 {
     if (ep->transposed)   /* the small path's tall, narrow products, as Cᵀ */
         ukr_body(k, a, rsa, csa, b, c, ldc, mr, nr, ep, false, false, true);
-    else if (rsa == 1 && csa == MR)
+    else if (ep->a_packed)
         ukr_body(k, a, 1, MR, b, c, ldc, mr, nr, ep, true, false, false);
     else if (nr <= 8)   /* the small path's narrow products: half the work */
         ukr_body(k, a, rsa, csa, b, c, ldc, mr, nr, ep, false, true, false);
@@ -354,7 +348,6 @@ static void pack_b_avx2(float *dst, const float *src, size_t ls, size_t ks, size
 const fz_sgemm_kernel fz_sgemm_avx2_6x16 = {
     .name = "sgemm_avx2_6x16",
     .mr = MR, .nr = NR,
-    .kc = KC, .mc = MC, .nc = NC,
     .ukr = sgemm_avx2_6x16,
     .pack_a = pack_a_avx2,
     .pack_b = pack_b_avx2,

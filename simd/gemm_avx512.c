@@ -33,13 +33,8 @@
 #define NR FZ_AVX512_NR
 #define NV (NR / 16)   /* ZMM vectors per row of the tile */
 
-/* The default blocking, used where the team sets none (it derives its own from the
- * caches for this tile, the same rule): a 128-deep B micro-panel is 32 KiB, two thirds
- * of a 48 KiB L1d; a 2046×128 A block 1 MiB, half of a 2 MiB L2; a 128×4096 B block
- * 2 MiB, for L3.  KC 128, 192, 256 and 384 measured within 2% of each other above. */
-#define KC 128
-#define MC 2046
-#define NC 4096
+/* The blocking comes from the caches for this tile (blocking.h); on the core above, KC
+ * 128, 192, 256 and 384 measured within 2% of each other. */
 
 _Static_assert(NR % 16 == 0 && NV >= 1 && NV <= 4, "NR is whole ZMM vectors");
 _Static_assert(MR <= 16, "the transposed store puts a row of C into one vector");
@@ -324,7 +319,7 @@ static void sgemm_avx512_ukr(size_t k, const float *a, size_t rsa, size_t csa,
     }
     if (ep->transposed) {   /* the small path's tall, narrow products, as Cᵀ */
         BY_VECTORS(false, true)
-    } else if (rsa == 1 && csa == MR) {
+    } else if (ep->a_packed) {
         rsa = 1;    /* constants for the packed panel's addressing */
         csa = MR;
         BY_VECTORS(true, false)
@@ -411,7 +406,6 @@ static void pack_b_avx512(float *dst, const float *src, size_t ls, size_t ks, si
 const fz_sgemm_kernel fz_sgemm_avx512 = {
     .name = "sgemm_avx512_" STR(MR) "x" STR(NR),
     .mr = MR, .nr = NR,
-    .kc = KC, .mc = MC, .nc = NC,
     .ukr = sgemm_avx512_ukr,
     .pack_a = pack_a_avx512,
     .pack_b = pack_b_avx512,

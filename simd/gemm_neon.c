@@ -16,12 +16,6 @@
 #define NR 12
 #define NV (NR / 4)   /* vectors per row of the tile */
 
-/* A 24 KiB B micro-panel (256 × 12 floats) for a 64 KiB L1, a 128×256 A block (128 KiB)
- * for a 1 MiB L2, an NC of 4080 columns (4 MiB of B) for a shared L3 or SLC. */
-#define KC 256
-#define MC 128
-#define NC 4080
-
 static inline float32x4_t load_part(const float *p, size_t count)
 {
     if (count >= 4)
@@ -121,7 +115,7 @@ static void sgemm_neon_8x12(size_t k, const float *a, size_t rsa, size_t csa,
                             const float *b, float *c, size_t ldc, size_t mr, size_t nr,
                             const fz_tile_epilogue *ep)
 {
-    if (rsa == 1 && csa == MR)
+    if (ep->a_packed)
         ukr_body(k, a, 1, MR, b, c, ldc, mr, nr, ep, true);
     else
         ukr_body(k, a, rsa, csa, b, c, ldc, mr, nr, ep, false);
@@ -142,7 +136,6 @@ static void pack_b_neon(float *dst, const float *src, size_t ls, size_t ks, size
 const fz_sgemm_kernel fz_sgemm_neon_8x12 = {
     .name = "sgemm_neon_8x12",
     .mr = MR, .nr = NR,
-    .kc = KC, .mc = MC, .nc = NC,
     .ukr = sgemm_neon_8x12,
     .pack_a = pack_a_neon,
     .pack_b = pack_b_neon,

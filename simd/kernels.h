@@ -1,10 +1,13 @@
 /*
  * The kernel dispatch table: the only place the library reaches per-ISA code.
  *
- * fz_kernels_init() fills the table with the scalar reference kernels, then upgrades it
- * one CPU feature at a time (dav1d style), once per process.  Every kernel counts the
- * FLOPs it executes into the fz_counter it is handed (one add per call, into the slot
- * of the calling OpenMP thread), so executed FLOPs are measured, not computed.
+ * fz_kernels_init_for_flags() fills a table with the scalar reference kernels, then lets
+ * each ISA's init upgrade the entries its CPU flag allows (dav1d style).  Every kernel
+ * counts the FLOPs it executes into the fz_counter it is handed (one add per call, into
+ * the slot of the calling OpenMP thread), so executed FLOPs are measured, not computed.
+ *
+ * Nothing here knows the thread team: the GEMM is handed its plan (fz_gemm_ctx) by the
+ * caller.  The runtime (src/) keeps the table in use and fills that plan from the team.
  */
 #ifndef FZ_SIMD_KERNELS_H
 #define FZ_SIMD_KERNELS_H
@@ -14,6 +17,7 @@
 #include <stdint.h>
 
 #include "freezebench.h"
+#include "blocking.h"
 #include "counter.h"
 
 /* One GEMM with its epilogue, applied in this order where C is written:
@@ -36,11 +40,29 @@ typedef struct {
     const float *mask; size_t ldmask;
 } fz_gemm_op;
 
+/* What the caller decides for one GEMM (BLIS's context and runtime, in one): the cache
+ * sizes the blocking is derived from, with the kernel's own MR×NR, and the threads. */
+typedef struct {
+    fz_cache_sizes caches;   /* per core L1d and L2, the group's L3; 0 = not reported */
+    int threads;             /* at most this many (the product may use fewer); >= 1 */
+    int groups;              /* L3 groups splitting N, each sharing one packed B;
+                              * divides threads (1 otherwise) */
+} fz_gemm_ctx;
+
+struct fz_sgemm_kernel;
+
 typedef struct {
     const char *isa;   /* "scalar", "avx2", "avx512", "neon" */
 
-    /* The whole GEMM, epilogue included.  Counts 2·m·n·k plus m·n per epilogue stage. */
+    /* The whole GEMM, epilogue included, with the caller's plan; ctx NULL: one thread,
+     * default cache sizes.  Counts 2·m·n·k plus m·n per epilogue stage. */
+    void (*sgemm_ctx)(const fz_gemm_op *op, const fz_gemm_ctx *ctx, fz_counter *flops);
+    /* The same with the plan of whoever handed out the table: the tables built here run
+     * sgemm_ctx with ctx NULL; the runtime's (fz_kernels_get) runs the team's plan. */
     void (*sgemm)(const fz_gemm_op *op, fz_counter *flops);
+    /* The GEMM's microkernel, packers and tile (gemm.h); NULL for the scalar reference,
+     * which has none. */
+    const struct fz_sgemm_kernel *microkernel;
 
     /* y = max(x, 0), n elements; y may alias x.  Counts n. */
     void (*relu_fwd)(float *y, const float *x, size_t n, fz_counter *flops);
@@ -57,8 +79,22 @@ typedef struct {
                 float lr, float momentum, float wd, fz_counter *flops);
 } fz_kernels;
 
-/* The table in use, initialised on first call (thread-safe).  Never NULL. */
-const fz_kernels *fz_kernels_get(void);
+/* CPU features a table may use, as fz_cpu_flags() reports them for this CPU and OS. */
+enum {
+    FZ_CPU_AVX2   = 1u << 0,   /* AVX2 and FMA, YMM state saved by the OS */
+    FZ_CPU_AVX512 = 1u << 1,   /* AVX-512 F/VL/BW/DQ, opmask and ZMM state saved */
+    FZ_CPU_NEON   = 1u << 2,   /* Advanced SIMD */
+};
+unsigned fz_cpu_flags(void);
+
+/* The table the features in `flags` allow in this build: the scalar reference, upgraded
+ * ISA by ISA up to the first one whose flag is missing.  A pure function of `flags`, so
+ * tests choose a table without depending on this CPU or on global state. */
+fz_kernels fz_kernels_init_for_flags(unsigned flags);
+
+/* The table this CPU runs best (fz_cpu_flags(), less features that are not worth it by
+ * default).  Never NULL. */
+const fz_kernels *fz_kernels_best(void);
 
 /* The table of one ISA by name, or NULL if this build or this CPU cannot run it.  Used
  * by tests and benchmarks to run every available ISA side by side. */
@@ -67,9 +103,15 @@ const fz_kernels *fz_kernels_for(const char *isa);
 /* The scalar reference table: always available; the oracle of the tests. */
 const fz_kernels *fz_kernels_scalar(void);
 
-/* For tests only: makes `k` the table in use (NULL: back to the best this CPU runs), so
- * a whole training run can be compared across ISAs in one process.  Not thread-safe;
- * call it while no kernel runs. */
+/* Provided by the runtime (src/kernels_active.c), declared here beside the table they
+ * hand out: */
+/* The table in use, chosen on first call (thread-safe): the best this CPU runs, or
+ * FREEZEBENCH_ISA's.  Its sgemm runs with the thread team's plan.  Never NULL. */
+const fz_kernels *fz_kernels_get(void);
+
+/* For tests only: makes `k` the table in use (NULL: back to the default), so a whole
+ * training run can be compared across ISAs in one process.  Not thread-safe; call it
+ * while no kernel runs. */
 void fz_kernels_override(const fz_kernels *k);
 
 #endif /* FZ_SIMD_KERNELS_H */

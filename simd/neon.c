@@ -9,6 +9,7 @@
 #include <arm_neon.h>
 
 #include "kernels.h"
+#include "cpu.h"
 #include "gemm.h"
 #include "elementwise.h"
 
@@ -99,18 +100,24 @@ static void sgd_neon(float *p, const float *g, float *buf, size_t n, float lr,
     fz_counter_add(flops, sgd_flops(n, buf, wd));
 }
 
-static void sgemm_neon(const fz_gemm_op *op, fz_counter *flops)
+static void sgemm_ctx_neon(const fz_gemm_op *op, const fz_gemm_ctx *ctx, fz_counter *flops)
 {
-    fz_sgemm_run(&fz_sgemm_neon_8x12, op, flops);
+    fz_sgemm_run(&fz_sgemm_neon_8x12, op, ctx, flops);
 }
 
-static const fz_kernels neon_table = {
-    .isa = "neon",
-    .sgemm = sgemm_neon,
-    .relu_fwd = relu_fwd_neon,
-    .relu_bwd = relu_bwd_neon,
-    .colsum = colsum_neon,
-    .sgd = sgd_neon,
-};
+static void sgemm_neon(const fz_gemm_op *op, fz_counter *flops)
+{
+    fz_sgemm_run(&fz_sgemm_neon_8x12, op, NULL, flops);
+}
 
-const fz_kernels *fz_kernels_neon(void) { return &neon_table; }
+void fz_kernels_init_neon(fz_kernels *t)
+{
+    t->isa = "neon";
+    t->sgemm_ctx = sgemm_ctx_neon;
+    t->sgemm = sgemm_neon;
+    t->microkernel = &fz_sgemm_neon_8x12;
+    t->relu_fwd = relu_fwd_neon;
+    t->relu_bwd = relu_bwd_neon;
+    t->colsum = colsum_neon;
+    t->sgd = sgd_neon;
+}

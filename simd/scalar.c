@@ -4,6 +4,7 @@
  * one computes its result in the order its definition states (a GEMM element is the dot
  * product over k in ascending order, then the epilogue stages one after another).
  */
+#include "cpu.h"
 #include "elementwise.h"
 #include "kernels.h"
 
@@ -84,9 +85,18 @@ static void sgd_scalar(float *p, const float *g, float *buf, size_t n,
     fz_counter_add(flops, sgd_flops(n, buf, wd));
 }
 
+/* One thread, no blocking: the plan has nothing to tell the reference. */
+static void sgemm_ctx_scalar(const fz_gemm_op *op, const fz_gemm_ctx *ctx, fz_counter *flops)
+{
+    (void)ctx;
+    sgemm_scalar(op, flops);
+}
+
 static const fz_kernels scalar_table = {
     .isa = "scalar",
+    .sgemm_ctx = sgemm_ctx_scalar,
     .sgemm = sgemm_scalar,
+    .microkernel = NULL,
     .relu_fwd = relu_fwd_scalar,
     .relu_bwd = relu_bwd_scalar,
     .colsum = colsum_scalar,
@@ -94,3 +104,5 @@ static const fz_kernels scalar_table = {
 };
 
 const fz_kernels *fz_kernels_scalar(void) { return &scalar_table; }
+
+void fz_kernels_init_scalar(fz_kernels *t) { *t = scalar_table; }

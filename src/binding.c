@@ -7,7 +7,10 @@
 #ifdef FZ_HAVE_HWLOC
 #include <hwloc.h>
 
-struct fz_binder { hwloc_topology_t topo; };
+struct fz_binder {
+    hwloc_topology_t topo;
+    hwloc_bitmap_t initial;   /* the opening thread's CPUs: what unbinding restores */
+};
 
 fz_binder *fz_binder_open(void)
 {
@@ -29,6 +32,12 @@ fz_binder *fz_binder_open(void)
         fz_set_error(FZ_EIO, "fz_binder_open: hwloc cannot load this machine's topology");
         return NULL;
     }
+    b->initial = hwloc_bitmap_alloc();
+    if (!b->initial || hwloc_get_cpubind(b->topo, b->initial, HWLOC_CPUBIND_THREAD) != 0) {
+        fz_binder_close(b);
+        fz_set_error(FZ_EIO, "fz_binder_open: cannot read the calling thread's CPUs");
+        return NULL;
+    }
     return b;
 }
 
@@ -36,6 +45,7 @@ void fz_binder_close(fz_binder *b)
 {
     if (!b)
         return;
+    hwloc_bitmap_free(b->initial);
     hwloc_topology_destroy(b->topo);
     free(b);
 }
@@ -54,6 +64,14 @@ fz_status fz_binder_bind_self(fz_binder *b, int os_index)
         : fz_set_error(FZ_EIO, "fz_binder_bind_self: hwloc_set_cpubind to PU %d failed", os_index);
 }
 
+fz_status fz_binder_unbind_self(fz_binder *b)
+{
+    if (!b)
+        return fz_set_error(FZ_EINVAL, "fz_binder_unbind_self: no binder");
+    return hwloc_set_cpubind(b->topo, b->initial, HWLOC_CPUBIND_THREAD) == 0 ? FZ_OK
+        : fz_set_error(FZ_EIO, "fz_binder_unbind_self: hwloc_set_cpubind failed");
+}
+
 #else
 
 fz_binder *fz_binder_open(void)
@@ -68,6 +86,12 @@ fz_status fz_binder_bind_self(fz_binder *b, int os_index)
 {
     (void)b;
     return fz_set_error(FZ_EIO, "fz_binder_bind_self: hwloc is not built in (PU %d)", os_index);
+}
+
+fz_status fz_binder_unbind_self(fz_binder *b)
+{
+    (void)b;
+    return fz_set_error(FZ_EIO, "fz_binder_unbind_self: hwloc is not built in");
 }
 
 #endif

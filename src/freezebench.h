@@ -22,9 +22,23 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "freezebench_version.h"   /* FZ_VERSION_MAJOR, _MINOR, _PATCH, FZ_VERSION_STRING */
+
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* Marks the declarations the shared library exports: it is built with hidden visibility,
+ * so nothing else (the internal fz_* functions) is part of its ABI. */
+#if defined(__GNUC__) || defined(__clang__)
+#define FZ_API __attribute__((visibility("default")))
+#else
+#define FZ_API
+#endif
+
+/* The library's version, "MAJOR.MINOR.PATCH": the library that runs, which may be newer
+ * than the header a program was built with (FZ_VERSION_STRING). */
+FZ_API const char *fz_version(void);
 
 /* ---- status and errors ------------------------------------------------------------ */
 
@@ -40,10 +54,10 @@ typedef enum {
 
 /* Text of the last failure on the calling thread ("" if none).  Valid until the next
  * failing call on the same thread. */
-const char *fz_last_error(void);
+FZ_API const char *fz_last_error(void);
 
 /* Short name of a status: "FZ_EINVAL", ... */
-const char *fz_status_name(fz_status s);
+FZ_API const char *fz_status_name(fz_status s);
 
 /* ---- kernels -------------------------------------------------------------------- */
 
@@ -57,7 +71,7 @@ typedef enum { FZ_NOTRANS = 0, FZ_TRANS = 1 } fz_trans;
  * a NULL matrix (C, or A or B when they are read), a transpose flag other than
  * FZ_NOTRANS/FZ_TRANS, or a leading dimension below its matrix's row length
  * (lda < k, or < m for FZ_TRANS; ldb < n, or < k for FZ_TRANS; ldc < n). */
-void fz_sgemm(fz_trans ta, fz_trans tb, size_t m, size_t n, size_t k, float alpha,
+FZ_API void fz_sgemm(fz_trans ta, fz_trans tb, size_t m, size_t n, size_t k, float alpha,
               const float *a, size_t lda, const float *b, size_t ldb,
               float beta, float *c, size_t ldc);
 
@@ -65,22 +79,28 @@ void fz_sgemm(fz_trans ta, fz_trans tb, size_t m, size_t n, size_t k, float alph
  * first call into the library, from the CPU's features; FREEZEBENCH_ISA=scalar|avx2|
  * avx512|neon forces one (an ISA the CPU cannot run is refused with a message on stderr
  * and the best available one is used; fz_isa_status() tells whether that happened). */
-const char *fz_isa(void);
-fz_status   fz_isa_status(void);
+FZ_API const char *fz_isa(void);
+FZ_API fz_status   fz_isa_status(void);
 
 /* Threads used by the kernels and the training step.  0 = one per physical core (of the
  * most performant kind on big.LITTLE machines) among the CPUs this process may use
  * (cgroup cpuset, taskset).  FREEZEBENCH_THREADS sets the initial value.  More threads
- * than cores are allowed, with a note on stderr.  Each thread, the calling one included,
- * is bound to its own core with hwloc (threads the caller creates later inherit its
- * binding); FREEZEBENCH_BIND=0 leaves every thread unbound.  Not to be called while
+ * than cores are allowed, with a note on stderr.  Threads are bound to cores only when
+ * binding is on (fz_set_binding).  Not to be called while
  * another thread trains or runs a kernel. */
-void fz_set_threads(int n);
-int  fz_get_threads(void);
+FZ_API void fz_set_threads(int n);
+FZ_API int  fz_get_threads(void);
 /* Use SMT siblings (hyper-threads) too: the default count becomes one thread per PU.
  * FREEZEBENCH_SMT=1 sets the initial value; off by default, since two threads on one core
  * share its FMA units and caches. */
-void fz_set_smt(bool on);
+FZ_API void fz_set_smt(bool on);
+/* Bind each thread of the team, the calling one included, to its own PU (hwloc), or
+ * give them back the affinity the process had.  Off by default: a library should not
+ * change its caller's CPU affinity unasked, and a bound thread cannot move away from a
+ * busy neighbour.  FREEZEBENCH_BIND=1 sets the initial value.  Without hwloc nothing is
+ * bound.  Not to be called while another thread trains or runs a kernel. */
+FZ_API void fz_set_binding(bool on);
+FZ_API bool fz_get_binding(void);
 
 /* ---- the machine and the thread team --------------------------------------------- */
 
@@ -93,18 +113,19 @@ typedef struct {
     int    packages, numa_nodes, l3_groups, cores, pus;   /* l3_groups 0: no L3 */
     size_t l1d, l2, l3;         /* bytes per cache, smallest over the cores; 0 = unknown */
     int    threads, groups;     /* the team: threads, and the L3 groups they form */
-    size_t kc, mc, nc;          /* GEMM blocking derived from the caches */
+    size_t kc, mc, nc;          /* GEMM blocking the kernels in use derive from the caches
+                                 * for their tile; 0 for the scalar kernels */
     bool   smt;                 /* SMT siblings asked for */
-    bool   bound;               /* each thread bound to its own PU */
+    bool   bound;               /* each thread bound to its own PU (fz_set_binding) */
     char   topology[192];       /* where the topology came from: "hwloc 2.9.0", or why
                                  * it is a fallback */
 } fz_machine;
 
 /* Fills *out (builds the thread team if needed).  FZ_EINVAL if out is NULL. */
-fz_status fz_machine_get(fz_machine *out);
+FZ_API fz_status fz_machine_get(fz_machine *out);
 /* A readable report of the machine, the team (which thread runs on which core) and the
  * blocking, a few lines long.  Nothing if f is NULL. */
-void      fz_machine_print(FILE *f);
+FZ_API void      fz_machine_print(FILE *f);
 
 /* ---- model ---------------------------------------------------------------------- */
 
@@ -115,21 +136,21 @@ typedef struct fz_model fz_model;
  * default init) from a generator seeded with `seed`.  Every parameter starts with
  * requires_grad = true.  NULL on failure (n_widths < 2, a zero width, sizes that
  * overflow, out of memory). */
-fz_model   *fz_mlp_create(const size_t *widths, size_t n_widths, uint64_t seed);
-void        fz_model_free(fz_model *m);
+FZ_API fz_model   *fz_mlp_create(const size_t *widths, size_t n_widths, uint64_t seed);
+FZ_API void        fz_model_free(fz_model *m);
 
-size_t      fz_layer_count(const fz_model *m);            /* number of Linear layers */
-size_t      fz_width(const fz_model *m, size_t i);         /* widths[i], 0 <= i <= layers */
+FZ_API size_t      fz_layer_count(const fz_model *m);            /* number of Linear layers */
+FZ_API size_t      fz_width(const fz_model *m, size_t i);         /* widths[i], 0 <= i <= layers */
 
-size_t      fz_param_count(const fz_model *m);            /* tensors: 2 per layer */
+FZ_API size_t      fz_param_count(const fz_model *m);            /* tensors: 2 per layer */
 /* Name of tensor i in state_dict order (fc1.weight, fc1.bias, fc2.weight, ...);
  * NULL if i is out of range. */
-const char *fz_param_name(const fz_model *m, size_t i);
+FZ_API const char *fz_param_name(const fz_model *m, size_t i);
 /* Data of the named tensor and its element count; NULL (and an FZ_ENOTFOUND message) if
  * no tensor has that name.  The pointer stays valid until the model is freed. */
-float      *fz_param_data(fz_model *m, const char *name, size_t *numel);
+FZ_API float      *fz_param_data(fz_model *m, const char *name, size_t *numel);
 /* Shape of the named tensor: rows×cols for a weight, cols = 1 for a bias. */
-fz_status   fz_param_shape(const fz_model *m, const char *name, size_t *rows, size_t *cols);
+FZ_API fz_status   fz_param_shape(const fz_model *m, const char *name, size_t *rows, size_t *cols);
 
 /* Freeze specs: a comma-separated list of items, each one of
  *   a glob over parameter names (`*`, `?`, `[...]`):  fc1.*, fc2.weight, *.bias
@@ -140,14 +161,14 @@ fz_status   fz_param_shape(const fz_model *m, const char *name, size_t *rows, si
  * fz_freeze sets requires_grad = false on every parameter the spec names, fz_unfreeze
  * sets it true.  A spec that does not parse is FZ_EINVAL, a glob that matches nothing is
  * FZ_ENOTFOUND; either way the message names the offending item and no flag changes. */
-fz_status   fz_freeze(fz_model *m, const char *spec);
-fz_status   fz_unfreeze(fz_model *m, const char *spec);
+FZ_API fz_status   fz_freeze(fz_model *m, const char *spec);
+FZ_API fz_status   fz_unfreeze(fz_model *m, const char *spec);
 /* requires_grad of the named tensor; false (and an FZ_ENOTFOUND message) if no tensor
  * has that name. */
-bool        fz_requires_grad(const fz_model *m, const char *name);
+FZ_API bool        fz_requires_grad(const fz_model *m, const char *name);
 
 /* Forward pass only (inference): y (batch×out) = model(x) for x (batch×in). */
-fz_status   fz_forward(fz_model *m, size_t batch, const float *x, float *y);
+FZ_API fz_status   fz_forward(fz_model *m, size_t batch, const float *x, float *y);
 
 /* ---- training ------------------------------------------------------------------- */
 
@@ -163,8 +184,8 @@ typedef struct fz_trainer fz_trainer;
  * them a model with nothing to train (every parameter frozen), which PyTorch's backward
  * refuses too, and an lr, momentum or weight_decay that is negative, NaN or infinite.
  * A freeze change after creation takes effect at the next step. */
-fz_trainer *fz_trainer_create(fz_model *m, size_t batch, fz_sgd opt);
-void        fz_trainer_free(fz_trainer *t);
+FZ_API fz_trainer *fz_trainer_create(fz_model *m, size_t batch, fz_sgd opt);
+FZ_API void        fz_trainer_free(fz_trainer *t);
 
 /* One step on x (batch×in) and targets y (batch×out): forward, loss, the backward the
  * plan calls for, SGD on the trainable parameters.  *loss (if loss is not NULL) receives
@@ -176,41 +197,41 @@ void        fz_trainer_free(fz_trainer *t);
  * last case the parameters and the momentum are put back as they were before the step:
  * the trainer keeps a copy of the trainable ones for that (not counted in
  * fz_memory_used). */
-fz_status   fz_train_step(fz_trainer *t, const float *x, const float *y, float *loss);
+FZ_API fz_status   fz_train_step(fz_trainer *t, const float *x, const float *y, float *loss);
 
 /* FLOPs of the last completed step, per phase (conventions: DESIGN.md at the repository
  * root): as planned from the backward plan, and as the kernels counted them while they
  * ran.  The two agree (a flag change shows up in both with the next step).  A failed step
  * changes neither: before the first completed step both are 0, whatever failed steps ran. */
 typedef struct { double fwd, bwd, opt; } fz_flops;
-fz_flops    fz_flops_planned(const fz_trainer *t);
-fz_flops    fz_flops_executed(const fz_trainer *t);
+FZ_API fz_flops    fz_flops_planned(const fz_trainer *t);
+FZ_API fz_flops    fz_flops_executed(const fz_trainer *t);
 
 /* The backward pass split as DeepBench reports it: dgrad (input gradients: loss
  * gradient, dX = dY·W, ReLU backward) and wgrad (dW = dYᵀ·X and db). */
 typedef struct { double dgrad, wgrad; } fz_bwd_split;
-fz_bwd_split fz_bwd_planned(const fz_trainer *t);
-fz_bwd_split fz_bwd_executed(const fz_trainer *t);
+FZ_API fz_bwd_split fz_bwd_planned(const fz_trainer *t);
+FZ_API fz_bwd_split fz_bwd_executed(const fz_trainer *t);
 
 /* The backward plan of layer l (1-based, as in fcL), as it stands for the next step. */
 typedef struct { bool need_dW, need_db, need_dX; } fz_layer_plan;
-fz_status   fz_layer_plan_get(fz_trainer *t, size_t layer, fz_layer_plan *out);
+FZ_API fz_status   fz_layer_plan_get(fz_trainer *t, size_t layer, fz_layer_plan *out);
 
 /* Memory the plan keeps, in bytes: forward activations saved for the backward pass, the
  * gradient buffers and the optimizer (momentum) state. */
 typedef struct { size_t activations, gradients, optimizer; } fz_memory;
-fz_memory   fz_memory_used(fz_trainer *t);
+FZ_API fz_memory   fz_memory_used(fz_trainer *t);
 
 /* Steps completed by this trainer (a failed step does not count). */
-uint64_t    fz_trainer_steps(const fz_trainer *t);
+FZ_API uint64_t    fz_trainer_steps(const fz_trainer *t);
 
 /* Time spent in each phase of the last step, in seconds (0 where the phase did no work). */
 typedef struct { double fwd, bwd, opt; } fz_times;
-fz_times    fz_times_last(const fz_trainer *t);
+FZ_API fz_times    fz_times_last(const fz_trainer *t);
 
 /* Parameter counts: elements of trainable and of frozen tensors. */
-size_t      fz_trainable_params(const fz_model *m);
-size_t      fz_frozen_params(const fz_model *m);
+FZ_API size_t      fz_trainable_params(const fz_model *m);
+FZ_API size_t      fz_frozen_params(const fz_model *m);
 
 /* ---- parameter files (NumPy .npz, keyed by state_dict names) ------------------------ */
 
@@ -232,7 +253,7 @@ size_t      fz_frozen_params(const fz_model *m);
  *   FZ_ENONFINITE a parameter holds a NaN or an infinity (the message names the tensor
  *                 and the element, [row, col] of a weight)
  * The message names the tensor, or the byte offset where the archive went wrong. */
-fz_status   fz_load_npz(fz_model *m, const char *path);
+FZ_API fz_status   fz_load_npz(fz_model *m, const char *path);
 
 /* Writes every parameter as an uncompressed .npz that np.load reads.  The archive goes
  * to a temporary file in the same directory that is renamed over `path` once complete,
@@ -241,13 +262,13 @@ fz_status   fz_load_npz(fz_model *m, const char *path);
  * its mode.  Only regular files are written: an existing directory, symlink, FIFO or
  * device node at `path` is refused (FZ_EIO), never replaced.  FZ_EINVAL for an empty
  * path, FZ_EIO on a write failure (with the system's reason). */
-fz_status   fz_save_npz(const fz_model *m, const char *path);
+FZ_API fz_status   fz_save_npz(const fz_model *m, const char *path);
 
 /* A new model with the archive's architecture and parameters: the widths come from
  * fc1.weight .. fcL.weight (fcL+1.weight absent ends the model; each layer's input
  * count must equal the previous layer's output count), then the parameters load as in
  * fz_load_npz.  Every parameter requires grad.  NULL on failure, with the message. */
-fz_model   *fz_mlp_from_npz(const char *path);
+FZ_API fz_model   *fz_mlp_from_npz(const char *path);
 
 #ifdef __cplusplus
 }

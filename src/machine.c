@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "gemm.h"
 #include "team.h"
 
 fz_status fz_machine_get(fz_machine *out)
@@ -25,9 +26,15 @@ fz_status fz_machine_get(fz_machine *out)
     out->l3 = t->l3;
     out->threads = c->threads;
     out->groups = c->groups;
-    out->kc = c->kc;
-    out->mc = c->mc;
-    out->nc = c->nc;
+    /* The blocking the GEMM in use derives for its tile; the scalar reference has none. */
+    const fz_sgemm_kernel *kern = fz_kernels_get()->microkernel;
+    if (kern) {
+        fz_gemm_ctx ctx = fz_team_gemm_ctx();
+        fz_blocking b = fz_sgemm_blocking(kern, &ctx);
+        out->kc = b.kc;
+        out->mc = b.mc;
+        out->nc = b.nc;
+    }
     out->smt = c->smt;
     out->bound = c->bound_pu != NULL;
     snprintf(out->topology, sizeof out->topology, "%s", t->source);
@@ -85,6 +92,10 @@ void fz_machine_print(FILE *f)
     fprintf(f, "%s\n", s->threads > 16 ? " ..." : "");
     if (s->note[0])
         fprintf(f, "          note: %s\n", s->note);
-    fprintf(f, "blocking  KC %zu, MC %zu, NC %zu for a %zux%zu microkernel\n", m.kc, m.mc,
-            m.nc, s->mr, s->nr);
+    const fz_sgemm_kernel *kern = fz_kernels_get()->microkernel;
+    if (kern)
+        fprintf(f, "blocking  KC %zu, MC %zu, NC %zu for the %zux%zu microkernel\n", m.kc,
+                m.mc, m.nc, kern->mr, kern->nr);
+    else
+        fprintf(f, "blocking  none: the scalar kernels do not block\n");
 }

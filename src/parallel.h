@@ -11,6 +11,8 @@
 
 #include <stddef.h>
 
+#include "split.h"
+
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -22,20 +24,6 @@
 /* Ranges start on a multiple of this many elements (16 floats = one 64-byte line), so
  * threads do not write the same cache line and vector loops run whole. */
 #define FZ_PARALLEL_ALIGN ((size_t)16)
-
-typedef struct { size_t begin, end; } fz_range;
-
-/* Thread ith of nth's share of [0, n) in whole units of `unit` (only the last share may
- * end on a partial unit): contiguous, the shares of ith = 0..nth-1 covering [0, n) in
- * order, balanced to one unit.  Some may be empty.  A GEMM splitting M by MR (N by NR)
- * this way cuts C into the same register tiles for any thread count. */
-static inline fz_range fz_split_by(size_t n, size_t unit, int ith, int nth)
-{
-    size_t units = (n + unit - 1) / unit;
-    size_t b = units * (size_t)ith / (size_t)nth * unit;
-    size_t e = units * (size_t)(ith + 1) / (size_t)nth * unit;
-    return (fz_range){ b < n ? b : n, e < n ? e : n };
-}
 
 /* The element-wise split: shares start on whole cache lines. */
 static inline fz_range fz_split(size_t n, int ith, int nth)

@@ -78,8 +78,7 @@ static bool place_evenly(const fz_topo *t, const int *order, int eligible, int n
     return false;
 }
 
-void fz_schedule_plan(const fz_topo *t, int requested, bool smt, size_t mr, size_t nr,
-                      fz_schedule *out)
+void fz_schedule_plan(const fz_topo *t, int requested, bool smt, fz_schedule *out)
 {
     memset(out, 0, sizeof *out);
     int n = requested > 0 ? requested : fz_schedule_default_threads(t, smt);
@@ -126,9 +125,4 @@ void fz_schedule_plan(const fz_topo *t, int requested, bool smt, size_t mr, size
     else if (!out->note[0] && out->smt_siblings_used && !smt)
         snprintf(out->note, sizeof out->note, "%d threads on %d cores: SMT siblings share "
                  "cores", n, t->n_cores);
-
-    out->mr = mr;
-    out->nr = nr;
-    out->blocking = fz_blocking_from_caches((fz_cache_sizes){ t->l1d, t->l2_per_core, t->l3 }, mr, nr,
-                                            sizeof(float));
 }

@@ -1,7 +1,7 @@
 /*
  * Internal: the scheduler's decisions as one plain object, computed from a topology and
- * a requested thread count — which PU each thread runs on, how the threads form groups,
- * and the GEMM blocking.  A pure function of its inputs, so plans for machines we do not
+ * a requested thread count — which PU each thread runs on and how the threads form
+ * groups.  (The GEMM derives its blocking from the caches itself: simd/blocking.h.)  A pure function of its inputs, so plans for machines we do not
  * have (synthetic and XML topologies) are tested like this machine's.
  *
  * Policy:
@@ -21,7 +21,6 @@
 
 #include <stdbool.h>
 
-#include "blocking.h"
 #include "counter.h"
 #include "topology.h"
 
@@ -32,8 +31,6 @@ typedef struct {
     int os_index[FZ_MAX_THREADS]; /* the PU to bind thread t to; -1: leave it unbound */
     bool smt_siblings_used;       /* two threads share a core */
     bool oversubscribed;          /* more threads than PUs */
-    fz_blocking blocking;
-    size_t mr, nr;                /* the microkernel tile the blocking is for */
     char note[192];               /* why the layout is not the default one, or "" */
 } fz_schedule;
 
@@ -42,7 +39,6 @@ int fz_schedule_default_threads(const fz_topo *t, bool smt);
 
 /* The plan for `requested` threads (0 = the default; more than FZ_MAX_THREADS is cut
  * there, with a note).  Never fails: every topology with a PU has a plan. */
-void fz_schedule_plan(const fz_topo *t, int requested, bool smt, size_t mr, size_t nr,
-                      fz_schedule *out);
+void fz_schedule_plan(const fz_topo *t, int requested, bool smt, fz_schedule *out);
 
 #endif /* FZ_SCHEDULE_H */

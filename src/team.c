@@ -5,7 +5,15 @@
  *
  * Built once, at the first use, from the topology (hwloc, restricted to the CPUs this
  * process may use), FREEZEBENCH_THREADS, FREEZEBENCH_SMT and FREEZEBENCH_BIND; rebuilt by
- * fz_set_threads and fz_set_smt.  The calls that rebuild it must not run concurrently with training.
+ * fz_set_threads, fz_set_smt and fz_set_binding.
+ *
+ * Binding is off unless asked for (fz_set_binding, FREEZEBENCH_BIND=1): a library that
+ * pins its caller's own thread changes the caller's affinity behind its back, and a
+ * pinned thread cannot move away from a busy neighbour.  Measured on a 2-core VM (Xeon,
+ * AVX-512) with a busy loop pinned to CPU 0, freeze_sweep 1024x9@256 spec none, one
+ * thread, three interleaved runs each: bound (to CPU 0, the first core) 372-375 ms a
+ * step, unbound 120-127 ms, as the scheduler moves it to the idle core.  So unbound is
+ * the default; the bench programs bind for repeatability on machines they own.  The calls that rebuild it must not run concurrently with training.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -14,8 +22,6 @@
 
 #include "freezebench.h"
 #include "binding.h"
-#include "kernels.h"
-#include "gemm.h"
 #include "team.h"
 
 #ifdef _OPENMP
@@ -25,25 +31,19 @@
 static struct {
     fz_status (*load)(fz_topo *t);
     fz_topo topo;
-    fz_binder *binder;      /* NULL: threads are not bound */
+    fz_binder *binder;      /* opened at the first binding; NULL: none yet */
     int requested;          /* 0 = the default count */
     bool smt;
-    bool bind;              /* FREEZEBENCH_BIND=0 turns binding off */
+    bool bind;              /* fz_set_binding / FREEZEBENCH_BIND=1 */
     fz_schedule sched;
+    fz_cache_sizes caches;  /* the topology's, as the GEMM blocking counts on them */
     int bound_pu[FZ_MAX_THREADS];
     fz_team_config config;
 } team = { .load = fz_topo_load_this_machine };
 
 static pthread_once_t team_once = PTHREAD_ONCE_INIT;
 
-/* The register tile of the ISA's GEMM microkernel (simd/), which the blocking is for;
- * the scalar reference has none and gets the AVX2 tile's. */
-static void microkernel_tile(const char *isa, size_t *mr, size_t *nr)
-{
-    const fz_sgemm_kernel *k = fz_sgemm_kernel_for(isa);
-    *mr = k ? k->mr : 6;
-    *nr = k ? k->nr : 16;
-}
+static void unbind_threads(void);
 
 static void load_topology(void)
 {
@@ -57,29 +57,57 @@ static void load_topology(void)
 #endif
         fz_topo_fallback(&team.topo, why);
     }
+    team.caches = fz_topo_cache_sizes(&team.topo);
+    /* Threads bound to the old topology's PUs are let go before those PUs are forgotten. */
+    if (team.binder && team.config.bound_pu)
+        unbind_threads();
     fz_binder_close(team.binder);
-    team.binder = team.topo.fallback || !team.bind ? NULL : fz_binder_open();
-    if (!team.topo.fallback && team.bind && !team.binder)
-        fprintf(stderr, "freezebench: threads will not be bound: %s\n", fz_last_error());
+    team.binder = NULL;
 }
 
-/* Binds every thread of the team to its PU; false if any binding failed. */
-static bool bind_threads(void)
+/* Runs `each(binder, thread)` on every thread of the team from inside one parallel region
+ * of the team's size; returns how many calls failed. */
+static int on_every_thread(fz_status (*each)(fz_binder *b, int os_index))
 {
-    if (!team.binder)
-        return false;
     int failed = 0;
 #ifdef _OPENMP
     if (omp_in_parallel())
-        return false;   /* built from inside a parallel region: its threads are not ours */
+        return team.sched.threads;   /* called from inside a region: its threads are not ours */
 #pragma omp parallel num_threads(team.sched.threads) reduction(+ : failed)
     {
         int t = omp_get_thread_num();
-        failed += fz_binder_bind_self(team.binder, team.sched.os_index[t]) != FZ_OK;
+        failed += each(team.binder, team.sched.os_index[t]) != FZ_OK;
     }
 #else
-    failed = fz_binder_bind_self(team.binder, team.sched.os_index[0]) != FZ_OK;
+    failed = each(team.binder, team.sched.os_index[0]) != FZ_OK;
 #endif
+    return failed;
+}
+
+static fz_status unbind_one(fz_binder *b, int os_index)
+{
+    (void)os_index;
+    return fz_binder_unbind_self(b);
+}
+
+/* Gives every thread of the team back the affinity the process started with. */
+static void unbind_threads(void)
+{
+    if (on_every_thread(unbind_one))
+        fprintf(stderr, "freezebench: threads could not all be unbound (%s)\n",
+                fz_last_error());
+}
+
+/* Binds every thread of the team to its PU; false if binding is off or any failed. */
+static bool bind_threads(void)
+{
+    if (!team.bind || team.topo.fallback)
+        return false;
+    if (!team.binder && !(team.binder = fz_binder_open())) {
+        fprintf(stderr, "freezebench: threads will not be bound: %s\n", fz_last_error());
+        return false;
+    }
+    int failed = on_every_thread(fz_binder_bind_self);
     if (failed)
         fprintf(stderr, "freezebench: %d of %d threads could not be bound (%s)\n", failed,
                 team.sched.threads, fz_last_error());
@@ -92,22 +120,21 @@ static void rebuild(void)
 #ifndef _OPENMP
     requested = 1;   /* no OpenMP: the team is the calling thread */
 #endif
-    size_t mr, nr;
-    microkernel_tile(fz_kernels_get()->isa, &mr, &nr);
-    fz_schedule_plan(&team.topo, requested, team.smt, mr, nr, &team.sched);
+    bool was_bound = team.config.bound_pu != NULL;
+    fz_schedule_plan(&team.topo, requested, team.smt, &team.sched);
     if (team.sched.note[0])
         fprintf(stderr, "freezebench: %s\n", team.sched.note);
 #ifdef _OPENMP
     omp_set_num_threads(team.sched.threads);
 #endif
     bool bound = bind_threads();
+    if (was_bound && !bound && team.binder)
+        unbind_threads();
     for (int t = 0; t < team.sched.threads; t++)
         team.bound_pu[t] = bound ? team.sched.os_index[t] : -1;
     team.config = (fz_team_config){
         .threads = team.sched.threads, .groups = team.sched.groups,
-        .kc = team.sched.blocking.kc, .mc = team.sched.blocking.mc,
-        .nc = team.sched.blocking.nc, .bound_pu = bound ? team.bound_pu : NULL,
-        .mr = mr, .nr = nr, .smt = team.smt,
+        .bound_pu = bound ? team.bound_pu : NULL, .smt = team.smt, .bind = team.bind,
     };
 }
 
@@ -129,7 +156,7 @@ static void first_build(void)
 {
     team.requested = env_int("FREEZEBENCH_THREADS", 0);
     team.smt = env_int("FREEZEBENCH_SMT", 0) != 0;
-    team.bind = env_int("FREEZEBENCH_BIND", 1) != 0;
+    team.bind = env_int("FREEZEBENCH_BIND", 0) != 0;
     load_topology();
     rebuild();
 }
@@ -156,11 +183,19 @@ void fz_set_smt(bool on)
     rebuild();
 }
 
-fz_blocking fz_team_blocking_for(size_t mr, size_t nr)
+void fz_set_binding(bool on)
 {
-    const fz_topo *t = fz_team_topology();
-    return fz_blocking_from_caches((fz_cache_sizes){ t->l1d, t->l2_per_core, t->l3 }, mr ? mr : 1,
-                                   nr ? nr : 1, sizeof(float));
+    pthread_once(&team_once, first_build);
+    team.bind = on;
+    rebuild();
+}
+
+bool fz_get_binding(void) { return fz_team_get()->bind; }
+
+fz_gemm_ctx fz_team_gemm_ctx(void)
+{
+    const fz_team_config *c = fz_team_get();
+    return (fz_gemm_ctx){ .caches = team.caches, .threads = c->threads, .groups = c->groups };
 }
 
 const fz_topo *fz_team_topology(void)

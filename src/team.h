@@ -1,7 +1,7 @@
 /*
- * Internal: the thread team's layout, as the GEMM loop nest and the training step use it.
- * Computed once from the machine's topology (hwloc where available); the GEMM reads it,
- * never the topology itself.
+ * Internal: the thread team's layout, as the training step uses it and as the GEMM is
+ * handed it (fz_team_gemm_ctx).  Computed once from the machine's topology (hwloc where
+ * available).
  */
 #ifndef FZ_TEAM_H
 #define FZ_TEAM_H
@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "blocking.h"
+#include "kernels.h"
 #include "schedule.h"
 #include "topology.h"
 
@@ -22,24 +22,23 @@ typedef struct {
                          * and M, N are split in whole MR, NR tiles (fz_split_by in
                          * parallel.h), so C is cut into the same tiles whatever the
                          * team, unless edge tiles compute exactly like full ones. */
-    size_t kc, mc, nc;  /* GEMM blocking from the cache sizes; 0 = the kernel's default */
     /* Where the threads run: bound_pu[t] is the OS index of the PU thread t is bound to
      * (-1 for a thread left unbound); NULL when no thread is bound (no hwloc, or binding
      * failed).  Binding is done once per (re)build, from a parallel region of `threads`
      * threads, so the OpenMP runtime must keep its thread numbering between regions of the
      * same size (libgomp and LLVM's runtime do). */
     const int *bound_pu;
-    size_t mr, nr;      /* the microkernel tile kc/mc/nc were computed for */
     bool smt;           /* SMT siblings asked for (FREEZEBENCH_SMT=1 / fz_set_smt) */
+    bool bind;          /* binding asked for (FREEZEBENCH_BIND=1 / fz_set_binding) */
 } fz_team_config;
 
 /* The current layout (after fz_set_threads / FREEZEBENCH_THREADS).  Never NULL.  Cheap:
  * the layout is computed when the team is (re)built, not here. */
 const fz_team_config *fz_team_get(void);
 
-/* The blocking for another microkernel tile, from the same cache sizes: for kernels
- * whose tile is not the one team.c assumes for the ISA. */
-fz_blocking fz_team_blocking_for(size_t mr, size_t nr);
+/* The plan a GEMM runs with on this team: its threads and L3 groups, and the cache
+ * sizes each kernel derives its blocking from for its own tile.  Cheap. */
+fz_gemm_ctx fz_team_gemm_ctx(void);
 
 /* What the team was built from, for the report and the tests. */
 const fz_topo *fz_team_topology(void);

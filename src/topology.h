@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "blocking.h"
 #include "freezebench.h"
 
 #define FZ_TOPO_MAX_PUS 1024
@@ -65,5 +66,11 @@ void fz_topo_fallback(fz_topo *t, const char *why);
 /* The CPU model string and architecture of this machine (from /proc/cpuinfo and
  * uname), for topologies that do not carry them. */
 void fz_topo_fill_identity(fz_topo *t);
+
+/* The caches a GEMM blocking counts on: L1d, the L2 share of one core, the group's L3. */
+static inline fz_cache_sizes fz_topo_cache_sizes(const fz_topo *t)
+{
+    return (fz_cache_sizes){ t->l1d, t->l2_per_core, t->l3 };
+}
 
 #endif /* FZ_TOPOLOGY_H */

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "align.h"
 #include "core_testutil.h"
 #include "freezebench.h"
 #include "kernels.h"
@@ -55,37 +56,48 @@ static void sgemm_is_bitwise_identical_for_1_2_3_threads(void **state)
 
 /* The layout the hwloc topology may choose — L3 groups splitting N, several NC rounds
  * per group, other MC — changes who computes what, never the result.  (KC stays: it
- * sets where partial sums round into C.)  The team's fields are set directly here, as
- * the topology code would. */
+ * sets where partial sums round into C.)  The plan is handed to the GEMM directly, as
+ * the runtime hands it, with L2 and L3 sizes that give the wanted MC and NC. */
 static void sgemm_is_bitwise_identical_across_groups_and_blocking(void **state)
 {
     (void)state;
+    const fz_kernels *k = fz_kernels_get();
+    if (!k->microkernel) {
+        print_message("  %s has no blocked GEMM: skipped\n", k->isa);
+        skip();
+    }
     float *a = random_floats(M * K, 8), *b = random_floats(K * N, 9);
     float *ref = random_floats(M * N, 10), *c = malloc(M * N * sizeof(float));
     assert_true(a && b && ref && c);
-    fz_set_threads(1);
-    fz_sgemm(FZ_NOTRANS, FZ_NOTRANS, M, N, K, 1.0f, a, K, b, N, 0.0f, ref, N);
+    fz_gemm_op op = { .m = M, .n = N, .k = K, .alpha = 1.0f, .a = a, .lda = K, .b = b,
+                      .ldb = N, .c = ref, .ldc = N };
+    fz_gemm_ctx one = fz_team_gemm_ctx();
+    one.threads = one.groups = 1;
+    k->sgemm_ctx(&op, &one, NULL);
+    size_t kc = fz_sgemm_blocking(k->microkernel, &one).kc;
 
-    fz_team_config *team = (fz_team_config *)fz_team_get();
-    const fz_team_config saved = *team;
     const struct { int threads, groups; size_t mc, nc; } layouts[] = {
         { 2, 2, 0, 0 }, { 3, 3, 0, 0 }, { 4, 2, 0, 0 }, { 6, 3, 0, 0 },
         { 3, 1, 48, 32 }, { 4, 2, 24, 16 }, { 6, 2, 96, 48 },
     };
     for (size_t i = 0; i < sizeof layouts / sizeof *layouts; i++) {
-        fz_set_threads(layouts[i].threads);
-        team->groups = layouts[i].groups;
-        team->mc = layouts[i].mc;
-        team->nc = layouts[i].nc;
+        fz_gemm_ctx ctx = one;
+        ctx.threads = layouts[i].threads;
+        ctx.groups = layouts[i].groups;
+        if (layouts[i].mc) {   /* MC = L2 / 2 / (KC · 4 bytes), NC likewise from L3 */
+            ctx.caches.l2 = 2 * sizeof(float) * kc * layouts[i].mc;
+            ctx.caches.l3 = 2 * sizeof(float) * kc * layouts[i].nc;
+        }
+        fz_blocking blk = fz_sgemm_blocking(k->microkernel, &ctx);
+        assert_int_equal(blk.kc, kc);
         for (size_t x = 0; x < M * N; x++)
             c[x] = NAN;   /* beta 0: never read */
-        fz_sgemm(FZ_NOTRANS, FZ_NOTRANS, M, N, K, 1.0f, a, K, b, N, 0.0f, c, N);
+        op.c = c;
+        k->sgemm_ctx(&op, &ctx, NULL);
         if (memcmp(c, ref, M * N * sizeof(float)))
             fail_msg("layout %zu (threads %d, groups %d, mc %zu, nc %zu) differs", i,
-                     layouts[i].threads, layouts[i].groups, layouts[i].mc, layouts[i].nc);
+                     layouts[i].threads, layouts[i].groups, blk.mc, blk.nc);
     }
-    *team = saved;
-    fz_set_threads(0);
     free(a);
     free(b);
     free(c);
@@ -97,14 +109,14 @@ static void flops_are_counted_per_thread_and_sum_exactly(void **state)
 {
     (void)state;
     const fz_kernels *k = fz_kernels_get();
-    if (!fz_sgemm_kernel_for(k->isa)) {
+    if (!k->microkernel) {
         print_message("  %s has no blocked GEMM to split: skipped\n", k->isa);
         skip();
     }
     float *a = random_floats(M * K, 4), *b = random_floats(K * N, 5),
           *c = random_floats(M * N, 6), *bias = random_floats(N, 7);
     assert_true(a && b && c && bias);
-    fz_counter *f = calloc(1, sizeof *f);
+    fz_counter *f = fz_aligned_calloc(_Alignof(fz_counter), 1, sizeof *f);
     assert_non_null(f);
     fz_gemm_op op = { .m = M, .n = N, .k = K, .alpha = 1.0f, .a = a, .lda = K, .b = b,
                       .ldb = N, .c = c, .ldc = N, .bias = bias, .relu = true };

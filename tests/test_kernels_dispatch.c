@@ -97,6 +97,8 @@ static void tables_have_every_kernel(void **state)
         if (!k)
             continue;
         assert_non_null(k->sgemm);
+        assert_non_null(k->sgemm_ctx);
+        assert_int_equal(k->microkernel != NULL, strcmp(isas[i], "scalar") != 0);
         assert_non_null(k->relu_fwd);
         assert_non_null(k->relu_bwd);
         assert_non_null(k->colsum);
@@ -104,9 +106,35 @@ static void tables_have_every_kernel(void **state)
     }
 }
 
+/* The table is a function of the flags mask alone, whatever this CPU has: each ISA
+ * needs its own flag and every flag below it. */
+static void flags_mask_decides_the_table(void **state)
+{
+    (void)state;
+    const struct { unsigned flags; const char *isa; bool built; } cases[] = {
+        { 0, "scalar", true },
+        { FZ_CPU_AVX512, "scalar", true },   /* AVX-512's files need AVX2 too */
+        { FZ_CPU_AVX2, "avx2", FZ_TEST_BUILT_AVX2 },
+        { FZ_CPU_AVX2 | FZ_CPU_AVX512, "avx512", FZ_TEST_BUILT_AVX512 },
+        { FZ_CPU_NEON, "neon", FZ_TEST_BUILT_NEON },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        fz_kernels t = fz_kernels_init_for_flags(cases[i].flags);
+        if (cases[i].built)
+            assert_string_equal(t.isa, cases[i].isa);
+        else   /* not in this build: the table stays below it */
+            assert_string_not_equal(t.isa, cases[i].isa);
+        assert_true(t.sgemm && t.sgemm_ctx && t.relu_fwd && t.relu_bwd && t.colsum && t.sgd);
+    }
+    /* With this CPU's own flags it is the default table (AVX-512 is default where it runs). */
+    assert_string_equal(fz_kernels_init_for_flags(fz_cpu_flags()).isa,
+                        fz_kernels_best()->isa);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(flags_mask_decides_the_table),
         cmocka_unit_test(isa_is_what_the_cpu_supports),
         cmocka_unit_test(tables_exist_exactly_where_the_cpu_runs_them),
         cmocka_unit_test(tables_have_every_kernel),

@@ -172,8 +172,9 @@ static void gemm_matches_scalar_around_block_sizes(void **state)
 {
     const fz_sgemm_kernel *kern;
     const fz_kernels *isa = isa_or_skip(state, &kern);
-    size_t kc, mc, nc;
-    fz_sgemm_blocking(kern, &kc, &mc, &nc);
+    /* The tables of fz_kernels_for run without a plan: default caches. */
+    fz_blocking blk = fz_sgemm_blocking(kern, NULL);
+    size_t kc = blk.kc, mc = blk.mc;
     const size_t ms[] = { 1, kern->mr - 1, kern->mr, kern->mr + 1, 13, mc - 1, mc, mc + 1 };
     /* 23 and NR + 23: an edge tile between one and two 16-float vectors wide, which a
      * wide kernel computes in a narrower variant. */
@@ -196,8 +197,9 @@ static void gemm_matches_scalar_around_nc(void **state)
 {
     const fz_sgemm_kernel *kern;
     const fz_kernels *isa = isa_or_skip(state, &kern);
-    size_t kc, mc, nc;
-    fz_sgemm_blocking(kern, &kc, &mc, &nc);
+    /* The tables of fz_kernels_for run without a plan: default caches. */
+    fz_blocking blk = fz_sgemm_blocking(kern, NULL);
+    size_t kc = blk.kc, nc = blk.nc;
     const size_t ns[] = { nc - 1, nc, nc + 1 };
     for (size_t t = 0; t < 4; t++)
         for (size_t in = 0; in < 3; in++) {
@@ -216,8 +218,9 @@ static void gemm_matches_scalar_for_every_alpha_beta_epilogue(void **state)
 {
     const fz_sgemm_kernel *kern;
     const fz_kernels *isa = isa_or_skip(state, &kern);
-    size_t kc, mc, nc;
-    fz_sgemm_blocking(kern, &kc, &mc, &nc);
+    /* The tables of fz_kernels_for run without a plan: default caches. */
+    fz_blocking blk = fz_sgemm_blocking(kern, NULL);
+    size_t kc = blk.kc;
     const float ab[] = { 0.0f, 1.0f, -0.5f };
     const unsigned eps[] = { 0, EP_BIAS, EP_RELU, EP_BIAS | EP_RELU, EP_MASK, EP_ALL };
     const size_t shapes[5][3] = { { 13, 37, 7 }, { 2 * kern->nr + 3, kern->mr - 1, 7 },
@@ -241,8 +244,9 @@ static void gemm_beta_zero_ignores_nan_in_c(void **state)
 {
     const fz_sgemm_kernel *kern;
     const fz_kernels *isa = isa_or_skip(state, &kern);
-    size_t kc, mc, nc;
-    fz_sgemm_blocking(kern, &kc, &mc, &nc);
+    /* The tables of fz_kernels_for run without a plan: default caches. */
+    fz_blocking blk = fz_sgemm_blocking(kern, NULL);
+    size_t kc = blk.kc, mc = blk.mc;
     const size_t shapes[3][3] = { { 5, 9, 3 }, { mc + 1, kern->nr + 1, kc + 1 }, { 3, 4, 0 } };
     for (size_t s = 0; s < 3; s++)
         for (unsigned ep = 0; ep <= EP_ALL; ep += EP_ALL) {
@@ -341,8 +345,9 @@ static void gemm_blocking_is_whole_tiles(void **state)
 {
     const fz_sgemm_kernel *kern;
     isa_or_skip(state, &kern);
-    size_t kc, mc, nc;
-    fz_sgemm_blocking(kern, &kc, &mc, &nc);
+    /* The tables of fz_kernels_for run without a plan: default caches. */
+    fz_blocking blk = fz_sgemm_blocking(kern, NULL);
+    size_t kc = blk.kc, mc = blk.mc, nc = blk.nc;
     assert_true(kc >= 1);
     assert_int_equal(mc % kern->mr, 0);
     assert_int_equal(nc % kern->nr, 0);

@@ -31,6 +31,7 @@ static void team_on_a_one_cpu_mask_has_one_thread_on_that_cpu(void **state)
     CPU_SET(last, &one);
     assert_int_equal(sched_setaffinity(0, sizeof one, &one), 0);
 
+    fz_set_binding(true);
     const fz_team_config *team = fz_team_get();
     assert_int_equal(team->threads, 1);
     fz_machine m;

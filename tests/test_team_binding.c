@@ -60,12 +60,48 @@ static void one_thread_binds_the_caller(void **state)
     each_thread_runs_on_its_own_planned_pu(1);
 }
 
+static cpu_set_t cpus_at_start;   /* before anything was bound */
+
+/* Binding off again gives every thread of the team the CPUs the caller started with. */
+static void unbinding_gives_back_the_callers_cpus(void **state)
+{
+    (void)state;
+#if !defined(FZ_HAVE_HWLOC) || !defined(_OPENMP)
+    skip();
+#else
+    fz_set_binding(false);
+    fz_set_threads(2);
+    fz_set_binding(true);
+    assert_non_null(fz_team_get()->bound_pu);
+    fz_set_binding(false);
+    assert_null(fz_team_get()->bound_pu);
+    int wrong = 0;
+#pragma omp parallel num_threads(2) reduction(+ : wrong)
+    {
+        cpu_set_t mask;
+        wrong += sched_getaffinity(0, sizeof mask, &mask) != 0 || !CPU_EQUAL(&mask, &cpus_at_start);
+    }
+    assert_int_equal(wrong, 0);
+    fz_set_threads(0);
+#endif
+}
+
+static int bind_for_these_tests(void **state)
+{
+    (void)state;
+    fz_set_binding(true);   /* library callers are unbound unless they ask */
+    return 0;
+}
+
 int main(void)
 {
+    if (sched_getaffinity(0, sizeof cpus_at_start, &cpus_at_start) != 0)
+        return 1;
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(two_threads_are_bound_to_their_pus),
-        cmocka_unit_test(oversubscribed_threads_are_bound_too),
-        cmocka_unit_test(one_thread_binds_the_caller),
+        cmocka_unit_test_setup(two_threads_are_bound_to_their_pus, bind_for_these_tests),
+        cmocka_unit_test_setup(oversubscribed_threads_are_bound_too, bind_for_these_tests),
+        cmocka_unit_test_setup(one_thread_binds_the_caller, bind_for_these_tests),
+        cmocka_unit_test(unbinding_gives_back_the_callers_cpus),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "freezebench.h"
+#include "gemm.h"
 #include "team.h"
 
 static void default_team_is_one_thread_per_core_without_smt(void **state)
@@ -105,13 +106,33 @@ static void machine_fields_describe_the_topology(void **state)
     assert_true(m.packages >= 1 && m.numa_nodes >= 1);
     assert_string_equal(m.isa, fz_isa());
     assert_true(m.cpu_model[0] && m.arch[0] && m.topology[0]);
-    const fz_team_config *c = fz_team_get();
-    assert_int_equal(m.kc, c->kc);
-    assert_int_equal(m.mc, c->mc);
-    assert_int_equal(m.nc, c->nc);
+    const fz_sgemm_kernel *kern = fz_kernels_get()->microkernel;
+    fz_gemm_ctx ctx = fz_team_gemm_ctx();
+    fz_blocking b = kern ? fz_sgemm_blocking(kern, &ctx) : (fz_blocking){ 0, 0, 0 };
+    assert_int_equal(m.kc, b.kc);
+    assert_int_equal(m.mc, b.mc);
+    assert_int_equal(m.nc, b.nc);
 #ifdef FZ_HAVE_HWLOC
     assert_non_null(strstr(m.topology, "hwloc"));
+#endif
+}
+
+/* Library callers are not bound unless they ask (FREEZEBENCH_BIND unset here). */
+static void binding_is_off_until_asked_for(void **state)
+{
+    (void)state;
+    fz_machine m;
+    assert_false(fz_get_binding());
+    assert_int_equal(fz_machine_get(&m), FZ_OK);
+    assert_false(m.bound);
+#ifdef FZ_HAVE_HWLOC
+    fz_set_binding(true);
+    assert_true(fz_get_binding());
+    assert_int_equal(fz_machine_get(&m), FZ_OK);
     assert_true(m.bound);
+    fz_set_binding(false);
+    assert_int_equal(fz_machine_get(&m), FZ_OK);
+    assert_false(m.bound);
 #endif
 }
 
@@ -142,18 +163,30 @@ static void report_names_machine_team_and_blocking(void **state)
     assert_non_null(strstr(text, "thread:core/PU 0:"));
     char kc[32];
     snprintf(kc, sizeof kc, "KC %zu", m.kc);
-    assert_non_null(strstr(text, kc));
+    assert_non_null(strstr(text, fz_kernels_get()->microkernel ? kc : "blocking  none"));
     free(text);
 }
 
-static void blocking_for_another_tile_uses_the_same_caches(void **state)
+/* Switching the kernels switches the blocking to the new tile, from the same caches. */
+static void blocking_follows_the_tile_of_the_kernels_in_use(void **state)
 {
     (void)state;
-    const fz_team_config *c = fz_team_get();
-    fz_blocking same = fz_team_blocking_for(c->mr, c->nr);
-    assert_int_equal(same.kc, c->kc);
-    assert_int_equal(same.mc, c->mc);
-    assert_int_equal(same.nc, c->nc);
+    const char *isas[] = { "avx2", "avx512", "neon" };
+    fz_cache_sizes caches = fz_team_gemm_ctx().caches;
+    for (int i = 0; i < 3; i++) {
+        const fz_kernels *k = fz_kernels_for(isas[i]);
+        if (!k)
+            continue;
+        fz_kernels_override(k);
+        fz_machine m;
+        assert_int_equal(fz_machine_get(&m), FZ_OK);
+        fz_blocking b = fz_blocking_from_caches(caches, k->microkernel->mr,
+                                                k->microkernel->nr, sizeof(float));
+        assert_int_equal(m.kc, b.kc);
+        assert_int_equal(m.mc, b.mc);
+        assert_int_equal(m.nc, b.nc);
+    }
+    fz_kernels_override(NULL);
 }
 
 int main(void)
@@ -166,7 +199,8 @@ int main(void)
         cmocka_unit_test(machine_fields_describe_the_topology),
         cmocka_unit_test(null_machine_is_einval),
         cmocka_unit_test(report_names_machine_team_and_blocking),
-        cmocka_unit_test(blocking_for_another_tile_uses_the_same_caches),
+        cmocka_unit_test(blocking_follows_the_tile_of_the_kernels_in_use),
+        cmocka_unit_test(binding_is_off_until_asked_for),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
