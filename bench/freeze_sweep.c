@@ -35,6 +35,11 @@ int main(int argc, char **argv)
         return fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1;
     }
 
+    /* Measurements bind the team (unlike the library's default), so runs are repeatable;
+     * FREEZEBENCH_BIND=0 measures unbound.  The CSV's bound column records which. */
+    const char *bind = getenv("FREEZEBENCH_BIND");
+    fz_set_binding(!bind || strcmp(bind, "0") != 0);
+
     fzb_context ctx;
     fzb_context_get(&ctx);
     fzb_sweep *sweep;

@@ -228,7 +228,7 @@ static int pool_alloc(pool *p, const case_list *l)
     p->a = fz_alloc_floats(a);
     p->b = fz_alloc_floats(b);
     p->c = fz_alloc_floats(c);
-    p->flops = calloc(1, sizeof *p->flops);
+    p->flops = fz_aligned_calloc(_Alignof(fz_counter), 1, sizeof *p->flops);
     if (!p->a || !p->b || !p->c || !p->flops)
         return -1;
     /* Small values of both signs: ReLU takes both branches, nothing overflows or turns
@@ -419,6 +419,11 @@ int main(int argc, char **argv)
     }
     int threads = opt.threads;
     bool quick = opt.quick;
+
+    /* Measurements bind the team (unlike the library's default), so runs are repeatable;
+     * FREEZEBENCH_BIND=0 measures unbound.  The CSV's bound column records which. */
+    const char *bind = getenv("FREEZEBENCH_BIND");
+    fz_set_binding(!bind || strcmp(bind, "0") != 0);
 
     fzb_context ctx;
     fzb_context_get(&ctx);

@@ -438,7 +438,9 @@ def csv_rows(measured, machine, limits, momentum):
             fraction = NA
         else:
             fraction = gbs / bandwidth if memory_bound else gflops / peak
-        values = dict(machine, threads=m["threads"], bench="freeze_sweep", impl="pytorch",
+        # PyTorch leaves its threads where the OS puts them: never bound.
+        values = dict(machine, threads=m["threads"], bound=0, bench="freeze_sweep",
+                      impl="pytorch",
                       model=m["model"], batch=m["batch"], freeze_spec=m["freeze_spec"],
                       trainable_params=m["trainable"], frozen_params=m["frozen"],
                       phase=m["phase"], flops_planned=m["flops"], flops_executed=m["flops"],

@@ -15,7 +15,7 @@ const char *const fzb_result_columns[] = {
     /* the system (machine_info.h), then when and with which kernels */
     "schema_version", "utc_time", "system_id", "host", "cpu_vendor", "cpu_family",
     "cpu_model_number", "cpu_stepping", "uarch", "cpu_model", "arch", "vector_isa", "isa",
-    "hypervisor", "cores", "smt", "threads", "l1d_bytes", "l2_bytes", "l3_bytes",
+    "hypervisor", "cores", "smt", "threads", "bound", "l1d_bytes", "l2_bytes", "l3_bytes",
     "cache_source", "memory_bytes", "cpu_mhz", "governor", "os", "kernel", "compiler", "blas",
     "openblas_core", "git_revision",
     /* configuration */
@@ -210,6 +210,8 @@ fz_status fzb_result_add(fzb_csv *table, const fzb_context *c, const fzb_result 
     set_num(&b, "cores", m->cores);
     set_num(&b, "smt", m->smt);
     set_num(&b, "threads", r->threads);
+    fz_machine team;   /* whether freezebench's threads ran bound to their PUs */
+    set_num(&b, "bound", fz_machine_get(&team) == FZ_OK && team.bound);
     set_num(&b, "l1d_bytes", (double)m->l1d_bytes);
     set_num(&b, "l2_bytes", (double)m->l2_bytes);
     set_num(&b, "l3_bytes", (double)m->l3_bytes);

@@ -26,8 +26,10 @@ with tempfile.TemporaryDirectory() as d:
                     "--benchmark_repetitions=1", "--output", os.path.join(d, "kernels.csv")],
                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     if have_torch:
-        subprocess.run([sys.executable, pytorch_sweep, *SWEEP, "--output",
-                        os.path.join(d, "pytorch.csv")],
+        # This build's freeze_sweep describes the machine and the columns, not the
+        # default one beside the script, which may be another build's.
+        subprocess.run([sys.executable, pytorch_sweep, *SWEEP, "--freeze-sweep",
+                        freeze_sweep, "--output", os.path.join(d, "pytorch.csv")],
                        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     subprocess.run([sys.executable, make_report, d], check=True, stdout=subprocess.DEVNULL)
     report = open(os.path.join(d, "REPORT.md")).read()

@@ -193,12 +193,14 @@ static void result_rows_follow_the_schema(void **state)
 {
     scratch *s = *state;
     /* Schema 2: the system columns, then configuration, measurement, derived. */
-    assert_int_equal(fzb_result_n_columns, 58);
+    assert_int_equal(fzb_result_n_columns, 59);
     assert_string_equal(fzb_result_columns[0], "schema_version");
     assert_string_equal(fzb_result_columns[2], "system_id");
-    assert_string_equal(fzb_result_columns[30], "bench");
-    assert_string_equal(fzb_result_columns[37], "phase");
-    assert_string_equal(fzb_result_columns[57], "activation_bytes");
+    assert_string_equal(fzb_result_columns[16], "threads");
+    assert_string_equal(fzb_result_columns[17], "bound");
+    assert_string_equal(fzb_result_columns[31], "bench");
+    assert_string_equal(fzb_result_columns[38], "phase");
+    assert_string_equal(fzb_result_columns[58], "activation_bytes");
 
     fzb_context ctx;
     fzb_context_get(&ctx);
