@@ -19,6 +19,7 @@
 #include "error.h"
 #include "gbench.h"
 #include "kernels.h"
+#include "kernels_active.h"
 #include "probes.h"
 #include "publish.h"
 #include "ref_blas.h"

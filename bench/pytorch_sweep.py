@@ -193,7 +193,7 @@ def machine_limits(path, system_id):
     raise ValueError("no row has peak_gflops, bandwidth_gbytes_per_s and threads")
 
 
-# ---- models and freeze specs, as bench/sweep_args.c and src/freeze.c read them ----------
+# ---- models and freeze specs, as bench/sweep_args.c and src/model/freeze.c read them ----------
 
 def parse_model(text):
     """'10,5,1@64' -> ('10,5,1', [10, 5, 1], 64); ValueError as freeze_sweep refuses."""
@@ -260,7 +260,7 @@ def fit(spec, widths):
 
 
 def planned_flops(widths, batch, frozen, momentum, weight_decay):
-    """Per phase, ../DESIGN.md's conventions, the plan of src/plan.c; `dgrad` and `wgrad`
+    """Per phase, ../DESIGN.md's conventions, the plan of src/train/plan.c; `dgrad` and `wgrad`
     split the backward."""
     L = len(widths) - 1
     B = float(batch)

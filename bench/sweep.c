@@ -97,7 +97,7 @@ static fz_status model_init(bench_model *bm, const fzb_model_arg *arg, size_t ba
     bm->t = fz_trainer_create(bm->m, batch, sgd);
     size_t in = arg->widths[0], out = arg->widths[arg->n_widths - 1];
     /* The caller's x and y on 64-byte lines, as the trainer's own buffers and PyTorch's
-     * tensors are (src/align.h says why it matters). */
+     * tensors are (src/core/align.h says why it matters). */
     bm->x = fz_alloc_floats(batch * in);
     bm->y = fz_alloc_floats(batch * out);
     if (!bm->t || !bm->x || !bm->y)

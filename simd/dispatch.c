@@ -2,14 +2,13 @@
  * Which kernels a set of CPU features allows: the scalar reference, upgraded ISA by ISA
  * (dav1d style).  The choice is a pure function of a flags mask; fz_kernels_best() and
  * fz_kernels_for() apply it to this CPU's flags.  Which table the library runs, and
- * FREEZEBENCH_ISA, are the runtime's business (src/kernels_active.c).
+ * FREEZEBENCH_ISA, are the runtime's business (src/runtime/kernels_active.c).
  */
 #include <pthread.h>
 #include <string.h>
 
 #include "kernels.h"
 #include "cpu.h"
-#include "gemm.h"
 
 fz_kernels fz_kernels_init_for_flags(unsigned flags)
 {
@@ -93,10 +92,4 @@ const fz_kernels *fz_kernels_for(const char *isa)
             !strcmp(named_table[i].isa, isa))
             return &named_table[i];
     return NULL;
-}
-
-const fz_sgemm_kernel *fz_sgemm_kernel_for(const char *isa)
-{
-    const fz_kernels *k = fz_kernels_for(isa);
-    return k ? k->microkernel : NULL;
 }

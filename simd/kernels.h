@@ -7,7 +7,8 @@
  * the slot of the calling OpenMP thread), so executed FLOPs are measured, not computed.
  *
  * Nothing here knows the thread team: the GEMM is handed its plan (fz_gemm_ctx) by the
- * caller.  The runtime (src/) keeps the table in use and fills that plan from the team.
+ * caller.  The runtime (src/runtime/kernels_active.h) keeps the table in use and fills
+ * that plan from the team.
  */
 #ifndef FZ_SIMD_KERNELS_H
 #define FZ_SIMD_KERNELS_H
@@ -17,8 +18,11 @@
 #include <stdint.h>
 
 #include "freezebench.h"
-#include "blocking.h"
 #include "counter.h"
+
+/* Cache sizes in bytes (0 = not reported): what the runtime reports and the GEMM's
+ * blocking (gemm/blocking.h) is derived from. */
+typedef struct { size_t l1d, l2, l3; } fz_cache_sizes;
 
 /* One GEMM with its epilogue, applied in this order where C is written:
  *   C = alpha·op(A)·op(B) + beta·C      (beta == 0: C is not read)
@@ -102,16 +106,5 @@ const fz_kernels *fz_kernels_for(const char *isa);
 
 /* The scalar reference table: always available; the oracle of the tests. */
 const fz_kernels *fz_kernels_scalar(void);
-
-/* Provided by the runtime (src/kernels_active.c), declared here beside the table they
- * hand out: */
-/* The table in use, chosen on first call (thread-safe): the best this CPU runs, or
- * FREEZEBENCH_ISA's.  Its sgemm runs with the thread team's plan.  Never NULL. */
-const fz_kernels *fz_kernels_get(void);
-
-/* For tests only: makes `k` the table in use (NULL: back to the default), so a whole
- * training run can be compared across ISAs in one process.  Not thread-safe; call it
- * while no kernel runs. */
-void fz_kernels_override(const fz_kernels *k);
 
 #endif /* FZ_SIMD_KERNELS_H */

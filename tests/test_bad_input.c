@@ -18,6 +18,7 @@
 #include "core_testutil.h"
 #include "freezebench.h"
 #include "kernels.h"
+#include "kernels_active.h"
 
 static const size_t widths[] = { 4, 5, 3, 2 };
 enum { LAYERS = 3, BATCH = 2, IN = 4, OUT = 2 };

@@ -17,6 +17,7 @@
 #include "core_testutil.h"
 #include "freezebench.h"
 #include "kernels.h"
+#include "kernels_active.h"
 #include "gemm.h"
 #include "team.h"
 

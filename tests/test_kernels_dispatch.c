@@ -16,6 +16,7 @@
 
 #include "freezebench.h"
 #include "kernels.h"
+#include "kernels_active.h"
 #include "gemm.h"
 
 #if defined(__aarch64__)

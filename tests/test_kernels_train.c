@@ -14,6 +14,7 @@
 #include "core_testutil.h"
 #include "freezebench.h"
 #include "kernels.h"
+#include "kernels_active.h"
 
 #define STEPS 6
 

@@ -1,5 +1,5 @@
 /*
- * The layer functions (src/linear.h): linear_forward equals a plain loop, and
+ * The layer functions (src/train/linear.h): linear_forward equals a plain loop, and
  * linear_backward computes exactly the gradients it is given an output for, leaves every
  * other byte alone and counts FLOPs only for the work that ran.  Run with every kernel
  * table this build and CPU offer.  Also: the model's per-layer view points at the

@@ -11,6 +11,7 @@
 
 #include "freezebench.h"
 #include "gemm.h"
+#include "kernels_active.h"
 #include "team.h"
 
 static void default_team_is_one_thread_per_core_without_smt(void **state)

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "blocking.h"
 #include "schedule.h"
 #include "topologies.h"
 

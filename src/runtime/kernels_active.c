@@ -13,6 +13,7 @@
 
 #include "error.h"
 #include "kernels.h"
+#include "kernels_active.h"
 #include "team.h"
 
 static const fz_kernels *chosen;   /* the simd table whose kernels run */

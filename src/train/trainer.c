@@ -14,6 +14,7 @@
 #include "error.h"
 #include "finite.h"
 #include "kernels.h"
+#include "kernels_active.h"
 #include "linear.h"
 #include "loss.h"
 #include "model.h"

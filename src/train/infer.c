@@ -3,6 +3,7 @@
 
 #include "error.h"
 #include "kernels.h"
+#include "kernels_active.h"
 #include "linear.h"
 #include "model.h"
 

@@ -1,8 +1,9 @@
 /*
  * Internal: the scheduler's decisions as one plain object, computed from a topology and
  * a requested thread count — which PU each thread runs on and how the threads form
- * groups.  (The GEMM derives its blocking from the caches itself: simd/blocking.h.)  A pure function of its inputs, so plans for machines we do not
- * have (synthetic and XML topologies) are tested like this machine's.
+ * groups.  (The GEMM derives its blocking from the caches itself: simd/gemm/blocking.h.)
+ * A pure function of its inputs, so plans for machines we do not have (synthetic and XML
+ * topologies) are tested like this machine's.
  *
  * Policy:
  *   - default thread count: one per physical core of the most performant kind (on a

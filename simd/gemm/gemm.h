@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "blocking.h"
 #include "kernels.h"
 #include "cpu.h"
 

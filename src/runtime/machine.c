@@ -4,6 +4,7 @@
 
 #include "error.h"
 #include "gemm.h"
+#include "kernels_active.h"
 #include "team.h"
 
 fz_status fz_machine_get(fz_machine *out)

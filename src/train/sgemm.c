@@ -2,6 +2,7 @@
  * kernel. */
 #include "error.h"
 #include "kernels.h"
+#include "kernels_active.h"
 
 /* C = beta·C on m×n, for the calls whose product term is zero (k == 0 or alpha == 0).
  * BLAS does not read A or B then, so a NaN or an infinity in them cannot reach C; and

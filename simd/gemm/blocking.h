@@ -18,7 +18,8 @@
 
 #include <stddef.h>
 
-typedef struct { size_t l1d, l2, l3; } fz_cache_sizes;   /* bytes; 0 = not reported */
+#include "kernels.h"   /* fz_cache_sizes */
+
 typedef struct { size_t kc, mc, nc; } fz_blocking;
 
 /* Used where the topology reports no size: common values of current x86 and Arm cores

@@ -293,3 +293,10 @@ void fz_sgemm_run(const fz_sgemm_kernel *kern, const fz_gemm_op *op, const fz_ge
     else
         sgemm_blocked(kern, op, ctx, blk, flops);
 }
+
+/* The table of an ISA carries its microkernel: nothing per ISA here. */
+const fz_sgemm_kernel *fz_sgemm_kernel_for(const char *isa)
+{
+    const fz_kernels *k = fz_kernels_for(isa);
+    return k ? k->microkernel : NULL;
+}

@@ -12,8 +12,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "blocking.h"
 #include "freezebench.h"
+#include "kernels.h"   /* fz_cache_sizes */
 
 #define FZ_TOPO_MAX_PUS 1024
 
