@@ -17,6 +17,7 @@
 #include "align.h"
 #include "cli.h"
 #include "error.h"
+#include "rng.h"
 #include "gbench.h"
 #include "kernels.h"
 #include "kernels_active.h"
@@ -234,15 +235,13 @@ static int pool_alloc(pool *p, const case_list *l)
         return -1;
     /* Small values of both signs: ReLU takes both branches, nothing overflows or turns
      * denormal while the SGD case runs for seconds. */
-    uint64_t x = 88172645463325252ull;
+    fz_rng r;
+    fz_rng_seed(&r, 88172645463325252ull);
     float *bufs[3] = { p->a, p->b, p->c };
     size_t sizes[3] = { a, b, c };
-    for (int j = 0; j < 3; j++) {
-        for (size_t i = 0; i < sizes[j]; i++) {
-            x ^= x << 13; x ^= x >> 7; x ^= x << 17;
-            bufs[j][i] = (float)((double)(x >> 40) / (double)(1ull << 24) - 0.5);
-        }
-    }
+    for (int j = 0; j < 3; j++)
+        for (size_t i = 0; i < sizes[j]; i++)
+            bufs[j][i] = fz_rng_uniform(&r, -0.5f, 0.5f);
     return 0;
 }
 

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "align.h"
+#include "clock.h"
 #include "cpu.h"
 #include "error.h"
 #include "units.h"
@@ -77,13 +78,6 @@ bool fzb_cpu_has_avx512f(void)
 #endif
 }
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 typedef uint64_t (*fma_loop)(uint64_t);
 
 typedef struct {
@@ -142,11 +136,11 @@ static void bench_peak(fzb_state *s, void *user)
 {
     const probe *pr = user;
     uint64_t flops = 0;
-    double t0 = now();
+    double t0 = fz_now();
     while (fzb_keep_running(s))
         flops = pr->peak->loop(ROUNDS);
     fzb_counter(s, "FLOPS", (double)flops, FZB_RATE);
-    count_repetition(pr, now() - t0);
+    count_repetition(pr, fz_now() - t0);
 }
 
 static void triad(float *a, const float *b, const float *c, size_t n)
@@ -174,12 +168,12 @@ static void bench_triad(fzb_state *s, void *user)
         triad(p->a, p->b, p->c, p->n);
         p->touched = true;
     }
-    double t0 = now();
+    double t0 = fz_now();
     while (fzb_keep_running(s))
         triad(p->a, p->b, p->c, p->n);
     /* STREAM's convention: two reads and one write per element, write-allocate not counted. */
     fzb_counter(s, "bytes", 3.0 * sizeof(float) * (double)p->n, FZB_RATE);
-    count_repetition(pr, now() - t0);
+    count_repetition(pr, fz_now() - t0);
 }
 
 size_t fzb_probe_triad_array_bytes(size_t l3_bytes, bool quick)

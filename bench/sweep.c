@@ -6,15 +6,10 @@
 #include <time.h>
 
 #include "align.h"
+#include "clock.h"
 #include "error.h"
+#include "rng.h"
 #include "units.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 enum { FWD, BWD, OPT, STEP, N_PHASES };
 static const char *const phase_names[N_PHASES] = { "forward", "backward", "optimizer", "step" };
@@ -67,11 +62,10 @@ static const fz_sgd sgd = { .lr = 1e-4f, .momentum = 0.9f, .weight_decay = 0.0f 
 
 static void fill_random(float *v, size_t n, uint64_t seed)
 {
-    uint64_t x = seed * 2654435761u + 1;
-    for (size_t i = 0; i < n; i++) {
-        x ^= x << 13; x ^= x >> 7; x ^= x << 17;
-        v[i] = (float)((double)(x >> 40) / (double)(1ull << 23) - 1.0);
-    }
+    fz_rng r;
+    fz_rng_seed(&r, seed);
+    for (size_t i = 0; i < n; i++)
+        v[i] = fz_rng_uniform(&r, -1.0f, 1.0f);
 }
 
 /* Sets the model's flags to `spec`; FZ_OK only if the spec fits and leaves work to do. */
@@ -238,7 +232,7 @@ void fzb_sweep_repetition_done(void *sweep)
     if (!s->progress || s->reps_done == s->reps_expected)
         return;
     s->reps_done++;
-    double t = now();
+    double t = fz_now();
     if (t - s->t_printed < 2.0 && s->reps_done < s->reps_expected)
         return;
     s->t_printed = t;
@@ -257,7 +251,7 @@ static void bench_config(fzb_state *st, void *user)
         fzb_skip_with_error(st, fz_last_error());
         return;
     }
-    double fwd = 0, bwd = 0, opt = 0, t0 = now();
+    double fwd = 0, bwd = 0, opt = 0, t0 = fz_now();
     while (fzb_keep_running(st)) {
         if (fz_train_step(bm->t, bm->x, bm->y, NULL) != FZ_OK) {
             fzb_skip_with_error(st, fz_last_error());
@@ -284,14 +278,14 @@ static void bench_config(fzb_state *st, void *user)
     /* Roughly counts finished repetitions: Google Benchmark first tries growing iteration
      * counts until a run lasts min_time, then repeats with that count, so a run of at
      * least half of min_time is most likely a repetition and a shorter one a trial. */
-    if (now() - t0 >= 0.5 * c->sweep->min_time)
+    if (fz_now() - t0 >= 0.5 * c->sweep->min_time)
         fzb_sweep_repetition_done(c->sweep);
 }
 
 fz_status fzb_sweep_register(fzb_sweep *s, const fzb_sweep_args *a)
 {
     s->min_time = a->min_time;
-    s->t_start = now();   /* the run starts right after the registrations */
+    s->t_start = fz_now();   /* the run starts right after the registrations */
     s->reps_expected += s->n_configs * (size_t)a->repetitions;
     for (size_t i = 0; i < s->n_configs; i++) {
         fzb_bench *b = fzb_register(s->configs[i].name, bench_config, &s->configs[i], NULL,

@@ -23,19 +23,14 @@
 #include <cmocka.h>
 
 #include "kernels.h"
+#include "rng.h"
 #include "gemm.h"
 
 #define SENTINEL 12345.0f
 
-static uint64_t rng_state = 88172645463325252ull;
+static fz_rng rng = { 88172645463325252ull };
 
-static float uniform(void)   /* in [-1, 1) */
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return (float)(rng_state >> 40) / (float)(1u << 23) - 1.0f;
-}
+static float uniform(void) { return fz_rng_uniform(&rng, -1.0f, 1.0f); }
 
 /* A matrix of rows×cols inside a larger allocation: leading dimension cols + pad, and
  * the first element one float past a 64-byte boundary when misaligned. */

@@ -14,18 +14,13 @@
 #include <cmocka.h>
 
 #include "kernels.h"
+#include "rng.h"
 
 #define MAXN 1100
 
-static uint64_t rng_state = 2463534242ull;
+static fz_rng rng = { 2463534242ull };
 
-static float uniform(void)   /* in [-1, 1) */
-{
-    rng_state ^= rng_state << 13;
-    rng_state ^= rng_state >> 7;
-    rng_state ^= rng_state << 17;
-    return (float)(rng_state >> 40) / (float)(1u << 23) - 1.0f;
-}
+static float uniform(void) { return fz_rng_uniform(&rng, -1.0f, 1.0f); }
 
 /* Random data with the special values sprinkled in. */
 static void fill(float *x, size_t n)

@@ -20,6 +20,7 @@
 
 #include "freezebench.h"
 #include "ref_blas.h"
+#include "rng.h"
 
 typedef struct { size_t m, n, k; } shape;
 static const shape shapes[] = {
@@ -30,15 +31,9 @@ static const shape shapes[] = {
 enum { PAD = 3 };
 static const float padding = -12345.0f;
 
-static uint64_t rng = 0x9e3779b97f4a7c15ull;
+static fz_rng rng = { 0x9e3779b97f4a7c15ull };
 
-static float uniform(void)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return (float)((double)(rng >> 40) / (double)(1ull << 24) - 0.5);
-}
+static float uniform(void) { return fz_rng_uniform(&rng, -0.5f, 0.5f); }
 
 static float *filled(size_t rows, size_t ld, size_t cols)
 {

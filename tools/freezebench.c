@@ -8,6 +8,7 @@
 #include <time.h>
 #include <errno.h>
 
+#include "clock.h"
 #include "cli_args.h"
 #include "freezebench.h"
 #include "npz.h"
@@ -15,13 +16,6 @@
 
 enum { EXIT_FAILED = 1 };
 #define PROGRESS_EVERY_S 5.0
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static int fail(void)
 {
@@ -128,7 +122,7 @@ static int run_epochs(const fz_cli_args *a, fz_trainer *t, const dataset *d, siz
         order[i] = i;
     fz_rng rng;
     fz_rng_seed(&rng, a->seed);
-    double start = now(), last_report = start;
+    double start = fz_now(), last_report = start;
     int rc = 0;
     for (unsigned long epoch = 1; epoch <= a->epochs && !rc; epoch++) {
         if (a->shuffle)
@@ -150,7 +144,7 @@ static int run_epochs(const fz_cli_args *a, fz_trainer *t, const dataset *d, siz
         }
         if (!rc && (epoch % a->log_every == 0 || epoch == a->epochs))
             printf("Epoch [%lu/%lu], Loss: %.4f\n", epoch, a->epochs, sum / (double)steps);
-        double t_now = now();
+        double t_now = fz_now();
         if (t_now - last_report >= PROGRESS_EVERY_S && epoch < a->epochs) {
             double per_epoch = (t_now - start) / (double)epoch;
             fprintf(stderr, "freezebench: epoch %lu/%lu, %.1f s elapsed, about %.0f s left\n",
