@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "replace.h"
 
 struct fzb_csv {
     size_t n_columns;
@@ -117,47 +118,18 @@ static void put_row(FILE *f, char *const *fields, size_t n)
     fputs("\r\n", f);
 }
 
-fz_status fzb_csv_write(const fzb_csv *t, const char *path)
+static fz_status write_table(FILE *f, void *ctx)
 {
-    size_t len = strlen(path);
-    char *tmp = malloc(len + 16);
-    if (!tmp)
-        return fz_set_error(FZ_ENOMEM, "fzb_csv_write: out of memory");
-    /* Same directory as the target, so rename() replaces it in one step. */
-    snprintf(tmp, len + 16, "%s.tmpXXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        fz_status s = fz_set_error(FZ_EIO, "fzb_csv_write: cannot create a temporary file "
-                                   "for %s: %s", path, strerror(errno));
-        free(tmp);
-        return s;
-    }
-    if (fchmod(fd, 0644) != 0) {   /* mkstemp's 0600 would hide results from other users */
-        close(fd);
-        goto fail;
-    }
-    FILE *f = fdopen(fd, "w");
-    if (!f) {
-        close(fd);
-        goto fail;
-    }
+    const fzb_csv *t = ctx;
     put_row(f, t->columns, t->n_columns);
     for (size_t r = 0; r < t->n_rows; r++)
         put_row(f, t->fields + r * t->n_columns, t->n_columns);
-    if (fflush(f) != 0 || ferror(f) || fsync(fileno(f)) != 0) {
-        fclose(f);
-        goto fail;
-    }
-    if (fclose(f) != 0 || rename(tmp, path) != 0)
-        goto fail;
-    free(tmp);
-    return FZ_OK;
-fail:;
-    fz_status s = fz_set_error(FZ_EIO, "fzb_csv_write: writing %s failed: %s", path,
-                               strerror(errno));
-    unlink(tmp);
-    free(tmp);
-    return s;
+    return FZ_OK;   /* fz_file_replace checks the stream's errors when it flushes */
+}
+
+fz_status fzb_csv_write(const fzb_csv *t, const char *path)
+{
+    return fz_file_replace(path, write_table, (void *)t);
 }
 
 /* ---- reading ------------------------------------------------------------------- */

@@ -16,6 +16,7 @@
 
 #include "error.h"
 #include "npz.h"
+#include "replace.h"
 #include "zip.h"
 
 #ifndef NAME_MAX
@@ -248,55 +249,11 @@ static fz_status write_arrays(FILE *f, const char *path, const fz_npz_array *arr
     return st;
 }
 
-/* The temporary file of a write: "<name>.tmp-<pid>-<n>" beside the output, the name cut
- * to TEMP_NAME_MAX bytes so that any valid output name leaves room for the suffix.  The
- * pid lets a later write tell a temporary file whose writer was killed (SIGKILL, a
- * crash) from one still being written, and remove it. */
-enum { TEMP_NAME_MAX = 200 };
-
-/* The directory part of `path` (with its slash, "" for none) and the file name. */
-static size_t dir_len_of(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    return slash ? (size_t)(slash - path) + 1 : 0;
-}
-
-/* Removes "<prefix>.tmp-<pid>-<n>" files left in the directory by writers that are gone. */
-static void remove_stale_temps(const char *path)
-{
-    size_t dl = dir_len_of(path);
-    const char *base = path + dl;
-    size_t plen = strlen(base) < TEMP_NAME_MAX ? strlen(base) : TEMP_NAME_MAX;
-    char dir[PATH_MAX];
-    if (dl >= sizeof dir)
-        return;
-    memcpy(dir, dl ? path : ".", dl ? dl : 1);
-    dir[dl ? dl : 1] = '\0';
-    DIR *d = opendir(dir);
-    for (struct dirent *e; d && (e = readdir(d));) {
-        long pid;
-        unsigned n;
-        int used = 0;
-        if (strncmp(e->d_name, base, plen) ||
-            sscanf(e->d_name + plen, ".tmp-%ld-%u%n", &pid, &n, &used) != 2 ||
-            e->d_name[plen + (size_t)used] != '\0' || pid <= 0 || pid == (long)getpid())
-            continue;
-        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
-            continue;   /* its writer still runs (or belongs to another user) */
-        char stale[PATH_MAX];
-        if (snprintf(stale, sizeof stale, "%.*s%s", (int)dl, path, e->d_name) <
-                (int)sizeof stale)
-            unlink(stale);
-    }
-    if (d)
-        closedir(d);
-}
-
 fz_status fz_npz_check_output(const char *path)
 {
     if (!path || !*path)
         return fz_set_error(FZ_EINVAL, "the output path is empty");
-    size_t dl = dir_len_of(path);
+    size_t dl = fz_path_dir_len(path);
     const char *base = path + dl;
     if (!*base || !strcmp(base, ".") || !strcmp(base, ".."))
         return fz_set_error(FZ_EIO, "'%s' names a directory, not a file", path);
@@ -329,25 +286,17 @@ fz_status fz_npz_check_output(const char *path)
     return FZ_OK;
 }
 
-/* Creates the temporary file with mode 0666 less the umask, as open(2) would create the
- * output itself; a file being replaced passes its own mode on instead. */
-static int create_temp(const char *path, char *tmp, size_t cap)
+/* fz_npz_write's content, for fz_file_replace. */
+typedef struct {
+    const char *path;
+    const fz_npz_array *arrays;
+    size_t count;
+} write_job;
+
+static fz_status write_job_run(FILE *f, void *ctx)
 {
-    size_t dl = dir_len_of(path), plen = strlen(path + dl);
-    if (plen > TEMP_NAME_MAX)
-        plen = TEMP_NAME_MAX;
-    for (unsigned n = 0; n < 1000; n++) {
-        snprintf(tmp, cap, "%.*s.tmp-%ld-%u", (int)(dl + plen), path, (long)getpid(), n);
-        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd >= 0 || errno != EEXIST) {
-            struct stat old;
-            if (fd >= 0 && stat(path, &old) == 0 && S_ISREG(old.st_mode))
-                fchmod(fd, old.st_mode & 07777);
-            return fd;
-        }
-    }
-    errno = EEXIST;
-    return -1;
+    const write_job *j = ctx;
+    return write_arrays(f, j->path, j->arrays, j->count);
 }
 
 fz_status fz_npz_write(const char *path, const fz_npz_array *arrays, size_t count)
@@ -365,24 +314,6 @@ fz_status fz_npz_write(const char *path, const fz_npz_array *arrays, size_t coun
     fz_status st = fz_npz_check_output(path);
     if (st != FZ_OK)
         return st;
-    remove_stale_temps(path);
-    char tmp[PATH_MAX];
-    int fd = create_temp(path, tmp, sizeof tmp);
-    if (fd < 0)
-        return fz_set_error(FZ_EIO, "%s: cannot create a temporary file next to it: %s",
-                            path, strerror(errno));
-    FILE *f = fdopen(fd, "wb");
-    st = f ? write_arrays(f, path, arrays, count)
-           : fz_set_error(FZ_EIO, "%s: fdopen: %s", path, strerror(errno));
-    if (f && st == FZ_OK && (fflush(f) != 0 || fsync(fileno(f)) != 0))
-        st = fz_set_error(FZ_EIO, "%s: cannot flush %s: %s", path, tmp, strerror(errno));
-    if (f ? fclose(f) != 0 : close(fd) != 0)
-        if (st == FZ_OK)
-            st = fz_set_error(FZ_EIO, "%s: cannot close %s: %s", path, tmp, strerror(errno));
-    if (st == FZ_OK && rename(tmp, path) != 0)
-        st = fz_set_error(FZ_EIO, "%s: cannot rename %s over it: %s", path, tmp,
-                          strerror(errno));
-    if (st != FZ_OK)
-        unlink(tmp);
-    return st;
+    write_job job = { path, arrays, count };
+    return fz_file_replace(path, write_job_run, &job);
 }
