@@ -395,7 +395,7 @@ static void mlp_from_npz_rejects_inconsistent_layers(void **state)
     assert_non_null(strstr(fz_last_error(), "byte order"));
 }
 
-/* ---- hostile files and outputs (issue #15) ------------------------------------------ */
+/* ---- hostile files and outputs --------------------------------------------------- */
 
 /* fc1.weight[0][0] NaN: refused on load, naming the tensor and the element (fault 6). */
 static void nan_parameter_is_refused_naming_tensor_and_element(void **state)
