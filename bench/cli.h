@@ -1,30 +1,56 @@
 /*
  * What the bench programs' command lines share, so both read the same way: GNU long
- * options through getopt_long (`--opt value` and `--opt=value` alike), and the option
- * values they have in common, each refused with a message naming option and value.
+ * options through getopt_long (`--opt value` and `--opt=value` alike), the options both
+ * programs take (how to repeat, where the CSV goes), and the option values, each refused
+ * with a message naming option and value.  Numbers follow the freezebench command's
+ * grammar (decimal.h): no spaces, signs, hex, inf or nan.
  */
 #ifndef FZB_CLI_H
 #define FZB_CLI_H
 
 #include <getopt.h>
+#include <stdbool.h>
+#include <stddef.h>
 
 #include "freezebench.h"
 
-/* The optstring for getopt_long: stop at the first non-option ('+', so nothing is
- * reordered behind the caller's back) and report a missing value as ':'. */
-#define FZB_OPTSTRING "+:h"
+/* Codes of the options every bench program takes; a program's own options use codes
+ * from FZB_OPT_OWN up (or a letter). */
+enum {
+    FZB_OPT_REPETITIONS = 0x100, FZB_OPT_MIN_TIME, FZB_OPT_OUTPUT, FZB_OPT_APPEND,
+    FZB_OPT_OVERWRITE, FZB_OPT_FORCE, FZB_OPT_OWN
+};
 
-/* Resets getopt's state so argv can be parsed from the start (tests parse many). */
-void fzb_getopt_reset(void);
+/* Their rows of a getopt_long table, written once so the programs cannot drift apart. */
+#define FZB_RUN_LONGOPTS                                                  \
+    { "repetitions", required_argument, NULL, FZB_OPT_REPETITIONS },      \
+    { "min-time", required_argument, NULL, FZB_OPT_MIN_TIME },            \
+    { "output", required_argument, NULL, FZB_OPT_OUTPUT },                \
+    { "append", no_argument, NULL, FZB_OPT_APPEND },                      \
+    { "overwrite", no_argument, NULL, FZB_OPT_OVERWRITE },                \
+    { "force", no_argument, NULL, FZB_OPT_FORCE }
 
-/* FZ_EINVAL with a message for what getopt_long returned instead of an option it
- * knows: c == ':' a missing value, '?' an unknown option (or a value given to one
- * that takes none).  Call right after getopt_long returned, with its argv. */
-fz_status fzb_getopt_error(int c, char **argv);
+/* Where FZB_RUN_LONGOPTS' values go: fields of the program's own options struct. */
+typedef struct {
+    int *repetitions;
+    double *min_time;
+    const char **output;
+    bool *append, *overwrite, *force;
+} fzb_run_options;
 
-/* FZ_EINVAL naming the first non-option argument, if any (none are taken). */
-fz_status fzb_no_operands(int argc, char **argv);
+/* Takes one option getopt_long returned: its code and value (NULL for a flag). */
+typedef fz_status (*fzb_take_option)(int code, const char *value, void *ctx);
 
+/* Parses argv from the start (tests parse many) with getopt_long against `longopts`,
+ * stopping at the first non-option so nothing is reordered behind the caller's back.
+ * FZB_RUN_LONGOPTS' options go into *run; every other option, and -h, goes to
+ * take(code, value, ctx) in order.  FZ_EINVAL with a message for an unknown option, a
+ * missing value, a value given to a flag, any operand, or what `take` refused. */
+fz_status fzb_getopt_parse(int argc, char **argv, const struct option *longopts,
+                           const fzb_run_options *run, fzb_take_option take, void *ctx);
+
+/* One --threads value: 0 (all cores) to FZ_MAX_THREADS. */
+fz_status fzb_parse_threads(const char *opt, const char *value, int *out);
 /* --repetitions: a whole number from 1 to 1000. */
 fz_status fzb_parse_repetitions(const char *opt, const char *value, int *out);
 /* --min-time: seconds, more than 0 and at most 60; a trailing 's' is accepted, as Google

@@ -1,12 +1,11 @@
 #include "sweep_args.h"
 
-#include <errno.h>
-#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "decimal.h"
 #include "error.h"
 
 const char fzb_sweep_usage[] =
@@ -41,15 +40,12 @@ const char fzb_sweep_usage[] =
     "--benchmark_repetitions and --benchmark_min_time are read as --repetitions and --min-time;\n"
     "flags this program cannot honour (--benchmark_format other than console, ...) are refused.\n";
 
-/* A whole decimal number in [lo, hi]; 0 if it is one. */
+/* A whole decimal number in [lo, hi] (the grammar of every option, decimal.h); 0 if it
+ * is one.  The callers' messages name the whole --model text, not one item. */
 static int parse_size(const char *s, size_t lo, size_t hi, size_t *out)
 {
-    if (*s < '0' || *s > '9')
-        return -1;
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || *end || v < lo || v > hi)
+    uint64_t v;
+    if (!fz_parse_whole(s, lo, hi, &v))
         return -1;
     *out = (size_t)v;
     return 0;
@@ -175,10 +171,26 @@ size_t fzb_default_specs(size_t layers, char specs[][FZB_SPEC_TEXT])
     return n;
 }
 
-/* The values of the options that take one; each fails with the option and the value. */
-static fz_status take_value(int opt, const char *v, fzb_sweep_args *a, size_t *th, size_t *n_th)
+/* freeze_sweep's own options; flags have codes above any character, options with values
+ * their letter (the shared ones are FZB_RUN_LONGOPTS). */
+enum { NO_CSV = FZB_OPT_OWN, VERBOSE, QUICK_PROBES, MACHINE };
+
+typedef struct {
+    fzb_sweep_args *a;
+    size_t th[FZB_SWEEP_MAX], n_th;   /* --threads values, kept apart until the end */
+} parse_state;
+
+/* One option, in the order given; a bad value fails with the option and the value. */
+static fz_status take_option(int opt, const char *v, void *ctx)
 {
+    parse_state *st = ctx;
+    fzb_sweep_args *a = st->a;
     switch (opt) {
+    case 'h': a->help = true; return FZ_OK;
+    case NO_CSV: a->write_csv = false; return FZ_OK;
+    case MACHINE: a->machine = true; return FZ_OK;
+    case VERBOSE: a->verbose = true; return FZ_OK;
+    case QUICK_PROBES: a->quick_probes = true; return FZ_OK;
     case 'm':
         if (a->n_models == FZB_SWEEP_MAX)
             return fz_set_error(FZ_EINVAL, "--model '%s': more than %d models", v,
@@ -187,7 +199,7 @@ static fz_status take_value(int opt, const char *v, fzb_sweep_args *a, size_t *t
     case 'b':
         return parse_list("--batch", v, 1, 1 << 20, a->batches, &a->n_batches);
     case 't':
-        return parse_list("--threads", v, 0, 256, th, n_th);
+        return parse_list("--threads", v, 0, 256, st->th, &st->n_th);
     case 's':
         if (*v == '\0')
             return fz_set_error(FZ_EINVAL, "--spec '': empty freeze spec");
@@ -198,15 +210,6 @@ static fz_status take_value(int opt, const char *v, fzb_sweep_args *a, size_t *t
             return fz_set_error(FZ_EINVAL, "--spec '%s': more than %d specs", v,
                                 FZB_SWEEP_MAX);
         a->specs[a->n_specs++] = v;
-        return FZ_OK;
-    case 'r':
-        return fzb_parse_repetitions("--repetitions", v, &a->repetitions);
-    case 'T':
-        return fzb_parse_min_time("--min-time", v, &a->min_time);
-    case 'o':
-        if (*v == '\0')
-            return fz_set_error(FZ_EINVAL, "--output '': empty path");
-        a->output = v;
         return FZ_OK;
     }
     return fz_set_error(FZ_EINVAL, "option %d: not handled", opt);   /* a bug, not input */
@@ -220,49 +223,24 @@ fz_status fzb_sweep_args_parse(int argc, char **argv, fzb_sweep_args *a)
     a->write_csv = true;
     a->fit_default_specs = true;
     a->specs[a->n_specs++] = "none";
-    size_t th[FZB_SWEEP_MAX], n_th = 0;
 
-    /* Flags have codes above any character; options with values their letter above. */
-    enum { NO_CSV = 256, APPEND, OVERWRITE, FORCE, VERBOSE, QUICK_PROBES, MACHINE };
     static const struct option longopts[] = {
         { "model", required_argument, NULL, 'm' },
         { "batch", required_argument, NULL, 'b' },
         { "threads", required_argument, NULL, 't' },
         { "spec", required_argument, NULL, 's' },
-        { "repetitions", required_argument, NULL, 'r' },
-        { "min-time", required_argument, NULL, 'T' },
-        { "output", required_argument, NULL, 'o' },
         { "no-csv", no_argument, NULL, NO_CSV },
-        { "append", no_argument, NULL, APPEND },
-        { "overwrite", no_argument, NULL, OVERWRITE },
-        { "force", no_argument, NULL, FORCE },
         { "verbose", no_argument, NULL, VERBOSE },
         { "quick-probes", no_argument, NULL, QUICK_PROBES },
         { "machine", no_argument, NULL, MACHINE },
         { "help", no_argument, NULL, 'h' },
+        FZB_RUN_LONGOPTS,
         { NULL, 0, NULL, 0 },
     };
-    fzb_getopt_reset();
-    int c;
-    while ((c = getopt_long(argc, argv, FZB_OPTSTRING, longopts, NULL)) != -1) {
-        switch (c) {
-        case 'h': a->help = true; break;
-        case NO_CSV: a->write_csv = false; break;
-        case APPEND: a->append = true; break;
-        case OVERWRITE: a->overwrite = true; break;
-        case FORCE: a->force = true; break;
-        case MACHINE: a->machine = true; break;
-        case VERBOSE: a->verbose = true; break;
-        case QUICK_PROBES: a->quick_probes = true; break;
-        case ':': case '?': return fzb_getopt_error(c, argv);
-        default: {
-            fz_status s = take_value(c, optarg, a, th, &n_th);
-            if (s != FZ_OK)
-                return s;
-        }
-        }
-    }
-    fz_status s = fzb_no_operands(argc, argv);
+    const fzb_run_options run = { &a->repetitions, &a->min_time, &a->output, &a->append,
+                                  &a->overwrite, &a->force };
+    parse_state st = { .a = a };
+    fz_status s = fzb_getopt_parse(argc, argv, longopts, &run, take_option, &st);
     if (s != FZ_OK)
         return s;
 
@@ -270,12 +248,12 @@ fz_status fzb_sweep_args_parse(int argc, char **argv, fzb_sweep_args *a)
         fzb_parse_model("10,5,1@64", &a->models[a->n_models++]);
         fzb_parse_model("1024x9@256", &a->models[a->n_models++]);
     }
-    if (n_th == 0) {
+    if (st.n_th == 0) {
         a->threads[a->n_threads++] = 1;
         a->threads[a->n_threads++] = 0;
     } else {
-        for (size_t i = 0; i < n_th; i++)
-            a->threads[a->n_threads++] = (int)th[i];
+        for (size_t i = 0; i < st.n_th; i++)
+            a->threads[a->n_threads++] = (int)st.th[i];
     }
     size_t deepest = 1;
     for (size_t i = 0; i < a->n_models; i++)

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "cli.h"
 #include "sweep.h"
 #include "sweep_args.h"
 
@@ -61,7 +62,8 @@ static void default_specs_fit_each_model(void **state)
     /* 1024x9 keeps the documented default list. */
     expect_default_specs(8, (const char *[]){ "none", "prefix:2", "prefix:4", "prefix:6",
                                               "prefix:7", "fc4.*", "last", "bitfit" }, 8);
-    /* The README's 784,1024x3,10: no prefix:6, no fc4.* (issue #12: it exited 2). */
+    /* The README's 784,1024x3,10 (4 layers): no prefix:6 and no fc4.*, which do not fit
+     * it and would stop the default sweep with a usage error. */
     expect_default_specs(4, (const char *[]){ "none", "prefix:1", "prefix:2", "prefix:3",
                                               "fc2.*", "last", "bitfit" }, 7);
     expect_default_specs(3, (const char *[]){ "none", "prefix:1", "prefix:2", "bitfit" }, 4);
@@ -180,6 +182,65 @@ static void every_bad_value_is_an_error_naming_option_and_value(void **state)
     }
 }
 
+/* The bench programs read numbers with the freezebench command's grammar (decimal.h):
+ * every spelling its tests refuse (tests/test_cli_args.c) is refused here too, by
+ * freeze_sweep's options and by kernel_bench's --threads, --repetitions and --min-time
+ * (the same cli.c functions), and the plain spellings still pass. */
+static void numbers_follow_the_cli_grammar(void **state)
+{
+    (void)state;
+    static const char *const opts[] = { "--threads", "--batch", "--repetitions",
+                                        "--min-time" };
+    static const char *const bad[] = { " 1", "1 ", "0x10", "+1", "-0", "\t2", "1\n", "1e",
+                                       ".", "inf", "nan", "0x1p-1", "" };
+    for (size_t o = 0; o < sizeof opts / sizeof *opts; o++) {
+        for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+            fzb_sweep_args a;
+            const char *argv[] = { "freeze_sweep", opts[o], bad[i], NULL };
+            if (parse(&a, argv) != FZ_EINVAL)
+                fail_msg("freeze_sweep %s '%s' was taken", opts[o], bad[i]);
+            assert_non_null(strstr(fz_last_error(), opts[o]));
+        }
+    }
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        int n = -1;
+        double t = -1;
+        if (fzb_parse_threads("--threads", bad[i], &n) != FZ_EINVAL
+            || fzb_parse_repetitions("--repetitions", bad[i], &n) != FZ_EINVAL
+            || fzb_parse_min_time("--min-time", bad[i], &t) != FZ_EINVAL)
+            fail_msg("kernel_bench took '%s'", bad[i]);
+        assert_true(n == -1 && t == -1);   /* a refused value leaves the option alone */
+    }
+    /* List items and model widths too. */
+    static const char *const bad_lists[][2] = {
+        { "--batch", "8, 16" }, { "--threads", "1,0x2" }, { "--model", "10, 5,1" },
+        { "--model", "10,5,+1" }, { "--model", "10,5@0x40" },
+    };
+    for (size_t i = 0; i < sizeof bad_lists / sizeof *bad_lists; i++) {
+        fzb_sweep_args a;
+        const char *argv[] = { "freeze_sweep", bad_lists[i][0], bad_lists[i][1], NULL };
+        if (parse(&a, argv) != FZ_EINVAL)
+            fail_msg("freeze_sweep %s '%s' was taken", bad_lists[i][0], bad_lists[i][1]);
+    }
+    int n;
+    double t;
+    assert_int_equal(fzb_parse_threads("--threads", "16", &n), FZ_OK);
+    assert_int_equal(n, 16);
+    assert_int_equal(fzb_parse_threads("--threads", "257", &n), FZ_EINVAL);
+    assert_int_equal(fzb_parse_repetitions("--repetitions", "1000", &n), FZ_OK);
+    assert_int_equal(n, 1000);
+    static const struct { const char *text; double seconds; } good_times[] = {
+        { "0.5", 0.5 }, { "0.5s", 0.5 }, { "2.", 2.0 }, { ".25", 0.25 }, { "1e-2", 0.01 },
+        { "6E+1s", 60.0 },
+    };
+    for (size_t i = 0; i < sizeof good_times / sizeof *good_times; i++) {
+        assert_int_equal(fzb_parse_min_time("--min-time", good_times[i].text, &t), FZ_OK);
+        assert_true(t == good_times[i].seconds);
+    }
+    assert_int_equal(fzb_parse_min_time("--min-time", "s", &t), FZ_EINVAL);
+    assert_int_equal(fzb_parse_min_time("--min-time", "0.5ss", &t), FZ_EINVAL);
+}
+
 static void option_without_value_is_an_error(void **state)
 {
     (void)state;
@@ -208,6 +269,7 @@ int main(void)
         cmocka_unit_test(model_items_expand_repeats_and_take_a_batch),
         cmocka_unit_test(options_add_up_and_none_is_always_first),
         cmocka_unit_test(every_bad_value_is_an_error_naming_option_and_value),
+        cmocka_unit_test(numbers_follow_the_cli_grammar),
         cmocka_unit_test(option_without_value_is_an_error),
         cmocka_unit_test(unknown_option_is_an_error),
     };

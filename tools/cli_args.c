@@ -2,14 +2,12 @@
  * Argument parsing for the freezebench command.  Every error names the argument it is
  * about, because "invalid argument" alone sends the user hunting.
  */
-#include <errno.h>
 #include <limits.h>
-#include <math.h>
 #include <stdarg.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "cli_args.h"
+#include "decimal.h"
 
 void fz_cli_usage(FILE *f)
 {
@@ -80,48 +78,12 @@ static int usage_error(char *err, size_t size, const char *fmt, ...)
     return FZ_CLI_USAGE_ERROR;
 }
 
-/* The one number grammar of every option: decimal digits, and where a fraction is
- * allowed an optional ".digits" and exponent "e[+-]digits" (1e-3, 0.5, 2.).  No sign, no
- * space before or after, no hex, inf or nan: strtod and strtoull alone accept " 0.5" and
- * "0x10" but not "0.5 ", and the options disagreed with each other. */
-static bool is_decimal(const char *s, bool fraction)
-{
-    size_t digits = strspn(s, "0123456789");
-    s += digits;
-    if (fraction && *s == '.') {
-        size_t frac = strspn(s + 1, "0123456789");
-        digits += frac;
-        s += 1 + frac;
-    }
-    if (!digits)
-        return false;
-    if (fraction && (*s == 'e' || *s == 'E')) {
-        s += 1 + (s[1] == '+' || s[1] == '-');
-        size_t exp = strspn(s, "0123456789");
-        if (!exp)
-            return false;
-        s += exp;
-    }
-    return *s == '\0';
-}
-
-static bool parse_u64(const char *s, unsigned long long min, unsigned long long max,
-                      unsigned long long *v)
-{
-    if (!s || !is_decimal(s, false))
-        return false;
-    errno = 0;
-    unsigned long long x = strtoull(s, NULL, 10);
-    if (errno || x < min || x > max)
-        return false;
-    *v = x;
-    return true;
-}
-
+/* Numbers follow the one grammar of every command line (decimal.h): " 0.5" and "0x10"
+ * are refused by every option, here and in the bench programs. */
 static bool parse_ulong(const char *s, unsigned long min, unsigned long *v)
 {
-    unsigned long long x;
-    if (!parse_u64(s, min, ULONG_MAX, &x))
+    uint64_t x;
+    if (!fz_parse_whole(s, min, ULONG_MAX, &x))
         return false;
     *v = (unsigned long)x;
     return true;
@@ -129,11 +91,8 @@ static bool parse_ulong(const char *s, unsigned long min, unsigned long *v)
 
 static bool parse_nonneg_float(const char *s, float *v)
 {
-    if (!s || !is_decimal(s, true))
-        return false;
-    errno = 0;
-    double x = strtod(s, NULL);
-    if (errno || !isfinite(x) || x < 0 || x > 3.4e38)
+    double x;
+    if (!fz_parse_real(s, &x) || x > 3.4e38)   /* beyond FLT_MAX would become inf */
         return false;
     *v = (float)x;
     return true;
@@ -189,8 +148,8 @@ static int set_option(option_id id, const char *v, fz_cli_args *a, char *err, si
         return 0;
     }
     case OPT_SEED: {
-        unsigned long long s;
-        if (!parse_u64(v, 0, UINT64_MAX, &s))
+        uint64_t s;
+        if (!fz_parse_whole(v, 0, UINT64_MAX, &s))
             return usage_error(err, size, "%s: '%s' is not a whole number in 0..2^64-1",
                                name, v);
         a->seed = s;
