@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpuinfo.h"
 #include "uarch.h"
 
 static void append_word(char *list, size_t size, const char *word)
@@ -22,24 +23,10 @@ static void trim(char *s)
         s[--n] = '\0';
 }
 
-/* The value of the first "key : value" line of /proc/cpuinfo whose key starts with `key`. */
+/* One /proc/cpuinfo key's value (the library's parser): 0, or -1 if no line has one. */
 static int cpuinfo_value(const char *key, char *out, size_t size)
 {
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    if (!f)
-        return -1;
-    char line[1024];
-    int found = -1;
-    while (found && fgets(line, sizeof line, f)) {
-        const char *colon = strchr(line, ':');
-        if (strncmp(line, key, strlen(key)) != 0 || !colon)
-            continue;
-        snprintf(out, size, "%s", colon + 1);
-        trim(out);
-        found = 0;
-    }
-    fclose(f);
-    return found;
+    return fz_cpuinfo_value((const char *const[]){ key, NULL }, out, size) ? 0 : -1;
 }
 
 #if defined(__x86_64__) || defined(__i386__)

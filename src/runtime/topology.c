@@ -9,6 +9,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "cpuinfo.h"
 #include "error.h"
 #include "topology.h"
 
@@ -26,40 +27,12 @@ static void copy_text(char *dst, size_t cap, const char *src)
     dst[n] = '\0';
 }
 
-/* First "key : value" line of /proc/cpuinfo whose key is one of `keys`, trimmed. */
-static bool cpuinfo_value(const char *const *keys, char *out, size_t cap)
-{
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    if (!f)
-        return false;
-    char line[512];
-    bool found = false;
-    while (!found && fgets(line, sizeof line, f)) {
-        char *colon = strchr(line, ':');
-        if (!colon)
-            continue;
-        for (const char *const *k = keys; *k && !found; k++) {
-            size_t n = strlen(*k);
-            if (strncmp(line, *k, n) || (line[n] != ' ' && line[n] != '\t' && line[n] != ':'))
-                continue;
-            char *v = colon + 1;
-            while (*v == ' ' || *v == '\t')
-                v++;
-            v[strcspn(v, "\n")] = '\0';
-            copy_text(out, cap, v);
-            found = *v != '\0';
-        }
-    }
-    fclose(f);
-    return found;
-}
-
 void fz_topo_fill_identity(fz_topo *t)
 {
     if (!t->cpu_model[0]) {
         /* x86 names its model; Arm kernels give only implementer/part numbers. */
         static const char *const keys[] = { "model name", "Hardware", "CPU part", NULL };
-        if (!cpuinfo_value(keys, t->cpu_model, sizeof t->cpu_model))
+        if (!fz_cpuinfo_value(keys, t->cpu_model, sizeof t->cpu_model))
             copy_text(t->cpu_model, sizeof t->cpu_model, "unknown");
     }
     if (!t->arch[0]) {
