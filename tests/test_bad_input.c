@@ -362,8 +362,8 @@ static void on_every_isa(void (*check)(void))
     fz_kernels_override(NULL);
 }
 
-/* C = beta·C for k == 0 (BLAS), whatever the transposes: issue #15, fault 9 (the
- * transposed call with lda = m left C unchanged). */
+/* C = beta·C for k == 0 (BLAS), whatever the transposes, including the transposed call
+ * with lda = m, which takes another path through the argument checks. */
 static void k_zero_scales_c_by_beta(void)
 {
     float a[1] = { NAN }, b[1] = { NAN }, c[6 * 5];
@@ -383,7 +383,7 @@ static void k_zero_scales_c_by_beta(void)
     }
 }
 
-/* alpha == 0: A and B are not read (BLAS), so their NaNs do not reach C; fault 10. */
+/* alpha == 0: A and B are not read (BLAS), so their NaNs do not reach C. */
 static void alpha_zero_does_not_read_a_or_b(void)
 {
     float a[4 * 3], b[3 * 2], c[4 * 2];

@@ -170,11 +170,11 @@ static void train_rejects_data_that_does_not_fit(void **state)
     assert_null(strstr(output, "Epoch ["));
 }
 
-/* ---- issue #15 ------------------------------------------------------------------ */
+/* ---- outputs refused before work, non-finite models and training ------------------- */
 
-/* An output that cannot take the model is a usage error found before any work (fault 4:
- * the run trained, then failed with the model lost), and a FIFO or a symlink there is
- * left alone (fault 2: it was replaced by a regular file). */
+/* An output that cannot take the model is a usage error found before any work (not
+ * after training, with the trained model lost), and a FIFO or a symlink there is
+ * left alone, never replaced by a regular file. */
 static void train_refuses_unusable_outputs_before_any_work_with_exit_2(void **state)
 {
     (void)state;
@@ -217,8 +217,8 @@ static void train_refuses_unusable_outputs_before_any_work_with_exit_2(void **st
     unlink(fifo);
 }
 
-/* --lr 1e30 on large targets: the one update overflows.  It exited 0 with infinite
- * parameters written (fault 5); now it fails and writes nothing. */
+/* --lr 1e30 on large targets: the one update overflows.  The run fails and writes
+ * nothing, rather than exiting 0 with infinite parameters written. */
 static void train_whose_update_overflows_fails_and_writes_nothing(void **state)
 {
     (void)state;
@@ -231,7 +231,7 @@ static void train_whose_update_overflows_fails_and_writes_nothing(void **state)
     assert_int_equal(access(out, F_OK), -1);
 }
 
-/* A NaN parameter is refused on load with the tensor and the element (fault 6). */
+/* A NaN parameter is refused on load with the tensor and the element. */
 static void model_with_a_nan_parameter_is_refused_naming_it(void **state)
 {
     (void)state;

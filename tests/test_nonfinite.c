@@ -89,8 +89,8 @@ static void diverging_loss_stops_training_naming_the_step(void **state)
 }
 
 /* An update that overflows (a huge rate on finite data and a finite loss) is
- * FZ_ENONFINITE with the parameters and the momentum as before the step: issue #15,
- * fault 5 (the step returned FZ_OK with every weight infinite).  The momentum cannot be
+ * FZ_ENONFINITE with the parameters and the momentum as before the step, never FZ_OK
+ * with every weight infinite.  The momentum cannot be
  * read through the API, so a twin trainer that never saw the bad step must reach the
  * very same parameters on the next one. */
 static void overflowing_update_is_enonfinite_and_restores_parameters_and_momentum(void **state)
@@ -146,9 +146,9 @@ static void trainer_create_refuses_infinite_hyperparameters(void **state)
     fz_model_free(m);
 }
 
-/* A failed step changes neither count: before any good step both are 0 (fault 11: the
- * planned FLOPs were the failed step's while the executed ones were its forward part);
- * after a good one both stay that step's. */
+/* A failed step changes neither count: before any good step both are 0 (the
+ * planned FLOPs must not be the failed step's while the executed ones are its forward
+ * part); after a good one both stay that step's. */
 static void failed_step_leaves_planned_and_executed_flops_on_the_same_step(void **state)
 {
     (void)state;

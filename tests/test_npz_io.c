@@ -397,7 +397,7 @@ static void mlp_from_npz_rejects_inconsistent_layers(void **state)
 
 /* ---- hostile files and outputs --------------------------------------------------- */
 
-/* fc1.weight[0][0] NaN: refused on load, naming the tensor and the element (fault 6). */
+/* fc1.weight[0][0] NaN: refused on load, naming the tensor and the element. */
 static void nan_parameter_is_refused_naming_tensor_and_element(void **state)
 {
     fz_model *m = fixture_shaped_model();
@@ -411,7 +411,7 @@ static void nan_parameter_is_refused_naming_tensor_and_element(void **state)
     assert_non_null(strstr(fz_last_error(), "fc2.weight"));
 }
 
-/* An end record counting 2 of the directory's 4 entries loaded a 1-layer model (fault 7). */
+/* An end record counting 2 of the directory's 4 entries is corrupt, not a 1-layer model. */
 static void end_record_counting_fewer_members_than_the_directory_is_corrupt(void **state)
 {
     size_t len;
@@ -447,8 +447,8 @@ static void save_to_empty_path_is_einval(void **state)
     fz_model_free(m);
 }
 
-/* A symlink, a FIFO or a directory at the output is refused and left as it was (fault 2:
- * they were replaced by a regular file). */
+/* A symlink, a FIFO or a directory at the output is refused and left as it was, never
+ * replaced by a regular file. */
 static void save_refuses_symlink_fifo_and_directory_outputs(void **state)
 {
     tmp_ctx *c = *state;
@@ -516,7 +516,7 @@ static void save_removes_temporaries_of_killed_writers(void **state)
     fz_model_free(m);
 }
 
-/* A 255-byte name is valid: the temporary name must fit too (fault 4). */
+/* A 255-byte name is valid: the temporary name beside it must fit too. */
 static void save_to_a_name_of_255_bytes_works(void **state)
 {
     tmp_ctx *c = *state;

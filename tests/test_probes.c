@@ -1,8 +1,9 @@
 /* The probes: the quick path measures every vector width the CPU has and reads the
  * widest as the peak; the triad's arrays are bounded; and an allocation failure at any
  * point of registration is one clear error, never a probe that runs on a NULL array
- * (issue #15: the second or third array failing left the first set, and the next
- * repetition wrote through NULL).  Linked with the malloc wrappers of alloc_fail.c. */
+ * (the second or third triad array failing must not leave the first registered for a
+ * repetition to write through the others).  Linked with the malloc wrappers of
+ * alloc_fail.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -115,8 +115,8 @@ static void ragged_file_is_a_format_error(void **state)
     assert_null(t);
 }
 
-/* A file cut mid-field ("...,1" of "...,1024", no final CRLF) was read as whole, and an
- * --append rewrote the cut value as data (issue #15, fault 8).  Refused as truncated,
+/* A file cut mid-field ("...,1" of "...,1024", no final CRLF) must not read as whole,
+ * or an --append would rewrite the cut value as data.  Refused as truncated,
  * as is one cut inside a quoted field, an empty file and a directory. */
 static void truncated_file_is_refused(void **state)
 {
