@@ -26,18 +26,21 @@ bool fz_cpu_is_amd_family_19h(void);
 /* True when the CPU executes Advanced SIMD (always on aarch64 Linux; checked in hwcaps). */
 bool fz_cpu_has_neon(void);
 
-/* Each ISA's init upgrades the entries of a table that the ISA below it filled (the
- * scalar reference first): dav1d's pattern, so adding an ISA is one init function, its
- * files and one step in fz_kernels_init_for_flags. */
+/* Each ISA's table replaces the one of the ISA below it (the scalar reference first)
+ * once the CPU is known to run it: dav1d's pattern, so adding an ISA is one table, its
+ * files and one step in fz_kernels_init_for_flags.  The tables are constant data
+ * because their files are compiled with the ISA's -m flags: any code there, even code
+ * that only stores pointers, may use the ISA's instructions (GCC stores a table's
+ * fields with VEX moves under -mavx2), and must not run on a CPU without it. */
 void fz_kernels_init_scalar(fz_kernels *t);
 #if FZ_HAVE_AVX2
-void fz_kernels_init_avx2(fz_kernels *t);
+extern const fz_kernels fz_kernels_avx2_table;
 #endif
 #if FZ_HAVE_AVX512
-void fz_kernels_init_avx512(fz_kernels *t);
+extern const fz_kernels fz_kernels_avx512_table;
 #endif
 #if FZ_HAVE_NEON
-void fz_kernels_init_neon(fz_kernels *t);
+extern const fz_kernels fz_kernels_neon_table;
 #endif
 
 #endif

@@ -18,17 +18,17 @@ fz_kernels fz_kernels_init_for_flags(unsigned flags)
 #if FZ_HAVE_AVX2
     if (!(flags & FZ_CPU_AVX2))
         return t;
-    fz_kernels_init_avx2(&t);
+    t = fz_kernels_avx2_table;
 #endif
 #if FZ_HAVE_AVX512
     if (!(flags & FZ_CPU_AVX512))   /* its files are built with AVX2 too: after it */
         return t;
-    fz_kernels_init_avx512(&t);
+    t = fz_kernels_avx512_table;
 #endif
 #if FZ_HAVE_NEON
     if (!(flags & FZ_CPU_NEON))
         return t;
-    fz_kernels_init_neon(&t);
+    t = fz_kernels_neon_table;
 #endif
     return t;
 }

@@ -110,14 +110,15 @@ static void sgemm_neon(const fz_gemm_op *op, fz_counter *flops)
     fz_sgemm_run(&fz_sgemm_neon_8x12, op, NULL, flops);
 }
 
-void fz_kernels_init_neon(fz_kernels *t)
-{
-    t->isa = "neon";
-    t->sgemm_ctx = sgemm_ctx_neon;
-    t->sgemm = sgemm_neon;
-    t->microkernel = &fz_sgemm_neon_8x12;
-    t->relu_fwd = relu_fwd_neon;
-    t->relu_bwd = relu_bwd_neon;
-    t->colsum = colsum_neon;
-    t->sgd = sgd_neon;
-}
+/* Data, not code: the dispatcher copies it on a CPU that runs this ISA, and nothing in
+ * this file (compiled with the ISA's -m flags) executes before that check. */
+const fz_kernels fz_kernels_neon_table = {
+    .isa = "neon",
+    .sgemm_ctx = sgemm_ctx_neon,
+    .sgemm = sgemm_neon,
+    .microkernel = &fz_sgemm_neon_8x12,
+    .relu_fwd = relu_fwd_neon,
+    .relu_bwd = relu_bwd_neon,
+    .colsum = colsum_neon,
+    .sgd = sgd_neon,
+};

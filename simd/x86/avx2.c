@@ -114,14 +114,15 @@ static void sgemm_avx2(const fz_gemm_op *op, fz_counter *flops)
     fz_sgemm_run(&fz_sgemm_avx2_6x16, op, NULL, flops);
 }
 
-void fz_kernels_init_avx2(fz_kernels *t)
-{
-    t->isa = "avx2";
-    t->sgemm_ctx = sgemm_ctx_avx2;
-    t->sgemm = sgemm_avx2;
-    t->microkernel = &fz_sgemm_avx2_6x16;
-    t->relu_fwd = relu_fwd_avx2;
-    t->relu_bwd = relu_bwd_avx2;
-    t->colsum = colsum_avx2;
-    t->sgd = sgd_avx2;
-}
+/* Data, not code: the dispatcher copies it on a CPU that runs this ISA, and nothing in
+ * this file (compiled with the ISA's -m flags) executes before that check. */
+const fz_kernels fz_kernels_avx2_table = {
+    .isa = "avx2",
+    .sgemm_ctx = sgemm_ctx_avx2,
+    .sgemm = sgemm_avx2,
+    .microkernel = &fz_sgemm_avx2_6x16,
+    .relu_fwd = relu_fwd_avx2,
+    .relu_bwd = relu_bwd_avx2,
+    .colsum = colsum_avx2,
+    .sgd = sgd_avx2,
+};

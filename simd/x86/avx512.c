@@ -112,14 +112,15 @@ static void sgemm_avx512(const fz_gemm_op *op, fz_counter *flops)
     fz_sgemm_run(&fz_sgemm_avx512, op, NULL, flops);
 }
 
-void fz_kernels_init_avx512(fz_kernels *t)
-{
-    t->isa = "avx512";
-    t->sgemm_ctx = sgemm_ctx_avx512;
-    t->sgemm = sgemm_avx512;
-    t->microkernel = &fz_sgemm_avx512;
-    t->relu_fwd = relu_fwd_avx512;
-    t->relu_bwd = relu_bwd_avx512;
-    t->colsum = colsum_avx512;
-    t->sgd = sgd_avx512;
-}
+/* Data, not code: the dispatcher copies it on a CPU that runs this ISA, and nothing in
+ * this file (compiled with the ISA's -m flags) executes before that check. */
+const fz_kernels fz_kernels_avx512_table = {
+    .isa = "avx512",
+    .sgemm_ctx = sgemm_ctx_avx512,
+    .sgemm = sgemm_avx512,
+    .microkernel = &fz_sgemm_avx512,
+    .relu_fwd = relu_fwd_avx512,
+    .relu_bwd = relu_bwd_avx512,
+    .colsum = colsum_avx512,
+    .sgd = sgd_avx512,
+};
