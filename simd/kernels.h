@@ -83,6 +83,32 @@ typedef struct {
                 float lr, float momentum, float wd, fz_counter *flops);
 } fz_kernels;
 
+/* op(B) of a GEMM packed once, for a B that stays the same over many GEMMs (a frozen
+ * layer's weight), defined in gemm/prepack.c.  The handle records the kernel, the KC
+ * and the operand (pointer, ld, transposition, k×n) it was packed for; a GEMM it does
+ * not fit packs on the fly instead, so a stale handle costs time, never a wrong
+ * layout.  It holds a copy: when B's contents change, pack again. */
+typedef struct fz_sgemm_packed fz_sgemm_packed;
+
+/* Packs op's B (tb, b, ldb, k, n; the rest of op is ignored) for microkernel `kern`
+ * with the blocking of `ctx` (NULL: default caches).  NULL where kern is NULL (the
+ * scalar reference packs nothing), k or n is 0, or memory runs out. */
+fz_sgemm_packed *fz_sgemm_prepack_b(const struct fz_sgemm_kernel *kern,
+                                    const fz_gemm_op *op, const fz_gemm_ctx *ctx);
+void fz_sgemm_packed_free(fz_sgemm_packed *pb);
+/* Bytes the handle holds (its panels, padding included); 0 for NULL. */
+size_t fz_sgemm_packed_bytes(const fz_sgemm_packed *pb);
+/* Whether pb holds op's B as `kern` with ctx's blocking would pack it. */
+bool fz_sgemm_packed_fits(const fz_sgemm_packed *pb, const struct fz_sgemm_kernel *kern,
+                          const fz_gemm_op *op, const fz_gemm_ctx *ctx);
+/* The GEMM of kern's loop nest with ctx's plan, reading B from pb and packing none of
+ * it (nor waiting on the barriers that share a packed block) where pb fits, otherwise
+ * packing on the fly; bitwise the same result and FLOP count either way.  kern NULL
+ * runs the scalar reference. */
+void fz_sgemm_run_prepacked(const struct fz_sgemm_kernel *kern, const fz_gemm_op *op,
+                            const fz_sgemm_packed *pb, const fz_gemm_ctx *ctx,
+                            fz_counter *flops);
+
 /* CPU features a table may use, as fz_cpu_flags() reports them for this CPU and OS. */
 enum {
     FZ_CPU_AVX2   = 1u << 0,   /* AVX2 and FMA, YMM state saved by the OS */

@@ -111,20 +111,26 @@ static void sgemm_small_transposed(const fz_sgemm_kernel *kern, const fz_gemm_op
     fz_counter_add(flops, 2 * mn * k + mn * epilogue_stages(op));
 }
 
+/* bpre: op(B) already packed (prepack.c), whose first K block is exactly what this
+ * path would pack, since k fits one block here; NULL packs on the fly. */
 static void sgemm_small(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
-                        fz_counter *flops)
+                        const float *bpre, fz_counter *flops)
 {
     _Alignas(64) float bpack[SMALL_B_FLOATS];
     size_t m = op->m, n = op->n, k = op->k, mr = kern->mr, nr = kern->nr;
     operand_strides s = strides_of(op);
+    /* The transposed form reads op(B) where it lies and packs op(A) instead: a
+     * pre-packed B has nothing to offer it, so it is taken exactly as without one. */
     if (small_transposed_fits(kern, op)) {
         sgemm_small_transposed(kern, op, s, flops);
         return;
     }
 
-    kern->pack_b(bpack, op->b, s.csb, s.rsb, n, k);
+    if (!bpre)
+        kern->pack_b(bpack, op->b, s.csb, s.rsb, n, k);
+    const float *bsrc = bpre ? bpre : bpack;
     for (size_t j = 0; j < n; j += nr) {
-        const float *bp = bpack + j * k;
+        const float *bp = bsrc + j * k;
         for (size_t i = 0; i < m; i += mr) {
             fz_tile_epilogue ep = tile_epilogue(op, i, j, true, true);
             kern->ukr(k, op->a + i * s.rsa, s.rsa, s.csa, bp, op->c + i * op->ldc + j,
@@ -142,6 +148,10 @@ typedef struct {
     fz_blocking blk;
     int groups;
     float *bbuf;    /* packed B blocks, one per group, bstride floats apart */
+    /* Or op(B) packed once for every block (prepack.c): the block (jc, pc) lies at
+     * bpre + pc·npad + jc·kcur, laid out as the group would pack it; NULL packs here. */
+    const float *bpre;
+    size_t npad;
     float *abuf;    /* packed A blocks, one per thread, astride floats apart */
     size_t bstride, astride;
     bool a_in_place;   /* the microkernel reads A where it lies: see a_worth_packing */
@@ -165,7 +175,7 @@ static uint64_t blocked_worker(const blocked_job *job, int t, int nt)
     size_t m = op->m, n = op->n, k = op->k, mr = kern->mr, nr = kern->nr;
     int groups = job->groups, per_group = nt / groups;
     int g = t / per_group, tg = t % per_group;
-    float *bp = job->bbuf + (size_t)g * job->bstride;
+    float *own_bp = job->bbuf + (size_t)g * job->bstride;
     float *ap = job->abuf + (size_t)t * job->astride;
     unsigned stages = epilogue_stages(op);
     uint64_t done = 0;
@@ -182,15 +192,24 @@ static uint64_t blocked_worker(const blocked_job *job, int t, int nt)
             size_t kcur = min_size(job->blk.kc, k - pc);
             bool first = pc == 0, last = pc + kcur == k;
 
-            /* The group's threads pack the B block together, whole panels each. */
-            fz_range mine = fz_split_by(ncur, nr, tg, per_group);
-            size_t b0 = mine.begin, b1 = mine.end;
-            if (b1 > b0)
-                kern->pack_b(bp + b0 * kcur, op->b + (jc + b0) * job->s.csb + pc * job->s.rsb,
-                             job->s.csb, job->s.rsb, b1 - b0, kcur);
+            const float *bp = own_bp;
+            if (job->bpre) {
+                /* Packed before this call and only read during it: no barrier needed.
+                 * (A group past its columns, ncur 0, reads nothing.) */
+                if (ncur)
+                    bp = job->bpre + pc * job->npad + jc * kcur;
+            } else {
+                /* The group's threads pack the B block together, whole panels each. */
+                fz_range mine = fz_split_by(ncur, nr, tg, per_group);
+                size_t b0 = mine.begin, b1 = mine.end;
+                if (b1 > b0)
+                    kern->pack_b(own_bp + b0 * kcur,
+                                 op->b + (jc + b0) * job->s.csb + pc * job->s.rsb,
+                                 job->s.csb, job->s.rsb, b1 - b0, kcur);
 #ifdef _OPENMP
 #pragma omp barrier
 #endif
+            }
             for (size_t ic = m0; ic < m1 && ncur; ic += job->blk.mc) {
                 size_t mcur = min_size(job->blk.mc, m1 - ic);
                 const float *ablock = op->a + ic * job->s.rsa + pc * job->s.csa;
@@ -218,7 +237,9 @@ static uint64_t blocked_worker(const blocked_job *job, int t, int nt)
             }
             /* Nobody repacks B while a thread of the group may still read it. */
 #ifdef _OPENMP
+            if (!job->bpre) {
 #pragma omp barrier
+            }
 #endif
         }
     }
@@ -226,9 +247,11 @@ static uint64_t blocked_worker(const blocked_job *job, int t, int nt)
 }
 
 static void sgemm_blocked(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
-                          const fz_gemm_ctx *ctx, fz_blocking blk, fz_counter *flops)
+                          const fz_gemm_ctx *ctx, fz_blocking blk, const float *bpre,
+                          fz_counter *flops)
 {
-    blocked_job job = { .kern = kern, .op = op, .s = strides_of(op), .blk = blk };
+    blocked_job job = { .kern = kern, .op = op, .s = strides_of(op), .blk = blk,
+                        .bpre = bpre, .npad = round_up(op->n, kern->nr) };
     job.a_in_place = !a_worth_packing(kern, op);
 
     int threads = 1;
@@ -244,7 +267,7 @@ static void sgemm_blocked(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
      * aligned_alloc: glibc then serves the next call of the same size from its heap
      * instead of a fresh mmap, whose page faults cost a few percent at these sizes. */
     size_t kc = min_size(blk.kc, op->k);
-    job.bstride = round_up(kc * min_size(blk.nc, round_up(op->n, kern->nr)), 16);
+    job.bstride = bpre ? 0 : round_up(kc * min_size(blk.nc, round_up(op->n, kern->nr)), 16);
     job.astride = job.a_in_place
                   ? 0 : round_up(kc * min_size(blk.mc, round_up(op->m, kern->mr)), 16);
     size_t floats = 0;
@@ -279,8 +302,8 @@ static void sgemm_blocked(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
     free(raw);
 }
 
-void fz_sgemm_run(const fz_sgemm_kernel *kern, const fz_gemm_op *op, const fz_gemm_ctx *ctx,
-                  fz_counter *flops)
+void fz_sgemm_run_with_b(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
+                         const fz_gemm_ctx *ctx, const float *bpre, fz_counter *flops)
 {
     if (op->m == 0 || op->n == 0)
         return;
@@ -289,9 +312,15 @@ void fz_sgemm_run(const fz_sgemm_kernel *kern, const fz_gemm_op *op, const fz_ge
     bool small = op->k <= blk.kc && op->k * round_up(op->n, kern->nr) <= SMALL_B_FLOATS &&
                  (uint64_t)op->m * op->n * op->k <= SMALL_MNK;
     if (small)
-        sgemm_small(kern, op, flops);
+        sgemm_small(kern, op, bpre, flops);
     else
-        sgemm_blocked(kern, op, ctx, blk, flops);
+        sgemm_blocked(kern, op, ctx, blk, bpre, flops);
+}
+
+void fz_sgemm_run(const fz_sgemm_kernel *kern, const fz_gemm_op *op, const fz_gemm_ctx *ctx,
+                  fz_counter *flops)
+{
+    fz_sgemm_run_with_b(kern, op, ctx, NULL, flops);
 }
 
 /* The table of an ISA carries its microkernel: nothing per ISA here. */

@@ -66,6 +66,14 @@ typedef struct fz_sgemm_kernel {
 void fz_sgemm_run(const fz_sgemm_kernel *kern, const fz_gemm_op *op, const fz_gemm_ctx *ctx,
                   fz_counter *flops);
 
+/* fz_sgemm_run with op(B) already packed at bpre (NULL: packed on the fly), as
+ * prepack.c lays it out: for the K block starting at pc (blocks of fz_sgemm_blocking's
+ * KC for kern and ctx), round_up(n, NR)·kcur floats at bpre + pc·round_up(n, NR), panel
+ * j (NR columns from j) at + j·kcur — exactly the panels the loop nest would pack, so
+ * the result is bitwise the same.  The caller guarantees the KC (prepack.c checks it). */
+void fz_sgemm_run_with_b(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
+                         const fz_gemm_ctx *ctx, const float *bpre, fz_counter *flops);
+
 /* The blocking fz_sgemm_run uses with `kern` and `ctx`: derived from ctx's cache sizes
  * (defaults where ctx is NULL or a size is 0) for kern's MR×NR tile. */
 fz_blocking fz_sgemm_blocking(const fz_sgemm_kernel *kern, const fz_gemm_ctx *ctx);

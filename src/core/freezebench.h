@@ -196,7 +196,16 @@ FZ_API void        fz_trainer_free(fz_trainer *t);
  * the message names the step, and for an update the tensor and the element).  In the
  * last case the parameters and the momentum are put back as they were before the step:
  * the trainer keeps a copy of the trainable ones for that (not counted in
- * fz_memory_used). */
+ * fz_memory_used).
+ * Frozen weights: the first step of a plan packs each weight the plan does not train
+ * into the GEMM's panel layout, for the forward and, where its layer passes gradients
+ * down, for dX; later steps reuse those copies (fz_memory_used().packed) instead of
+ * repacking the weight in every product.  A freeze change, another kernel table
+ * (FREEZEBENCH_ISA, an override) or cache sizes repack; so does fz_param_data or
+ * fz_load_npz on a frozen weight.  Write through a pointer from fz_param_data before
+ * the next step, not one kept from before it: a later write is not seen.
+ * FREEZEBENCH_PREPACK=0 when the trainer is created turns this off.  Results are
+ * bitwise the same either way. */
 FZ_API fz_status   fz_train_step(fz_trainer *t, const float *x, const float *y, float *loss);
 
 /* FLOPs of the last completed step, per phase (conventions: DESIGN.md at the repository
@@ -218,8 +227,9 @@ typedef struct { bool need_dW, need_db, need_dX; } fz_layer_plan;
 FZ_API fz_status   fz_layer_plan_get(fz_trainer *t, size_t layer, fz_layer_plan *out);
 
 /* Memory the plan keeps, in bytes: forward activations saved for the backward pass, the
- * gradient buffers and the optimizer (momentum) state. */
-typedef struct { size_t activations, gradients, optimizer; } fz_memory;
+ * gradient buffers, the optimizer (momentum) state, and the frozen weights' packed
+ * copies (see fz_train_step; 0 until the first step of a plan packs them). */
+typedef struct { size_t activations, gradients, optimizer, packed; } fz_memory;
 FZ_API fz_memory   fz_memory_used(fz_trainer *t);
 
 /* Steps completed by this trainer (a failed step does not count). */

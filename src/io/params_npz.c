@@ -76,6 +76,7 @@ static fz_status load_checked(fz_model *m, const fz_npz *z, const char *path)
     for (size_t t = 0; t < m->n_tensors; t++) {
         const fz_npz_array *a = fz_npz_find(z, m->tensors[t].name);
         memcpy(m->tensors[t].data, a->data, a->numel * sizeof(float));
+        fz_model_touch(m, t);   /* a trainer's packed copy of it is stale now */
     }
     return FZ_OK;
 }

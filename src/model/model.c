@@ -160,6 +160,8 @@ float *fz_param_data(fz_model *m, const char *name, size_t *numel)
         return NULL;
     if (numel)
         *numel = m->tensors[i].numel;
+    /* The caller may write through the pointer: copies made of the tensor are stale. */
+    fz_model_touch(m, (size_t)i);
     return m->tensors[i].data;
 }
 

@@ -13,6 +13,12 @@ typedef struct {
     size_t layer;             /* 0-based layer index: fc1 is 0 */
     bool is_bias;
     bool requires_grad;
+    /* Bumped by every writer of data that the trainer does not drive itself
+     * (fz_param_data hands out a writable pointer, fz_load_npz, and the trainer's own
+     * update): a copy of the tensor, such as a frozen weight's packed panels, made at
+     * generation g is current while generation is still g.  Per tensor, so reading one
+     * tensor does not stale the copies of the others. */
+    uint64_t generation;
 } fz_tensor;
 
 struct fz_model {
@@ -43,6 +49,9 @@ fz_linear fz_model_layer(const fz_model *m, size_t l);
 
 /* Index of the named tensor, or -1. */
 long fz_model_find(const fz_model *m, const char *name);
+
+/* Tensor i's data may have changed (fz_tensor.generation). */
+static inline void fz_model_touch(fz_model *m, size_t i) { m->tensors[i].generation++; }
 
 /* Largest width of the model. */
 size_t fz_model_max_width(const fz_model *m);

@@ -36,4 +36,28 @@ void linear_backward(const fz_kernels *k, const fz_linear *layer, size_t batch,
                      float *dW, float *db, float *dX,
                      fz_counter *wgrad, fz_counter *dgrad);
 
+/* A frozen layer's W packed once (kernels.h, fz_sgemm_packed) as the B operand of the
+ * forward (op(B) = Wᵀ) or of dgrad (op(B) = W), for k's microkernel and the team's
+ * blocking.  NULL where k has no microkernel (scalar) or memory runs out: the GEMM then
+ * packs on the fly, as for a trainable W.  The pack is a copy: repack after W changes. */
+fz_sgemm_packed *linear_pack_forward(const fz_kernels *k, const fz_linear *layer);
+fz_sgemm_packed *linear_pack_dgrad(const fz_kernels *k, const fz_linear *layer);
+/* Whether packs made by the two functions above (either may be NULL) still fit k's
+ * microkernel and the team's blocking: false after fz_kernels_override or a cache
+ * change, when they should be made again. */
+bool linear_pack_current(const fz_kernels *k, const fz_linear *layer,
+                         const fz_sgemm_packed *fwd, const fz_sgemm_packed *dgrad);
+
+/* linear_forward and linear_backward with W's panels read from `pw` (from
+ * linear_pack_forward / linear_pack_dgrad; NULL packs on the fly).  Only for the
+ * runtime's table (fz_kernels_get), since the packed GEMM runs the team's plan as that
+ * table's sgemm does; results and FLOP counts are bitwise those without the pack. */
+void linear_forward_packed(const fz_kernels *k, const fz_linear *layer,
+                           const fz_sgemm_packed *pw, size_t batch, const float *X, float *Y,
+                           bool relu, fz_counter *flops);
+void linear_backward_packed(const fz_kernels *k, const fz_linear *layer,
+                            const fz_sgemm_packed *pw, size_t batch, const float *X,
+                            const float *dY, bool relu_below, float *dW, float *db,
+                            float *dX, fz_counter *wgrad, fz_counter *dgrad);
+
 #endif /* FZ_LINEAR_H */

@@ -8,9 +8,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "align.h"
+#include "clock.h"
 #include "error.h"
 #include "finite.h"
 #include "kernels.h"
@@ -18,6 +18,7 @@
 #include "linear.h"
 #include "loss.h"
 #include "model.h"
+#include "packs.h"
 #include "parallel.h"
 #include "plan.h"
 #include "team.h"
@@ -56,6 +57,8 @@ struct fz_trainer {
      * update that makes a value NaN or infinite can be undone exactly. */
     float *undo_arena;
     size_t undo_half;
+    /* Frozen weights packed once per plan for their forward and dgrad GEMMs (packs.h). */
+    frozen_packs packs;
 
     fz_counter *cnt_fwd, *cnt_dgrad, *cnt_wgrad, *cnt_opt;
     /* The counters as of the last completed step: a failed step counts part of its work
@@ -66,16 +69,12 @@ struct fz_trainer {
     uint64_t steps;             /* completed steps */
 };
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* Allocates the buffers a new plan needs and swaps them in only when every allocation
- * succeeded, so a failure leaves the trainer on its previous plan. */
-static fz_status apply_plan(fz_trainer *t, const fz_plan *plan)
+ * succeeded, so a failure leaves the trainer on its previous plan.  With a table `k`
+ * (the plan is made for a step) the frozen weights' packs are among those buffers;
+ * without one (fz_memory_used, fz_layer_plan_get) the old plan's packs are dropped and
+ * the first step packs for the new one. */
+static fz_status apply_plan(fz_trainer *t, const fz_plan *plan, const fz_kernels *k)
 {
     fz_model *m = t->m;
     size_t act_bytes = plan_activation_bytes(m, plan, t->batch);
@@ -113,6 +112,8 @@ static fz_status apply_plan(fz_trainer *t, const fz_plan *plan)
             }
         }
     }
+    if (k && frozen_packs_prepare(&t->packs, k, m, plan) != FZ_OK)
+        goto nomem;
     for (size_t i = 0; i < m->n_tensors; i++)
         if (new_mom[i])
             t->mom[i] = new_mom[i];
@@ -125,6 +126,10 @@ static fz_status apply_plan(fz_trainer *t, const fz_plan *plan)
     t->grad_arena = grad_arena;
     t->undo_arena = undo_arena;
     t->undo_half = grad_slots;
+    if (k)
+        frozen_packs_commit(&t->packs);
+    else
+        frozen_packs_drop(&t->packs);
     t->act_bytes = act_bytes;
     t->grad_bytes = grad_elems * sizeof(float);
     float *p = act_arena;
@@ -162,14 +167,23 @@ nomem:
                         act_bytes, grad_elems);
 }
 
-/* Re-plans when the model's flags changed since the last plan. */
-static fz_status ensure_plan(fz_trainer *t)
+/* Re-plans when the model's flags changed since the last plan; with a table `k` (for a
+ * step), also packs the frozen weights the plan's step needs and has no current pack
+ * of.  Either way a failure leaves the trainer as it was. */
+static fz_status ensure_plan(fz_trainer *t, const fz_kernels *k)
 {
-    if (t->plan.flags_version == t->m->flags_version)
-        return FZ_OK;
-    fz_plan plan = { .layer = t->next_plan };
-    plan_backward(t->m, &plan);
-    return apply_plan(t, &plan);
+    if (t->plan.flags_version != t->m->flags_version) {
+        fz_plan plan = { .layer = t->next_plan };
+        plan_backward(t->m, &plan);
+        return apply_plan(t, &plan, k);
+    }
+    if (k && !frozen_packs_current(&t->packs, k, t->m, &t->plan)) {
+        fz_status st = frozen_packs_prepare(&t->packs, k, t->m, &t->plan);
+        if (st != FZ_OK)
+            return st;
+        frozen_packs_commit(&t->packs);
+    }
+    return FZ_OK;
 }
 
 void fz_trainer_free(fz_trainer *t)
@@ -180,6 +194,7 @@ void fz_trainer_free(fz_trainer *t)
         for (size_t i = 0; i < t->m->n_tensors; i++)
             free(t->mom[i]);
     free(t->mom);
+    frozen_packs_free(&t->packs);
     free(t->grad);
     free(t->grad_arena);
     free(t->undo_arena);
@@ -248,10 +263,11 @@ fz_trainer *fz_trainer_create(fz_model *m, size_t batch, fz_sgd opt)
     t->cnt_opt = fz_aligned_calloc(_Alignof(fz_counter), 1, sizeof(fz_counter));
     if (!t->plan.layer || !t->next_plan || !t->act || !t->grad || !t->mom || !t->fwd_scratch[0] ||
         !t->fwd_scratch[1] || !t->out || !t->dy[0] || !t->dy[1] || !t->cnt_fwd ||
-        !t->cnt_dgrad || !t->cnt_wgrad || !t->cnt_opt)
+        !t->cnt_dgrad || !t->cnt_wgrad || !t->cnt_opt ||
+        frozen_packs_init(&t->packs, m->n_layers) != FZ_OK)
         goto nomem;
     t->plan.flags_version = m->flags_version + 1; /* forces the first plan */
-    if (ensure_plan(t) != FZ_OK) {
+    if (ensure_plan(t, NULL) != FZ_OK) {
         fz_trainer_free(t);
         fz_set_error(FZ_ENOMEM, "fz_trainer_create: out of memory for the plan's buffers");
         return NULL;
@@ -284,7 +300,8 @@ static void forward(fz_trainer *t, const fz_kernels *k, const float *x)
         if (l + 1 < L)
             dst = t->act[l + 1] ? t->act[l + 1]
                 : in == t->fwd_scratch[0] ? t->fwd_scratch[1] : t->fwd_scratch[0];
-        linear_forward(k, &layer, B, in, dst, l + 1 < L, t->cnt_fwd);
+        linear_forward_packed(k, &layer, t->packs.layer[l].fwd, B, in, dst, l + 1 < L,
+                              t->cnt_fwd);
         in = dst;
     }
 }
@@ -301,7 +318,8 @@ static void backward(fz_trainer *t, const fz_kernels *k, const float *x)
         /* dX goes to the other gradient buffer, so the GEMM never reads what it writes;
          * layer 1's input never needs one (need_dX is never set there). */
         float *dX = !p->need_dX ? NULL : dY == t->dy[0] ? t->dy[1] : t->dy[0];
-        linear_backward(k, &layer, t->batch, l == 0 ? x : t->act[l], dY, l > 0,
+        linear_backward_packed(k, &layer, t->packs.layer[l].dgrad, t->batch,
+                        l == 0 ? x : t->act[l], dY, l > 0,
                         p->need_dW ? t->grad[layer.W_index] : NULL,
                         p->need_db ? t->grad[layer.b_index] : NULL,
                         dX, t->cnt_wgrad, t->cnt_dgrad);
@@ -387,6 +405,10 @@ static fz_status optimizer_step(fz_trainer *t, const fz_kernels *k)
         bad |= optimizer_slice(t, k, fz_thread_num(), fz_thread_count());
 #endif
     }
+    /* The update wrote (or undid) every trained tensor: copies of them are stale. */
+    for (size_t i = 0; i < t->m->n_tensors; i++)
+        if (plan_need_grad(&t->plan, &t->m->tensors[i]))
+            fz_model_touch(t->m, i);
     return bad ? undo_update(t) : FZ_OK;
 }
 
@@ -395,7 +417,10 @@ fz_status fz_train_step(fz_trainer *t, const float *x, const float *y, float *lo
     if (!t || !x || !y)
         return fz_set_error(FZ_EINVAL, "fz_train_step: %s is NULL",
                             !t ? "trainer" : !x ? "x" : "y");
-    fz_status st = ensure_plan(t);
+    /* Packs frozen weights at a plan's first step, and again after a write to one;
+     * outside the timed phases, which would charge it to one step only. */
+    const fz_kernels *k = fz_kernels_get();
+    fz_status st = ensure_plan(t, k);
     if (st != FZ_OK)
         return st;
     if (!t->plan.any_trainable)
@@ -415,16 +440,15 @@ fz_status fz_train_step(fz_trainer *t, const float *x, const float *y, float *lo
                             "not training on it", (unsigned long long)t->steps + 1,
                             bad / out_w, bad % out_w, (double)y[bad]);
 
-    const fz_kernels *k = fz_kernels_get();
     fz_counter_reset(t->cnt_fwd);
     fz_counter_reset(t->cnt_dgrad);
     fz_counter_reset(t->cnt_wgrad);
     fz_counter_reset(t->cnt_opt);
 
-    double t0 = now();
+    double t0 = fz_now();
     forward(t, k, x);
     float l = mse_forward(t->out, y, n_out, t->cnt_fwd);
-    double t1 = now();
+    double t1 = fz_now();
     /* A diverged model: stop before the update, so the parameters stay those of the
      * last good step. */
     if (!isfinite(l))
@@ -434,9 +458,9 @@ fz_status fz_train_step(fz_trainer *t, const float *x, const float *y, float *lo
                             (unsigned long long)t->steps);
     mse_backward(t->dy[0], t->out, y, n_out, t->cnt_dgrad);
     backward(t, k, x);
-    double t2 = now();
+    double t2 = fz_now();
     st = optimizer_step(t, k);
-    double t3 = now();
+    double t3 = fz_now();
     if (st != FZ_OK)
         return st;
 
@@ -495,7 +519,7 @@ fz_status fz_layer_plan_get(fz_trainer *t, size_t layer, fz_layer_plan *out)
     if (layer < 1 || layer > t->m->n_layers)
         return fz_set_error(FZ_EINVAL, "fz_layer_plan_get: layer %zu out of range 1..%zu",
                             layer, t->m->n_layers);
-    fz_status st = ensure_plan(t);
+    fz_status st = ensure_plan(t, NULL);
     if (st != FZ_OK)
         return st;
     const fz_plan_layer *p = &t->plan.layer[layer - 1];
@@ -506,13 +530,13 @@ fz_status fz_layer_plan_get(fz_trainer *t, size_t layer, fz_layer_plan *out)
 
 fz_memory fz_memory_used(fz_trainer *t)
 {
-    if (!t || ensure_plan(t) != FZ_OK)
+    if (!t || ensure_plan(t, NULL) != FZ_OK)
         return (fz_memory){0};
     size_t mom = 0;
     for (size_t i = 0; i < t->m->n_tensors; i++)
         mom += t->mom[i] ? t->m->tensors[i].numel * sizeof(float) : 0;
     return (fz_memory){ .activations = t->act_bytes, .gradients = t->grad_bytes,
-                        .optimizer = mom };
+                        .optimizer = mom, .packed = frozen_packs_bytes(&t->packs) };
 }
 
 fz_times fz_times_last(const fz_trainer *t)

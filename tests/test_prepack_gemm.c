@@ -1,0 +1,186 @@
+/*
+ * A GEMM whose B was packed once (fz_sgemm_prepack_b, simd/gemm/prepack.c) gives
+ * bitwise the result and the FLOP count of the same GEMM packing B on the fly, for every
+ * ISA with a microkernel, shapes on both sides of every block edge (MR, NR, KC, MC, NC),
+ * all transposes, every epilogue, one and two threads in one or two L3 groups; and a
+ * handle made for another kernel or another KC is not used.  The scalar reference has
+ * no microkernel and packs nothing: it has nothing to test here.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "align.h"
+#include "gemm.h"
+#include "kernels.h"
+#include "rng.h"
+
+static fz_rng rng = { 0x9e3779b97f4a7c15ull };
+
+static float *rand_floats(size_t n)
+{
+    float *p = malloc((n ? n : 1) * sizeof *p);
+    assert_non_null(p);
+    for (size_t i = 0; i < n; i++)
+        p[i] = fz_rng_uniform(&rng, -1.0f, 1.0f);
+    return p;
+}
+
+/* Small caches, so that moderate shapes cross several KC, MC and NC blocks. */
+static fz_gemm_ctx small_caches(int threads, int groups)
+{
+    return (fz_gemm_ctx){ .caches = { .l1d = 8 << 10, .l2 = 64 << 10, .l3 = 256 << 10 },
+                          .threads = threads, .groups = groups };
+}
+
+static uint64_t total(fz_counter *c) { return fz_counter_total(c); }
+
+/* One GEMM both ways; asserts C and the FLOP counts equal bitwise. */
+static void check_one(const fz_sgemm_kernel *kern, const fz_gemm_ctx *ctx, fz_trans ta,
+                      fz_trans tb, size_t m, size_t n, size_t k, int epi)
+{
+    size_t lda = (ta == FZ_NOTRANS ? k : m) + 3, ldb = (tb == FZ_NOTRANS ? n : k) + 1;
+    float *a = rand_floats((ta == FZ_NOTRANS ? m : k) * lda);
+    float *b = rand_floats((tb == FZ_NOTRANS ? k : n) * ldb);
+    float *bias = rand_floats(n), *mask = rand_floats(m * n);
+    float *c0 = rand_floats(m * n), *c1 = malloc(m * n * sizeof *c1);
+    memcpy(c1, c0, m * n * sizeof *c1);
+    fz_gemm_op op = { .ta = ta, .tb = tb, .m = m, .n = n, .k = k, .alpha = 1.0f, .a = a,
+                      .lda = lda, .b = b, .ldb = ldb, .beta = epi == 3 ? 0.5f : 0.0f,
+                      .c = c0, .ldc = n, .bias = epi & 1 ? bias : NULL, .relu = epi == 1,
+                      .mask = epi == 2 ? mask : NULL, .ldmask = n };
+    fz_counter *f0 = fz_aligned_calloc(_Alignof(fz_counter), 1, sizeof(fz_counter));
+    fz_counter *f1 = fz_aligned_calloc(_Alignof(fz_counter), 1, sizeof(fz_counter));
+    assert_non_null(f0);
+    assert_non_null(f1);
+    fz_sgemm_run(kern, &op, ctx, f0);
+
+    fz_sgemm_packed *pb = fz_sgemm_prepack_b(kern, &op, ctx);
+    assert_non_null(pb);
+    assert_true(fz_sgemm_packed_fits(pb, kern, &op, ctx));
+    assert_true(fz_sgemm_packed_bytes(pb) >= k * n * sizeof(float));
+    op.c = c1;
+    fz_sgemm_run_prepacked(kern, &op, pb, ctx, f1);
+    if (memcmp(c0, c1, m * n * sizeof *c0) != 0)
+        fail_msg("%s %c%c m %zu n %zu k %zu epilogue %d threads %d: C differs", kern->name,
+                 ta == FZ_NOTRANS ? 'N' : 'T', tb == FZ_NOTRANS ? 'N' : 'T', m, n, k, epi,
+                 ctx ? ctx->threads : 1);
+    assert_int_equal(total(f0), total(f1));
+
+    fz_sgemm_packed_free(pb);
+    free(f0);
+    free(f1);
+    free(a); free(b); free(bias); free(mask); free(c0); free(c1);
+}
+
+static const char *const isas[] = { "avx2", "avx512", "neon" };
+
+static void prepacked_gemm_equals_on_the_fly_bitwise(void **state)
+{
+    (void)state;
+    int ran = 0;
+    for (size_t i = 0; i < sizeof isas / sizeof *isas; i++) {
+        const fz_sgemm_kernel *kern = fz_sgemm_kernel_for(isas[i]);
+        if (!kern)
+            continue;
+        ran++;
+        fz_gemm_ctx one = small_caches(1, 1);
+        fz_blocking blk = fz_sgemm_blocking(kern, &one);
+        size_t mr = kern->mr, nr = kern->nr;
+        size_t ms[] = { 1, mr - 1 ? mr - 1 : 1, mr + 1, blk.mc + 1, 2 * blk.mc + mr + 3 };
+        size_t ns[] = { 1, nr - 1 ? nr - 1 : 1, nr + 1, blk.nc, blk.nc + nr + 1 };
+        size_t ks[] = { 1, blk.kc - 1, blk.kc, blk.kc + 1, 2 * blk.kc + 5 };
+        for (size_t im = 0; im < 5; im++)
+            for (size_t in = 0; in < 5; in++)
+                for (size_t ik = 0; ik < 5; ik++)
+                    for (int t = 0; t < 4; t++) {
+                        fz_trans ta = t & 1 ? FZ_TRANS : FZ_NOTRANS;
+                        fz_trans tb = t & 2 ? FZ_TRANS : FZ_NOTRANS;
+                        int epi = (int)((im + in + ik + (size_t)t) % 4);
+                        check_one(kern, &one, ta, tb, ms[im], ns[in], ks[ik], epi);
+                        /* Default caches: the small path for the small shapes. */
+                        check_one(kern, NULL, ta, tb, ms[im], ns[in], ks[ik], epi);
+                    }
+        /* Big enough for a team: two threads in one group, then in two. */
+        for (int groups = 1; groups <= 2; groups++) {
+            fz_gemm_ctx two = small_caches(2, groups);
+            for (int epi = 0; epi < 4; epi++) {
+                check_one(kern, &two, FZ_NOTRANS, FZ_TRANS, 2 * blk.mc + 7,
+                          2 * blk.nc + nr + 3, 2 * blk.kc + 9, epi);
+                check_one(kern, &two, FZ_NOTRANS, FZ_NOTRANS, 160, 2 * blk.nc + 1,
+                          3 * blk.kc + 1, epi);
+            }
+        }
+    }
+    if (!ran)
+        skip();   /* a build or CPU with no microkernel: only the scalar reference */
+}
+
+/* A handle made for one kernel, KC or operand is not read by another GEMM: the result
+ * is that of packing on the fly. */
+static void stale_pack_is_not_used(void **state)
+{
+    (void)state;
+    const fz_sgemm_kernel *kerns[3];
+    size_t nk = 0;
+    for (size_t i = 0; i < sizeof isas / sizeof *isas; i++)
+        if (fz_sgemm_kernel_for(isas[i]))
+            kerns[nk++] = fz_sgemm_kernel_for(isas[i]);
+    if (!nk)
+        skip();
+    size_t m = 70, n = 300, k = 500;
+    float *a = rand_floats(m * k), *b = rand_floats(k * n), *b2 = rand_floats(k * n);
+    float *c0 = malloc(m * n * sizeof *c0), *c1 = malloc(m * n * sizeof *c1);
+    fz_gemm_ctx small = small_caches(1, 1), other = small;
+    other.caches.l1d = 48 << 10;   /* another KC */
+    fz_gemm_op op = { .ta = FZ_NOTRANS, .tb = FZ_TRANS, .m = m, .n = n, .k = k, .alpha = 1,
+                      .a = a, .lda = k, .b = b, .ldb = k, .c = c0, .ldc = n };
+    fz_sgemm_packed *pb = fz_sgemm_prepack_b(kerns[0], &op, &small);
+    assert_non_null(pb);
+    assert_int_not_equal(fz_sgemm_blocking(kerns[0], &small).kc,
+                         fz_sgemm_blocking(kerns[0], &other).kc);
+
+    /* Another KC. */
+    assert_false(fz_sgemm_packed_fits(pb, kerns[0], &op, &other));
+    fz_sgemm_run(kerns[0], &op, &other, NULL);
+    op.c = c1;
+    fz_sgemm_run_prepacked(kerns[0], &op, pb, &other, NULL);
+    assert_memory_equal(c0, c1, m * n * sizeof *c0);
+    /* Another operand (a different B of the same shape). */
+    op.b = b2;
+    assert_false(fz_sgemm_packed_fits(pb, kerns[0], &op, &small));
+    op.c = c0;
+    fz_sgemm_run(kerns[0], &op, &small, NULL);
+    op.c = c1;
+    fz_sgemm_run_prepacked(kerns[0], &op, pb, &small, NULL);
+    assert_memory_equal(c0, c1, m * n * sizeof *c0);
+    op.b = b;
+    /* Another kernel (as after fz_kernels_override). */
+    for (size_t i = 1; i < nk; i++) {
+        assert_false(fz_sgemm_packed_fits(pb, kerns[i], &op, &small));
+        op.c = c0;
+        fz_sgemm_run(kerns[i], &op, &small, NULL);
+        op.c = c1;
+        fz_sgemm_run_prepacked(kerns[i], &op, pb, &small, NULL);
+        assert_memory_equal(c0, c1, m * n * sizeof *c0);
+    }
+    /* No kernel: nothing to pack for the scalar reference. */
+    assert_null(fz_sgemm_prepack_b(NULL, &op, &small));
+    assert_int_equal(fz_sgemm_packed_bytes(NULL), 0);
+
+    fz_sgemm_packed_free(pb);
+    free(a); free(b); free(b2); free(c0); free(c1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(prepacked_gemm_equals_on_the_fly_bitwise),
+        cmocka_unit_test(stale_pack_is_not_used),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
