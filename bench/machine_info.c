@@ -155,7 +155,8 @@ static void system_id(fzb_machine_info *m)
         snprintf(raw, sizeof raw, "%s f%x m%x %s", m->cpu_vendor, (unsigned)m->cpu_family,
                  (unsigned)m->cpu_model_number, fz_isa());
     else
-        snprintf(raw, sizeof raw, "%s %s %s", m->arch, m->cpu_model, fz_isa());
+        snprintf(raw, sizeof raw, "%s %s %.40s %s", m->cpu_vendor, m->arch, m->cpu_model,
+                 fz_isa());
     fzb_slug(raw, m->system_id, sizeof m->system_id);
 }
 
