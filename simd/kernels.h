@@ -1,8 +1,8 @@
 /*
  * The kernel dispatch table: the only place the library reaches per-ISA code.
  *
- * fz_kernels_init_for_flags() fills a table with the scalar reference kernels, then lets
- * each ISA's init upgrade the entries its CPU flag allows (dav1d style).  Every kernel
+ * fz_kernels_init_for_flags() starts from the scalar reference kernels and takes each
+ * ISA's constant table in turn while its CPU flag allows (dav1d style).  Every kernel
  * counts the FLOPs it executes into the fz_counter it is handed (one add per call, into
  * the slot of the calling OpenMP thread), so executed FLOPs are measured, not computed.
  *
