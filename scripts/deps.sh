@@ -5,7 +5,8 @@
 set -euo pipefail
 
 pkgs=(build-essential meson ninja-build pkg-config libhwloc-dev hwloc libcmocka-dev
-      libbenchmark-dev libopenblas-dev libblis-dev libdnnl-dev zlib1g-dev)
+      libbenchmark-dev libopenblas-dev libblis-dev libdnnl-dev zlib1g-dev
+      libopenmpi-dev openmpi-bin)
 arm64=false
 for group in "$@"; do
     case "$group" in

@@ -243,6 +243,59 @@ FZ_API fz_times    fz_times_last(const fz_trainer *t);
 FZ_API size_t      fz_trainable_params(const fz_model *m);
 FZ_API size_t      fz_frozen_params(const fz_model *m);
 
+/* ---- data-parallel training over MPI ------------------------------------------------ */
+
+/* Each of R ranks (processes of an MPI communicator) holds the same model and trains its
+ * shard of a global batch of B rows, B/R rows each (B % R must be 0: unequal shards
+ * would weigh rows unequally in the mean).  After each layer's backward the rank starts
+ * an MPI_Iallreduce (sum) of that layer's trainable gradients, one per tensor, while the
+ * backward continues below; the step waits for all of them before the optimizer.  The
+ * loss gradient is scaled by the global batch, so the sums are exactly the gradients of
+ * the MSE's mean over the global batch: every rank applies the same update and the
+ * parameters stay identical.  Tensors the plan does not train are never communicated.
+ *
+ * The header needs no MPI: the communicator is passed by address (an MPI_Comm *, NULL
+ * for MPI_COMM_WORLD), and a library built without MPI (meson -Dmpi=disabled) refuses
+ * fz_dp_create.  MPI must be initialised by the caller; only the thread that calls
+ * fz_dp_step makes MPI calls (MPI_THREAD_FUNNELED suffices).
+ *
+ * Every rank must hold the same model architecture and the same freeze flags, and call
+ * fz_dp_step the same number of times.  A step that fails on one rank (bad input, an
+ * error) leaves the others waiting in a collective: a program should print
+ * fz_last_error() and call MPI_Abort, as tools/freezebench does. */
+typedef struct fz_dp fz_dp;
+
+/* Whether this library was built with MPI. */
+FZ_API bool        fz_dp_available(void);
+/* A data-parallel trainer for `m` (as fz_trainer_create, with the global batch).  Rank
+ * 0's parameters are broadcast to every rank, so all start identical.  Collective: every
+ * rank of the communicator calls it.  NULL on failure, with the message. */
+FZ_API fz_dp      *fz_dp_create(fz_model *m, size_t global_batch, fz_sgd opt,
+                                const void *mpi_comm);
+FZ_API void        fz_dp_free(fz_dp *dp);
+/* This rank, the number of ranks, and the rows of the global batch this rank trains:
+ * rows [first_row, first_row + rows). */
+FZ_API int         fz_dp_rank(const fz_dp *dp);
+FZ_API int         fz_dp_ranks(const fz_dp *dp);
+FZ_API void        fz_dp_shard(const fz_dp *dp, size_t *first_row, size_t *rows);
+/* One step on this rank's shard: x (rows×in) and y (rows×out).  *loss receives the
+ * global loss (the mean over the global batch, the same on every rank).  Errors as
+ * fz_train_step. */
+FZ_API fz_status   fz_dp_step(fz_dp *dp, const float *x, const float *y, float *loss);
+/* The rank's own trainer: its plan, FLOPs (executed on this rank's shard) and times. */
+FZ_API fz_trainer *fz_dp_trainer(fz_dp *dp);
+
+/* Communication of the last completed step, on this rank. */
+typedef struct {
+    int      ranks;
+    uint64_t bytes_planned;   /* 4 × elements of the tensors the plan trains */
+    uint64_t bytes_executed;  /* handed to MPI_Iallreduce (counted as sent) */
+    double   comm_s;          /* first allreduce started → last one seen complete */
+    double   wait_s;          /* blocked in MPI_Waitall after the backward */
+    double   hidden_s;        /* comm_s − wait_s: overlapped with the backward */
+} fz_dp_comm;
+FZ_API fz_dp_comm  fz_dp_comm_last(const fz_dp *dp);
+
 /* ---- parameter files (NumPy .npz, keyed by state_dict names) ------------------------ */
 
 /* The archives hold one float32 array per parameter, named as the state_dict names it

@@ -15,7 +15,13 @@ float mse_forward(const float *out, const float *y, size_t n, fz_counter *flops)
 
 void mse_backward(float *dout, const float *out, const float *y, size_t n, fz_counter *flops)
 {
-    float scale = 2.0f / (float)n;
+    mse_backward_over(dout, out, y, n, n, flops);
+}
+
+void mse_backward_over(float *dout, const float *out, const float *y, size_t n,
+                       size_t mean_over, fz_counter *flops)
+{
+    float scale = 2.0f / (float)mean_over;
     for (size_t i = 0; i < n; i++)
         dout[i] = scale * (out[i] - y[i]);
     fz_counter_add(flops, 2 * (uint64_t)n);

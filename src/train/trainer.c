@@ -22,6 +22,7 @@
 #include "parallel.h"
 #include "plan.h"
 #include "team.h"
+#include "trainer_hooks.h"
 
 struct fz_trainer {
     fz_model *m;
@@ -67,6 +68,7 @@ struct fz_trainer {
     fz_bwd_split exec_split;
     fz_times times;
     uint64_t steps;             /* completed steps */
+    trainer_hooks hooks;        /* data-parallel listeners (trainer_hooks.h); none: zero */
 };
 
 /* Allocates the buffers a new plan needs and swaps them in only when every allocation
@@ -323,6 +325,8 @@ static void backward(fz_trainer *t, const fz_kernels *k, const float *x)
                         p->need_dW ? t->grad[layer.W_index] : NULL,
                         p->need_db ? t->grad[layer.b_index] : NULL,
                         dX, t->cnt_wgrad, t->cnt_dgrad);
+        if (t->hooks.layer_done)
+            t->hooks.layer_done(t->hooks.ctx, l);
         if (dX)
             dY = dX;
     }
@@ -456,9 +460,13 @@ fz_status fz_train_step(fz_trainer *t, const float *x, const float *y, float *lo
                             "model diverged; try a lower learning rate); parameters left "
                             "as after step %llu", (unsigned long long)t->steps + 1, (double)l,
                             (unsigned long long)t->steps);
-    mse_backward(t->dy[0], t->out, y, n_out, t->cnt_dgrad);
+    size_t mean_over = t->hooks.mean_over_rows ? t->hooks.mean_over_rows * out_w : n_out;
+    mse_backward_over(t->dy[0], t->out, y, n_out, mean_over, t->cnt_dgrad);
     backward(t, k, x);
     double t2 = fz_now();
+    /* Data-parallel: the gradients are summed across ranks before any update. */
+    if (t->hooks.before_update && (st = t->hooks.before_update(t->hooks.ctx)) != FZ_OK)
+        return st;
     st = optimizer_step(t, k);
     double t3 = fz_now();
     if (st != FZ_OK)
@@ -545,3 +553,19 @@ fz_times fz_times_last(const fz_trainer *t)
 }
 
 uint64_t fz_trainer_steps(const fz_trainer *t) { return t ? t->steps : 0; }
+
+void trainer_set_hooks(fz_trainer *t, const trainer_hooks *h)
+{
+    t->hooks = h ? *h : (trainer_hooks){0};
+}
+
+fz_status trainer_current_plan(fz_trainer *t, const fz_plan **plan)
+{
+    fz_status st = ensure_plan(t, NULL);
+    *plan = &t->plan;
+    return st;
+}
+
+float *trainer_grad(const fz_trainer *t, size_t i) { return t->grad[i]; }
+
+fz_model *trainer_model(const fz_trainer *t) { return t->m; }
