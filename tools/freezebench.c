@@ -11,6 +11,7 @@
 #include "clock.h"
 #include "cli_args.h"
 #include "freezebench.h"
+#include "mpi_launch.h"
 #include "npz.h"
 #include "rng.h"
 
@@ -19,7 +20,11 @@ enum { EXIT_FAILED = 1 };
 
 static int fail(void)
 {
-    fprintf(stderr, "freezebench: %s\n", fz_last_error());
+    if (cli_mpi_parallel())
+        fprintf(stderr, "freezebench: rank %d: %s\n", cli_mpi_rank(), fz_last_error());
+    else
+        fprintf(stderr, "freezebench: %s\n", fz_last_error());
+    cli_mpi_abort_if_parallel(EXIT_FAILED);   /* the other ranks would wait for us */
     return EXIT_FAILED;
 }
 
@@ -107,8 +112,19 @@ static void shuffle(size_t *order, size_t n, fz_rng *rng)
     }
 }
 
-static int run_epochs(const fz_cli_args *a, fz_trainer *t, const dataset *d, size_t in,
-                      size_t out)
+/* One step on the global batch x, y: data-parallel (this rank's rows) when dp is set. */
+static fz_status step(fz_trainer *t, fz_dp *dp, const float *x, const float *y, size_t in,
+                      size_t out, float *loss)
+{
+    if (!dp)
+        return fz_train_step(t, x, y, loss);
+    size_t first;
+    fz_dp_shard(dp, &first, NULL);
+    return fz_dp_step(dp, x + first * in, y + first * out, loss);
+}
+
+static int run_epochs(const fz_cli_args *a, fz_trainer *t, fz_dp *dp, const dataset *d,
+                      size_t in, size_t out)
 {
     size_t steps = d->n / a->batch;
     size_t *order = malloc(d->n * sizeof *order);
@@ -138,14 +154,15 @@ static int run_epochs(const fz_cli_args *a, fz_trainer *t, const dataset *d, siz
                 x = bx, y = by;
             }
             float loss;
-            if (fz_train_step(t, x, y, &loss) != FZ_OK)
+            if (step(t, dp, x, y, in, out, &loss) != FZ_OK)
                 rc = fail();
             sum += loss;
         }
-        if (!rc && (epoch % a->log_every == 0 || epoch == a->epochs))
+        if (!rc && cli_mpi_rank() == 0 && (epoch % a->log_every == 0 || epoch == a->epochs))
             printf("Epoch [%lu/%lu], Loss: %.4f\n", epoch, a->epochs, sum / (double)steps);
         double t_now = fz_now();
-        if (t_now - last_report >= PROGRESS_EVERY_S && epoch < a->epochs) {
+        if (t_now - last_report >= PROGRESS_EVERY_S && epoch < a->epochs &&
+            cli_mpi_rank() == 0) {
             double per_epoch = (t_now - start) / (double)epoch;
             fprintf(stderr, "freezebench: epoch %lu/%lu, %.1f s elapsed, about %.0f s left\n",
                     epoch, a->epochs, t_now - start, per_epoch * (double)(a->epochs - epoch));
@@ -177,14 +194,21 @@ static int cmd_train(const fz_cli_args *a)
         fz_model_free(m);
         return rc;
     }
-    fz_trainer *t = fz_trainer_create(m, a->batch, a->sgd);
+    /* Under mpirun: every rank reads the files, trains its shard of each --batch, and
+     * rank 0 alone writes the (identical) result. */
+    fz_dp *dp = cli_mpi_parallel() ? fz_dp_create(m, a->batch, a->sgd, NULL) : NULL;
+    fz_trainer *t = dp ? fz_dp_trainer(dp)
+                  : cli_mpi_parallel() ? NULL : fz_trainer_create(m, a->batch, a->sgd);
     if (!t)
         rc = fail();
     if (!rc)
-        rc = run_epochs(a, t, &d, fz_width(m, 0), fz_width(m, fz_layer_count(m)));
-    if (!rc && fz_save_npz(m, a->out) != FZ_OK)
+        rc = run_epochs(a, t, dp, &d, fz_width(m, 0), fz_width(m, fz_layer_count(m)));
+    if (!rc && cli_mpi_rank() == 0 && fz_save_npz(m, a->out) != FZ_OK)
         rc = fail();
-    fz_trainer_free(t);
+    if (dp)
+        fz_dp_free(dp);
+    else
+        fz_trainer_free(t);
     fz_npz_free(&d.file);
     fz_model_free(m);
     return rc;
@@ -194,6 +218,8 @@ int main(int argc, char **argv)
 {
     fz_cli_args args;
     char err[256];
+    if (!cli_mpi_start(&argc, &argv))
+        return EXIT_FAILED;
     if (fz_cli_parse(argc, argv, &args, err, sizeof err) != 0) {
         fprintf(stderr, "freezebench: %s\n", err);
         return FZ_CLI_USAGE_ERROR;
@@ -216,7 +242,9 @@ int main(int argc, char **argv)
     if (fflush(stdout) != 0 || ferror(stdout)) {
         fprintf(stderr, "freezebench: cannot write to standard output: %s\n",
                 strerror(errno));
+        cli_mpi_abort_if_parallel(EXIT_FAILED);
         return EXIT_FAILED;
     }
+    cli_mpi_end();
     return rc;
 }

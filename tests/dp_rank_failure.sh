@@ -1,0 +1,47 @@
+#!/bin/sh
+# freezebench train under mpirun: the result equals one process's training (up to float
+# rounding), and a rank that fails mid-training ends every rank with its message instead
+# of leaving the others in a collective: rank 1's step 3 fails (FREEZEBENCH_DP_FAIL),
+# freezebench prints the error and calls MPI_Abort, all within `timeout`.
+#   usage: dp_rank_failure.sh MPIRUN FREEZEBENCH PYTHON
+set -u
+mpirun=$1 fz=$2 py=$3
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+"$py" - "$dir" <<'PY' || exit 77   # no numpy: SKIP
+import sys
+import numpy as np
+d, rng, w = sys.argv[1], np.random.default_rng(1), [8, 16, 16, 4]
+m = {}
+for i in range(3):
+    m[f"fc{i+1}.weight"] = (rng.standard_normal((w[i + 1], w[i])) * 0.3).astype("<f4")
+    m[f"fc{i+1}.bias"] = (rng.standard_normal(w[i + 1]) * 0.1).astype("<f4")
+np.savez(f"{d}/m.npz", **m)
+np.savez(f"{d}/d.npz", x=rng.standard_normal((64, 8)).astype("<f4"),
+         y=rng.standard_normal((64, 4)).astype("<f4"))
+PY
+train="train --model $dir/m.npz --data $dir/d.npz --epochs 4 --batch 16 --lr 0.05 --freeze prefix:1"
+"$fz" $train --out "$dir/one.npz" >/dev/null || { echo "one process failed"; exit 1; }
+timeout 60 "$mpirun" -np 2 --oversubscribe "$fz" $train --out "$dir/two.npz" >/dev/null ||
+    { echo "2 ranks failed"; exit 1; }
+"$py" - "$dir" <<'PY' || exit 1
+import sys
+import numpy as np
+a, b = np.load(f"{sys.argv[1]}/one.npz"), np.load(f"{sys.argv[1]}/two.npz")
+worst = max(float(abs(a[k] - b[k]).max()) for k in a)
+assert (a["fc1.weight"] == b["fc1.weight"]).all(), "frozen fc1.weight changed"
+assert worst < 1e-5, f"2 ranks differ from one process by {worst}"
+print(f"2 ranks vs one process: max |diff| {worst:.3g}")
+PY
+start=$(date +%s)
+FREEZEBENCH_DP_FAIL=1:3 timeout 30 "$mpirun" -np 2 --oversubscribe "$fz" $train \
+    --out "$dir/fail.npz" >"$dir/out" 2>&1
+rc=$? took=$(( $(date +%s) - start ))
+cat "$dir/out"
+if [ $rc -eq 0 ] || [ $rc -eq 124 ]; then
+    echo "expected a failure, got exit $rc (124: a hang)"; exit 1
+fi
+grep -q "rank 1: fz_dp_step: rank 1: step 3: failure injected" "$dir/out" ||
+    { echo "the failing rank's message is missing"; exit 1; }
+[ ! -e "$dir/fail.npz" ] || { echo "a failed run wrote its output"; exit 1; }
+echo "rank 1's failure ended all ranks in ${took}s with exit $rc"

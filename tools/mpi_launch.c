@@ -1,0 +1,68 @@
+/* The freezebench command under mpirun (mpi_launch.h). */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "mpi_launch.h"
+
+#ifdef FZ_TOOLS_MPI
+#include <mpi.h>
+#endif
+
+static bool parallel;
+static int rank;
+
+/* Ranks the launcher announced, 1 when none did. */
+static long launched_ranks(void)
+{
+    const char *vars[] = { "OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE" };
+    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
+        const char *v = getenv(vars[i]);
+        if (v && *v)
+            return strtol(v, NULL, 10);
+    }
+    return 1;
+}
+
+bool cli_mpi_start(int *argc, char ***argv)
+{
+    long ranks = launched_ranks();
+    if (ranks <= 1)
+        return true;
+#ifdef FZ_TOOLS_MPI
+    int provided;
+    /* Only the main thread calls MPI; the OpenMP team never does. */
+    MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided);
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    parallel = true;
+    return true;
+#else
+    (void)argc, (void)argv;
+    fprintf(stderr, "freezebench: launched as one of %ld ranks, but this build has no MPI "
+            "(meson option mpi); run it as one process\n", ranks);
+    return false;
+#endif
+}
+
+bool cli_mpi_parallel(void) { return parallel; }
+int cli_mpi_rank(void) { return rank; }
+
+void cli_mpi_abort_if_parallel(int code)
+{
+#ifdef FZ_TOOLS_MPI
+    if (parallel) {
+        fflush(stdout);
+        fflush(stderr);
+        MPI_Abort(MPI_COMM_WORLD, code);
+    }
+#else
+    (void)code;
+#endif
+}
+
+void cli_mpi_end(void)
+{
+#ifdef FZ_TOOLS_MPI
+    if (parallel)
+        MPI_Finalize();
+#endif
+}
