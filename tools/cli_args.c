@@ -15,7 +15,8 @@ void fz_cli_usage(FILE *f)
 "usage: freezebench params MODEL.npz [--freeze SPEC]\n"
 "       freezebench train --model IN.npz --data DATA.npz --epochs N --batch B --lr LR\n"
 "                         --out OUT.npz [--freeze SPEC] [--momentum M] [--weight-decay WD]\n"
-"                         [--seed S] [--log-every K] [--threads T]\n"
+"                         [--seed S] [--log-every K] [--threads T] [--schedule SCHED]\n"
+"                         [--cache-frozen [--cache-max-bytes N]]\n"
 "       freezebench --help\n"
 "\n"
 "Train MLPs (Linear, ReLU between layers, MSE loss, SGD) with frozen parameters.\n"
@@ -53,6 +54,16 @@ void fz_cli_usage(FILE *f)
 "                      taken before that step's update\n"
 "  --threads T         kernel threads, 0 = one per physical core (default: the\n"
 "                      library's, FREEZEBENCH_THREADS)\n"
+"  --schedule SCHED    freeze schedule E:SPEC,E:SPEC,...: from epoch E (0-based:\n"
+"                      epochs completed) on, exactly SPEC is frozen and the rest\n"
+"                      trainable (\"0:prefix:7,2:prefix:5,4:none\"); before the first\n"
+"                      entry --freeze holds.  A newly trainable tensor starts with\n"
+"                      zero momentum, as one added to torch.optim.SGD.\n"
+"  --cache-frozen      compute the frozen prefix's output (the layers below the lowest\n"
+"                      trainable one) once per sample and start later steps above it;\n"
+"                      the parameters are bitwise those without it\n"
+"  --cache-max-bytes N cap on the cache's memory; a cache above it is not made (a note\n"
+"                      on stderr) and the prefix is recomputed (default: no cap)\n"
 "  -h, --help          this text\n"
 "\n"
 "Numbers are decimal: digits only for N, B, S, K, T; LR, M and WD may add a fraction\n"
@@ -109,16 +120,20 @@ static bool parse_nonneg_float(const char *s, float *v)
 /* The options and which commands take them. */
 typedef enum {
     OPT_FREEZE, OPT_MODEL, OPT_DATA, OPT_OUT, OPT_EPOCHS, OPT_BATCH, OPT_LR, OPT_MOMENTUM,
-    OPT_WEIGHT_DECAY, OPT_SEED, OPT_LOG_EVERY, OPT_THREADS, N_OPTS
+    OPT_WEIGHT_DECAY, OPT_SEED, OPT_LOG_EVERY, OPT_THREADS, OPT_SCHEDULE, OPT_CACHE_FROZEN,
+    OPT_CACHE_MAX, N_OPTS
 } option_id;
 
-static const struct { const char *name; bool for_params; } OPTIONS[N_OPTS] = {
+/* is_flag: takes no value. */
+static const struct { const char *name; bool for_params, is_flag; } OPTIONS[N_OPTS] = {
     [OPT_FREEZE] = { "--freeze", true },        [OPT_MODEL] = { "--model", false },
     [OPT_DATA] = { "--data", false },           [OPT_OUT] = { "--out", false },
     [OPT_EPOCHS] = { "--epochs", false },       [OPT_BATCH] = { "--batch", false },
     [OPT_LR] = { "--lr", false },               [OPT_MOMENTUM] = { "--momentum", false },
     [OPT_WEIGHT_DECAY] = { "--weight-decay", false }, [OPT_SEED] = { "--seed", false },
     [OPT_LOG_EVERY] = { "--log-every", false }, [OPT_THREADS] = { "--threads", false },
+    [OPT_SCHEDULE] = { "--schedule", false },   [OPT_CACHE_FROZEN] = { "--cache-frozen", false, true },
+    [OPT_CACHE_MAX] = { "--cache-max-bytes", false },
 };
 
 static int set_option(option_id id, const char *v, fz_cli_args *a, char *err, size_t size)
@@ -170,6 +185,22 @@ static int set_option(option_id id, const char *v, fz_cli_args *a, char *err, si
                                name, v);
         a->threads = (int)u;
         return 0;
+    case OPT_SCHEDULE:
+        if (!*v)
+            return usage_error(err, size, "%s: the value is empty", name);
+        a->schedule = v;
+        return 0;
+    case OPT_CACHE_FROZEN:
+        a->cache_frozen = true;
+        return 0;
+    case OPT_CACHE_MAX: {
+        uint64_t b;
+        if (!fz_parse_whole(v, 1, SIZE_MAX, &b))
+            return usage_error(err, size, "%s: '%s' is not a whole number of bytes >= 1",
+                               name, v);
+        a->cache_max_bytes = (size_t)b;
+        return 0;
+    }
     case N_OPTS:
         break;
     }
@@ -224,6 +255,12 @@ int fz_cli_parse(int argc, char *const argv[], fz_cli_args *out, char *err, size
         if (seen[id])
             return usage_error(err, err_size, "%s is given twice", OPTIONS[id].name);
         seen[id] = true;
+        if (OPTIONS[id].is_flag) {
+            if (eq)
+                return usage_error(err, err_size, "%s takes no value", OPTIONS[id].name);
+            set_option((option_id)id, "", &a, err, err_size);
+            continue;
+        }
         const char *value = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
         if (!value)
             return usage_error(err, err_size, "%s needs a value", OPTIONS[id].name);
@@ -241,6 +278,8 @@ int fz_cli_parse(int argc, char *const argv[], fz_cli_args *out, char *err, size
             if (!seen[required[r]])
                 return usage_error(err, err_size, "train needs %s",
                                    OPTIONS[required[r]].name);
+        if (seen[OPT_CACHE_MAX] && !a.cache_frozen)
+            return usage_error(err, err_size, "--cache-max-bytes needs --cache-frozen");
     }
     *out = a;
     return 0;

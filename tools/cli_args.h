@@ -30,6 +30,9 @@ typedef struct {
     uint64_t seed;
     unsigned long log_every;  /* --log-every K: print the loss every K epochs (default 10) */
     int threads;              /* --threads T (0 = one per core); -1 = library default */
+    const char *schedule;     /* --schedule E:SPEC,...; NULL when not given */
+    bool cache_frozen;        /* --cache-frozen: the frozen-prefix activation cache */
+    size_t cache_max_bytes;   /* --cache-max-bytes N; 0 = no cap */
 } fz_cli_args;
 
 /* Parses argv (argv[0] is the program).  Returns 0 with *out filled, or

@@ -123,43 +123,87 @@ static fz_status step(fz_trainer *t, fz_dp *dp, const float *x, const float *y, 
     return fz_dp_step(dp, x + first * in, y + first * out, loss);
 }
 
-static int run_epochs(const fz_cli_args *a, fz_trainer *t, fz_dp *dp, const dataset *d,
-                      size_t in, size_t out)
+/* One data-parallel epoch, step by step (fz_epoch_run and its cache are one process's):
+ * *loss is the mean of the steps' losses. */
+static int dp_epoch(const fz_cli_args *a, fz_trainer *t, fz_dp *dp, const dataset *d,
+                    const size_t *order, double *loss)
 {
-    size_t steps = d->n / a->batch;
-    size_t *order = malloc(d->n * sizeof *order);
+    size_t in = d->x->shape[1], out = d->y->shape[1], steps = d->n / a->batch;
     float *bx = malloc(a->batch * in * sizeof(float)), *by = malloc(a->batch * out * sizeof(float));
-    if (!order || !bx || !by) {
-        free(order), free(bx), free(by);
+    if (!bx || !by) {
+        free(bx), free(by);
         fprintf(stderr, "freezebench: out of memory for the batch buffers\n");
+        return EXIT_FAILED;
+    }
+    double sum = 0;
+    int rc = 0;
+    for (size_t s = 0; s < steps && !rc; s++) {
+        const float *x = d->x->data + s * a->batch * in, *y = d->y->data + s * a->batch * out;
+        if (order) {   /* gather the batch; in file order it is contiguous */
+            for (size_t r = 0; r < a->batch; r++) {
+                memcpy(bx + r * in, d->x->data + order[s * a->batch + r] * in, in * sizeof(float));
+                memcpy(by + r * out, d->y->data + order[s * a->batch + r] * out, out * sizeof(float));
+            }
+            x = bx, y = by;
+        }
+        float l;
+        if (step(t, dp, x, y, in, out, &l) != FZ_OK)
+            rc = fail();
+        sum += l;
+    }
+    *loss = sum / (double)steps;
+    free(bx), free(by);
+    return rc;
+}
+
+/* The epochs, each over the samples in file order or shuffled by --seed, with the freeze
+ * schedule applied at its epoch boundaries; one process runs each as fz_epoch_run (with
+ * the frozen-prefix cache when asked). */
+static int run_epochs(const fz_cli_args *a, fz_trainer *t, fz_dp *dp, fz_model *m,
+                      const dataset *d, const fz_freeze_schedule *sched)
+{
+    size_t *order = malloc(d->n * sizeof *order);
+    if (!order) {
+        fprintf(stderr, "freezebench: out of memory for the sample order\n");
         return EXIT_FAILED;
     }
     for (size_t i = 0; i < d->n; i++)
         order[i] = i;
     fz_rng rng;
     fz_rng_seed(&rng, a->seed);
+    fz_epoch_opts opts = { .cache_frozen = a->cache_frozen,
+                           .cache_max_bytes = a->cache_max_bytes };
+    if (dp && a->cache_frozen && cli_mpi_rank() == 0)
+        fprintf(stderr, "freezebench: note: --cache-frozen is not used under mpirun\n");
     double start = fz_now(), last_report = start;
     int rc = 0;
+    bool noted = false;
     for (unsigned long epoch = 1; epoch <= a->epochs && !rc; epoch++) {
+        bool applied = false;
+        if (sched && fz_freeze_schedule_apply(sched, m, epoch - 1, &applied) != FZ_OK) {
+            rc = fail();
+            break;
+        }
+        if (applied)
+            noted = false;   /* a new boundary: say again if its cache does not fit */
         if (a->shuffle)
             shuffle(order, d->n, &rng);
-        double sum = 0;
-        for (size_t s = 0; s < steps && !rc; s++) {
-            const float *x = d->x->data + s * a->batch * in, *y = d->y->data + s * a->batch * out;
-            if (a->shuffle) {   /* gather the batch; in file order it is contiguous */
-                for (size_t r = 0; r < a->batch; r++) {
-                    memcpy(bx + r * in, d->x->data + order[s * a->batch + r] * in, in * sizeof(float));
-                    memcpy(by + r * out, d->y->data + order[s * a->batch + r] * out, out * sizeof(float));
-                }
-                x = bx, y = by;
-            }
-            float loss;
-            if (step(t, dp, x, y, in, out, &loss) != FZ_OK)
+        double loss = 0;
+        if (dp) {
+            rc = dp_epoch(a, t, dp, d, a->shuffle ? order : NULL, &loss);
+        } else {
+            fz_epoch_stats st;
+            if (fz_epoch_run(t, d->x->data, d->y->data, d->n, a->shuffle ? order : NULL,
+                             &opts, &st) != FZ_OK)
                 rc = fail();
-            sum += loss;
+            if (!rc && st.cache_fallback && !noted) {
+                fprintf(stderr, "freezebench: note: %s\n", st.note);
+                noted = true;
+            }
+            loss = st.loss;
         }
         if (!rc && cli_mpi_rank() == 0 && (epoch % a->log_every == 0 || epoch == a->epochs))
-            printf("Epoch [%lu/%lu], Loss: %.4f\n", epoch, a->epochs, sum / (double)steps);
+            printf("Epoch [%lu/%lu], Loss: %.4f\n", epoch, a->epochs, loss);
         double t_now = fz_now();
         if (t_now - last_report >= PROGRESS_EVERY_S && epoch < a->epochs &&
             cli_mpi_rank() == 0) {
@@ -170,7 +214,7 @@ static int run_epochs(const fz_cli_args *a, fz_trainer *t, fz_dp *dp, const data
             last_report = t_now;
         }
     }
-    free(order), free(bx), free(by);
+    free(order);
     return rc;
 }
 
@@ -194,15 +238,24 @@ static int cmd_train(const fz_cli_args *a)
         fz_model_free(m);
         return rc;
     }
+    /* The schedule is checked against the model before anything trains; its epoch-0
+     * entry applies before the trainer is made, which refuses a model with nothing to
+     * train. */
+    fz_freeze_schedule *sched = NULL;
+    if (a->schedule && (!(sched = fz_freeze_schedule_parse(a->schedule)) ||
+                        fz_freeze_schedule_check(sched, m) != FZ_OK ||
+                        fz_freeze_schedule_apply(sched, m, 0, NULL) != FZ_OK))
+        rc = fail();
     /* Under mpirun: every rank reads the files, trains its shard of each --batch, and
      * rank 0 alone writes the (identical) result. */
-    fz_dp *dp = cli_mpi_parallel() ? fz_dp_create(m, a->batch, a->sgd, NULL) : NULL;
-    fz_trainer *t = dp ? fz_dp_trainer(dp)
+    fz_dp *dp = !rc && cli_mpi_parallel() ? fz_dp_create(m, a->batch, a->sgd, NULL) : NULL;
+    fz_trainer *t = rc ? NULL : dp ? fz_dp_trainer(dp)
                   : cli_mpi_parallel() ? NULL : fz_trainer_create(m, a->batch, a->sgd);
-    if (!t)
+    if (!rc && !t)
         rc = fail();
     if (!rc)
-        rc = run_epochs(a, t, dp, &d, fz_width(m, 0), fz_width(m, fz_layer_count(m)));
+        rc = run_epochs(a, t, dp, m, &d, sched);
+    fz_freeze_schedule_free(sched);
     if (!rc && cli_mpi_rank() == 0 && fz_save_npz(m, a->out) != FZ_OK)
         rc = fail();
     if (dp)

@@ -333,6 +333,69 @@ FZ_API fz_status   fz_save_npz(const fz_model *m, const char *path);
  * fz_load_npz.  Every parameter requires grad.  NULL on failure, with the message. */
 FZ_API fz_model   *fz_mlp_from_npz(const char *path);
 
+/* ---- epochs: the frozen-prefix activation cache and freeze schedules ---------------- */
+
+/* One epoch over a data set of n samples, x (n×in) and y (n×out), in batches of the
+ * trainer's size: steps = n / batch, the remainder dropped (DataLoader's drop_last).
+ * order (n indices < n, or NULL for 0..n-1) is the sample order: a shuffle is the
+ * caller's, so the same order gives the same parameters with or without the cache.
+ *
+ * The frozen-prefix cache (opts->cache_frozen): when the layers below the lowest
+ * trainable layer fcK are frozen, their output for a sample never changes, so the
+ * trainer keeps fcK's input for every sample (n × widths[K-1] floats) as the steps
+ * compute it, and a later step whose samples are all cached starts at fcK: the prefix's
+ * forward runs once per sample instead of once per epoch.  Parameters are bitwise those
+ * of the same epochs without the cache.  The cache lives in the trainer and follows the
+ * plan: it is kept while the layers below it stay frozen and unwritten and x is the same
+ * array of the same n (x's contents must not change between epochs, or call
+ * fz_epoch_cache_drop); an unfreeze below it drops it and the next epochs rebuild it at
+ * the new boundary; a freeze that moves the boundary up keeps it as the starting point
+ * while the cache at the new boundary is built, then drops it.  A cache larger than
+ * opts->cache_max_bytes (0: no cap) or one that cannot be allocated is not made: the
+ * epoch recomputes the prefix, stats->cache_fallback is set and stats->note says why. */
+typedef struct {
+    bool   cache_frozen;
+    size_t cache_max_bytes;
+} fz_epoch_opts;
+
+typedef struct {
+    size_t   steps;          /* steps run */
+    size_t   cached_steps;   /* of which started at the cached layer */
+    double   loss;           /* mean of the steps' losses (before each update) */
+    double   seconds;        /* wall time of the epoch */
+    size_t   cache_layer;    /* 1-based layer whose input is cached; 0: no cache */
+    size_t   cache_bytes;    /* memory the cache holds after the epoch */
+    bool     cache_fallback; /* a cache was asked for and did not fit: see note */
+    char     note[192];
+    fz_flops planned, executed;   /* summed over the epoch's steps */
+} fz_epoch_stats;
+
+/* Runs the epoch; opts NULL means no cache.  A failing step stops the epoch and returns
+ * its status (the steps before it stay done; stats covers them).  FZ_EINVAL for NULL
+ * arrays, n < batch or an index in order >= n. */
+FZ_API fz_status fz_epoch_run(fz_trainer *t, const float *x, const float *y, size_t n,
+                              const size_t *order, const fz_epoch_opts *opts,
+                              fz_epoch_stats *stats);
+/* Frees the trainer's cache (the next epoch with the cache rebuilds it). */
+FZ_API void      fz_epoch_cache_drop(fz_trainer *t);
+
+/* A freeze schedule (fz_freeze_schedule), "E:SPEC,E:SPEC,...": from epoch E (0-based: epochs completed
+ * before it) on, exactly the parameters SPEC names are frozen and the rest trainable.
+ * A SPEC may hold commas itself: an item that does not start with "digits:" continues
+ * the previous spec ("0:fc1.*,fc2.*,3:none").  Epochs must increase.  A parameter that
+ * becomes trainable for the first time starts with zero momentum (torch.optim.SGD's
+ * state for a tensor added to it); one frozen and unfrozen again resumes its momentum,
+ * as torch.optim keeps a frozen tensor's state. */
+typedef struct fz_freeze_schedule fz_freeze_schedule;
+FZ_API fz_freeze_schedule *fz_freeze_schedule_parse(const char *text);
+FZ_API void      fz_freeze_schedule_free(fz_freeze_schedule *s);
+/* Whether every spec resolves against m (no flag changes). */
+FZ_API fz_status fz_freeze_schedule_check(const fz_freeze_schedule *s, fz_model *m);
+/* Applies the entry for `epoch`, if there is one (*applied says so; may be NULL).  On
+ * failure the flags stay as they were. */
+FZ_API fz_status fz_freeze_schedule_apply(const fz_freeze_schedule *s, fz_model *m,
+                                           unsigned long epoch, bool *applied);
+
 #ifdef __cplusplus
 }
 #endif

@@ -25,17 +25,29 @@ void plan_backward(const fz_model *m, fz_plan *plan)
     plan->flags_version = m->flags_version;
 }
 
+double plan_forward_flops(const fz_model *m, size_t batch, size_t from, size_t to)
+{
+    double f = 0, B = (double)batch;
+    for (size_t l = from; l < to; l++) {
+        double I = (double)m->widths[l], O = (double)m->widths[l + 1];
+        f += 2 * B * I * O;                       /* GEMM */
+        if (fz_model_layer(m, l).b)
+            f += B * O;                           /* bias, in the GEMM's epilogue */
+        if (l + 1 < m->n_layers)
+            f += B * O;                           /* ReLU */
+    }
+    return f;
+}
+
 fz_plan_flops plan_flops(const fz_model *m, const fz_plan *plan, size_t batch,
                          fz_sgd opt)
 {
     fz_plan_flops f = {0};
     double B = (double)batch;
     size_t L = m->n_layers;
+    f.fwd = plan_forward_flops(m, batch, 0, L);
     for (size_t l = 0; l < L; l++) {
         double I = (double)m->widths[l], O = (double)m->widths[l + 1];
-        f.fwd += 2 * B * I * O + B * O;          /* GEMM and bias */
-        if (l + 1 < L)
-            f.fwd += B * O;                       /* ReLU */
         const fz_plan_layer *p = &plan->layer[l];
         if (p->need_dW)
             f.dW += 2 * B * I * O;

@@ -43,6 +43,11 @@ typedef struct {
 fz_plan_flops plan_flops(const fz_model *m, const fz_plan *plan, size_t batch,
                          fz_sgd opt);
 
+/* Forward GEMM, bias and ReLU FLOPs of layers from..to-1 (0-based) at `batch`, without
+ * the loss: what a step that starts at layer `from` (the frozen-prefix cache) skips is
+ * plan_forward_flops(m, batch, 0, from). */
+double plan_forward_flops(const fz_model *m, size_t batch, size_t from, size_t to);
+
 /* Bytes of forward activations the plan keeps at `batch` (layer 1's input is the
  * caller's x: counted when kept, since the step holds on to it). */
 size_t plan_activation_bytes(const fz_model *m, const fz_plan *plan, size_t batch);

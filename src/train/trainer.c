@@ -21,6 +21,7 @@
 #include "packs.h"
 #include "parallel.h"
 #include "plan.h"
+#include "step.h"
 #include "team.h"
 #include "trainer_hooks.h"
 
@@ -69,6 +70,8 @@ struct fz_trainer {
     fz_times times;
     uint64_t steps;             /* completed steps */
     trainer_hooks hooks;        /* data-parallel listeners (trainer_hooks.h); none: zero */
+    /* The frozen-prefix activation cache of fz_epoch_run (epoch.c); NULL until used. */
+    struct fz_act_cache *cache;
 };
 
 /* Allocates the buffers a new plan needs and swaps them in only when every allocation
@@ -197,6 +200,7 @@ void fz_trainer_free(fz_trainer *t)
             free(t->mom[i]);
     free(t->mom);
     frozen_packs_free(&t->packs);
+    act_cache_free(t->cache);
     free(t->grad);
     free(t->grad_arena);
     free(t->undo_arena);
@@ -289,14 +293,18 @@ nomem:
     return NULL;
 }
 
-/* Forward through every layer; a layer's output lands where the plan keeps it, or in a
- * scratch buffer that the next layer overwrites (a frozen prefix stores nothing). */
-static void forward(fz_trainer *t, const fz_kernels *k, const float *x)
+/* Forward from layer io->start (0: the sample x) through the last; a layer's output
+ * lands where the plan keeps it, or in a scratch buffer that the next layer overwrites (a
+ * frozen prefix stores nothing).  The input of layer io->record, when asked for, is
+ * copied out as it passes: the scratch it sits in is reused two layers up. */
+static void forward(fz_trainer *t, const fz_kernels *k, const fz_step_io *io)
 {
     const fz_model *m = t->m;
     size_t L = m->n_layers, B = t->batch;
-    const float *in = x;
-    for (size_t l = 0; l < L; l++) {
+    const float *in = io->in;
+    for (size_t l = io->start; l < L; l++) {
+        if (io->record_dst && l == io->record)
+            memcpy(io->record_dst, in, B * m->widths[l] * sizeof(float));
         fz_linear layer = fz_model_layer(m, l);
         float *dst = t->out;
         if (l + 1 < L)
@@ -310,7 +318,7 @@ static void forward(fz_trainer *t, const fz_kernels *k, const float *x)
 
 /* Backward from dY of the last layer down to the lowest layer with work.  Each layer
  * gets an output only for the gradients its plan entry asks for; NULL skips the rest. */
-static void backward(fz_trainer *t, const fz_kernels *k, const float *x)
+static void backward(fz_trainer *t, const fz_kernels *k, const fz_step_io *io)
 {
     const fz_model *m = t->m;
     float *dY = t->dy[0];
@@ -321,7 +329,7 @@ static void backward(fz_trainer *t, const fz_kernels *k, const float *x)
          * layer 1's input never needs one (need_dX is never set there). */
         float *dX = !p->need_dX ? NULL : dY == t->dy[0] ? t->dy[1] : t->dy[0];
         linear_backward_packed(k, &layer, t->packs.layer[l].dgrad, t->batch,
-                        l == 0 ? x : t->act[l], dY, l > 0,
+                        l == io->start ? io->in : t->act[l], dY, l > 0,
                         p->need_dW ? t->grad[layer.W_index] : NULL,
                         p->need_db ? t->grad[layer.b_index] : NULL,
                         dX, t->cnt_wgrad, t->cnt_dgrad);
@@ -421,6 +429,12 @@ fz_status fz_train_step(fz_trainer *t, const float *x, const float *y, float *lo
     if (!t || !x || !y)
         return fz_set_error(FZ_EINVAL, "fz_train_step: %s is NULL",
                             !t ? "trainer" : !x ? "x" : "y");
+    return trainer_step(t, &(fz_step_io){ .in = x }, y, loss);
+}
+
+fz_status trainer_step(fz_trainer *t, const fz_step_io *io, const float *y, float *loss)
+{
+    const float *x = io->in;
     /* Packs frozen weights at a plan's first step, and again after a write to one;
      * outside the timed phases, which would charge it to one step only. */
     const fz_kernels *k = fz_kernels_get();
@@ -430,9 +444,15 @@ fz_status fz_train_step(fz_trainer *t, const float *x, const float *y, float *lo
     if (!t->plan.any_trainable)
         return fz_set_error(FZ_EINVAL, "fz_train_step: every parameter is frozen: nothing "
                             "to train");
+    /* A cached input is the output of frozen layers the step does not run: it can only
+     * start at or below the first layer with backward work. */
+    if (io->start > t->plan.lowest)
+        return fz_set_error(FZ_EINVAL, "fz_train_step: starting at layer fc%zu, above the "
+                            "lowest trainable layer fc%zu", io->start + 1, t->plan.lowest + 1);
 
     size_t n_in = t->batch * t->m->widths[0], n_out = t->batch * t->m->widths[t->m->n_layers];
-    size_t bad = fz_first_nonfinite(x, n_in);
+    /* A cached input was computed from a checked sample: only a sample is scanned. */
+    size_t bad = io->start == 0 ? fz_first_nonfinite(x, n_in) : n_in;
     if (bad < n_in)
         return fz_set_error(FZ_ENONFINITE, "fz_train_step: step %llu: x[%zu][%zu] is %g; "
                             "not training on it", (unsigned long long)t->steps + 1,
@@ -450,7 +470,7 @@ fz_status fz_train_step(fz_trainer *t, const float *x, const float *y, float *lo
     fz_counter_reset(t->cnt_opt);
 
     double t0 = fz_now();
-    forward(t, k, x);
+    forward(t, k, io);
     float l = mse_forward(t->out, y, n_out, t->cnt_fwd);
     double t1 = fz_now();
     /* A diverged model: stop before the update, so the parameters stay those of the
@@ -462,7 +482,7 @@ fz_status fz_train_step(fz_trainer *t, const float *x, const float *y, float *lo
                             (unsigned long long)t->steps);
     size_t mean_over = t->hooks.mean_over_rows ? t->hooks.mean_over_rows * out_w : n_out;
     mse_backward_over(t->dy[0], t->out, y, n_out, mean_over, t->cnt_dgrad);
-    backward(t, k, x);
+    backward(t, k, io);
     double t2 = fz_now();
     /* Data-parallel: the gradients are summed across ranks before any update. */
     if (t->hooks.before_update && (st = t->hooks.before_update(t->hooks.ctx)) != FZ_OK)
@@ -475,6 +495,7 @@ fz_status fz_train_step(fz_trainer *t, const float *x, const float *y, float *lo
     /* Only a completed step changes what the counting calls report, so the planned and
      * the executed FLOPs always describe the same step. */
     t->step_planned = t->planned;
+    t->step_planned.fwd -= plan_forward_flops(t->m, t->batch, 0, io->start);
     t->exec = (fz_flops){ .fwd = (double)fz_counter_total(t->cnt_fwd),
                           .bwd = (double)(fz_counter_total(t->cnt_dgrad) +
                                           fz_counter_total(t->cnt_wgrad)),
@@ -569,3 +590,17 @@ fz_status trainer_current_plan(fz_trainer *t, const fz_plan **plan)
 float *trainer_grad(const fz_trainer *t, size_t i) { return t->grad[i]; }
 
 fz_model *trainer_model(const fz_trainer *t) { return t->m; }
+
+fz_model *trainer_step_model(const fz_trainer *t) { return t->m; }
+
+size_t trainer_batch(const fz_trainer *t) { return t->batch; }
+
+struct fz_act_cache **trainer_cache(fz_trainer *t) { return &t->cache; }
+
+fz_status trainer_lowest(fz_trainer *t, size_t *lowest)
+{
+    fz_status st = ensure_plan(t, NULL);
+    if (st == FZ_OK)
+        *lowest = t->plan.lowest;
+    return st;
+}
