@@ -12,11 +12,12 @@
 void fz_cli_usage(FILE *f)
 {
     fputs(
-"usage: freezebench params MODEL.npz [--freeze SPEC]\n"
+"usage: freezebench params MODEL.npz [--freeze SPEC] [--map MAP] [--ignore-unknown]\n"
 "       freezebench train --model IN.npz --data DATA.npz --epochs N --batch B --lr LR\n"
 "                         --out OUT.npz [--freeze SPEC] [--momentum M] [--weight-decay WD]\n"
 "                         [--seed S] [--log-every K] [--threads T] [--schedule SCHED]\n"
-"                         [--cache-frozen [--cache-max-bytes N]]\n"
+"                         [--cache-frozen [--cache-max-bytes N]] [--map MAP]\n"
+"                         [--ignore-unknown]\n"
 "       freezebench --help\n"
 "\n"
 "Train MLPs (Linear, ReLU between layers, MSE loss, SGD) with frozen parameters.\n"
@@ -64,6 +65,14 @@ void fz_cli_usage(FILE *f)
 "                      the parameters are bitwise those without it\n"
 "  --cache-max-bytes N cap on the cache's memory; a cache above it is not made (a note\n"
 "                      on stderr) and the prefix is recomputed (default: no cap)\n"
+"  --map MAP           which arrays are the Linear layers: 'fc1=0,fc2=2,fc3=head'\n"
+"                      (layer fcK is PREFIX.weight and PREFIX.bias if present).\n"
+"                      Without it: fc1..fcL if the archive has fc1.weight, else every\n"
+"                      2-D *.weight in archive order (nn.Sequential: 0.weight,\n"
+"                      2.weight, ...).  A layer without a bias is allowed.  OUT.npz\n"
+"                      keeps the archive's own names.\n"
+"  --ignore-unknown    keep arrays that are no layer's parameter (buffers) unchanged\n"
+"                      and write them back, with a note; without it they are refused\n"
 "  -h, --help          this text\n"
 "\n"
 "Numbers are decimal: digits only for N, B, S, K, T; LR, M and WD may add a fraction\n"
@@ -121,7 +130,7 @@ static bool parse_nonneg_float(const char *s, float *v)
 typedef enum {
     OPT_FREEZE, OPT_MODEL, OPT_DATA, OPT_OUT, OPT_EPOCHS, OPT_BATCH, OPT_LR, OPT_MOMENTUM,
     OPT_WEIGHT_DECAY, OPT_SEED, OPT_LOG_EVERY, OPT_THREADS, OPT_SCHEDULE, OPT_CACHE_FROZEN,
-    OPT_CACHE_MAX, N_OPTS
+    OPT_CACHE_MAX, OPT_MAP, OPT_IGNORE_UNKNOWN, N_OPTS
 } option_id;
 
 /* is_flag: takes no value. */
@@ -134,6 +143,7 @@ static const struct { const char *name; bool for_params, is_flag; } OPTIONS[N_OP
     [OPT_LOG_EVERY] = { "--log-every", false }, [OPT_THREADS] = { "--threads", false },
     [OPT_SCHEDULE] = { "--schedule", false },   [OPT_CACHE_FROZEN] = { "--cache-frozen", false, true },
     [OPT_CACHE_MAX] = { "--cache-max-bytes", false },
+    [OPT_MAP] = { "--map", true },              [OPT_IGNORE_UNKNOWN] = { "--ignore-unknown", true, true },
 };
 
 static int set_option(option_id id, const char *v, fz_cli_args *a, char *err, size_t size)
@@ -192,6 +202,14 @@ static int set_option(option_id id, const char *v, fz_cli_args *a, char *err, si
         return 0;
     case OPT_CACHE_FROZEN:
         a->cache_frozen = true;
+        return 0;
+    case OPT_MAP:
+        if (!*v)
+            return usage_error(err, size, "%s: the value is empty", name);
+        a->map = v;
+        return 0;
+    case OPT_IGNORE_UNKNOWN:
+        a->ignore_unknown = true;
         return 0;
     case OPT_CACHE_MAX: {
         uint64_t b;

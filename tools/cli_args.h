@@ -33,6 +33,8 @@ typedef struct {
     const char *schedule;     /* --schedule E:SPEC,...; NULL when not given */
     bool cache_frozen;        /* --cache-frozen: the frozen-prefix activation cache */
     size_t cache_max_bytes;   /* --cache-max-bytes N; 0 = no cap */
+    const char *map;          /* --map fc1=PREFIX,...; NULL when not given */
+    bool ignore_unknown;      /* --ignore-unknown: keep non-layer arrays, write them back */
 } fz_cli_args;
 
 /* Parses argv (argv[0] is the program).  Returns 0 with *out filled, or

@@ -30,7 +30,8 @@ static int fail(void)
 
 static fz_model *load_frozen_model(const fz_cli_args *a)
 {
-    fz_model *m = fz_mlp_from_npz(a->model);
+    fz_npz_import imp = { .map = a->map, .ignore_unknown = a->ignore_unknown };
+    fz_model *m = fz_mlp_from_state_dict(a->model, &imp);
     if (m && fz_freeze(m, a->freeze) != FZ_OK) {
         fz_model_free(m);
         return NULL;
@@ -44,7 +45,7 @@ static int cmd_params(const fz_cli_args *a)
     if (!m)
         return fail();
     for (size_t i = 0; i < fz_param_count(m); i++) {
-        const char *name = fz_param_name(m, i);
+        const char *name = fz_param_state_name(m, i);   /* as named_parameters() */
         size_t rows, cols;
         fz_param_shape(m, name, &rows, &cols);
         char shape[64];

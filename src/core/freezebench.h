@@ -137,15 +137,25 @@ typedef struct fz_model fz_model;
  * requires_grad = true.  NULL on failure (n_widths < 2, a zero width, sizes that
  * overflow, out of memory). */
 FZ_API fz_model   *fz_mlp_create(const size_t *widths, size_t n_widths, uint64_t seed);
+/* The same with a bias in layer l (0-based) only where has_bias[l] (nn.Linear(...,
+ * bias=False) elsewhere; NULL: every layer has one).  A layer without a bias has no
+ * fcL.bias tensor, no bias term in its forward, no db and none of their FLOPs. */
+FZ_API fz_model   *fz_mlp_create_biases(const size_t *widths, size_t n_widths,
+                                        const bool *has_bias, uint64_t seed);
 FZ_API void        fz_model_free(fz_model *m);
 
 FZ_API size_t      fz_layer_count(const fz_model *m);            /* number of Linear layers */
 FZ_API size_t      fz_width(const fz_model *m, size_t i);         /* widths[i], 0 <= i <= layers */
 
-FZ_API size_t      fz_param_count(const fz_model *m);            /* tensors: 2 per layer */
-/* Name of tensor i in state_dict order (fc1.weight, fc1.bias, fc2.weight, ...);
- * NULL if i is out of range. */
+FZ_API size_t      fz_param_count(const fz_model *m);  /* tensors: 1 or 2 per layer */
+/* Name of tensor i in state_dict order (fc1.weight, fc1.bias, fc2.weight, ...), the
+ * library's own names whatever the archive called them; NULL if i is out of range. */
 FZ_API const char *fz_param_name(const fz_model *m, size_t i);
+/* Name of tensor i in the state_dict the model came from ("0.weight", "head.bias"; the
+ * same as fz_param_name for a model of fcL layers); fz_save_npz writes these.  Every
+ * call that takes a tensor name or a glob (fz_param_data, fz_freeze, ...) accepts
+ * either name. */
+FZ_API const char *fz_param_state_name(const fz_model *m, size_t i);
 /* Data of the named tensor and its element count; NULL (and an FZ_ENOTFOUND message) if
  * no tensor has that name.  The pointer stays valid until the model is freed. */
 FZ_API float      *fz_param_data(fz_model *m, const char *name, size_t *numel);
@@ -329,9 +339,32 @@ FZ_API fz_status   fz_save_npz(const fz_model *m, const char *path);
 
 /* A new model with the archive's architecture and parameters: the widths come from
  * fc1.weight .. fcL.weight (fcL+1.weight absent ends the model; each layer's input
- * count must equal the previous layer's output count), then the parameters load as in
- * fz_load_npz.  Every parameter requires grad.  NULL on failure, with the message. */
+ * count must equal the previous layer's output count), or, in an archive without
+ * fc1.weight, from any MLP's Linear layers (fz_mlp_from_state_dict with opts NULL); then
+ * the parameters load as in fz_load_npz.  Every parameter requires grad.  NULL on
+ * failure, with the message. */
 FZ_API fz_model   *fz_mlp_from_npz(const char *path);
+
+/* Any MLP's state_dict: the Linear layers are found as follows, and the model keeps the
+ * archive's names (fz_param_state_name) for fz_save_npz.
+ *   - the archive has fc1.weight: layers fc1..fcL as above (a missing fcL.bias makes a
+ *     layer without a bias);
+ *   - opts->map ("fc1=0,fc2=2,fc3=head"): layer fcK is PREFIX.weight (2-D) and
+ *     PREFIX.bias (1-D) if the archive has it, for K = 1..L in order;
+ *   - otherwise every 2-D array whose name ends in ".weight", in archive order (the
+ *     state_dict's, which np.savez keeps: module registration order), each with its
+ *     ".bias" if present (nn.Sequential's 0.weight, 0.bias, 2.weight, ...).
+ * Consecutive layers must chain (inputs = the previous outputs); ReLU is assumed
+ * between them.  Any other array (a buffer, an unmapped weight) is refused with
+ * FZ_ENOTFOUND naming it, unless opts->ignore_unknown: then it is kept unchanged, never
+ * trained, written back by fz_save_npz (so load_state_dict(strict=True) accepts the
+ * result), and a note naming it goes to stderr.  Arrays must be float32 (the reader
+ * refuses other dtypes, int64 buffers included).  opts NULL: no map, refuse unknown. */
+typedef struct {
+    const char *map;
+    bool ignore_unknown;
+} fz_npz_import;
+FZ_API fz_model   *fz_mlp_from_state_dict(const char *path, const fz_npz_import *opts);
 
 /* ---- epochs: the frozen-prefix activation cache and freeze schedules ---------------- */
 

@@ -31,12 +31,36 @@ static void format_shape(char *dst, size_t cap, const size_t *shape, size_t ndim
         snprintf(dst + used, cap - used, ")");
 }
 
-/* Every array names a tensor of the model with its shape, and every tensor is there. */
+/* The model's extra array (a kept buffer) of this name, or NULL. */
+static fz_extra *find_extra(const fz_model *m, const char *name)
+{
+    for (size_t i = 0; i < m->n_extras; i++)
+        if (!strcmp(m->extras[i].name, name))
+            return &m->extras[i];
+    return NULL;
+}
+
+/* Tensor t's array: under its state_dict name, or its own name. */
+static const fz_npz_array *find_array(const fz_npz *z, const fz_tensor *t)
+{
+    const fz_npz_array *a = fz_npz_find(z, fz_tensor_state_name(t));
+    return a ? a : fz_npz_find(z, t->name);
+}
+
+/* Every array names a tensor of the model (or one of its kept extra arrays) with its
+ * shape, and every tensor is there. */
 static fz_status check_against(const fz_model *m, const fz_npz *z, const char *path)
 {
     for (size_t i = 0; i < z->count; i++) {
         const fz_npz_array *a = &z->arrays[i];
         long t = fz_model_find(m, a->name);
+        fz_extra *x = t < 0 ? find_extra(m, a->name) : NULL;
+        if (x) {
+            if (a->ndim != x->ndim || memcmp(a->shape, x->shape, a->ndim * sizeof *a->shape))
+                return fz_set_error(FZ_EFORMAT, "%s: array '%s' has another shape than the "
+                                    "model's", path, a->name);
+            continue;
+        }
         if (t < 0)
             return fz_set_error(FZ_ENOTFOUND, "%s: unknown tensor '%s': the model has "
                                 "fc1..fc%zu .weight/.bias", path, a->name, m->n_layers);
@@ -62,9 +86,9 @@ static fz_status check_against(const fz_model *m, const fz_npz *z, const char *p
         }
     }
     for (size_t t = 0; t < m->n_tensors; t++)
-        if (!fz_npz_find(z, m->tensors[t].name))
+        if (!find_array(z, &m->tensors[t]))
             return fz_set_error(FZ_ENOTFOUND, "%s: missing tensor '%s'", path,
-                                m->tensors[t].name);
+                                fz_tensor_state_name(&m->tensors[t]));
     return FZ_OK;
 }
 
@@ -74,9 +98,14 @@ static fz_status load_checked(fz_model *m, const fz_npz *z, const char *path)
     if (st != FZ_OK)
         return st;
     for (size_t t = 0; t < m->n_tensors; t++) {
-        const fz_npz_array *a = fz_npz_find(z, m->tensors[t].name);
+        const fz_npz_array *a = find_array(z, &m->tensors[t]);
         memcpy(m->tensors[t].data, a->data, a->numel * sizeof(float));
         fz_model_touch(m, t);   /* a trainer's packed copy of it is stale now */
+    }
+    for (size_t i = 0; i < m->n_extras; i++) {
+        const fz_npz_array *a = fz_npz_find(z, m->extras[i].name);
+        if (a)
+            memcpy(m->extras[i].data, a->data, a->numel * sizeof(float));
     }
     return FZ_OK;
 }
@@ -97,59 +126,219 @@ fz_status fz_save_npz(const fz_model *m, const char *path)
 {
     if (!m || !path)
         return fz_set_error(FZ_EINVAL, "fz_save_npz: %s is NULL", !m ? "model" : "path");
-    fz_npz_array *arrays = calloc(m->n_tensors, sizeof *arrays);
+    fz_npz_array *arrays = calloc(m->n_tensors + m->n_extras, sizeof *arrays);
     if (!arrays)
         return fz_set_error(FZ_ENOMEM, "fz_save_npz: out of memory");
+    /* The state_dict's own names, and its kept buffers: what load_state_dict(strict=True)
+     * expects back. */
     for (size_t t = 0; t < m->n_tensors; t++) {
         const fz_tensor *tn = &m->tensors[t];
-        arrays[t] = (fz_npz_array){ .name = (char *)tn->name, .numel = tn->numel,
-                                    .data = tn->data };
+        arrays[t] = (fz_npz_array){ .name = (char *)fz_tensor_state_name(tn),
+                                    .numel = tn->numel, .data = tn->data };
         arrays[t].ndim = expected_shape(tn, arrays[t].shape);
     }
-    fz_status st = fz_npz_write(path, arrays, m->n_tensors);
+    for (size_t i = 0; i < m->n_extras; i++) {
+        const fz_extra *x = &m->extras[i];
+        fz_npz_array *a = &arrays[m->n_tensors + i];
+        *a = (fz_npz_array){ .name = x->name, .ndim = x->ndim, .numel = x->numel,
+                             .data = x->data };
+        memcpy(a->shape, x->shape, x->ndim * sizeof *x->shape);
+    }
+    fz_status st = fz_npz_write(path, arrays, m->n_tensors + m->n_extras);
     free(arrays);
     return st;
 }
 
-/* widths = {in, h1, ..., out} from fc1.weight .. fcL.weight, each layer's input the
- * previous layer's output. */
-static fz_status infer_widths(const fz_npz *z, const char *path, size_t **widths,
-                              size_t *n_widths)
+/* One Linear layer found in an archive: its weight and bias arrays (bias may be NULL). */
+typedef struct {
+    const fz_npz_array *w, *b;
+} found_layer;
+
+/* PREFIX.bias for the weight array `w` named PREFIX.weight, when the archive has it. */
+static const fz_npz_array *bias_of(const fz_npz *z, const char *prefix, size_t plen)
 {
-    size_t layers = 0;
-    char name[FZ_NAME_MAX];
-    for (;;) {
-        snprintf(name, sizeof name, "fc%zu.weight", layers + 1);
-        if (!fz_npz_find(z, name))
-            break;
-        layers++;
-    }
-    if (layers == 0)
-        return fz_set_error(FZ_ENOTFOUND, "%s: no tensor 'fc1.weight': not an MLP "
-                            "state_dict of fc1..fcL layers", path);
-    size_t *w = malloc((layers + 1) * sizeof *w);
-    if (!w)
-        return fz_set_error(FZ_ENOMEM, "%s: out of memory", path);
-    for (size_t l = 1; l <= layers; l++) {
-        snprintf(name, sizeof name, "fc%zu.weight", l);
-        const fz_npz_array *a = fz_npz_find(z, name);
-        if (a->ndim != 2 || a->shape[0] == 0 || a->shape[1] == 0 ||
-            (l > 1 && a->shape[1] != w[l - 1])) {
-            fz_status st = a->ndim != 2 || !a->shape[0] || !a->shape[1]
-                ? fz_set_error(FZ_EFORMAT, "%s: tensor '%s' is not a non-empty 2-D weight",
-                               path, name)
-                : fz_set_error(FZ_EFORMAT, "%s: tensor '%s' has %zu inputs but fc%zu has "
-                               "%zu outputs", path, name, a->shape[1], l - 1, w[l - 1]);
-            free(w);
-            return st;
+    char name[FZ_EXT_NAME_MAX + 8];
+    if (plen + 6 >= sizeof name)
+        return NULL;
+    snprintf(name, sizeof name, "%.*s.bias", (int)plen, prefix);
+    return fz_npz_find(z, name);
+}
+
+static bool ends_with(const char *s, const char *tail)
+{
+    size_t n = strlen(s), k = strlen(tail);
+    return n >= k && !strcmp(s + n - k, tail);
+}
+
+/* The layers by rule (freezebench.h, fz_mlp_from_state_dict): fc1..fcL, the map, or
+ * every 2-D ".weight" in archive order. */
+static fz_status find_layers(const fz_npz *z, const char *path, const char *map,
+                             found_layer *out, size_t *n)
+{
+    *n = 0;
+    char name[FZ_EXT_NAME_MAX + 16];
+    if (!map && fz_npz_find(z, "fc1.weight")) {
+        for (size_t l = 1; l <= z->count; l++) {
+            snprintf(name, sizeof name, "fc%zu.weight", l);
+            const fz_npz_array *w = fz_npz_find(z, name);
+            if (!w)
+                break;
+            out[(*n)++] = (found_layer){ w, bias_of(z, name, strlen(name) - 7) };
         }
-        if (l == 1)
-            w[0] = a->shape[1];
-        w[l] = a->shape[0];
+        return FZ_OK;
     }
-    *widths = w;
-    *n_widths = layers + 1;
+    if (map) {
+        const char *p = map;
+        while (*p) {
+            const char *comma = strchr(p, ','), *end = comma ? comma : p + strlen(p);
+            const char *eq = memchr(p, '=', (size_t)(end - p));
+            snprintf(name, sizeof name, "fc%zu=", *n + 1);
+            if (!eq || (size_t)(eq - p) + 1 != strlen(name) || strncmp(p, name, strlen(name)) ||
+                eq + 1 == end || (size_t)(end - eq) > FZ_EXT_NAME_MAX - 8 || *n == z->count)
+                return fz_set_error(FZ_EINVAL, "--map '%s': item %zu should be fc%zu=PREFIX "
+                                    "(layers in order from fc1)", map, *n + 1, *n + 1);
+            snprintf(name, sizeof name, "%.*s.weight", (int)(end - eq - 1), eq + 1);
+            const fz_npz_array *w = fz_npz_find(z, name);
+            if (!w)
+                return fz_set_error(FZ_ENOTFOUND, "%s: --map fc%zu=%.*s: no array '%s'", path,
+                                    *n + 1, (int)(end - eq - 1), eq + 1, name);
+            out[(*n)++] = (found_layer){ w, bias_of(z, eq + 1, (size_t)(end - eq - 1)) };
+            p = comma ? comma + 1 : end;
+        }
+        return FZ_OK;
+    }
+    for (size_t i = 0; i < z->count; i++) {
+        const fz_npz_array *a = &z->arrays[i];
+        if (a->ndim == 2 && ends_with(a->name, ".weight"))
+            out[(*n)++] = (found_layer){ a, bias_of(z, a->name, strlen(a->name) - 7) };
+    }
+    if (*n == 0)
+        return fz_set_error(FZ_ENOTFOUND, "%s: no 2-D array named *.weight: not an MLP "
+                            "state_dict (fc1.weight, 0.weight, ...)", path);
     return FZ_OK;
+}
+
+/* Checks the layers chain and the biases fit; fills widths and has_bias. */
+static fz_status check_layers(const found_layer *f, size_t n, const char *path,
+                              size_t *widths, bool *has_bias)
+{
+    for (size_t l = 0; l < n; l++) {
+        const fz_npz_array *w = f[l].w;
+        if (w->ndim != 2 || w->shape[0] == 0 || w->shape[1] == 0)
+            return fz_set_error(FZ_EFORMAT, "%s: tensor '%s' is not a non-empty 2-D weight",
+                                path, w->name);
+        if (strlen(w->name) >= FZ_EXT_NAME_MAX)
+            return fz_set_error(FZ_EFORMAT, "%s: tensor name '%.40s...' is longer than %d "
+                                "bytes", path, w->name, FZ_EXT_NAME_MAX - 1);
+        if (l > 0 && w->shape[1] != widths[l])
+            return fz_set_error(FZ_EFORMAT, "%s: tensor '%s' has %zu inputs but the layer "
+                                "before it ('%s') has %zu outputs (layers are taken in archive "
+                                "order; --map names them)", path, w->name, w->shape[1],
+                                f[l - 1].w->name, widths[l]);
+        if (l == 0)
+            widths[0] = w->shape[1];
+        widths[l + 1] = w->shape[0];
+        has_bias[l] = f[l].b != NULL;
+    }
+    /* The biases after the whole chain: a layer that does not chain is the better
+     * message when a weight's shape is off. */
+    for (size_t l = 0; l < n; l++) {
+        const fz_npz_array *w = f[l].w, *b = f[l].b;
+        if (b && (b->ndim != 1 || b->shape[0] != w->shape[0]))
+            return fz_set_error(FZ_EFORMAT, "%s: tensor '%s' is not a bias of %zu entries for "
+                                "'%s'", path, b->name, w->shape[0], w->name);
+    }
+    return FZ_OK;
+}
+
+/* Keeps every array that is no layer's parameter as an extra (or refuses it). */
+static fz_status take_extras(fz_model *m, const fz_npz *z, const char *path,
+                             const found_layer *f, size_t n, bool keep)
+{
+    size_t count = 0;
+    char names[256] = "";
+    for (size_t i = 0; i < z->count; i++) {
+        const fz_npz_array *a = &z->arrays[i];
+        bool used = false;
+        for (size_t l = 0; l < n && !used; l++)
+            used = a == f[l].w || a == f[l].b;
+        if (used)
+            continue;
+        size_t len = strlen(names);
+        if (len + 8 < sizeof names)
+            snprintf(names + len, sizeof names - len, "%s'%s'", count ? ", " : "", a->name);
+        count++;
+        if (!keep)
+            continue;
+        fz_extra *grown = realloc(m->extras, (m->n_extras + 1) * sizeof *grown);
+        if (!grown)
+            return fz_set_error(FZ_ENOMEM, "%s: out of memory", path);
+        m->extras = grown;
+        fz_extra *x = &m->extras[m->n_extras];
+        *x = (fz_extra){ .name = strdup(a->name), .ndim = a->ndim, .numel = a->numel,
+                         .data = malloc((a->numel ? a->numel : 1) * sizeof(float)) };
+        if (!x->name || !x->data) {
+            free(x->name);
+            free(x->data);
+            return fz_set_error(FZ_ENOMEM, "%s: out of memory", path);
+        }
+        m->n_extras++;
+        memcpy(x->shape, a->shape, a->ndim * sizeof *a->shape);
+        memcpy(x->data, a->data, a->numel * sizeof(float));
+    }
+    if (count && !keep)
+        return fz_set_error(FZ_ENOTFOUND, "%s: %zu array%s no Linear layer's weight or bias: "
+                            "%s (--ignore-unknown keeps them unchanged and writes them back)",
+                            path, count, count == 1 ? " is" : "s are", names);
+    if (count)
+        fprintf(stderr, "freezebench: note: %s: not trained, written back unchanged: %s\n",
+                path, names);
+    return FZ_OK;
+}
+
+fz_model *fz_mlp_from_state_dict(const char *path, const fz_npz_import *opts)
+{
+    if (!path) {
+        fz_set_error(FZ_EINVAL, "fz_mlp_from_state_dict: path is NULL");
+        return NULL;
+    }
+    fz_npz z;
+    if (fz_npz_read(path, &z) != FZ_OK)
+        return NULL;
+    fz_model *m = NULL;
+    found_layer *f = calloc(z.count ? z.count : 1, sizeof *f);
+    size_t *widths = malloc((z.count + 1) * sizeof *widths), n = 0;
+    bool *has_bias = malloc((z.count ? z.count : 1) * sizeof *has_bias);
+    if (!f || !widths || !has_bias) {
+        fz_set_error(FZ_ENOMEM, "%s: out of memory", path);
+        goto done;
+    }
+    if (find_layers(&z, path, opts ? opts->map : NULL, f, &n) != FZ_OK ||
+        check_layers(f, n, path, widths, has_bias) != FZ_OK)
+        goto done;
+    m = fz_mlp_create_biases(widths, n + 1, has_bias, 0);
+    if (!m)
+        goto done;
+    /* The archive's names, where they differ from the library's fcL names. */
+    for (size_t l = 0; l < n; l++) {
+        fz_linear layer = fz_model_layer(m, l);
+        fz_tensor *tw = &m->tensors[layer.W_index];
+        if (strcmp(f[l].w->name, tw->name))
+            snprintf(tw->ext, sizeof tw->ext, "%s", f[l].w->name);
+        if (f[l].b && strcmp(f[l].b->name, m->tensors[layer.b_index].name))
+            snprintf(m->tensors[layer.b_index].ext, sizeof tw->ext, "%s", f[l].b->name);
+    }
+    if (take_extras(m, &z, path, f, n, opts && opts->ignore_unknown) != FZ_OK ||
+        load_checked(m, &z, path) != FZ_OK) {
+        fz_model_free(m);
+        m = NULL;
+    }
+done:
+    free(f);
+    free(widths);
+    free(has_bias);
+    fz_npz_free(&z);
+    return m;
 }
 
 fz_model *fz_mlp_from_npz(const char *path)
@@ -158,18 +347,5 @@ fz_model *fz_mlp_from_npz(const char *path)
         fz_set_error(FZ_EINVAL, "fz_mlp_from_npz: path is NULL");
         return NULL;
     }
-    fz_npz z;
-    if (fz_npz_read(path, &z) != FZ_OK)
-        return NULL;
-    size_t *widths = NULL, n_widths = 0;
-    fz_model *m = NULL;
-    if (infer_widths(&z, path, &widths, &n_widths) == FZ_OK)
-        m = fz_mlp_create(widths, n_widths, 0);
-    if (m && load_checked(m, &z, path) != FZ_OK) {
-        fz_model_free(m);
-        m = NULL;
-    }
-    free(widths);
-    fz_npz_free(&z);
-    return m;
+    return fz_mlp_from_state_dict(path, NULL);
 }

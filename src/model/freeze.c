@@ -91,7 +91,9 @@ static fz_status select_item(const fz_model *m, const char *item, size_t len,
     pattern[len] = '\0';
     bool any = false;
     for (size_t i = 0; i < m->n_tensors; i++) {
-        if (fnmatch(pattern, m->tensors[i].name, 0) == 0) {
+        /* Either name: fc2.weight, or the state_dict's own (0.weight). */
+        if (fnmatch(pattern, m->tensors[i].name, 0) == 0 ||
+            (m->tensors[i].ext[0] && fnmatch(pattern, m->tensors[i].ext, 0) == 0)) {
             selected[i] = true;
             any = true;
         }

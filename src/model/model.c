@@ -13,11 +13,13 @@
 #include "model.h"
 #include "rng.h"
 
-/* Where layer l's tensors sit in state_dict order: fc1.weight, fc1.bias, fc2.weight, ... */
-static size_t weight_index(size_t l) { return 2 * l; }
-static size_t bias_index(size_t l) { return 2 * l + 1; }
-
 fz_model *fz_mlp_create(const size_t *widths, size_t n_widths, uint64_t seed)
+{
+    return fz_mlp_create_biases(widths, n_widths, NULL, seed);
+}
+
+fz_model *fz_mlp_create_biases(const size_t *widths, size_t n_widths, const bool *has_bias,
+                               uint64_t seed)
 {
     if (!widths) {
         fz_set_error(FZ_EINVAL, "fz_mlp_create: widths is NULL");
@@ -37,9 +39,10 @@ fz_model *fz_mlp_create(const size_t *widths, size_t n_widths, uint64_t seed)
     }
     for (size_t l = 0; l + 1 < n_widths; l++) {
         size_t w, wb;
-        if (!fz_mul_ok(widths[l], widths[l + 1], &w) || !fz_add_ok(w, widths[l + 1], &wb) ||
+        size_t bias = !has_bias || has_bias[l] ? widths[l + 1] : 0;
+        if (!fz_mul_ok(widths[l], widths[l + 1], &w) || !fz_add_ok(w, bias, &wb) ||
             !fz_add_ok(total, wb, &total) || !fz_add_ok(slots, fz_line_floats(w), &slots) ||
-            !fz_add_ok(slots, fz_line_floats(widths[l + 1]), &slots) ||
+            !fz_add_ok(slots, fz_line_floats(bias), &slots) ||
             !fz_mul_ok(slots, sizeof(float), &(size_t){0})) {
             fz_set_error(FZ_ENOMEM, "fz_mlp_create: layer fc%zu (%zu -> %zu) makes the "
                          "parameter count overflow size_t", l + 1, widths[l], widths[l + 1]);
@@ -52,12 +55,16 @@ fz_model *fz_mlp_create(const size_t *widths, size_t n_widths, uint64_t seed)
     if (!m)
         goto nomem;
     m->n_layers = n_layers;
-    m->n_tensors = 2 * n_layers;
+    m->n_tensors = n_layers;
+    for (size_t l = 0; l < n_layers; l++)
+        m->n_tensors += !has_bias || has_bias[l];
     m->n_params = total;
     m->widths = malloc(n_widths * sizeof *m->widths);
     m->tensors = calloc(m->n_tensors, sizeof *m->tensors);
-    m->params = fz_alloc_floats(slots);
-    if (!m->widths || !m->tensors || !m->params)
+    m->w_index = malloc(n_layers * sizeof *m->w_index);
+    m->b_index = malloc(n_layers * sizeof *m->b_index);
+    m->params = fz_alloc_floats(slots ? slots : 1);
+    if (!m->widths || !m->tensors || !m->w_index || !m->b_index || !m->params)
         goto nomem;
     memcpy(m->widths, widths, n_widths * sizeof *widths);
     memset(m->params, 0, slots * sizeof(float));   /* the padding too: saved nowhere */
@@ -65,20 +72,27 @@ fz_model *fz_mlp_create(const size_t *widths, size_t n_widths, uint64_t seed)
     fz_rng rng;
     fz_rng_seed(&rng, seed);
     float *p = m->params;
+    size_t ti = 0;   /* state_dict order: fc1.weight, fc1.bias (if any), fc2.weight, ... */
     for (size_t l = 0; l < n_layers; l++) {
         size_t in = widths[l], out = widths[l + 1];
         float bound = 1.0f / sqrtf((float)in);
-        fz_tensor *w = &m->tensors[weight_index(l)], *b = &m->tensors[bias_index(l)];
+        m->w_index[l] = ti;
+        fz_tensor *w = &m->tensors[ti++];
         *w = (fz_tensor){ .data = p, .rows = out, .cols = in, .numel = out * in,
                           .layer = l, .is_bias = false, .requires_grad = true };
         snprintf(w->name, sizeof w->name, "fc%zu.weight", l + 1);
         p += fz_line_floats(w->numel);
+        for (size_t i = 0; i < w->numel; i++)
+            w->data[i] = fz_rng_uniform(&rng, -bound, bound);
+        m->b_index[l] = FZ_NO_BIAS;
+        if (has_bias && !has_bias[l])
+            continue;
+        m->b_index[l] = ti;
+        fz_tensor *b = &m->tensors[ti++];
         *b = (fz_tensor){ .data = p, .rows = out, .cols = 1, .numel = out,
                           .layer = l, .is_bias = true, .requires_grad = true };
         snprintf(b->name, sizeof b->name, "fc%zu.bias", l + 1);
         p += fz_line_floats(b->numel);
-        for (size_t i = 0; i < w->numel; i++)
-            w->data[i] = fz_rng_uniform(&rng, -bound, bound);
         for (size_t i = 0; i < b->numel; i++)
             b->data[i] = fz_rng_uniform(&rng, -bound, bound);
     }
@@ -96,7 +110,14 @@ void fz_model_free(fz_model *m)
         return;
     free(m->widths);
     free(m->tensors);
+    free(m->w_index);
+    free(m->b_index);
     free(m->params);
+    for (size_t i = 0; i < m->n_extras; i++) {
+        free(m->extras[i].name);
+        free(m->extras[i].data);
+    }
+    free(m->extras);
     free(m);
 }
 
@@ -109,8 +130,9 @@ size_t fz_width(const fz_model *m, size_t i)
 
 fz_linear fz_model_layer(const fz_model *m, size_t l)
 {
-    size_t iW = weight_index(l), ib = bias_index(l);
-    return (fz_linear){ .W = m->tensors[iW].data, .b = m->tensors[ib].data,
+    size_t iW = m->w_index[l], ib = m->b_index[l];
+    return (fz_linear){ .W = m->tensors[iW].data,
+                        .b = ib == FZ_NO_BIAS ? NULL : m->tensors[ib].data,
                         .in = m->widths[l], .out = m->widths[l + 1],
                         .W_index = iW, .b_index = ib };
 }
@@ -130,12 +152,18 @@ const char *fz_param_name(const fz_model *m, size_t i)
     return m && i < m->n_tensors ? m->tensors[i].name : NULL;
 }
 
+const char *fz_param_state_name(const fz_model *m, size_t i)
+{
+    return m && i < m->n_tensors ? fz_tensor_state_name(&m->tensors[i]) : NULL;
+}
+
 long fz_model_find(const fz_model *m, const char *name)
 {
     if (!m || !name)
         return -1;
     for (size_t i = 0; i < m->n_tensors; i++)
-        if (!strcmp(m->tensors[i].name, name))
+        if (!strcmp(m->tensors[i].name, name) ||
+            (m->tensors[i].ext[0] && !strcmp(m->tensors[i].ext, name)))
             return (long)i;
     return -1;
 }

@@ -14,7 +14,7 @@ void plan_backward(const fz_model *m, fz_plan *plan)
         fz_plan_layer *p = &plan->layer[l];
         fz_linear layer = fz_model_layer(m, l);
         p->need_dW = m->tensors[layer.W_index].requires_grad;
-        p->need_db = m->tensors[layer.b_index].requires_grad;
+        p->need_db = layer.b && m->tensors[layer.b_index].requires_grad;
         p->need_dX = up;
         p->keep_X = p->need_dW || p->need_dX;
         if ((p->need_dW || p->need_db) && plan->lowest == m->n_layers)
