@@ -307,7 +307,7 @@ static fz_status add_rows(fzb_csv *table, const case_list *cases, const fzb_resu
             .peak_isa = lim->fma_isa,
             .bandwidth_gbytes_per_s = lim->bandwidth_gbytes_per_s,
             .memory_bound = c->kind != GEMM,
-            .flop_cut = NAN, .time_cut = NAN, .activation_bytes = NAN,
+            .flop_cut = NAN, .time_cut = NAN, .activation_bytes = NAN, .cache_bytes = NAN,
         };
         fzb_stats(t, n, &row.time_min_s, &row.time_median_s, &row.time_max_s);
         print_row(c, &row);

@@ -452,7 +452,9 @@ def csv_rows(measured, machine, limits, momentum):
                       bandwidth_gbytes_per_s=bandwidth if bandwidth is not None else NA,
                       fraction_of_peak=fraction, flop_cut=cut(m["flops"], b["flops"]),
                       time_cut=cut(m["tmed"], b["tmed"]),
-                      activation_bytes=m["activation_bytes"])
+                      activation_bytes=m["activation_bytes"],
+                      # the step rows use no frozen-prefix cache (schema 3)
+                      cache_bytes=0)
         out.append({k: num(float(v)) if isinstance(v, int) else num(v)
                     for k, v in values.items()})
     return out

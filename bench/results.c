@@ -27,7 +27,7 @@ const char *const fzb_result_columns[] = {
     "gflops", "bytes", "gbytes_per_s", "peak_gflops", "peak_isa", "bandwidth_gbytes_per_s",
     "fraction_of_peak",
     /* derived */
-    "flop_cut", "time_cut", "activation_bytes",
+    "flop_cut", "time_cut", "activation_bytes", "cache_bytes",
 };
 const size_t fzb_result_n_columns = sizeof fzb_result_columns / sizeof *fzb_result_columns;
 
@@ -253,6 +253,7 @@ fz_status fzb_result_add(fzb_csv *table, const fzb_context *c, const fzb_result 
     set_num(&b, "flop_cut", r->flop_cut);
     set_num(&b, "time_cut", r->time_cut);
     set_num(&b, "activation_bytes", r->activation_bytes);
+    set_num(&b, "cache_bytes", r->cache_bytes);
     return fzb_csv_add_row(table, b.fields);
 }
 

@@ -13,7 +13,7 @@
 #include "csv.h"
 #include "machine_info.h"
 
-#define FZB_SCHEMA_VERSION 2
+#define FZB_SCHEMA_VERSION 3
 
 /* Columns of a file, in order. */
 extern const char *const fzb_result_columns[];
@@ -50,6 +50,7 @@ typedef struct {
     bool memory_bound;          /* fraction_of_peak against bandwidth, not FLOP peak */
     double flop_cut, time_cut;  /* 1 - x/x_none on the same model, batch, threads, phase */
     double activation_bytes;
+    double cache_bytes;         /* epoch_cached rows: the frozen-prefix cache; else 0 */
 } fzb_result;
 
 /* Appends `r` as a row of `table` (made with fzb_result_columns). */

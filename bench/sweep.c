@@ -14,6 +14,12 @@
 enum { FWD, BWD, OPT, STEP, N_PHASES };
 static const char *const phase_names[N_PHASES] = { "forward", "backward", "optimizer", "step" };
 
+/* What one benchmark iteration is: a training step (four phase rows), or a whole epoch
+ * over --epoch-samples samples through fz_epoch_run without or with the frozen-prefix
+ * cache (one row each, phase epoch or epoch_cached). */
+typedef enum { KIND_STEP, KIND_EPOCH, KIND_EPOCH_CACHED, N_KINDS } config_kind;
+static const char *const kind_names[N_KINDS] = { "step", "epoch", "epoch_cached" };
+
 /* One model at one batch: shared by every spec and thread count, re-frozen as needed. */
 typedef struct {
     const fzb_model_arg *arg;
@@ -21,6 +27,8 @@ typedef struct {
     fz_model *m;
     fz_trainer *t;
     float *x, *y;
+    float *ex, *ey;             /* the epoch phases' samples, n_epoch of them, or NULL */
+    size_t n_epoch;
     const char *current_spec;   /* what the flags are set to now */
     char fitted[FZB_DEFAULT_SPECS][FZB_SPEC_TEXT];   /* without --spec: this model's specs */
 } bench_model;
@@ -30,6 +38,7 @@ typedef struct {
     bench_model *bm;
     const char *spec;
     int threads;
+    config_kind kind;
     char name[192];
     /* From the benchmark function (the last step it ran). */
     bool ran;
@@ -37,6 +46,7 @@ typedef struct {
     fz_bwd_split bwd_planned, bwd_executed;
     fz_memory mem;
     size_t trainable, frozen;
+    size_t cache_bytes;         /* epoch_cached: the cache's memory */
     /* From the finished runs. */
     int reps;
     double tmin[N_PHASES], tmed[N_PHASES], tmax[N_PHASES];
@@ -80,7 +90,8 @@ static fz_status set_spec(bench_model *bm, const char *spec)
     return s;
 }
 
-static fz_status model_init(bench_model *bm, const fzb_model_arg *arg, size_t batch)
+static fz_status model_init(bench_model *bm, const fzb_model_arg *arg, size_t batch,
+                            size_t n_epoch)
 {
     bm->arg = arg;
     bm->batch = batch;
@@ -99,6 +110,19 @@ static fz_status model_init(bench_model *bm, const fzb_model_arg *arg, size_t ba
                             "%zu", arg->name, batch);
     fill_random(bm->x, batch * in, 1);
     fill_random(bm->y, batch * out, 2);
+    if (n_epoch == 0)
+        return FZ_OK;
+    if (n_epoch < batch)
+        return fz_set_error(FZ_EINVAL, "--epoch-samples %zu: fewer than model %s's batch of "
+                            "%zu", n_epoch, arg->name, batch);
+    bm->n_epoch = n_epoch;
+    bm->ex = fz_alloc_floats(n_epoch * in);
+    bm->ey = fz_alloc_floats(n_epoch * out);
+    if (!bm->ex || !bm->ey)
+        return fz_set_error(FZ_ENOMEM, "freeze_sweep: out of memory for %zu epoch samples of "
+                            "model %s", n_epoch, arg->name);
+    fill_random(bm->ex, n_epoch * in, 3);
+    fill_random(bm->ey, n_epoch * out, 4);
     return FZ_OK;
 }
 
@@ -111,6 +135,8 @@ void fzb_sweep_free(fzb_sweep *s)
         fz_model_free(s->models[i].m);
         free(s->models[i].x);
         free(s->models[i].y);
+        free(s->models[i].ex);
+        free(s->models[i].ey);
     }
     free(s->models);
     free(s->configs);
@@ -135,7 +161,9 @@ fz_status fzb_sweep_create(const fzb_sweep_args *a, int cores, FILE *notes, fzb_
     s->progress = notes;
     s->models = calloc(a->n_models * n_batches, sizeof *s->models);
     size_t most_specs = a->fit_default_specs ? FZB_DEFAULT_SPECS : a->n_specs;
-    s->configs = calloc(a->n_models * n_batches * most_specs * s->n_threads, sizeof *s->configs);
+    size_t kinds = a->epoch_samples ? N_KINDS : 1;
+    s->configs = calloc(a->n_models * n_batches * most_specs * s->n_threads * kinds,
+                        sizeof *s->configs);
     if (!s->models || !s->configs) {
         fzb_sweep_free(s);
         return fz_set_error(FZ_ENOMEM, "freeze_sweep: out of memory");
@@ -146,7 +174,7 @@ fz_status fzb_sweep_create(const fzb_sweep_args *a, int cores, FILE *notes, fzb_
         for (size_t bi = 0; bi < n_batches; bi++) {
             size_t batch = a->n_batches ? a->batches[bi] : a->models[mi].batch;
             bench_model *bm = &s->models[s->n_models++];
-            fz_status st = model_init(bm, &a->models[mi], batch);
+            fz_status st = model_init(bm, &a->models[mi], batch, a->epoch_samples);
             if (st != FZ_OK) {
                 fzb_sweep_free(s);
                 return st;
@@ -172,15 +200,18 @@ fz_status fzb_sweep_create(const fzb_sweep_args *a, int cores, FILE *notes, fzb_
                     continue;
                 }
                 spec_used[si] = true;
-                for (size_t ti = 0; ti < s->n_threads; ti++) {
-                    config *c = &s->configs[s->n_configs++];
-                    c->sweep = s;
-                    c->bm = bm;
-                    c->spec = specs[si];
-                    c->threads = s->threads[ti];
-                    snprintf(c->name, sizeof c->name, "sweep/%s/batch:%zu/%s/threads:%d",
-                             bm->arg->name, batch, c->spec, c->threads);
-                }
+                for (size_t k = 0; k < kinds; k++)
+                    for (size_t ti = 0; ti < s->n_threads; ti++) {
+                        config *c = &s->configs[s->n_configs++];
+                        c->sweep = s;
+                        c->bm = bm;
+                        c->spec = specs[si];
+                        c->threads = s->threads[ti];
+                        c->kind = (config_kind)k;
+                        snprintf(c->name, sizeof c->name, "sweep/%s/batch:%zu/%s/threads:%d%s%s",
+                                 bm->arg->name, batch, c->spec, c->threads, k ? "/" : "",
+                                 k ? kind_names[k] : "");
+                    }
             }
         }
     }
@@ -243,12 +274,49 @@ void fzb_sweep_repetition_done(void *sweep)
             "left\n", s->reps_done, s->reps_expected, elapsed, left > 0 ? left : 0);
 }
 
+/* One iteration = one epoch over the model's epoch samples.  The cached kind first runs
+ * untimed epochs until every step starts from the cache: the row is the steady state
+ * after the cache is built (the build is an epoch like the uncached one, plus copies). */
+static void bench_epoch(fzb_state *st, config *c)
+{
+    bench_model *bm = c->bm;
+    fz_epoch_opts o = { .cache_frozen = c->kind == KIND_EPOCH_CACHED };
+    fz_epoch_stats es = { 0 };
+    for (int warm = 0; o.cache_frozen && warm < 3 && (warm == 0 || es.cached_steps < es.steps);
+         warm++)
+        if (fz_epoch_run(bm->t, bm->ex, bm->ey, bm->n_epoch, NULL, &o, &es) != FZ_OK) {
+            fzb_skip_with_error(st, fz_last_error());
+            return;
+        }
+    double t0 = fz_now();
+    while (fzb_keep_running(st)) {
+        if (fz_epoch_run(bm->t, bm->ex, bm->ey, bm->n_epoch, NULL, &o, &es) != FZ_OK) {
+            fzb_skip_with_error(st, fz_last_error());
+            return;
+        }
+    }
+    c->planned = es.planned;
+    c->executed = es.executed;
+    c->cache_bytes = es.cache_bytes;
+    c->mem = fz_memory_used(bm->t);
+    c->trainable = fz_trainable_params(bm->m);
+    c->frozen = fz_frozen_params(bm->m);
+    c->ran = true;
+    fzb_counter(st, "threads", fz_get_threads(), FZB_PLAIN);
+    if (fz_now() - t0 >= 0.5 * c->sweep->min_time)
+        fzb_sweep_repetition_done(c->sweep);
+}
+
 static void bench_config(fzb_state *st, void *user)
 {
     config *c = user;
     bench_model *bm = c->bm;
     if (prepare(c) != FZ_OK) {
         fzb_skip_with_error(st, fz_last_error());
+        return;
+    }
+    if (c->kind != KIND_STEP) {
+        bench_epoch(st, c);
         return;
     }
     double fwd = 0, bwd = 0, opt = 0, t0 = fz_now();
@@ -323,6 +391,8 @@ static void collect_times(config *c, const fzb_results *r)
     double *v = malloc(MAX_REPS * sizeof *v);
     c->reps = 0;
     for (int p = 0; v && p < N_PHASES; p++) {
+        if (c->kind != KIND_STEP && p != STEP)   /* an epoch is timed whole */
+            continue;
         size_t n = 0;
         for (size_t i = 0; i < r->n && n < MAX_REPS; i++) {
             const fzb_run *run = &r->runs[i];
@@ -345,7 +415,8 @@ static const config *none_of(const fzb_sweep *s, const config *c)
 {
     for (size_t i = 0; i < s->n_configs; i++) {
         const config *o = &s->configs[i];
-        if (o->bm == c->bm && o->threads == c->threads && strcmp(o->spec, "none") == 0)
+        if (o->bm == c->bm && o->threads == c->threads && o->kind == c->kind &&
+            strcmp(o->spec, "none") == 0)
             return o->ran && o->reps > 0 ? o : NULL;
     }
     return NULL;
@@ -367,6 +438,8 @@ fz_status fzb_sweep_rows(fzb_sweep *s, const fzb_results *r, const fzb_limits *l
             fprintf(s->progress, "freeze_sweep: warning: %s: executed FLOPs differ from the "
                     "plan (the CSV has both)\n", c->name);
         for (int p = 0; p < N_PHASES; p++) {
+            if (c->kind != KIND_STEP && p != STEP)
+                continue;
             c->flop_cut[p] = none ? cut(phase_flops(&c->planned, p), phase_flops(&none->planned, p)) : NAN;
             c->time_cut[p] = none ? cut(c->tmed[p], none->tmed[p]) : NAN;
             bool bwd = p == BWD || p == STEP;
@@ -374,9 +447,11 @@ fz_status fzb_sweep_rows(fzb_sweep *s, const fzb_results *r, const fzb_limits *l
                 .bench = "freeze_sweep", .impl = "freezebench", .model = c->bm->arg->name,
                 .batch = c->bm->batch, .freeze_spec = c->spec,
                 .trainable_params = (double)c->trainable, .frozen_params = (double)c->frozen,
-                .threads = c->threads, .phase = phase_names[p],
+                .threads = c->threads,
+                .phase = c->kind == KIND_STEP ? phase_names[p] : kind_names[c->kind],
                 .flops_planned = phase_flops(&c->planned, p),
                 .flops_executed = phase_flops(&c->executed, p),
+                /* An epoch's rows carry its whole FLOPs, with no backward split. */
                 .dgrad_flops_planned = bwd ? c->bwd_planned.dgrad : 0,
                 .dgrad_flops_executed = bwd ? c->bwd_executed.dgrad : 0,
                 .wgrad_flops_planned = bwd ? c->bwd_planned.wgrad : 0,
@@ -391,6 +466,7 @@ fz_status fzb_sweep_rows(fzb_sweep *s, const fzb_results *r, const fzb_limits *l
                 .memory_bound = p == OPT,
                 .flop_cut = c->flop_cut[p], .time_cut = c->time_cut[p],
                 .activation_bytes = (double)c->mem.activations,
+                .cache_bytes = c->kind == KIND_EPOCH_CACHED ? (double)c->cache_bytes : 0,
             };
             fz_status st = fzb_result_add(table, ctx, &row);
             if (st != FZ_OK)
@@ -448,6 +524,42 @@ static void print_config(const fzb_sweep *s, const config *d, FILE *out)
             slower_than_one_thread(s, d) ? "<" : "");
 }
 
+/* The epoch configuration of this kind with c's model, spec and threads, if it ran. */
+static const config *kind_twin(const fzb_sweep *s, const config *c, config_kind k)
+{
+    for (size_t i = 0; i < s->n_configs; i++) {
+        const config *o = &s->configs[i];
+        if (o->bm == c->bm && o->threads == c->threads && o->kind == k && o->spec == c->spec)
+            return o->ran && o->reps > 0 ? o : NULL;
+    }
+    return NULL;
+}
+
+/* Per spec: an epoch without and with the cache, each against `none`'s epoch. */
+static void print_epochs(const fzb_sweep *s, FILE *out)
+{
+    for (size_t i = 0; i < s->n_configs; i++) {
+        const config *c = &s->configs[i];
+        if (c->kind != KIND_EPOCH || !c->ran || c->reps == 0)
+            continue;
+        const config *none = none_of(s, c), *cached = kind_twin(s, c, KIND_EPOCH_CACHED);
+        if (!none || !cached)
+            continue;
+        if (c == none)
+            fprintf(out, "\nepochs of %zu samples, model %s, batch %zu, %d thread%s (ratio = "
+                    "x / epoch of none)\n%-12s %9s %7s %12s %7s %10s\n", c->bm->n_epoch,
+                    c->bm->arg->name, c->bm->batch, c->threads, c->threads == 1 ? "" : "s",
+                    "spec", "epoch", "ratio", "epoch_cached", "ratio", "cache");
+        char e[FZB_UNIT_TEXT], ec[FZB_UNIT_TEXT], mem[FZB_UNIT_TEXT];
+        fzb_fmt_si(e, sizeof e, c->tmed[STEP], "s");
+        fzb_fmt_si(ec, sizeof ec, cached->tmed[STEP], "s");
+        fzb_fmt_bytes(mem, sizeof mem, (double)cached->cache_bytes);
+        fprintf(out, "%-12s %*s %7.3f %*s %7.3f %*s\n", c->spec, fzb_pad(e, 9), e,
+                c->tmed[STEP] / none->tmed[STEP], fzb_pad(ec, 12), ec,
+                cached->tmed[STEP] / none->tmed[STEP], fzb_pad(mem, 10), mem);
+    }
+}
+
 void fzb_sweep_print(const fzb_sweep *s, FILE *out)
 {
     size_t noisy = 0, slower = 0;
@@ -466,7 +578,7 @@ void fzb_sweep_print(const fzb_sweep *s, FILE *out)
                 "step", "spread", "step cut", "act mem");
         for (size_t j = i; j < s->n_configs; j++) {
             const config *d = &s->configs[j];
-            if (d->bm != c->bm || d->threads != c->threads)
+            if (d->bm != c->bm || d->threads != c->threads || d->kind != KIND_STEP)
                 continue;
             if (!d->ran || d->reps == 0) {
                 fprintf(out, "%-12s (did not run)\n", d->spec);
@@ -477,6 +589,7 @@ void fzb_sweep_print(const fzb_sweep *s, FILE *out)
             slower += slower_than_one_thread(s, d);
         }
     }
+    print_epochs(s, out);
     if (noisy)
         fprintf(out, "\n! %zu noisy row%s: the slowest repetition of the step or backward took "
                 "more than %.1f× the fastest (another process, frequency changes); rerun "

@@ -30,6 +30,9 @@ const char fzb_sweep_usage[] =
     "  --quick-probes     FMA-peak and bandwidth probes on small arrays, short runs (for tests;\n"
     "                     their limits are not for results)\n"
     "  --verbose          Google Benchmark's report of every run on stderr\n"
+    "  --epoch-samples N  also time whole epochs over N samples (fz_epoch_run), without and\n"
+    "                     with the frozen-prefix cache: phases epoch and epoch_cached (the\n"
+    "                     cache is built before the clock runs; cache_bytes its memory)\n"
     "Without --model: 10,5,1@64 and 1024x9@256.  Without --threads: 1 thread and all cores.\n"
     "Without --spec, each model the default specs that fit its L layers: none, prefix:K for\n"
     "K = L/4, L/2, 3L/4, L-1, and with L >= 4 fc(L/2).* and last, and bitfit (1024x9: none,\n"
@@ -200,6 +203,11 @@ static fz_status take_option(int opt, const char *v, void *ctx)
         return parse_list("--batch", v, 1, 1 << 20, a->batches, &a->n_batches);
     case 't':
         return parse_list("--threads", v, 0, 256, st->th, &st->n_th);
+    case 'e':
+        if (parse_size(v, 1, (size_t)1 << 30, &a->epoch_samples))
+            return fz_set_error(FZ_EINVAL, "--epoch-samples '%s': not a whole number from 1 "
+                                "to 2^30", v);
+        return FZ_OK;
     case 's':
         if (*v == '\0')
             return fz_set_error(FZ_EINVAL, "--spec '': empty freeze spec");
@@ -229,6 +237,7 @@ fz_status fzb_sweep_args_parse(int argc, char **argv, fzb_sweep_args *a)
         { "batch", required_argument, NULL, 'b' },
         { "threads", required_argument, NULL, 't' },
         { "spec", required_argument, NULL, 's' },
+        { "epoch-samples", required_argument, NULL, 'e' },
         { "no-csv", no_argument, NULL, NO_CSV },
         { "verbose", no_argument, NULL, VERBOSE },
         { "quick-probes", no_argument, NULL, QUICK_PROBES },

@@ -21,6 +21,8 @@
  *   --machine        print the system description as JSON and exit
  *   --no-csv         print the table only
  *   --verbose        Google Benchmark's own report of every run on stderr
+ *   --epoch-samples N  also time whole epochs over N samples, without and with the
+ *                    frozen-prefix cache (phases epoch, epoch_cached)
  *   --help
  *
  * Without --model: 10,5,1@64 and 1024x9@256; without --threads: 1 thread and all cores.
@@ -68,6 +70,7 @@ typedef struct {
     bool machine;                    /* print the system description and exit */
     bool verbose;
     bool quick_probes;               /* small probe arrays, short probe runs */
+    size_t epoch_samples;            /* 0: no epoch phases */
     bool help;
 } fzb_sweep_args;
 

@@ -11,7 +11,7 @@ import math
 import os
 import re
 
-SUPPORTED_SCHEMAS = ("1", "2")
+SUPPORTED_SCHEMAS = ("1", "2", "3")
 NAN = float("nan")
 
 # Every schema has these; a file without them is listed as skipped, not read.

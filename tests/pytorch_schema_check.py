@@ -91,7 +91,7 @@ def main():
     rows = [dict(zip(header, r)) for r in rows]
     for r in rows:
         where = " ".join(key(r))
-        for col, want in (("schema_version", "2"), ("impl", "pytorch"),
+        for col, want in (("schema_version", "3"), ("impl", "pytorch"),
                           ("bench", "freeze_sweep")):
             if r[col] != want:
                 problems.append(f"{where}: {col} '{r[col]}', expected '{want}'")

@@ -192,8 +192,8 @@ static void failed_write_leaves_the_old_file_untouched(void **state)
 static void result_rows_follow_the_schema(void **state)
 {
     scratch *s = *state;
-    /* Schema 2: the system columns, then configuration, measurement, derived. */
-    assert_int_equal(fzb_result_n_columns, 59);
+    /* Schema 3: the system columns, then configuration, measurement, derived. */
+    assert_int_equal(fzb_result_n_columns, 60);
     assert_string_equal(fzb_result_columns[0], "schema_version");
     assert_string_equal(fzb_result_columns[2], "system_id");
     assert_string_equal(fzb_result_columns[16], "threads");
@@ -201,6 +201,7 @@ static void result_rows_follow_the_schema(void **state)
     assert_string_equal(fzb_result_columns[31], "bench");
     assert_string_equal(fzb_result_columns[38], "phase");
     assert_string_equal(fzb_result_columns[58], "activation_bytes");
+    assert_string_equal(fzb_result_columns[59], "cache_bytes");
 
     fzb_context ctx;
     fzb_context_get(&ctx);
@@ -221,7 +222,8 @@ static void result_rows_follow_the_schema(void **state)
     for (size_t c = 0; c < fzb_result_n_columns; c++)
         assert_string_equal(fzb_csv_column_name(back, c), fzb_result_columns[c]);
 #define FIELD(name) fzb_csv_field(back, 0, fzb_csv_column(back, name))
-    assert_string_equal(FIELD("schema_version"), "2");
+    assert_string_equal(FIELD("schema_version"), "3");
+    assert_string_equal(FIELD("cache_bytes"), "0");
     assert_string_equal(FIELD("system_id"), ctx.machine.system_id);
     assert_string_equal(FIELD("uarch"), ctx.machine.uarch);
     assert_string_equal(FIELD("model"), "10,5,1");
