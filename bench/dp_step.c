@@ -6,6 +6,7 @@
  * the baseline of weak scaling:
  *   FREEZEBENCH_THREADS=1 mpirun --bind-to core -np 1 dp_step --batch 256
  *   FREEZEBENCH_THREADS=1 mpirun --bind-to core -np 2 dp_step --batch 512
+ *   (FZ_DP_STEP_NO_TUNE=1 keeps Open MPI's default allreduce, not fz_dp_tune_mpi_env's)
  *   usage: dp_step [--width W] [--layers L] [--batch B] [--steps N] [SPEC ...]
  * Defaults: the 8×1024 MLP (--width 1024 --layers 8), --batch 256, 10 steps, the specs
  * none prefix:2 prefix:4 prefix:6 prefix:7 last bitfit.
@@ -34,6 +35,8 @@ static void die(int rank, const char *what)
 
 int main(int argc, char **argv)
 {
+    if (!getenv("FZ_DP_STEP_NO_TUNE"))   /* the Open MPI default, for comparison */
+        fz_dp_tune_mpi_env();
     MPI_Init(&argc, &argv);
     int rank, ranks;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);

@@ -1,14 +1,19 @@
 /*
  * Data-parallel training over MPI (freezebench.h, "data-parallel training"; DESIGN.md,
- * "Data parallel").  A rank's trainer runs the step; its hooks (trainer_hooks.h) start
- * one MPI_Iallreduce per trainable tensor as soon as the backward has written a layer,
- * poke MPI's progress engine after every later layer (Open MPI's non-blocking
- * collectives advance only inside MPI calls), and wait for the rest before the
- * optimizer.  Which tensors travel is read from the plan, as everything freezing skips.
+ * "Data parallel").  A rank's trainer runs the step; its before_update hook
+ * (trainer_hooks.h) sums the plan's trainable gradients over the ranks with blocking
+ * MPI_Allreduce calls, one per contiguous run of the trainer's gradient arena (for an
+ * MLP whose tensors fill whole cache lines: one call for the whole trainable part).
+ * Measured on 2 ranks × 1 thread (DESIGN.md): per-layer MPI_Iallreduce overlapped with
+ * the backward moved ~80 MB/s, since Open MPI progresses non-blocking collectives only
+ * inside MPI calls on the training thread, and with every core busy computing there is
+ * no idle core to hide them on; one large blocking call runs the tuned shared-memory
+ * allreduce at full speed.  Which tensors travel is read from the plan.
  */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <mpi.h>
 
@@ -27,10 +32,7 @@ struct fz_dp {
     MPI_Comm comm;              /* a duplicate, so our traffic never meets the caller's */
     int rank, ranks;
     size_t global_batch, rows;
-    MPI_Request *req;           /* outstanding allreduces of this step */
-    size_t n_req, max_req;
-    bool all_done;              /* every started allreduce seen complete */
-    double first_start, last_done, wait_s;
+    double comm_s;              /* this step's time inside MPI_Allreduce */
     uint64_t bytes_sent;
     fz_dp_comm last;
     /* FREEZEBENCH_DP_FAIL=RANK:STEP makes that rank's step fail (tests of the abort). */
@@ -40,56 +42,47 @@ struct fz_dp {
 
 bool fz_dp_available(void) { return true; }
 
-static size_t pieces(size_t numel) { return (numel + PIECE_FLOATS - 1) / PIECE_FLOATS; }
-
-/* Drives progress and notes when the last started allreduce completed. */
-static void poke(fz_dp *dp)
+/* One in-place sum over the ranks of n floats; MPI counts are int, so in pieces. */
+static fz_status allreduce(fz_dp *dp, float *g, size_t n)
 {
-    int done = 0;
-    if (dp->n_req && !dp->all_done) {
-        MPI_Testall((int)dp->n_req, dp->req, &done, MPI_STATUSES_IGNORE);
-        if (done) {
-            dp->all_done = true;
-            dp->last_done = fz_now();
-        }
+    for (size_t off = 0; off < n; off += PIECE_FLOATS) {
+        size_t k = n - off < PIECE_FLOATS ? n - off : PIECE_FLOATS;
+        int rc = MPI_Allreduce(MPI_IN_PLACE, g + off, (int)k, MPI_FLOAT, MPI_SUM, dp->comm);
+        if (rc != MPI_SUCCESS)
+            return fz_set_error(FZ_EIO, "fz_dp_step: rank %d: MPI_Allreduce failed (%d)",
+                                dp->rank, rc);
+        dp->bytes_sent += k * sizeof(float);
     }
+    return FZ_OK;
 }
 
-static void layer_done(void *ctx, size_t l)
+/* The backward is complete: sum every trainable gradient before the optimizer reads it.
+ * Tensors whose gradients lie back to back in the trainer's arena (index order, each
+ * slot rounded up to a cache line) go in one call, so the per-call latency is paid per
+ * run rather than per tensor; a gap of padding ends a run, so no padding byte is sent
+ * and bytes_executed stays exactly 4 × trainable elements. */
+static fz_status before_update(void *ctx)
 {
     fz_dp *dp = ctx;
     const fz_plan *plan;
     trainer_current_plan(dp->t, &plan);   /* current: the step planned before its forward */
-    poke(dp);
-    for (size_t i = 0; i < dp->m->n_tensors; i++) {
-        const fz_tensor *tn = &dp->m->tensors[i];
-        if (tn->layer != l || !plan_need_grad(plan, tn))
+    double t0 = fz_now();
+    size_t n_tensors = dp->m->n_tensors, i = 0;
+    while (i < n_tensors) {
+        if (!plan_need_grad(plan, &dp->m->tensors[i])) {
+            i++;
             continue;
-        float *g = trainer_grad(dp->t, i);
-        for (size_t off = 0; off < tn->numel; off += PIECE_FLOATS) {
-            size_t n = tn->numel - off < PIECE_FLOATS ? tn->numel - off : PIECE_FLOATS;
-            if (dp->n_req == 0)
-                dp->first_start = fz_now();
-            MPI_Iallreduce(MPI_IN_PLACE, g + off, (int)n, MPI_FLOAT, MPI_SUM, dp->comm,
-                           &dp->req[dp->n_req++]);
-            dp->bytes_sent += n * sizeof(float);
-            dp->all_done = false;
         }
+        float *g = trainer_grad(dp->t, i);
+        size_t n = dp->m->tensors[i].numel;
+        for (i++; i < n_tensors && plan_need_grad(plan, &dp->m->tensors[i]) &&
+                  trainer_grad(dp->t, i) == g + n; i++)
+            n += dp->m->tensors[i].numel;
+        fz_status st = allreduce(dp, g, n);
+        if (st != FZ_OK)
+            return st;
     }
-}
-
-static fz_status before_update(void *ctx)
-{
-    fz_dp *dp = ctx;
-    double w0 = fz_now();
-    if (dp->n_req && !dp->all_done) {
-        int rc = MPI_Waitall((int)dp->n_req, dp->req, MPI_STATUSES_IGNORE);
-        if (rc != MPI_SUCCESS)
-            return fz_set_error(FZ_EIO, "fz_dp_step: rank %d: MPI_Waitall failed (%d)",
-                                dp->rank, rc);
-        dp->last_done = fz_now();
-    }
-    dp->wait_s = fz_now() - w0;
+    dp->comm_s = fz_now() - t0;
     return FZ_OK;
 }
 
@@ -142,15 +135,9 @@ fz_dp *fz_dp_create(fz_model *m, size_t global_batch, fz_sgd opt, const void *mp
         goto fail;
     }
     dp->rows = global_batch / (size_t)dp->ranks;
-    for (size_t i = 0; i < m->n_tensors; i++)
-        dp->max_req += pieces(m->tensors[i].numel);
-    dp->req = calloc(dp->max_req ? dp->max_req : 1, sizeof *dp->req);
     dp->t = fz_trainer_create(m, dp->rows, opt);
-    if (!dp->req || !dp->t) {
-        if (!dp->req)
-            fz_set_error(FZ_ENOMEM, "fz_dp_create: out of memory");
+    if (!dp->t)
         goto fail;
-    }
     /* Rank 0's parameters everywhere: identical models before the first step. */
     for (size_t i = 0; i < m->n_tensors; i++) {
         fz_tensor *tn = &m->tensors[i];
@@ -160,8 +147,7 @@ fz_dp *fz_dp_create(fz_model *m, size_t global_batch, fz_sgd opt, const void *mp
         }
         fz_model_touch(m, i);
     }
-    trainer_set_hooks(dp->t, &(trainer_hooks){ .ctx = dp, .layer_done = layer_done,
-                                               .before_update = before_update,
+    trainer_set_hooks(dp->t, &(trainer_hooks){ .ctx = dp, .before_update = before_update,
                                                .mean_over_rows = global_batch });
     dp->last.ranks = dp->ranks;
     return dp;
@@ -176,7 +162,6 @@ void fz_dp_free(fz_dp *dp)
     if (!dp)
         return;
     fz_trainer_free(dp->t);
-    free(dp->req);
     if (dp->comm != MPI_COMM_NULL)
         MPI_Comm_free(&dp->comm);
     free(dp);
@@ -203,11 +188,8 @@ fz_status fz_dp_step(fz_dp *dp, const float *x, const float *y, float *loss)
     if (dp->rank == dp->fail_rank && step == dp->fail_step)
         return fz_set_error(FZ_EIO, "fz_dp_step: rank %d: step %llu: failure injected by "
                             "FREEZEBENCH_DP_FAIL", dp->rank, (unsigned long long)step);
-    dp->n_req = 0;
-    dp->all_done = true;
     dp->bytes_sent = 0;
-    dp->wait_s = 0;
-    dp->first_start = dp->last_done = 0;
+    dp->comm_s = 0;
     float local = 0.0f;
     fz_status st = fz_train_step(dp->t, x, y, &local);
     if (st != FZ_OK)
@@ -224,10 +206,24 @@ fz_status fz_dp_step(fz_dp *dp, const float *x, const float *y, float *loss)
     for (size_t i = 0; i < dp->m->n_tensors; i++)
         if (plan_need_grad(plan, &dp->m->tensors[i]))
             planned += dp->m->tensors[i].numel * sizeof(float);
-    double comm = dp->n_req ? dp->last_done - dp->first_start : 0.0;
+    /* Blocking calls after the backward: all of it is waited for, none hidden. */
     dp->last = (fz_dp_comm){ .ranks = dp->ranks, .bytes_planned = planned,
-                             .bytes_executed = dp->bytes_sent, .comm_s = comm,
-                             .wait_s = dp->wait_s,
-                             .hidden_s = comm > dp->wait_s ? comm - dp->wait_s : 0.0 };
+                             .bytes_executed = dp->bytes_sent, .comm_s = dp->comm_s,
+                             .wait_s = dp->comm_s, .hidden_s = 0.0 };
     return FZ_OK;
+}
+
+/* Open MPI's default allreduce choice for two ranks on one node moved 33 MB in ~40 ms
+ * here, its ring algorithm in ~24 ms (DESIGN.md, "Data parallel").  Forced only where
+ * every rank shares one node (the ring's 2(R−1) latency terms would hurt small messages
+ * across many nodes) and never over the user's own setting (setenv does not overwrite). */
+void fz_dp_tune_mpi_env(void)
+{
+    const char *size = getenv("OMPI_COMM_WORLD_SIZE");
+    const char *local = getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
+    if (!size || !local || strcmp(size, local) != 0 ||
+        getenv("OMPI_MCA_coll_tuned_allreduce_algorithm"))
+        return;
+    setenv("OMPI_MCA_coll_tuned_use_dynamic_rules", "1", 0);
+    setenv("OMPI_MCA_coll_tuned_allreduce_algorithm", "4", 0);   /* 4: ring */
 }

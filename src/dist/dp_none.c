@@ -6,6 +6,7 @@
 #include "freezebench.h"
 
 bool fz_dp_available(void) { return false; }
+void fz_dp_tune_mpi_env(void) {}
 
 fz_dp *fz_dp_create(fz_model *m, size_t global_batch, fz_sgd opt, const void *mpi_comm)
 {
