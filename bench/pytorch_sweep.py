@@ -454,7 +454,10 @@ def csv_rows(measured, machine, limits, momentum):
                       time_cut=cut(m["tmed"], b["tmed"]),
                       activation_bytes=m["activation_bytes"],
                       # the step rows use no frozen-prefix cache (schema 3)
-                      cache_bytes=0)
+                      cache_bytes=0,
+                      # one process: no allreduce (schema 3's data-parallel columns)
+                      ranks=1, allreduce_bytes_planned=0, allreduce_bytes_executed=0,
+                      comm_time_s=0, comm_hidden_s=0)
         out.append({k: num(float(v)) if isinstance(v, int) else num(v)
                     for k, v in values.items()})
     return out

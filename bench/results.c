@@ -28,6 +28,9 @@ const char *const fzb_result_columns[] = {
     "fraction_of_peak",
     /* derived */
     "flop_cut", "time_cut", "activation_bytes", "cache_bytes",
+    /* data parallel (mpirun): ranks 1 and zeros for one process */
+    "ranks", "allreduce_bytes_planned", "allreduce_bytes_executed", "comm_time_s",
+    "comm_hidden_s",
 };
 const size_t fzb_result_n_columns = sizeof fzb_result_columns / sizeof *fzb_result_columns;
 
@@ -153,11 +156,11 @@ done:
 /* A row under construction: fields set by column name, so the order lives only in
  * fzb_result_columns. */
 typedef struct {
-    const char *fields[64];
-    char numbers[64][40];
+    const char *fields[72];
+    char numbers[72][40];
 } row_builder;
 
-_Static_assert(sizeof fzb_result_columns / sizeof *fzb_result_columns <= 64,
+_Static_assert(sizeof fzb_result_columns / sizeof *fzb_result_columns <= 72,
                "row_builder holds every column");
 
 static size_t column_index(const char *name)
@@ -254,6 +257,12 @@ fz_status fzb_result_add(fzb_csv *table, const fzb_context *c, const fzb_result 
     set_num(&b, "time_cut", r->time_cut);
     set_num(&b, "activation_bytes", r->activation_bytes);
     set_num(&b, "cache_bytes", r->cache_bytes);
+    /* 0 (unset by a single-process writer) is one rank. */
+    set_num(&b, "ranks", r->ranks > 0 ? r->ranks : 1);
+    set_num(&b, "allreduce_bytes_planned", r->allreduce_bytes_planned);
+    set_num(&b, "allreduce_bytes_executed", r->allreduce_bytes_executed);
+    set_num(&b, "comm_time_s", r->comm_time_s);
+    set_num(&b, "comm_hidden_s", r->comm_hidden_s);
     return fzb_csv_add_row(table, b.fields);
 }
 

@@ -51,6 +51,12 @@ typedef struct {
     double flop_cut, time_cut;  /* 1 - x/x_none on the same model, batch, threads, phase */
     double activation_bytes;
     double cache_bytes;         /* epoch_cached rows: the frozen-prefix cache; else 0 */
+    /* Data parallel under mpirun (0 = one process, written as 1): gradient bytes per
+     * step each rank hands to the allreduce, planned (4 × trainable) and executed, and
+     * the communication time per step with the part overlapped with the backward. */
+    int ranks;
+    double allreduce_bytes_planned, allreduce_bytes_executed;
+    double comm_time_s, comm_hidden_s;
 } fzb_result;
 
 /* Appends `r` as a row of `table` (made with fzb_result_columns). */

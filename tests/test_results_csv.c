@@ -193,7 +193,7 @@ static void result_rows_follow_the_schema(void **state)
 {
     scratch *s = *state;
     /* Schema 3: the system columns, then configuration, measurement, derived. */
-    assert_int_equal(fzb_result_n_columns, 60);
+    assert_int_equal(fzb_result_n_columns, 65);
     assert_string_equal(fzb_result_columns[0], "schema_version");
     assert_string_equal(fzb_result_columns[2], "system_id");
     assert_string_equal(fzb_result_columns[16], "threads");
@@ -202,6 +202,8 @@ static void result_rows_follow_the_schema(void **state)
     assert_string_equal(fzb_result_columns[38], "phase");
     assert_string_equal(fzb_result_columns[58], "activation_bytes");
     assert_string_equal(fzb_result_columns[59], "cache_bytes");
+    assert_string_equal(fzb_result_columns[60], "ranks");
+    assert_string_equal(fzb_result_columns[64], "comm_hidden_s");
 
     fzb_context ctx;
     fzb_context_get(&ctx);
@@ -224,6 +226,8 @@ static void result_rows_follow_the_schema(void **state)
 #define FIELD(name) fzb_csv_field(back, 0, fzb_csv_column(back, name))
     assert_string_equal(FIELD("schema_version"), "3");
     assert_string_equal(FIELD("cache_bytes"), "0");
+    assert_string_equal(FIELD("ranks"), "1");   /* unset: one process */
+    assert_string_equal(FIELD("allreduce_bytes_executed"), "0");
     assert_string_equal(FIELD("system_id"), ctx.machine.system_id);
     assert_string_equal(FIELD("uarch"), ctx.machine.uarch);
     assert_string_equal(FIELD("model"), "10,5,1");
