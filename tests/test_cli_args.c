@@ -197,6 +197,31 @@ static void train_without_required_option_is_usage_error_naming_it(void **state)
                              "1", "--batch", "1", "--lr", "1"), err, "--model");
 }
 
+static void cache_schedule_map_options(void **state)
+{
+    (void)state;
+    fz_cli_args a;
+    char err[256];
+    int rc = PARSE(&a, err, "train", "--model", "in.npz", "--data", "d.npz", "--epochs", "5",
+                   "--batch", "8", "--lr", "0.1", "--out", "o.npz", "--cache-frozen",
+                   "--cache-max-bytes", "4096", "--schedule", "0:prefix:2,3:none",
+                   "--map", "fc1=0,fc2=2", "--ignore-unknown");
+    assert_int_equal(rc, 0);
+    assert_true(a.cache_frozen && a.ignore_unknown);
+    assert_int_equal(a.cache_max_bytes, 4096);
+    assert_string_equal(a.schedule, "0:prefix:2,3:none");
+    assert_string_equal(a.map, "fc1=0,fc2=2");
+    expect_usage_error(parse_train_with(&a, err, sizeof err, "--cache-max-bytes", "64"),
+                       err, "--cache-frozen");
+    expect_usage_error(parse_train_with(&a, err, sizeof err, "--cache-frozen=1", NULL),
+                       err, "--cache-frozen");
+    expect_usage_error(parse_train_with(&a, err, sizeof err, "--schedule", ""), err,
+                       "--schedule");
+    rc = PARSE(&a, err, "params", "m.npz", "--map", "fc1=0", "--ignore-unknown");
+    assert_int_equal(rc, 0);
+    assert_string_equal(a.map, "fc1=0");
+}
+
 static void params_rejects_train_options_and_extra_arguments(void **state)
 {
     (void)state;
@@ -223,6 +248,7 @@ int main(void)
         cmocka_unit_test(repeated_option_is_usage_error),
         cmocka_unit_test(train_without_required_option_is_usage_error_naming_it),
         cmocka_unit_test(params_rejects_train_options_and_extra_arguments),
+        cmocka_unit_test(cache_schedule_map_options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

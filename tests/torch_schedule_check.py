@@ -12,7 +12,8 @@ trains the same schedule from the same IN.npz on the same data (file order, last
 partial batch dropped), with and without --cache-frozen.  Checked:
   - trained parameters agree with PyTorch within torch_crosscheck.py's tolerance
     (|fz - torch| <= 1e-5 + 1e-4·|torch|);
-  - --cache-frozen gives bitwise the same OUT.npz as without it;
+  - --cache-frozen gives bitwise the same OUT.npz as without it, and so does a
+    --cache-max-bytes too small for the cache (which says it recomputes);
   - a parameter frozen during the first phase is bit-identical to IN.npz after training
     only that phase, and one frozen for the whole schedule after all of it.
 
@@ -105,7 +106,7 @@ def state(model):
     return {k: v.detach().numpy().copy() for k, v in model.state_dict().items()}
 
 
-def fz_train(exe, tmp, epochs, batch, schedule, opt_args, cache, out):
+def fz_train(exe, tmp, epochs, batch, schedule, opt_args, cache, out, extra=()):
     cmd = [exe, "train", "--model", os.path.join(tmp, "IN.npz"),
            "--data", os.path.join(tmp, "DATA.npz"), "--schedule", schedule,
            "--epochs", str(epochs), "--batch", str(batch), "--lr", repr(opt_args["lr"]),
@@ -113,9 +114,11 @@ def fz_train(exe, tmp, epochs, batch, schedule, opt_args, cache, out):
            "--weight-decay", repr(opt_args.get("weight_decay", 0.0)), "--out", out]
     if cache:
         cmd.append("--cache-frozen")
-    run = subprocess.run(cmd, capture_output=True, text=True)
+    run = subprocess.run(cmd + list(extra), capture_output=True, text=True)
     if run.returncode != 0:
         raise RuntimeError(f"freezebench exited {run.returncode}: {run.stderr.strip()}")
+    if extra and "recomputing" not in run.stderr:
+        raise RuntimeError(f"{extra}: no note that the cache does not fit: {run.stderr!r}")
     return dict(np.load(out))
 
 
@@ -136,6 +139,8 @@ def run_case(exe, tmp, widths, n, batch, epochs, schedule, opt_args, seed):
                          os.path.join(tmp, "PLAIN.npz"))
         cached = fz_train(exe, tmp, epochs, batch, schedule, opt_args, True,
                           os.path.join(tmp, "CACHED.npz"))
+        capped = fz_train(exe, tmp, epochs, batch, schedule, opt_args, True,
+                          os.path.join(tmp, "CAPPED.npz"), ("--cache-max-bytes", "64"))
         first = min(e for e in sched if e > 0)
         phase1 = fz_train(exe, tmp, first, batch, schedule, opt_args, True,
                           os.path.join(tmp, "PHASE1.npz"))
@@ -148,6 +153,8 @@ def run_case(exe, tmp, widths, n, batch, epochs, schedule, opt_args, seed):
     for name in ref:
         if plain[name].tobytes() != cached[name].tobytes():
             problems.append(f"{tag}: {name} differs with --cache-frozen")
+        if plain[name].tobytes() != capped[name].tobytes():
+            problems.append(f"{tag}: {name} differs with a cache over its cap")
         err = np.max(np.abs(plain[name] - ref[name]) / (ATOL + RTOL * np.abs(ref[name])))
         worst = max(worst, float(err))
         if err > 1:
