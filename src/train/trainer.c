@@ -346,10 +346,17 @@ static float *undo_of(const fz_trainer *t, size_t i)
     return t->undo_arena + (t->grad[i] - t->grad_arena);
 }
 
+/* Floats of a tensor the optimizer updates at a time: the chunk's parameters, gradient,
+ * momentum and their copies aside (5 × 8 KiB) stay in L1/L2 between the copy, the update
+ * and the check.  Done slice-wide, each of the three passes went to memory again: the
+ * 8×1024 MLP's optimizer phase took about twice the time of the update alone. */
+#define OPT_CHUNK 2048
+
 /* SGD on every tensor the plan trains, each split by element over the team (one parallel
- * region for all of them); every thread counts the FLOPs of its own slices.  Each slice
+ * region for all of them); every thread counts the FLOPs of its own slices.  Each chunk
  * is copied aside first and checked after, while it is still in cache; returns whether
- * some value of this thread's slices became NaN or infinite. */
+ * some value of this thread's slices became NaN or infinite.  SGD is element-wise, so
+ * the chunking changes no result. */
 static int optimizer_slice(fz_trainer *t, const fz_kernels *k, int ith, int team)
 {
     fz_model *m = t->m;
@@ -358,17 +365,17 @@ static int optimizer_slice(fz_trainer *t, const fz_kernels *k, int ith, int team
         if (!plan_need_grad(&t->plan, &m->tensors[i]))
             continue;
         fz_range r = fz_split(m->tensors[i].numel, ith, team);
-        size_t n = r.end - r.begin;
-        if (n == 0)
-            continue;
-        float *p = m->tensors[i].data + r.begin, *keep = undo_of(t, i) + r.begin;
-        float *mom = t->opt.momentum != 0.0f ? t->mom[i] + r.begin : NULL;
-        memcpy(keep, p, n * sizeof(float));
-        if (mom)
-            memcpy(keep + t->undo_half, mom, n * sizeof(float));
-        k->sgd(p, t->grad[i] + r.begin, mom, n, t->opt.lr, t->opt.momentum,
-               t->opt.weight_decay, t->cnt_opt);
-        bad |= fz_first_nonfinite(p, n) < n || (mom && fz_first_nonfinite(mom, n) < n);
+        for (size_t at = r.begin; at < r.end; at += OPT_CHUNK) {
+            size_t n = r.end - at < OPT_CHUNK ? r.end - at : OPT_CHUNK;
+            float *p = m->tensors[i].data + at, *keep = undo_of(t, i) + at;
+            float *mom = t->opt.momentum != 0.0f ? t->mom[i] + at : NULL;
+            memcpy(keep, p, n * sizeof(float));
+            if (mom)
+                memcpy(keep + t->undo_half, mom, n * sizeof(float));
+            k->sgd(p, t->grad[i] + at, mom, n, t->opt.lr, t->opt.momentum,
+                   t->opt.weight_decay, t->cnt_opt);
+            bad |= fz_first_nonfinite(p, n) < n || (mom && fz_first_nonfinite(mom, n) < n);
+        }
     }
     return bad;
 }
