@@ -497,27 +497,49 @@ def write_csv(rows, path, columns):
         raise
 
 
+def scaled(value, unit, prefixes):
+    """3 significant digits in the largest unit the value reaches: 8.51 kFLOP, 57.1 µs, as
+    the C sweep's table prints (bench/units.c)."""
+    if math.isnan(value):
+        return "-"
+    for factor, prefix in prefixes:
+        if abs(value) >= factor:
+            return f"{value / factor:.3g} {prefix}{unit}"
+    factor, prefix = prefixes[-1]
+    return f"{value / factor:.3g} {prefix}{unit}"
+
+
+FLOP_PREFIXES = [(1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"), (1, "")]
+TIME_PREFIXES = [(1, ""), (1e-3, "m"), (1e-6, "µ"), (1e-9, "n")]
+
+
 def print_table(rows):
     by = {(r["model"], r["batch"], r["threads"], r["freeze_spec"], r["phase"]): r for r in rows}
     groups = []
     for r in rows:
         if (r["model"], r["batch"], r["threads"]) not in groups:
             groups.append((r["model"], r["batch"], r["threads"]))
+    f = lambda v: float(v) if v not in ("", NA) else math.nan
+    pct = lambda v: "-" if math.isnan(f(v)) else f"{f(v) * 100:.1f}%"
     for model, batch, threads in groups:
-        print(f"\nmodel {model}, batch {batch}, {threads} thread(s), PyTorch (median of the "
-              f"repetitions; cut = 1 - x/x_none)")
-        print(f"{'spec':<14} {'bwd GFLOP':>10} {'FLOP cut':>9} {'bwd ms':>10} {'time cut':>9} "
-              f"{'step ms':>10} {'step cut':>9}")
+        print(f"\nmodel {model}, batch {batch}, {threads} thread(s), PyTorch (median "
+              f"[min-max] of the repetitions; cut = 1 - x/x_none)")
+        print(f"{'spec':<14} {'bwd FLOP':>11} {'FLOP cut':>9} {'bwd time':>10} {'time cut':>9} "
+              f"{'step':>10} {'step range':>21} {'step cut':>9}")
         for r in rows:
             if (r["model"], r["batch"], r["threads"], r["phase"]) != (model, batch, threads,
                                                                          "backward"):
                 continue
             s = by[(model, batch, threads, r["freeze_spec"], "step")]
-            f = lambda v: float(v) if v not in ("", NA) else math.nan
-            print(f"{r['freeze_spec']:<14} {f(r['flops_planned']) * 1e-9:10.4g} "
-                  f"{f(r['flop_cut']):9.3f} {f(r['time_median_s']) * 1e3:10.4g} "
-                  f"{f(r['time_cut']):9.3f} {f(s['time_median_s']) * 1e3:10.4g} "
-                  f"{f(s['time_cut']):9.3f}")
+            span = (f"[{scaled(f(s['time_min_s']), 's', TIME_PREFIXES)}-"
+                    f"{scaled(f(s['time_max_s']), 's', TIME_PREFIXES)}]")
+            print(f"{r['freeze_spec']:<14} "
+                  f"{scaled(f(r['flops_planned']), 'FLOP', FLOP_PREFIXES):>11} "
+                  f"{pct(r['flop_cut']):>9} "
+                  f"{scaled(f(r['time_median_s']), 's', TIME_PREFIXES):>10} "
+                  f"{pct(r['time_cut']):>9} "
+                  f"{scaled(f(s['time_median_s']), 's', TIME_PREFIXES):>10} {span:>21} "
+                  f"{pct(s['time_cut']):>9}")
 
 
 # ---- driver ------------------------------------------------------------------------------
