@@ -100,25 +100,4 @@ static void sgd_neon(float *p, const float *g, float *buf, size_t n, float lr,
     fz_counter_add(flops, sgd_flops(n, buf, wd));
 }
 
-static void sgemm_ctx_neon(const fz_gemm_op *op, const fz_gemm_ctx *ctx, fz_counter *flops)
-{
-    fz_sgemm_run(&fz_sgemm_neon_8x12, op, ctx, flops);
-}
-
-static void sgemm_neon(const fz_gemm_op *op, fz_counter *flops)
-{
-    fz_sgemm_run(&fz_sgemm_neon_8x12, op, NULL, flops);
-}
-
-/* Data, not code: the dispatcher copies it on a CPU that runs this ISA, and nothing in
- * this file (compiled with the ISA's -m flags) executes before that check. */
-const fz_kernels fz_kernels_neon_table = {
-    .isa = "neon",
-    .sgemm_ctx = sgemm_ctx_neon,
-    .sgemm = sgemm_neon,
-    .microkernel = &fz_sgemm_neon_8x12,
-    .relu_fwd = relu_fwd_neon,
-    .relu_bwd = relu_bwd_neon,
-    .colsum = colsum_neon,
-    .sgd = sgd_neon,
-};
+FZ_ISA_TABLE(neon, fz_sgemm_neon_8x12);

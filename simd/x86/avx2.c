@@ -104,25 +104,4 @@ static void sgd_avx2(float *p, const float *g, float *buf, size_t n, float lr,
     fz_counter_add(flops, sgd_flops(n, buf, wd));
 }
 
-static void sgemm_ctx_avx2(const fz_gemm_op *op, const fz_gemm_ctx *ctx, fz_counter *flops)
-{
-    fz_sgemm_run(&fz_sgemm_avx2_6x16, op, ctx, flops);
-}
-
-static void sgemm_avx2(const fz_gemm_op *op, fz_counter *flops)
-{
-    fz_sgemm_run(&fz_sgemm_avx2_6x16, op, NULL, flops);
-}
-
-/* Data, not code: the dispatcher copies it on a CPU that runs this ISA, and nothing in
- * this file (compiled with the ISA's -m flags) executes before that check. */
-const fz_kernels fz_kernels_avx2_table = {
-    .isa = "avx2",
-    .sgemm_ctx = sgemm_ctx_avx2,
-    .sgemm = sgemm_avx2,
-    .microkernel = &fz_sgemm_avx2_6x16,
-    .relu_fwd = relu_fwd_avx2,
-    .relu_bwd = relu_bwd_avx2,
-    .colsum = colsum_avx2,
-    .sgd = sgd_avx2,
-};
+FZ_ISA_TABLE(avx2, fz_sgemm_avx2_6x16);

@@ -102,25 +102,4 @@ static void sgd_avx512(float *p, const float *g, float *buf, size_t n, float lr,
     fz_counter_add(flops, sgd_flops(n, buf, wd));
 }
 
-static void sgemm_ctx_avx512(const fz_gemm_op *op, const fz_gemm_ctx *ctx, fz_counter *flops)
-{
-    fz_sgemm_run(&fz_sgemm_avx512, op, ctx, flops);
-}
-
-static void sgemm_avx512(const fz_gemm_op *op, fz_counter *flops)
-{
-    fz_sgemm_run(&fz_sgemm_avx512, op, NULL, flops);
-}
-
-/* Data, not code: the dispatcher copies it on a CPU that runs this ISA, and nothing in
- * this file (compiled with the ISA's -m flags) executes before that check. */
-const fz_kernels fz_kernels_avx512_table = {
-    .isa = "avx512",
-    .sgemm_ctx = sgemm_ctx_avx512,
-    .sgemm = sgemm_avx512,
-    .microkernel = &fz_sgemm_avx512,
-    .relu_fwd = relu_fwd_avx512,
-    .relu_bwd = relu_bwd_avx512,
-    .colsum = colsum_avx512,
-    .sgd = sgd_avx512,
-};
+FZ_ISA_TABLE(avx512, fz_sgemm_avx512);
