@@ -12,7 +12,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "sweep.h"
+#include "sweep_testutil.h"
 
 static fzb_csv *rows;
 
@@ -25,30 +25,7 @@ static int run_epoch_sweep(void **state)
         "--spec", "prefix:3", "--epoch-samples", "40", "--repetitions", "2",
         "--min-time", "0.001", NULL,
     };
-    fzb_sweep_args a;
-    if (fzb_sweep_args_parse(sizeof argv / sizeof *argv - 1, (char **)argv, &a) != FZ_OK)
-        return -1;
-    fzb_sweep *s;
-    if (fzb_sweep_create(&a, 1, NULL, &s) != FZ_OK || fzb_sweep_register(s, &a) != FZ_OK)
-        return -1;
-    fzb_results *r = fzb_run_all(FZB_QUIET);
-    fzb_limits lim = { .peak_gflops_per_core = 10, .bandwidth_gbytes_per_s = 5,
-                       .fma_isa = "avx2" };
-    fzb_context ctx;
-    fzb_context_get(&ctx);
-    fzb_csv *t = fzb_result_table();
-    char path[] = "/tmp/fzb_epochs_XXXXXX";
-    int fd = mkstemp(path);
-    int ok = r && t && fd >= 0 && fzb_sweep_rows(s, r, &lim, &ctx, t) == FZ_OK
-             && fzb_csv_write(t, path) == FZ_OK && fzb_csv_read(path, &rows) == FZ_OK;
-    if (fd >= 0) {
-        close(fd);
-        unlink(path);
-    }
-    fzb_csv_free(t);
-    fzb_results_free(r);
-    fzb_sweep_free(s);
-    return ok ? 0 : -1;
+    return sweep_run_and_read(sizeof argv / sizeof *argv - 1, argv, 1, &rows);
 }
 
 static int free_rows(void **state)
@@ -58,12 +35,7 @@ static int free_rows(void **state)
     return 0;
 }
 
-static const char *field(size_t row, const char *col)
-{
-    size_t c = fzb_csv_column(rows, col);
-    assert_true(c != (size_t)-1);
-    return fzb_csv_field(rows, row, c);
-}
+static const char *field(size_t row, const char *col) { return sweep_field(rows, row, col); }
 
 static double num(size_t row, const char *col) { return strtod(field(row, col), NULL); }
 
