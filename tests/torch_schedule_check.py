@@ -19,50 +19,21 @@ partial batch dropped), with and without --cache-frozen.  Checked:
 
 Exit status: 0 all agree, 1 a mismatch, 77 (meson's SKIP) without PyTorch/NumPy.
 """
-import fnmatch
 import os
 import subprocess
 import sys
 import tempfile
 
-SKIP = 77
-RTOL, ATOL = 1e-4, 1e-5
-
-try:
-    import numpy as np
-    import torch
-    from torch import nn
-except ImportError as e:  # a visible skip, not a pass
-    print(f"SKIP: cannot import PyTorch/NumPy ({e})")
-    sys.exit(SKIP)
-
-
-class MLP(nn.Module):
-    def __init__(self, widths):
-        super().__init__()
-        self.n = len(widths) - 1
-        for i in range(self.n):
-            setattr(self, f"fc{i + 1}", nn.Linear(widths[i], widths[i + 1]))
-
-    def forward(self, x):
-        for i in range(self.n):
-            x = getattr(self, f"fc{i + 1}")(x)
-            if i + 1 < self.n:
-                x = torch.relu(x)
-        return x
+# The model, the spec semantics, the tolerance and the skip without PyTorch are
+# torch_crosscheck.py's: importing it exits 77 where PyTorch or NumPy is missing.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torch_crosscheck import ATOL, MLP, RTOL, nn, np, state, torch  # noqa: E402
+from torch_crosscheck import frozen_names as spec_names  # noqa: E402
 
 
 def frozen_names(spec, names):
-    out = set()
-    for item in spec.split(","):
-        if item == "none":
-            continue
-        if item.startswith("prefix:"):
-            k = int(item[7:])
-            out |= {n for n in names if int(n[2:n.index(".")]) <= k}
-        else:
-            out |= set(fnmatch.filter(names, item))
-    return out
+    """The parameters of `names` (fc1.weight, ...) that freeze spec `spec` names."""
+    return spec_names(spec, names, len({n.split(".")[0] for n in names}))
 
 
 def parse_schedule(text):
@@ -100,10 +71,6 @@ def torch_train(model, x, y, batch, epochs, schedule, opt_args):
             opt.zero_grad(set_to_none=True)
             loss_fn(model(xb), yb).backward()
             opt.step()
-
-
-def state(model):
-    return {k: v.detach().numpy().copy() for k, v in model.state_dict().items()}
 
 
 def fz_train(exe, tmp, epochs, batch, schedule, opt_args, cache, out, extra=()):
