@@ -333,8 +333,6 @@ static void backward(fz_trainer *t, const fz_kernels *k, const fz_step_io *io)
                         p->need_dW ? t->grad[layer.W_index] : NULL,
                         p->need_db ? t->grad[layer.b_index] : NULL,
                         dX, t->cnt_wgrad, t->cnt_dgrad);
-        if (t->hooks.layer_done)
-            t->hooks.layer_done(t->hooks.ctx, l);
         if (dX)
             dY = dX;
     }

@@ -1,8 +1,7 @@
 /*
  * Internal: what a layer above the trainer (src/dist, data-parallel training) may hook
- * into a training step.  The trainer stays unaware of who listens: it calls layer_done
- * after each layer's backward has written that layer's gradients, and before_update once
- * the backward is complete and before the optimizer reads any gradient.  A step with no
+ * into a training step.  The trainer stays unaware of who listens: it calls before_update
+ * once the backward is complete and before the optimizer reads any gradient.  A step with no
  * hooks set runs exactly as before.
  */
 #ifndef FZ_TRAINER_HOOKS_H
@@ -15,9 +14,6 @@
 
 typedef struct {
     void *ctx;
-    /* Layer l (0-based) has written every gradient its plan entry asks for; called from
-     * the top layer down to plan.lowest, on the thread that called fz_train_step. */
-    void (*layer_done)(void *ctx, size_t l);
     /* Every gradient is written; the optimizer runs after this returns FZ_OK.  Another
      * status ends the step before any parameter changes and is returned by it. */
     fz_status (*before_update)(void *ctx);
