@@ -53,8 +53,9 @@ fz_status fzb_publish_write(const fzb_publish *p, const fzb_csv *table);
 /* Releases the lock (removing the lock file).  Safe to call twice. */
 void fzb_publish_end(fzb_publish *p);
 
-/* FZ_OK if `path` is absent or a regular file whose directory takes new files and whose
- * name leaves room for the temporary suffix; else FZ_EINVAL naming the reason. */
+/* FZ_OK if `path` can take an output (fz_file_check_output, src/io/replace.h: absent
+ * or a regular file, in a directory that takes new files); else FZ_EINVAL naming the
+ * reason. */
 fz_status fzb_publish_check_path(const char *path);
 
 #endif

@@ -13,6 +13,7 @@
 #include "freezebench.h"
 #include "mpi_launch.h"
 #include "npz.h"
+#include "replace.h"
 #include "rng.h"
 
 enum { EXIT_FAILED = 1 };
@@ -225,7 +226,7 @@ static int cmd_train(const fz_cli_args *a)
         fz_set_threads(a->threads);
     /* Checked before training, so a long run never ends in "cannot write" (or in
      * replacing a device node or a symlink) with the trained model lost. */
-    if (fz_npz_check_output(a->out) != FZ_OK) {
+    if (fz_file_check_output(a->out) != FZ_OK) {
         fprintf(stderr, "freezebench: --out: %s (checked before training)\n",
                 fz_last_error());
         return FZ_CLI_USAGE_ERROR;

@@ -26,13 +26,6 @@
  * any model this library trains, far below what would exhaust memory. */
 #define STREAM_MAX ((size_t)1 << 30)
 
-static const char *kind_of(mode_t mode)
-{
-    return S_ISDIR(mode) ? "a directory" : S_ISLNK(mode) ? "a symbolic link"
-         : S_ISFIFO(mode) ? "a FIFO" : S_ISCHR(mode) || S_ISBLK(mode) ? "a device node"
-         : S_ISSOCK(mode) ? "a socket" : "not a regular file";
-}
-
 /* Reads the whole file.  A regular file is read up to the size it had when opened; a
  * pipe or a device (/dev/zero) must start as a zip archive does and stop within
  * STREAM_MAX bytes, so neither can make the read run without bound. */
@@ -72,7 +65,7 @@ static fz_status slurp(const char *path, unsigned char **buf, size_t *len)
         if (!regular && n >= 4 && n - got < 4 && memcmp(b, "PK\3\4", 4) &&
             memcmp(b, "PK\5\6", 4)) {
             st = fz_set_error(FZ_EFORMAT, "%s: not a zip archive (%s starting with %02x %02x "
-                              "%02x %02x)", path, kind_of(sb.st_mode), b[0], b[1], b[2], b[3]);
+                              "%02x %02x)", path, fz_file_kind(sb.st_mode), b[0], b[1], b[2], b[3]);
             break;
         }
         if (n > limit) {
@@ -81,7 +74,7 @@ static fz_status slurp(const char *path, unsigned char **buf, size_t *len)
                 break;
             }
             st = fz_set_error(FZ_EFORMAT, "%s: %s longer than %zu bytes: refused", path,
-                              kind_of(sb.st_mode), limit);
+                              fz_file_kind(sb.st_mode), limit);
             break;
         }
         if (got == 0) {
@@ -249,43 +242,6 @@ static fz_status write_arrays(FILE *f, const char *path, const fz_npz_array *arr
     return st;
 }
 
-fz_status fz_npz_check_output(const char *path)
-{
-    if (!path || !*path)
-        return fz_set_error(FZ_EINVAL, "the output path is empty");
-    size_t dl = fz_path_dir_len(path);
-    const char *base = path + dl;
-    if (!*base || !strcmp(base, ".") || !strcmp(base, ".."))
-        return fz_set_error(FZ_EIO, "'%s' names a directory, not a file", path);
-    if (strlen(base) > NAME_MAX)
-        return fz_set_error(FZ_EIO, "'%s': the file name is %zu bytes, more than the %d a "
-                            "file name may have", path, strlen(base), NAME_MAX);
-    if (strlen(path) >= PATH_MAX - 32)
-        return fz_set_error(FZ_EIO, "'%s': path too long", path);
-    struct stat sb;
-    if (lstat(path, &sb) == 0) {
-        /* Replacing a device node, a FIFO or a symlink by a regular file destroys what
-         * it was (as root, /dev/null itself); writing through one is not what an atomic
-         * rename can do.  So only regular files are written, like sqlite3's .save. */
-        if (!S_ISREG(sb.st_mode))
-            return fz_set_error(FZ_EIO, "'%s' is %s; parameters are written only to "
-                                "regular files (a new one, or one replaced whole)", path,
-                                kind_of(sb.st_mode));
-    } else if (errno != ENOENT) {
-        return fz_set_error(FZ_EIO, "'%s' cannot be written: %s", path, strerror(errno));
-    }
-    char dir[PATH_MAX];
-    memcpy(dir, dl ? path : ".", dl ? dl : 1);
-    dir[dl ? dl : 1] = '\0';
-    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
-        return fz_set_error(FZ_EIO, "'%s': directory '%s' cannot be used: %s", path, dir,
-                            S_ISDIR(sb.st_mode) ? strerror(errno) : "not a directory");
-    if (access(dir, W_OK | X_OK) != 0)
-        return fz_set_error(FZ_EIO, "'%s': cannot write into directory '%s': %s", path, dir,
-                            strerror(errno));
-    return FZ_OK;
-}
-
 /* fz_npz_write's content, for fz_file_replace. */
 typedef struct {
     const char *path;
@@ -311,7 +267,7 @@ fz_status fz_npz_write(const char *path, const fz_npz_array *arrays, size_t coun
             return fz_set_error(FZ_EINVAL, "fz_npz_write: array %zu has no name or a shape "
                                 "that does not match its %zu elements", i, arrays[i].numel);
     }
-    fz_status st = fz_npz_check_output(path);
+    fz_status st = fz_file_check_output(path);
     if (st != FZ_OK)
         return st;
     write_job job = { path, arrays, count };

@@ -37,14 +37,9 @@ const fz_npz_array *fz_npz_find(const fz_npz *z, const char *name);
  * file "<name>.tmp-<pid>-<n>" in the same directory, renamed over `path` only once it is
  * complete, so `path` is never left half-written; such files left by a writer that was
  * killed are removed by the next write to the same name.  A new file gets mode 0666
- * less the umask, a replaced one keeps its mode.  Checks fz_npz_check_output first. */
+ * less the umask, a replaced one keeps its mode.  Checks fz_file_check_output
+ * (src/io/replace.h) first. */
 fz_status fz_npz_write(const char *path, const fz_npz_array *arrays, size_t count);
 
-/* Whether `path` can take an output now, so a program can ask before hours of work:
- * FZ_EINVAL for an empty path; FZ_EIO, naming the reason, for a name that is a
- * directory or longer than NAME_MAX, an existing entry that is not a regular file
- * (directory, symlink, FIFO, device node: refused, never replaced), a path through a
- * non-directory, or a directory that does not take new files. */
-fz_status fz_npz_check_output(const char *path);
 
 #endif

@@ -14,6 +14,10 @@
 #include "error.h"
 #include "replace.h"
 
+#ifndef NAME_MAX
+#define NAME_MAX 255
+#endif
+
 /* The temporary file of a write: "<name>.tmp-<pid>-<n>" beside the output, the name cut
  * to TEMP_NAME_MAX bytes so that any valid output name leaves room for the suffix.  The
  * pid lets a later write tell a temporary file whose writer was killed (SIGKILL, a
@@ -24,6 +28,50 @@ size_t fz_path_dir_len(const char *path)
 {
     const char *slash = strrchr(path, '/');
     return slash ? (size_t)(slash - path) + 1 : 0;
+}
+
+const char *fz_file_kind(mode_t mode)
+{
+    return S_ISDIR(mode) ? "a directory" : S_ISLNK(mode) ? "a symbolic link"
+         : S_ISFIFO(mode) ? "a FIFO" : S_ISCHR(mode) || S_ISBLK(mode) ? "a device node"
+         : S_ISSOCK(mode) ? "a socket" : "not a regular file";
+}
+
+fz_status fz_file_check_output(const char *path)
+{
+    if (!path || !*path)
+        return fz_set_error(FZ_EINVAL, "the output path is empty");
+    size_t dl = fz_path_dir_len(path);
+    const char *base = path + dl;
+    if (!*base || !strcmp(base, ".") || !strcmp(base, ".."))
+        return fz_set_error(FZ_EIO, "'%s' names a directory, not a file", path);
+    if (strlen(base) > NAME_MAX)
+        return fz_set_error(FZ_EIO, "'%s': the file name is %zu bytes, more than the %d a "
+                            "file name may have", path, strlen(base), NAME_MAX);
+    if (strlen(path) >= PATH_MAX - 32)
+        return fz_set_error(FZ_EIO, "'%s': path too long", path);
+    struct stat sb;
+    if (lstat(path, &sb) == 0) {
+        /* Replacing a device node, a FIFO or a symlink by a regular file destroys what
+         * it was (as root, /dev/null itself); writing through one is not what an atomic
+         * rename can do.  So only regular files are written, like sqlite3's .save. */
+        if (!S_ISREG(sb.st_mode))
+            return fz_set_error(FZ_EIO, "'%s' is %s; outputs are written only to "
+                                "regular files (a new one, or one replaced whole)", path,
+                                fz_file_kind(sb.st_mode));
+    } else if (errno != ENOENT) {
+        return fz_set_error(FZ_EIO, "'%s' cannot be written: %s", path, strerror(errno));
+    }
+    char dir[PATH_MAX];
+    memcpy(dir, dl ? path : ".", dl ? dl : 1);
+    dir[dl ? dl : 1] = '\0';
+    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+        return fz_set_error(FZ_EIO, "'%s': directory '%s' cannot be used: %s", path, dir,
+                            S_ISDIR(sb.st_mode) ? strerror(errno) : "not a directory");
+    if (access(dir, W_OK | X_OK) != 0)
+        return fz_set_error(FZ_EIO, "'%s': cannot write into directory '%s': %s", path, dir,
+                            strerror(errno));
+    return FZ_OK;
 }
 
 /* Removes "<prefix>.tmp-<pid>-<n>" files left in the directory by writers that are gone. */

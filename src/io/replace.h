@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "freezebench.h"
 
@@ -22,6 +23,18 @@ typedef fz_status fz_file_writer(FILE *f, void *ctx);
  * umask, as open(2) would give it; a replaced file keeps its mode.  FZ_EIO, with path and
  * reason, when a step fails. */
 fz_status fz_file_replace(const char *path, fz_file_writer *write, void *ctx);
+
+/* Whether `path` can take an output now, so a program can ask before hours of work:
+ * FZ_EINVAL for an empty path; FZ_EIO, naming the reason, for a name that is a
+ * directory or longer than NAME_MAX, an existing entry that is not a regular file
+ * (directory, symlink, FIFO, device node: refused, never replaced — replacing one by a
+ * regular file destroys what it was, and a rename cannot write through it), a path
+ * through a non-directory, or a directory that does not take new files. */
+fz_status fz_file_check_output(const char *path);
+
+/* "a directory", "a symbolic link", "a FIFO", ...: what a file of this mode is, for
+ * messages. */
+const char *fz_file_kind(mode_t mode);
 
 /* The length of path's directory part, its slash included (0 when there is none). */
 size_t fz_path_dir_len(const char *path);
