@@ -70,14 +70,6 @@ struct fzb_sweep {
 
 static const fz_sgd sgd = { .lr = 1e-4f, .momentum = 0.9f, .weight_decay = 0.0f };
 
-static void fill_random(float *v, size_t n, uint64_t seed)
-{
-    fz_rng r;
-    fz_rng_seed(&r, seed);
-    for (size_t i = 0; i < n; i++)
-        v[i] = fz_rng_uniform(&r, -1.0f, 1.0f);
-}
-
 /* Sets the model's flags to `spec`; FZ_OK only if the spec fits and leaves work to do. */
 static fz_status set_spec(bench_model *bm, const char *spec)
 {
@@ -108,8 +100,8 @@ static fz_status model_init(bench_model *bm, const fzb_model_arg *arg, size_t ba
     if (!bm->t || !bm->x || !bm->y)
         return fz_set_error(FZ_ENOMEM, "freeze_sweep: out of memory for model %s at batch "
                             "%zu", arg->name, batch);
-    fill_random(bm->x, batch * in, 1);
-    fill_random(bm->y, batch * out, 2);
+    fz_rng_fill(bm->x, batch * in, 1, -1.0f, 1.0f);
+    fz_rng_fill(bm->y, batch * out, 2, -1.0f, 1.0f);
     if (n_epoch == 0)
         return FZ_OK;
     if (n_epoch < batch)
@@ -121,8 +113,8 @@ static fz_status model_init(bench_model *bm, const fzb_model_arg *arg, size_t ba
     if (!bm->ex || !bm->ey)
         return fz_set_error(FZ_ENOMEM, "freeze_sweep: out of memory for %zu epoch samples of "
                             "model %s", n_epoch, arg->name);
-    fill_random(bm->ex, n_epoch * in, 3);
-    fill_random(bm->ey, n_epoch * out, 4);
+    fz_rng_fill(bm->ex, n_epoch * in, 3, -1.0f, 1.0f);
+    fz_rng_fill(bm->ey, n_epoch * out, 4, -1.0f, 1.0f);
     return FZ_OK;
 }
 

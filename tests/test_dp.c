@@ -36,14 +36,6 @@ static const size_t widths[] = { 24, 40, 32, 40, 12 };
 #define N_WIDTHS (sizeof widths / sizeof widths[0])
 enum { GLOBAL_BATCH = 16, STEPS = 6 };
 
-static void fill(float *v, size_t n, uint64_t seed)
-{
-    fz_rng r;
-    fz_rng_seed(&r, seed);
-    for (size_t i = 0; i < n; i++)
-        v[i] = fz_rng_uniform(&r, -1.0f, 1.0f);
-}
-
 /* Whether tensor `name` is bitwise the same on every rank (compared with rank 0's). */
 static bool same_on_every_rank(fz_model *m, const char *name)
 {
@@ -78,8 +70,8 @@ static void matches_single_process(const char *spec)
     float *x = malloc(GLOBAL_BATCH * in * sizeof *x), *y = malloc(GLOBAL_BATCH * out * sizeof *y);
     double worst_loss = 0;
     for (int s = 0; s < STEPS; s++) {
-        fill(x, GLOBAL_BATCH * in, 100 + (uint64_t)s);
-        fill(y, GLOBAL_BATCH * out, 200 + (uint64_t)s);
+        fz_rng_fill(x, GLOBAL_BATCH * in, 100 + (uint64_t)s, -1.0f, 1.0f);
+        fz_rng_fill(y, GLOBAL_BATCH * out, 200 + (uint64_t)s, -1.0f, 1.0f);
         float dl = 0, sl = 0;
         CHECK(fz_dp_step(dp, x + first * in, y + first * out, &dl) == FZ_OK, "%s step %d: %s",
               spec, s, fz_last_error());
