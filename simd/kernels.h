@@ -51,6 +51,13 @@ typedef struct {
     int threads;             /* at most this many (the product may use fewer); >= 1 */
     int groups;              /* L3 groups splitting N, each sharing one packed B;
                               * divides threads (1 otherwise) */
+    /* Called by the calling thread (the team's thread 0) between blocks of a long
+     * product, so that work the caller started before it (a non-blocking MPI collective,
+     * which Open MPI advances only inside MPI calls on that thread) keeps moving while
+     * the product runs.  NULL: nothing is called.  It must be quick and must not touch
+     * the product's operands. */
+    void (*progress)(void *arg);
+    void *progress_arg;
 } fz_gemm_ctx;
 
 struct fz_sgemm_kernel;

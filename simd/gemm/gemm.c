@@ -155,6 +155,8 @@ typedef struct {
     float *abuf;    /* packed A blocks, one per thread, astride floats apart */
     size_t bstride, astride;
     bool a_in_place;   /* the microkernel reads A where it lies: see a_worth_packing */
+    void (*progress)(void *arg);   /* fz_gemm_ctx's, called by thread 0 per M block */
+    void *progress_arg;
 } blocked_job;
 
 /* Packing A pays when each packed element is read again, once per NR columns of C.
@@ -234,6 +236,8 @@ static uint64_t blocked_worker(const blocked_job *job, int t, int nt)
                                 (last ? (uint64_t)mrc * nrc * stages : 0);
                     }
                 }
+                if (t == 0 && job->progress)
+                    job->progress(job->progress_arg);
             }
             /* Nobody repacks B while a thread of the group may still read it. */
 #ifdef _OPENMP
@@ -253,6 +257,10 @@ static void sgemm_blocked(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
     blocked_job job = { .kern = kern, .op = op, .s = strides_of(op), .blk = blk,
                         .bpre = bpre, .npad = round_up(op->n, kern->nr) };
     job.a_in_place = !a_worth_packing(kern, op);
+    if (ctx) {
+        job.progress = ctx->progress;
+        job.progress_arg = ctx->progress_arg;
+    }
 
     int threads = 1;
 #ifdef _OPENMP

@@ -39,6 +39,8 @@ static struct {
     fz_cache_sizes caches;  /* the topology's, as the GEMM blocking counts on them */
     int bound_pu[FZ_MAX_THREADS];
     fz_team_config config;
+    void (*progress)(void *arg);   /* fz_team_set_progress; NULL: none */
+    void *progress_arg;
 } team = { .load = fz_topo_load_this_machine };
 
 static pthread_once_t team_once = PTHREAD_ONCE_INIT;
@@ -195,7 +197,15 @@ bool fz_get_binding(void) { return fz_team_get()->bind; }
 fz_gemm_ctx fz_team_gemm_ctx(void)
 {
     const fz_team_config *c = fz_team_get();
-    return (fz_gemm_ctx){ .caches = team.caches, .threads = c->threads, .groups = c->groups };
+    return (fz_gemm_ctx){ .caches = team.caches, .threads = c->threads, .groups = c->groups,
+                          .progress = team.progress, .progress_arg = team.progress_arg };
+}
+
+void fz_team_set_progress(void (*progress)(void *arg), void *arg)
+{
+    pthread_once(&team_once, first_build);
+    team.progress = progress;
+    team.progress_arg = arg;
 }
 
 const fz_topo *fz_team_topology(void)
