@@ -2,7 +2,9 @@
  * freeze_sweep: what freezing buys, per model, batch, thread count and freeze spec.
  * Every configuration trains for real; Google Benchmark times the steps (interleaved
  * repetitions), the trainer reports the phases and the FLOPs.  See sweep_args.h for the
- * options; with none it runs the embedded default sweep.
+ * options; with none it runs the embedded default sweep.  Under mpirun with more than
+ * one rank it trains data-parallel instead (sweep_dp.h); with one rank it is this plain
+ * run, and MPI is never initialised.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,9 +12,34 @@
 
 #include "publish.h"
 #include "sweep.h"
+#ifdef FZB_SWEEP_MPI
+#include "sweep_dp.h"
+#endif
+
+/* The ranks the launcher announced (Open MPI, MPICH/Hydra, PMIx), 1 when none did. */
+static long launched_ranks(void)
+{
+    const char *vars[] = { "OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE" };
+    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
+        const char *v = getenv(vars[i]);
+        if (v && *v)
+            return strtol(v, NULL, 10);
+    }
+    return 1;
+}
 
 int main(int argc, char **argv)
 {
+    long ranks = launched_ranks();
+    if (ranks > 1) {
+#ifdef FZB_SWEEP_MPI
+        return fzb_sweep_mpi_main(argc, argv);
+#else
+        fprintf(stderr, "freeze_sweep: launched as one of %ld ranks, but this build has no "
+                "MPI (meson option mpi); run it as one process\n", ranks);
+        return 2;
+#endif
+    }
     const char *defaults[] = { "--benchmark_enable_random_interleaving=true" };
     fzb_init_with_defaults(&argc, &argv, defaults, 1, fzb_sweep_usage);
 

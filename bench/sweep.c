@@ -1,4 +1,4 @@
-#include "sweep.h"
+#include "sweep_impl.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -11,67 +11,12 @@
 #include "rng.h"
 #include "units.h"
 
-enum { FWD, BWD, OPT, STEP, N_PHASES };
 static const char *const phase_names[N_PHASES] = { "forward", "backward", "optimizer", "step" };
-
-/* What one benchmark iteration is: a training step (four phase rows), or a whole epoch
- * over --epoch-samples samples through fz_epoch_run without or with the frozen-prefix
- * cache (one row each, phase epoch or epoch_cached). */
-typedef enum { KIND_STEP, KIND_EPOCH, KIND_EPOCH_CACHED, N_KINDS } config_kind;
-static const char *const kind_names[N_KINDS] = { "step", "epoch", "epoch_cached" };
-
-/* One model at one batch: shared by every spec and thread count, re-frozen as needed. */
-typedef struct {
-    const fzb_model_arg *arg;
-    size_t batch;
-    fz_model *m;
-    fz_trainer *t;
-    float *x, *y;
-    float *ex, *ey;             /* the epoch phases' samples, n_epoch of them, or NULL */
-    size_t n_epoch;
-    const char *current_spec;   /* what the flags are set to now */
-    char fitted[FZB_DEFAULT_SPECS][FZB_SPEC_TEXT];   /* without --spec: this model's specs */
-} bench_model;
-
-typedef struct {
-    fzb_sweep *sweep;
-    bench_model *bm;
-    const char *spec;
-    int threads;
-    config_kind kind;
-    char name[192];
-    /* From the benchmark function (the last step it ran). */
-    bool ran;
-    fz_flops planned, executed;
-    fz_bwd_split bwd_planned, bwd_executed;
-    fz_memory mem;
-    size_t trainable, frozen;
-    size_t cache_bytes;         /* epoch_cached: the cache's memory */
-    /* From the finished runs. */
-    int reps;
-    double tmin[N_PHASES], tmed[N_PHASES], tmax[N_PHASES];
-    double flop_cut[N_PHASES], time_cut[N_PHASES];
-} config;
-
-struct fzb_sweep {
-    bench_model *models;
-    size_t n_models;
-    config *configs;
-    size_t n_configs;
-    int threads[FZB_SWEEP_MAX];
-    size_t n_threads;
-    /* Progress: Google Benchmark reports an interleaved benchmark only when its last
-     * repetition is done, so the sweep counts repetitions itself. */
-    FILE *progress;
-    double min_time;
-    size_t reps_expected, reps_done;
-    double t_start, t_printed;
-};
+const char *const fzb_sweep_kind_names[N_KINDS] = { "step", "epoch", "epoch_cached" };
 
 static const fz_sgd sgd = { .lr = 1e-4f, .momentum = 0.9f, .weight_decay = 0.0f };
 
-/* Sets the model's flags to `spec`; FZ_OK only if the spec fits and leaves work to do. */
-static fz_status set_spec(bench_model *bm, const char *spec)
+fz_status fzb_sweep_set_spec(bench_model *bm, const char *spec)
 {
     fz_status s = fz_unfreeze(bm->m, "*");
     if (s == FZ_OK)
@@ -83,7 +28,7 @@ static fz_status set_spec(bench_model *bm, const char *spec)
 }
 
 static fz_status model_init(bench_model *bm, const fzb_model_arg *arg, size_t batch,
-                            size_t n_epoch)
+                            size_t n_epoch, int ranks)
 {
     bm->arg = arg;
     bm->batch = batch;
@@ -91,7 +36,15 @@ static fz_status model_init(bench_model *bm, const fzb_model_arg *arg, size_t ba
     if (!bm->m)
         return fz_set_error(FZ_ENOMEM, "freeze_sweep: cannot create model %s: %s", arg->name,
                             fz_last_error());
-    bm->t = fz_trainer_create(bm->m, batch, sgd);
+    if (ranks > 1) {   /* collective; the trainer is the rank's own, at batch/ranks rows */
+        bm->dp = fz_dp_create(bm->m, batch, sgd, NULL);
+        if (!bm->dp)
+            return fz_set_error(FZ_EINVAL, "freeze_sweep: model %s at batch %zu: %s",
+                                arg->name, batch, fz_last_error());
+        bm->t = fz_dp_trainer(bm->dp);
+    } else {
+        bm->t = fz_trainer_create(bm->m, batch, sgd);
+    }
     size_t in = arg->widths[0], out = arg->widths[arg->n_widths - 1];
     /* The caller's x and y on 64-byte lines, as the trainer's own buffers and PyTorch's
      * tensors are (src/core/align.h says why it matters). */
@@ -123,7 +76,10 @@ void fzb_sweep_free(fzb_sweep *s)
     if (!s)
         return;
     for (size_t i = 0; i < s->n_models; i++) {
-        fz_trainer_free(s->models[i].t);
+        if (s->models[i].dp)
+            fz_dp_free(s->models[i].dp);   /* and its trainer */
+        else
+            fz_trainer_free(s->models[i].t);
         fz_model_free(s->models[i].m);
         free(s->models[i].x);
         free(s->models[i].y);
@@ -136,6 +92,12 @@ void fzb_sweep_free(fzb_sweep *s)
 }
 
 fz_status fzb_sweep_create(const fzb_sweep_args *a, int cores, FILE *notes, fzb_sweep **out)
+{
+    return fzb_sweep_create_ranks(a, cores, notes, 1, out);
+}
+
+fz_status fzb_sweep_create_ranks(const fzb_sweep_args *a, int cores, FILE *notes, int ranks,
+                                 fzb_sweep **out)
 {
     *out = NULL;
     fzb_sweep *s = calloc(1, sizeof *s);
@@ -151,6 +113,7 @@ fz_status fzb_sweep_create(const fzb_sweep_args *a, int cores, FILE *notes, fzb_
     }
     size_t n_batches = a->n_batches ? a->n_batches : 1;
     s->progress = notes;
+    s->ranks = ranks > 1 ? ranks : 1;
     s->models = calloc(a->n_models * n_batches, sizeof *s->models);
     size_t most_specs = a->fit_default_specs ? FZB_DEFAULT_SPECS : a->n_specs;
     size_t kinds = a->epoch_samples ? N_KINDS : 1;
@@ -166,7 +129,7 @@ fz_status fzb_sweep_create(const fzb_sweep_args *a, int cores, FILE *notes, fzb_
         for (size_t bi = 0; bi < n_batches; bi++) {
             size_t batch = a->n_batches ? a->batches[bi] : a->models[mi].batch;
             bench_model *bm = &s->models[s->n_models++];
-            fz_status st = model_init(bm, &a->models[mi], batch, a->epoch_samples);
+            fz_status st = model_init(bm, &a->models[mi], batch, a->epoch_samples, s->ranks);
             if (st != FZ_OK) {
                 fzb_sweep_free(s);
                 return st;
@@ -182,7 +145,7 @@ fz_status fzb_sweep_create(const fzb_sweep_args *a, int cores, FILE *notes, fzb_
                     specs[si] = bm->fitted[si];
             }
             for (size_t si = 0; si < n_specs; si++) {
-                if (set_spec(bm, specs[si]) != FZ_OK) {
+                if (fzb_sweep_set_spec(bm, specs[si]) != FZ_OK) {
                     if (!a->fit_default_specs && why_not[si][0] == '\0')
                         snprintf(why_not[si], sizeof why_not[si], "on %s: %s", bm->arg->name,
                                  fz_last_error());
@@ -202,7 +165,7 @@ fz_status fzb_sweep_create(const fzb_sweep_args *a, int cores, FILE *notes, fzb_
                         c->kind = (config_kind)k;
                         snprintf(c->name, sizeof c->name, "sweep/%s/batch:%zu/%s/threads:%d%s%s",
                                  bm->arg->name, batch, c->spec, c->threads, k ? "/" : "",
-                                 k ? kind_names[k] : "");
+                                 k ? fzb_sweep_kind_names[k] : "");
                     }
             }
         }
@@ -237,7 +200,7 @@ static fz_status prepare(config *c)
     bench_model *bm = c->bm;
     if (bm->current_spec == c->spec && fz_get_threads() == c->threads)
         return FZ_OK;
-    fz_status s = bm->current_spec == c->spec ? FZ_OK : set_spec(bm, c->spec);
+    fz_status s = bm->current_spec == c->spec ? FZ_OK : fzb_sweep_set_spec(bm, c->spec);
     if (s != FZ_OK)
         return s;
     fz_set_threads(c->threads);
@@ -403,7 +366,7 @@ static void collect_times(config *c, const fzb_results *r)
     free(v);
 }
 
-static const config *none_of(const fzb_sweep *s, const config *c)
+const config *fzb_sweep_none_of(const fzb_sweep *s, const config *c)
 {
     for (size_t i = 0; i < s->n_configs; i++) {
         const config *o = &s->configs[i];
@@ -419,11 +382,20 @@ fz_status fzb_sweep_rows(fzb_sweep *s, const fzb_results *r, const fzb_limits *l
 {
     for (size_t i = 0; i < s->n_configs; i++)
         collect_times(&s->configs[i], r);
+    return fzb_sweep_add_rows(s, lim, ctx, table);
+}
+
+fz_status fzb_sweep_add_rows(fzb_sweep *s, const fzb_limits *lim, const fzb_context *ctx,
+                             fzb_csv *table)
+{
+    /* Every rank trains batch/R rows and runs the whole optimizer: the job's FLOPs and
+     * bytes are R times the rank's, on R times the cores. */
+    double R = s->ranks;
     for (size_t i = 0; i < s->n_configs; i++) {
         config *c = &s->configs[i];
         if (!c->ran || c->reps == 0)
             continue;
-        const config *none = none_of(s, c);
+        const config *none = fzb_sweep_none_of(s, c);
         bool agree = c->planned.fwd == c->executed.fwd && c->planned.bwd == c->executed.bwd
                      && c->planned.opt == c->executed.opt;
         if (!agree && s->progress)
@@ -440,25 +412,29 @@ fz_status fzb_sweep_rows(fzb_sweep *s, const fzb_results *r, const fzb_limits *l
                 .batch = c->bm->batch, .freeze_spec = c->spec,
                 .trainable_params = (double)c->trainable, .frozen_params = (double)c->frozen,
                 .threads = c->threads,
-                .phase = c->kind == KIND_STEP ? phase_names[p] : kind_names[c->kind],
-                .flops_planned = phase_flops(&c->planned, p),
-                .flops_executed = phase_flops(&c->executed, p),
+                .phase = c->kind == KIND_STEP ? phase_names[p]
+                                              : fzb_sweep_kind_names[c->kind],
+                .flops_planned = R * phase_flops(&c->planned, p),
+                .flops_executed = R * phase_flops(&c->executed, p),
                 /* An epoch's rows carry its whole FLOPs, with no backward split. */
-                .dgrad_flops_planned = bwd ? c->bwd_planned.dgrad : 0,
-                .dgrad_flops_executed = bwd ? c->bwd_executed.dgrad : 0,
-                .wgrad_flops_planned = bwd ? c->bwd_planned.wgrad : 0,
-                .wgrad_flops_executed = bwd ? c->bwd_executed.wgrad : 0,
+                .dgrad_flops_planned = bwd ? R * c->bwd_planned.dgrad : 0,
+                .dgrad_flops_executed = bwd ? R * c->bwd_executed.dgrad : 0,
+                .wgrad_flops_planned = bwd ? R * c->bwd_planned.wgrad : 0,
+                .wgrad_flops_executed = bwd ? R * c->bwd_executed.wgrad : 0,
                 .time_min_s = c->tmin[p], .time_median_s = c->tmed[p], .time_max_s = c->tmax[p],
                 .repetitions = c->reps,
                 /* SGD with momentum reads p, g, buf and writes p, buf. */
-                .bytes = p == OPT ? 5.0 * sizeof(float) * (double)c->trainable : 0,
-                .peak_gflops = lim->peak_gflops_per_core * c->threads,
+                .bytes = p == OPT ? R * 5.0 * sizeof(float) * (double)c->trainable : 0,
+                .peak_gflops = lim->peak_gflops_per_core * c->threads * R,
                 .peak_isa = lim->fma_isa,
                 .bandwidth_gbytes_per_s = lim->bandwidth_gbytes_per_s,
                 .memory_bound = p == OPT,
                 .flop_cut = c->flop_cut[p], .time_cut = c->time_cut[p],
                 .activation_bytes = (double)c->mem.activations,
                 .cache_bytes = c->kind == KIND_EPOCH_CACHED ? (double)c->cache_bytes : 0,
+                .ranks = s->ranks, .allreduce_bytes_planned = c->ar_planned,
+                .allreduce_bytes_executed = c->ar_executed, .comm_time_s = c->comm_s,
+                .comm_hidden_s = c->hidden_s,
             };
             fz_status st = fzb_result_add(table, ctx, &row);
             if (st != FZ_OK)
@@ -466,129 +442,4 @@ fz_status fzb_sweep_rows(fzb_sweep *s, const fzb_results *r, const fzb_limits *l
         }
     }
     return FZ_OK;
-}
-
-/* The 1-thread configuration of c's model and spec, if it ran. */
-static const config *one_thread_twin(const fzb_sweep *s, const config *c)
-{
-    for (size_t i = 0; i < s->n_configs; i++) {
-        const config *o = &s->configs[i];
-        if (o->bm == c->bm && o->threads == 1 && strcmp(o->spec, c->spec) == 0)
-            return o->ran && o->reps > 0 ? o : NULL;
-    }
-    return NULL;
-}
-
-/* More threads, more time: a neighbour took cores, or there is too little work per
- * thread; either way the row says nothing about scaling. */
-static bool slower_than_one_thread(const fzb_sweep *s, const config *c)
-{
-    const config *one = c->threads > 1 ? one_thread_twin(s, c) : NULL;
-    return one && c->tmed[STEP] > one->tmed[STEP];
-}
-
-static bool config_noisy(const config *c)
-{
-    return fzb_is_noisy(c->tmin[BWD], c->tmax[BWD]) || fzb_is_noisy(c->tmin[STEP], c->tmax[STEP]);
-}
-
-static void print_config(const fzb_sweep *s, const config *d, FILE *out)
-{
-    char trainable[FZB_UNIT_TEXT], frozen[FZB_UNIT_TEXT], bwd_flop[FZB_UNIT_TEXT],
-         flop_cut[FZB_UNIT_TEXT], bwd_time[FZB_UNIT_TEXT], time_cut[FZB_UNIT_TEXT],
-         gap[FZB_UNIT_TEXT], step[FZB_UNIT_TEXT], spread[FZB_UNIT_TEXT],
-         step_cut[FZB_UNIT_TEXT], act[FZB_UNIT_TEXT];
-    fzb_fmt_si(trainable, sizeof trainable, (double)d->trainable, "");
-    fzb_fmt_si(frozen, sizeof frozen, (double)d->frozen, "");
-    fzb_fmt_si(bwd_flop, sizeof bwd_flop, d->planned.bwd, "FLOP");
-    fzb_fmt_percent(flop_cut, sizeof flop_cut, d->flop_cut[BWD]);
-    fzb_fmt_si(bwd_time, sizeof bwd_time, d->tmed[BWD], "s");
-    fzb_fmt_percent(time_cut, sizeof time_cut, d->time_cut[BWD]);
-    fzb_fmt_percent(gap, sizeof gap, d->time_cut[BWD] - d->flop_cut[BWD]);
-    fzb_fmt_si(step, sizeof step, d->tmed[STEP], "s");
-    fzb_fmt_spread(spread, sizeof spread, d->tmin[STEP], d->tmed[STEP], d->tmax[STEP]);
-    fzb_fmt_percent(step_cut, sizeof step_cut, d->time_cut[STEP]);
-    fzb_fmt_bytes(act, sizeof act, (double)d->mem.activations);
-    fprintf(out, "%-12s %9s %9s %*s %8s %*s %8s %7s %*s %7s %8s %*s %s%s\n", d->spec,
-            trainable, frozen, fzb_pad(bwd_flop, 11), bwd_flop, flop_cut,
-            fzb_pad(bwd_time, 9), bwd_time, time_cut, gap, fzb_pad(step, 9), step, spread,
-            step_cut, fzb_pad(act, 10), act, config_noisy(d) ? "!" : "",
-            slower_than_one_thread(s, d) ? "<" : "");
-}
-
-/* The epoch configuration of this kind with c's model, spec and threads, if it ran. */
-static const config *kind_twin(const fzb_sweep *s, const config *c, config_kind k)
-{
-    for (size_t i = 0; i < s->n_configs; i++) {
-        const config *o = &s->configs[i];
-        if (o->bm == c->bm && o->threads == c->threads && o->kind == k && o->spec == c->spec)
-            return o->ran && o->reps > 0 ? o : NULL;
-    }
-    return NULL;
-}
-
-/* Per spec: an epoch without and with the cache, each against `none`'s epoch. */
-static void print_epochs(const fzb_sweep *s, FILE *out)
-{
-    for (size_t i = 0; i < s->n_configs; i++) {
-        const config *c = &s->configs[i];
-        if (c->kind != KIND_EPOCH || !c->ran || c->reps == 0)
-            continue;
-        const config *none = none_of(s, c), *cached = kind_twin(s, c, KIND_EPOCH_CACHED);
-        if (!none || !cached)
-            continue;
-        if (c == none)
-            fprintf(out, "\nepochs of %zu samples, model %s, batch %zu, %d thread%s (ratio = "
-                    "x / epoch of none)\n%-12s %9s %7s %12s %7s %10s\n", c->bm->n_epoch,
-                    c->bm->arg->name, c->bm->batch, c->threads, c->threads == 1 ? "" : "s",
-                    "spec", "epoch", "ratio", "epoch_cached", "ratio", "cache");
-        char e[FZB_UNIT_TEXT], ec[FZB_UNIT_TEXT], mem[FZB_UNIT_TEXT];
-        fzb_fmt_si(e, sizeof e, c->tmed[STEP], "s");
-        fzb_fmt_si(ec, sizeof ec, cached->tmed[STEP], "s");
-        fzb_fmt_bytes(mem, sizeof mem, (double)cached->cache_bytes);
-        fprintf(out, "%-12s %*s %7.3f %*s %7.3f %*s\n", c->spec, fzb_pad(e, 9), e,
-                c->tmed[STEP] / none->tmed[STEP], fzb_pad(ec, 12), ec,
-                cached->tmed[STEP] / none->tmed[STEP], fzb_pad(mem, 10), mem);
-    }
-}
-
-void fzb_sweep_print(const fzb_sweep *s, FILE *out)
-{
-    size_t noisy = 0, slower = 0;
-    for (size_t i = 0; i < s->n_configs; i++) {
-        const config *c = &s->configs[i];
-        bool first_of_group = true;   /* configurations are spec-major: find each group once */
-        for (size_t j = 0; j < i; j++)
-            first_of_group &= !(s->configs[j].bm == c->bm && s->configs[j].threads == c->threads);
-        if (!first_of_group)
-            continue;
-        fprintf(out, "\nmodel %s, batch %zu, %d thread%s (medians of the repetitions; cut = "
-                "1 - x/x_none; gap = time cut - FLOP cut)\n", c->bm->arg->name, c->bm->batch,
-                c->threads, c->threads == 1 ? "" : "s");
-        fprintf(out, "%-12s %9s %9s %11s %8s %9s %8s %7s %9s %7s %8s %10s\n", "spec",
-                "trainable", "frozen", "bwd FLOP", "FLOP cut", "bwd time", "time cut", "gap",
-                "step", "spread", "step cut", "act mem");
-        for (size_t j = i; j < s->n_configs; j++) {
-            const config *d = &s->configs[j];
-            if (d->bm != c->bm || d->threads != c->threads || d->kind != KIND_STEP)
-                continue;
-            if (!d->ran || d->reps == 0) {
-                fprintf(out, "%-12s (did not run)\n", d->spec);
-                continue;
-            }
-            print_config(s, d, out);
-            noisy += config_noisy(d);
-            slower += slower_than_one_thread(s, d);
-        }
-    }
-    print_epochs(s, out);
-    if (noisy)
-        fprintf(out, "\n! %zu noisy row%s: the slowest repetition of the step or backward took "
-                "more than %.1f× the fastest (another process, frequency changes); rerun "
-                "before trusting %s\n", noisy, noisy == 1 ? "" : "s", FZB_NOISY_RATIO,
-                noisy == 1 ? "it" : "them");
-    if (slower)
-        fprintf(out, "%s< %zu row%s slower on N threads than on 1 thread of the same model and "
-                "spec: a noisy neighbour on the cores, or too little work to split\n",
-                noisy ? "" : "\n", slower, slower == 1 ? "" : "s");
 }

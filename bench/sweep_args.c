@@ -41,7 +41,15 @@ const char fzb_sweep_usage[] =
     "row (max/min > 1.5), '<' an N-thread row slower than 1 thread.\n"
     "Google Benchmark's flags apply too (--benchmark_filter=REGEX, --benchmark_out=FILE, ...);\n"
     "--benchmark_repetitions and --benchmark_min_time are read as --repetitions and --min-time;\n"
-    "flags this program cannot honour (--benchmark_format other than console, ...) are refused.\n";
+    "flags this program cannot honour (--benchmark_format other than console, ...) are refused.\n"
+    "Under mpirun -np R (R > 1; a build with MPI) the sweep trains data-parallel: --batch and @B\n"
+    "are the global batch, a multiple of R, each rank training batch/R rows; it times its own\n"
+    "steps (the same count on every rank, each the slowest rank's; --repetitions rounds in a\n"
+    "seeded order, steps per repetition from --min-time) instead of Google Benchmark, whose\n"
+    "flags it refuses there, as --epoch-samples; only rank 0 prints and writes the CSV (default\n"
+    "results/<system>-<threads>-rR.csv), with ranks, allreduce bytes and comm time filled.\n"
+    "  FREEZEBENCH_THREADS=1 mpirun -np 2 freeze_sweep --model 1024x9 --batch 512 --threads 1\n"
+    "mpirun -np 1 is a plain run.\n";
 
 /* A whole decimal number in [lo, hi] (the grammar of every option, decimal.h); 0 if it
  * is one.  The callers' messages name the whole --model text, not one item. */

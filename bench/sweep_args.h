@@ -25,6 +25,9 @@
  *                    frozen-prefix cache (phases epoch, epoch_cached)
  *   --help
  *
+ * Under mpirun with R > 1 ranks (sweep_dp.h) --batch and @B are the global batch, a
+ * multiple of R; --epoch-samples is refused there.
+ *
  * Without --model: 10,5,1@64 and 1024x9@256; without --threads: 1 thread and all cores.
  * Without --spec each model gets the default specs fitted to its depth
  * (fzb_default_specs): for 1024x9 none, prefix:2, prefix:4, prefix:6, prefix:7, fc4.*,
