@@ -6,7 +6,10 @@
  *   - every rank holds bit-identical parameters after every step, and frozen tensors are
  *     bit-identical to their initial values;
  *   - the bytes handed to the allreduce are exactly 4 × trainable elements, for several
- *     specs, so the allreduce cut equals the trainable-parameter cut.
+ *     specs, so the allreduce cut equals the trainable-parameter cut;
+ *   - all of it with the default buckets and with one bucket per layer;
+ *   - ranks that freeze different tensors, or hold different shapes, are refused on
+ *     every rank without a hang.
  * Every rank runs every check; the exit status is 1 if any rank failed.
  */
 #include <math.h>
@@ -34,7 +37,7 @@ static int rank;
 
 static const size_t widths[] = { 24, 40, 32, 40, 12 };
 #define N_WIDTHS (sizeof widths / sizeof widths[0])
-enum { GLOBAL_BATCH = 16, STEPS = 6 };
+enum { GLOBAL_BATCH = 24, STEPS = 6 };   /* 24: shards for 1, 2, 3, 4 ranks */
 
 /* Whether tensor `name` is bitwise the same on every rank (compared with rank 0's). */
 static bool same_on_every_rank(fz_model *m, const char *name)
@@ -134,6 +137,67 @@ static void refuses_uneven_batch(void)
     fz_model_free(m);
 }
 
+/* Ranks that freeze different tensors would send sums of different lengths: every rank
+ * refuses the step, naming the cause, and no parameter changes. */
+static void refuses_different_freezing(void)
+{
+    fz_model *m = fz_mlp_create(widths, N_WIDTHS, 5);
+    fz_model *before = fz_mlp_create(widths, N_WIDTHS, 5);
+    fz_dp *dp = fz_dp_create(m, GLOBAL_BATCH, (fz_sgd){ .lr = 0.1f }, NULL);
+    CHECK(dp != NULL, "create: %s", fz_last_error());
+    if (!dp)
+        return;
+    /* After create, which broadcast rank 0's parameters: what a refused step must keep. */
+    for (size_t i = 0; i < fz_param_count(m); i++) {
+        size_t n;
+        const char *name = fz_param_name(m, i);
+        const float *p = fz_param_data(m, name, &n);
+        memcpy(fz_param_data(before, name, NULL), p, n * sizeof(float));
+    }
+    CHECK(fz_freeze(m, rank == 0 ? "prefix:1" : "prefix:2") == FZ_OK, "freeze");
+    size_t rows, in = widths[0], out = widths[N_WIDTHS - 1];
+    fz_dp_shard(dp, NULL, &rows);
+    float *x = calloc(rows * in, sizeof *x), *y = calloc(rows * out, sizeof *y);
+    int ranks;
+    MPI_Comm_size(MPI_COMM_WORLD, &ranks);
+    fz_status st = fz_dp_step(dp, x, y, NULL);
+    CHECK(ranks == 1 || (st == FZ_EINVAL && strstr(fz_last_error(), "freeze the same")),
+          "different freezing: step returned %d: %s", (int)st, fz_last_error());
+    for (size_t i = 0; ranks > 1 && i < fz_param_count(m); i++) {
+        size_t n;
+        const char *name = fz_param_name(m, i);
+        const float *p = fz_param_data(m, name, &n);
+        CHECK(memcmp(p, fz_param_data(before, name, NULL), n * sizeof(float)) == 0,
+              "refused step changed %s", name);
+    }
+    /* Agreeing again, the same trainer steps on. */
+    CHECK(fz_unfreeze(m, "*") == FZ_OK && fz_freeze(m, "prefix:1") == FZ_OK, "refreeze");
+    CHECK(fz_dp_step(dp, x, y, NULL) == FZ_OK, "step after agreeing: %s", fz_last_error());
+    free(x);
+    free(y);
+    fz_dp_free(dp);
+    fz_model_free(m);
+    fz_model_free(before);
+}
+
+/* Different architectures are refused by fz_dp_create on every rank, before the
+ * broadcast that would need equal counts. */
+static void refuses_different_shapes(void)
+{
+    int ranks;
+    MPI_Comm_size(MPI_COMM_WORLD, &ranks);
+    size_t other[N_WIDTHS];
+    memcpy(other, widths, sizeof other);
+    if (rank == 1)
+        other[2] += 1;
+    fz_model *m = fz_mlp_create(other, N_WIDTHS, 5);
+    fz_dp *dp = fz_dp_create(m, GLOBAL_BATCH, (fz_sgd){ .lr = 0.1f }, NULL);
+    CHECK(ranks == 1 || (!dp && strstr(fz_last_error(), "differ in shape")),
+          "different shapes were accepted: %s", dp ? "(created)" : fz_last_error());
+    fz_dp_free(dp);
+    fz_model_free(m);
+}
+
 int main(int argc, char **argv)
 {
     MPI_Init(&argc, &argv);
@@ -142,7 +206,15 @@ int main(int argc, char **argv)
                             "*.bias,fc1.weight" };
     for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++)
         matches_single_process(specs[i]);
+    /* Again with a bucket per layer: several sums in flight during the backward, runs
+     * broken by the padding after the 40-float biases, and the last started after it. */
+    setenv("FREEZEBENCH_DP_BUCKET_BYTES", "1", 1);
+    for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++)
+        matches_single_process(specs[i]);
+    unsetenv("FREEZEBENCH_DP_BUCKET_BYTES");
     refuses_uneven_batch();
+    refuses_different_freezing();
+    refuses_different_shapes();
     int total = 0;
     MPI_Allreduce(&failures, &total, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
     if (rank == 0)

@@ -257,23 +257,28 @@ FZ_API size_t      fz_frozen_params(const fz_model *m);
 
 /* Each of R ranks (processes of an MPI communicator) holds the same model and trains its
  * shard of a global batch of B rows, B/R rows each (B % R must be 0: unequal shards
- * would weigh rows unequally in the mean).  Once the backward is complete and before the
- * optimizer, the rank sums its trainable gradients over the ranks with MPI_Allreduce,
- * one call per contiguous run of them (one for a plain MLP): measured faster here than
- * per-layer MPI_Iallreduce overlapped with the backward (DESIGN.md, "Data parallel").  The
- * loss gradient is scaled by the global batch, so the sums are exactly the gradients of
- * the MSE's mean over the global batch: every rank applies the same update and the
+ * would weigh rows unequally in the mean).  During the backward, as soon as a layer's
+ * gradients are written, the trainable ones join a bucket (4 MiB by default,
+ * FREEZEBENCH_DP_BUCKET_BYTES to change it) that is summed over the ranks by an
+ * MPI_Iallreduce while the layers below compute, as PyTorch's DDP does; the step's own
+ * GEMMs make the MPI calls that advance it, and the optimizer waits for the last sums.
+ * The loss gradient is scaled by the global batch, so the sums are exactly the gradients
+ * of the MSE's mean over the global batch: every rank applies the same update and the
  * parameters stay identical.  Tensors the plan does not train are never communicated.
  *
  * The header needs no MPI: the communicator is passed by address (an MPI_Comm *, NULL
  * for MPI_COMM_WORLD), and a library built without MPI (meson -Dmpi=disabled) refuses
  * fz_dp_create.  MPI must be initialised by the caller; only the thread that calls
- * fz_dp_step makes MPI calls (MPI_THREAD_FUNNELED suffices).
+ * fz_dp_step makes MPI calls (MPI_THREAD_FUNNELED suffices; the team's thread 0, which
+ * makes the progress calls, is that thread).
  *
  * Every rank must hold the same model architecture and the same freeze flags, and call
- * fz_dp_step the same number of times.  A step that fails on one rank (bad input, an
- * error) leaves the others waiting in a collective: a program should print
- * fz_last_error() and call MPI_Abort, as tools/freezebench does. */
+ * fz_dp_step the same number of times.  Both are checked: fz_dp_create and every
+ * fz_dp_step compare a fingerprint of the shapes and the flags across the ranks (one
+ * small allreduce) and return FZ_EINVAL on every rank, before any gradient is sent, when
+ * they differ.  A step that fails on one rank alone (bad input, an error) leaves the
+ * others waiting in a collective: a program should print fz_last_error() and call
+ * MPI_Abort, as tools/freezebench does. */
 typedef struct fz_dp fz_dp;
 
 /* Whether this library was built with MPI. */
@@ -305,10 +310,12 @@ FZ_API fz_trainer *fz_dp_trainer(fz_dp *dp);
 typedef struct {
     int      ranks;
     uint64_t bytes_planned;   /* 4 × elements of the tensors the plan trains */
-    uint64_t bytes_executed;  /* handed to MPI_Allreduce (counted as sent) */
-    double   comm_s;          /* time inside the gradients' MPI_Allreduce calls */
-    double   wait_s;          /* of it, waited for after the backward (all of it) */
-    double   hidden_s;        /* comm_s − wait_s: overlapped with the backward (0) */
+    uint64_t bytes_executed;  /* handed to MPI_Iallreduce (counted as sent) */
+    double   comm_s;          /* from the first bucket's start until every sum was seen
+                               * complete (by a progress call or the final wait) */
+    double   wait_s;          /* of the step's time, spent waiting for the sums after the
+                               * backward, before the optimizer */
+    double   hidden_s;        /* comm_s − wait_s: in flight while the backward computed */
 } fz_dp_comm;
 FZ_API fz_dp_comm  fz_dp_comm_last(const fz_dp *dp);
 

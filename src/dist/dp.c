@@ -1,16 +1,17 @@
 /*
  * Data-parallel training over MPI (freezebench.h, "data-parallel training"; DESIGN.md,
- * "Data parallel").  A rank's trainer runs the step; its before_update hook
- * (trainer_hooks.h) sums the plan's trainable gradients over the ranks with blocking
- * MPI_Allreduce calls, one per contiguous run of the trainer's gradient arena (for an
- * MLP whose tensors fill whole cache lines: one call for the whole trainable part).
- * Measured on 2 ranks × 1 thread (DESIGN.md): per-layer MPI_Iallreduce overlapped with
- * the backward moved ~80 MB/s, since Open MPI progresses non-blocking collectives only
- * inside MPI calls on the training thread, and with every core busy computing there is
- * no idle core to hide them on; one large blocking call runs the tuned shared-memory
- * allreduce at full speed.  Which tensors travel is read from the plan.
+ * "Data parallel").  A rank's trainer runs the step and tells us, layer by layer from the
+ * top, when a layer's gradients are written (trainer_hooks.h).  Those of the tensors the
+ * plan trains are gathered into buckets, runs of gradients that lie back to back in the
+ * trainer's arena, and each full bucket is summed over the ranks by an MPI_Iallreduce
+ * started at once, so the sum travels while the layers below compute, as PyTorch's DDP
+ * does.  Open MPI advances a non-blocking collective only inside MPI calls on the
+ * calling thread, so the trainer's GEMMs call progress() between blocks, which tests the
+ * requests; before the optimizer reads any gradient, before_update starts the last
+ * bucket and waits for all of them.  Frozen tensors are never in a bucket.
  */
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,13 +19,23 @@
 #include <mpi.h>
 
 #include "clock.h"
+#include "decimal.h"
 #include "error.h"
 #include "model.h"
 #include "plan.h"
 #include "trainer_hooks.h"
 
-/* MPI counts are int: a larger tensor goes in pieces of this many floats. */
+/* MPI counts are int: a larger run goes in pieces of this many floats. */
 #define PIECE_FLOATS ((size_t)1 << 30)
+/* A bucket is started once it holds this much (FREEZEBENCH_DP_BUCKET_BYTES overrides):
+ * smaller ones pay the collective's fixed cost more often, larger ones start later and
+ * leave less of the backward to hide in. */
+#define BUCKET_BYTES ((uint64_t)4 << 20)
+
+typedef struct {
+    float *g;       /* first float of the run */
+    size_t n;       /* floats */
+} bucket;
 
 struct fz_dp {
     fz_trainer *t;
@@ -32,8 +43,14 @@ struct fz_dp {
     MPI_Comm comm;              /* a duplicate, so our traffic never meets the caller's */
     int rank, ranks;
     size_t global_batch, rows;
-    double comm_s;              /* this step's time inside MPI_Allreduce */
+    /* This step's buckets in flight, at most one request per piece of each tensor. */
+    MPI_Request *reqs;
+    size_t n_reqs, cap_reqs;
+    bucket open;                /* gathering; n == 0: none */
+    uint64_t bucket_bytes;      /* start a bucket once it holds this much */
+    double first_start, done_at, wait_s;
     uint64_t bytes_sent;
+    fz_status comm_status;      /* the first failed MPI call of the step */
     fz_dp_comm last;
     /* FREEZEBENCH_DP_FAIL=RANK:STEP makes that rank's step fail (tests of the abort). */
     int fail_rank;
@@ -42,52 +59,147 @@ struct fz_dp {
 
 bool fz_dp_available(void) { return true; }
 
-/* One in-place sum over the ranks of n floats; MPI counts are int, so in pieces. */
-static fz_status allreduce(fz_dp *dp, float *g, size_t n)
+static void comm_failed(fz_dp *dp, const char *call, int rc)
 {
-    for (size_t off = 0; off < n; off += PIECE_FLOATS) {
-        size_t k = n - off < PIECE_FLOATS ? n - off : PIECE_FLOATS;
-        int rc = MPI_Allreduce(MPI_IN_PLACE, g + off, (int)k, MPI_FLOAT, MPI_SUM, dp->comm);
-        if (rc != MPI_SUCCESS)
-            return fz_set_error(FZ_EIO, "fz_dp_step: rank %d: MPI_Allreduce failed (%d)",
-                                dp->rank, rc);
-        dp->bytes_sent += k * sizeof(float);
-    }
-    return FZ_OK;
+    if (dp->comm_status == FZ_OK)
+        dp->comm_status = fz_set_error(FZ_EIO, "fz_dp_step: rank %d: %s failed (%d)",
+                                       dp->rank, call, rc);
 }
 
-/* The backward is complete: sum every trainable gradient before the optimizer reads it.
- * Tensors whose gradients lie back to back in the trainer's arena (index order, each
- * slot rounded up to a cache line) go in one call, so the per-call latency is paid per
- * run rather than per tensor; a gap of padding ends a run, so no padding byte is sent
- * and bytes_executed stays exactly 4 × trainable elements. */
-static fz_status before_update(void *ctx)
+/* Starts the sum of the open bucket over the ranks, in place. */
+static void start_bucket(fz_dp *dp)
+{
+    bucket b = dp->open;
+    dp->open.n = 0;
+    if (b.n == 0)
+        return;
+    if (dp->n_reqs == 0)
+        dp->first_start = fz_now();
+    dp->done_at = 0;   /* a new sum in flight: not all complete any more */
+    for (size_t off = 0; off < b.n; off += PIECE_FLOATS) {
+        size_t k = b.n - off < PIECE_FLOATS ? b.n - off : PIECE_FLOATS;
+        if (dp->n_reqs == dp->cap_reqs) {   /* sized at create: cannot happen */
+            comm_failed(dp, "bucket bookkeeping", -1);
+            return;
+        }
+        int rc = MPI_Iallreduce(MPI_IN_PLACE, b.g + off, (int)k, MPI_FLOAT, MPI_SUM,
+                                dp->comm, &dp->reqs[dp->n_reqs]);
+        if (rc != MPI_SUCCESS) {
+            comm_failed(dp, "MPI_Iallreduce", rc);
+            return;
+        }
+        dp->n_reqs++;
+        dp->bytes_sent += k * sizeof(float);
+    }
+}
+
+/* Layer `layer`'s trainable gradients join the open bucket when they end where it
+ * begins (the backward walks down the arena); otherwise the bucket is started and they
+ * open the next.  A gap of padding ends a run, so no padding byte is sent and
+ * bytes_executed stays exactly 4 × trainable elements. */
+static void grads_ready(void *ctx, size_t layer)
 {
     fz_dp *dp = ctx;
     const fz_plan *plan;
-    trainer_current_plan(dp->t, &plan);   /* current: the step planned before its forward */
-    double t0 = fz_now();
-    size_t n_tensors = dp->m->n_tensors, i = 0;
-    while (i < n_tensors) {
-        if (!plan_need_grad(plan, &dp->m->tensors[i])) {
-            i++;
+    trainer_current_plan(dp->t, &plan);
+    fz_linear lin = fz_model_layer(dp->m, layer);
+    size_t idx[2] = { lin.b_index, lin.W_index };   /* descending, as the arena runs */
+    for (int j = 0; j < 2; j++) {
+        if (idx[j] == FZ_NO_BIAS || !plan_need_grad(plan, &dp->m->tensors[idx[j]]))
             continue;
+        float *g = trainer_grad(dp->t, idx[j]);
+        size_t n = dp->m->tensors[idx[j]].numel;
+        if (dp->open.n && g + n == dp->open.g) {
+            dp->open.g = g;
+            dp->open.n += n;
+        } else {
+            start_bucket(dp);
+            dp->open = (bucket){ g, n };
         }
-        float *g = trainer_grad(dp->t, i);
-        size_t n = dp->m->tensors[i].numel;
-        for (i++; i < n_tensors && plan_need_grad(plan, &dp->m->tensors[i]) &&
-                  trainer_grad(dp->t, i) == g + n; i++)
-            n += dp->m->tensors[i].numel;
-        fz_status st = allreduce(dp, g, n);
-        if (st != FZ_OK)
-            return st;
     }
-    dp->comm_s = fz_now() - t0;
+    if (dp->open.n * sizeof(float) >= dp->bucket_bytes)
+        start_bucket(dp);
+}
+
+/* Between the backward's blocks: let Open MPI move the buckets in flight. */
+static void progress(void *ctx)
+{
+    fz_dp *dp = ctx;
+    if (dp->n_reqs == 0 || dp->done_at > 0)
+        return;
+    int done = 0;
+    int rc = MPI_Testall((int)dp->n_reqs, dp->reqs, &done, MPI_STATUSES_IGNORE);
+    if (rc != MPI_SUCCESS)
+        comm_failed(dp, "MPI_Testall", rc);
+    else if (done)
+        dp->done_at = fz_now();
+}
+
+/* The backward is complete: the last bucket goes, and every sum must have arrived
+ * before the optimizer reads a gradient. */
+static fz_status before_update(void *ctx)
+{
+    fz_dp *dp = ctx;
+    start_bucket(dp);
+    double t0 = fz_now();
+    if (dp->n_reqs && dp->comm_status == FZ_OK) {
+        int rc = MPI_Waitall((int)dp->n_reqs, dp->reqs, MPI_STATUSES_IGNORE);
+        if (rc != MPI_SUCCESS)
+            comm_failed(dp, "MPI_Waitall", rc);
+    }
+    double t1 = fz_now();
+    dp->wait_s = t1 - t0;
+    /* Waitall returned at once when progress() had already seen the sums complete. */
+    if (dp->done_at == 0)
+        dp->done_at = t1;
+    return dp->comm_status;
+}
+
+/* What every rank must agree on before tensors are summed: the shapes, which fix every
+ * bucket's count, and the freeze flags, which decide which tensors travel.  FNV-1a over
+ * them; a rank that differs would send buffers of other sizes, which MPI cannot detect. */
+static uint64_t model_fingerprint(const fz_model *m)
+{
+    uint64_t h = 14695981039346656037ULL;
+    uint64_t words[4] = { m->n_tensors, 0, 0, 0 };
+    for (size_t i = 0; i <= m->n_tensors; i++) {
+        if (i > 0) {
+            const fz_tensor *tn = &m->tensors[i - 1];
+            words[0] = tn->rows, words[1] = tn->cols, words[2] = tn->is_bias;
+            words[3] = tn->requires_grad;
+        }
+        const unsigned char *b = (const unsigned char *)words;
+        for (size_t j = 0; j < sizeof words; j++)
+            h = (h ^ b[j]) * 1099511628211ULL;
+    }
+    return h;
+}
+
+/* Collective: FZ_OK on every rank when all ranks' models agree, FZ_EINVAL on every rank
+ * otherwise (one call: the minimum of h and of ~h gives the minimum and the maximum). */
+static fz_status ranks_agree(fz_dp *dp, const char *where)
+{
+    uint64_t h = model_fingerprint(dp->m);
+    uint64_t v[2] = { h, ~h };
+    int rc = MPI_Allreduce(MPI_IN_PLACE, v, 2, MPI_UINT64_T, MPI_MIN, dp->comm);
+    if (rc != MPI_SUCCESS)
+        return fz_set_error(FZ_EIO, "%s: rank %d: MPI_Allreduce failed (%d)", where,
+                            dp->rank, rc);
+    if (v[0] != ~v[1])
+        return fz_set_error(FZ_EINVAL, "%s: rank %d: the ranks' models differ in shape "
+                            "or in which tensors are frozen (this rank's %s); every rank "
+                            "must freeze the same tensors", where, dp->rank,
+                            h == v[0] ? "is the lowest fingerprint" : "differs");
     return FZ_OK;
 }
 
-static fz_status fail_injection(fz_dp *dp)
+static fz_status read_env(fz_dp *dp)
 {
+    const char *b = getenv("FREEZEBENCH_DP_BUCKET_BYTES");
+    dp->bucket_bytes = BUCKET_BYTES;
+    if (b && *b && !fz_parse_whole(b, 1, UINT64_MAX, &dp->bucket_bytes))
+        return fz_set_error(FZ_EINVAL, "fz_dp_create: FREEZEBENCH_DP_BUCKET_BYTES='%s': "
+                            "expected a whole number of bytes, at least 1", b);
     const char *s = getenv("FREEZEBENCH_DP_FAIL");
     dp->fail_rank = -1;
     if (!s || !*s)
@@ -126,7 +238,7 @@ fz_dp *fz_dp_create(fz_model *m, size_t global_batch, fz_sgd opt, const void *mp
     MPI_Comm_size(dp->comm, &dp->ranks);
     dp->m = m;
     dp->global_batch = global_batch;
-    if (fail_injection(dp) != FZ_OK)
+    if (read_env(dp) != FZ_OK)
         goto fail;
     if (global_batch == 0 || global_batch % (size_t)dp->ranks != 0) {
         fz_set_error(FZ_EINVAL, "fz_dp_create: global batch %zu is not a positive "
@@ -138,6 +250,19 @@ fz_dp *fz_dp_create(fz_model *m, size_t global_batch, fz_sgd opt, const void *mp
     dp->t = fz_trainer_create(m, dp->rows, opt);
     if (!dp->t)
         goto fail;
+    /* One request per piece of each tensor, plus one: a bucket's pieces never outnumber
+     * its tensors' own. */
+    dp->cap_reqs = 1;
+    for (size_t i = 0; i < m->n_tensors; i++)
+        dp->cap_reqs += m->tensors[i].numel / PIECE_FLOATS + 1;
+    dp->reqs = malloc(dp->cap_reqs * sizeof *dp->reqs);
+    if (!dp->reqs) {
+        fz_set_error(FZ_ENOMEM, "fz_dp_create: out of memory");
+        goto fail;
+    }
+    /* Shapes first: the broadcast below needs the same counts on every rank. */
+    if (ranks_agree(dp, "fz_dp_create") != FZ_OK)
+        goto fail;
     /* Rank 0's parameters everywhere: identical models before the first step. */
     for (size_t i = 0; i < m->n_tensors; i++) {
         fz_tensor *tn = &m->tensors[i];
@@ -147,7 +272,9 @@ fz_dp *fz_dp_create(fz_model *m, size_t global_batch, fz_sgd opt, const void *mp
         }
         fz_model_touch(m, i);
     }
-    trainer_set_hooks(dp->t, &(trainer_hooks){ .ctx = dp, .before_update = before_update,
+    trainer_set_hooks(dp->t, &(trainer_hooks){ .ctx = dp, .grads_ready = grads_ready,
+                                               .progress = progress,
+                                               .before_update = before_update,
                                                .mean_over_rows = global_batch });
     dp->last.ranks = dp->ranks;
     return dp;
@@ -162,6 +289,7 @@ void fz_dp_free(fz_dp *dp)
     if (!dp)
         return;
     fz_trainer_free(dp->t);
+    free(dp->reqs);
     if (dp->comm != MPI_COMM_NULL)
         MPI_Comm_free(&dp->comm);
     free(dp);
@@ -188,10 +316,18 @@ fz_status fz_dp_step(fz_dp *dp, const float *x, const float *y, float *loss)
     if (dp->rank == dp->fail_rank && step == dp->fail_step)
         return fz_set_error(FZ_EIO, "fz_dp_step: rank %d: step %llu: failure injected by "
                             "FREEZEBENCH_DP_FAIL", dp->rank, (unsigned long long)step);
+    /* Freezing may change between steps (schedules): checked every step, a few
+     * microseconds, before any gradient is sent. */
+    fz_status st = ranks_agree(dp, "fz_dp_step");
+    if (st != FZ_OK)
+        return st;
+    dp->n_reqs = 0;
+    dp->open.n = 0;
     dp->bytes_sent = 0;
-    dp->comm_s = 0;
+    dp->first_start = dp->done_at = dp->wait_s = 0;
+    dp->comm_status = FZ_OK;
     float local = 0.0f;
-    fz_status st = fz_train_step(dp->t, x, y, &local);
+    st = fz_train_step(dp->t, x, y, &local);
     if (st != FZ_OK)
         return st;
     /* Equal shards: the global mean is the mean of the ranks' means. */
@@ -206,10 +342,13 @@ fz_status fz_dp_step(fz_dp *dp, const float *x, const float *y, float *loss)
     for (size_t i = 0; i < dp->m->n_tensors; i++)
         if (plan_need_grad(plan, &dp->m->tensors[i]))
             planned += dp->m->tensors[i].numel * sizeof(float);
-    /* Blocking calls after the backward: all of it is waited for, none hidden. */
+    /* From the first bucket's start to the moment every sum was seen complete; what the
+     * optimizer did not wait for ran behind the backward. */
+    double span = dp->n_reqs ? dp->done_at - dp->first_start : 0.0;
     dp->last = (fz_dp_comm){ .ranks = dp->ranks, .bytes_planned = planned,
-                             .bytes_executed = dp->bytes_sent, .comm_s = dp->comm_s,
-                             .wait_s = dp->comm_s, .hidden_s = 0.0 };
+                             .bytes_executed = dp->bytes_sent, .comm_s = span,
+                             .wait_s = dp->wait_s,
+                             .hidden_s = span > dp->wait_s ? span - dp->wait_s : 0.0 };
     return FZ_OK;
 }
 

@@ -328,13 +328,22 @@ static void backward(fz_trainer *t, const fz_kernels *k, const fz_step_io *io)
         /* dX goes to the other gradient buffer, so the GEMM never reads what it writes;
          * layer 1's input never needs one (need_dX is never set there). */
         float *dX = !p->need_dX ? NULL : dY == t->dy[0] ? t->dy[1] : t->dy[0];
-        linear_backward_packed(k, &layer, t->packs.layer[l].dgrad, t->batch,
-                        l == io->start ? io->in : t->act[l], dY, l > 0,
-                        p->need_dW ? t->grad[layer.W_index] : NULL,
-                        p->need_db ? t->grad[layer.b_index] : NULL,
-                        dX, t->cnt_wgrad, t->cnt_dgrad);
-        if (dX)
+        const float *X = l == io->start ? io->in : t->act[l];
+        /* The layer's own gradients first, then its dX: a data-parallel listener starts
+         * summing them across ranks while dX and the layers below compute. */
+        if (p->need_dW || p->need_db) {
+            linear_backward_packed(k, &layer, NULL, t->batch, X, dY, l > 0,
+                                   p->need_dW ? t->grad[layer.W_index] : NULL,
+                                   p->need_db ? t->grad[layer.b_index] : NULL,
+                                   NULL, t->cnt_wgrad, t->cnt_dgrad);
+            if (t->hooks.grads_ready)
+                t->hooks.grads_ready(t->hooks.ctx, l);
+        }
+        if (dX) {
+            linear_backward_packed(k, &layer, t->packs.layer[l].dgrad, t->batch, X, dY,
+                                   l > 0, NULL, NULL, dX, t->cnt_wgrad, t->cnt_dgrad);
             dY = dX;
+        }
     }
 }
 
@@ -487,7 +496,11 @@ fz_status trainer_step(fz_trainer *t, const fz_step_io *io, const float *y, floa
                             (unsigned long long)t->steps);
     size_t mean_over = t->hooks.mean_over_rows ? t->hooks.mean_over_rows * out_w : n_out;
     mse_backward_over(t->dy[0], t->out, y, n_out, mean_over, t->cnt_dgrad);
+    if (t->hooks.progress)
+        fz_team_set_progress(t->hooks.progress, t->hooks.ctx);
     backward(t, k, io);
+    if (t->hooks.progress)
+        fz_team_set_progress(NULL, NULL);
     double t2 = fz_now();
     /* Data-parallel: the gradients are summed across ranks before any update. */
     if (t->hooks.before_update && (st = t->hooks.before_update(t->hooks.ctx)) != FZ_OK)

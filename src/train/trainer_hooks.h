@@ -1,7 +1,9 @@
 /*
  * Internal: what a layer above the trainer (src/dist, data-parallel training) may hook
- * into a training step.  The trainer stays unaware of who listens: it calls before_update
- * once the backward is complete and before the optimizer reads any gradient.  A step with no
+ * into a training step.  The trainer stays unaware of who listens: it says when a layer's
+ * gradients are written (grads_ready), lets the listener make progress during the
+ * backward's products, and calls before_update once the backward is complete and before
+ * the optimizer reads any gradient.  A step with no
  * hooks set runs exactly as before.
  */
 #ifndef FZ_TRAINER_HOOKS_H
@@ -14,6 +16,14 @@
 
 typedef struct {
     void *ctx;
+    /* The backward has written layer `layer`'s (0-based) gradients of this step, dW and
+     * db as the plan asks for them, and will not touch them again: a listener may start
+     * sending them while the layers below compute.  Called from the top layer down, only
+     * for layers with a trainable tensor, before that layer's dX. */
+    void (*grads_ready)(void *ctx, size_t layer);
+    /* Called between blocks of the backward's GEMMs (fz_gemm_ctx.progress) from the
+     * step's own thread, so a listener can advance communication it started. */
+    void (*progress)(void *ctx);
     /* Every gradient is written; the optimizer runs after this returns FZ_OK.  Another
      * status ends the step before any parameter changes and is returned by it. */
     fz_status (*before_update)(void *ctx);
