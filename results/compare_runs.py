@@ -2,7 +2,9 @@
 """Compares two runs of the benchmarks (two CSVs, or two folders of CSVs), or checks one.
 
 Two runs, BASELINE and CANDIDATE: rows are matched on their configuration key
-(bench, impl, model, batch, freeze_spec, threads, phase), never on their order.  Per
+(bench, impl, model, batch, freeze_spec, threads, phase, ranks), never on their order: a
+row of a data-parallel run on 2 MPI ranks is never matched with a one-process row (files
+without a ranks column are one process).  Per
 matched configuration it prints flop_cut and time_cut of both runs and their difference,
 and the time ratio CANDIDATE median / BASELINE median.  A configuration FAILS when
   |flop_cut difference| or |time_cut difference| > --tolerance   (absolute: cuts are
@@ -88,15 +90,17 @@ def load_run(path, args):
 
 
 def format_key(k):
-    bench, impl, model, batch, spec, threads, phase = k
-    return f"{bench}/{impl} {model} batch {batch} {spec or '-'} {threads}T {phase}"
+    bench, impl, model, batch, spec, threads, phase, ranks = k
+    return (f"{bench}/{impl} {model} batch {batch} {spec or '-'} {threads}T"
+            + (f" {ranks} ranks" if ranks != "1" else "") + f" {phase}")
 
 
 def sort_key(k, specs):
-    bench, impl, model, batch, spec, threads, phase = k
+    bench, impl, model, batch, spec, threads, phase, ranks = k
     phase_rank = runs.SWEEP_PHASES.index(phase) if phase in runs.SWEEP_PHASES else 9
     return (bench, impl != "freezebench", impl, runs.model_sort_key(model), int(batch),
-            int(threads), specs.index(spec) if spec in specs else -1, phase_rank, phase)
+            int(ranks), int(threads), specs.index(spec) if spec in specs else -1, phase_rank,
+            phase)
 
 
 def print_table(header, body):
@@ -132,7 +136,7 @@ def compare(a, b, args):
                     + [fmt_time_span(*times(ra)), fmt_time_span(*times(rb)),
                        "" if isnan(ratio) else f"{sig(ratio)}×",
                        "FAIL " + ",".join(reasons) if reasons else "ok"])
-    print(f"matched on (bench, impl, model, batch, freeze_spec, threads, phase): "
+    print(f"matched on (bench, impl, model, batch, freeze_spec, threads, phase, ranks): "
           f"{len(common)} configurations in both runs")
     print(f"tolerance: cuts ±{args.tolerance} absolute; time ratio "
           + (f"±{args.time_tolerance} relative" if args.time_tolerance >= 0 else "not checked"))

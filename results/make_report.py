@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Builds REPORT.md and its plots from results CSVs (schema 1 or 2, results/README.md).
+"""Builds REPORT.md and its plots from results CSVs (schema 1 to 3, results/README.md).
 
 One section per system: a schema-2 row names its system (`system_id`); a schema-1 row does
 not, and its system is told apart by host, CPU model, arch, cache sizes and core count (so
@@ -160,10 +160,17 @@ def noisy(rows, limit):
     return [r for r in rows if spread(r) > limit]
 
 
+def impl_label(impl, ranks):
+    """The implementation, with the MPI ranks of a data-parallel row (never mixed with a
+    one-process row: ranks is part of every configuration key)."""
+    return impl if str(ranks) == "1" else f"{impl} ×{ranks} ranks"
+
+
 def describe_row(r):
     if r["bench"] != "freeze_sweep":
         return f'{r["impl"]} {r["phase"]} {r["model"]}'
-    return f'{r["impl"]} {r["model"]} batch {r["batch"]} `{r["freeze_spec"]}` {r["phase"]}'
+    return (f'{impl_label(r["impl"], r["ranks"])} {r["model"]} batch {r["batch"]} '
+            f'`{r["freeze_spec"]}` {r["phase"]}')
 
 
 def warnings(srows, limit):
@@ -204,22 +211,24 @@ def sweep_tables(srows, limit):
     configs = by_config(sweep)
     groups = defaultdict(set)
     for r in sweep:
-        groups[(r["model"], int(r["batch"]))].add((r["impl"], int(r["threads"]), r["freeze_spec"]))
+        groups[(r["model"], int(r["batch"]))].add((r["impl"], int(r["ranks"]), int(r["threads"]),
+                                                   r["freeze_spec"]))
     out = []
     for model, batch in sorted(groups, key=lambda k: (model_sort_key(k[0]), k[1])):
         specs = spec_order(r["freeze_spec"] for r in sweep if r["model"] == model)
         body = []
-        for impl, threads, spec in sorted(groups[(model, batch)],
-                                          key=lambda t: (t[0] != "freezebench", t[0], t[1],
-                                                         specs.index(t[2]))):
-            ph = {p: configs.get(("freeze_sweep", impl, model, str(batch), spec, str(threads), p))
+        for impl, ranks, threads, spec in sorted(groups[(model, batch)],
+                                                 key=lambda t: (t[0] != "freezebench", t[0], t[1],
+                                                                t[2], specs.index(t[3]))):
+            ph = {p: configs.get(("freeze_sweep", impl, model, str(batch), spec, str(threads), p,
+                                  str(ranks)))
                   for p in SWEEP_PHASES}
             b, s = ph["backward"], ph["step"]
             if b is None:
                 continue
             flag = " ⚠" if any(r is not None and spread(r) > limit for r in ph.values()) else ""
             body.append([
-                impl, threads, f"`{spec}`", fmt_count(b["trainable_params"]),
+                impl_label(impl, ranks), threads, f"`{spec}`", fmt_count(b["trainable_params"]),
                 fmt_flop(num(b["flops_planned"])), fmt_cut(num(b["flop_cut"])),
                 fmt_time(num(ph["forward"]["time_median_s"])) if ph["forward"] else "",
                 fmt_time_span(*times(b)), fmt_cut(num(b["time_cut"])),
@@ -241,7 +250,8 @@ def threads_table(srows, limit):
         return []
     cells = {}
     for a, b in pairs:
-        k = (b["impl"], b["model"], int(b["batch"]), b["freeze_spec"], int(b["threads"]))
+        k = (impl_label(b["impl"], b["ranks"]), b["model"], int(b["batch"]), b["freeze_spec"],
+             int(b["threads"]))
         t1, tn = num(a["time_median_s"]), num(b["time_median_s"])
         text = fmt_ratio(t1 / tn)
         if tn > t1:
@@ -264,8 +274,9 @@ def threads_table(srows, limit):
 
 
 def versus_table(srows):
-    """freezebench against PyTorch on the same model, batch, threads, spec and phase."""
-    sweep = sweep_rows(srows)
+    """freezebench against PyTorch on the same model, batch, threads, spec and phase, in one
+    process (PyTorch rows are; a data-parallel row has no PyTorch twin)."""
+    sweep = [r for r in sweep_rows(srows) if r["ranks"] == "1"]
     t = defaultdict(dict)
     for r in sweep:
         t[(r["model"], int(r["batch"]), int(r["threads"]), r["freeze_spec"])][(r["impl"], r["phase"])] = r
@@ -318,7 +329,7 @@ def kernel_tables(srows, limit):
         for phase, model, batch, threads in cases:
             row = [phase, model.replace("x", "×"), threads]
             for impl in impls:
-                r = rows.get(("kernel_bench", impl, model, batch, "", threads, phase))
+                r = rows.get(("kernel_bench", impl, model, batch, "", threads, phase, "1"))
                 if r is None:
                     row += ["", ""]
                     continue
@@ -357,14 +368,14 @@ def cpu_vs_cpu(rows, systems, reference):
     specs = spec_order(k[4] for k in keys if k[4])
     body = []
     for k in sorted(keys, key=lambda k: (k[0], k[1] != "freezebench", k[1], model_sort_key(k[2]),
-                                         int(k[3]), int(k[5]),
+                                         int(k[3]), int(k[7]), int(k[5]),
                                          specs.index(k[4]) if k[4] else -1,
                                          SWEEP_PHASES.index(k[6]) if k[6] in SWEEP_PHASES else 9,
                                          k[6])):
         v = at[k]
         ref = num(v[reference]["time_median_s"])
-        row = [k[0], k[1], k[2], k[3], f"`{k[4]}`" if k[4] else "", k[5], k[6],
-               fmt_time_span(*times(v[reference]))]
+        row = [k[0], impl_label(k[1], k[7]), k[2], k[3], f"`{k[4]}`" if k[4] else "", k[5],
+               k[6], fmt_time_span(*times(v[reference]))]
         for s in others:
             if s in v:
                 row += [fmt_time_span(*times(v[s])),

@@ -38,11 +38,11 @@ def plot_sweep(system, rows, out_png):
     """False (and no file) when the system has no freeze_sweep backward rows."""
     bwd = [r for r in rows if r["bench"] == "freeze_sweep" and r["phase"] == "backward"]
     panels = {}
-    for r in bwd:
-        panels.setdefault((r["model"], int(r["batch"])), []).append(r)
+    for r in bwd:   # a data-parallel run (ranks > 1) gets panels of its own
+        panels.setdefault((r["model"], int(r["batch"]), int(r.get("ranks") or 1)), []).append(r)
     if not panels:
         return False
-    keys = sorted(panels, key=lambda k: (model_sort_key(k[0]), k[1]))
+    keys = sorted(panels, key=lambda k: (model_sort_key(k[0]), k[1], k[2]))
     impls = impl_order({r["impl"] for r in bwd})
     threads_all = sorted({int(r["threads"]) for r in bwd})
     fig, axes = plt.subplots(len(keys), 1, figsize=(10.5, 3.6 * len(keys) + 1.2),
@@ -111,7 +111,9 @@ def plot_sweep(system, rows, out_png):
         ax.set_xlabel("freeze spec (what is frozen)")
         ax.set_ylabel("cut = 1 − x / x(none)")
         ax.grid(axis="y", alpha=0.3)
-        ax.set_title(f"model {key[0]}, batch {key[1]}: backward pass", fontsize=10)
+        ax.set_title(f"model {key[0]}, batch {key[1]}"
+                     + (f" on {key[2]} MPI ranks" if key[2] > 1 else "") + ": backward pass",
+                     fontsize=10)
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     for ax in axes[:, 0]:
         ax.set_ylim(min(-0.05, lowest - 0.05), 1.0)

@@ -1,4 +1,4 @@
-"""Reading results CSVs (schema 1 and 2, results/README.md) and writing their numbers for
+"""Reading results CSVs (schema 1 to 3, results/README.md) and writing their numbers for
 people: shared by make_report.py, plots.py and compare_runs.py.
 
 Only the csv module and the standard library: the report must run on a bare Debian
@@ -27,7 +27,9 @@ SYSTEM_COLUMNS = ("cpu_vendor", "cpu_family", "cpu_model_number", "cpu_stepping"
 SWEEP_PHASES = ("forward", "backward", "optimizer", "step")
 
 # What a row measures, without the machine: two runs (or two systems) are matched on it.
-CONFIG_FIELDS = ("bench", "impl", "model", "batch", "freeze_spec", "threads", "phase")
+# `ranks` (schema 3: MPI ranks of a data-parallel row) is last, so the fields before it
+# keep their positions; load() gives a row without the column ranks "1".
+CONFIG_FIELDS = ("bench", "impl", "model", "batch", "freeze_spec", "threads", "phase", "ranks")
 
 
 class InputError(Exception):
@@ -96,6 +98,8 @@ def load(inputs):
             continue
         for r in file_rows:
             r["_file"], r["_path"], r["_schema"] = name, path, r["schema_version"]
+            # One process wherever the column is missing (schemas 1, 2) or empty.
+            r["ranks"] = (r.get("ranks") or "").strip() or "1"
             sid = (r.get("system_id") or "").strip()
             r["_described"] = bool(sid)
             r["_system"] = sid if sid else derived_system_id(r)

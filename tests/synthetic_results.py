@@ -1,4 +1,4 @@
-"""Small results CSVs in schema 1 or 2 for the report and comparison tests, written from
+"""Small results CSVs in schema 1 to 3 for the report and comparison tests, written from
 Python so that no measured fixture has to be committed.  Times are made up, but every
 derived column (gflops, cuts, fraction of peak) follows results/README.md from them."""
 import csv
@@ -15,6 +15,9 @@ SYSTEM_COLUMNS_V2 = ("system_id", "cpu_vendor", "cpu_family", "cpu_model_number"
                      "kernel", "blas", "openblas_core", "peak_isa")
 # Where schema 2 puts its new columns is the writer's business: readers go by name.
 COLUMNS_V2 = COLUMNS_V1[:13] + list(SYSTEM_COLUMNS_V2) + COLUMNS_V1[13:]
+# Schema 3: the frozen-prefix cache and the data-parallel columns.
+COLUMNS_V3 = COLUMNS_V2 + ["cache_bytes", "ranks", "allreduce_bytes_planned",
+                           "allreduce_bytes_executed", "comm_time_s", "comm_hidden_s"]
 
 PEAK_PER_CORE = 100.0
 BANDWIDTH = 20.0
@@ -49,9 +52,12 @@ def _measured(flops, med, lo, hi, threads, bytes_=0):
                 fraction_of_peak=repr(bytes_ / med * 1e-9 / BANDWIDTH if bytes_ else gflops / peak))
 
 
-def sweep(m, impl="freezebench", threads=(1, 2), scale=1.0, time_of=None, spread=1.05):
+def sweep(m, impl="freezebench", threads=(1, 2), scale=1.0, time_of=None, spread=1.05,
+          ranks=1):
     """Rows of a 16x3@8 sweep.  time_of(spec, threads, phase) -> seconds overrides the
-    default times (backward time proportional to its FLOPs plus a fixed part)."""
+    default times (backward time proportional to its FLOPs plus a fixed part).  With
+    ranks > 1 the rows are a data-parallel run's (schema 3's ranks and allreduce columns;
+    written only by write(..., 3))."""
     rows = []
     for t in threads:
         none = {}
@@ -72,6 +78,10 @@ def sweep(m, impl="freezebench", threads=(1, 2), scale=1.0, time_of=None, spread
                          **_measured(f, med, med / spread, med * spread, t))
                 r["flop_cut"] = repr(1 - f / none[phase][1])
                 r["time_cut"] = repr(1 - med / none[phase][0])
+                ar = 4 * (flops // 10) if ranks > 1 else 0
+                r.update(cache_bytes="0", ranks=str(ranks), allreduce_bytes_planned=str(ar),
+                         allreduce_bytes_executed=str(ar),
+                         comm_time_s=repr(1e-6 if ranks > 1 else 0), comm_hidden_s="0")
                 rows.append(r)
     return rows
 
@@ -103,7 +113,7 @@ def kernels(m, impls=("freezebench", "openblas"), scale=1.0):
 
 
 def write(path, rows, version):
-    columns = COLUMNS_V2 if version >= 2 else COLUMNS_V1
+    columns = COLUMNS_V3 if version >= 3 else COLUMNS_V2 if version == 2 else COLUMNS_V1
     with open(path, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=columns, lineterminator="\r\n")
         w.writeheader()

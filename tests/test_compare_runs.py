@@ -2,7 +2,10 @@
 """results/compare_runs.py on synthetic runs (tests/synthetic_results.py): a time cut 0.19
 off must fail (exit 1) at --tolerance 0.05 and pass (0) at a tolerance above it; a run
 against itself with its rows in another order passes; --help exits 0; usage errors
-(missing file, bad option, a folder holding one configuration twice) exit 2.
+(missing file, bad option, a folder holding one configuration twice) exit 2.  `ranks` is
+part of the key: a schema-3 file holding a 1-rank and a 2-rank run of the same sweep is
+no duplicate, its 2-rank rows (3× slower here) are never matched with a schema-2 file's
+rows (which read as 1 rank), and a 2-rank run alone shares no configuration with them.
 
 usage: test_compare_runs.py results/compare_runs.py
 """
@@ -70,6 +73,25 @@ with tempfile.TemporaryDirectory() as d:
         problems.append("the duplicate-configuration error does not suggest --system")
     expect(0, "the same folder with --system", two, base, "--system", "sys-a")
 
+    # ranks in the key: one file with both runs, a schema-2 baseline without the column.
+    m3 = dict(m, schema_version="3")
+    two_ranks = syn.sweep(m3, ranks=2, scale=3.0)
+    mixed = os.path.join(d, "mixed.csv")
+    syn.write(mixed, syn.sweep(m3) + two_ranks, 3)
+    only2 = os.path.join(d, "only2.csv")
+    syn.write(only2, two_ranks, 3)
+    expect(0, "a file with a 1-rank and a 2-rank run against itself", mixed, mixed)
+    p = expect(0, "a schema-2 run against the mixed file: the 1-rank rows match", base, mixed,
+               "--time-tolerance", "0.01")
+    n_base = len(syn.sweep(m))
+    if f"{n_base} configurations in both runs" not in p.stdout:
+        problems.append(f"schema 2 vs mixed: want {n_base} matched configurations\n{p.stdout[-800:]}")
+    if f"only in the candidate ({len(two_ranks)})" not in p.stdout or "2 ranks" not in p.stdout:
+        problems.append("the 2-rank rows are not listed as only in the candidate")
+    p = expect(2, "a 2-rank run against a 1-rank run: nothing in common", base, only2)
+    if "no configuration is in both runs" not in p.stderr:
+        problems.append(f"2 ranks vs 1: {p.stderr[-400:]}")
+
 if problems:
     sys.exit("test_compare_runs: " + "\n".join(problems))
-print("test_compare_runs: exit statuses as documented")
+print("test_compare_runs: exit statuses as documented, ranks kept apart")

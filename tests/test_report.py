@@ -3,7 +3,9 @@
 systems with the same cpu_model and host but other system_ids must be two sections, with
 a CPU-vs-CPU table; two schema-1 files of the same CPU model but other L3 sizes two more,
 said to predate the system description; a 2-thread row slower than 1 thread and a noisy
-row must be warned about; numbers in scaled units, no exponents; every plot written.
+row must be warned about; numbers in scaled units, no exponents; every plot written.  A
+schema-3 file of a 2-rank data-parallel run on system A shows as its own rows
+("freezebench ×2 ranks"), never paired with the 1-rank rows.
 
 usage: test_report.py results/make_report.py
 """
@@ -71,6 +73,8 @@ with tempfile.TemporaryDirectory() as d:
     syn.write(os.path.join(d, "a.csv"), rows_a, 2)
     syn.write(os.path.join(d, "pytorch-a.csv"), syn.sweep(a, impl="pytorch", scale=20), 2)
     syn.write(os.path.join(d, "b.csv"), syn.sweep(b, scale=1.3) + syn.kernels(b, scale=1.3), 2)
+    a3 = dict(a, schema_version="3")
+    syn.write(os.path.join(d, "a-r2.csv"), syn.sweep(a3, ranks=2, threads=(1,), scale=0.7), 3)
     syn.write(os.path.join(d, "old.csv"), syn.sweep(syn.machine(1), scale=1.1), 1)
     syn.write(os.path.join(d, "old-other-l3.csv"),
               syn.sweep(syn.machine(1, l3=2**24), scale=1.2), 1)
@@ -95,6 +99,12 @@ with tempfile.TemporaryDirectory() as d:
     check("### freezebench vs PyTorch" in report and "20.0×" in report,
           "no freezebench vs PyTorch table with the 20× ratio")
     check("### Threads" in report and "### Kernels" in report, "threads or kernel table missing")
+    section_a = report.partition(f"## System `{A}`")[2].partition("## System")[0]
+    check(section_a.count("| freezebench ×2 ranks | 1 |") == 4,
+          "system A's sweep table lacks the 4 specs of its 2-rank run")
+    vs_pytorch = section_a.partition("### freezebench vs PyTorch")[2].partition("###")[0]
+    check("1.00×" not in vs_pytorch and vs_pytorch.count("\n| 16x3 |") == 8,
+          "the PyTorch table mixes in the 2-rank rows")
     check("future.csv" in report and "Skipped" in report, "the schema-9 file is not listed as skipped")
     check("µs" in report and "kFLOP" in report, "no scaled units in the tables")
     exponent = re.search(r"\d[eE][+-]?\d", report)
