@@ -6,7 +6,8 @@
  * the baseline of weak scaling:
  *   FREEZEBENCH_THREADS=1 mpirun --bind-to core -np 1 dp_step --batch 256
  *   FREEZEBENCH_THREADS=1 mpirun --bind-to core -np 2 dp_step --batch 512
- *   (FZ_DP_STEP_NO_TUNE=1 keeps Open MPI's default allreduce, not fz_dp_tune_mpi_env's)
+ *   (FZ_DP_STEP_NO_TUNE=1 keeps Open MPI's default non-blocking allreduce instead of
+ *   fz_dp_tune_mpi_env's ring)
  *   usage: dp_step [--width W] [--layers L] [--batch B] [--steps N] [SPEC ...]
  * Defaults: the 8×1024 MLP (--width 1024 --layers 8), --batch 256, 10 steps, the specs
  * none prefix:2 prefix:4 prefix:6 prefix:7 last bitfit.

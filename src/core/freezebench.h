@@ -283,10 +283,10 @@ typedef struct fz_dp fz_dp;
 
 /* Whether this library was built with MPI. */
 FZ_API bool        fz_dp_available(void);
-/* Call before MPI_Init: where Open MPI started every rank on one node, selects its ring
- * allreduce (measured ~1.7× the default's speed for the gradient sum on shared memory)
- * unless OMPI_MCA_coll_tuned_allreduce_algorithm is already set.  Does nothing otherwise
- * or without MPI. */
+/* Call before MPI_Init: where Open MPI started every rank on one node, selects the ring
+ * algorithm of its non-blocking allreduce (measured faster than its default for the
+ * gradient buckets on shared memory) unless OMPI_MCA_coll_libnbc_iallreduce_algorithm
+ * is already set.  Does nothing otherwise or without MPI. */
 FZ_API void        fz_dp_tune_mpi_env(void);
 /* A data-parallel trainer for `m` (as fz_trainer_create, with the global batch).  Rank
  * 0's parameters are broadcast to every rank, so all start identical.  Collective: every

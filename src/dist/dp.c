@@ -352,17 +352,17 @@ fz_status fz_dp_step(fz_dp *dp, const float *x, const float *y, float *loss)
     return FZ_OK;
 }
 
-/* Open MPI's default allreduce choice for two ranks on one node moved 33 MB in ~40 ms
- * here, its ring algorithm in ~24 ms (DESIGN.md, "Data parallel").  Forced only where
- * every rank shares one node (the ring's 2(R−1) latency terms would hurt small messages
- * across many nodes) and never over the user's own setting (setenv does not overwrite). */
+/* The buckets' sums are Open MPI's non-blocking allreduce (coll/libnbc), whose default
+ * choice for two ranks is a binomial tree: one rank receives the whole bucket, adds and
+ * sends it back.  Its ring has each rank send, add and receive half, and measured faster
+ * here (DESIGN.md, "Data parallel").  Forced only where every rank shares one node (the
+ * ring's 2(R−1) latency terms would hurt small buckets across many nodes) and never over
+ * the user's own setting (setenv does not overwrite). */
 void fz_dp_tune_mpi_env(void)
 {
     const char *size = getenv("OMPI_COMM_WORLD_SIZE");
     const char *local = getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
-    if (!size || !local || strcmp(size, local) != 0 ||
-        getenv("OMPI_MCA_coll_tuned_allreduce_algorithm"))
+    if (!size || !local || strcmp(size, local) != 0)
         return;
-    setenv("OMPI_MCA_coll_tuned_use_dynamic_rules", "1", 0);
-    setenv("OMPI_MCA_coll_tuned_allreduce_algorithm", "4", 0);   /* 4: ring */
+    setenv("OMPI_MCA_coll_libnbc_iallreduce_algorithm", "1", 0);   /* 1: ring */
 }
