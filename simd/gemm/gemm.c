@@ -6,9 +6,10 @@
  * derived from those caches for the kernel's own tile, so the loop nest needs nothing
  * from the thread runtime and any kernel gets blocking that fits its tile.
  *
- * Blocked path (Goto/BLIS):  NC loop (split among the plan's L3 groups) → KC loop, pack
- * a KC×NC block of B shared by the group → MC loop (the group's threads split M), pack
- * an MC×KC block of A per thread → NR loop → MR loop → microkernel.  K is never split
+ * Blocked path (Goto/BLIS):  NC loop (split among groups of threads: at least the plan's
+ * L3 groups, more where the product's shape makes that cheaper, see split_groups) → KC
+ * loop, pack a KC×NC block of B shared by the group → MC loop (the group's threads
+ * split M), pack an MC×KC block of A per thread → NR loop → MR loop → microkernel.  K is never split
  * and every C element is summed over k in the same order whatever the thread count or
  * row split, so results are bitwise identical for any number of threads.
  *
@@ -178,6 +179,8 @@ static uint64_t blocked_worker(const blocked_job *job, int t, int nt)
     int groups = job->groups, per_group = nt / groups;
     int g = t / per_group, tg = t % per_group;
     float *own_bp = job->bbuf + (size_t)g * job->bstride;
+    /* A group of one thread packs its B block alone: no barrier to wait at. */
+    bool shared_b = per_group > 1;
     float *ap = job->abuf + (size_t)t * job->astride;
     unsigned stages = epilogue_stages(op);
     uint64_t done = 0;
@@ -209,7 +212,9 @@ static uint64_t blocked_worker(const blocked_job *job, int t, int nt)
                                  op->b + (jc + b0) * job->s.csb + pc * job->s.rsb,
                                  job->s.csb, job->s.rsb, b1 - b0, kcur);
 #ifdef _OPENMP
+                if (shared_b) {
 #pragma omp barrier
+                }
 #endif
             }
             for (size_t ic = m0; ic < m1 && ncur; ic += job->blk.mc) {
@@ -241,13 +246,61 @@ static uint64_t blocked_worker(const blocked_job *job, int t, int nt)
             }
             /* Nobody repacks B while a thread of the group may still read it. */
 #ifdef _OPENMP
-            if (!job->bpre) {
+            if (!job->bpre && shared_b) {
 #pragma omp barrier
             }
 #endif
         }
     }
     return done;
+}
+
+/* Per-thread costs of a layout, relative to one microkernel tile's work per k step
+ * (MR·NR FMAs): packing an element of A, and reading an element of a B block that
+ * another thread of the group packed (presumably its lines come one miss at a time
+ * from that core's L2; the two barriers per KC block come with it).  Fitted on an
+ * Emerald Rapids VM (2 cores, AVX-512 6×64 tile, KC 128) to the batch-256 1024×1024
+ * layer's three products on 2 threads, each timed with both layouts (fastest of 8
+ * calls, 11 interleaved repetitions, twice): the forward's X·Wᵀ and dgrad's dY·W
+ * (256×1024×1024) took 2.01-2.16 ms with N split (each thread packs all of A and its
+ * own half of B: nothing shared, no barriers) against 2.16-2.30 ms with M split (one
+ * B shared, rows split 132/124), and 1 thread 3.7-4.0 ms; the wgrad's dYᵀ·X
+ * (1024×1024×256: A twice as long to pack per thread when not split, 2 KC blocks)
+ * 1.94-1.96 ms with M split against 2.03-2.04 ms with N split. */
+#define COST_PACK_A 0.22
+#define COST_SHARED_B 0.11
+
+static size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
+
+/* How many groups of threads split N (the rest of each group splits M and shares its
+ * packed B): the divisor of `threads` that is a multiple of the team's L3 groups `l3`
+ * (so that no group spans two L3s) with the least estimated time for the busiest
+ * thread: its tiles, the rows of A it packs (every thread of a group packs its own
+ * rows, so fewer threads per group means more rows each), and the B it reads from its
+ * group's other threads' packs.  Splitting N or M in whole tiles, the layout never
+ * changes a result. */
+static int split_groups(const fz_sgemm_kernel *kern, const fz_gemm_op *op, int threads,
+                        int l3, bool packs_a, bool packs_b)
+{
+    size_t mp = ceil_div(op->m, kern->mr), np = ceil_div(op->n, kern->nr);
+    int best = l3;
+    double best_cost = 0.0;
+    for (int g = l3; g <= threads; g += l3) {
+        if (threads % g)
+            continue;
+        size_t per = (size_t)(threads / g);
+        size_t rows = ceil_div(mp, per), cols = ceil_div(np, (size_t)g);
+        double cost = (double)rows * cols;
+        if (packs_a)
+            cost += COST_PACK_A * (double)(rows * kern->mr);
+        if (packs_b && per > 1)
+            cost += COST_SHARED_B * (double)(cols * kern->nr) * (double)(per - 1) / per;
+        if (g == l3 || cost < best_cost) {
+            best = g;
+            best_cost = cost;
+        }
+    }
+    return best;
 }
 
 static void sgemm_blocked(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
@@ -269,6 +322,7 @@ static void sgemm_blocked(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
 #endif
     int groups = threads > 1 && ctx->groups > 0 && threads % ctx->groups == 0
                  ? ctx->groups : 1;
+    groups = split_groups(kern, op, threads, groups, !job.a_in_place, !bpre);
     job.groups = groups;
 
     /* One allocation for every pack buffer, sized to this product.  Plain malloc, not
