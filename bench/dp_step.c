@@ -38,7 +38,8 @@ int main(int argc, char **argv)
 {
     if (!getenv("FZ_DP_STEP_NO_TUNE"))   /* the Open MPI default, for comparison */
         fz_dp_tune_mpi_env();
-    MPI_Init(&argc, &argv);
+    int provided;   /* only this thread calls MPI (also as the team's thread 0) */
+    MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
     int rank, ranks;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &ranks);

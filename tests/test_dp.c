@@ -200,7 +200,8 @@ static void refuses_different_shapes(void)
 
 int main(int argc, char **argv)
 {
-    MPI_Init(&argc, &argv);
+    int provided;
+    MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     const char *specs[] = { "none", "prefix:1", "prefix:2", "last", "bitfit", "fc2.*",
                             "*.bias,fc1.weight" };

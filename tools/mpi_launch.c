@@ -32,7 +32,8 @@ bool cli_mpi_start(int *argc, char ***argv)
 #ifdef FZ_TOOLS_MPI
     int provided;
     fz_dp_tune_mpi_env();   /* read by MPI_Init: Open MPI's faster allreduce on one node */
-    /* Only the main thread calls MPI; the OpenMP team never does. */
+    /* Only the main thread calls MPI: itself, and as the team's thread 0 the progress
+     * calls inside the backward's GEMMs; the other threads of the team never do. */
     MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided);
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     parallel = true;
