@@ -1,6 +1,6 @@
 /*
- * The threaded GEMM: the team splits N among its groups and M among a group's threads,
- * but never K, so C is bitwise the same for any thread count; every thread counts the
+ * The threaded GEMM: the team splits N among its groups and M among a group's threads
+ * (or, where the cost model says so, N among all of them), but never K, so C is bitwise the same for any thread count; every thread counts the
  * FLOPs it ran into its own slot, and the slots add up to exactly 2·m·n·k plus the
  * epilogue.
  */
@@ -105,6 +105,55 @@ static void sgemm_is_bitwise_identical_across_groups_and_blocking(void **state)
     free(ref);
 }
 
+/* Where the cost model hands each thread its own columns (N split, every thread packing
+ * all of A and its own B, no barrier) rather than its own rows of a shared B, the
+ * result is still that of one thread.  The shape is one the model splits by N on two
+ * threads for every microkernel (checked first, so the test cannot pass by taking the
+ * other path), in all three training layouts, on 1 to 4 threads of the real team. */
+static void sgemm_split_by_columns_is_bitwise_identical(void **state)
+{
+    (void)state;
+    const fz_kernels *k = fz_kernels_get();
+    if (!k->microkernel) {
+        print_message("  %s has no blocked GEMM: skipped\n", k->isa);
+        skip();
+    }
+    enum { SM = 64, SN = 512, SK = 128 };
+    fz_gemm_op probe = { .ta = FZ_NOTRANS, .tb = FZ_TRANS, .m = SM, .n = SN, .k = SK };
+    assert_int_equal(fz_sgemm_split_groups(k->microkernel, &probe, 2, 1, true, true), 2);
+    assert_int_equal(fz_sgemm_split_groups(k->microkernel, &probe, 1, 1, true, true), 1);
+
+    float *a = random_floats(SM * SK, 21), *b = random_floats(SN * SK, 22);
+    float *bias = random_floats(SN, 23);
+    assert_true(a && b && bias);
+    const fz_trans layouts[3][2] = {
+        { FZ_NOTRANS, FZ_TRANS }, { FZ_NOTRANS, FZ_NOTRANS }, { FZ_TRANS, FZ_NOTRANS } };
+    for (int l = 0; l < 3; l++) {
+        fz_trans ta = layouts[l][0], tb = layouts[l][1];
+        fz_gemm_op op = { .ta = ta, .tb = tb, .m = SM, .n = SN, .k = SK, .alpha = 1.0f,
+                          .a = a, .lda = ta == FZ_NOTRANS ? SK : SM, .b = b,
+                          .ldb = tb == FZ_NOTRANS ? SN : SK, .ldc = SN, .bias = bias,
+                          .relu = true };
+        float *c[4];
+        for (int t = 0; t < 4; t++) {
+            c[t] = malloc(SM * SN * sizeof(float));
+            assert_non_null(c[t]);
+            fz_set_threads(t + 1);
+            op.c = c[t];
+            k->sgemm(&op, NULL);   /* the runtime's table: the team's plan */
+        }
+        for (int t = 1; t < 4; t++)
+            if (memcmp(c[0], c[t], SM * SN * sizeof(float)))
+                fail_msg("layout %d: %d threads differ from 1", l, t + 1);
+        for (int t = 0; t < 4; t++)
+            free(c[t]);
+    }
+    fz_set_threads(0);
+    free(a);
+    free(b);
+    free(bias);
+}
+
 /* With a team of 3, each thread's slot holds the part it ran and the total is exact. */
 static void flops_are_counted_per_thread_and_sum_exactly(void **state)
 {
@@ -143,6 +192,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(sgemm_is_bitwise_identical_for_1_2_3_threads),
         cmocka_unit_test(sgemm_is_bitwise_identical_across_groups_and_blocking),
+        cmocka_unit_test(sgemm_split_by_columns_is_bitwise_identical),
         cmocka_unit_test(flops_are_counted_per_thread_and_sum_exactly),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

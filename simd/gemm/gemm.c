@@ -7,7 +7,7 @@
  * from the thread runtime and any kernel gets blocking that fits its tile.
  *
  * Blocked path (Goto/BLIS):  NC loop (split among groups of threads: at least the plan's
- * L3 groups, more where the product's shape makes that cheaper, see split_groups) → KC
+ * L3 groups, more where the product's shape makes that cheaper, see fz_sgemm_split_groups) → KC
  * loop, pack a KC×NC block of B shared by the group → MC loop (the group's threads
  * split M), pack an MC×KC block of A per thread → NR loop → MR loop → microkernel.  K is never split
  * and every C element is summed over k in the same order whatever the thread count or
@@ -279,8 +279,8 @@ static size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
  * rows, so fewer threads per group means more rows each), and the B it reads from its
  * group's other threads' packs.  Splitting N or M in whole tiles, the layout never
  * changes a result. */
-static int split_groups(const fz_sgemm_kernel *kern, const fz_gemm_op *op, int threads,
-                        int l3, bool packs_a, bool packs_b)
+int fz_sgemm_split_groups(const fz_sgemm_kernel *kern, const fz_gemm_op *op, int threads,
+                          int l3, bool packs_a, bool packs_b)
 {
     size_t mp = ceil_div(op->m, kern->mr), np = ceil_div(op->n, kern->nr);
     int best = l3;
@@ -322,7 +322,7 @@ static void sgemm_blocked(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
 #endif
     int groups = threads > 1 && ctx->groups > 0 && threads % ctx->groups == 0
                  ? ctx->groups : 1;
-    groups = split_groups(kern, op, threads, groups, !job.a_in_place, !bpre);
+    groups = fz_sgemm_split_groups(kern, op, threads, groups, !job.a_in_place, !bpre);
     job.groups = groups;
 
     /* One allocation for every pack buffer, sized to this product.  Plain malloc, not

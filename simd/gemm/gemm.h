@@ -78,6 +78,14 @@ void fz_sgemm_run_with_b(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
  * (defaults where ctx is NULL or a size is 0) for kern's MR×NR tile. */
 fz_blocking fz_sgemm_blocking(const fz_sgemm_kernel *kern, const fz_gemm_ctx *ctx);
 
+/* How many groups of the product's `threads` split N (each group's threads split M and
+ * share one packed B): a divisor of threads that is a multiple of the team's L3 groups
+ * `l3`, chosen by a cost model of the busiest thread (gemm.c).  packs_a / packs_b: whether
+ * this product packs A (see a_worth_packing) and B (no pre-packed B).  Exposed for the
+ * tests, which check that their shapes reach both layouts. */
+int fz_sgemm_split_groups(const fz_sgemm_kernel *kern, const fz_gemm_op *op, int threads,
+                          int l3, bool packs_a, bool packs_b);
+
 /* The GEMM kernel of an ISA ("avx2", "avx512", "neon"), or NULL where this build or CPU
  * lacks it (or for "scalar", which has no microkernel).  For tests and benchmarks. */
 const fz_sgemm_kernel *fz_sgemm_kernel_for(const char *isa);
