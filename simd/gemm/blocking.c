@@ -7,12 +7,17 @@ static size_t round_down(size_t x, size_t unit, size_t at_least)
     return x < at_least ? at_least : x;
 }
 
-fz_blocking fz_blocking_from_caches(fz_cache_sizes c, size_t mr, size_t nr, size_t elem)
+size_t fz_blocking_kc(fz_cache_sizes c, size_t mr, size_t nr, size_t elem)
 {
     size_t l1d = c.l1d ? c.l1d : FZ_DEFAULT_L1D;
+    return round_down(l1d / 4 * 3 / ((mr + nr) * elem), 8, 8);
+}
+
+fz_blocking fz_blocking_from_caches(fz_cache_sizes c, size_t mr, size_t nr, size_t elem)
+{
     size_t l2 = c.l2 ? c.l2 : FZ_DEFAULT_L2;
     fz_blocking b;
-    b.kc = round_down(l1d / 4 * 3 / ((mr + nr) * elem), 8, 8);
+    b.kc = fz_blocking_kc(c, mr, nr, elem);
     b.mc = round_down(l2 / 2 / (b.kc * elem), mr, mr);
     b.nc = c.l3 ? round_down(c.l3 / 2 / (b.kc * elem), nr, nr)
                 : round_down(FZ_DEFAULT_NC, nr, nr);

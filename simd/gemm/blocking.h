@@ -33,4 +33,8 @@ typedef struct { size_t kc, mc, nc; } fz_blocking;
 fz_blocking fz_blocking_from_caches(fz_cache_sizes caches, size_t mr, size_t nr,
                                     size_t elem_size);
 
+/* fz_blocking_from_caches(...).kc alone: all the small-product path needs to know, so
+ * a tiny GEMM does not pay the other divisions (the seed step runs five of them). */
+size_t fz_blocking_kc(fz_cache_sizes caches, size_t mr, size_t nr, size_t elem_size);
+
 #endif /* FZ_BLOCKING_H */

@@ -369,14 +369,17 @@ void fz_sgemm_run_with_b(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
 {
     if (op->m == 0 || op->n == 0)
         return;
-    fz_blocking blk = fz_sgemm_blocking(kern, ctx);
-    /* The small path hands A to the microkernel where it lies. */
-    bool small = op->k <= blk.kc && op->k * round_up(op->n, kern->nr) <= SMALL_B_FLOATS &&
-                 (uint64_t)op->m * op->n * op->k <= SMALL_MNK;
+    /* The small path hands A to the microkernel where it lies.  It needs only KC (one
+     * block deep); the whole blocking is derived only for the blocked path. */
+    fz_cache_sizes none = { 0, 0, 0 };
+    bool small = (uint64_t)op->m * op->n * op->k <= SMALL_MNK &&
+                 op->k * round_up(op->n, kern->nr) <= SMALL_B_FLOATS &&
+                 op->k <= fz_blocking_kc(ctx ? ctx->caches : none, kern->mr, kern->nr,
+                                         sizeof(float));
     if (small)
         sgemm_small(kern, op, bpre, flops);
     else
-        sgemm_blocked(kern, op, ctx, blk, bpre, flops);
+        sgemm_blocked(kern, op, ctx, fz_sgemm_blocking(kern, ctx), bpre, flops);
 }
 
 void fz_sgemm_run(const fz_sgemm_kernel *kern, const fz_gemm_op *op, const fz_gemm_ctx *ctx,
