@@ -1,0 +1,116 @@
+/*
+ * The GEMM's progress call (fz_gemm_ctx.progress), on which data-parallel training
+ * relies to advance its non-blocking allreduce during the backward: a blocked product
+ * calls it, only from the team's thread 0 (the caller's thread, the one MPI allows to
+ * call), about once per M block rather than once per product, and a product with it
+ * gives bitwise the result of one without.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "core_testutil.h"
+#include "freezebench.h"
+#include "gemm.h"
+#include "kernels.h"
+#include "kernels_active.h"
+#include "team.h"
+
+typedef struct {
+    int calls, off_thread0;
+} progress_log;
+
+static void count_progress(void *arg)
+{
+    progress_log *log = arg;
+#ifdef _OPENMP
+    if (omp_get_thread_num() != 0) {
+#pragma omp atomic
+        log->off_thread0++;
+        return;
+    }
+#endif
+    log->calls++;
+}
+
+/* Layer-sized products in the three training layouts (the backward's wgrad and dgrad,
+ * and the forward), on 1 and 2 threads. */
+static void progress_is_called_by_thread_0_per_block_and_changes_nothing(void **state)
+{
+    (void)state;
+    const fz_kernels *k = fz_kernels_get();
+    if (!k->microkernel) {
+        print_message("  %s has no blocked GEMM (no progress calls): skipped\n", k->isa);
+        skip();
+    }
+    enum { M = 192, N = 320, K = 384 };
+    float *a = random_floats(M * K, 31), *b = random_floats(K * N, 32);
+    float *ref = malloc(M * N * sizeof(float)), *c = malloc(M * N * sizeof(float));
+    assert_true(a && b && ref && c);
+    const fz_trans layouts[3][2] = {
+        { FZ_NOTRANS, FZ_TRANS }, { FZ_NOTRANS, FZ_NOTRANS }, { FZ_TRANS, FZ_NOTRANS } };
+    for (int threads = 1; threads <= 2; threads++) {
+        fz_set_threads(threads);
+        for (int l = 0; l < 3; l++) {
+            fz_gemm_op op = { .ta = layouts[l][0], .tb = layouts[l][1], .m = M, .n = N,
+                              .k = K, .alpha = 1.0f, .a = a,
+                              .lda = layouts[l][0] == FZ_NOTRANS ? K : M, .b = b,
+                              .ldb = layouts[l][1] == FZ_NOTRANS ? N : K, .c = ref,
+                              .ldc = N };
+            fz_gemm_ctx ctx = fz_team_gemm_ctx();
+            k->sgemm_ctx(&op, &ctx, NULL);
+
+            progress_log log = { 0, 0 };
+            ctx.progress = count_progress;
+            ctx.progress_arg = &log;
+            op.c = c;
+            k->sgemm_ctx(&op, &ctx, NULL);
+            if (memcmp(c, ref, M * N * sizeof(float)))
+                fail_msg("layout %d, %d threads: the result changed with progress calls",
+                         l, threads);
+            assert_int_equal(log.off_thread0, 0);
+            /* At least one call per K block: K = 384 spans several KC blocks. */
+            fz_blocking blk = fz_sgemm_blocking(k->microkernel, &ctx);
+            int k_blocks = (int)((K + blk.kc - 1) / blk.kc);
+            if (log.calls < k_blocks)
+                fail_msg("layout %d, %d threads: %d progress calls for %d K blocks", l,
+                         threads, log.calls, k_blocks);
+        }
+    }
+    fz_set_threads(0);
+    free(a);
+    free(b);
+    free(ref);
+    free(c);
+}
+
+/* The team carries what fz_team_set_progress set into every GEMM's plan, until cleared. */
+static void team_hands_its_progress_call_to_every_plan(void **state)
+{
+    (void)state;
+    progress_log log = { 0, 0 };
+    fz_team_set_progress(count_progress, &log);
+    fz_gemm_ctx ctx = fz_team_gemm_ctx();
+    assert_ptr_equal(ctx.progress, count_progress);
+    assert_ptr_equal(ctx.progress_arg, &log);
+    fz_team_set_progress(NULL, NULL);
+    ctx = fz_team_gemm_ctx();
+    assert_null(ctx.progress);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(progress_is_called_by_thread_0_per_block_and_changes_nothing),
+        cmocka_unit_test(team_hands_its_progress_call_to_every_plan),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
