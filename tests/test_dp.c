@@ -7,7 +7,8 @@
  *     bit-identical to their initial values;
  *   - the bytes handed to the allreduce are exactly 4 × trainable elements, for several
  *     specs, so the allreduce cut equals the trainable-parameter cut;
- *   - all of it with the default buckets and with one bucket per layer;
+ *   - all of it with the default buckets (every tensor here small enough to be staged),
+ *     with one bucket per layer (none staged) and with both in one step;
  *   - ranks that freeze different tensors, or hold different shapes, are refused on
  *     every rank without a hang.
  * Every rank runs every check; the exit status is 1 if any rank failed.
@@ -210,6 +211,13 @@ int main(int argc, char **argv)
     /* Again with a bucket per layer: several sums in flight during the backward, runs
      * broken by the padding after the 40-float biases, and the last started after it. */
     setenv("FREEZEBENCH_DP_BUCKET_BYTES", "1", 1);
+    for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++)
+        matches_single_process(specs[i]);
+    /* And with buckets of 12800 bytes, whose staging limit (1/64: 200 bytes) lies
+     * between these biases (48-160 bytes) and weights (1920-5120 bytes): biases away
+     * from the open bucket are staged and copied back, weights summed in place, in
+     * the same step.  (With the default 4 MiB every tensor here is staged.) */
+    setenv("FREEZEBENCH_DP_BUCKET_BYTES", "12800", 1);
     for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++)
         matches_single_process(specs[i]);
     unsetenv("FREEZEBENCH_DP_BUCKET_BYTES");
