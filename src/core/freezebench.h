@@ -260,8 +260,10 @@ FZ_API size_t      fz_frozen_params(const fz_model *m);
  * would weigh rows unequally in the mean).  During the backward, as soon as a layer's
  * gradients are written, the trainable ones join a bucket (4 MiB by default,
  * FREEZEBENCH_DP_BUCKET_BYTES to change it) that is summed over the ranks by an
- * MPI_Iallreduce while the layers below compute, as PyTorch's DDP does; the step's own
- * GEMMs make the MPI calls that advance it, and the optimizer waits for the last sums.
+ * MPI_Iallreduce while the layers below compute, as PyTorch's DDP does (small tensors
+ * that lie apart, such as BitFit's biases, are copied into one staged bucket); the
+ * step's own GEMMs make the MPI calls that advance it, and the optimizer waits for the
+ * last sums.
  * The loss gradient is scaled by the global batch, so the sums are exactly the gradients
  * of the MSE's mean over the global batch: every rank applies the same update and the
  * parameters stay identical.  Tensors the plan does not train are never communicated.
