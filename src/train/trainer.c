@@ -18,6 +18,7 @@
 #include "linear.h"
 #include "loss.h"
 #include "model.h"
+#include "optimizer.h"
 #include "packs.h"
 #include "parallel.h"
 #include "plan.h"
@@ -347,95 +348,13 @@ static void backward(fz_trainer *t, const fz_kernels *k, const fz_step_io *io)
     }
 }
 
-/* Where tensor i's pre-update copy lives: at its gradient's offset, momentum after. */
-static float *undo_of(const fz_trainer *t, size_t i)
-{
-    return t->undo_arena + (t->grad[i] - t->grad_arena);
-}
-
-/* Floats of a tensor the optimizer updates at a time: the chunk's parameters, gradient,
- * momentum and their copies aside (5 × 8 KiB) stay in L1/L2 between the copy, the update
- * and the check.  Done slice-wide, each of the three passes went to memory again: the
- * 8×1024 MLP's optimizer phase took about twice the time of the update alone. */
-#define OPT_CHUNK 2048
-
-/* SGD on every tensor the plan trains, each split by element over the team (one parallel
- * region for all of them); every thread counts the FLOPs of its own slices.  Each chunk
- * is copied aside first and checked after, while it is still in cache; returns whether
- * some value of this thread's slices became NaN or infinite.  SGD is element-wise, so
- * the chunking changes no result. */
-static int optimizer_slice(fz_trainer *t, const fz_kernels *k, int ith, int team)
-{
-    fz_model *m = t->m;
-    int bad = 0;
-    for (size_t i = 0; i < m->n_tensors; i++) {
-        if (!plan_need_grad(&t->plan, &m->tensors[i]))
-            continue;
-        fz_range r = fz_split(m->tensors[i].numel, ith, team);
-        for (size_t at = r.begin; at < r.end; at += OPT_CHUNK) {
-            size_t n = r.end - at < OPT_CHUNK ? r.end - at : OPT_CHUNK;
-            float *p = m->tensors[i].data + at, *keep = undo_of(t, i) + at;
-            float *mom = t->opt.momentum != 0.0f ? t->mom[i] + at : NULL;
-            memcpy(keep, p, n * sizeof(float));
-            if (mom)
-                memcpy(keep + t->undo_half, mom, n * sizeof(float));
-            k->sgd(p, t->grad[i] + at, mom, n, t->opt.lr, t->opt.momentum,
-                   t->opt.weight_decay, t->cnt_opt);
-            bad |= fz_first_nonfinite(p, n) < n || (mom && fz_first_nonfinite(mom, n) < n);
-        }
-    }
-    return bad;
-}
-
-/* Puts back every tensor the plan trains, and its momentum, as they were before the update,
- * after naming (in the message) the first value that went bad. */
-static fz_status undo_update(fz_trainer *t)
-{
-    fz_model *m = t->m;
-    const char *name = "?", *what = "parameter";
-    size_t at = 0;
-    float value = NAN;
-    for (size_t i = m->n_tensors; i-- > 0;) {   /* backwards: the first bad one wins */
-        if (!plan_need_grad(&t->plan, &m->tensors[i]))
-            continue;
-        size_t n = m->tensors[i].numel;
-        float *mom = t->opt.momentum != 0.0f ? t->mom[i] : NULL;
-        size_t bad_p = fz_first_nonfinite(m->tensors[i].data, n);
-        size_t bad_m = mom ? fz_first_nonfinite(mom, n) : n;
-        if (bad_p < n || bad_m < n) {
-            name = m->tensors[i].name;
-            what = bad_p < n ? "parameter" : "momentum of";
-            at = bad_p < n ? bad_p : bad_m;
-            value = bad_p < n ? m->tensors[i].data[at] : mom[at];
-        }
-        memcpy(m->tensors[i].data, undo_of(t, i), n * sizeof(float));
-        if (mom)
-            memcpy(mom, undo_of(t, i) + t->undo_half, n * sizeof(float));
-    }
-    return fz_set_error(FZ_ENONFINITE, "fz_train_step: step %llu: the update made %s %s[%zu] "
-                        "%g (the model diverged; try a lower learning rate, now %g); "
-                        "parameters and momentum left as after step %llu",
-                        (unsigned long long)t->steps + 1, what, name, at, (double)value,
-                        (double)t->opt.lr, (unsigned long long)t->steps);
-}
-
 static fz_status optimizer_step(fz_trainer *t, const fz_kernels *k)
 {
-    int nth = fz_threads_for(t->grad_bytes / sizeof(float), fz_team_get()->threads);
-    int bad = 0;
-    if (nth <= 1) {
-        bad = optimizer_slice(t, k, 0, 1);
-    } else {
-#ifdef _OPENMP
-#pragma omp parallel num_threads(nth) reduction(|:bad)
-        bad |= optimizer_slice(t, k, fz_thread_num(), fz_thread_count());
-#endif
-    }
-    /* The update wrote (or undid) every trained tensor: copies of them are stale. */
-    for (size_t i = 0; i < t->m->n_tensors; i++)
-        if (plan_need_grad(&t->plan, &t->m->tensors[i]))
-            fz_model_touch(t->m, i);
-    return bad ? undo_update(t) : FZ_OK;
+    sgd_update u = { .m = t->m, .plan = &t->plan, .opt = t->opt, .grad = t->grad,
+                     .grad_arena = t->grad_arena, .grad_floats = t->grad_bytes / sizeof(float),
+                     .mom = t->mom, .undo_arena = t->undo_arena, .undo_half = t->undo_half,
+                     .flops = t->cnt_opt, .step = t->steps + 1 };
+    return sgd_update_run(&u, k);
 }
 
 fz_status fz_train_step(fz_trainer *t, const float *x, const float *y, float *loss)

@@ -1,0 +1,40 @@
+/*
+ * Internal: the SGD update of one training step (the trainer's optimizer phase), on
+ * every tensor the plan trains, with the copy aside that lets an update which makes a
+ * value NaN or infinite be undone exactly.
+ */
+#ifndef FZ_OPTIMIZER_H
+#define FZ_OPTIMIZER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "counter.h"
+#include "freezebench.h"
+#include "kernels.h"
+#include "model.h"
+#include "plan.h"
+
+typedef struct {
+    fz_model *m;
+    const fz_plan *plan;        /* which tensors it updates: plan_need_grad */
+    fz_sgd opt;
+    float **grad;               /* per tensor, NULL where the plan has none */
+    const float *grad_arena;    /* where the gradients lie, grad_floats of them */
+    size_t grad_floats;
+    float **mom;                /* per tensor (used when opt.momentum != 0) */
+    /* Room for the pre-update copies, laid out as the gradient arena, momentum in a
+     * second half undo_half floats on. */
+    float *undo_arena;
+    size_t undo_half;
+    fz_counter *flops;
+    uint64_t step;              /* the step's number (from 1), for the message */
+} sgd_update;
+
+/* SGD on every tensor u->plan trains, split over the team; each tensor it wrote is
+ * marked written (fz_model_touch).  FZ_ENONFINITE, with every tensor and its momentum
+ * put back as before and the first bad value named, when the update made one NaN or
+ * infinite. */
+fz_status sgd_update_run(const sgd_update *u, const fz_kernels *k);
+
+#endif
