@@ -137,9 +137,9 @@ static bool stage_worthy(const fz_dp *dp, size_t n)
 }
 
 /* Layer `layer`'s trainable gradients join the open bucket when they end where it
- * begins (the backward walks down the arena); otherwise the bucket is started and they
- * open the next.  A gap of padding ends a run, so no padding byte is sent and
- * bytes_executed stays exactly 4 × trainable elements. */
+ * begins (the backward walks down the arena); otherwise a small one is staged, and a
+ * large one starts the open bucket and opens the next.  A gap of padding ends a run, so
+ * no padding byte is sent and bytes_executed stays exactly 4 × trainable elements. */
 static void grads_ready(void *ctx, size_t layer)
 {
     fz_dp *dp = ctx;
