@@ -1,6 +1,6 @@
 #!/bin/sh
 # freezebench train under mpirun: the result equals one process's training (up to float
-# rounding), and a rank that fails mid-training ends every rank with its message instead
+# rounding), also under a freeze schedule, and a rank that fails mid-training ends every rank with its message instead
 # of leaving the others in a collective: rank 1's step 3 fails (FREEZEBENCH_DP_FAIL),
 # freezebench prints the error and calls MPI_Abort, all within `timeout`.
 #   usage: dp_rank_failure.sh MPIRUN FREEZEBENCH PYTHON
@@ -32,6 +32,22 @@ worst = max(float(abs(a[k] - b[k]).max()) for k in a)
 assert (a["fc1.weight"] == b["fc1.weight"]).all(), "frozen fc1.weight changed"
 assert worst < 1e-5, f"2 ranks differ from one process by {worst}"
 print(f"2 ranks vs one process: max |diff| {worst:.3g}")
+PY
+# A freeze schedule changes which tensors travel between steps (every rank re-plans
+# alike, and fz_dp_step checks that they agree): the same result as one process.
+sched="--schedule 0:prefix:2,2:prefix:1,3:none --momentum 0.9"
+"$fz" $train $sched --out "$dir/one_s.npz" >/dev/null || { echo "one process (schedule) failed"; exit 1; }
+timeout 60 "$mpirun" -np 2 --oversubscribe "$fz" $train $sched --out "$dir/two_s.npz" \
+    >/dev/null || { echo "2 ranks (schedule) failed"; exit 1; }
+"$py" - "$dir" <<'PY' || exit 1
+import sys
+import numpy as np
+a, b = np.load(f"{sys.argv[1]}/one_s.npz"), np.load(f"{sys.argv[1]}/two_s.npz")
+worst = max(float(abs(a[k] - b[k]).max()) for k in a)
+assert worst < 1e-5, f"with a schedule, 2 ranks differ from one process by {worst}"
+moved = float(abs(a["fc1.weight"] - np.load(f"{sys.argv[1]}/m.npz")["fc1.weight"]).max())
+assert moved > 0, "the schedule never unfroze fc1"
+print(f"with a schedule, 2 ranks vs one process: max |diff| {worst:.3g}")
 PY
 start=$(date +%s)
 FREEZEBENCH_DP_FAIL=1:3 timeout 30 "$mpirun" -np 2 --oversubscribe "$fz" $train \
