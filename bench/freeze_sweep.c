@@ -16,21 +16,9 @@
 #include "sweep_dp.h"
 #endif
 
-/* The ranks the launcher announced (Open MPI, MPICH/Hydra, PMIx), 1 when none did. */
-static long launched_ranks(void)
-{
-    const char *vars[] = { "OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE" };
-    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
-        const char *v = getenv(vars[i]);
-        if (v && *v)
-            return strtol(v, NULL, 10);
-    }
-    return 1;
-}
-
 int main(int argc, char **argv)
 {
-    long ranks = launched_ranks();
+    long ranks = fz_dp_launched_ranks();
     if (ranks > 1) {
 #ifdef FZB_SWEEP_MPI
         return fzb_sweep_mpi_main(argc, argv);

@@ -1,6 +1,5 @@
 /* The freezebench command under mpirun (mpi_launch.h). */
 #include <stdio.h>
-#include <stdlib.h>
 
 #include "freezebench.h"
 #include "mpi_launch.h"
@@ -12,21 +11,9 @@
 static bool parallel;
 static int rank;
 
-/* Ranks the launcher announced, 1 when none did. */
-static long launched_ranks(void)
-{
-    const char *vars[] = { "OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE" };
-    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
-        const char *v = getenv(vars[i]);
-        if (v && *v)
-            return strtol(v, NULL, 10);
-    }
-    return 1;
-}
-
 bool cli_mpi_start(int *argc, char ***argv)
 {
-    long ranks = launched_ranks();
+    long ranks = fz_dp_launched_ranks();
     if (ranks <= 1)
         return true;
 #ifdef FZ_TOOLS_MPI

@@ -285,6 +285,10 @@ typedef struct fz_dp fz_dp;
 
 /* Whether this library was built with MPI. */
 FZ_API bool        fz_dp_available(void);
+/* How many ranks the MPI launcher started this process among (OMPI_COMM_WORLD_SIZE,
+ * PMI_SIZE or PMIX_SIZE), 1 when none did: whether a program should initialise MPI.
+ * Reads the environment only; works in a build without MPI too. */
+FZ_API long        fz_dp_launched_ranks(void);
 /* Call before MPI_Init: where Open MPI started every rank on one node, selects the ring
  * algorithm of its non-blocking allreduce (measured faster than its default for the
  * gradient buckets on shared memory) unless OMPI_MCA_coll_libnbc_iallreduce_algorithm
