@@ -1,8 +1,8 @@
 /*
  * The threaded GEMM: the team splits N among its groups and M among a group's threads
- * (or, where the cost model says so, N among all of them), but never K, so C is bitwise the same for any thread count; every thread counts the
- * FLOPs it ran into its own slot, and the slots add up to exactly 2·m·n·k plus the
- * epilogue.
+ * (or, where the cost model says so, N among all of them), but never K, so C is
+ * bitwise the same for any thread count; every thread counts the FLOPs it ran into its
+ * own slot, and the slots add up to exactly 2·m·n·k plus the epilogue.
  */
 #include <math.h>
 #include <setjmp.h>

@@ -6,12 +6,13 @@
  * derived from those caches for the kernel's own tile, so the loop nest needs nothing
  * from the thread runtime and any kernel gets blocking that fits its tile.
  *
- * Blocked path (Goto/BLIS):  NC loop (split among groups of threads: at least the plan's
- * L3 groups, more where the product's shape makes that cheaper, see fz_sgemm_split_groups) → KC
- * loop, pack a KC×NC block of B shared by the group → MC loop (the group's threads
- * split M), pack an MC×KC block of A per thread → NR loop → MR loop → microkernel.  K is never split
- * and every C element is summed over k in the same order whatever the thread count or
- * row split, so results are bitwise identical for any number of threads.
+ * Blocked path (Goto/BLIS):  NC loop (split among groups of threads: at least the
+ * plan's L3 groups, more where the product's shape makes that cheaper, see
+ * fz_sgemm_split_groups) → KC loop, pack a KC×NC block of B shared by the group → MC
+ * loop (the group's threads split M), pack an MC×KC block of A per thread → NR loop →
+ * MR loop → microkernel.  K is never split and every C element is summed over k in
+ * the same order whatever the thread count or row split, so results are bitwise
+ * identical for any number of threads.
  *
  * Small path: for tiny problems (the seed network's 64×10×5) packing A and starting a
  * team cost more than the product itself, so one thread packs B into a stack buffer

@@ -6,10 +6,11 @@
  * trainer's arena, and each full bucket is summed over the ranks by an MPI_Iallreduce
  * started at once, so the sum travels while the layers below compute, as PyTorch's DDP
  * does.  Small tensors that lie apart (BitFit's biases) are copied into a staging
- * buffer that goes as buckets of its own, and copied back once summed.  Open MPI advances a non-blocking collective only inside MPI calls on the
- * calling thread, so the trainer's GEMMs call progress() between blocks, which tests the
- * requests; before the optimizer reads any gradient, before_update starts the last
- * bucket and waits for all of them.  Frozen tensors are never in a bucket.
+ * buffer that goes as buckets of its own, and copied back once summed.  Open MPI
+ * advances a non-blocking collective only inside MPI calls on the calling thread, so
+ * the trainer's GEMMs call progress() between blocks, which tests the requests; before
+ * the optimizer reads any gradient, before_update starts the last buckets and waits
+ * for all of them.  Frozen tensors are never in a bucket.
  */
 #include <limits.h>
 #include <stdint.h>

@@ -13,7 +13,8 @@
  * AVX-512) with a busy loop pinned to CPU 0, freeze_sweep 1024x9@256 spec none, one
  * thread, three interleaved runs each: bound (to CPU 0, the first core) 372-375 ms a
  * step, unbound 120-127 ms, as the scheduler moves it to the idle core.  So unbound is
- * the default; the bench programs bind for repeatability on machines they own.  The calls that rebuild it must not run concurrently with training.
+ * the default; the bench programs bind for repeatability on machines they own.  The
+ * calls that rebuild it must not run concurrently with training.
  */
 #include <pthread.h>
 #include <stdio.h>
