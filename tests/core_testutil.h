@@ -98,4 +98,15 @@ static inline void copy_params(fz_model *dst, fz_model *src)
     }
 }
 
+/* op(A), op(B) of the three products of a training step, by index 0..2: the forward's
+ * X·Wᵀ (NT), the dgrad's dY·W (NN) and the wgrad's dYᵀ·X (TN). */
+typedef struct { fz_trans ta, tb; } training_layout;
+
+static inline training_layout training_layout_of(int l)
+{
+    const training_layout layouts[3] = {
+        { FZ_NOTRANS, FZ_TRANS }, { FZ_NOTRANS, FZ_NOTRANS }, { FZ_TRANS, FZ_NOTRANS } };
+    return layouts[l];
+}
+
 #endif

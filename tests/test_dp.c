@@ -20,6 +20,7 @@
 
 #include <mpi.h>
 
+#include "core_testutil.h"
 #include "freezebench.h"
 #include "rng.h"
 
@@ -143,18 +144,12 @@ static void refuses_uneven_batch(void)
 static void refuses_different_freezing(void)
 {
     fz_model *m = fz_mlp_create(widths, N_WIDTHS, 5);
-    fz_model *before = fz_mlp_create(widths, N_WIDTHS, 5);
     fz_dp *dp = fz_dp_create(m, GLOBAL_BATCH, (fz_sgd){ .lr = 0.1f }, NULL);
     CHECK(dp != NULL, "create: %s", fz_last_error());
     if (!dp)
         return;
     /* After create, which broadcast rank 0's parameters: what a refused step must keep. */
-    for (size_t i = 0; i < fz_param_count(m); i++) {
-        size_t n;
-        const char *name = fz_param_name(m, i);
-        const float *p = fz_param_data(m, name, &n);
-        memcpy(fz_param_data(before, name, NULL), p, n * sizeof(float));
-    }
+    model_snapshot before = snapshot_take(m);
     CHECK(fz_freeze(m, rank == 0 ? "prefix:1" : "prefix:2") == FZ_OK, "freeze");
     size_t rows, in = widths[0], out = widths[N_WIDTHS - 1];
     fz_dp_shard(dp, NULL, &rows);
@@ -164,13 +159,9 @@ static void refuses_different_freezing(void)
     fz_status st = fz_dp_step(dp, x, y, NULL);
     CHECK(ranks == 1 || (st == FZ_EINVAL && strstr(fz_last_error(), "freeze the same")),
           "different freezing: step returned %d: %s", (int)st, fz_last_error());
-    for (size_t i = 0; ranks > 1 && i < fz_param_count(m); i++) {
-        size_t n;
-        const char *name = fz_param_name(m, i);
-        const float *p = fz_param_data(m, name, &n);
-        CHECK(memcmp(p, fz_param_data(before, name, NULL), n * sizeof(float)) == 0,
-              "refused step changed %s", name);
-    }
+    for (size_t i = 0; ranks > 1 && i < fz_param_count(m); i++)
+        CHECK(snapshot_tensor_same(&before, m, i), "refused step changed %s",
+              fz_param_name(m, i));
     /* Agreeing again, the same trainer steps on. */
     CHECK(fz_unfreeze(m, "*") == FZ_OK && fz_freeze(m, "prefix:1") == FZ_OK, "refreeze");
     CHECK(fz_dp_step(dp, x, y, NULL) == FZ_OK, "step after agreeing: %s", fz_last_error());
@@ -178,7 +169,7 @@ static void refuses_different_freezing(void)
     free(y);
     fz_dp_free(dp);
     fz_model_free(m);
-    fz_model_free(before);
+    snapshot_free(&before);
 }
 
 /* Different architectures are refused by fz_dp_create on every rank, before the

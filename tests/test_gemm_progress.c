@@ -55,16 +55,13 @@ static void progress_is_called_by_thread_0_per_block_and_changes_nothing(void **
     float *a = random_floats(M * K, 31), *b = random_floats(K * N, 32);
     float *ref = malloc(M * N * sizeof(float)), *c = malloc(M * N * sizeof(float));
     assert_true(a && b && ref && c);
-    const fz_trans layouts[3][2] = {
-        { FZ_NOTRANS, FZ_TRANS }, { FZ_NOTRANS, FZ_NOTRANS }, { FZ_TRANS, FZ_NOTRANS } };
     for (int threads = 1; threads <= 2; threads++) {
         fz_set_threads(threads);
         for (int l = 0; l < 3; l++) {
-            fz_gemm_op op = { .ta = layouts[l][0], .tb = layouts[l][1], .m = M, .n = N,
-                              .k = K, .alpha = 1.0f, .a = a,
-                              .lda = layouts[l][0] == FZ_NOTRANS ? K : M, .b = b,
-                              .ldb = layouts[l][1] == FZ_NOTRANS ? N : K, .c = ref,
-                              .ldc = N };
+            training_layout t = training_layout_of(l);
+            fz_gemm_op op = { .ta = t.ta, .tb = t.tb, .m = M, .n = N, .k = K, .alpha = 1.0f,
+                              .a = a, .lda = t.ta == FZ_NOTRANS ? K : M, .b = b,
+                              .ldb = t.tb == FZ_NOTRANS ? N : K, .c = ref, .ldc = N };
             fz_gemm_ctx ctx = fz_team_gemm_ctx();
             k->sgemm_ctx(&op, &ctx, NULL);
 

@@ -32,10 +32,8 @@ static void sgemm_is_bitwise_identical_for_1_2_3_threads(void **state)
     (void)state;
     float *a = random_floats(M * K, 1), *b = random_floats(N * K, 2);
     assert_true(a && b);
-    const fz_trans layouts[3][2] = {   /* the three training products */
-        { FZ_NOTRANS, FZ_TRANS }, { FZ_NOTRANS, FZ_NOTRANS }, { FZ_TRANS, FZ_NOTRANS } };
     for (int l = 0; l < 3; l++) {
-        fz_trans ta = layouts[l][0], tb = layouts[l][1];
+        fz_trans ta = training_layout_of(l).ta, tb = training_layout_of(l).tb;
         size_t lda = ta == FZ_NOTRANS ? K : M, ldb = tb == FZ_NOTRANS ? N : K;
         float *c[3];
         for (int t = 0; t < 3; t++) {
@@ -126,10 +124,8 @@ static void sgemm_split_by_columns_is_bitwise_identical(void **state)
     float *a = random_floats(SM * SK, 21), *b = random_floats(SN * SK, 22);
     float *bias = random_floats(SN, 23);
     assert_true(a && b && bias);
-    const fz_trans layouts[3][2] = {
-        { FZ_NOTRANS, FZ_TRANS }, { FZ_NOTRANS, FZ_NOTRANS }, { FZ_TRANS, FZ_NOTRANS } };
     for (int l = 0; l < 3; l++) {
-        fz_trans ta = layouts[l][0], tb = layouts[l][1];
+        fz_trans ta = training_layout_of(l).ta, tb = training_layout_of(l).tb;
         fz_gemm_op op = { .ta = ta, .tb = tb, .m = SM, .n = SN, .k = SK, .alpha = 1.0f,
                           .a = a, .lda = ta == FZ_NOTRANS ? SK : SM, .b = b,
                           .ldb = tb == FZ_NOTRANS ? SN : SK, .ldc = SN, .bias = bias,
