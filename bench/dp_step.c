@@ -75,12 +75,8 @@ int main(int argc, char **argv)
     fz_sgd opt = { .lr = 1e-4f, .momentum = 0.9f };
     size_t rows = batch / (size_t)ranks;
     float *x = malloc(rows * width * sizeof *x), *y = malloc(rows * width * sizeof *y);
-    fz_rng r;
-    fz_rng_seed(&r, 1 + (uint64_t)rank);
-    for (size_t i = 0; i < rows * width; i++) {
-        x[i] = fz_rng_uniform(&r, -1, 1);
-        y[i] = fz_rng_uniform(&r, -1, 1);
-    }
+    fz_rng_fill(x, rows * width, 1 + 2 * (uint64_t)rank, -1.0f, 1.0f);
+    fz_rng_fill(y, rows * width, 2 + 2 * (uint64_t)rank, -1.0f, 1.0f);
     double *times = malloc(steps * sizeof *times);
     if (rank == 0)
         printf("%d rank%s x %d thread%s, %zux%zu MLP, global batch %zu (%zu per rank), "
