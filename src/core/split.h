@@ -16,6 +16,10 @@ typedef struct { size_t begin, end; } fz_range;
  * this way cuts C into the same register tiles for any thread count. */
 static inline fz_range fz_split_by(size_t n, size_t unit, int ith, int nth)
 {
+    /* One share is the whole range: no division (a tiny model's step makes dozens of
+     * these calls on one thread). */
+    if (nth <= 1)
+        return (fz_range){ 0, n };
     size_t units = (n + unit - 1) / unit;
     size_t b = units * (size_t)ith / (size_t)nth * unit;
     size_t e = units * (size_t)(ith + 1) / (size_t)nth * unit;
