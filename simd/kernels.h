@@ -108,6 +108,12 @@ size_t fz_sgemm_packed_bytes(const fz_sgemm_packed *pb);
 /* Whether pb holds op's B as `kern` with ctx's blocking would pack it. */
 bool fz_sgemm_packed_fits(const fz_sgemm_packed *pb, const struct fz_sgemm_kernel *kern,
                           const fz_gemm_op *op, const fz_gemm_ctx *ctx);
+/* Whether the GEMM of op with kern and ctx's plan reads a pre-packed B at all: not
+ * where the product is empty, nor on the small path's transposed form (a tall, narrow
+ * C such as the seed network's 64×5), which packs A instead.  Where it does not, a pack
+ * would be memory and checks for nothing. */
+bool fz_sgemm_reads_packed_b(const struct fz_sgemm_kernel *kern, const fz_gemm_op *op,
+                             const fz_gemm_ctx *ctx);
 /* The GEMM of kern's loop nest with ctx's plan, reading B from pb and packing none of
  * it (nor waiting on the barriers that share a packed block) where pb fits, otherwise
  * packing on the fly; bitwise the same result and FLOP count either way.  kern NULL

@@ -3,7 +3,8 @@
  * bitwise the result and the FLOP count of the same GEMM packing B on the fly, for every
  * ISA with a microkernel, shapes on both sides of every block edge (MR, NR, KC, MC, NC),
  * all transposes, every epilogue, one and two threads in one or two L3 groups; and a
- * handle made for another kernel or another KC is not used.  The scalar reference has
+ * handle made for another kernel or another KC is not used; fz_sgemm_reads_packed_b says
+ * no exactly for the products that never read a pack.  The scalar reference has
  * no microkernel and packs nothing: it has nothing to test here.
  */
 #include <setjmp.h>
@@ -176,11 +177,57 @@ static void stale_pack_is_not_used(void **state)
     free(a); free(b); free(b2); free(c0); free(c1);
 }
 
+/* Which products read a pre-packed B: the blocked path and the small path do; an empty
+ * product does not, nor the small path's transposed form (C tall and at most MR wide),
+ * which packs A.  Where the answer is no, a pack changes nothing, bitwise. */
+static void reads_packed_b_only_where_the_loop_nest_reads_it(void **state)
+{
+    (void)state;
+    bool any = false;
+    for (size_t i = 0; i < sizeof isas / sizeof *isas; i++) {
+        const fz_sgemm_kernel *kern = fz_sgemm_kernel_for(isas[i]);
+        if (!kern)
+            continue;
+        any = true;
+        fz_gemm_ctx ctx = { .caches = { .l1d = 48 << 10, .l2 = 2 << 20 }, .threads = 1,
+                            .groups = 1 };
+        /* Y = X·Wᵀ of shapes (m, n, k): blocked, small, small and one row, empty. */
+        struct { size_t m, n, k; bool reads; } cases[] = {
+            { 256, 256, 256, true }, { 12, 40, 30, true }, { 1, 5, 64, true },
+            { 0, 8, 8, false },
+            /* The seed network's fc1 (64 samples, 10 -> 5): tall and narrow. */
+            { kern->nr, kern->mr, 10, !kern->stores_transposed },
+        };
+        for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+            size_t m = cases[c].m, n = cases[c].n, k = cases[c].k;
+            float *a = rand_floats(m * k), *b = rand_floats(n * k);
+            float *c0 = calloc(m * n + 1, sizeof *c0), *c1 = calloc(m * n + 1, sizeof *c1);
+            assert_true(c0 && c1);
+            fz_gemm_op op = { .ta = FZ_NOTRANS, .tb = FZ_TRANS, .m = m, .n = n, .k = k,
+                              .alpha = 1, .a = a, .lda = k, .b = b, .ldb = k, .c = c0,
+                              .ldc = n ? n : 1 };
+            if (fz_sgemm_reads_packed_b(kern, &op, &ctx) != cases[c].reads)
+                fail_msg("%s: %zux%zux%zu: reads_packed_b is %d", isas[i], m, n, k,
+                         !cases[c].reads);
+            fz_sgemm_packed *pb = m ? fz_sgemm_prepack_b(kern, &op, &ctx) : NULL;
+            fz_sgemm_run(kern, &op, &ctx, NULL);
+            op.c = c1;
+            fz_sgemm_run_prepacked(kern, &op, pb, &ctx, NULL);
+            assert_memory_equal(c0, c1, (m * n + 1) * sizeof *c0);
+            fz_sgemm_packed_free(pb);
+            free(a); free(b); free(c0); free(c1);
+        }
+    }
+    if (!any)
+        skip();   /* no microkernel on this CPU or build */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(prepacked_gemm_equals_on_the_fly_bitwise),
         cmocka_unit_test(stale_pack_is_not_used),
+        cmocka_unit_test(reads_packed_b_only_where_the_loop_nest_reads_it),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

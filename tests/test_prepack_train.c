@@ -3,7 +3,9 @@
  * bitwise the parameters of training without them (FREEZEBENCH_PREPACK=0), for every
  * ISA and one or two threads; a frozen weight written through fz_param_data or
  * fz_load_npz is repacked before the next step; unfreezing drops a pack and freezing
- * again makes it; fz_memory_used counts what the packs hold.
+ * again makes it; fz_memory_used counts what the packs hold; a product that would not
+ * read a pack (the seed network's tall, narrow forward) gets none; a kernel change
+ * between steps repacks for the new kernel.
  */
 #define _POSIX_C_SOURCE 200809L   /* setenv, mkdtemp */
 #include <setjmp.h>
@@ -219,6 +221,87 @@ static void unfreeze_invalidates_pack(void **state)
     fz_model_free(b);
 }
 
+/* The seed network (10 -> 5 -> 1, batch 64) with fc1 frozen: fc1's forward is a tall,
+ * narrow product that the x86 kernels compute transposed, packing X and never W, so no
+ * pack is kept for it; training matches an unpacked run bitwise either way. */
+static void seed_forward_read_transposed_keeps_no_pack(void **state)
+{
+    (void)state;
+    static const size_t seed_widths[] = { 10, 5, 1 };
+    enum { SEED_BATCH = 64 };
+    float sx[SEED_BATCH * 10], sy[SEED_BATCH];
+    for (size_t i = 0; i < SEED_BATCH * 10; i++)
+        sx[i] = (float)((i * 7) % 13) / 6.0f - 1.0f;
+    for (size_t i = 0; i < SEED_BATCH; i++)
+        sy[i] = (float)(i % 5) / 4.0f;
+    static const char *const isas[] = { "scalar", "avx2", "avx512", "neon" };
+    for (size_t i = 0; i < sizeof isas / sizeof *isas; i++) {
+        const fz_kernels *k = fz_kernels_for(isas[i]);
+        if (!k)
+            continue;
+        fz_kernels_override(k);
+        fz_model *a = fz_mlp_create(seed_widths, 3, 5), *b = fz_mlp_create(seed_widths, 3, 5);
+        assert_non_null(a);
+        assert_non_null(b);
+        assert_int_equal(fz_freeze(a, "fc1.*"), FZ_OK);
+        assert_int_equal(fz_freeze(b, "fc1.*"), FZ_OK);
+        prepack(true);
+        fz_trainer *ta = fz_trainer_create(a, SEED_BATCH, opt);
+        prepack(false);
+        fz_trainer *tb = fz_trainer_create(b, SEED_BATCH, opt);
+        prepack(true);
+        assert_non_null(ta);
+        assert_non_null(tb);
+        for (int s = 0; s < 3; s++) {
+            assert_int_equal(fz_train_step(ta, sx, sy, NULL), FZ_OK);
+            assert_int_equal(fz_train_step(tb, sx, sy, NULL), FZ_OK);
+        }
+        assert_same_params(a, b);
+        /* The x86 microkernels store tiles transposed; NEON's packs W on this path. */
+        if (!strcmp(isas[i], "avx2") || !strcmp(isas[i], "avx512"))
+            assert_int_equal(fz_memory_used(ta).packed, 0);
+        fz_trainer_free(ta);
+        fz_trainer_free(tb);
+        fz_model_free(a);
+        fz_model_free(b);
+    }
+    fz_kernels_override(NULL);
+}
+
+/* Steps under one kernel, then another: the packs are remade for the new kernel (its
+ * NR pads them differently), exactly as a fresh trainer under it makes them, and the
+ * parameters follow an unpacked run that switched the same way. */
+static void kernel_change_between_steps_repacks(void **state)
+{
+    (void)state;
+    const fz_kernels *first = fz_kernels_for("avx2"), *second = fz_kernels_for("avx512");
+    if (!first || !second) {
+        skip();   /* needs two kernels with microkernels on this CPU */
+        return;
+    }
+    fz_model *a = model("prefix:2"), *b = model("prefix:2"), *c = model("prefix:2");
+    fz_kernels_override(first);
+    fz_trainer *ta = trainer(a, true, opt), *tb = trainer(b, false, opt);
+    steps(ta, 0, 2);
+    steps(tb, 0, 2);
+    size_t packed_first = fz_memory_used(ta).packed;
+    fz_kernels_override(second);
+    steps(ta, 2, STEPS);
+    steps(tb, 2, STEPS);
+    assert_same_params(a, b);
+    fz_trainer *tc = trainer(c, true, opt);
+    steps(tc, 0, 1);
+    assert_int_equal(fz_memory_used(ta).packed, fz_memory_used(tc).packed);
+    assert_true(fz_memory_used(ta).packed != packed_first);
+    fz_kernels_override(NULL);
+    fz_trainer_free(ta);
+    fz_trainer_free(tb);
+    fz_trainer_free(tc);
+    fz_model_free(a);
+    fz_model_free(b);
+    fz_model_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -226,6 +309,8 @@ int main(void)
         cmocka_unit_test(pack_refreshed_after_param_data_write),
         cmocka_unit_test(pack_refreshed_after_load_npz),
         cmocka_unit_test(unfreeze_invalidates_pack),
+        cmocka_unit_test(seed_forward_read_transposed_keeps_no_pack),
+        cmocka_unit_test(kernel_change_between_steps_repacks),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -365,19 +365,32 @@ static void sgemm_blocked(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
     free(raw);
 }
 
+/* Whether op takes the small path: it hands A to the microkernel where it lies and
+ * needs only KC (one block deep), so the whole blocking is derived only for the blocked
+ * path. */
+static bool takes_small_path(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
+                             const fz_gemm_ctx *ctx)
+{
+    fz_cache_sizes none = { 0, 0, 0 };
+    return (uint64_t)op->m * op->n * op->k <= SMALL_MNK &&
+           op->k * round_up(op->n, kern->nr) <= SMALL_B_FLOATS &&
+           op->k <= fz_blocking_kc(ctx ? ctx->caches : none, kern->mr, kern->nr,
+                                   sizeof(float));
+}
+
+bool fz_sgemm_reads_packed_b(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
+                             const fz_gemm_ctx *ctx)
+{
+    return op->m > 0 && op->n > 0 &&
+           !(takes_small_path(kern, op, ctx) && small_transposed_fits(kern, op));
+}
+
 void fz_sgemm_run_with_b(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
                          const fz_gemm_ctx *ctx, const float *bpre, fz_counter *flops)
 {
     if (op->m == 0 || op->n == 0)
         return;
-    /* The small path hands A to the microkernel where it lies.  It needs only KC (one
-     * block deep); the whole blocking is derived only for the blocked path. */
-    fz_cache_sizes none = { 0, 0, 0 };
-    bool small = (uint64_t)op->m * op->n * op->k <= SMALL_MNK &&
-                 op->k * round_up(op->n, kern->nr) <= SMALL_B_FLOATS &&
-                 op->k <= fz_blocking_kc(ctx ? ctx->caches : none, kern->mr, kern->nr,
-                                         sizeof(float));
-    if (small)
+    if (takes_small_path(kern, op, ctx))
         sgemm_small(kern, op, bpre, flops);
     else
         sgemm_blocked(kern, op, ctx, fz_sgemm_blocking(kern, ctx), bpre, flops);

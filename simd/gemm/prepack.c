@@ -80,7 +80,8 @@ bool fz_sgemm_packed_fits(const fz_sgemm_packed *pb, const fz_sgemm_kernel *kern
      * GEMM then packs on the fly rather than read panels of another layout. */
     return pb && kern && pb->kern == kern && pb->tb == op->tb && pb->b == op->b &&
            pb->ldb == op->ldb && pb->k == op->k && pb->n == op->n &&
-           pb->blk.kc == fz_sgemm_blocking(kern, ctx).kc;
+           pb->blk.kc == fz_blocking_kc(ctx ? ctx->caches : (fz_cache_sizes){ 0, 0, 0 },
+                                        kern->mr, kern->nr, sizeof(float));
 }
 
 void fz_sgemm_run_prepacked(const fz_sgemm_kernel *kern, const fz_gemm_op *op,

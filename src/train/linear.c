@@ -60,6 +60,20 @@ fz_sgemm_packed *linear_pack_dgrad(const fz_kernels *k, const fz_linear *layer)
     return fz_sgemm_prepack_b(k->microkernel, &op, &ctx);
 }
 
+bool linear_forward_reads_pack(const fz_kernels *k, const fz_linear *layer, size_t batch)
+{
+    fz_gemm_op op = forward_op(layer, batch, NULL, NULL, false);
+    fz_gemm_ctx ctx = fz_team_gemm_ctx();
+    return k->microkernel && fz_sgemm_reads_packed_b(k->microkernel, &op, &ctx);
+}
+
+bool linear_dgrad_reads_pack(const fz_kernels *k, const fz_linear *layer, size_t batch)
+{
+    fz_gemm_op op = dgrad_op(layer, batch, NULL, NULL, false, NULL);
+    fz_gemm_ctx ctx = fz_team_gemm_ctx();
+    return k->microkernel && fz_sgemm_reads_packed_b(k->microkernel, &op, &ctx);
+}
+
 bool linear_pack_current(const fz_kernels *k, const fz_linear *layer,
                          const fz_sgemm_packed *fwd, const fz_sgemm_packed *dgrad)
 {

@@ -42,6 +42,11 @@ void linear_backward(const fz_kernels *k, const fz_linear *layer, size_t batch,
  * packs on the fly, as for a trainable W.  The pack is a copy: repack after W changes. */
 fz_sgemm_packed *linear_pack_forward(const fz_kernels *k, const fz_linear *layer);
 fz_sgemm_packed *linear_pack_dgrad(const fz_kernels *k, const fz_linear *layer);
+/* Whether the forward / dgrad GEMM of the layer at `batch` rows would read such a pack:
+ * a tall, narrow product (the seed network's 64×10 -> 5) packs X instead, so a pack of W
+ * there would be memory and a check per step for nothing. */
+bool linear_forward_reads_pack(const fz_kernels *k, const fz_linear *layer, size_t batch);
+bool linear_dgrad_reads_pack(const fz_kernels *k, const fz_linear *layer, size_t batch);
 /* Whether packs made by the two functions above (either may be NULL) still fit k's
  * microkernel and the team's blocking: false after fz_kernels_override or a cache
  * change, when they should be made again. */

@@ -22,17 +22,33 @@ typedef struct {
     uint64_t generation;      /* W's generation when packed */
 } layer_packs;
 
+/* What a set of packs was found right for: the microkernel (not the table pointer: the
+ * runtime's table is one object whose contents fz_kernels_override replaces), the team's
+ * cache sizes (they decide KC and which GEMMs read a pack) and the plan.  While all three
+ * hold, only the weights' generations can make a pack stale. */
+typedef struct {
+    const struct fz_sgemm_kernel *kern;
+    fz_cache_sizes caches;
+    uint64_t flags_version;
+    bool valid;
+} packs_stamp;
+
 typedef struct {
     layer_packs *layer;       /* one per layer: the packs in use */
     layer_packs *next;        /* one per layer: room to prepare the next set aside */
     size_t n_layers;
+    size_t batch;             /* the trainer's: which GEMMs read a pack depends on it */
+    /* The packs in use were found right for `checked`: while it holds, the check at
+     * every step reads only the weights' generations.  next_checked: the prepared set's. */
+    packs_stamp checked, next_checked;
     /* FREEZEBENCH_PREPACK=0 at trainer creation turns packing off: the switch the tests
      * compare against, and a way to measure the gain. */
     bool enabled;
 } frozen_packs;
 
-/* Room for n_layers layers, nothing packed yet; FZ_ENOMEM on failure. */
-fz_status frozen_packs_init(frozen_packs *fp, size_t n_layers);
+/* Room for n_layers layers of a trainer of `batch` rows, nothing packed yet; FZ_ENOMEM
+ * on failure. */
+fz_status frozen_packs_init(frozen_packs *fp, size_t n_layers, size_t batch);
 void frozen_packs_free(frozen_packs *fp);
 
 /* The packs a step under `plan` with table k uses, prepared in fp->next: a current pack
@@ -48,7 +64,7 @@ void frozen_packs_commit(frozen_packs *fp);
  * first step, and the old plan's packs are no use to it. */
 void frozen_packs_drop(frozen_packs *fp);
 /* Whether every pack a step under `plan` needs is in place and current. */
-bool frozen_packs_current(const frozen_packs *fp, const fz_kernels *k, const fz_model *m,
+bool frozen_packs_current(frozen_packs *fp, const fz_kernels *k, const fz_model *m,
                           const fz_plan *plan);
 /* Bytes the packs in use hold. */
 size_t frozen_packs_bytes(const frozen_packs *fp);

@@ -271,7 +271,7 @@ fz_trainer *fz_trainer_create(fz_model *m, size_t batch, fz_sgd opt)
     if (!t->plan.layer || !t->next_plan || !t->act || !t->grad || !t->mom || !t->fwd_scratch[0] ||
         !t->fwd_scratch[1] || !t->out || !t->dy[0] || !t->dy[1] || !t->cnt_fwd ||
         !t->cnt_dgrad || !t->cnt_wgrad || !t->cnt_opt ||
-        frozen_packs_init(&t->packs, m->n_layers) != FZ_OK)
+        frozen_packs_init(&t->packs, m->n_layers, batch) != FZ_OK)
         goto nomem;
     t->plan.flags_version = m->flags_version + 1; /* forces the first plan */
     if (ensure_plan(t, NULL) != FZ_OK) {
