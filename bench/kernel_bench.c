@@ -40,6 +40,7 @@ typedef struct {
     fz_trans ta, tb;
     size_t m, n, k;          /* GEMM shape; n = elements for the others */
     fzb_ref_sgemm ref;       /* NULL: freezebench's own kernel table */
+    const fz_kernels *table; /* with ref NULL: this ISA's table instead of the runtime's */
     pool *p;
     double flops_executed;   /* per call, as counted by the kernel */
 } kcase;
@@ -121,6 +122,9 @@ static void bench_kernel(fzb_state *s, void *user)
      * kernels on its first call, 33 ms here, which Google Benchmark's first run would
      * otherwise time as one iteration and size the repetitions from.  Every case gets it,
      * so all implementations start from the same warm state. */
+    const fz_kernels *runtime = fz_kernels_for(fz_isa());
+    if (c->table)
+        fz_kernels_override(c->table);
     run_kernel(c);
     fz_counter_reset(c->p->flops);
     double iters = 0;
@@ -128,6 +132,8 @@ static void bench_kernel(fzb_state *s, void *user)
         run_kernel(c);
         iters++;
     }
+    if (c->table)
+        fz_kernels_override(runtime);
     if (!c->ref && iters > 0)
         c->flops_executed = (double)fz_counter_total(c->p->flops) / iters;
     fzb_counter(s, "FLOPS", kernel_flops(c), FZB_RATE);
@@ -157,22 +163,36 @@ static kcase *add_case(case_list *l, kcase c)
 /* Every GEMM case for every implementation, then the memory-bound kernels. */
 static int build_cases(case_list *l, pool *p, bool quick)
 {
-    typedef struct { const char *impl; fzb_ref_sgemm ref; } impl;
-    impl impls[4] = { { "freezebench", NULL } };
+    typedef struct { const char *impl; fzb_ref_sgemm ref; const fz_kernels *table; } impl;
+    impl impls[6] = { { "freezebench", NULL, NULL } };
     size_t n_impls = 1;
+    /* freezebench's GEMM with each other vector ISA this CPU runs, beside the default: on
+     * a CPU with AVX-512 the AVX2 kernel too, so whether 512-bit pays here (it need not
+     * on Zen 4, which splits 512-bit operations in halves; simd/dispatch.c) is measured
+     * in the same run, not assumed. */
+    static const struct { const char *isa, *impl; } others[] = {
+        { "avx2", "freezebench-avx2" }, { "avx512", "freezebench-avx512" },
+        { "neon", "freezebench-neon" },
+    };
+    for (size_t i = 0; i < sizeof others / sizeof *others; i++) {
+        const fz_kernels *k = fz_kernels_for(others[i].isa);
+        if (k && strcmp(others[i].isa, fz_isa()) != 0)
+            impls[n_impls++] = (impl){ others[i].impl, NULL, k };
+    }
 #ifdef FZB_HAVE_OPENBLAS
-    impls[n_impls++] = (impl){ "openblas", fzb_openblas_sgemm };
+    impls[n_impls++] = (impl){ "openblas", fzb_openblas_sgemm, NULL };
 #endif
 #ifdef FZB_HAVE_BLIS
-    impls[n_impls++] = (impl){ "blis", fzb_blis_sgemm };
+    impls[n_impls++] = (impl){ "blis", fzb_blis_sgemm, NULL };
 #endif
 #ifdef FZB_HAVE_ONEDNN
-    impls[n_impls++] = (impl){ "onednn", fzb_onednn_sgemm };
+    impls[n_impls++] = (impl){ "onednn", fzb_onednn_sgemm, NULL };
 #endif
     size_t n_train = quick ? 1 : sizeof train_shapes / sizeof *train_shapes;
     size_t n_other = quick ? 1 : sizeof other_shapes / sizeof *other_shapes;
     for (size_t i = 0; i < n_impls; i++) {
-        kcase base = { .kind = GEMM, .impl = impls[i].impl, .ref = impls[i].ref, .p = p };
+        kcase base = { .kind = GEMM, .impl = impls[i].impl, .ref = impls[i].ref,
+                       .table = impls[i].table, .p = p };
         for (size_t s = 0; s < n_train; s++) {
             layer_shape L = train_shapes[s];
             if (quick)
@@ -266,7 +286,7 @@ static void print_row(const kcase *c, const fzb_result *row)
         snprintf(bytes, sizeof bytes, "-");
     fzb_fmt_percent(of_peak, sizeof of_peak, row->memory_bound
                     ? gb / row->bandwidth_gbytes_per_s : gf / row->peak_gflops);
-    printf("%-12s %-20s %-16s %*s %7s %*s %*s %8s%s\n", c->impl, c->phase, shape,
+    printf("%-18s %-20s %-16s %*s %7s %*s %*s %8s%s\n", c->impl, c->phase, shape,
            fzb_pad(time, 10), time, spread, fzb_pad(flops, 14), flops, fzb_pad(bytes, 11),
            bytes, of_peak, fzb_is_noisy(row->time_min_s, row->time_max_s) ? " !" : "");
 }
@@ -280,7 +300,7 @@ static fz_status add_rows(fzb_csv *table, const case_list *cases, const fzb_resu
         return FZ_ENOMEM;
     fz_status status = FZ_OK;
     size_t noisy = 0;
-    printf("\n%-12s %-20s %-16s %10s %7s %14s %11s %8s\n", "impl", "kernel", "shape", "time",
+    printf("\n%-18s %-20s %-16s %10s %7s %14s %11s %8s\n", "impl", "kernel", "shape", "time",
            "spread", "FLOP/s", "bytes/s", "of peak");
     for (size_t i = 0; status == FZ_OK && i < cases->n; i++) {
         const kcase *c = &cases->v[i];
