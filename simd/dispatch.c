@@ -48,9 +48,13 @@ static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
 
 /* Whether a CPU with AVX-512 should run it by default rather than AVX2.  Zen 4 (AMD
  * family 19h) executes each 512-bit operation as two 256-bit halves, so there AVX-512
- * buys fewer instructions, opmask tails and 32 registers, not FMA throughput.  Not yet
- * measured on Zen 4, so it is the default there too; should AVX2 measure faster, return
- * !fz_cpu_is_amd_family_19h() here (fz_kernels_for("avx512") still reaches it). */
+ * buys no FMA throughput, only fewer instructions per FLOP (half the loads, broadcasts
+ * and loop overhead), opmask tails and 32 registers (the 6x64 tile's 24 accumulators).
+ * No Zen 4 has run this project's benchmarks yet.  AMD's own BLIS configuration for Zen 4
+ * (config/zen4: the skx 32x12 AVX-512 sgemm microkernel and 6x64 AVX-512 small-matrix
+ * kernels) runs 512-bit there, so it is the default here too.  kernel_bench runs the
+ * AVX2 GEMM beside it (impl freezebench-avx2): should that measure faster on Zen 4,
+ * return !fz_cpu_is_amd_family_19h() here (fz_kernels_for("avx512") still reaches it). */
 static bool avx512_is_default(void)
 {
     return true;
