@@ -345,7 +345,7 @@ static fz_status add_rows(fzb_csv *table, const case_list *cases, const fzb_resu
 static const char usage[] =
     "usage: kernel_bench [--benchmark_* flags] [options]   (--opt value or --opt=value)\n"
     "  --threads N        threads for every GEMM, ours and the references' (default 0: all cores)\n"
-    "  --repetitions N    repetitions of every kernel and probe (default 3)\n"
+    "  --repetitions N    repetitions of every kernel and probe, in random order (default 3)\n"
     "  --min-time S       seconds each repetition runs at least (default 0.1)\n"
     "  --output PATH      CSV file (default results/kernels-<system>-<threads>.csv, <system>\n"
     "                     being vendor-microarchitecture-isa; an existing default file is\n"
@@ -408,7 +408,11 @@ static fz_status parse_options(int argc, char **argv, options *o)
 
 int main(int argc, char **argv)
 {
-    fzb_init_with_defaults(&argc, &argv, NULL, 0, usage);
+    /* Repetitions interleaved in random order, as the sweep's: on a machine whose speed
+     * drifts over a run, the implementations then share its slow and fast minutes
+     * instead of the last one in the list taking whatever the end of the run brings. */
+    const char *defaults[] = { "--benchmark_enable_random_interleaving=true" };
+    fzb_init_with_defaults(&argc, &argv, defaults, 1, usage);
 
     options opt;
     if (parse_options(argc, argv, &opt) != FZ_OK) {
