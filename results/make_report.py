@@ -318,7 +318,9 @@ def kernel_tables(srows, limit):
     out = []
     gemm = [r for r in kern if r["phase"].startswith("sgemm")]
     if gemm:
-        impls = sorted({r["impl"] for r in gemm}, key=lambda i: (i != "freezebench", i))
+        # freezebench first, its other ISAs (freezebench-avx2, ...) next, then the references
+        impls = sorted({r["impl"] for r in gemm},
+                       key=lambda i: (i != "freezebench", not i.startswith("freezebench"), i))
         rows = by_config(gemm)
         cases = []
         for r in gemm:

@@ -24,7 +24,8 @@ THREAD_STYLES = (("o", "-"), ("s", "--"), ("^", ":"), ("D", "-."))
 
 
 def impl_order(impls):
-    return sorted(impls, key=lambda i: (i != "freezebench", i != "pytorch", i))
+    return sorted(impls, key=lambda i: (i != "freezebench", not i.startswith("freezebench"),
+                                        i != "pytorch", i))
 
 
 def impl_colour(impl, impls):
