@@ -88,6 +88,12 @@ typedef struct {
      * +2n with weight decay. */
     void (*sgd)(float *p, const float *g, float *buf, size_t n,
                 float lr, float momentum, float wd, fz_counter *flops);
+    /* dst = src, n floats, bitwise, with stores that bypass the caches where the ISA has
+     * them: for a copy written at every step and read back almost never (the
+     * optimizer's copy aside, for an exact undo), which would otherwise read each of
+     * dst's lines in before overwriting it and evict live data.  The stores are fenced
+     * before it returns.  dst and src do not overlap.  Counts nothing. */
+    void (*copy_aside)(float *dst, const float *src, size_t n);
 } fz_kernels;
 
 /* op(B) of a GEMM packed once, for a B that stays the same over many GEMMs (a frozen

@@ -4,6 +4,8 @@
  * one computes its result in the order its definition states (a GEMM element is the dot
  * product over k in ascending order, then the epilogue stages one after another).
  */
+#include <string.h>
+
 #include "cpu.h"
 #include "elementwise.h"
 #include "kernels.h"
@@ -92,6 +94,12 @@ static void sgemm_ctx_scalar(const fz_gemm_op *op, const fz_gemm_ctx *ctx, fz_co
     sgemm_scalar(op, flops);
 }
 
+/* The reference copies through the caches: C has no other store. */
+static void copy_aside_scalar(float *dst, const float *src, size_t n)
+{
+    memcpy(dst, src, n * sizeof(float));
+}
+
 static const fz_kernels scalar_table = {
     .isa = "scalar",
     .sgemm_ctx = sgemm_ctx_scalar,
@@ -101,6 +109,7 @@ static const fz_kernels scalar_table = {
     .relu_bwd = relu_bwd_scalar,
     .colsum = colsum_scalar,
     .sgd = sgd_scalar,
+    .copy_aside = copy_aside_scalar,
 };
 
 const fz_kernels *fz_kernels_scalar(void) { return &scalar_table; }

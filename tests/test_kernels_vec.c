@@ -3,6 +3,8 @@
  * scalar reference.  These kernels keep the reference's arithmetic, so results must be
  * bitwise equal — special values (NaN, ±0, ±inf) included — for every length, which
  * covers the vector body and each tail length.  FLOP counts must equal the reference's.
+ * The optimizer's copy aside (copy_aside, streaming stores) is a bitwise copy for every
+ * length and every alignment of source and destination, and writes nothing past them.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -13,6 +15,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "align.h"
 #include "kernels.h"
 #include "rng.h"
 
@@ -166,16 +169,49 @@ static void sgd_equals_scalar_bitwise(void **state)
     free(fi);
 }
 
+/* Every length, the destination at each float offset within a 64-byte line (the
+ * streaming body starts at the next line, so each head length is reached) and the
+ * source unaligned too; the floats around the destination stay as they were. */
+static void copy_aside_is_a_bitwise_copy(void **state)
+{
+    const fz_kernels *isa = isa_or_skip(state);
+    enum { PAD = 16 };
+    float *src = vec(MAXN + PAD);
+    float *dst = fz_aligned_calloc(64, MAXN + 3 * PAD, sizeof(float));   /* free() frees it */
+    float *guard = malloc((MAXN + 3 * PAD) * sizeof(float));
+    assert_non_null(dst);
+    assert_non_null(guard);
+    for (size_t t = 0; t < LENGTHS; t++) {
+        size_t n = length(t);
+        for (size_t off = 0; off < PAD; off++) {
+            fill(guard, MAXN + 3 * PAD);
+            memcpy(dst, guard, (MAXN + 3 * PAD) * sizeof(float));
+            const float *from = src + (off * 7 + 3) % PAD;
+            isa->copy_aside(dst + PAD + off, from, n);
+            assert_memory_equal(dst + PAD + off, from, n * sizeof(float));
+            assert_memory_equal(dst, guard, (PAD + off) * sizeof(float));
+            size_t after = PAD + off + n;
+            assert_memory_equal(dst + after, guard + after,
+                                (MAXN + 3 * PAD - after) * sizeof(float));
+        }
+    }
+    free(src);
+    free(dst);
+    free(guard);
+}
+
 #define ISA_TEST(isa, f) { isa ": " #f, f, NULL, NULL, (void *)isa }
 #define ISA_TESTS(isa)                               \
     ISA_TEST(isa, relu_fwd_equals_scalar_bitwise),   \
     ISA_TEST(isa, relu_bwd_equals_scalar_bitwise),   \
     ISA_TEST(isa, colsum_equals_scalar_bitwise),     \
-    ISA_TEST(isa, sgd_equals_scalar_bitwise)
+    ISA_TEST(isa, sgd_equals_scalar_bitwise),        \
+    ISA_TEST(isa, copy_aside_is_a_bitwise_copy)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = { ISA_TESTS("avx2"), ISA_TESTS("avx512"),
+    const struct CMUnitTest tests[] = { ISA_TEST("scalar", copy_aside_is_a_bitwise_copy),
+                                        ISA_TESTS("avx2"), ISA_TESTS("avx512"),
                                         ISA_TESTS("neon") };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

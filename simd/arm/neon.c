@@ -7,6 +7,7 @@
  * reference's, which the tests check.
  */
 #include <arm_neon.h>
+#include <string.h>
 
 #include "kernels.h"
 #include "cpu.h"
@@ -98,6 +99,13 @@ static void sgd_neon(float *p, const float *g, float *buf, size_t n, float lr,
     for (; i < n; i++)   /* tail */
         sgd_elem(p, g, buf, i, lr, momentum, wd);
     fz_counter_add(flops, sgd_flops(n, buf, wd));
+}
+
+/* NEON has no non-temporal store in C (only STNP in assembly, a hint cores may ignore):
+ * a plain copy. */
+static void copy_aside_neon(float *dst, const float *src, size_t n)
+{
+    memcpy(dst, src, n * sizeof(float));
 }
 
 FZ_ISA_TABLE(neon, fz_sgemm_neon_8x12);

@@ -8,6 +8,7 @@
  * reference's, which the tests check.
  */
 #include <immintrin.h>
+#include <stdint.h>
 
 #include "kernels.h"
 #include "cpu.h"
@@ -102,6 +103,21 @@ static void sgd_avx2(float *p, const float *g, float *buf, size_t n, float lr,
     for (; i < n; i++)   /* tail */
         sgd_elem(p, g, buf, i, lr, momentum, wd);
     fz_counter_add(flops, sgd_flops(n, buf, wd));
+}
+
+/* Streaming stores need 32-byte aligned addresses: a plain head up to dst's next
+ * boundary, whole vectors streamed, a plain tail; then a fence, since streaming stores
+ * are weakly ordered and another thread may read the copy after the team's barrier. */
+static void copy_aside_avx2(float *dst, const float *src, size_t n)
+{
+    size_t i = 0;
+    for (; i < n && ((uintptr_t)(dst + i) & 31); i++)
+        dst[i] = src[i];
+    for (; i + VL <= n; i += VL)
+        _mm256_stream_ps(dst + i, _mm256_loadu_ps(src + i));
+    for (; i < n; i++)
+        dst[i] = src[i];
+    _mm_sfence();
 }
 
 FZ_ISA_TABLE(avx2, fz_sgemm_avx2_6x16);

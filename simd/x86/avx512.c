@@ -9,6 +9,7 @@
  * reference's, which the tests check.
  */
 #include <immintrin.h>
+#include <stdint.h>
 
 #include "kernels.h"
 #include "cpu.h"
@@ -100,6 +101,28 @@ static void sgd_avx512(float *p, const float *g, float *buf, size_t n, float lr,
         _mm512_mask_storeu_ps(p + i, live, _mm512_sub_ps(vp, _mm512_mul_ps(vlr, d)));
     }
     fz_counter_add(flops, sgd_flops(n, buf, wd));
+}
+
+/* Streaming stores need 64-byte aligned addresses: a masked head up to dst's next line,
+ * whole lines streamed, a masked tail; then a fence, since streaming stores are weakly
+ * ordered and another thread may read the copy after the team's barrier. */
+static void copy_aside_avx512(float *dst, const float *src, size_t n)
+{
+    size_t head = (size_t)(-(uintptr_t)dst & 63) / sizeof(float);
+    if (head > n)
+        head = n;
+    if (head) {
+        __mmask16 live = (__mmask16)((1u << head) - 1);
+        _mm512_mask_storeu_ps(dst, live, _mm512_maskz_loadu_ps(live, src));
+    }
+    size_t i = head;
+    for (; i + VL <= n; i += VL)
+        _mm512_stream_ps(dst + i, _mm512_loadu_ps(src + i));
+    if (i < n) {
+        __mmask16 live = lanes_below(n, i);
+        _mm512_mask_storeu_ps(dst + i, live, _mm512_maskz_loadu_ps(live, src + i));
+    }
+    _mm_sfence();
 }
 
 FZ_ISA_TABLE(avx512, fz_sgemm_avx512);
