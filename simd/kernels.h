@@ -103,15 +103,16 @@ typedef struct {
  * layout.  It holds a copy: when B's contents change, pack again. */
 typedef struct fz_sgemm_packed fz_sgemm_packed;
 
-/* Packs op's B (tb, b, ldb, k, n; the rest of op is ignored) for microkernel `kern`
- * with the blocking of `ctx` (NULL: default caches).  NULL where kern is NULL (the
- * scalar reference packs nothing), k or n is 0, or memory runs out. */
+/* Packs op's B (tb, b, ldb, k, n, and m, which with n and ctx's caches sets the K
+ * blocking; the rest of op is ignored) for microkernel `kern` with the blocking of
+ * `ctx` (NULL: default caches).  NULL where kern is NULL (the scalar reference packs
+ * nothing), k or n is 0, or memory runs out. */
 fz_sgemm_packed *fz_sgemm_prepack_b(const struct fz_sgemm_kernel *kern,
                                     const fz_gemm_op *op, const fz_gemm_ctx *ctx);
 void fz_sgemm_packed_free(fz_sgemm_packed *pb);
 /* Bytes the handle holds (its panels, padding included); 0 for NULL. */
 size_t fz_sgemm_packed_bytes(const fz_sgemm_packed *pb);
-/* Whether pb holds op's B as `kern` with ctx's blocking would pack it. */
+/* Whether pb holds op's B as `kern` with ctx's blocking for op's shape would pack it. */
 bool fz_sgemm_packed_fits(const fz_sgemm_packed *pb, const struct fz_sgemm_kernel *kern,
                           const fz_gemm_op *op, const fz_gemm_ctx *ctx);
 /* Whether the GEMM of op with kern and ctx's plan reads a pre-packed B at all: not

@@ -3,10 +3,12 @@
  * bitwise the result and the FLOP count of the same GEMM packing B on the fly, for every
  * ISA with a microkernel, shapes on both sides of every block edge (MR, NR, KC, MC, NC),
  * all transposes, every epilogue, one and two threads in one or two L3 groups; and a
- * handle made for another kernel or another KC is not used; fz_sgemm_reads_packed_b says
+ * handle made for another kernel or another KC is not used (so a product deep enough
+ * for deeper K blocks needs a pack made for its shape); fz_sgemm_reads_packed_b says
  * no exactly for the products that never read a pack.  The scalar reference has
  * no microkernel and packs nothing: it has nothing to test here.
  */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -222,12 +224,69 @@ static void reads_packed_b_only_where_the_loop_nest_reads_it(void **state)
         skip();   /* no microkernel on this CPU or build */
 }
 
+/* A product whose C does not fit in half the L2 takes deeper K blocks (blocking.h), so
+ * its pack must be made for its shape: one made for a single row of the same B has the
+ * shallow KC and is not read (the result is the on-the-fly one), one made for the
+ * product is, bitwise, on 1 and 2 threads; and the deep-blocked product agrees with the
+ * scalar reference. */
+static void deep_k_blocks_need_a_pack_made_for_the_product(void **state)
+{
+    (void)state;
+    enum { DM = 70, DN = 300, DK = 517 };
+    int ran = 0;
+    for (size_t i = 0; i < sizeof isas / sizeof *isas; i++) {
+        const fz_sgemm_kernel *kern = fz_sgemm_kernel_for(isas[i]);
+        if (!kern)
+            continue;
+        ran++;
+        fz_gemm_ctx one = small_caches(1, 1);   /* C (84 KB) > half the L2 (32 KB) */
+        size_t shallow = fz_sgemm_blocking(kern, &one).kc;
+        assert_true(fz_sgemm_blocking_for(kern, &one, DM, DN).kc > shallow);
+        assert_int_equal(fz_sgemm_blocking_for(kern, &one, 1, DN).kc, shallow);
+
+        float *a = rand_floats(DM * DK), *b = rand_floats(DN * DK);
+        float *c0 = malloc(DM * DN * sizeof *c0), *c1 = malloc(DM * DN * sizeof *c1);
+        float *ref = malloc(DM * DN * sizeof *ref);
+        assert_true(c0 && c1 && ref);
+        fz_gemm_op op = { .ta = FZ_NOTRANS, .tb = FZ_TRANS, .m = DM, .n = DN, .k = DK,
+                          .alpha = 1.0f, .a = a, .lda = DK, .b = b, .ldb = DK, .c = ref,
+                          .ldc = DN };
+        fz_kernels_scalar()->sgemm(&op, NULL);
+        op.c = c0;
+        fz_sgemm_run(kern, &op, &one, NULL);
+        for (size_t x = 0; x < DM * DN; x++)
+            if (fabsf(c0[x] - ref[x]) > 1e-3f * (1.0f + fabsf(ref[x])))
+                fail_msg("%s: C[%zu] %g, reference %g", kern->name, x, (double)c0[x],
+                         (double)ref[x]);
+
+        fz_gemm_op row = op;
+        row.m = 1;
+        fz_sgemm_packed *shallow_pack = fz_sgemm_prepack_b(kern, &row, &one);
+        assert_non_null(shallow_pack);
+        assert_false(fz_sgemm_packed_fits(shallow_pack, kern, &op, &one));
+        op.c = c1;
+        fz_sgemm_run_prepacked(kern, &op, shallow_pack, &one, NULL);
+        assert_memory_equal(c0, c1, DM * DN * sizeof *c0);
+        fz_sgemm_packed_free(shallow_pack);
+        free(a); free(b); free(c0); free(c1); free(ref);
+
+        for (int threads = 1; threads <= 2; threads++) {
+            fz_gemm_ctx ctx = small_caches(threads, 1);
+            for (int epi = 0; epi < 4; epi++)
+                check_one(kern, &ctx, FZ_NOTRANS, FZ_TRANS, DM, DN, DK, epi);
+        }
+    }
+    if (!ran)
+        skip();   /* a build or CPU with no microkernel: only the scalar reference */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(prepacked_gemm_equals_on_the_fly_bitwise),
         cmocka_unit_test(stale_pack_is_not_used),
         cmocka_unit_test(reads_packed_b_only_where_the_loop_nest_reads_it),
+        cmocka_unit_test(deep_k_blocks_need_a_pack_made_for_the_product),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

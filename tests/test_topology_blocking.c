@@ -1,4 +1,5 @@
-/* GEMM blocking from cache sizes: the working sets fit the cache levels they are for. */
+/* GEMM blocking from cache sizes: the working sets fit the cache levels they are for;
+ * a product whose C spills half the L2 gets deeper K blocks, and only such a product. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -80,6 +81,36 @@ static void bigger_tile_means_shorter_kc(void **state)
     assert_true(big.kc < small.kc);
 }
 
+/* Emerald Rapids' caches (48 KiB L1d, 2 MiB L2) and the AVX-512 6×64 tile: C of 256×1024
+ * floats (1 MiB, half the L2) keeps the L1-sized KC 128; 257×1024 spills and gets KC
+ * 2 MiB / 8 / (64·4) = 1024, MC 1 MiB / (1024·4) = 256 -> 252, NC 16 MiB / (1024·4) =
+ * 4096.  The AVX2 tile (KC 416) deepens to the 1024 cap; an L2 too small for a deeper
+ * sliver than the L1's keeps the L1's; an empty C, or one whose size overflows, does
+ * not trip the arithmetic. */
+static void k_blocks_deepen_only_where_c_spills_half_the_l2(void **state)
+{
+    (void)state;
+    const fz_cache_sizes emr = { 48 << 10, 2 << 20, 32 << 20 };
+    fz_blocking base = fz_blocking_from_caches(emr, 6, 64, sizeof(float));
+    assert_int_equal(base.kc, 128);
+    fz_blocking fits = fz_blocking_for_product(emr, 6, 64, sizeof(float), 256, 1024);
+    assert_int_equal(fits.kc, base.kc);
+    assert_int_equal(fits.mc, base.mc);
+    assert_int_equal(fits.nc, base.nc);
+    fz_blocking deep = fz_blocking_for_product(emr, 6, 64, sizeof(float), 257, 1024);
+    assert_int_equal(deep.kc, 1024);
+    assert_int_equal(deep.mc, 252);
+    assert_int_equal(deep.nc, 4096);
+
+    assert_int_equal(fz_blocking_for_product(emr, 6, 16, sizeof(float), 1024, 1024).kc, 1024);
+    const fz_cache_sizes small_l2 = { 48 << 10, 64 << 10, 1 << 20 };
+    assert_int_equal(fz_blocking_for_product(small_l2, 6, 64, sizeof(float), 1024, 1024).kc,
+                     fz_blocking_from_caches(small_l2, 6, 64, sizeof(float)).kc);
+    assert_int_equal(fz_blocking_for_product(emr, 6, 64, sizeof(float), 0, 1024).kc, 128);
+    assert_int_equal(fz_blocking_for_product(emr, 6, 64, sizeof(float), SIZE_MAX / 2,
+                                             SIZE_MAX / 2).kc, 1024);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -89,6 +120,7 @@ int main(void)
         cmocka_unit_test(unreported_caches_get_defaults),
         cmocka_unit_test(tiny_caches_still_give_one_tile),
         cmocka_unit_test(bigger_tile_means_shorter_kc),
+        cmocka_unit_test(k_blocks_deepen_only_where_c_spills_half_the_l2),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

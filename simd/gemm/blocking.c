@@ -23,3 +23,24 @@ fz_blocking fz_blocking_from_caches(fz_cache_sizes c, size_t mr, size_t nr, size
                 : round_down(FZ_DEFAULT_NC, nr, nr);
     return b;
 }
+
+/* The deepest K block measured (see blocking.h). */
+#define DEEP_KC_MAX ((size_t)1024)
+
+fz_blocking fz_blocking_for_product(fz_cache_sizes c, size_t mr, size_t nr, size_t elem,
+                                    size_t m, size_t n)
+{
+    fz_blocking b = fz_blocking_from_caches(c, mr, nr, elem);
+    size_t l2 = c.l2 ? c.l2 : FZ_DEFAULT_L2;
+    /* m·n·elem <= l2 / 2, without overflow */
+    if (m == 0 || n == 0 || n <= l2 / 2 / elem / m)
+        return b;
+    size_t kc = round_down(l2 / 8 / (nr * elem), 8, 8);
+    kc = kc < DEEP_KC_MAX ? kc : DEEP_KC_MAX;
+    if (kc <= b.kc)
+        return b;
+    b.kc = kc;
+    b.mc = round_down(l2 / 2 / (kc * elem), mr, mr);
+    b.nc = c.l3 ? round_down(c.l3 / 2 / (kc * elem), nr, nr) : b.nc;
+    return b;
+}

@@ -10,8 +10,16 @@
  *   - the MC×KC block of packed A: about half of L2;
  *   - the KC×NC panel of packed B, shared by the threads of one group: half of that
  *     group's L3 (the rest holds their A blocks and C).
- * KC fixes the order in which K is summed, so it depends on the machine only, never on
- * the thread count: results stay bitwise identical for any number of threads.
+ * A product whose C does not fit in half the L2 reads and writes C from L3 once per K
+ * block, so there K blocks are made deeper (fz_blocking_for_product): the KC×NR sliver of
+ * B then lives in L2 (an eighth of it, at most 1024 deep) instead of L1, and MC shrinks
+ * to keep the A block in half the L2.  On an Emerald Rapids core with the AVX-512 6×64
+ * tile (L1-sized KC 128) this measured +6-7% at 1024³ and +3.5-4.5% at 1024×1024×256,
+ * and -1 to -8% where C fits the L2 (256 or fewer rows of 1024), so there it is not
+ * done; the AVX2 6×16 tile's KC is 416 already, and deeper measured within 2%.
+ * KC fixes the order in which K is summed, so it depends on the machine and the product's
+ * shape only, never on the thread count: results stay bitwise identical for any number
+ * of threads.
  */
 #ifndef FZ_BLOCKING_H
 #define FZ_BLOCKING_H
@@ -32,6 +40,11 @@ typedef struct { size_t kc, mc, nc; } fz_blocking;
  * least one tile).  mr, nr and elem_size must be >= 1. */
 fz_blocking fz_blocking_from_caches(fz_cache_sizes caches, size_t mr, size_t nr,
                                     size_t elem_size);
+
+/* The blocking for a product whose C is m×n: fz_blocking_from_caches's, with deeper K
+ * blocks where C does not fit in half the L2 (see above).  Never a shallower KC. */
+fz_blocking fz_blocking_for_product(fz_cache_sizes caches, size_t mr, size_t nr,
+                                    size_t elem_size, size_t m, size_t n);
 
 /* fz_blocking_from_caches(...).kc alone: all the small-product path needs to know, so
  * a tiny GEMM does not pay the other divisions (the seed step runs five of them). */

@@ -50,6 +50,14 @@ fz_blocking fz_sgemm_blocking(const fz_sgemm_kernel *kern, const fz_gemm_ctx *ct
                                    sizeof(float));
 }
 
+fz_blocking fz_sgemm_blocking_for(const fz_sgemm_kernel *kern, const fz_gemm_ctx *ctx,
+                                  size_t m, size_t n)
+{
+    fz_cache_sizes none = { 0, 0, 0 };
+    return fz_blocking_for_product(ctx ? ctx->caches : none, kern->mr, kern->nr,
+                                   sizeof(float), m, n);
+}
+
 /* Where op(A) element (i, p) and op(B) element (p, j) live: x[i·rs + p·cs]. */
 typedef struct { size_t rsa, csa, rsb, csb; } operand_strides;
 
@@ -393,7 +401,8 @@ void fz_sgemm_run_with_b(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
     if (takes_small_path(kern, op, ctx))
         sgemm_small(kern, op, bpre, flops);
     else
-        sgemm_blocked(kern, op, ctx, fz_sgemm_blocking(kern, ctx), bpre, flops);
+        sgemm_blocked(kern, op, ctx, fz_sgemm_blocking_for(kern, ctx, op->m, op->n), bpre,
+                      flops);
 }
 
 void fz_sgemm_run(const fz_sgemm_kernel *kern, const fz_gemm_op *op, const fz_gemm_ctx *ctx,

@@ -67,16 +67,22 @@ void fz_sgemm_run(const fz_sgemm_kernel *kern, const fz_gemm_op *op, const fz_ge
                   fz_counter *flops);
 
 /* fz_sgemm_run with op(B) already packed at bpre (NULL: packed on the fly), as
- * prepack.c lays it out: for the K block starting at pc (blocks of fz_sgemm_blocking's
- * KC for kern and ctx), round_up(n, NR)·kcur floats at bpre + pc·round_up(n, NR), panel
- * j (NR columns from j) at + j·kcur — exactly the panels the loop nest would pack, so
- * the result is bitwise the same.  The caller guarantees the KC (prepack.c checks it). */
+ * prepack.c lays it out: for the K block starting at pc (blocks of the KC of
+ * fz_sgemm_blocking_for(kern, ctx, m, n)), round_up(n, NR)·kcur floats at
+ * bpre + pc·round_up(n, NR), panel j (NR columns from j) at + j·kcur — exactly the
+ * panels the loop nest would pack, so the result is bitwise the same.  The caller
+ * guarantees the KC (prepack.c checks it). */
 void fz_sgemm_run_with_b(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
                          const fz_gemm_ctx *ctx, const float *bpre, fz_counter *flops);
 
-/* The blocking fz_sgemm_run uses with `kern` and `ctx`: derived from ctx's cache sizes
- * (defaults where ctx is NULL or a size is 0) for kern's MR×NR tile. */
+/* The blocking of `kern` with `ctx`: derived from ctx's cache sizes (defaults where ctx
+ * is NULL or a size is 0) for kern's MR×NR tile.  What fz_sgemm_run uses for a product
+ * whose C fits in half the L2; fz_sgemm_blocking_for gives any product's. */
 fz_blocking fz_sgemm_blocking(const fz_sgemm_kernel *kern, const fz_gemm_ctx *ctx);
+/* The blocking fz_sgemm_run uses for a product whose C is m×n (blocking.h:
+ * fz_blocking_for_product). */
+fz_blocking fz_sgemm_blocking_for(const fz_sgemm_kernel *kern, const fz_gemm_ctx *ctx,
+                                  size_t m, size_t n);
 
 /* How many groups of the product's `threads` split N (each group's threads split M and
  * share one packed B): a divisor of threads that is a multiple of the team's L3 groups

@@ -47,7 +47,8 @@ fz_sgemm_packed *fz_sgemm_prepack_b(const fz_sgemm_kernel *kern, const fz_gemm_o
         free(data);
         return NULL;
     }
-    *pb = (fz_sgemm_packed){ .kern = kern, .blk = fz_sgemm_blocking(kern, ctx),
+    *pb = (fz_sgemm_packed){ .kern = kern,
+                             .blk = fz_sgemm_blocking_for(kern, ctx, op->m, op->n),
                              .tb = op->tb, .b = op->b, .ldb = op->ldb, .k = op->k,
                              .n = op->n, .npad = npad, .data = data };
     /* op(B) element (p, j) at b[p·rsb + j·csb]: lanes along j, depth along p. */
@@ -80,8 +81,7 @@ bool fz_sgemm_packed_fits(const fz_sgemm_packed *pb, const fz_sgemm_kernel *kern
      * GEMM then packs on the fly rather than read panels of another layout. */
     return pb && kern && pb->kern == kern && pb->tb == op->tb && pb->b == op->b &&
            pb->ldb == op->ldb && pb->k == op->k && pb->n == op->n &&
-           pb->blk.kc == fz_blocking_kc(ctx ? ctx->caches : (fz_cache_sizes){ 0, 0, 0 },
-                                        kern->mr, kern->nr, sizeof(float));
+           pb->blk.kc == fz_sgemm_blocking_for(kern, ctx, op->m, op->n).kc;
 }
 
 void fz_sgemm_run_prepacked(const fz_sgemm_kernel *kern, const fz_gemm_op *op,

@@ -42,20 +42,22 @@ static void layer_gemm(const fz_kernels *k, const fz_gemm_op *op, const fz_sgemm
     fz_sgemm_run_prepacked(k->microkernel, op, pw, &ctx, flops);
 }
 
-fz_sgemm_packed *linear_pack_forward(const fz_kernels *k, const fz_linear *layer)
+fz_sgemm_packed *linear_pack_forward(const fz_kernels *k, const fz_linear *layer,
+                                     size_t batch)
 {
     if (!k->microkernel)
         return NULL;
-    fz_gemm_op op = forward_op(layer, 1, NULL, NULL, false);
+    fz_gemm_op op = forward_op(layer, batch, NULL, NULL, false);
     fz_gemm_ctx ctx = fz_team_gemm_ctx();
     return fz_sgemm_prepack_b(k->microkernel, &op, &ctx);
 }
 
-fz_sgemm_packed *linear_pack_dgrad(const fz_kernels *k, const fz_linear *layer)
+fz_sgemm_packed *linear_pack_dgrad(const fz_kernels *k, const fz_linear *layer,
+                                   size_t batch)
 {
     if (!k->microkernel)
         return NULL;
-    fz_gemm_op op = dgrad_op(layer, 1, NULL, NULL, false, NULL);
+    fz_gemm_op op = dgrad_op(layer, batch, NULL, NULL, false, NULL);
     fz_gemm_ctx ctx = fz_team_gemm_ctx();
     return fz_sgemm_prepack_b(k->microkernel, &op, &ctx);
 }
@@ -74,12 +76,12 @@ bool linear_dgrad_reads_pack(const fz_kernels *k, const fz_linear *layer, size_t
     return k->microkernel && fz_sgemm_reads_packed_b(k->microkernel, &op, &ctx);
 }
 
-bool linear_pack_current(const fz_kernels *k, const fz_linear *layer,
+bool linear_pack_current(const fz_kernels *k, const fz_linear *layer, size_t batch,
                          const fz_sgemm_packed *fwd, const fz_sgemm_packed *dgrad)
 {
     fz_gemm_ctx ctx = fz_team_gemm_ctx();
-    fz_gemm_op f = forward_op(layer, 1, NULL, NULL, false);
-    fz_gemm_op d = dgrad_op(layer, 1, NULL, NULL, false, NULL);
+    fz_gemm_op f = forward_op(layer, batch, NULL, NULL, false);
+    fz_gemm_op d = dgrad_op(layer, batch, NULL, NULL, false, NULL);
     return (!fwd || fz_sgemm_packed_fits(fwd, k->microkernel, &f, &ctx)) &&
            (!dgrad || fz_sgemm_packed_fits(dgrad, k->microkernel, &d, &ctx));
 }

@@ -37,20 +37,23 @@ void linear_backward(const fz_kernels *k, const fz_linear *layer, size_t batch,
                      fz_counter *wgrad, fz_counter *dgrad);
 
 /* A frozen layer's W packed once (kernels.h, fz_sgemm_packed) as the B operand of the
- * forward (op(B) = Wᵀ) or of dgrad (op(B) = W), for k's microkernel and the team's
- * blocking.  NULL where k has no microkernel (scalar) or memory runs out: the GEMM then
- * packs on the fly, as for a trainable W.  The pack is a copy: repack after W changes. */
-fz_sgemm_packed *linear_pack_forward(const fz_kernels *k, const fz_linear *layer);
-fz_sgemm_packed *linear_pack_dgrad(const fz_kernels *k, const fz_linear *layer);
+ * forward (op(B) = Wᵀ) or of dgrad (op(B) = W) at `batch` rows, for k's microkernel and
+ * the team's blocking of that product.  NULL where k has no microkernel (scalar) or
+ * memory runs out: the GEMM then packs on the fly, as for a trainable W.  The pack is a
+ * copy: repack after W changes. */
+fz_sgemm_packed *linear_pack_forward(const fz_kernels *k, const fz_linear *layer,
+                                     size_t batch);
+fz_sgemm_packed *linear_pack_dgrad(const fz_kernels *k, const fz_linear *layer,
+                                   size_t batch);
 /* Whether the forward / dgrad GEMM of the layer at `batch` rows would read such a pack:
  * a tall, narrow product (the seed network's 64×10 -> 5) packs X instead, so a pack of W
  * there would be memory and a check per step for nothing. */
 bool linear_forward_reads_pack(const fz_kernels *k, const fz_linear *layer, size_t batch);
 bool linear_dgrad_reads_pack(const fz_kernels *k, const fz_linear *layer, size_t batch);
-/* Whether packs made by the two functions above (either may be NULL) still fit k's
- * microkernel and the team's blocking: false after fz_kernels_override or a cache
- * change, when they should be made again. */
-bool linear_pack_current(const fz_kernels *k, const fz_linear *layer,
+/* Whether packs made by the two functions above at `batch` (either may be NULL) still
+ * fit k's microkernel and the team's blocking: false after fz_kernels_override or a
+ * cache change, when they should be made again. */
+bool linear_pack_current(const fz_kernels *k, const fz_linear *layer, size_t batch,
                          const fz_sgemm_packed *fwd, const fz_sgemm_packed *dgrad);
 
 /* linear_forward and linear_backward with W's panels read from `pw` (from

@@ -73,7 +73,7 @@ static bool layer_current(const frozen_packs *fp, const fz_kernels *k, const fz_
     fz_linear layer = fz_model_layer(m, l);
     return !lp->fwd == !want_fwd && !lp->dgrad == !want_dgrad &&
            lp->generation == m->tensors[layer.W_index].generation &&
-           linear_pack_current(k, &layer, lp->fwd, lp->dgrad);
+           linear_pack_current(k, &layer, fp->batch, lp->fwd, lp->dgrad);
 }
 
 static bool same_caches(fz_cache_sizes a, fz_cache_sizes b)
@@ -136,8 +136,8 @@ fz_status frozen_packs_prepare(frozen_packs *fp, const fz_kernels *k, const fz_m
         fz_linear layer = fz_model_layer(m, l);
         layer_packs *np = &fp->next[l];
         np->generation = m->tensors[layer.W_index].generation;
-        np->fwd = want_fwd ? linear_pack_forward(k, &layer) : NULL;
-        np->dgrad = want_dgrad ? linear_pack_dgrad(k, &layer) : NULL;
+        np->fwd = want_fwd ? linear_pack_forward(k, &layer, fp->batch) : NULL;
+        np->dgrad = want_dgrad ? linear_pack_dgrad(k, &layer, fp->batch) : NULL;
         if ((want_fwd && !np->fwd) || (want_dgrad && !np->dgrad)) {
             abandon(fp);
             return fz_set_error(FZ_ENOMEM, "fz_train_step: out of memory for the packed "
