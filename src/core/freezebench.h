@@ -114,7 +114,8 @@ typedef struct {
     size_t l1d, l2, l3;         /* bytes per cache, smallest over the cores; 0 = unknown */
     int    threads, groups;     /* the team: threads, and the L3 groups they form */
     size_t kc, mc, nc;          /* GEMM blocking the kernels in use derive from the caches
-                                 * for their tile; 0 for the scalar kernels */
+                                 * for their tile (a product whose C spills half the L2
+                                 * takes deeper K blocks); 0 for the scalar kernels */
     bool   smt;                 /* SMT siblings asked for */
     bool   bound;               /* each thread bound to its own PU (fz_set_binding) */
     char   topology[192];       /* where the topology came from: "hwloc 2.9.0", or why

@@ -27,7 +27,8 @@ fz_status fz_machine_get(fz_machine *out)
     out->l3 = t->l3;
     out->threads = c->threads;
     out->groups = c->groups;
-    /* The blocking the GEMM in use derives for its tile; the scalar reference has none. */
+    /* The blocking the GEMM in use derives for its tile (products whose C spills half
+     * the L2 deepen KC: fz_sgemm_blocking_for); the scalar reference has none. */
     const fz_sgemm_kernel *kern = fz_kernels_get()->microkernel;
     if (kern) {
         fz_gemm_ctx ctx = fz_team_gemm_ctx();
