@@ -27,6 +27,19 @@
 #define N 83
 #define K 517
 
+/* The runtime's table, or a visible skip where it has no blocked GEMM (the scalar
+ * reference): `what` says which part of the test needs one. */
+static const fz_kernels *runtime_gemm_or_skip(const char *what)
+{
+    const fz_kernels *k = fz_kernels_get();
+    if (!k->microkernel) {
+        print_message("  %s has no blocked GEMM%s%s: skipped\n", k->isa, *what ? " " : "",
+                      what);
+        skip();
+    }
+    return k;
+}
+
 static void sgemm_is_bitwise_identical_for_1_2_3_threads(void **state)
 {
     (void)state;
@@ -60,11 +73,7 @@ static void sgemm_is_bitwise_identical_for_1_2_3_threads(void **state)
 static void sgemm_is_bitwise_identical_across_groups_and_blocking(void **state)
 {
     (void)state;
-    const fz_kernels *k = fz_kernels_get();
-    if (!k->microkernel) {
-        print_message("  %s has no blocked GEMM: skipped\n", k->isa);
-        skip();
-    }
+    const fz_kernels *k = runtime_gemm_or_skip("");
     float *a = random_floats(M * K, 8), *b = random_floats(K * N, 9);
     float *ref = random_floats(M * N, 10), *c = malloc(M * N * sizeof(float));
     assert_true(a && b && ref && c);
@@ -111,11 +120,7 @@ static void sgemm_is_bitwise_identical_across_groups_and_blocking(void **state)
 static void sgemm_split_by_columns_is_bitwise_identical(void **state)
 {
     (void)state;
-    const fz_kernels *k = fz_kernels_get();
-    if (!k->microkernel) {
-        print_message("  %s has no blocked GEMM: skipped\n", k->isa);
-        skip();
-    }
+    const fz_kernels *k = runtime_gemm_or_skip("");
     enum { SM = 64, SN = 512, SK = 128 };
     fz_gemm_op probe = { .ta = FZ_NOTRANS, .tb = FZ_TRANS, .m = SM, .n = SN, .k = SK };
     assert_int_equal(fz_sgemm_split_groups(k->microkernel, &probe, 2, 1, true, true), 2);
@@ -154,11 +159,7 @@ static void sgemm_split_by_columns_is_bitwise_identical(void **state)
 static void flops_are_counted_per_thread_and_sum_exactly(void **state)
 {
     (void)state;
-    const fz_kernels *k = fz_kernels_get();
-    if (!k->microkernel) {
-        print_message("  %s has no blocked GEMM to split: skipped\n", k->isa);
-        skip();
-    }
+    const fz_kernels *k = runtime_gemm_or_skip("to split");
     float *a = random_floats(M * K, 4), *b = random_floats(K * N, 5),
           *c = random_floats(M * N, 6), *bias = random_floats(N, 7);
     assert_true(a && b && c && bias);
