@@ -35,4 +35,9 @@ static inline uint64_t sgd_flops(size_t n, const float *buf, float wd)
     return (uint64_t)n * (2 + (buf ? 2 : 0) + (wd != 0.0f ? 2 : 0));
 }
 
+/* Below this many floats (1 KiB) copy_aside copies through the caches: a few lines
+ * there cost little, while a streamed copy must be fenced, and on the seed network (6
+ * floats trained) the fences took a measurable share of the step. */
+#define FZ_STREAM_MIN_FLOATS 256
+
 #endif

@@ -92,7 +92,8 @@ typedef struct {
      * them: for a copy written at every step and read back almost never (the
      * optimizer's copy aside, for an exact undo), which would otherwise read each of
      * dst's lines in before overwriting it and evict live data.  The stores are fenced
-     * before it returns.  dst and src do not overlap.  Counts nothing. */
+     * before it returns.  Copies shorter than FZ_STREAM_MIN_FLOATS (elementwise.h) go
+     * through the caches, unfenced.  dst and src do not overlap.  Counts nothing. */
     void (*copy_aside)(float *dst, const float *src, size_t n);
 } fz_kernels;
 

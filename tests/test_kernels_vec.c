@@ -3,8 +3,9 @@
  * scalar reference.  These kernels keep the reference's arithmetic, so results must be
  * bitwise equal — special values (NaN, ±0, ±inf) included — for every length, which
  * covers the vector body and each tail length.  FLOP counts must equal the reference's.
- * The optimizer's copy aside (copy_aside, streaming stores) is a bitwise copy for every
- * length and every alignment of source and destination, and writes nothing past them.
+ * The optimizer's copy aside (copy_aside: streaming stores, short copies through the
+ * caches) is a bitwise copy for every length and every alignment of source and
+ * destination, and writes nothing past them.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -16,6 +17,7 @@
 #include <cmocka.h>
 
 #include "align.h"
+#include "elementwise.h"   /* FZ_STREAM_MIN_FLOATS */
 #include "kernels.h"
 #include "rng.h"
 
@@ -169,9 +171,11 @@ static void sgd_equals_scalar_bitwise(void **state)
     free(fi);
 }
 
-/* Every length, the destination at each float offset within a 64-byte line (the
- * streaming body starts at the next line, so each head length is reached) and the
- * source unaligned too; the floats around the destination stay as they were. */
+/* Every length, and those around FZ_STREAM_MIN_FLOATS, where the copy switches from
+ * the caches to streaming stores; the destination at each float offset within a
+ * 64-byte line (the streaming body starts at the next line, so each head length is
+ * reached) and the source unaligned too; the floats around the destination stay as
+ * they were. */
 static void copy_aside_is_a_bitwise_copy(void **state)
 {
     const fz_kernels *isa = isa_or_skip(state);
@@ -181,8 +185,11 @@ static void copy_aside_is_a_bitwise_copy(void **state)
     float *guard = malloc((MAXN + 3 * PAD) * sizeof(float));
     assert_non_null(dst);
     assert_non_null(guard);
-    for (size_t t = 0; t < LENGTHS; t++) {
-        size_t n = length(t);
+    const size_t at_switch[] = { FZ_STREAM_MIN_FLOATS - 1, FZ_STREAM_MIN_FLOATS,
+                                 FZ_STREAM_MIN_FLOATS + 1, FZ_STREAM_MIN_FLOATS + 17 };
+    const size_t n_switch = sizeof at_switch / sizeof at_switch[0];
+    for (size_t t = 0; t < LENGTHS + n_switch; t++) {
+        size_t n = t < LENGTHS ? length(t) : at_switch[t - LENGTHS];
         for (size_t off = 0; off < PAD; off++) {
             fill(guard, MAXN + 3 * PAD);
             memcpy(dst, guard, (MAXN + 3 * PAD) * sizeof(float));

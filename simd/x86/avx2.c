@@ -9,6 +9,7 @@
  */
 #include <immintrin.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "kernels.h"
 #include "cpu.h"
@@ -110,6 +111,10 @@ static void sgd_avx2(float *p, const float *g, float *buf, size_t n, float lr,
  * are weakly ordered and another thread may read the copy after the team's barrier. */
 static void copy_aside_avx2(float *dst, const float *src, size_t n)
 {
+    if (n < FZ_STREAM_MIN_FLOATS) {
+        memcpy(dst, src, n * sizeof(float));
+        return;
+    }
     size_t i = 0;
     for (; i < n && ((uintptr_t)(dst + i) & 31); i++)
         dst[i] = src[i];

@@ -10,6 +10,7 @@
  */
 #include <immintrin.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "kernels.h"
 #include "cpu.h"
@@ -108,6 +109,10 @@ static void sgd_avx512(float *p, const float *g, float *buf, size_t n, float lr,
  * ordered and another thread may read the copy after the team's barrier. */
 static void copy_aside_avx512(float *dst, const float *src, size_t n)
 {
+    if (n < FZ_STREAM_MIN_FLOATS) {
+        memcpy(dst, src, n * sizeof(float));
+        return;
+    }
     size_t head = (size_t)(-(uintptr_t)dst & 63) / sizeof(float);
     if (head > n)
         head = n;
