@@ -34,6 +34,11 @@ typedef struct {
      * read all MR rows; otherwise A is the caller's matrix and rows i >= mr must not be
      * read.  Said explicitly: strides that merely look packed are no proof. */
     bool a_packed;
+    /* C is written once (beta 0, a single K block) and is too big to stay in the L2 for
+     * whoever reads it next: the microkernel may store the tile past the caches, which
+     * saves reading each line of C in before it is overwritten.  Only set for kernels
+     * with a fence. */
+    bool stream;
 } fz_tile_epilogue;
 
 /* The tile C[0..mr)×[0..nr) (mr <= MR, nr <= NR) becomes the epilogue of
@@ -58,6 +63,10 @@ typedef struct fz_sgemm_kernel {
     fz_sgemm_ukr *ukr;
     fz_sgemm_pack *pack_a, *pack_b;
     bool stores_transposed; /* the microkernel honours fz_tile_epilogue.transposed */
+    /* Orders the stores a streamed tile (fz_tile_epilogue.stream) left weakly ordered;
+     * the loop nest calls it on each thread after its last tile, before the team joins.
+     * NULL for a kernel that never streams. */
+    void (*fence)(void);
 } fz_sgemm_kernel;
 
 /* The whole GEMM of `op` with kernel `kern` and the caller's plan (ctx NULL: one thread,
@@ -91,6 +100,12 @@ fz_blocking fz_sgemm_blocking_for(const fz_sgemm_kernel *kern, const fz_gemm_ctx
  * tests, which check that their shapes reach both layouts. */
 int fz_sgemm_split_groups(const fz_sgemm_kernel *kern, const fz_gemm_op *op, int threads,
                           int l3, bool packs_a, bool packs_b);
+
+/* Whether fz_sgemm_run would let `kern` stream C's stores for `op` with `ctx`
+ * (fz_tile_epilogue.stream: beta 0, one K block, C larger than the L2, a kernel with a
+ * fence).  Exposed for the tests, which check that their shapes stream. */
+bool fz_sgemm_streams_c(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
+                        const fz_gemm_ctx *ctx);
 
 /* The GEMM kernel of an ISA ("avx2", "avx512", "neon"), or NULL where this build or CPU
  * lacks it (or for "scalar", which has no microkernel).  For tests and benchmarks. */

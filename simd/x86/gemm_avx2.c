@@ -8,6 +8,7 @@
  * matrix.
  */
 #include <immintrin.h>
+#include <stdint.h>
 
 #include "gemm.h"
 #include "pack.h"
@@ -120,7 +121,10 @@ store_tile(__m256 acc[MR][2], float *c, size_t ldc, size_t mr, size_t nr, int ha
         EACH(acc[r][h] = _mm256_and_ps(acc[r][h],
                                        _mm256_cmp_ps(load_cols(e.mask + r * e.ldmask, &cm, h),
                                                      zero, _CMP_GT_OQ)))
-    if (cm.full) {
+    if (cm.full && halves == 2 && e.stream && !(((uintptr_t)c | ldc * sizeof(float)) & 63)) {
+        /* Each row one whole 64-byte line: past the caches. */
+        EACH(_mm256_stream_ps(c + r * ldc + 8 * h, acc[r][h]))
+    } else if (cm.full) {
         EACH(_mm256_storeu_ps(c + r * ldc + 8 * h, acc[r][h]))
     } else {
         for (int r = 0; r < MR; r++)
@@ -198,8 +202,9 @@ ukr_body(size_t k, const float *a, size_t rsa, size_t csa, const float *b, float
     const float *a4 = a + (last < 4 ? last : 4) * rsa;
     const float *a5 = a + (last < 5 ? last : 5) * rsa;
     /* The tile of C is written at the end: start fetching its rows now (the small
-     * path's C is already in L1; there it would only cost instructions). */
-    if (packed)
+     * path's C is already in L1; there it would only cost instructions; a streamed
+     * tile is not read). */
+    if (packed && !ep->stream)
         for (size_t r = 0; r < mr; r++)
             _mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0);
 
@@ -345,6 +350,11 @@ static void pack_b_avx2(float *dst, const float *src, size_t ls, size_t ks, size
     fz_pack_panels(dst, src + full * ls, ls, ks, lanes - full, k, NR);
 }
 
+static void fence_avx2(void)
+{
+    _mm_sfence();
+}
+
 const fz_sgemm_kernel fz_sgemm_avx2_6x16 = {
     .name = "sgemm_avx2_6x16",
     .mr = MR, .nr = NR,
@@ -352,4 +362,5 @@ const fz_sgemm_kernel fz_sgemm_avx2_6x16 = {
     .pack_a = pack_a_avx2,
     .pack_b = pack_b_avx2,
     .stores_transposed = true,
+    .fence = fence_avx2,
 };

@@ -8,6 +8,7 @@
  * the rows past mr, so C is never touched outside the matrix.
  */
 #include <immintrin.h>
+#include <stdint.h>
 
 #include "gemm.h"
 #include "pack.h"
@@ -163,7 +164,12 @@ store_tile(__m512 acc[MR][NV], float *c, size_t ldc, size_t mr, size_t nr, int n
                                                                        16 * v),
                                     zero, _CMP_GT_OQ),
                  acc[r][v]))
-    EACH(_mm512_mask_storeu_ps(c + r * ldc + 16 * v, live[v], acc[r][v]))
+    if (e.stream && nv == NV && nr == NR && !(((uintptr_t)c | ldc * sizeof(float)) & 63)) {
+        /* Whole 64-byte lines: past the caches (there is no masked streaming store). */
+        EACH(_mm512_stream_ps(c + r * ldc + 16 * v, acc[r][v]))
+    } else {
+        EACH(_mm512_mask_storeu_ps(c + r * ldc + 16 * v, live[v], acc[r][v]))
+    }
 #undef EACH
 }
 
@@ -283,8 +289,9 @@ ukr_body(size_t k, const float *a, size_t rsa, size_t csa, const float *b, float
     for (int r = 0; r < MR; r++)
         ar[r] = a + ((size_t)r < last ? (size_t)r : last) * rsa;
     /* The tile of C is written at the end: start fetching its lines now (the small
-     * path's C is already in L1; there it would only cost instructions). */
-    if (packed)
+     * path's C is already in L1; there it would only cost instructions; a streamed
+     * tile is not read). */
+    if (packed && !ep->stream)
         for (size_t r = 0; r < mr; r++)
             for (int v = 0; v < NV; v++)
                 _mm_prefetch((const char *)(c + r * ldc + 16 * v), _MM_HINT_T0);
@@ -424,6 +431,11 @@ static void pack_b_avx512(float *dst, const float *src, size_t ls, size_t ks, si
 #define STR2(x) #x
 #define STR(x) STR2(x)
 
+static void fence_avx512(void)
+{
+    _mm_sfence();
+}
+
 const fz_sgemm_kernel fz_sgemm_avx512 = {
     .name = "sgemm_avx512_" STR(MR) "x" STR(NR),
     .mr = MR, .nr = NR,
@@ -431,4 +443,5 @@ const fz_sgemm_kernel fz_sgemm_avx512 = {
     .pack_a = pack_a_avx512,
     .pack_b = pack_b_avx512,
     .stores_transposed = true,
+    .fence = fence_avx512,
 };
