@@ -15,11 +15,11 @@ static void avx2_tile_on_server_caches_gives_pinned_numbers(void **state)
 {
     (void)state;
     /* 48 KiB · 3/4 / (22 floats) = 418 -> 416; 512 KiB / (416·4) = 315 -> 312 (6·52);
-     * 16 MiB / (416·4) = 10082 -> 10080 (16·630). */
+     * the 32 MiB L3 counts as 8 MiB: 4 MiB / (416·4) = 2520 -> 2512 (16·157). */
     fz_blocking b = fz_blocking_from_caches(server, 6, 16, sizeof(float));
     assert_int_equal(b.kc, 416);
     assert_int_equal(b.mc, 312);
-    assert_int_equal(b.nc, 10080);
+    assert_int_equal(b.nc, 2512);
 }
 
 static void working_sets_fit_their_cache_level(void **state)
@@ -33,8 +33,10 @@ static void working_sets_fit_their_cache_level(void **state)
             fz_blocking b = fz_blocking_from_caches(caches[c], mr, nr, f);
             assert_true((mr + nr) * b.kc * f <= caches[c].l1d / 4 * 3);
             assert_true(b.mc * b.kc * f <= caches[c].l2 / 2);
-            if (caches[c].l3)
+            if (caches[c].l3) {
                 assert_true(b.kc * b.nc * f <= caches[c].l3 / 2);
+                assert_true(b.kc * b.nc * f <= FZ_L3_BUDGET_MAX / 2);
+            }
             assert_int_equal(b.kc % 8, 0);
             assert_int_equal(b.mc % mr, 0);
             assert_int_equal(b.nc % nr, 0);
@@ -49,7 +51,25 @@ static void blocks_use_most_of_their_cache(void **state)
     fz_blocking b = fz_blocking_from_caches(zen3, 6, 16, sizeof(float));
     assert_true((6 + 16) * (b.kc + 8) * 4 > zen3.l1d / 4 * 3);
     assert_true((b.mc + 6) * b.kc * 4 > zen3.l2 / 2);
-    assert_true(b.kc * (b.nc + 16) * 4 > zen3.l3 / 2);
+    assert_true(b.kc * (b.nc + 16) * 4 > FZ_L3_BUDGET_MAX / 2);
+}
+
+/* hwloc reports a socket's L3 (300 MiB on an Emerald Rapids VM): the B block is sized
+ * from at most FZ_L3_BUDGET_MAX of it, and from a smaller L3 as it is. */
+static void b_block_is_sized_from_a_core_sized_l3(void **state)
+{
+    (void)state;
+    const fz_cache_sizes socket = { 48 << 10, 2 << 20, 300 << 20 };
+    const fz_cache_sizes budget = { 48 << 10, 2 << 20, FZ_L3_BUDGET_MAX };
+    const fz_cache_sizes small = { 48 << 10, 2 << 20, 2 << 20 };
+    fz_blocking s = fz_blocking_from_caches(socket, 6, 64, sizeof(float));
+    fz_blocking b = fz_blocking_from_caches(budget, 6, 64, sizeof(float));
+    assert_int_equal(s.nc, b.nc);
+    assert_true(s.kc * s.nc * sizeof(float) <= FZ_L3_BUDGET_MAX / 2);
+    assert_int_equal(fz_blocking_for_product(socket, 6, 64, sizeof(float), 256, 4096).nc,
+                     fz_blocking_for_product(budget, 6, 64, sizeof(float), 256, 4096).nc);
+    fz_blocking t = fz_blocking_from_caches(small, 6, 64, sizeof(float));
+    assert_int_equal(t.nc, (size_t)(1 << 20) / (t.kc * sizeof(float)) / 64 * 64);
 }
 
 static void unreported_caches_get_defaults(void **state)
@@ -83,8 +103,8 @@ static void bigger_tile_means_shorter_kc(void **state)
 
 /* Emerald Rapids' caches (48 KiB L1d, 2 MiB L2) and the AVX-512 6×64 tile: C of 256×1024
  * floats (1 MiB, half the L2) keeps the L1-sized KC 128; 257×1024 spills and gets KC
- * 2 MiB / 8 / (64·4) = 1024, MC 1 MiB / (1024·4) = 256 -> 252, NC 16 MiB / (1024·4) =
- * 4096.  The AVX2 tile (KC 416) deepens to the 1024 cap; an L2 too small for a deeper
+ * 2 MiB / 8 / (64·4) = 1024, MC 1 MiB / (1024·4) = 256 -> 252, NC 4 MiB / (1024·4) =
+ * 1024 (the 32 MiB L3 counts as FZ_L3_BUDGET_MAX, 8 MiB).  The AVX2 tile (KC 416) deepens to the 1024 cap; an L2 too small for a deeper
  * sliver than the L1's keeps the L1's; an empty C, or one whose size overflows, does
  * not trip the arithmetic. */
 static void k_blocks_deepen_only_where_c_spills_half_the_l2(void **state)
@@ -100,7 +120,7 @@ static void k_blocks_deepen_only_where_c_spills_half_the_l2(void **state)
     fz_blocking deep = fz_blocking_for_product(emr, 6, 64, sizeof(float), 257, 1024);
     assert_int_equal(deep.kc, 1024);
     assert_int_equal(deep.mc, 252);
-    assert_int_equal(deep.nc, 4096);
+    assert_int_equal(deep.nc, 1024);
 
     assert_int_equal(fz_blocking_for_product(emr, 6, 16, sizeof(float), 1024, 1024).kc, 1024);
     const fz_cache_sizes small_l2 = { 48 << 10, 64 << 10, 1 << 20 };
@@ -117,6 +137,7 @@ int main(void)
         cmocka_unit_test(avx2_tile_on_server_caches_gives_pinned_numbers),
         cmocka_unit_test(working_sets_fit_their_cache_level),
         cmocka_unit_test(blocks_use_most_of_their_cache),
+        cmocka_unit_test(b_block_is_sized_from_a_core_sized_l3),
         cmocka_unit_test(unreported_caches_get_defaults),
         cmocka_unit_test(tiny_caches_still_give_one_tile),
         cmocka_unit_test(bigger_tile_means_shorter_kc),

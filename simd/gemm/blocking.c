@@ -13,13 +13,19 @@ size_t fz_blocking_kc(fz_cache_sizes c, size_t mr, size_t nr, size_t elem)
     return round_down(l1d / 4 * 3 / ((mr + nr) * elem), 8, 8);
 }
 
+/* The L3 the B block is sized from: the reported one, at most FZ_L3_BUDGET_MAX. */
+static size_t l3_budget(fz_cache_sizes c)
+{
+    return c.l3 < FZ_L3_BUDGET_MAX ? c.l3 : FZ_L3_BUDGET_MAX;
+}
+
 fz_blocking fz_blocking_from_caches(fz_cache_sizes c, size_t mr, size_t nr, size_t elem)
 {
     size_t l2 = c.l2 ? c.l2 : FZ_DEFAULT_L2;
     fz_blocking b;
     b.kc = fz_blocking_kc(c, mr, nr, elem);
     b.mc = round_down(l2 / 2 / (b.kc * elem), mr, mr);
-    b.nc = c.l3 ? round_down(c.l3 / 2 / (b.kc * elem), nr, nr)
+    b.nc = c.l3 ? round_down(l3_budget(c) / 2 / (b.kc * elem), nr, nr)
                 : round_down(FZ_DEFAULT_NC, nr, nr);
     return b;
 }
@@ -41,6 +47,6 @@ fz_blocking fz_blocking_for_product(fz_cache_sizes c, size_t mr, size_t nr, size
         return b;
     b.kc = kc;
     b.mc = round_down(l2 / 2 / (kc * elem), mr, mr);
-    b.nc = c.l3 ? round_down(c.l3 / 2 / (kc * elem), nr, nr) : b.nc;
+    b.nc = c.l3 ? round_down(l3_budget(c) / 2 / (kc * elem), nr, nr) : b.nc;
     return b;
 }

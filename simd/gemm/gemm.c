@@ -339,6 +339,10 @@ static void sgemm_blocked(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
                           const fz_gemm_ctx *ctx, fz_blocking blk, const float *bpre,
                           fz_counter *flops)
 {
+    /* NC sizes a KC-deep block of B; a product shallower than KC fills the same bytes
+     * with a wider block, so A is packed fewer times (NC never changes a result). */
+    if (op->k < blk.kc)
+        blk.nc = blk.nc / kern->nr * (blk.kc / op->k) * kern->nr;
     blocked_job job = { .kern = kern, .op = op, .s = strides_of(op), .blk = blk,
                         .bpre = bpre, .npad = round_up(op->n, kern->nr) };
     job.a_in_place = !a_worth_packing(kern, op);
