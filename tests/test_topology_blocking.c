@@ -1,5 +1,6 @@
 /* GEMM blocking from cache sizes: the working sets fit the cache levels they are for;
- * a product whose C spills half the L2 gets deeper K blocks, and only such a product. */
+ * a product whose C spills half the L2, or three quarters of it beside the A block, gets
+ * deeper K blocks, and only such a product. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -121,6 +122,11 @@ static void k_blocks_deepen_only_where_c_spills_half_the_l2(void **state)
     assert_int_equal(deep.kc, 1024);
     assert_int_equal(deep.mc, 252);
     assert_int_equal(deep.nc, 1024);
+
+    /* C of 2048×128 floats is half the L2 too, but the 2046-row A block (1 MiB at KC 128)
+     * beside it would fill the rest: it deepens; 512×512 (a 256 KiB A block) does not. */
+    assert_int_equal(fz_blocking_for_product(emr, 6, 64, sizeof(float), 2048, 128).kc, 1024);
+    assert_int_equal(fz_blocking_for_product(emr, 6, 64, sizeof(float), 512, 512).kc, 128);
 
     assert_int_equal(fz_blocking_for_product(emr, 6, 16, sizeof(float), 1024, 1024).kc, 1024);
     const fz_cache_sizes small_l2 = { 48 << 10, 64 << 10, 1 << 20 };

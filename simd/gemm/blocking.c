@@ -38,8 +38,12 @@ fz_blocking fz_blocking_for_product(fz_cache_sizes c, size_t mr, size_t nr, size
 {
     fz_blocking b = fz_blocking_from_caches(c, mr, nr, elem);
     size_t l2 = c.l2 ? c.l2 : FZ_DEFAULT_L2;
-    /* m·n·elem <= l2 / 2, without overflow */
-    if (m == 0 || n == 0 || n <= l2 / 2 / elem / m)
+    if (m == 0 || n == 0)
+        return b;
+    /* C fits in half the L2 (m·n·elem <= l2 / 2, without overflow), and beside the
+     * shallow A block in three quarters of it: K blocks stay L1-sized. */
+    if (n <= l2 / 2 / elem / m &&
+        m * n * elem + (m < b.mc ? m : b.mc) * b.kc * elem <= l2 / 4 * 3)
         return b;
     size_t kc = round_down(l2 / 8 / (nr * elem), 8, 8);
     kc = kc < DEEP_KC_MAX ? kc : DEEP_KC_MAX;

@@ -17,13 +17,16 @@
  *     at 8 MiB (a 4 MiB block) it ran 1.14× (NT) and 1.10-1.15× (NN) as fast on
  *     AVX-512, 1.22× and 1.10× on AVX2 (one thread, alternating calls in one process);
  *     16 MiB gained 1.07-1.10×, 32 MiB nothing; 1024-wide layers are unchanged.
- * A product whose C does not fit in half the L2 reads and writes C from L3 once per K
- * block, so there K blocks are made deeper (fz_blocking_for_product): the KC×NR sliver of
+ * A product whose C does not fit in half the L2, or not in three quarters of it beside
+ * the A block, reads and writes C from L3 once per K block, so there K blocks are made
+ * deeper (fz_blocking_for_product): the KC×NR sliver of
  * B then lives in L2 (an eighth of it, at most 1024 deep) instead of L1, and MC shrinks
  * to keep the A block in half the L2.  On an Emerald Rapids core with the AVX-512 6×64
  * tile (L1-sized KC 128) this measured +6-7% at 1024³ and +3.5-4.5% at 1024×1024×256,
  * and -1 to -8% where C fits the L2 (256 or fewer rows of 1024), so there it is not
- * done; the AVX2 6×16 tile's KC is 416 already, and deeper measured within 2%.
+ * done; DeepBench's 2048×128×2048, whose C is half the L2 but whose 2046-row A block
+ * fills the other half, ran 1.14× as fast deepened.  The AVX2 6×16 tile's KC is 416
+ * already, and deeper measured within 2%.
  * KC fixes the order in which K is summed, so it depends on the machine and the product's
  * shape only, never on the thread count: results stay bitwise identical for any number
  * of threads.
@@ -51,7 +54,8 @@ fz_blocking fz_blocking_from_caches(fz_cache_sizes caches, size_t mr, size_t nr,
                                     size_t elem_size);
 
 /* The blocking for a product whose C is m×n: fz_blocking_from_caches's, with deeper K
- * blocks where C does not fit in half the L2 (see above).  Never a shallower KC. */
+ * blocks where C does not fit in half the L2, or beside the A block in three quarters of
+ * it (see above).  Never a shallower KC. */
 fz_blocking fz_blocking_for_product(fz_cache_sizes caches, size_t mr, size_t nr,
                                     size_t elem_size, size_t m, size_t n);
 
