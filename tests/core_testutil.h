@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "align.h"
+#include "counter.h"
 #include "freezebench.h"
 #include "rng.h"
 
@@ -30,6 +32,13 @@ static inline float *random_floats(size_t n, uint64_t seed)
     if (x)
         fill_uniform(x, n, seed, -1.0f, 1.0f);
     return x;
+}
+
+/* A zeroed FLOP counter, aligned as fz_counter wants (NULL if out of memory; free()
+ * frees it). */
+static inline fz_counter *counter_new(void)
+{
+    return fz_aligned_calloc(_Alignof(fz_counter), 1, sizeof(fz_counter));
 }
 
 /* Every parameter value and every requires_grad flag of a model, in state_dict order. */

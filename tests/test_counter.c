@@ -15,15 +15,7 @@
 #include <omp.h>
 #endif
 
-#include "align.h"
-#include "counter.h"
-
-static fz_counter *counter_new(void)
-{
-    fz_counter *c = fz_aligned_calloc(_Alignof(fz_counter), 1, sizeof *c);
-    assert_non_null(c);
-    return c;
-}
+#include "core_testutil.h"
 
 /* Thread t of a team of `threads` adds t + 1; returns how many threads the team had. */
 static int add_from_team(fz_counter *c, int threads)
@@ -49,6 +41,7 @@ static void total_is_the_sum_over_the_team(void **state)
 {
     (void)state;
     fz_counter *c = counter_new();
+    assert_non_null(c);
     int got = add_from_team(c, 4);
     assert_int_equal(fz_counter_total(c), triangle(got));
     fz_counter_add(c, 100);
@@ -61,6 +54,7 @@ static void reset_forgets_threads_that_do_not_count_again(void **state)
 {
     (void)state;
     fz_counter *c = counter_new();
+    assert_non_null(c);
     int got = add_from_team(c, 4);
     if (got < 2) {
         free(c);
@@ -77,6 +71,7 @@ static void every_step_counts_only_itself(void **state)
 {
     (void)state;
     fz_counter *c = counter_new();
+    assert_non_null(c);
     for (int step = 0; step < 50; step++) {
         fz_counter_reset(c);
         int threads = 1 + step % 4;   /* the team grows and shrinks between steps */

@@ -15,34 +15,15 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "align.h"
+#include "core_testutil.h"
 #include "gemm.h"
 #include "kernels.h"
-#include "rng.h"
-
-static fz_rng rng = { 0x2545f4914f6cdd1dull };
-
-static float *rand_floats(size_t n)
-{
-    float *p = malloc((n ? n : 1) * sizeof *p);
-    assert_non_null(p);
-    for (size_t i = 0; i < n; i++)
-        p[i] = fz_rng_uniform(&rng, -1.0f, 1.0f);
-    return p;
-}
 
 /* A 16 KiB L2, so that a C of more than 4096 floats streams; KC stays L1-sized. */
 static fz_gemm_ctx tiny_l2(int threads)
 {
     return (fz_gemm_ctx){ .caches = { .l1d = 32 << 10, .l2 = 16 << 10, .l3 = 1 << 20 },
                           .threads = threads, .groups = 1 };
-}
-
-static fz_counter *counter_new(void)
-{
-    fz_counter *c = fz_aligned_calloc(_Alignof(fz_counter), 1, sizeof(fz_counter));
-    assert_non_null(c);
-    return c;
 }
 
 /* The ISA's kernel (state: its name), or a visible skip where it does not stream. */
@@ -70,8 +51,10 @@ static void check_one(const fz_sgemm_kernel *kern, int threads, fz_trans ta, siz
     plain.fence = NULL;
     fz_gemm_ctx ctx = tiny_l2(threads);
     size_t lda = ta == FZ_NOTRANS ? k : m;
-    float *a = rand_floats(m * k), *b = rand_floats(k * n);
-    float *bias = rand_floats(n), *mask = rand_floats(m * ldc);
+    uint64_t seed = (uint64_t)m << 32 ^ (uint64_t)n << 16 ^ k << 4 ^ (uint64_t)epi;
+    float *a = random_floats(m * k, seed), *b = random_floats(k * n, seed + 1);
+    float *bias = random_floats(n, seed + 2), *mask = random_floats(m * ldc, seed + 3);
+    assert_true(a && b && bias && mask);
     size_t floats = offset + m * ldc + 16;
     float *c[2];
     for (int v = 0; v < 2; v++) {
@@ -87,6 +70,7 @@ static void check_one(const fz_sgemm_kernel *kern, int threads, fz_trans ta, siz
     assert_true(fz_sgemm_streams_c(kern, &op, &ctx));
     assert_false(fz_sgemm_streams_c(&plain, &op, &ctx));
     fz_counter *f[2] = { counter_new(), counter_new() };
+    assert_true(f[0] && f[1]);
     op.c = c[0] + offset;
     fz_sgemm_run(kern, &op, &ctx, f[0]);
     op.c = c[1] + offset;

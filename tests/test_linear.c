@@ -29,13 +29,6 @@ enum { B = 7, I = 19, O = 13 };
 /* Fills the bytes of outputs that must not be written: a NaN no kernel produces. */
 #define SENTINEL_BITS 0x7fc0dead
 
-static fz_counter *counter_new(void)
-{
-    fz_counter *c = fz_aligned_calloc(_Alignof(fz_counter), 1, sizeof *c);
-    assert_non_null(c);
-    return c;
-}
-
 static void fill_sentinel(float *x, size_t n)
 {
     uint32_t bits = SENTINEL_BITS;
@@ -97,6 +90,7 @@ static void forward_matches_a_plain_loop(void **state)
         }
         float Y[B * O];
         fz_counter *cnt = counter_new();
+        assert_non_null(cnt);
         linear_forward(k, &f.layer, B, f.X, Y, relu, cnt);
         assert_near(Y, want, B * O, relu ? "relu(Y)" : "Y");
         assert_int_equal(fz_counter_total(cnt), 2 * B * I * O + B * O + (relu ? B * O : 0));
@@ -143,6 +137,7 @@ static void backward_computes_exactly_the_outputs_given(void **state)
             fill_sentinel(out, sizeof out / sizeof *out);
             float *dW = out, *db = out + O * I, *dX = db + O;
             fz_counter *wgrad = counter_new(), *dgrad = counter_new();
+            assert_true(wgrad && dgrad);
             /* X is only read for dW and for the mask, so it may be NULL otherwise. */
             const float *X = dW_on || (dX_on && relu_below) ? f.X : NULL;
             linear_backward(k, &f.layer, B, X, f.dY, relu_below, dW_on ? dW : NULL,
@@ -233,6 +228,7 @@ static void aligned_calloc_is_aligned_and_zeroed(void **state)
         free(p);
     }
     fz_counter *c = counter_new();
+    assert_non_null(c);
     assert_int_equal((uintptr_t)c % _Alignof(fz_counter), 0);
     assert_int_equal(fz_counter_total(c), 0);
     free(c);
