@@ -264,12 +264,12 @@ static int pool_alloc(pool *p, const case_list *l)
     return 0;
 }
 
-/* One line of the table: the median time, the spread of the repetitions, the rates at
- * the median and the fraction of this CPU's ceiling (peak or bandwidth); '!' marks a
- * noisy row. */
+/* One line of the table: the median time with its 95% interval, the rates at the median
+ * and the fraction of this CPU's ceiling (peak or bandwidth); '!' marks a row whose
+ * interval is too wide to trust. */
 static void print_row(const kcase *c, const fzb_result *row)
 {
-    char shape[64], time[FZB_UNIT_TEXT], spread[FZB_UNIT_TEXT], flops[FZB_UNIT_TEXT],
+    char shape[64], time[FZB_UNIT_TEXT], ci[FZB_UNIT_TEXT], flops[FZB_UNIT_TEXT],
          bytes[FZB_UNIT_TEXT], of_peak[FZB_UNIT_TEXT];
     if (c->kind == GEMM)
         snprintf(shape, sizeof shape, "%zux%zux%zu", c->m, c->n, c->k);
@@ -278,7 +278,8 @@ static void print_row(const kcase *c, const fzb_result *row)
     double gf = row->flops_planned / row->time_median_s * 1e-9;
     double gb = row->bytes / row->time_median_s * 1e-9;
     fzb_fmt_si(time, sizeof time, row->time_median_s, "s");
-    fzb_fmt_spread(spread, sizeof spread, row->time_min_s, row->time_median_s, row->time_max_s);
+    fzb_fmt_pm(ci, sizeof ci, row->time_median_s, row->time_median_ci.lo,
+               row->time_median_ci.hi);
     fzb_fmt_si(flops, sizeof flops, gf * 1e9, "FLOP/s");
     if (row->bytes > 0)
         fzb_fmt_si(bytes, sizeof bytes, gb * 1e9, "B/s");
@@ -286,9 +287,10 @@ static void print_row(const kcase *c, const fzb_result *row)
         snprintf(bytes, sizeof bytes, "-");
     fzb_fmt_percent(of_peak, sizeof of_peak, row->memory_bound
                     ? gb / row->bandwidth_gbytes_per_s : gf / row->peak_gflops);
-    printf("%-18s %-20s %-16s %*s %7s %*s %*s %8s%s\n", c->impl, c->phase, shape,
-           fzb_pad(time, 10), time, spread, fzb_pad(flops, 14), flops, fzb_pad(bytes, 11),
-           bytes, of_peak, fzb_is_noisy(row->time_min_s, row->time_max_s) ? " !" : "");
+    printf("%-18s %-20s %-16s %*s %*s %*s %*s %8s%s\n", c->impl, c->phase, shape,
+           fzb_pad(time, 10), time, fzb_pad(ci, 7), ci, fzb_pad(flops, 14), flops,
+           fzb_pad(bytes, 11), bytes, of_peak, fzb_time_ci_too_wide(row->time_median_ci, row->time_median_s)
+           ? " !" : "");
 }
 
 /* One row per case that ran (the filter may leave some out), printed as a table too. */
@@ -301,7 +303,7 @@ static fz_status add_rows(fzb_csv *table, const case_list *cases, const fzb_resu
     fz_status status = FZ_OK;
     size_t noisy = 0;
     printf("\n%-18s %-20s %-16s %10s %7s %14s %11s %8s\n", "impl", "kernel", "shape", "time",
-           "spread", "FLOP/s", "bytes/s", "of peak");
+           "95% CI", "FLOP/s", "bytes/s", "of peak");
     for (size_t i = 0; status == FZ_OK && i < cases->n; i++) {
         const kcase *c = &cases->v[i];
         size_t n = 0;
@@ -321,7 +323,7 @@ static fz_status add_rows(fzb_csv *table, const case_list *cases, const fzb_resu
             .trainable_params = NAN, .frozen_params = NAN, .threads = threads,
             .phase = c->phase, .flops_planned = kernel_flops(c),
             .flops_executed = c->ref ? kernel_flops(c) : c->flops_executed,
-            .repetitions = (int)n, .bytes = kernel_bytes(c),
+            .bytes = kernel_bytes(c),
             /* ReLU and SGD run on one thread: their ceiling is one core's. */
             .peak_gflops = lim->peak_gflops_per_core * (c->kind == GEMM ? threads : 1),
             .peak_isa = lim->fma_isa,
@@ -329,15 +331,15 @@ static fz_status add_rows(fzb_csv *table, const case_list *cases, const fzb_resu
             .memory_bound = c->kind != GEMM,
             .flop_cut = NAN, .time_cut = NAN, .activation_bytes = NAN, .cache_bytes = NAN,
         };
-        fzb_stats(t, n, &row.time_min_s, &row.time_median_s, &row.time_max_s);
+        fzb_result_set_samples(&row, t, n);
         print_row(c, &row);
-        noisy += fzb_is_noisy(row.time_min_s, row.time_max_s);
+        noisy += fzb_time_ci_too_wide(row.time_median_ci, row.time_median_s);
         status = fzb_result_add(table, ctx, &row);
     }
     if (noisy)
-        printf("! %zu noisy row%s: the slowest repetition took more than %.1f× the fastest "
-               "(another process, frequency changes); rerun before trusting %s\n", noisy,
-               noisy == 1 ? "" : "s", FZB_NOISY_RATIO, noisy == 1 ? "it" : "them");
+        printf("! %zu row%s whose median's 95%% interval is wider than ±5%% (or has none: "
+               "fewer than %d repetitions); rerun with more --repetitions before trusting "
+               "%s\n", noisy, noisy == 1 ? "" : "s", FZB_MIN_SAMPLES, noisy == 1 ? "it" : "them");
     free(t);
     return status;
 }

@@ -24,10 +24,12 @@ const char *const fzb_result_columns[] = {
     "phase", "flops_planned", "flops_executed",
     "dgrad_flops_planned", "dgrad_flops_executed", "wgrad_flops_planned", "wgrad_flops_executed",
     "time_min_s", "time_median_s", "time_max_s", "repetitions",
+    "time_median_ci_low_s", "time_median_ci_high_s", "time_samples_s",
     "gflops", "bytes", "gbytes_per_s", "peak_gflops", "peak_isa", "bandwidth_gbytes_per_s",
     "fraction_of_peak",
     /* derived */
-    "flop_cut", "time_cut", "activation_bytes", "cache_bytes",
+    "flop_cut", "time_cut", "time_cut_ci_low", "time_cut_ci_high", "activation_bytes",
+    "cache_bytes",
     /* data parallel (mpirun): ranks 1 and zeros for one process */
     "ranks", "allreduce_bytes_planned", "allreduce_bytes_executed", "comm_time_s",
     "comm_hidden_s",
@@ -187,6 +189,20 @@ static void set_num(row_builder *b, const char *name, double value)
     b->fields[i] = b->numbers[i];
 }
 
+/* The samples as one field: '%.17g' each (every double reads back exactly, so the
+ * median of the field is time_median_s), separated by spaces.  NULL when out of memory. */
+static char *samples_text(const double *v, size_t n)
+{
+    enum { WIDTH = 26 };   /* "-1.2345678901234567e-308" and a space */
+    char *text = malloc(n * WIDTH + 1), *end = text;
+    if (!text)
+        return NULL;
+    *end = '\0';
+    for (size_t i = 0; i < n; i++)
+        end += snprintf(end, WIDTH + 1, "%s%.17g", i ? " " : "", v[i]);
+    return text;
+}
+
 fz_status fzb_result_add(fzb_csv *table, const fzb_context *c, const fzb_result *r)
 {
     const fzb_machine_info *m = &c->machine;
@@ -246,6 +262,15 @@ fz_status fzb_result_add(fzb_csv *table, const fzb_context *c, const fzb_result 
     set_num(&b, "time_median_s", r->time_median_s);
     set_num(&b, "time_max_s", r->time_max_s);
     set_num(&b, "repetitions", r->repetitions);
+    /* An interval needs samples: a row without them (an old caller) has none. */
+    bool have = r->samples && r->repetitions > 0;
+    set_num(&b, "time_median_ci_low_s", have ? r->time_median_ci.lo : NAN);
+    set_num(&b, "time_median_ci_high_s", have ? r->time_median_ci.hi : NAN);
+    char *samples = have ? samples_text(r->samples, (size_t)r->repetitions) : NULL;
+    if (have && !samples)
+        return fz_set_error(FZ_ENOMEM, "results: out of memory for %d samples",
+                            r->repetitions);
+    set_text(&b, "time_samples_s", samples);
     set_num(&b, "gflops", gflops);
     set_num(&b, "bytes", r->bytes);
     set_num(&b, "gbytes_per_s", gbs);
@@ -255,6 +280,8 @@ fz_status fzb_result_add(fzb_csv *table, const fzb_context *c, const fzb_result 
     set_num(&b, "fraction_of_peak", fraction);
     set_num(&b, "flop_cut", r->flop_cut);
     set_num(&b, "time_cut", r->time_cut);
+    set_num(&b, "time_cut_ci_low", have ? r->time_cut_ci.lo : NAN);
+    set_num(&b, "time_cut_ci_high", have ? r->time_cut_ci.hi : NAN);
     set_num(&b, "activation_bytes", r->activation_bytes);
     set_num(&b, "cache_bytes", r->cache_bytes);
     /* 0 (unset by a single-process writer) is one rank. */
@@ -263,7 +290,9 @@ fz_status fzb_result_add(fzb_csv *table, const fzb_context *c, const fzb_result 
     set_num(&b, "allreduce_bytes_executed", r->allreduce_bytes_executed);
     set_num(&b, "comm_time_s", r->comm_time_s);
     set_num(&b, "comm_hidden_s", r->comm_hidden_s);
-    return fzb_csv_add_row(table, b.fields);
+    fz_status st = fzb_csv_add_row(table, b.fields);
+    free(samples);
+    return st;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -278,4 +307,17 @@ void fzb_stats(double *v, size_t n, double *min, double *median, double *max)
     *min = v[0];
     *max = v[n - 1];
     *median = n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+void fzb_result_set_samples(fzb_result *r, const double *samples, size_t n)
+{
+    r->samples = samples;
+    r->repetitions = (int)n;
+    r->time_median_ci = fzb_median_ci(samples, n);
+    r->time_min_s = r->time_max_s = samples[0];
+    for (size_t i = 1; i < n; i++) {
+        r->time_min_s = fmin(r->time_min_s, samples[i]);
+        r->time_max_s = fmax(r->time_max_s, samples[i]);
+    }
+    r->time_median_s = fzb_median(samples, n);
 }

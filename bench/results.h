@@ -12,8 +12,9 @@
 
 #include "csv.h"
 #include "machine_info.h"
+#include "stats.h"
 
-#define FZB_SCHEMA_VERSION 3
+#define FZB_SCHEMA_VERSION 4
 
 /* Columns of a file, in order. */
 extern const char *const fzb_result_columns[];
@@ -43,12 +44,17 @@ typedef struct {
     double wgrad_flops_planned, wgrad_flops_executed;
     double time_min_s, time_median_s, time_max_s;         /* per call, over repetitions */
     int repetitions;
+    /* Every repetition's time, in the order of the repetitions (NULL: none kept), and the
+     * median's 95% interval (stats.h; NAN ends: none). */
+    const double *samples;
+    fzb_interval time_median_ci;
     double bytes;               /* bytes moved per call (memory-bound kernels), else 0 */
     double peak_gflops;         /* this CPU's FMA peak for `threads` threads */
     const char *peak_isa;       /* the vector ISA the peak was measured with: "avx512" */
     double bandwidth_gbytes_per_s;   /* this CPU's streaming bandwidth */
     bool memory_bound;          /* fraction_of_peak against bandwidth, not FLOP peak */
     double flop_cut, time_cut;  /* 1 - x/x_none on the same model, batch, threads, phase */
+    fzb_interval time_cut_ci;   /* 95% bootstrap interval of time_cut; NAN ends: none */
     double activation_bytes;
     double cache_bytes;         /* epoch_cached rows: the frozen-prefix cache; else 0 */
     /* Data parallel under mpirun (0 = one process, written as 1): gradient bytes per
@@ -76,5 +82,10 @@ fz_status fzb_result_table_append_file(fzb_csv *table, const char *path,
 
 /* Median, min and max of n values (n >= 1); `v` is sorted in place. */
 void fzb_stats(double *v, size_t n, double *min, double *median, double *max);
+
+/* Sets the time columns of `r` from n samples in the order they ran (kept, not copied:
+ * they must live until the row is added): min, median, max, repetitions and the
+ * median's interval. */
+void fzb_result_set_samples(fzb_result *r, const double *samples, size_t n);
 
 #endif

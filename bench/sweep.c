@@ -87,6 +87,9 @@ void fzb_sweep_free(fzb_sweep *s)
         free(s->models[i].ey);
     }
     free(s->models);
+    for (size_t i = 0; s->configs && i < s->n_configs; i++)
+        for (int p = 0; p < N_PHASES; p++)
+            free(s->configs[i].samples[p]);
     free(s->configs);
     free(s);
 }
@@ -338,18 +341,37 @@ static double cut(double x, double x_none)
     return x_none > 0 ? 1.0 - x / x_none : NAN;
 }
 
-/* Per-phase min/median/max over the repetitions of configuration c. */
-static void collect_times(config *c, const fzb_results *r)
+fz_status fzb_sweep_keep_samples(config *c, int phase, const double *v, size_t n)
 {
-    enum { MAX_REPS = 1000 };
+    free(c->samples[phase]);
+    c->samples[phase] = malloc(n * sizeof *v);
+    if (!c->samples[phase])
+        return fz_set_error(FZ_ENOMEM, "freeze_sweep: out of memory for %zu samples", n);
+    memcpy(c->samples[phase], v, n * sizeof *v);
+    fzb_result r = { 0 };
+    fzb_result_set_samples(&r, v, n);
+    c->tmin[phase] = r.time_min_s;
+    c->tmed[phase] = r.time_median_s;
+    c->tmax[phase] = r.time_max_s;
+    c->tmed_ci[phase] = r.time_median_ci;
+    c->reps = (int)n;
+    return FZ_OK;
+}
+
+/* Every repetition's time of each phase of configuration c, in repetition order. */
+static fz_status collect_times(config *c, const fzb_results *r)
+{
     static const char *const counter[N_PHASES] = { "fwd_s", "bwd_s", "opt_s", NULL };
-    double *v = malloc(MAX_REPS * sizeof *v);
+    double *v = malloc((r->n ? r->n : 1) * sizeof *v);
+    if (!v)
+        return fz_set_error(FZ_ENOMEM, "freeze_sweep: out of memory");
     c->reps = 0;
-    for (int p = 0; v && p < N_PHASES; p++) {
+    fz_status st = FZ_OK;
+    for (int p = 0; p < N_PHASES && st == FZ_OK; p++) {
         if (c->kind != KIND_STEP && p != STEP)   /* an epoch is timed whole */
             continue;
         size_t n = 0;
-        for (size_t i = 0; i < r->n && n < MAX_REPS; i++) {
+        for (size_t i = 0; i < r->n; i++) {
             const fzb_run *run = &r->runs[i];
             if (run->user != c || run->repetition < 0 || run->error)
                 continue;
@@ -360,10 +382,10 @@ static void collect_times(config *c, const fzb_results *r)
         }
         if (n == 0)
             break;
-        fzb_stats(v, n, &c->tmin[p], &c->tmed[p], &c->tmax[p]);
-        c->reps = (int)n;
+        st = fzb_sweep_keep_samples(c, p, v, n);
     }
     free(v);
+    return st;
 }
 
 const config *fzb_sweep_none_of(const fzb_sweep *s, const config *c)
@@ -380,8 +402,11 @@ const config *fzb_sweep_none_of(const fzb_sweep *s, const config *c)
 fz_status fzb_sweep_rows(fzb_sweep *s, const fzb_results *r, const fzb_limits *lim,
                          const fzb_context *ctx, fzb_csv *table)
 {
-    for (size_t i = 0; i < s->n_configs; i++)
-        collect_times(&s->configs[i], r);
+    for (size_t i = 0; i < s->n_configs; i++) {
+        fz_status st = collect_times(&s->configs[i], r);
+        if (st != FZ_OK)
+            return st;
+    }
     return fzb_sweep_add_rows(s, lim, ctx, table);
 }
 
@@ -406,6 +431,12 @@ fz_status fzb_sweep_add_rows(fzb_sweep *s, const fzb_limits *lim, const fzb_cont
                 continue;
             c->flop_cut[p] = none ? cut(phase_flops(&c->planned, p), phase_flops(&none->planned, p)) : NAN;
             c->time_cut[p] = none ? cut(c->tmed[p], none->tmed[p]) : NAN;
+            /* `none` against itself is a cut of exactly 0, not an interval around it. */
+            bool self = none == c && c->reps >= FZB_MIN_SAMPLES;
+            c->time_cut_ci[p] = none && !self
+                ? fzb_cut_ci(c->samples[p], (size_t)c->reps, none->samples[p],
+                             (size_t)none->reps)
+                : (fzb_interval){ self ? 0 : NAN, self ? 0 : NAN };
             bool bwd = p == BWD || p == STEP;
             fzb_result row = {
                 .bench = "freeze_sweep", .impl = "freezebench", .model = c->bm->arg->name,
@@ -422,7 +453,7 @@ fz_status fzb_sweep_add_rows(fzb_sweep *s, const fzb_limits *lim, const fzb_cont
                 .wgrad_flops_planned = bwd ? R * c->bwd_planned.wgrad : 0,
                 .wgrad_flops_executed = bwd ? R * c->bwd_executed.wgrad : 0,
                 .time_min_s = c->tmin[p], .time_median_s = c->tmed[p], .time_max_s = c->tmax[p],
-                .repetitions = c->reps,
+                .repetitions = c->reps, .samples = c->samples[p], .time_median_ci = c->tmed_ci[p],
                 /* SGD with momentum reads p, g, buf and writes p, buf. */
                 .bytes = p == OPT ? R * 5.0 * sizeof(float) * (double)c->trainable : 0,
                 .peak_gflops = lim->peak_gflops_per_core * c->threads * R,
@@ -430,6 +461,7 @@ fz_status fzb_sweep_add_rows(fzb_sweep *s, const fzb_limits *lim, const fzb_cont
                 .bandwidth_gbytes_per_s = lim->bandwidth_gbytes_per_s,
                 .memory_bound = p == OPT,
                 .flop_cut = c->flop_cut[p], .time_cut = c->time_cut[p],
+                .time_cut_ci = c->time_cut_ci[p],
                 .activation_bytes = (double)c->mem.activations,
                 .cache_bytes = c->kind == KIND_EPOCH_CACHED ? (double)c->cache_bytes : 0,
                 .ranks = s->ranks, .allreduce_bytes_planned = c->ar_planned,

@@ -225,7 +225,8 @@ static void run_all(fzb_sweep *s, int reps, double min_time)
     for (size_t i = 0; i < n; i++) {
         config *c = &s->configs[i];
         for (int p = 0; p < N_PHASES; p++)
-            fzb_stats(sm[i].rep[p], (size_t)c->reps, &c->tmin[p], &c->tmed[p], &c->tmax[p]);
+            if (fzb_sweep_keep_samples(c, p, sm[i].rep[p], (size_t)c->reps) != FZ_OK)
+                die(c->name);
         double lo, hi;
         fzb_stats(sm[i].comm, sm[i].n_comm, &lo, &c->comm_s, &hi);
         fzb_stats(sm[i].hidden, sm[i].n_comm, &lo, &c->hidden_s, &hi);

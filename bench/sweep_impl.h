@@ -46,10 +46,14 @@ typedef struct {
     fz_memory mem;
     size_t trainable, frozen;
     size_t cache_bytes;         /* epoch_cached: the cache's memory */
-    /* From the finished runs. */
+    /* From the finished runs: every repetition's time per phase (reps of them, in
+     * repetition order; NULL for a phase not timed), and what the rows derive from them. */
     int reps;
+    double *samples[N_PHASES];
     double tmin[N_PHASES], tmed[N_PHASES], tmax[N_PHASES];
+    fzb_interval tmed_ci[N_PHASES];
     double flop_cut[N_PHASES], time_cut[N_PHASES];
+    fzb_interval time_cut_ci[N_PHASES];
     /* Data parallel (sweep_dp.c): steps per repetition, and per step the gradient bytes
      * each rank hands to the allreduce and the median communication time. */
     size_t steps;
@@ -79,6 +83,10 @@ fz_status fzb_sweep_create_ranks(const fzb_sweep_args *a, int cores, FILE *notes
 
 /* Sets the model's flags to `spec`; FZ_OK only if the spec fits and leaves work to do. */
 fz_status fzb_sweep_set_spec(bench_model *bm, const char *spec);
+
+/* Keeps n > 0 repetition times of one phase of c (copied) and sets its min, median, max
+ * and the median's interval; every phase of c must have the same n (c->reps). */
+fz_status fzb_sweep_keep_samples(config *c, int phase, const double *v, size_t n);
 
 /* The configuration of spec `none` with c's model, threads and kind, if it ran. */
 const config *fzb_sweep_none_of(const fzb_sweep *s, const config *c);

@@ -26,33 +26,66 @@ static bool slower_than_one_thread(const fzb_sweep *s, const config *c)
     return one && c->tmed[STEP] > one->tmed[STEP];
 }
 
-static bool config_noisy(const config *c)
+/* Too wide to be useful: the backward's or the step's interval (of the cut, or of the
+ * median for `none`, whose cut is 0 by definition). */
+static bool config_too_wide(const fzb_sweep *s, const config *c)
 {
-    return fzb_is_noisy(c->tmin[BWD], c->tmax[BWD]) || fzb_is_noisy(c->tmin[STEP], c->tmax[STEP]);
+    if (fzb_sweep_none_of(s, c) == c)
+        return fzb_time_ci_too_wide(c->tmed_ci[BWD], c->tmed[BWD]) ||
+               fzb_time_ci_too_wide(c->tmed_ci[STEP], c->tmed[STEP]);
+    return fzb_cut_ci_too_wide(c->time_cut_ci[BWD]) || fzb_cut_ci_too_wide(c->time_cut_ci[STEP]);
+}
+
+/* N threads against 1: the step's speed-up (1-thread median / N-thread median) with its
+ * interval, "1.84 [1.79–1.90]"; "-" on 1 thread or without a 1-thread twin. */
+static void fmt_speedup(char *buf, size_t size, const fzb_sweep *s, const config *c)
+{
+    const config *one = c->threads > 1 ? one_thread_twin(s, c) : NULL;
+    if (!one || !(c->tmed[STEP] > 0)) {
+        snprintf(buf, size, "-");
+        return;
+    }
+    fzb_interval r = fzb_ratio_ci(one->samples[STEP], (size_t)one->reps, c->samples[STEP],
+                                  (size_t)c->reps);
+    double x = one->tmed[STEP] / c->tmed[STEP];
+    if (isnan(r.lo))
+        snprintf(buf, size, "%.2f [n/a]", x);
+    else
+        snprintf(buf, size, "%.2f [%.2f–%.2f]", x, r.lo, r.hi);
 }
 
 static void print_config(const fzb_sweep *s, const config *d, FILE *out)
 {
-    char trainable[FZB_UNIT_TEXT], frozen[FZB_UNIT_TEXT], bwd_flop[FZB_UNIT_TEXT],
-         flop_cut[FZB_UNIT_TEXT], bwd_time[FZB_UNIT_TEXT], time_cut[FZB_UNIT_TEXT],
-         gap[FZB_UNIT_TEXT], step[FZB_UNIT_TEXT], spread[FZB_UNIT_TEXT],
-         step_cut[FZB_UNIT_TEXT], act[FZB_UNIT_TEXT];
+    char trainable[FZB_UNIT_TEXT], bwd_flop[FZB_UNIT_TEXT], flop_cut[FZB_UNIT_TEXT],
+         bwd_time[FZB_UNIT_TEXT], bwd_ci[FZB_UNIT_TEXT], time_cut[FZB_UNIT_TEXT],
+         step[FZB_UNIT_TEXT], step_ci[FZB_UNIT_TEXT], step_cut[FZB_UNIT_TEXT],
+         speedup[FZB_UNIT_TEXT], act[FZB_UNIT_TEXT];
     fzb_fmt_si(trainable, sizeof trainable, (double)d->trainable, "");
-    fzb_fmt_si(frozen, sizeof frozen, (double)d->frozen, "");
     fzb_fmt_si(bwd_flop, sizeof bwd_flop, s->ranks * d->planned.bwd, "FLOP");
     fzb_fmt_percent(flop_cut, sizeof flop_cut, d->flop_cut[BWD]);
     fzb_fmt_si(bwd_time, sizeof bwd_time, d->tmed[BWD], "s");
-    fzb_fmt_percent(time_cut, sizeof time_cut, d->time_cut[BWD]);
-    fzb_fmt_percent(gap, sizeof gap, d->time_cut[BWD] - d->flop_cut[BWD]);
+    fzb_fmt_pm(bwd_ci, sizeof bwd_ci, d->tmed[BWD], d->tmed_ci[BWD].lo, d->tmed_ci[BWD].hi);
+    /* `none` is every cut's reference: its own cut is 0 by definition. */
+    bool baseline = fzb_sweep_none_of(s, d) == d;
+    fzb_fmt_cut_ci(time_cut, sizeof time_cut, d->time_cut[BWD], d->time_cut_ci[BWD].lo,
+                   d->time_cut_ci[BWD].hi);
     fzb_fmt_si(step, sizeof step, d->tmed[STEP], "s");
-    fzb_fmt_spread(spread, sizeof spread, d->tmin[STEP], d->tmed[STEP], d->tmax[STEP]);
-    fzb_fmt_percent(step_cut, sizeof step_cut, d->time_cut[STEP]);
+    fzb_fmt_pm(step_ci, sizeof step_ci, d->tmed[STEP], d->tmed_ci[STEP].lo,
+               d->tmed_ci[STEP].hi);
+    fzb_fmt_cut_ci(step_cut, sizeof step_cut, d->time_cut[STEP], d->time_cut_ci[STEP].lo,
+                   d->time_cut_ci[STEP].hi);
+    if (baseline) {
+        snprintf(time_cut, sizeof time_cut, "(baseline)");
+        snprintf(step_cut, sizeof step_cut, "(baseline)");
+    }
+    fmt_speedup(speedup, sizeof speedup, s, d);
     fzb_fmt_bytes(act, sizeof act, (double)d->mem.activations);
-    fprintf(out, "%-12s %9s %9s %*s %8s %*s %8s %7s %*s %7s %8s %*s %s%s\n", d->spec,
-            trainable, frozen, fzb_pad(bwd_flop, 11), bwd_flop, flop_cut,
-            fzb_pad(bwd_time, 9), bwd_time, time_cut, gap, fzb_pad(step, 9), step, spread,
-            step_cut, fzb_pad(act, 10), act, config_noisy(d) ? "!" : "",
-            slower_than_one_thread(s, d) ? "<" : "");
+    fprintf(out, "%-12s %9s %*s %8s %*s %*s %*s %*s %*s %*s %*s %*s %s%s\n", d->spec,
+            trainable, fzb_pad(bwd_flop, 11), bwd_flop, flop_cut, fzb_pad(bwd_time, 9),
+            bwd_time, fzb_pad(bwd_ci, 6), bwd_ci, fzb_pad(time_cut, 19), time_cut,
+            fzb_pad(step, 9), step, fzb_pad(step_ci, 6), step_ci, fzb_pad(step_cut, 19),
+            step_cut, fzb_pad(speedup, 17), speedup, fzb_pad(act, 10), act,
+            config_too_wide(s, d) ? "!" : "", slower_than_one_thread(s, d) ? "<" : "");
 }
 
 /* The epoch configuration of this kind with c's model, spec and threads, if it ran. */
@@ -122,7 +155,7 @@ static void print_comm(const fzb_sweep *s, const config *c, FILE *out)
 
 void fzb_sweep_print(const fzb_sweep *s, FILE *out)
 {
-    size_t noisy = 0, slower = 0;
+    size_t wide = 0, slower = 0;
     for (size_t i = 0; i < s->n_configs; i++) {
         const config *c = &s->configs[i];
         bool first_of_group = true;   /* configurations are spec-major: find each group once */
@@ -138,11 +171,11 @@ void fzb_sweep_print(const fzb_sweep *s, FILE *out)
         else
             fprintf(out, "\nmodel %s, batch %zu, %d thread%s", c->bm->arg->name, c->bm->batch,
                     c->threads, c->threads == 1 ? "" : "s");
-        fprintf(out, " (medians of the repetitions; cut = 1 - x/x_none; gap = time cut - "
-                "FLOP cut)\n");
-        fprintf(out, "%-12s %9s %9s %11s %8s %9s %8s %7s %9s %7s %8s %10s\n", "spec",
-                "trainable", "frozen", "bwd FLOP", "FLOP cut", "bwd time", "time cut", "gap",
-                "step", "spread", "step cut", "act mem");
+        fprintf(out, " (medians of %d repetitions, ± and [ ]: 95%% intervals; cut = 1 - "
+                "x/x_none)\n", c->reps);
+        fprintf(out, "%-12s %9s %11s %8s %9s %6s %19s %9s %6s %19s %17s %10s\n", "spec",
+                "trainable", "bwd FLOP", "FLOP cut", "bwd time", "", "bwd time cut", "step",
+                "", "step cut", "vs 1 thread", "act mem");
         for (size_t j = i; j < s->n_configs; j++) {
             const config *d = &s->configs[j];
             if (d->bm != c->bm || d->threads != c->threads || d->kind != KIND_STEP)
@@ -152,20 +185,21 @@ void fzb_sweep_print(const fzb_sweep *s, FILE *out)
                 continue;
             }
             print_config(s, d, out);
-            noisy += config_noisy(d);
+            wide += config_too_wide(s, d);
             slower += slower_than_one_thread(s, d);
         }
         if (s->ranks > 1)
             print_comm(s, c, out);
     }
     print_epochs(s, out);
-    if (noisy)
-        fprintf(out, "\n! %zu noisy row%s: the slowest repetition of the step or backward took "
-                "more than %.1f× the fastest (another process, frequency changes); rerun "
-                "before trusting %s\n", noisy, noisy == 1 ? "" : "s", FZB_NOISY_RATIO,
-                noisy == 1 ? "it" : "them");
+    if (wide)
+        fprintf(out, "\n! %zu row%s whose interval is too wide to be useful: the backward's or "
+                "the step's cut wider than ±3 points (for none: its median wider than ±5%%), "
+                "or no interval (fewer than %d repetitions); rerun with more --repetitions "
+                "before trusting %s\n", wide, wide == 1 ? "" : "s", FZB_MIN_SAMPLES,
+                wide == 1 ? "it" : "them");
     if (slower)
         fprintf(out, "%s< %zu row%s slower on N threads than on 1 thread of the same model and "
                 "spec: a noisy neighbour on the cores, or too little work to split\n",
-                noisy ? "" : "\n", slower, slower == 1 ? "" : "s");
+                wide ? "" : "\n", slower, slower == 1 ? "" : "s");
 }

@@ -74,6 +74,30 @@ char *fzb_fmt_spread(char *buf, size_t size, double min, double median, double m
     return fzb_fmt_percent(buf, size, median > 0 ? (max - min) / median : NAN);
 }
 
+char *fzb_fmt_pm(char *buf, size_t size, double median, double lo, double hi)
+{
+    if (!(median > 0) || isnan(lo) || isnan(hi)) {
+        snprintf(buf, size, "n/a");
+        return buf;
+    }
+    double side = fmax(median - lo, hi - median) / median * 100;
+    snprintf(buf, size, "±%.*f%%", side >= 9.95 ? 0 : 1, side);
+    return buf;
+}
+
+char *fzb_fmt_cut_ci(char *buf, size_t size, double cut, double lo, double hi)
+{
+    if (!isfinite(cut)) {
+        snprintf(buf, size, "-");
+        return buf;
+    }
+    if (isnan(lo) || isnan(hi))
+        snprintf(buf, size, "%.1f%% [n/a]", 100 * cut);
+    else
+        snprintf(buf, size, "%.1f%% [%.1f–%.1f]", 100 * cut, 100 * lo, 100 * hi);
+    return buf;
+}
+
 bool fzb_is_noisy(double min, double max)
 {
     return min > 0 && max / min > FZB_NOISY_RATIO;

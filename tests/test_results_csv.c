@@ -192,18 +192,25 @@ static void failed_write_leaves_the_old_file_untouched(void **state)
 static void result_rows_follow_the_schema(void **state)
 {
     scratch *s = *state;
-    /* Schema 3: the system columns, then configuration, measurement, derived. */
-    assert_int_equal(fzb_result_n_columns, 65);
+    /* Schema 4: the system columns, then configuration, measurement, derived. */
+    assert_int_equal(fzb_result_n_columns, 70);
     assert_string_equal(fzb_result_columns[0], "schema_version");
     assert_string_equal(fzb_result_columns[2], "system_id");
     assert_string_equal(fzb_result_columns[16], "threads");
     assert_string_equal(fzb_result_columns[17], "bound");
     assert_string_equal(fzb_result_columns[31], "bench");
     assert_string_equal(fzb_result_columns[38], "phase");
-    assert_string_equal(fzb_result_columns[58], "activation_bytes");
-    assert_string_equal(fzb_result_columns[59], "cache_bytes");
-    assert_string_equal(fzb_result_columns[60], "ranks");
-    assert_string_equal(fzb_result_columns[64], "comm_hidden_s");
+    assert_string_equal(fzb_result_columns[48], "repetitions");
+    assert_string_equal(fzb_result_columns[49], "time_median_ci_low_s");
+    assert_string_equal(fzb_result_columns[50], "time_median_ci_high_s");
+    assert_string_equal(fzb_result_columns[51], "time_samples_s");
+    assert_string_equal(fzb_result_columns[60], "time_cut");
+    assert_string_equal(fzb_result_columns[61], "time_cut_ci_low");
+    assert_string_equal(fzb_result_columns[62], "time_cut_ci_high");
+    assert_string_equal(fzb_result_columns[63], "activation_bytes");
+    assert_string_equal(fzb_result_columns[64], "cache_bytes");
+    assert_string_equal(fzb_result_columns[65], "ranks");
+    assert_string_equal(fzb_result_columns[69], "comm_hidden_s");
 
     fzb_context ctx;
     fzb_context_get(&ctx);
@@ -224,7 +231,11 @@ static void result_rows_follow_the_schema(void **state)
     for (size_t c = 0; c < fzb_result_n_columns; c++)
         assert_string_equal(fzb_csv_column_name(back, c), fzb_result_columns[c]);
 #define FIELD(name) fzb_csv_field(back, 0, fzb_csv_column(back, name))
-    assert_string_equal(FIELD("schema_version"), "3");
+    assert_string_equal(FIELD("schema_version"), "4");
+    /* No samples given: no samples written, and no interval. */
+    assert_string_equal(FIELD("time_samples_s"), "");
+    assert_string_equal(FIELD("time_median_ci_low_s"), "");
+    assert_string_equal(FIELD("time_cut_ci_high"), "");
     assert_string_equal(FIELD("cache_bytes"), "0");
     assert_string_equal(FIELD("ranks"), "1");   /* unset: one process */
     assert_string_equal(FIELD("allreduce_bytes_executed"), "0");
@@ -243,6 +254,44 @@ static void result_rows_follow_the_schema(void **state)
     fzb_csv_free(t);
 }
 
+/* The samples field holds every repetition exactly, in the order given, and the time
+ * columns are derived from it. */
+static void samples_are_kept_exactly_and_in_order(void **state)
+{
+    scratch *s = *state;
+    fzb_context ctx;
+    fzb_context_get(&ctx);
+    fzb_csv *t = fzb_result_table();
+    const double samples[7] = { 3e-6, 1.0000000000000002e-6, 2.5e-6, 0.1 + 0.2, 2e-6,
+                                7.25e-6, 1.5e-6 };
+    fzb_result r = { .bench = "freeze_sweep", .impl = "freezebench", .model = "10,5,1",
+                     .freeze_spec = "none", .threads = 1, .phase = "step",
+                     .time_cut = 0.5, .time_cut_ci = { 0.4, 0.6 } };
+    fzb_result_set_samples(&r, samples, 7);
+    assert_true(r.time_min_s == 1.0000000000000002e-6 && r.time_max_s == 0.1 + 0.2);
+    assert_true(r.time_median_s == 2.5e-6);
+    /* n = 7: the largest k with 95% coverage is 1, so the interval is [min, max]. */
+    assert_true(r.time_median_ci.lo == r.time_min_s && r.time_median_ci.hi == r.time_max_s);
+    assert_int_equal(fzb_result_add(t, &ctx, &r), FZ_OK);
+    assert_int_equal(fzb_csv_write(t, s->path), FZ_OK);
+    fzb_csv *back;
+    assert_int_equal(fzb_csv_read(s->path, &back), FZ_OK);
+    const char *text = fzb_csv_field(back, 0, fzb_csv_column(back, "time_samples_s"));
+    char *end;
+    for (size_t i = 0; i < 7; i++) {
+        double v = strtod(text, &end);
+        assert_true(end != text);
+        assert_true(v == samples[i]);   /* bit for bit, in the order given */
+        text = end;
+    }
+    assert_string_equal(text, "");
+    assert_true(strtod(fzb_csv_field(back, 0, fzb_csv_column(back, "repetitions")), NULL) == 7);
+    assert_true(strtod(fzb_csv_field(back, 0, fzb_csv_column(back, "time_cut_ci_low")), NULL)
+                == 0.4);
+    fzb_csv_free(back);
+    fzb_csv_free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -252,6 +301,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(truncated_file_is_refused, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(failed_write_leaves_the_old_file_untouched, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(result_rows_follow_the_schema, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(samples_are_kept_exactly_and_in_order, make_dir, remove_dir),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -21,7 +21,7 @@ static int run_tiny_sweep(void **state)
     const char *argv[] = {
         "freeze_sweep", "--model", "10,5,1@8", "--model", "16x4@4", "--threads", "1,2",
         "--spec", "prefix:1", "--spec", "prefix:2", "--spec", "fc3.*", "--spec", "bitfit",
-        "--repetitions", "2", "--min-time", "0.001", NULL,
+        "--repetitions", "6", "--min-time", "0.001", NULL,
     };
     return sweep_run_and_read(sizeof argv / sizeof *argv - 1, argv, 2, &rows);
 }
@@ -99,12 +99,56 @@ static void flops_add_up_and_times_are_ordered(void **state)
         assert_true(num(r, "time_min_s") <= num(r, "time_median_s"));
         assert_true(num(r, "time_median_s") <= num(r, "time_max_s"));
         assert_true(num(r, "time_min_s") > 0);
-        assert_int_equal((int)num(r, "repetitions"), 2);
+        assert_int_equal((int)num(r, "repetitions"), 6);
         assert_string_equal(field(r, "bench"), "freeze_sweep");
         assert_string_equal(field(r, "impl"), "freezebench");
         double params = !strcmp(field(r, "model"), "10,5,1") ? 10 * 5 + 5 + 5 + 1
                                                              : 3 * (16 * 16 + 16);
         assert_true(num(r, "trainable_params") + num(r, "frozen_params") == params);
+    }
+}
+
+/* The samples of row r (at most 64), as written. */
+static size_t samples_of(size_t r, double *v)
+{
+    size_t n = 0;
+    const char *text = field(r, "time_samples_s");
+    char *end;
+    for (double x = strtod(text, &end); end != text && n < 64; x = strtod(text, &end)) {
+        v[n++] = x;
+        text = end;
+    }
+    assert_string_equal(text, "");
+    return n;
+}
+
+/* Every repetition's time is in the row; the time columns, the median's interval and the
+ * cut's interval are what those samples give. */
+static void samples_give_the_times_and_intervals(void **state)
+{
+    (void)state;
+    for (size_t r = 0; r < fzb_csv_rows(rows); r++) {
+        double v[64], w[64];
+        size_t n = samples_of(r, v);
+        assert_int_equal(n, (size_t)num(r, "repetitions"));
+        assert_true(fzb_median(v, n) == num(r, "time_median_s"));
+        fzb_interval ci = fzb_median_ci(v, n);
+        assert_true(ci.lo == num(r, "time_median_ci_low_s"));
+        assert_true(ci.hi == num(r, "time_median_ci_high_s"));
+        assert_true(ci.lo <= num(r, "time_median_s") && num(r, "time_median_s") <= ci.hi);
+        size_t none = (size_t)-1;
+        for (size_t o = 0; o < fzb_csv_rows(rows); o++)
+            if (same_config(r, o) && strcmp(field(o, "freeze_spec"), "none") == 0)
+                none = o;
+        assert_true(none != (size_t)-1);
+        if (none == r) {   /* the reference against itself: exactly 0 */
+            assert_true(num(r, "time_cut_ci_low") == 0 && num(r, "time_cut_ci_high") == 0);
+            continue;
+        }
+        size_t m = samples_of(none, w);
+        fzb_interval cut = fzb_cut_ci(v, n, w, m);
+        assert_true(cut.lo == num(r, "time_cut_ci_low") && cut.hi == num(r, "time_cut_ci_high"));
+        assert_true(cut.lo <= cut.hi);
     }
 }
 
@@ -115,6 +159,7 @@ int main(void)
         cmocka_unit_test(specs_that_do_not_fit_a_model_are_skipped),
         cmocka_unit_test(cuts_follow_the_flops_of_none),
         cmocka_unit_test(flops_add_up_and_times_are_ordered),
+        cmocka_unit_test(samples_give_the_times_and_intervals),
     };
     return cmocka_run_group_tests(tests, run_tiny_sweep, free_rows);
 }
