@@ -34,6 +34,7 @@ static fz_status take_run_option(int c, const char *v, const fzb_run_options *ru
     case FZB_OPT_APPEND: *run->append = true; return FZ_OK;
     case FZB_OPT_OVERWRITE: *run->overwrite = true; return FZ_OK;
     case FZB_OPT_FORCE: *run->force = true; return FZ_OK;
+    case FZB_OPT_ALLOW_DIRTY: *run->allow_dirty = true; return FZ_OK;
     }
     return fz_set_error(FZ_EINVAL, "option %d: not handled", c);   /* a bug, not input */
 }

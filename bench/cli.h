@@ -18,7 +18,7 @@
  * from FZB_OPT_OWN up (or a letter). */
 enum {
     FZB_OPT_REPETITIONS = 0x100, FZB_OPT_MIN_TIME, FZB_OPT_OUTPUT, FZB_OPT_APPEND,
-    FZB_OPT_OVERWRITE, FZB_OPT_FORCE, FZB_OPT_OWN
+    FZB_OPT_OVERWRITE, FZB_OPT_FORCE, FZB_OPT_ALLOW_DIRTY, FZB_OPT_OWN
 };
 
 /* Their rows of a getopt_long table, written once so the programs cannot drift apart. */
@@ -28,14 +28,15 @@ enum {
     { "output", required_argument, NULL, FZB_OPT_OUTPUT },                \
     { "append", no_argument, NULL, FZB_OPT_APPEND },                      \
     { "overwrite", no_argument, NULL, FZB_OPT_OVERWRITE },                \
-    { "force", no_argument, NULL, FZB_OPT_FORCE }
+    { "force", no_argument, NULL, FZB_OPT_FORCE },                        \
+    { "allow-dirty", no_argument, NULL, FZB_OPT_ALLOW_DIRTY }
 
 /* Where FZB_RUN_LONGOPTS' values go: fields of the program's own options struct. */
 typedef struct {
     int *repetitions;
     double *min_time;
     const char **output;
-    bool *append, *overwrite, *force;
+    bool *append, *overwrite, *force, *allow_dirty;
 } fzb_run_options;
 
 /* Takes one option getopt_long returned: its code and value (NULL for a flag). */

@@ -72,7 +72,7 @@ int main(int argc, char **argv)
     fzb_sweep_threads_text(sweep, threads, sizeof threads);
     fzb_publish_opts publish_opts = { .output = args.output, .prefix = "", .threads = threads,
                                       .append = args.append, .overwrite = args.overwrite,
-                                      .force = args.force };
+                                      .force = args.force, .allow_dirty = args.allow_dirty };
     fzb_publish publish = { .lock_fd = -1 };
     if (args.write_csv &&
         fzb_publish_begin(&publish, &publish_opts, &ctx, table, stderr) != FZ_OK) {

@@ -356,6 +356,8 @@ static const char usage[] =
     "                     or holds rows of another machine unless --force)\n"
     "  --overwrite        replace an existing --output file\n"
     "  --force            with --append: accept a file with rows of another machine\n"
+    "  --allow-dirty      write the CSV even from a build of a tree with uncommitted changes\n"
+    "                     (refused otherwise: a published number names the code that made it)\n"
     "  --quick            one tiny shape per kernel and quick probes (small triad arrays,\n"
     "                     short runs): seconds, for tests; its limits are not for results\n"
     "The FMA peak is measured per vector width (probe/peak_fma_avx2, _avx512, ...); fractions\n"
@@ -377,7 +379,7 @@ typedef struct {
     int repetitions;
     double min_time;
     const char *output;
-    bool quick, append, overwrite, force;
+    bool quick, append, overwrite, force, allow_dirty;
 } options;
 
 /* kernel_bench's own options (the shared ones fill the struct through fzb_run_options). */
@@ -404,7 +406,7 @@ static fz_status parse_options(int argc, char **argv, options *o)
         { NULL, 0, NULL, 0 },
     };
     const fzb_run_options run = { &o->repetitions, &o->min_time, &o->output, &o->append,
-                                  &o->overwrite, &o->force };
+                                  &o->overwrite, &o->force, &o->allow_dirty };
     return fzb_getopt_parse(argc, argv, longopts, &run, take_option, o);
 }
 
@@ -453,7 +455,8 @@ int main(int argc, char **argv)
     snprintf(threads_text, sizeof threads_text, "%d", threads);
     fzb_publish_opts publish_opts = { .output = opt.output, .prefix = "kernels-",
                                       .threads = threads_text, .append = opt.append,
-                                      .overwrite = opt.overwrite, .force = opt.force };
+                                      .overwrite = opt.overwrite, .force = opt.force,
+                                      .allow_dirty = opt.allow_dirty };
     fzb_publish publish = { .lock_fd = -1 };
     if (fzb_publish_begin(&publish, &publish_opts, &ctx, table, stderr) != FZ_OK) {
         fprintf(stderr, "kernel_bench: --output: %s\n", fz_last_error());

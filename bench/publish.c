@@ -83,6 +83,12 @@ static void default_path(char *out, size_t size, const fzb_publish_opts *o,
              ctx->machine.system_id, o->threads, stamp ? "-" : "", stamp ? stamp : "");
 }
 
+bool fzb_revision_is_dirty(const char *git_revision)
+{
+    size_t n = strlen(git_revision), k = strlen("-dirty");
+    return n >= k && strcmp(git_revision + n - k, "-dirty") == 0;
+}
+
 fz_status fzb_publish_begin(fzb_publish *p, const fzb_publish_opts *o,
                             const fzb_context *ctx, fzb_csv *table, FILE *note)
 {
@@ -90,6 +96,12 @@ fz_status fzb_publish_begin(fzb_publish *p, const fzb_publish_opts *o,
     p->lock_path[0] = '\0';
     if (o->append && o->overwrite)
         return fz_set_error(FZ_EINVAL, "--append and --overwrite contradict each other");
+    if (!o->allow_dirty && fzb_revision_is_dirty(ctx->machine.git_revision))
+        return fz_set_error(FZ_EINVAL, "refusing to write results from a build of a tree with "
+                            "uncommitted changes (git_revision %s): a published number must "
+                            "name the code that made it.  Commit and rebuild, or pass "
+                            "--allow-dirty (the rows keep the -dirty revision, and the report "
+                            "marks them)", ctx->machine.git_revision);
     if (o->output)
         snprintf(p->path, sizeof p->path, "%s", o->output);
     else
@@ -107,8 +119,17 @@ fz_status fzb_publish_begin(fzb_publish *p, const fzb_publish_opts *o,
         time_t now = time(NULL);
         struct tm utc;
         gmtime_r(&now, &utc);
-        strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &utc);
+        size_t len = strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &utc);
         default_path(p->path, sizeof p->path, o, ctx, stamp);
+        /* Runs a second apart share the stamp: the later one must not replace the
+         * earlier one's file. */
+        for (int k = 2; access(p->path, F_OK) == 0; k++) {
+            if (k > 999)
+                return fz_set_error(FZ_EIO, "%s and 998 numbered names after it exist",
+                                    p->path);
+            snprintf(stamp + len, sizeof stamp - len, "-%d", k);
+            default_path(p->path, sizeof p->path, o, ctx, stamp);
+        }
         if (note)
             fprintf(note, "%s exists (results already published for this system); this run "
                     "writes %s (--append to add to the first, --overwrite to replace it)\n",

@@ -16,6 +16,9 @@
  *     file is replaced by rename and would not write through them anyway.
  *   - While a run holds the file (from reading it for --append to writing it), a second
  *     run on the same path is refused, naming the process that holds it.
+ *   - A build from a tree with uncommitted changes (git_revision ends in "-dirty") writes
+ *     nothing unless --allow-dirty: a published number must name the code that made it.
+ *   - A dated name that exists already (two runs in one second) gets -2, -3, ... added.
  * Every check happens in fzb_publish_begin, before any measuring.
  */
 #ifndef FZB_PUBLISH_H
@@ -32,6 +35,7 @@ typedef struct {
     const char *prefix;    /* file name prefix: "" (sweep), "kernels-" */
     const char *threads;   /* the thread counts as text: "1_2" */
     bool append, overwrite, force;
+    bool allow_dirty;      /* write even from a build whose git_revision ends in -dirty */
 } fzb_publish_opts;
 
 typedef struct {
@@ -52,6 +56,9 @@ fz_status fzb_publish_write(const fzb_publish *p, const fzb_csv *table);
 
 /* Releases the lock (removing the lock file).  Safe to call twice. */
 void fzb_publish_end(fzb_publish *p);
+
+/* Whether a git_revision names a build from a tree with uncommitted changes. */
+bool fzb_revision_is_dirty(const char *git_revision);
 
 /* FZ_OK if `path` can take an output (fz_file_check_output, src/io/replace.h: absent
  * or a regular file, in a directory that takes new files); else FZ_EINVAL naming the

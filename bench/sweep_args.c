@@ -26,6 +26,8 @@ const char fzb_sweep_usage[] =
     "                     or holds rows of another machine unless --force)\n"
     "  --overwrite        replace an existing --output file\n"
     "  --force            with --append: accept a file with rows of another machine\n"
+    "  --allow-dirty      write the CSV even from a build of a tree with uncommitted changes\n"
+    "                     (refused otherwise: a published number names the code that made it)\n"
     "  --machine          print this system's description as JSON and exit\n"
     "  --quick-probes     FMA-peak and bandwidth probes on small arrays, short runs (for tests;\n"
     "                     their limits are not for results)\n"
@@ -255,7 +257,7 @@ fz_status fzb_sweep_args_parse(int argc, char **argv, fzb_sweep_args *a)
         { NULL, 0, NULL, 0 },
     };
     const fzb_run_options run = { &a->repetitions, &a->min_time, &a->output, &a->append,
-                                  &a->overwrite, &a->force };
+                                  &a->overwrite, &a->force, &a->allow_dirty };
     parse_state st = { .a = a };
     fz_status s = fzb_getopt_parse(argc, argv, longopts, &run, take_option, &st);
     if (s != FZ_OK)

@@ -18,6 +18,7 @@
  *   --append         keep the rows already in it (same schema and machine)
  *   --overwrite      replace an existing --output
  *   --force          with --append: rows of another machine too
+ *   --allow-dirty    write results from a build of a tree with uncommitted changes
  *   --machine        print the system description as JSON and exit
  *   --no-csv         print the table only
  *   --verbose        Google Benchmark's own report of every run on stderr
@@ -70,6 +71,7 @@ typedef struct {
     bool append;                     /* keep the rows already in the output file */
     bool overwrite;                  /* replace an existing output file */
     bool force;                      /* --append across machines */
+    bool allow_dirty;                /* write from a -dirty build */
     bool machine;                    /* print the system description and exit */
     bool verbose;
     bool quick_probes;               /* small probe arrays, short probe runs */

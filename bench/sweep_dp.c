@@ -288,7 +288,7 @@ static int sweep_main(const fzb_sweep_args *args)
         snprintf(threads + strlen(threads), 16, "-r%d", ranks);
         fzb_publish_opts po = { .output = args->output, .prefix = "", .threads = threads,
                                 .append = args->append, .overwrite = args->overwrite,
-                                .force = args->force };
+                                .force = args->force, .allow_dirty = args->allow_dirty };
         fzb_probe_options probe_opt = { .l3_bytes = ctx.machine.l3_bytes, .repetitions = 3,
                                         .quick = args->quick_probes };
         if (!(table = fzb_result_table())) {

@@ -31,7 +31,7 @@ def run(args, cwd, limit=120):
 
 with tempfile.TemporaryDirectory() as d:
     args = ["--quick-probes", "--model", "16x4@8", "--threads", "1", "--repetitions", "2",
-            "--min-time", "0.002", "--output", "out.csv"]
+            "--min-time", "0.002", "--allow-dirty", "--output", "out.csv"]
     for s in SPECS:
         args += ["--spec", s]
     p = run(args, d)
@@ -80,7 +80,8 @@ for r in rows:
 
 # Everything frozen, alone: no spec fits, so the run is refused by every rank alike.
 with tempfile.TemporaryDirectory() as d:
-    p = run(["--quick-probes", "--model", "16x4@8", "--spec", "*", "--output", "x.csv"], d, 60)
+    p = run(["--quick-probes", "--model", "16x4@8", "--spec", "*", "--allow-dirty",
+             "--output", "x.csv"], d, 60)
     if p.returncode == 0 or "nothing to train" not in p.stderr:
         problems.append(f"--spec '*' alone: exit {p.returncode}, want a refusal naming "
                         f"'nothing to train'\n{p.stderr[-1500:]}")

@@ -18,7 +18,7 @@ expect() {
     want=$1
     shift
     timeout 60 "$mpirun" -np 2 --oversubscribe "$sweep" --quick-probes "$@" \
-        --output "$dir/out.csv" >"$dir/stdout" 2>"$dir/stderr"
+        --allow-dirty --output "$dir/out.csv" >"$dir/stdout" 2>"$dir/stderr"
     rc=$?
     n=$(grep -c -e "$want" "$dir/stderr")
     if [ $rc -eq 124 ]; then
@@ -39,7 +39,7 @@ expect "not supported under mpirun" --model 16x4@8 --benchmark_filter=none
 expect "epoch-samples" --model 16x4@8 --epoch-samples 16
 timeout 60 env FREEZEBENCH_DP_FAIL=1:4 "$mpirun" -np 2 --oversubscribe "$sweep" \
     --quick-probes --model 16x4@8 --repetitions 2 --min-time 0.001 \
-    --output "$dir/out.csv" >"$dir/stdout" 2>"$dir/stderr"
+    --allow-dirty --output "$dir/out.csv" >"$dir/stdout" 2>"$dir/stderr"
 rc=$?
 if [ $rc -eq 124 ]; then
     echo "HANG: a failure on rank 1"; fail=1

@@ -32,6 +32,9 @@ static int setup(void **state)
     if (!mkdtemp(f->dir) || chdir(f->dir) != 0 || mkdir("results", 0755) != 0)
         return -1;
     fzb_context_get(&f->ctx);
+    /* A committed build's revision, whatever tree these tests were built from: the
+     * dirty-tree refusal has a test of its own. */
+    snprintf(f->ctx.machine.git_revision, sizeof f->ctx.machine.git_revision, "0123abc");
     *state = f;
     return 0;
 }
@@ -206,6 +209,54 @@ static void a_second_writer_of_the_same_file_is_refused(void **state)
     fzb_csv_free(t);
 }
 
+static void a_dirty_build_publishes_only_when_allowed(void **state)
+{
+    fixture *f = *state;
+    assert_false(fzb_revision_is_dirty("0123abc"));
+    assert_false(fzb_revision_is_dirty("dirty"));
+    assert_true(fzb_revision_is_dirty("0123abc-dirty"));
+    fzb_context dirty = f->ctx;
+    snprintf(dirty.machine.git_revision, sizeof dirty.machine.git_revision, "0123abc-dirty");
+    fzb_publish p;
+    fzb_publish_opts o = { .output = "dirty.csv", .threads = "1" };
+    fzb_csv *t = fzb_result_table();
+    assert_int_equal(fzb_publish_begin(&p, &o, &dirty, t, NULL), FZ_EINVAL);
+    assert_non_null(strstr(fz_last_error(), "0123abc-dirty"));
+    assert_non_null(strstr(fz_last_error(), "--allow-dirty"));
+    assert_int_equal(access("dirty.csv", F_OK), -1);   /* refused before anything is held */
+    assert_int_equal(access(".dirty.csv.lock", F_OK), -1);
+    o.allow_dirty = true;
+    assert_int_equal(fzb_publish_begin(&p, &o, &dirty, t, NULL), FZ_OK);
+    assert_int_equal(fzb_publish_write(&p, t), FZ_OK);
+    fzb_publish_end(&p);
+    assert_int_equal(access("dirty.csv", F_OK), 0);
+    fzb_csv_free(t);
+}
+
+/* Three runs within one second all find the default file there: each writes its own
+ * dated file, none replaces another's. */
+static void runs_in_the_same_second_get_their_own_files(void **state)
+{
+    fixture *f = *state;
+    char published[256], seen[3][1024];
+    snprintf(published, sizeof published, "results/%s-1.csv", f->ctx.machine.system_id);
+    write_text(published, "first\n");
+    for (int i = 0; i < 3; i++) {
+        fzb_publish p;
+        fzb_publish_opts o = { .prefix = "", .threads = "1" };
+        fzb_csv *t = fzb_result_table();
+        assert_int_equal(fzb_publish_begin(&p, &o, &f->ctx, t, NULL), FZ_OK);
+        snprintf(seen[i], sizeof seen[i], "%s", p.path);
+        assert_int_equal(access(p.path, F_OK), -1);   /* a name nobody has written */
+        assert_int_equal(fzb_publish_write(&p, t), FZ_OK);
+        fzb_publish_end(&p);
+        fzb_csv_free(t);
+    }
+    assert_string_not_equal(seen[0], seen[1]);
+    assert_string_not_equal(seen[1], seen[2]);
+    assert_string_not_equal(seen[0], seen[2]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -220,6 +271,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(append_refuses_rows_of_another_machine_unless_forced,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(a_second_writer_of_the_same_file_is_refused, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(a_dirty_build_publishes_only_when_allowed, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(runs_in_the_same_second_get_their_own_files, setup,
                                         teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

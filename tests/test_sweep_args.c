@@ -43,6 +43,7 @@ static void no_arguments_give_the_default_sweep(void **state)
     assert_int_equal(a.repetitions, FZB_SWEEP_DEFAULT_REPETITIONS);
     assert_true(a.write_csv);
     assert_null(a.output);
+    assert_false(a.allow_dirty);   /* a dirty build publishes only when told */
 }
 
 static void expect_default_specs(size_t layers, const char *const *want, size_t n)
@@ -108,7 +109,8 @@ static void both_option_forms_are_taken(void **state)
     fzb_sweep_args a;
     assert_int_equal(parse(&a, (const char *[]){
         "freeze_sweep", "--model=16x4@8", "--batch=8,16", "--threads=1", "--spec=prefix:1",
-        "--repetitions=3", "--min-time=0.05s", "--output=x.csv", "--quick-probes", NULL }), FZ_OK);
+        "--repetitions=3", "--min-time=0.05s", "--output=x.csv", "--quick-probes",
+        "--allow-dirty", NULL }), FZ_OK);
     assert_string_equal(a.models[0].name, "16x4");
     assert_int_equal(a.n_batches, 2);
     assert_int_equal(a.threads[0], 1);
@@ -118,6 +120,7 @@ static void both_option_forms_are_taken(void **state)
     assert_true(a.min_time == 0.05);
     assert_string_equal(a.output, "x.csv");
     assert_true(a.quick_probes);
+    assert_true(a.allow_dirty);
     /* A stray operand is refused, not skipped. */
     assert_int_equal(parse(&a, (const char *[]){ "freeze_sweep", "16x4", NULL }), FZ_EINVAL);
     assert_non_null(strstr(fz_last_error(), "'16x4'"));
