@@ -1,32 +1,68 @@
 #!/usr/bin/python3
-"""Compares two runs of the benchmarks (two CSVs, or two folders of CSVs), or checks one.
+"""Compares two runs of the benchmarks (two CSVs, or two folders of CSVs) knowing their
+noise, or checks one run against the performance goal.
 
-Two runs, BASELINE and CANDIDATE: rows are matched on their configuration key
+Two runs, BASELINE (A) and CANDIDATE (B).  Rows are matched on their configuration
 (bench, impl, model, batch, freeze_spec, threads, phase, ranks), never on their order: a
-row of a data-parallel run on 2 MPI ranks is never matched with a one-process row (files
-without a ranks column are one process).  Per
-matched configuration it prints flop_cut and time_cut of both runs and their difference,
-and the time ratio CANDIDATE median / BASELINE median.  A configuration FAILS when
-  |flop_cut difference| or |time_cut difference| > --tolerance   (absolute: cuts are
-                                                                 fractions of none's value)
-  |time ratio - 1| > --time-tolerance                           (relative: 0.05 = 5 %)
-Kernel rows have no cuts and are held to the time ratio alone.  Configurations in one run
-only are listed, and do not fail the comparison.
+data-parallel row on 2 MPI ranks is never matched with a one-process row.  Every number
+comes from the rows' repetition times (time_samples_s, schema 4); per configuration:
 
-One run: the backward phase's |time cut - FLOP cut| of every prefix:K spec against
---tolerance (the goal: the time saved by freezing K layers follows the work saved).
+  time      the median of each run's samples with its exact 95 % interval (binomial
+            order statistics), and the ratio B/A of the medians with a 95 % percentile
+            bootstrap interval (each run resampled on its own, 4000 resamples, seed 1).
+  p         two-sided Mann-Whitney U test of A's samples against B's, Holm-corrected
+            over every configuration tested (so that comparing a hundred rows does not
+            call some of them different by chance alone).
+  CHANGED   when the corrected p <= --alpha AND |B/A - 1| > --tolerance: a difference
+            both real (not noise) and large enough to matter.  "slower" or "faster"
+            says which way.  A significant difference within tolerance is marked
+            "small" and does not change the exit status.
+  cut       sweep rows of a spec other than none: each run's time cut
+            1 - median(spec)/median(none), recomputed from the samples (never read from
+            the file's cut columns), and the difference B - A with a 95 % bootstrap
+            interval (the four sample sets resampled independently).  CHANGED when
+            that interval excludes 0 AND |difference| > --cut-tolerance.
 
-Exit status: 0 every difference within tolerance, 1 some beyond (the table marks them
-FAIL), 2 usage error (bad option, unreadable input, no matching configuration, or a run
-holding one configuration twice, e.g. a folder of two systems: pick one with --system).
+Configurations in one run only are listed, and change nothing.  The header names both
+runs' system_id and git revisions, with a WARNING when the systems differ (the
+difference is then the machines' as well as the code's) or a build was dirty.
+
+Every sample list is checked first.  A row of a compared configuration whose samples are
+missing, not numbers, NaN, infinite or not positive, whose count differs from
+`repetitions`, or whose min, median or max differ from time_min_s, time_median_s,
+time_max_s (a truncated or corrupted list) makes the comparison unusable: exit 2 naming
+the file and line.  Schema-3 and older files have no samples, so significance cannot be
+tested: exit 2 (rerun the benchmark with the current build).  With fewer than 6 samples
+a row has no intervals (n/a), its cut is never CHANGED, and its U test can hardly reach
+significance: the output counts such rows.
+
+One run: the goal check.  For every prefix:K spec's backward row, the time cut (from
+the samples, with its 95 % bootstrap interval) against the FLOP cut (flop_cut): the
+time saved by freezing K layers should follow the work saved.  A row FAILS only when the
+FLOP cut lies outside the time cut's interval widened by --cut-tolerance on each side.
+
+Defaults: --alpha 0.05, --tolerance 0.10, --cut-tolerance 0.05.
+
+Exit status: 0 no change (or every goal met), 1 some configuration CHANGED (or FAILS
+the goal), 2 usage error or unusable input (bad option, unreadable file, no samples,
+a faulty sample list, no configuration in both runs, or a run holding one
+configuration twice, e.g. a folder of two systems: pick one with --system).
 """
 import argparse
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))   # runs.py beside it
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))   # runs.py, stats.py beside it
 import runs  # noqa: E402
-from runs import fmt_cut, fmt_time_span, isnan, num, sig, spec_order, times  # noqa: E402
+import stats  # noqa: E402
+from runs import fmt_time_span, num, spec_order  # noqa: E402
+
+# The defaults, in one place: the lead calibrates TIME_TOLERANCE on real A/A pairs (two
+# runs of one build on one machine), which on shared VMs differ by several percent.
+ALPHA = 0.05            # family-wise false-call rate of the U tests (Holm)
+TIME_TOLERANCE = 0.10   # |B/A - 1| a significant time change must exceed to count
+CUT_TOLERANCE = 0.05    # |cut B - cut A| (absolute fraction) a cut change must exceed
+MEDIAN_RTOL = 1e-12     # samples' median vs time_median_s: the same double, bar rounding
 
 
 class UsageError(Exception):
@@ -41,26 +77,42 @@ def parse_args(argv):
     ap.add_argument("baseline", metavar="BASELINE", help="results CSV or folder of CSVs")
     ap.add_argument("candidate", metavar="CANDIDATE", nargs="?",
                     help="results CSV or folder of CSVs to compare with BASELINE; without "
-                         "it, BASELINE's prefix:K gaps are checked")
-    ap.add_argument("--tolerance", type=float, default=0.03, metavar="CUT",
-                    help="largest absolute difference of a cut (flop_cut, time_cut) between "
-                         "the runs, and, with one run, of time cut - FLOP cut (default 0.03)")
-    ap.add_argument("--time-tolerance", type=float, metavar="REL",
-                    help="largest relative change of a median time, |candidate/baseline - 1| "
-                         "(default: --tolerance); a negative value skips the time check")
+                         "it, BASELINE's prefix:K time cuts are checked against the FLOP cuts")
+    ap.add_argument("--alpha", type=float, default=ALPHA,
+                    help=f"significance level of the Holm-corrected U tests (default {ALPHA})")
+    ap.add_argument("--tolerance", type=float, default=TIME_TOLERANCE, metavar="REL",
+                    help="smallest relative time change |B/A - 1| that counts "
+                         f"(default {TIME_TOLERANCE})")
+    ap.add_argument("--cut-tolerance", type=float, default=CUT_TOLERANCE, metavar="CUT",
+                    help="smallest absolute change of a time cut that counts, and the "
+                         "goal check's margin around the time cut's interval "
+                         f"(default {CUT_TOLERANCE})")
     ap.add_argument("--system", metavar="SYSTEM_ID",
                     help="only rows of this system (system_id, or make_report.py's derived "
-                         "key for schema-1 files) in both runs")
+                         "key where it is empty) in both runs")
     ap.add_argument("--bench", choices=("freeze_sweep", "kernel_bench"),
                     help="only rows of this bench program")
-    ap.add_argument("--failures-only", action="store_true",
-                    help="print only the configurations that fail")
+    ap.add_argument("--changes-only", "--failures-only", dest="changes_only",
+                    action="store_true", help="print only the configurations that changed "
+                                              "(or fail the goal)")
     args = ap.parse_args(argv)
-    if args.tolerance < 0:
-        ap.error("--tolerance must be 0 or more")
-    if args.time_tolerance is None:
-        args.time_tolerance = args.tolerance
+    if not 0 < args.alpha < 1:
+        ap.error("--alpha must lie between 0 and 1")
+    if args.tolerance < 0 or args.cut_tolerance < 0:
+        ap.error("--tolerance and --cut-tolerance must be 0 or more")
     return args
+
+
+# ---- reading a run --------------------------------------------------------------------
+
+class Run:
+    """One run's rows by configuration key, and what the header says about it."""
+
+    def __init__(self, path, by_key):
+        self.path, self.by_key = path, by_key
+
+    def values(self, column):
+        return sorted({r.get(column) or "?" for r in self.by_key.values()})
 
 
 def load_run(path, args):
@@ -69,7 +121,16 @@ def load_run(path, args):
     except runs.InputError as e:
         raise UsageError(str(e))
     for name, why in skipped:
+        # runs.load skips a file whose sample list does not parse; in a folder the others
+        # would then be compared without it, and its configurations pass unseen.
+        if "time_samples_s" in why:
+            raise UsageError(f"{path}: {name}: {why}")
         print(f"compare_runs: {path}: skipped {name}: {why}", file=sys.stderr)
+    # Lines as an editor shows them (the header is line 1), for messages about a row.
+    count = {}
+    for r in rows:
+        count[r["_path"]] = count.get(r["_path"], 1) + 1
+        r["_line"] = count[r["_path"]]
     if args.system:
         rows = [r for r in rows if r["_system"] == args.system]
     if args.bench:
@@ -86,8 +147,53 @@ def load_run(path, args):
                 f"{r['_file']})" + (f"; systems here: {', '.join(systems)} (use --system)"
                                     if len(systems) > 1 else ""))
         by_key[k] = r
-    return by_key
+    return Run(path, by_key)
 
+
+def where(r):
+    return f"{r['_path']} line {r['_line']} ({format_key(runs.config_key(r))})"
+
+
+def samples(r):
+    """The row's samples, checked against its own summary columns; UsageError (exit 2)
+    for anything a comparison cannot trust."""
+    if int(r["_schema"]) < 4 or "time_samples_s" not in r:
+        raise UsageError(
+            f"{r['_path']} is schema {r['_schema']}: it has no repetition samples "
+            "(time_samples_s), so significance cannot be tested; rerun the benchmark "
+            "with the current build (schema 4)")
+    try:
+        xs = stats.parse_samples(r["time_samples_s"])
+    except ValueError as e:
+        raise UsageError(f"{where(r)}: time_samples_s: {e}")
+    if not xs:
+        raise UsageError(f"{where(r)}: time_samples_s is empty")
+    try:
+        reps = int(r.get("repetitions") or "")
+    except ValueError:
+        raise UsageError(f"{where(r)}: repetitions {r.get('repetitions')!r} is not a count")
+    if len(xs) != reps:
+        raise UsageError(f"{where(r)}: {len(xs)} samples, but repetitions is {reps} "
+                         "(a truncated list?)")
+    for column, value in (("time_median_s", stats.median(xs)), ("time_min_s", min(xs)),
+                          ("time_max_s", max(xs))):
+        written = num(r.get(column, ""))
+        if not abs(value - written) <= MEDIAN_RTOL * value:     # NaN fails too
+            raise UsageError(f"{where(r)}: the samples' {column[5:-2]} is {value!r}, but "
+                             f"{column} is {r.get(column)!r} (a truncated or altered list?)")
+    return xs
+
+
+def none_key(k):
+    """The key of spec none's row with the same model, batch, threads, phase, ranks."""
+    return k[:4] + ("none",) + k[5:]
+
+
+def has_cut(k):
+    return k[0] == "freeze_sweep" and k[4] not in ("", "none")
+
+
+# ---- output ---------------------------------------------------------------------------
 
 def format_key(k):
     bench, impl, model, batch, spec, threads, phase, ranks = k
@@ -109,65 +215,131 @@ def print_table(header, body):
         print("  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip())
 
 
+def fmt_median(xs):
+    ci = stats.median_ci(xs)
+    med = stats.median(xs)
+    text = fmt_time_span(med, *(ci or (float("nan"), float("nan"))))
+    return text if ci else text + " [n/a]"
+
+
+def fmt_p(p):
+    return f"{p:.2g}" if p >= 0.001 else "<0.001"
+
+
+def print_header(a, b):
+    for label, run in (("baseline ", a), ("candidate", b)):
+        if run is None:
+            continue
+        print(f"{label} {run.path}: system {', '.join(run.values('_system'))}; "
+              f"revision {', '.join(run.values('git_revision'))}; "
+              f"schema {', '.join(run.values('_schema'))}")
+    if b is not None and a.values("_system") != b.values("_system"):
+        print(f"WARNING: the runs come from different systems ({', '.join(a.values('_system'))}"
+              f" vs {', '.join(b.values('_system'))}): their differences are the machines' "
+              "as well as the code's")
+    for label, run in (("baseline", a), ("candidate", b)):
+        dirty = sorted({r["git_revision"] for r in (run.by_key.values() if run else [])
+                        if runs.is_dirty(r)})
+        if dirty:
+            print(f"WARNING: the {label} was built from a dirty tree ({', '.join(dirty)}): "
+                  "its code is no commit")
+
+
+# ---- two runs -------------------------------------------------------------------------
+
 def compare(a, b, args):
-    common = set(a) & set(b)
+    common = set(a.by_key) & set(b.by_key)
     if not common:
         raise UsageError("no configuration is in both runs (is one a sweep and the other "
                          "a kernel run?)")
+    # Every sample list first: a faulty one ends the comparison before any verdict.
     specs = spec_order(k[4] for k in sorted(common) if k[4])
-    body, failures = [], 0
-    for k in sorted(common, key=lambda k: sort_key(k, specs)):
-        ra, rb = a[k], b[k]
-        reasons, cells = [], []
-        for col in ("flop_cut", "time_cut"):
-            ca, cb = num(ra.get(col, "")), num(rb.get(col, ""))
-            d = cb - ca
-            cells += [fmt_cut(ca), fmt_cut(cb), "" if isnan(d) else f"{d:+.3f}"]
-            if not isnan(d) and abs(d) > args.tolerance:
-                reasons.append(col)
-        ma, mb = num(ra["time_median_s"]), num(rb["time_median_s"])
-        ratio = mb / ma if ma > 0 else float("nan")
-        if args.time_tolerance >= 0 and not isnan(ratio) and abs(ratio - 1) > args.time_tolerance:
-            reasons.append("time")
-        failures += bool(reasons)
-        if args.failures_only and not reasons:
+    keys = sorted(common, key=lambda k: sort_key(k, specs))
+    xa = {k: samples(a.by_key[k]) for k in keys}
+    xb = {k: samples(b.by_key[k]) for k in keys}
+    adjusted = dict(zip(keys, stats.holm([stats.mann_whitney_p(xa[k], xb[k]) for k in keys])))
+
+    body, changed, small = [], 0, 0
+    for k in keys:
+        ratio, lo, hi = stats.ratio_ci(xb[k], xa[k])
+        significant = adjusted[k] <= args.alpha
+        verdicts = []
+        if significant and abs(ratio - 1) > args.tolerance:
+            verdicts.append("CHANGED " + ("slower" if ratio > 1 else "faster"))
+        elif significant:
+            verdicts.append("small")
+        cut_text = diff_text = ""
+        nk = none_key(k)
+        if has_cut(k) and nk in common:
+            ca, cb = stats.cut_ci(xa[k], xa[nk]), stats.cut_ci(xb[k], xb[nk])
+            cut_text = (f"{stats.fmt_interval(*ca, percent=True)} -> "
+                        f"{stats.fmt_interval(*cb, percent=True)}")
+            d, dlo, dhi = stats.cut_diff_ci(xa[k], xa[nk], xb[k], xb[nk])
+            diff_text = stats.fmt_interval(d, dlo, dhi, percent=True).replace("%", " pts", 1)
+            if dlo is not None and (dlo > 0 or dhi < 0) and abs(d) > args.cut_tolerance:
+                verdicts.append(f"CHANGED cut {100 * d:+.1f} pts")
+        is_changed = any(v.startswith("CHANGED") for v in verdicts)
+        changed += is_changed
+        small += verdicts == ["small"]
+        if args.changes_only and not is_changed:
             continue
-        body.append([format_key(k)] + cells
-                    + [fmt_time_span(*times(ra)), fmt_time_span(*times(rb)),
-                       "" if isnan(ratio) else f"{sig(ratio)}×",
-                       "FAIL " + ",".join(reasons) if reasons else "ok"])
+        body.append([format_key(k), fmt_median(xa[k]), fmt_median(xb[k]),
+                     stats.fmt_interval(ratio, lo, hi), fmt_p(adjusted[k]), cut_text,
+                     diff_text, ", ".join(verdicts) or "ok"])
+
     print(f"matched on (bench, impl, model, batch, freeze_spec, threads, phase, ranks): "
           f"{len(common)} configurations in both runs")
-    print(f"tolerance: cuts ±{args.tolerance} absolute; time ratio "
-          + (f"±{args.time_tolerance} relative" if args.time_tolerance >= 0 else "not checked"))
-    print_table(["configuration", "flop_cut A", "B", "diff", "time_cut A", "B", "diff",
-                 "time A [min–max]", "time B [min–max]", "B/A", "result"], body)
-    for label, only in (("baseline", set(a) - set(b)), ("candidate", set(b) - set(a))):
+    print(f"CHANGED: Holm-corrected U test p <= {args.alpha} and |B/A - 1| > {args.tolerance}; "
+          f"or a cut moved by more than {args.cut_tolerance} with 0 outside its interval "
+          "(intervals 95 %)")
+    print_table(["configuration", "A median [95% CI]", "B median [95% CI]", "B/A [95% CI]",
+                 "p (Holm)", "time cut A -> B", "cut B-A [95% CI]", "result"], body)
+    for label, only in (("baseline", set(a.by_key) - set(b.by_key)),
+                        ("candidate", set(b.by_key) - set(a.by_key))):
         if only:
             print(f"only in the {label} ({len(only)}): "
                   + "; ".join(format_key(k) for k in sorted(only)[:10])
                   + (" ..." if len(only) > 10 else ""))
-    return failures
+    few = sum(min(len(xa[k]), len(xb[k])) < stats.MIN_SAMPLES for k in keys)
+    if few:
+        print(f"{few} configuration(s) with fewer than {stats.MIN_SAMPLES} samples in a run: "
+              "no intervals, hardly any power (rerun with more --repetitions)")
+    if small:
+        print(f"{small} configuration(s) differ significantly but within tolerance (small)")
+    print(f"{changed} configuration(s) CHANGED" if changed
+          else "no significant change beyond tolerance")
+    return changed
 
+
+# ---- one run: the goal ----------------------------------------------------------------
 
 def check_gaps(a, args):
-    rows = [r for k, r in a.items() if k[0] == "freeze_sweep" and k[6] == "backward"
-            and runs.frozen_layers(k[4]) not in (None, 0)]
-    if not rows:
-        raise UsageError("no backward rows of prefix:K specs to check (give two runs to "
-                         "compare them)")
+    keys = [k for k in a.by_key if k[0] == "freeze_sweep" and k[6] == "backward"
+            and runs.frozen_layers(k[4]) not in (None, 0) and none_key(k) in a.by_key]
+    if not keys:
+        raise UsageError("no backward rows of prefix:K specs with their none row to check "
+                         "(give two runs to compare them)")
+    specs = spec_order(k[4] for k in keys)
+    keys.sort(key=lambda k: sort_key(k, specs))
+    xs = {k: samples(a.by_key[k]) for k in keys + [none_key(k) for k in keys]}
     failures, body = 0, []
-    specs = spec_order(r["freeze_spec"] for r in rows)
-    for r in sorted(rows, key=lambda r: sort_key(runs.config_key(r), specs)):
-        gap = num(r["time_cut"]) - num(r["flop_cut"])
-        bad = abs(gap) > args.tolerance
+    for k in keys:
+        cut, lo, hi = stats.cut_ci(xs[k], xs[none_key(k)])
+        flop = num(a.by_key[k]["flop_cut"])
+        # Without an interval (< 6 samples) the point stands for it.
+        lo_, hi_ = (cut, cut) if lo is None else (lo, hi)
+        bad = not (lo_ - args.cut_tolerance <= flop <= hi_ + args.cut_tolerance)
         failures += bad
-        if args.failures_only and not bad:
+        if args.changes_only and not bad:
             continue
-        body.append([format_key(runs.config_key(r)), fmt_cut(num(r["flop_cut"])),
-                     fmt_cut(num(r["time_cut"])), f"{gap:+.3f}", "FAIL" if bad else "ok"])
-    print(f"backward time cut - FLOP cut per prefix:K spec, tolerance ±{args.tolerance}")
-    print_table(["configuration", "flop_cut", "time_cut", "gap", "result"], body)
+        body.append([format_key(k), "n/a" if flop != flop else f"{100 * flop:.1f}%",
+                     stats.fmt_interval(cut, lo, hi, percent=True),
+                     f"{100 * (cut - flop):+.1f} pts", "FAIL" if bad else "ok"])
+    print(f"backward time cut [95% CI] against the FLOP cut per prefix:K spec; FAIL when the "
+          f"FLOP cut lies outside the interval widened by ±{args.cut_tolerance}")
+    print_table(["configuration", "flop cut", "time cut [95% CI]", "time - flop", "result"],
+                body)
+    print(f"{failures} configuration(s) FAIL the goal" if failures else "every goal met")
     return failures
 
 
@@ -175,13 +347,13 @@ def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
         a = load_run(args.baseline, args)
-        failures = (compare(a, load_run(args.candidate, args), args) if args.candidate
-                    else check_gaps(a, args))
+        b = load_run(args.candidate, args) if args.candidate else None
+        print_header(a, b)
+        bad = compare(a, b, args) if b else check_gaps(a, args)
     except UsageError as e:
         print(f"compare_runs: {e}", file=sys.stderr)
         return 2
-    print(f"{failures} configuration(s) beyond tolerance" if failures else "all within tolerance")
-    return 1 if failures else 0
+    return 1 if bad else 0
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ pkgs=(build-essential meson ninja-build pkg-config libhwloc-dev hwloc libcmocka-
 arm64=false
 for group in "$@"; do
     case "$group" in
-    python)   pkgs+=(python3 python3-numpy python3-torch python3-matplotlib) ;;
+    python)   pkgs+=(python3 python3-numpy python3-scipy python3-torch python3-matplotlib) ;;
     cross)    pkgs+=(gcc-aarch64-linux-gnu g++-aarch64-linux-gnu qemu-user
                      libcmocka-dev:arm64 libhwloc-dev:arm64 libbenchmark-dev:arm64
                      zlib1g-dev:arm64)
