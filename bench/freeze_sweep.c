@@ -74,7 +74,8 @@ int main(int argc, char **argv)
                                       .append = args.append, .overwrite = args.overwrite,
                                       .force = args.force, .allow_dirty = args.allow_dirty };
     fzb_publish publish = { .lock_fd = -1 };
-    if (args.write_csv &&
+    /* --benchmark_list_tests runs and writes nothing: no output file to check or lock. */
+    if (args.write_csv && !fzb_list_only() &&
         fzb_publish_begin(&publish, &publish_opts, &ctx, table, stderr) != FZ_OK) {
         fprintf(stderr, "freeze_sweep: --output: %s\n", fz_last_error());
         fzb_csv_free(table);
@@ -101,10 +102,11 @@ int main(int argc, char **argv)
         return 1;
     }
     fzb_sweep_expect_extra(sweep, fzb_probes_count(probes) * (size_t)probe_opt.repetitions);
-    fprintf(stderr, "freeze_sweep: %zu configurations × %d repetitions and %zu probes × %d "
-            "(isa %s); progress below (--verbose: every run), the table on stdout\n",
-            fzb_sweep_count(sweep), args.repetitions, fzb_probes_count(probes),
-            probe_opt.repetitions, fz_isa());
+    if (!fzb_list_only())
+        fprintf(stderr, "freeze_sweep: %zu configurations × %d repetitions and %zu probes × %d "
+                "(isa %s); progress below (--verbose: every run), the table on stdout\n",
+                fzb_sweep_count(sweep), args.repetitions, fzb_probes_count(probes),
+                probe_opt.repetitions, fz_isa());
 
     int status = 1;
     fzb_results *res = fzb_run_all(args.verbose ? FZB_STDERR : FZB_QUIET);

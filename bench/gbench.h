@@ -59,9 +59,30 @@ void fzb_init_with_defaults(int *argc, char ***argv, const char *const *defaults
  * already registered. */
 fzb_bench *fzb_register(const char *name, fzb_fn fn, void *user,
                         const int64_t *args, const char *const *arg_names, size_t n_args);
-/* Per-benchmark settings that override the --benchmark_* defaults. */
+/* Per-benchmark settings that override the --benchmark_* defaults.  Settings, not part
+ * of any name: Google Benchmark would add "/min_time:…/repeats:…" to the benchmark's
+ * name, but the names this shim reports (console, --benchmark_out, fzb_run,
+ * --benchmark_list_tests) leave them out, so runs of any length can be compared by name
+ * (Google Benchmark's tools/compare.py).  --benchmark_filter still sees them. */
 void fzb_set_repetitions(fzb_bench *b, int n);
 void fzb_set_min_time(fzb_bench *b, double seconds);
+
+/* Phases of b timed by counters of their own, as entries of their own in the
+ * --benchmark_out file (JSON, CSV or console format), so Google Benchmark's tools can
+ * compare one phase of two runs, e.g. the backward alone.  counters[i] names a counter
+ * b's function sets, FZB_PER_ITER, to the seconds phases[i] took summed over the
+ * iterations.  For every run of b, repetition or aggregate, the file then holds besides
+ * the run one entry per phase, named as Google Benchmark names a manual-time benchmark:
+ *     <name>/<phase>/manual_time      (<name>: the run's name without its time type,
+ *                                      "_mean", "_median", ... after it for an aggregate)
+ * whose real_time and cpu_time are the counter's value (seconds per iteration) in the
+ * run's time unit, with the run's iterations, repetition index, run type and aggregate
+ * name, and no counters.  A run that has no such counter (it failed, or its function did
+ * not set it) or has it of another kind gets no entry for that phase.  The strings are
+ * copied; a later call replaces the phases, n = 0 removes them.  fzb_run_all's results
+ * and the console show the counters as they are, without these entries. */
+void fzb_set_phase_counters(fzb_bench *b, const char *const *counters, const char *const *phases,
+                            size_t n);
 
 /* Inside a benchmark function. */
 bool    fzb_keep_running(fzb_state *s);
@@ -78,7 +99,8 @@ typedef struct {
 
 /* One finished run, as Google Benchmark reported it. */
 typedef struct {
-    char *name;            /* full name: base/arg:value/.../real_time */
+    char *name;            /* base/arg:value/.../real_time, "_<aggregate>" after it for an
+                              aggregate; no repetitions or minimum time in it */
     char *base;            /* the name given to fzb_register */
     void *user;            /* the user pointer given to fzb_register */
     char *aggregate;       /* "" for a repetition, else "mean", "median", "min", "max", ... */
@@ -103,8 +125,15 @@ typedef enum { FZB_QUIET, FZB_STDOUT, FZB_STDERR } fzb_console;
 /* Runs every registered benchmark the --benchmark_filter selects, printing Google
  * Benchmark's console report to `console`, and returns every
  * run and aggregate in the order reported.  NULL if memory runs out.  Aggregates "min"
- * and "max" are computed next to Google Benchmark's own mean/median/stddev/cv. */
+ * and "max" are computed next to Google Benchmark's own mean/median/stddev/cv.
+ * With --benchmark_out=FILE the runs (and fzb_set_phase_counters' entries) go to FILE
+ * too, in --benchmark_out_format.  With --benchmark_list_tests it runs nothing: it prints
+ * the name of every benchmark the filter selects, one a line, on stdout whatever
+ * `console` is, and returns no runs. */
 fzb_results *fzb_run_all(fzb_console console);
+/* True when --benchmark_list_tests is set (after fzb_init): fzb_run_all will list, not
+ * run, so a program can skip what only a run needs (checking and locking its output). */
+bool         fzb_list_only(void);
 void         fzb_results_free(fzb_results *r);
 
 /* A counter of a run by name; false if the run has none of that name. */

@@ -458,7 +458,9 @@ int main(int argc, char **argv)
                                       .overwrite = opt.overwrite, .force = opt.force,
                                       .allow_dirty = opt.allow_dirty };
     fzb_publish publish = { .lock_fd = -1 };
-    if (fzb_publish_begin(&publish, &publish_opts, &ctx, table, stderr) != FZ_OK) {
+    /* --benchmark_list_tests runs and writes nothing: no output file to check or lock. */
+    if (!fzb_list_only()
+        && fzb_publish_begin(&publish, &publish_opts, &ctx, table, stderr) != FZ_OK) {
         fprintf(stderr, "kernel_bench: --output: %s\n", fz_last_error());
         fzb_csv_free(table);
         return 2;

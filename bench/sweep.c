@@ -322,6 +322,10 @@ fz_status fzb_sweep_register(fzb_sweep *s, const fzb_sweep_args *a)
                                 s->configs[i].name);
         fzb_set_repetitions(b, a->repetitions);
         fzb_set_min_time(b, a->min_time);
+        /* Each phase as a manual-time entry of its own in --benchmark_out files, so Google
+         * Benchmark's compare.py can test the backward alone. */
+        fzb_set_phase_counters(b, (const char *const[]){ "fwd_s", "bwd_s", "opt_s" },
+                               (const char *const[]){ "forward", "backward", "optimizer" }, 3);
     }
     return FZ_OK;
 }
