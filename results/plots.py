@@ -1,13 +1,19 @@
 """The report's plots, one file per system (make_report.py names them by system id):
 
-  sweep-<system>.png  per model: the backward pass's FLOP cut and time cut against the
-                      freeze spec on one 0..1 axis (both are 1 - x/x(none), so the time
-                      cut meets the FLOP cut when saved work turns fully into saved time);
-                      implementations by colour, thread counts by marker and line style;
-                      error bars from the repetitions' min and max.
+  sweep-<system>.png  per model (and MPI ranks): the backward pass's and the whole step's
+                      cuts side by side, each against the freeze spec on one axis: the
+                      FLOP cut (planned work removed, exact) as black bars, the time cut
+                      (median time removed) as points with the 95 % interval of the
+                      bootstrap on the repetitions (results/stats.py) as error bars;
+                      implementations by colour, thread counts by marker and line style.
+                      Rows without samples (schema 3) have no error bars.
   gemm-<system>.png   SGEMM GFLOP/s per kernel and shape, one bar per implementation, error
-                      bars from the repetitions' min and max, the FMA peak as a line named
-                      by the vector ISA its probe used; one panel per thread count.
+                      bars from the 95 % interval of the median time, the FMA peak as a line
+                      named by the vector ISA its probe used; one panel per thread count.
+
+A baseline's label names the OpenBLAS core it ran with (the `openblas_core` column), as
+in 'pytorch (OpenBLAS Zen)' or 'openblas (Haswell)'.  Each PNG is written whole
+(runs.write_whole).
 """
 import matplotlib
 
@@ -15,7 +21,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 import runs  # noqa: E402
-from runs import num, spec_order, times, model_sort_key  # noqa: E402
+from report_figures import Figures  # noqa: E402
+from report_tables import NoneRows  # noqa: E402
+from runs import num, spec_order, model_sort_key  # noqa: E402
 
 IMPL_COLOURS = {"freezebench": "tab:blue", "pytorch": "tab:orange", "openblas": "tab:green",
                 "blis": "tab:red"}
@@ -35,98 +43,132 @@ def impl_colour(impl, impls):
     return OTHER_COLOURS[others.index(impl) % len(OTHER_COLOURS)]
 
 
-def plot_sweep(system, rows, out_png):
-    """False (and no file) when the system has no freeze_sweep backward rows."""
-    bwd = [r for r in rows if r["bench"] == "freeze_sweep" and r["phase"] == "backward"]
+def baseline_label(impl, rows):
+    """The implementation with the OpenBLAS core its rows ran with, where it is a
+    baseline that may run on OpenBLAS ('pytorch (OpenBLAS Zen)', 'openblas (Haswell)'):
+    the core decides which kernels run, so a plot must say it.  freezebench's own kernels
+    do not use OpenBLAS."""
+    if impl.startswith("freezebench"):
+        return impl
+    cores = sorted({(r.get("openblas_core") or "").strip() for r in rows if r["impl"] == impl}
+                   - {"", "none", "NA", "unknown"})
+    if not cores:
+        return impl
+    core = "/".join(cores)
+    return f"{impl} ({core})" if impl == "openblas" else f"{impl} (OpenBLAS {core})"
+
+
+def _save(fig, out_png):
+    try:
+        runs.write_whole(out_png, lambda f: fig.savefig(f, format="png", dpi=90))
+    finally:
+        plt.close(fig)
+
+
+def _sweep_axis(ax, prow, phase, nones, figures, impls, threads_all, labels):
+    """One panel: FLOP cut and time cut of `phase` per spec; returns the lowest cut drawn."""
+    rows = [r for r in prow if r["phase"] == phase]
+    specs = spec_order(r["freeze_spec"] for r in rows)
+    x_of = {s: i for i, s in enumerate(specs)}
+    series = {}
+    for r in rows:
+        series.setdefault((r["impl"], int(r["threads"])), {})[r["freeze_spec"]] = r
+    # The planned FLOPs do not depend on the implementation or the thread count: one
+    # set of bars unless some series disagrees (then one per series).
+    flop_lines = {}
+    for (impl, threads), by_spec in sorted(series.items()):
+        pts = tuple((x_of[s], num(by_spec[s]["flop_cut"])) for s in specs if s in by_spec)
+        flop_lines.setdefault(pts, []).append(f"{impl}, {threads} thr")
+    for pts, who in flop_lines.items():
+        label = "FLOP cut (planned work removed)" + (
+            "" if len(flop_lines) == 1 else f" — {'; '.join(who)}")
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], color="black", linestyle="none",
+                marker="_", markersize=22, markeredgewidth=2.5, zorder=3, label=label)
+    lowest = 0.0
+    n = len(series)
+    for j, ((impl, threads), by_spec) in enumerate(
+            sorted(series.items(), key=lambda kv: (impls.index(kv[0][0]), kv[0][1]))):
+        xs, ys, lo, hi, present = [], [], [], [], []
+        dodge = (j - (n - 1) / 2) * min(0.08, 0.5 / max(n, 1))
+        for s in specs:
+            r = by_spec.get(s)
+            if r is None:
+                continue
+            cut, clo, chi = figures.cut(r, nones.of(r))
+            if cut != cut:
+                continue
+            present.append(s)
+            xs.append(x_of[s] + dodge)
+            ys.append(cut)
+            # No interval (schema 3, or too few samples): no error bar, not a zero one
+            # that would read as certainty.
+            lo.append(0 if clo is None else max(cut - clo, 0))
+            hi.append(0 if chi is None else max(chi - cut, 0))
+            lowest = min(lowest, cut if clo is None else clo)
+        marker, style = THREAD_STYLES[threads_all.index(threads) % len(THREAD_STYLES)]
+        label = (f"time cut, {labels[impl]}, {threads} thread{'s' if threads != 1 else ''}")
+        # A line only through none, prefix:1, prefix:2, ... (an ordered axis); other
+        # specs are categories, and a line to them would suggest a trend.
+        ordered = [i for i, s in enumerate(present) if runs.frozen_layers(s) is not None]
+        others = [i for i in range(len(present)) if i not in ordered]
+        for idx, ls, lab in ((ordered, style, label), (others, "none", None if ordered else label)):
+            if not idx:
+                continue
+            ax.errorbar([xs[i] for i in idx], [ys[i] for i in idx],
+                        yerr=[[lo[i] for i in idx], [hi[i] for i in idx]],
+                        color=impl_colour(impl, impls), marker=marker, linestyle=ls,
+                        linewidth=1.2, markersize=5, capsize=3, zorder=4, label=lab)
+    ax.set_xticks(range(len(specs)))
+    ax.set_xticklabels(specs, fontsize=8, rotation=30)
+    ax.set_xlim(-0.5, len(specs) - 0.5)
+    ax.set_xlabel("freeze spec (what is frozen)")
+    ax.set_ylabel("cut = 1 − x / x(none)")
+    ax.grid(axis="y", alpha=0.3)
+    return lowest
+
+
+def plot_sweep(system, rows, out_png, figures=None, nones=None):
+    """False (and no file) when the system has no freeze_sweep backward rows.  figures
+    and nones: the report's (its intervals, computed once), else made here."""
+    figures = figures or Figures()
+    nones = nones or NoneRows(rows)
+    sweep = [r for r in rows if r["bench"] == "freeze_sweep"]
+    bwd = [r for r in sweep if r["phase"] == "backward"]
     panels = {}
-    for r in bwd:   # a data-parallel run (ranks > 1) gets panels of its own
-        panels.setdefault((r["model"], int(r["batch"]), int(r.get("ranks") or 1)), []).append(r)
-    if not panels:
+    for r in sweep:   # a data-parallel run (ranks > 1) gets panels of its own
+        if r["phase"] in ("backward", "step"):
+            panels.setdefault((r["model"], int(r["batch"]), int(r.get("ranks") or 1)),
+                              []).append(r)
+    if not bwd:
         return False
     keys = sorted(panels, key=lambda k: (model_sort_key(k[0]), k[1], k[2]))
-    impls = impl_order({r["impl"] for r in bwd})
-    threads_all = sorted({int(r["threads"]) for r in bwd})
-    fig, axes = plt.subplots(len(keys), 1, figsize=(10.5, 3.6 * len(keys) + 1.2),
-                             squeeze=False)
+    impls = impl_order({r["impl"] for r in sweep})
+    labels = {i: baseline_label(i, sweep) for i in impls}
+    threads_all = sorted({int(r["threads"]) for r in sweep})
+    fig, axes = plt.subplots(len(keys), 2, figsize=(15, 3.8 * len(keys) + 1.4),
+                             squeeze=False, sharey="row")
     lowest = 0.0
-    for ax, key in zip(axes[:, 0], keys):
-        prow = panels[key]
-        specs = spec_order(r["freeze_spec"] for r in prow)
-        x_of = {s: i for i, s in enumerate(specs)}
-        series = {}
-        for r in prow:
-            series.setdefault((r["impl"], int(r["threads"])), {})[r["freeze_spec"]] = r
-        # The planned FLOPs do not depend on the implementation or the thread count: one
-        # line unless some series disagrees (then one per series).
-        flop_lines = {}
-        for (impl, threads), by_spec in sorted(series.items()):
-            pts = tuple((x_of[s], num(by_spec[s]["flop_cut"])) for s in specs if s in by_spec)
-            flop_lines.setdefault(pts, []).append(f"{impl}, {threads} thr")
-        for pts, who in flop_lines.items():
-            label = "FLOP cut (planned)" + ("" if len(flop_lines) == 1 else f" — {'; '.join(who)}")
-            ax.plot([p[0] for p in pts], [p[1] for p in pts], color="black", linestyle="none",
-                    marker="_", markersize=22, markeredgewidth=2.5, zorder=3, label=label)
-        n = len(series)
-        for j, ((impl, threads), by_spec) in enumerate(
-                sorted(series.items(), key=lambda kv: (impls.index(kv[0][0]), kv[0][1]))):
-            none = by_spec.get("none")
-            xs, ys, lo, hi, present = [], [], [], [], []
-            dodge = (j - (n - 1) / 2) * min(0.08, 0.5 / max(n, 1))
-            for s in specs:
-                r = by_spec.get(s)
-                if r is None:
-                    continue
-                med, tmin, tmax = times(r)
-                cut = num(r["time_cut"])
-                if none is not None:
-                    nmed, nmin, nmax = times(none)
-                    cut = 1 - med / nmed
-                    # Widest cut interval the repetitions allow: this spec's slowest
-                    # against none's fastest, and the other way round.
-                    cmin, cmax = 1 - tmax / nmin, 1 - tmin / nmax
-                else:
-                    cmin = cmax = cut
-                present.append(s)
-                xs.append(x_of[s] + dodge)
-                ys.append(cut)
-                lo.append(max(cut - cmin, 0))
-                hi.append(max(cmax - cut, 0))
-                lowest = min(lowest, cmin)
-            marker, style = THREAD_STYLES[threads_all.index(threads) % len(THREAD_STYLES)]
-            colour = impl_colour(impl, impls)
-            label = f"time cut, {impl}, {threads} thread{'s' if threads != 1 else ''}"
-            # A line only through none, prefix:1, prefix:2, ... (an ordered axis); other
-            # specs are categories, and a line to them would suggest a trend.
-            ordered = [i for i, s in enumerate(present) if runs.frozen_layers(s) is not None]
-            others = [i for i in range(len(present)) if i not in ordered]
-            for idx, ls, lab in ((ordered, style, label), (others, "none", None if ordered else label)):
-                if not idx:
-                    continue
-                ax.errorbar([xs[i] for i in idx], [ys[i] for i in idx],
-                            yerr=[[lo[i] for i in idx], [hi[i] for i in idx]], color=colour,
-                            marker=marker, linestyle=ls, linewidth=1.2, markersize=5, capsize=3,
-                            zorder=4, label=lab)
-        ax.set_xticks(range(len(specs)))
-        ax.set_xticklabels(specs)
-        ax.set_xlim(-0.5, len(specs) - 0.5)
-        ax.set_xlabel("freeze spec (what is frozen)")
-        ax.set_ylabel("cut = 1 − x / x(none)")
-        ax.grid(axis="y", alpha=0.3)
-        ax.set_title(f"model {key[0]}, batch {key[1]}"
-                     + (f" on {key[2]} MPI ranks" if key[2] > 1 else "") + ": backward pass",
-                     fontsize=10)
-        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
-    for ax in axes[:, 0]:
+    for (ax_b, ax_s), key in zip(axes, keys):
+        for ax, phase in ((ax_b, "backward"), (ax_s, "step")):
+            lowest = min(lowest, _sweep_axis(ax, panels[key], phase, nones, figures, impls,
+                                             threads_all, labels))
+            ax.set_title(f"model {key[0]}, batch {key[1]}"
+                         + (f" on {key[2]} MPI ranks" if key[2] > 1 else "")
+                         + f": {'backward pass' if phase == 'backward' else 'whole step'}",
+                         fontsize=10)
+        ax_s.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+    for ax in axes.flat:
         ax.set_ylim(min(-0.05, lowest - 0.05), 1.0)
-    fig.suptitle(f"Freeze sweep on {system}: share of the backward pass removed", fontsize=11)
+    fig.suptitle(f"Freeze sweep on {system}: share of the backward pass and of the step "
+                 "removed", fontsize=11)
     fig.text(0.01, 0.005,
-             "Both cuts on one axis: FLOP cut = planned FLOPs removed (exact), time cut = median "
-             "time removed.  Time cut = FLOP cut: the saved work\nbecomes saved time.  Error bars: "
-             "from the spec's slowest and none's fastest repetition to the other way round.",
-             fontsize=8, va="bottom")
+             "Black bars: FLOP cut = planned FLOPs removed (exact).  Points: time cut = median "
+             "time removed; error bars: its 95 % interval (bootstrap of the repetitions), none "
+             "where the rows\nhave no samples (schema 3).  Time cut = FLOP cut: the saved work "
+             "becomes saved time.  The step also runs the forward pass, which freezing does not "
+             "shorten.", fontsize=8, va="bottom")
     fig.tight_layout(rect=(0, 0.05, 1, 0.97))
-    fig.savefig(out_png, dpi=90)
-    plt.close(fig)
+    _save(fig, out_png)
     return True
 
 
@@ -143,7 +185,10 @@ def peak_label(rows, peak):
     return f"FMA peak ({isa} probe): {peak:.0f} GFLOP/s"
 
 
-def plot_gemm(system, rows, out_png):
+def plot_gemm(system, rows, out_png, figures=None, nones=None):
+    """False (and no file) when the system has no SGEMM kernel rows.  nones is unused
+    (plot_sweep's signature, so the report calls both alike)."""
+    figures = figures or Figures()
     gemm = [r for r in rows if r["bench"] == "kernel_bench" and r["phase"].startswith("sgemm")]
     if not gemm:
         return False
@@ -172,15 +217,18 @@ def plot_gemm(system, rows, out_png):
                 r = by_case.get(c)
                 if r is None:
                     continue
-                med, tmin, tmax = times(r)
+                med, tlo, thi = figures.time(r)
                 flops = num(r["flops_executed"])
                 g = flops / med * 1e-9
                 ys.append(i - 0.4 + bar * (j + 0.5))
                 vals.append(g)
-                lo.append(g - flops / tmax * 1e-9)
-                hi.append(flops / tmin * 1e-9 - g)
+                # A slower time is a lower GFLOP/s: the time interval's ends swap.  No
+                # interval (schema 3, too few samples): no error bar.
+                lo.append(0 if thi is None else g - flops / thi * 1e-9)
+                hi.append(0 if tlo is None else flops / tlo * 1e-9 - g)
             ax.barh(ys, vals, height=bar, xerr=[lo, hi], color=impl_colour(impl, impls),
-                    error_kw=dict(ecolor="black", capsize=2, elinewidth=0.8), label=impl)
+                    error_kw=dict(ecolor="black", capsize=2, elinewidth=0.8),
+                    label=baseline_label(impl, gemm))
         peaks = sorted(num(r["peak_gflops"]) for r in trows if num(r["peak_gflops"]) > 0)
         if peaks:
             peak = peaks[len(peaks) // 2]
@@ -199,7 +247,7 @@ def plot_gemm(system, rows, out_png):
                            fontsize=8)
         ax.set_ylim(len(cases) - 0.5, -0.5)
         ax.set_ylabel("kernel and shape M×N×K")
-        ax.set_xlabel("GFLOP/s (bar: median repetition; error bar: slowest to fastest)")
+        ax.set_xlabel("GFLOP/s (bar: median repetition; error bar: its 95 % interval)")
         ax.set_title(f"{threads} thread{'s' if threads != 1 else ''}", fontsize=10)
         ax.grid(axis="x", alpha=0.3)
     # One legend under all panels, in space kept free for it (inside an axes it would hide
@@ -208,7 +256,6 @@ def plot_gemm(system, rows, out_png):
     fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8, frameon=False)
     fig.suptitle(f"SGEMM throughput on {system}", fontsize=11)
     fig.tight_layout(rect=(0, 0.35 / height, 1, 1 - 0.35 / height))
-    fig.savefig(out_png, dpi=90)
-    plt.close(fig)
+    _save(fig, out_png)
     return True
 

@@ -1,8 +1,10 @@
-"""Reading results CSVs (schema 1 to 3, results/README.md) and writing their numbers for
+"""Reading results CSVs (schemas 2 to 4, results/README.md) and writing their numbers for
 people: shared by make_report.py, plots.py and compare_runs.py.
 
-Only the csv module and the standard library: the report must run on a bare Debian
-python3 (matplotlib is needed for the plots alone).
+Schema 4 adds every repetition's time (`time_samples_s`); load() parses them into each
+row's `_samples` (None for the older schemas, which have no samples).  Schema 1 is
+retired: such a file is listed as skipped, never read.  The statistics on the samples are
+results/stats.py's; this module only parses them (stats.parse_samples).
 """
 import csv
 import glob
@@ -10,9 +12,20 @@ import hashlib
 import math
 import os
 import re
+import sys
+import tempfile
 
-SUPPORTED_SCHEMAS = ("1", "2", "3")
+# stats.py lies beside this file, whichever script imports us.
+if os.path.dirname(os.path.abspath(__file__)) not in sys.path:
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import stats  # noqa: E402
+
+SUPPORTED_SCHEMAS = ("2", "3", "4")
+# Schema-1 files predate the system description and were moved to results/retired/; a
+# reader given one says so and skips it.
+RETIRED_SCHEMAS = ("1",)
 NAN = float("nan")
+DIRTY_SUFFIX = "-dirty"
 
 # Every schema has these; a file without them is listed as skipped, not read.
 REQUIRED_COLUMNS = {"schema_version", "bench", "impl", "model", "batch", "phase", "threads",
@@ -74,9 +87,10 @@ def derived_system_id(r):
 
 
 def load(inputs):
-    """Rows of every readable CSV under `inputs`, each with _file, _path, _schema and
-    _system (the system_id, or the derived one of a schema-1 file); and the files skipped
-    with the reason."""
+    """Rows of every readable CSV under `inputs`, each with _file, _path, _schema, _system
+    (the system_id, or one derived from the machine columns where it is empty) and
+    _samples (schema 4: the repetitions' times, a list; older schemas: None); and the
+    files skipped with the reason."""
     rows, skipped = [], []
     for path in csv_paths(inputs):
         with open(path, newline="") as f:
@@ -88,6 +102,9 @@ def load(inputs):
             skipped.append((name, "no rows"))
             continue
         version = file_rows[0].get("schema_version")
+        if version in RETIRED_SCHEMAS:
+            skipped.append((name, f"schema {version} is retired (results/retired/): not read"))
+            continue
         if version not in SUPPORTED_SCHEMAS:
             skipped.append((name, f"schema version {version!r}, this script reads "
                                   f"{', '.join(SUPPORTED_SCHEMAS)}"))
@@ -95,6 +112,10 @@ def load(inputs):
         missing = REQUIRED_COLUMNS - columns
         if missing:
             skipped.append((name, "missing columns " + ", ".join(sorted(missing))))
+            continue
+        bad = _parse_samples(file_rows)
+        if bad:
+            skipped.append((name, bad))
             continue
         for r in file_rows:
             r["_file"], r["_path"], r["_schema"] = name, path, r["schema_version"]
@@ -105,6 +126,76 @@ def load(inputs):
             r["_system"] = sid if sid else derived_system_id(r)
         rows.extend(file_rows)
     return rows, skipped
+
+
+def _parse_samples(file_rows):
+    """Sets each row's _samples; the reason to skip the file where a row's samples are not
+    a list of positive finite numbers (a damaged file), else None."""
+    for i, r in enumerate(file_rows, start=2):        # line 1 is the header
+        if "time_samples_s" not in r:
+            r["_samples"] = None                      # schemas 2, 3: no samples
+            continue
+        try:
+            r["_samples"] = stats.parse_samples(r["time_samples_s"] or "")
+        except ValueError as e:
+            return f"line {i}: time_samples_s: {e}"
+    return None
+
+
+def has_samples(r):
+    return r.get("_samples") is not None
+
+
+def is_dirty(r):
+    """The row's program was built from a tree that differed from its revision."""
+    return (r.get("git_revision") or "").endswith(DIRTY_SUFFIX)
+
+
+class WriteError(Exception):
+    """A file could not be written (write_whole); its old contents are unchanged."""
+
+    def __init__(self, path, reason):
+        super().__init__(f"{path}: {reason}")
+        self.path, self.reason = path, reason
+
+
+def write_whole(path, write):
+    """Writes `path` whole: write(f) fills a temporary file beside it (binary), which is
+    flushed to disk and renamed over `path`.  On an OSError (a full disk, say) the
+    temporary file is removed and WriteError raised: `path` keeps its old contents,
+    never a fragment of the new ones."""
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.",
+                                   suffix=".tmp")
+    except OSError as e:
+        raise WriteError(path, e.strerror or str(e)) from e
+    try:
+        # mkstemp makes the file private (0600); the result should read like any other
+        # file written here: the old file's mode, or the umask's default.
+        try:
+            mode = os.stat(path).st_mode & 0o777
+        except FileNotFoundError:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as f:
+            fd = None                                  # closed by the with from here on
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException as e:
+        if fd is not None:
+            os.close(fd)
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        if isinstance(e, OSError):
+            raise WriteError(path, e.strerror or str(e)) from e
+        raise
 
 
 def config_key(r):

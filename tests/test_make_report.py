@@ -1,18 +1,23 @@
 #!/usr/bin/python3
 """results/make_report.py on fresh CSVs: the bench programs write a tiny sweep and a quick
 kernel run into a scratch directory, and, where torch is installed, the PyTorch script the
-same tiny sweep; the report must list them in one system's section, draw both plots and,
-with the PyTorch CSV, put both implementations' times side by side."""
+same tiny sweep; the report must list them in one system's section (schema 4: the sweep's
+times with their 95 % intervals, from 6 repetitions), open with its table of contents,
+draw both plots and, with the PyTorch CSV, put both implementations' times side by side.
+
+The programs run with --allow-dirty: a test build is often of a tree with uncommitted
+changes, and the writers refuse to publish from one without it."""
 import importlib.util
 import math
 import os
+import re
 import subprocess
 import sys
 import tempfile
 
 freeze_sweep, kernel_bench, make_report, pytorch_sweep = sys.argv[1:5]
 SWEEP = ["--model", "32x4@8", "--threads", "1", "--spec", "prefix:1", "--spec", "prefix:2",
-         "--repetitions", "2", "--min-time", "0.001"]
+         "--repetitions", "6", "--min-time", "0.001", "--allow-dirty"]
 have_torch = importlib.util.find_spec("torch") is not None
 
 spec = importlib.util.spec_from_file_location("make_report", make_report)
@@ -23,7 +28,7 @@ with tempfile.TemporaryDirectory() as d:
     subprocess.run([freeze_sweep, *SWEEP, "--output", os.path.join(d, "sweep.csv")],
                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     subprocess.run([kernel_bench, "--quick", "--benchmark_min_time=0.01",
-                    "--benchmark_repetitions=1", "--output", os.path.join(d, "kernels.csv")],
+                    "--benchmark_repetitions=1", "--allow-dirty", "--output", os.path.join(d, "kernels.csv")],
                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     if have_torch:
         # This build's freeze_sweep describes the machine and the columns, not the
@@ -36,6 +41,11 @@ with tempfile.TemporaryDirectory() as d:
     pngs = [f for f in os.listdir(d) if f.endswith(".png")]
     if "### Freeze sweep" not in report or "`prefix:2`" not in report:
         problems.append("no sweep table with the prefix:2 row")
+    if not report.startswith("# freezebench results") or "## Contents" not in report:
+        problems.append("no table of contents")
+    sweep = report.partition("### Freeze sweep")[2].partition("\n### ")[0]
+    if not re.search(r"\| `prefix:2` \|.*\d (ns|µs|ms) \[[\d.]+–[\d.]+\]", sweep):
+        problems.append("the prefix:2 row's times have no intervals")
     if "### Kernels" not in report or "sgemm_fwd_nt" not in report:
         problems.append("no kernel table")
     if not any(p.startswith("gemm-") for p in pngs) or not any(p.startswith("sweep-") for p in pngs):
