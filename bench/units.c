@@ -69,11 +69,6 @@ char *fzb_fmt_percent(char *buf, size_t size, double fraction)
     return buf;
 }
 
-char *fzb_fmt_spread(char *buf, size_t size, double min, double median, double max)
-{
-    return fzb_fmt_percent(buf, size, median > 0 ? (max - min) / median : NAN);
-}
-
 char *fzb_fmt_pm(char *buf, size_t size, double median, double lo, double hi)
 {
     if (!(median > 0) || isnan(lo) || isnan(hi)) {
@@ -96,11 +91,6 @@ char *fzb_fmt_cut_ci(char *buf, size_t size, double cut, double lo, double hi)
     else
         snprintf(buf, size, "%.1f%% [%.1f–%.1f]", 100 * cut, 100 * lo, 100 * hi);
     return buf;
-}
-
-bool fzb_is_noisy(double min, double max)
-{
-    return min > 0 && max / min > FZB_NOISY_RATIO;
 }
 
 int fzb_pad(const char *text, int width)

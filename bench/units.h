@@ -24,9 +24,6 @@ char *fzb_fmt_bytes(char *buf, size_t size, double bytes);
  * 0.4523 -> "45.2%", -0.012 -> "-1.2%", 1 -> "100%".  NaN: "-". */
 char *fzb_fmt_percent(char *buf, size_t size, double fraction);
 
-/* The spread of repetitions, (max - min) / median, as a percentage: "3.1%". */
-char *fzb_fmt_spread(char *buf, size_t size, double min, double median, double max);
-
 /* A median's 95% interval as its larger side relative to the median: [9.8, 10.3] around
  * 10 -> "±3.0%".  No interval (NaN ends): "n/a". */
 char *fzb_fmt_pm(char *buf, size_t size, double median, double lo, double hi);
@@ -34,12 +31,6 @@ char *fzb_fmt_pm(char *buf, size_t size, double median, double lo, double hi);
 /* A cut or other fraction with its interval: "35.0% [33.8–36.1]"; without an interval
  * "35.0% [n/a]"; NaN cut: "-". */
 char *fzb_fmt_cut_ci(char *buf, size_t size, double cut, double lo, double hi);
-
-/* Rows whose slowest repetition took more than this many times the fastest are marked
- * noisy: a neighbour, frequency changes or page faults moved the time, and the median
- * is less to be trusted. */
-#define FZB_NOISY_RATIO 1.5
-bool fzb_is_noisy(double min, double max);
 
 /* The field width to give printf's %*s so `text` takes `width` columns on a terminal:
  * multi-byte UTF-8 characters (µ) count as one column. */

@@ -72,23 +72,29 @@ static void bytes_use_binary_prefixes(void **state)
     assert_string_equal(fzb_fmt_bytes(buf, sizeof buf, (double)(1u << 30)), "1.00 GiB");
 }
 
-static void percentages_and_spread(void **state)
+static void percentages(void **state)
 {
     (void)state;
     char buf[FZB_UNIT_TEXT];
     assert_string_equal(fzb_fmt_percent(buf, sizeof buf, 0.4523), "45.2%");
     assert_string_equal(fzb_fmt_percent(buf, sizeof buf, -0.012), "-1.2%");
     assert_string_equal(fzb_fmt_percent(buf, sizeof buf, 1.0), "100%");
-    assert_string_equal(fzb_fmt_spread(buf, sizeof buf, 0.9, 1.0, 1.2), "30.0%");
-    assert_string_equal(fzb_fmt_spread(buf, sizeof buf, 1, 0, 1), "-");
 }
 
-static void noisy_means_max_over_min_above_the_ratio(void **state)
+static void intervals_print_their_larger_side_or_their_ends(void **state)
 {
     (void)state;
-    assert_false(fzb_is_noisy(1.0, 1.5));
-    assert_true(fzb_is_noisy(1.0, 1.51));
-    assert_false(fzb_is_noisy(0, 1));   /* no time at all: nothing to judge */
+    char buf[FZB_UNIT_TEXT];
+    /* A median's interval: the larger of its two sides, relative to the median. */
+    assert_string_equal(fzb_fmt_pm(buf, sizeof buf, 1.0, 0.98, 1.03), "±3.0%");
+    assert_string_equal(fzb_fmt_pm(buf, sizeof buf, 1.0, 0.5, 1.01), "±50%");
+    assert_string_equal(fzb_fmt_pm(buf, sizeof buf, 1.0, NAN, NAN), "n/a");
+    assert_string_equal(fzb_fmt_pm(buf, sizeof buf, 0, 0, 0), "n/a");
+    /* A cut with its ends, as the reader wants it: "35.0% [33.8–36.1]". */
+    assert_string_equal(fzb_fmt_cut_ci(buf, sizeof buf, 0.35, 0.338, 0.361), "35.0% [33.8–36.1]");
+    assert_string_equal(fzb_fmt_cut_ci(buf, sizeof buf, -0.05, -0.1, 0.02), "-5.0% [-10.0–2.0]");
+    assert_string_equal(fzb_fmt_cut_ci(buf, sizeof buf, 0.35, NAN, NAN), "35.0% [n/a]");
+    assert_string_equal(fzb_fmt_cut_ci(buf, sizeof buf, NAN, 0, 1), "-");
 }
 
 static void padding_counts_columns_not_bytes(void **state)
@@ -106,8 +112,8 @@ int main(void)
         cmocka_unit_test(rounding_up_to_1000_moves_to_the_next_prefix),
         cmocka_unit_test(non_finite_values_print_a_dash),
         cmocka_unit_test(bytes_use_binary_prefixes),
-        cmocka_unit_test(percentages_and_spread),
-        cmocka_unit_test(noisy_means_max_over_min_above_the_ratio),
+        cmocka_unit_test(percentages),
+        cmocka_unit_test(intervals_print_their_larger_side_or_their_ends),
         cmocka_unit_test(padding_counts_columns_not_bytes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
