@@ -142,6 +142,16 @@ same = stats.cut_diff_ci(x, none, x, none)
 check(same[0] == 0 and same[1] < 0 < same[2], f"a run against itself: {same}")
 check(stats.cut_diff_ci(x, none, xb, noneb[:4])[1:] == (None, None), "4 samples, an interval")
 
+# cut_diff_p: a run against itself is no evidence at all; a cut moved by 20 points with
+# 3% noise is overwhelming evidence (as small as 20000 resamples can say); too few
+# samples say nothing.
+check(stats.cut_diff_p(x, none, x, none) > 0.5, "a run against itself is significant")
+moved = list(lognormal(rng, 0.5, 0.03))
+tight_x, tight_none = list(lognormal(rng, 0.7, 0.03)), list(lognormal(rng, 1.0, 0.03))
+p_moved = stats.cut_diff_p(tight_x, tight_none, moved, tight_none)
+check(p_moved <= 2 / 20001 + 1e-12, f"a 20-point cut change gave p = {p_moved}")
+check(stats.cut_diff_p(x, none, xb, noneb[:4]) == 1.0, "4 samples gave a p-value")
+
 # holm: the textbook example, in the order given, and monotone in the sorted order.
 adj = stats.holm([0.01, 0.04, 0.03, 0.005])
 want = [0.03, 0.06, 0.06, 0.02]
