@@ -7,7 +7,7 @@ by side.  The schema's columns and the system description come from the C side
 usage: /usr/bin/python3 bench/pytorch_sweep.py [--model M[@B]]... [--batch B[,B..]]
            [--threads T[,T..]] [--spec S]... [--repetitions N] [--min-time S]
            [--momentum M] [--weight-decay W] [--machine-from FILE.csv] [--blas-own-choice]
-           [--freeze-sweep PATH] [--output PATH [--overwrite] | --no-csv]
+           [--freeze-sweep PATH] [--output PATH [--overwrite] | --no-csv] [--allow-dirty]
 
 The options are build/bench/freeze_sweep's, with the same meanings and defaults:
   --model M[@B]     widths: items W or WxR, comma-separated (10,5,1  1024x9  784,1024x3,10);
@@ -25,6 +25,10 @@ The options are build/bench/freeze_sweep's, with the same meanings and defaults:
                     is written instead; an existing --output is refused without
                     --overwrite; directories, symlinks, FIFOs and devices are refused)
   --no-csv          print the table, write no CSV
+  --allow-dirty     write the CSV even when scripts/git-revision.sh reports a '-dirty'
+                    checkout (changed code that no commit names); without it such a run
+                    is refused before it measures (exit 2): a published number must name
+                    the code that made it.  The rows' git_revision then ends in -dirty.
   --freeze-sweep P  the built freeze_sweep that describes the machine (default
                     build/bench/freeze_sweep beside this script)
   --blas-own-choice run the measuring children and `freeze_sweep --machine` with
@@ -34,11 +38,16 @@ The options are build/bench/freeze_sweep's, with the same meanings and defaults:
                     this process's environment: some machines set OPENBLAS_CORETYPE=Haswell,
                     which pins OpenBLAS to a 256-bit kernel on CPUs with AVX-512.  This
                     process's own environment, and so every test, is left as it is.
-Without --model/--threads/--spec: 10,5,1@64 and 1024x9@256; none, prefix:2, prefix:4,
-prefix:6, prefix:7, fc4.*, last, bitfit; 1 thread and all cores.  A spec that does not
-fit a model (prefix:K deeper than it, a glob naming none of its parameters) or that
-freezes every parameter is skipped for that model, said so on stderr; a spec that fits
-no model is an error.  Bad options exit with status 2 before any work starts.
+Without --model/--threads: 10,5,1@64 and 1024x9@256, 1 thread and all cores.  Without
+--spec each model gets the default specs fitted to its depth, as freeze_sweep's
+(bench/sweep_args.c fzb_default_specs): none, frozen prefixes at a quarter, half and three
+quarters of the layers and all but the last, with 4 layers or more the middle layer alone
+and `last`, and bitfit; for 1024x9 none, prefix:2, prefix:4, prefix:6, prefix:7, fc4.*,
+last, bitfit, for 10,5,1 none, prefix:1, bitfit.  A --spec that does not fit a model
+(prefix:K deeper than it, a glob naming none of its parameters) or that freezes every
+parameter is skipped for that model, said so on stderr; a --spec that fits no model is an
+error.  Bad options and a dirty checkout (see --allow-dirty) exit with status 2 before any
+work starts.
 
 Each thread count runs in a fresh child process with OMP_NUM_THREADS, OPENBLAS_NUM_THREADS
 and MKL_NUM_THREADS set before torch is imported (the BLAS thread pools read them once)
@@ -51,6 +60,10 @@ repetitions of all configurations of a thread count are interleaved.  Each step,
 with time.perf_counter:
     forward = model + MSELoss;  backward = loss.backward();  optimizer = optimizer.step();
     step = zero_grad(set_to_none=True) and the three, timed as one.
+zero_grad(set_to_none=True) is PyTorch>=2's default and how most training loops now run
+(Debian 12's torch 1.13 still defaults to False): every step frees the gradients and the
+backward allocates them again, which the step time includes.  bench/step_vs_pytorch.py
+--zero-grad both measures it against set_to_none=False.
 SGD as in the C sweep: lr 1e-4, momentum 0.9, weight decay 0 (--momentum, --weight-decay).
 
 How the columns are filled where PyTorch differs from freezebench:
@@ -72,6 +85,11 @@ How the columns are filled where PyTorch differs from freezebench:
     activation_bytes  bytes of the distinct non-parameter tensors autograd saved for the
                       backward (torch.autograd.graph.saved_tensors_hooks), which includes
                       the MSE loss's saved prediction and target.
+The repetitions' times (schema 4): time_samples_s lists every repetition's mean step
+(per phase) in the order they ran; time_median_ci_low_s/high_s are results/stats.py's
+median_ci of them and time_cut_ci_low/high its cut_ci against the `none` row of the same
+model, batch, threads and phase (0 and 0 in the `none` row itself, as freeze_sweep writes):
+empty with fewer than 6 repetitions, and the cut's also where time_cut is.
 Missing values follow results/README.md: an empty field means "does not apply" (a cut
 whose `none` value is 0), never "unknown"; a value this script cannot know is "NA".
 
@@ -84,19 +102,18 @@ import fnmatch
 import json
 import math
 import os
-import platform
 import re
-import socket
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir,
+                                "results"))
+import stats  # noqa: E402  (results/stats.py: the repetitions' intervals)
+
 PHASES = ["forward", "backward", "optimizer", "step"]
 DEFAULT_MODELS = ["10,5,1@64", "1024x9@256"]
-DEFAULT_SPECS = ["none", "prefix:2", "prefix:4", "prefix:6", "prefix:7", "fc4.*", "last",
-                 "bitfit"]
 LR = 1e-4                 # the C sweep's fz_sgd
 NA = "NA"                 # a value this script cannot know (README: never an empty field)
 MAX_WIDTHS = 64           # FZB_SWEEP_MAX_WIDTHS
@@ -215,6 +232,22 @@ def parse_model(text):
     return name, widths, int(batch) if at else 64
 
 
+def default_specs(layers):
+    """freeze_sweep's specs for a model of `layers` layers when no --spec is given
+    (bench/sweep_args.c fzb_default_specs): none; frozen prefixes at a quarter, half and
+    three quarters of the depth and all but the last layer, each once; the middle layer
+    alone and `last` where they differ from a prefix (4 layers or more); bitfit."""
+    specs, last_cut = ["none"], 0
+    if layers >= 2:
+        for k in (layers // 4, layers // 2, 3 * layers // 4, layers - 1):
+            if k > last_cut:          # ascending, so "no repeats" is "more than the last"
+                specs.append(f"prefix:{k}")
+                last_cut = k
+    if layers >= 4:
+        specs += [f"fc{layers // 2}.*", "last"]
+    return specs + ["bitfit"]
+
+
 def check_spec(spec):
     for item in spec.split(","):
         if not item or item.startswith("prefix:") and not re.fullmatch(r"prefix:[0-9]+", item):
@@ -325,10 +358,10 @@ def measure(job):
                     x=torch.randn(batch, widths[0]), y=torch.randn(batch, widths[-1]))
 
     configs = []
-    for name, widths, batch in job["models"]:
+    for name, widths, batch, specs in job["models"]:
         shared = make_model(widths, batch)
         shared.update(name=name, batch=batch, current=None)
-        for spec in job["specs"]:
+        for spec in specs:
             frozen, _ = fit(spec, widths)
             if frozen is not None:
                 configs.append(Config(shared, spec, frozen))
@@ -405,22 +438,34 @@ def config_rows(job, c):
     frozen = sum(p.numel() for n, p in s["params"].items() if n in c.frozen)
     rows = []
     for i, phase in enumerate(PHASES):
-        ts = sorted(r[i] for r in c.reps)
-        med = statistics.median(ts)
+        samples = [r[i] for r in c.reps]          # in the order the repetitions ran
         split = phase in ("backward", "step")
         rows.append(dict(model=s["name"], batch=s["batch"], freeze_spec=c.spec,
                          trainable=trainable, frozen=frozen, phase=phase,
                          flops=flops[phase], dgrad=flops["dgrad"] if split else 0,
-                         wgrad=flops["wgrad"] if split else 0, tmin=ts[0], tmed=med,
-                         tmax=ts[-1], reps=len(ts), activation_bytes=c.activation_bytes))
+                         wgrad=flops["wgrad"] if split else 0, samples=samples,
+                         activation_bytes=c.activation_bytes))
     return rows
 
 
 # ---- rows in the schema --------------------------------------------------------------------
 
-def csv_rows(measured, machine, limits, momentum):
-    """Every phase row of every configuration as the 40 fields, cuts against `none` of
-    the same model, batch, threads and phase."""
+# Schema 4's columns of the repetitions' times.  A freeze_sweep of schema 3 does not list
+# them, and csv_rows leaves them out of its rows then.
+SAMPLE_COLUMNS = ("time_median_ci_low_s", "time_median_ci_high_s", "time_samples_s",
+                  "time_cut_ci_low", "time_cut_ci_high")
+
+
+def interval(ci):
+    """An interval's ends as CSV values: NaN (an empty field) where there is none."""
+    lo, hi = ci if ci else (None, None)
+    return (math.nan if lo is None else lo), (math.nan if hi is None else hi)
+
+
+def csv_rows(measured, machine, limits, momentum, columns=None):
+    """Every phase row of every configuration as the schema's fields (`columns`, the C
+    side's list: every one must be filled, and schema-4 columns it lacks are left out),
+    cuts against `none` of the same model, batch, threads and phase."""
     none = {(m["model"], m["batch"], m["threads"], m["phase"]): m
             for m in measured if m["freeze_spec"] == "none"}
     peak_per_core, bandwidth, peak_isa = limits
@@ -428,6 +473,20 @@ def csv_rows(measured, machine, limits, momentum):
     for m in measured:
         b = none[(m["model"], m["batch"], m["threads"], m["phase"])]
         cut = lambda x, x_none: 1 - x / x_none if x_none > 0 else math.nan
+        xs = m["samples"]
+        m = dict(m, tmin=min(xs), tmed=stats.median(xs), tmax=max(xs), reps=len(xs))
+        b_med = stats.median(b["samples"])
+        # The cut's interval: both sides' repetitions resampled (stats.cut_ci), where the
+        # cut itself exists (`none` above 0); its ends are None with < 6 samples a side.
+        # `none` against itself is a cut of exactly 0, not an interval around it (as the
+        # C sweep writes it).
+        if m["freeze_spec"] == "none":
+            cut_lo, cut_hi = (0.0, 0.0) if len(xs) >= stats.MIN_SAMPLES else (math.nan,) * 2
+        elif b_med > 0:
+            cut_lo, cut_hi = interval(stats.cut_ci(xs, b["samples"])[1:])
+        else:
+            cut_lo, cut_hi = math.nan, math.nan
+        ci_lo, ci_hi = interval(stats.median_ci(xs))
         gflops = m["flops"] / m["tmed"] * 1e-9
         memory_bound = m["phase"] == "optimizer"
         # SGD reads p and g and writes p; momentum adds reading and writing its buffer.
@@ -447,17 +506,27 @@ def csv_rows(measured, machine, limits, momentum):
                       dgrad_flops_planned=m["dgrad"], dgrad_flops_executed=m["dgrad"],
                       wgrad_flops_planned=m["wgrad"], wgrad_flops_executed=m["wgrad"],
                       time_min_s=m["tmin"], time_median_s=m["tmed"], time_max_s=m["tmax"],
-                      repetitions=m["reps"], gflops=gflops, bytes=nbytes, gbytes_per_s=gbs,
+                      repetitions=m["reps"], time_median_ci_low_s=ci_lo,
+                      time_median_ci_high_s=ci_hi, time_samples_s=stats.format_samples(xs),
+                      gflops=gflops, bytes=nbytes, gbytes_per_s=gbs,
                       peak_gflops=peak, peak_isa=peak_isa,
                       bandwidth_gbytes_per_s=bandwidth if bandwidth is not None else NA,
                       fraction_of_peak=fraction, flop_cut=cut(m["flops"], b["flops"]),
-                      time_cut=cut(m["tmed"], b["tmed"]),
+                      time_cut=cut(m["tmed"], b_med), time_cut_ci_low=cut_lo,
+                      time_cut_ci_high=cut_hi,
                       activation_bytes=m["activation_bytes"],
                       # the step rows use no frozen-prefix cache (schema 3)
                       cache_bytes=0,
                       # one process: no allreduce (schema 3's data-parallel columns)
                       ranks=1, allreduce_bytes_planned=0, allreduce_bytes_executed=0,
                       comm_time_s=0, comm_hidden_s=0)
+        if columns is not None:
+            missing = [c for c in columns if c not in values]
+            if missing:
+                raise ValueError(f"freeze_sweep's schema has columns this script does not "
+                                 f"fill: {', '.join(missing)}")
+            values = {k: v for k, v in values.items()
+                      if k in columns or k not in SAMPLE_COLUMNS}
         out.append({k: num(float(v)) if isinstance(v, int) else num(v)
                     for k, v in values.items()})
     return out
@@ -521,11 +590,16 @@ def print_table(rows):
             groups.append((r["model"], r["batch"], r["threads"]))
     f = lambda v: float(v) if v not in ("", NA) else math.nan
     pct = lambda v: "-" if math.isnan(f(v)) else f"{f(v) * 100:.1f}%"
+    # The step's cut with its 95% interval where the schema has one (schema 4).
+    opt = lambda v: None if math.isnan(f(v)) else f(v)
+    cut_ci = lambda r: "-" if math.isnan(f(r["time_cut"])) else stats.fmt_interval(
+        f(r["time_cut"]), opt(r.get("time_cut_ci_low", "")),
+        opt(r.get("time_cut_ci_high", "")), percent=True)
     for model, batch, threads in groups:
         print(f"\nmodel {model}, batch {batch}, {threads} thread(s), PyTorch (median "
-              f"[min-max] of the repetitions; cut = 1 - x/x_none)")
+              f"[min-max] of the repetitions; cut = 1 - x/x_none [95% interval])")
         print(f"{'spec':<14} {'bwd FLOP':>11} {'FLOP cut':>9} {'bwd time':>10} {'time cut':>9} "
-              f"{'step':>10} {'step range':>21} {'step cut':>9}")
+              f"{'step':>10} {'step range':>21} {'step cut':>22}")
         for r in rows:
             if (r["model"], r["batch"], r["threads"], r["phase"]) != (model, batch, threads,
                                                                          "backward"):
@@ -539,7 +613,7 @@ def print_table(rows):
                   f"{scaled(f(r['time_median_s']), 's', TIME_PREFIXES):>10} "
                   f"{pct(r['time_cut']):>9} "
                   f"{scaled(f(s['time_median_s']), 's', TIME_PREFIXES):>10} {span:>21} "
-                  f"{pct(s['time_cut']):>9}")
+                  f"{cut_ci(s):>22}")
 
 
 # ---- driver ------------------------------------------------------------------------------
@@ -560,8 +634,13 @@ def one_number(text, lo, hi):
 
 def parse_args(argv):
     ap = argparse.ArgumentParser(
-        description="The freeze sweep in PyTorch, in freeze_sweep's CSV schema.",
-        epilog="Options and defaults as build/bench/freeze_sweep's; see the module "
+        description="The freeze sweep in PyTorch, in freeze_sweep's CSV schema.  Each "
+                    "timed step is optimizer.zero_grad(set_to_none=True) (PyTorch>=2's "
+                    "default; Debian 12's torch 1.13 defaults to False), forward, MSE "
+                    "loss, backward and optimizer.step(): the gradients are freed and "
+                    "allocated again every step, as in most training loops.",
+        epilog="Options and defaults as build/bench/freeze_sweep's; without --spec each "
+               "model gets freeze_sweep's default specs for its depth.  See the module "
                "docstring for how each CSV column is filled.")
     ap.add_argument("--model", action="append", metavar="M[@B]",
                     help="widths, items W or WxR comma-separated (10,5,1  1024x9); @B its "
@@ -598,36 +677,66 @@ def parse_args(argv):
                          "OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE, so OpenBLAS picks its own "
                          "core; the CSV's openblas_core records it")
     ap.add_argument("--no-csv", action="store_true", help="print the table, write no CSV")
+    ap.add_argument("--allow-dirty", action="store_true",
+                    help="write the CSV even from a checkout whose scripts/git-revision.sh "
+                         "revision ends in -dirty (refused without it, exit 2, before "
+                         "measuring: a published number must name the code that made it)")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if not 0 < args.min_time <= 60:
         ap.error(f"--min-time {args.min_time}: expected seconds, more than 0 and at most 60")
-    models = []
+    # The specs: the --spec list for every model (none first: every cut is against it),
+    # or without --spec each model's own defaults, fitted to its depth as freeze_sweep's.
+    given = ["none"] + [s for s in args.spec if s != "none"] if args.spec else None
+    for s in given or []:
+        try:
+            check_spec(s)
+        except ValueError as e:
+            ap.error(f"--spec '{s}': {e}")
+    models = []   # (name, widths, batch, specs)
     for text in args.model or DEFAULT_MODELS:
         try:
             name, widths, batch = parse_model(text)
         except ValueError as e:
             ap.error(f"--model '{text}': {e}")
-        models += [(name, widths, b) for b in (args.batch or [batch])]
-    specs = ["none"] + [s for s in (args.spec or DEFAULT_SPECS) if s != "none"]
-    for s in specs:
-        try:
-            check_spec(s)
-        except ValueError as e:
-            ap.error(f"--spec '{s}': {e}")
-    for s in specs:
-        if not any(fit(s, w)[0] is not None for _, w, _ in models):
+        specs = given or default_specs(len(widths) - 1)
+        models += [(name, widths, b, specs) for b in (args.batch or [batch])]
+    for s in given or []:
+        if not any(fit(s, w)[0] is not None for _, w, _, _ in models):
             ap.error(f"--spec '{s}': fits none of the models (a prefix deeper than every "
                      f"model, or a glob naming no parameter)")
-    args.models, args.specs = models, specs
+    args.models = models
     return args
 
 
-def main():
-    args = parse_args(sys.argv[1:])
+def refuse_dirty(revision, args):
+    """Why this run must not write its CSV (None if it may): a '-dirty' revision names a
+    commit that is not the code that ran, so the file's numbers could never be traced to
+    their code.  --allow-dirty writes it anyway (its git_revision column says -dirty);
+    --no-csv writes none, so there is nothing to refuse."""
+    if args.no_csv or args.allow_dirty or not revision.endswith("-dirty"):
+        return None
+    return (f"the checkout is dirty (scripts/git-revision.sh: {revision}): code outside "
+            f"results/ differs from the commit it names, and a published number must name "
+            f"the code that made it.  Commit the changes first, or pass --allow-dirty to "
+            f"write the CSV anyway (its git_revision column then says {revision}), or "
+            f"--no-csv to measure without writing one")
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
     if args.child:
         json.dump([r for rows in measure(json.loads(args.child)) for r in rows], sys.stdout)
         return 0
+    # Before anything is measured, or even described: a refused run costs nothing.
+    revision = git_revision()
+    why = refuse_dirty(revision, args)
+    if why:
+        print(f"pytorch_sweep: refusing to write a CSV: {why}", file=sys.stderr)
+        return 2
+    if revision.endswith("-dirty") and not args.no_csv:
+        print(f"pytorch_sweep: --allow-dirty: the CSV's rows will name revision {revision}, "
+              f"a dirty checkout", file=sys.stderr)
     try:
         import torch
     except ImportError as e:
@@ -661,7 +770,7 @@ def main():
     machine.update(schema_version=described["schema_version"],
                    utc_time=datetime.datetime.now(datetime.timezone.utc)
                    .strftime("%Y-%m-%dT%H:%M:%SZ"),
-                   isa=isa, compiler=compiler, git_revision=git_revision())
+                   isa=isa, compiler=compiler, git_revision=revision)
     output = None
     if not args.no_csv:
         threads_text = "_".join(map(str, thread_counts))
@@ -678,8 +787,8 @@ def main():
         if why:
             print(f"pytorch_sweep: --output: {why}", file=sys.stderr)
             return 2
-    for name, widths, _ in args.models:
-        for s in args.specs:
+    for name, widths, _, specs in args.models:
+        for s in specs:
             why = fit(s, widths)[1]
             if why:
                 print(f"pytorch_sweep: skipping spec '{s}' on model {name}: {why}",
@@ -687,7 +796,7 @@ def main():
 
     measured = []
     for n in thread_counts:
-        job = dict(threads=n, models=args.models, specs=args.specs,
+        job = dict(threads=n, models=args.models,
                    repetitions=args.repetitions, min_time=args.min_time,
                    momentum=args.momentum, weight_decay=args.weight_decay)
         env = dict(base_env, OMP_NUM_THREADS=str(n), OPENBLAS_NUM_THREADS=str(n),
@@ -700,7 +809,11 @@ def main():
             return 1
         measured += [dict(m, threads=n) for m in json.loads(run.stdout)]
 
-    rows = csv_rows(measured, machine, limits, args.momentum)
+    try:
+        rows = csv_rows(measured, machine, limits, args.momentum, columns)
+    except ValueError as e:
+        print(f"pytorch_sweep: {e}", file=sys.stderr)
+        return 1
     print_table(rows)
     if output is None:
         return 0
