@@ -2,9 +2,13 @@
 
 #include <ctype.h>
 #include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -26,16 +30,72 @@ static void copy(char *dst, size_t size, const char *src)
     dst[n] = '\0';
 }
 
+/* The length of the valid UTF-8 sequence at p (1 for ASCII), 0 where p starts none: a
+ * stray continuation byte, an overlong form, a surrogate, past U+10FFFF, cut short. */
+static size_t utf8_sequence(const unsigned char *p)
+{
+    unsigned c = p[0], min;
+    size_t n;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf)
+        n = 2, c &= 0x1f, min = 0x80;
+    else if (c >= 0xe0 && c <= 0xef)
+        n = 3, c &= 0x0f, min = 0x800;
+    else if (c >= 0xf0 && c <= 0xf4)
+        n = 4, c &= 0x07, min = 0x10000;
+    else
+        return 0;
+    for (size_t i = 1; i < n; i++) {
+        if ((p[i] & 0xc0) != 0x80)   /* also stops at the terminating NUL */
+            return 0;
+        c = c << 6 | (p[i] & 0x3f);
+    }
+    return c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff) ? 0 : n;
+}
+
+void fzb_text_clean(char *s)
+{
+    unsigned char *p = (unsigned char *)s;
+    while (*p) {
+        size_t n = utf8_sequence(p);
+        if (n == 0 || *p < 0x20 || *p == 0x7f) {
+            *p++ = '?';
+            continue;
+        }
+        /* C1 controls (U+0080-U+009F, 0xc2 0x80-0x9f) are valid UTF-8 but no text. */
+        if (n == 2 && p[0] == 0xc2 && p[1] < 0xa0) {
+            p[0] = p[1] = '?';
+        }
+        p += n;
+    }
+}
+
+/* The first line of `path`, cleaned (fzb_text_clean); -1 if it cannot be read.  Only a
+ * regular file is read, and without blocking: FREEZEBENCH_SYSFS_ROOT's tree is whatever
+ * it holds, and a FIFO or a device there would block open() or read() forever (sysfs
+ * attributes are regular files).  The type is checked before opening, so no device is
+ * opened, and again on the open file, in case the path changed in between. */
 static int read_line(const char *path, char *buf, size_t size)
 {
-    FILE *f = fopen(path, "r");
-    if (!f)
+    struct stat st;
+    if (size < 2 || stat(path, &st) != 0 || !S_ISREG(st.st_mode))
         return -1;
-    int ok = fgets(buf, (int)size, f) != NULL;
-    fclose(f);
-    if (!ok)
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0)
         return -1;
+    ssize_t n = -1;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+        do
+            n = read(fd, buf, size - 1);
+        while (n < 0 && errno == EINTR);
+    }
+    close(fd);
+    if (n <= 0)
+        return -1;
+    buf[n] = '\0';
     buf[strcspn(buf, "\n")] = '\0';
+    fzb_text_clean(buf);
     return 0;
 }
 
@@ -46,20 +106,30 @@ static void sysfs_path(char *out, size_t size, const char *rel)
     snprintf(out, size, "%s/%s", root && *root ? root : "/sys", rel);
 }
 
-/* "32K", "1024K", "32M" as sysfs writes cache sizes. */
+/* No cache holds this much: a size above it is a broken or hostile value, not a cache. */
+#define MAX_CACHE_BYTES ((uint64_t)1 << 40)
+
+/* "32K", "1024K", "32M" as sysfs writes cache sizes (a plain number is bytes); 0, which
+ * the columns read as unknown, for anything else: no digits, other text after them, or
+ * a size past MAX_CACHE_BYTES ("99999999999999999999999M" would otherwise wrap around
+ * to a plausible-looking number). */
 static size_t parse_size(const char *s)
 {
+    if (!isdigit((unsigned char)*s))
+        return 0;
+    errno = 0;
     char *end;
     unsigned long long v = strtoull(s, &end, 10);
-    if (*end == 'K')
-        v <<= 10;
-    else if (*end == 'M')
-        v <<= 20;
-    return (size_t)v;
+    if (errno == ERANGE)
+        return 0;
+    unsigned shift = *end == 'K' ? 10 : *end == 'M' ? 20 : *end == 'G' ? 30 : 0;
+    end += shift != 0;
+    if (*end != '\0' || v > (MAX_CACHE_BYTES >> shift))
+        return 0;
+    return (size_t)(v << shift);
 }
 
-/* cpu0's caches from sysfs; 0 for each level sysfs does not list. */
-static void sysfs_caches(size_t *l1d, size_t *l2, size_t *l3)
+void fzb_machine_sysfs_caches(size_t *l1d, size_t *l2, size_t *l3)
 {
     *l1d = *l2 = *l3 = 0;
     for (int i = 0; i < 8; i++) {
@@ -93,7 +163,7 @@ static void sysfs_caches(size_t *l1d, size_t *l2, size_t *l3)
 static void caches(fzb_machine_info *m, const fz_machine *topo, const fzb_cpu_ident *id)
 {
     size_t s1, s2, s3;
-    sysfs_caches(&s1, &s2, &s3);
+    fzb_machine_sysfs_caches(&s1, &s2, &s3);
     struct { const char *name; size_t l1d, l2, l3; } src[] = {
         { "hwloc", topo ? topo->l1d : 0, topo ? topo->l2 : 0, topo ? topo->l3 : 0 },
         { "sysfs", s1, s2, s3 },
@@ -214,6 +284,14 @@ void fzb_machine_info_get(fzb_machine_info *m)
 #endif
     copy(m->blas, sizeof m->blas, FZB_BLAS_BUILT);
     copy(m->git_revision, sizeof m->git_revision, FZB_GIT_REVISION);
+    /* Every text a CSV row and the JSON carry is clean UTF-8, whatever the brand string,
+     * the OS name or a hostile sysfs tree held (a cut at a field's end can split a
+     * character too). */
+    char *texts[] = { m->host, m->cpu_vendor, m->uarch, m->cpu_model, m->arch, m->vector_isa,
+                      m->hypervisor, m->cache_source, m->governor, m->os, m->kernel,
+                      m->compiler, m->blas, m->git_revision };
+    for (size_t i = 0; i < sizeof texts / sizeof *texts; i++)
+        fzb_text_clean(texts[i]);
     system_id(m);
 }
 
@@ -229,21 +307,28 @@ void fzb_machine_info_openblas(fzb_machine_info *m, bool load)
     *(void **)&corename = dlsym(lib, "openblas_get_corename");
     if (corename && corename())
         copy(m->openblas_core, sizeof m->openblas_core, corename());
+    fzb_text_clean(m->openblas_core);
     dlclose(lib);
 }
 
-/* A JSON string: quotes, backslashes and control characters escaped. */
+/* A JSON string: quotes, backslashes and control characters escaped, and any byte that
+ * is not part of valid UTF-8 written as U+FFFD, so the output is valid JSON (RFC 8259
+ * wants UTF-8) even for a field nobody cleaned. */
 static void json_string(FILE *out, const char *s)
 {
     fputc('"', out);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(out, "\\%c", c);
-        else if (c < 0x20)
-            fprintf(out, "\\u%04x", c);
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        size_t n = utf8_sequence(p);
+        if (*p == '"' || *p == '\\')
+            fprintf(out, "\\%c", *p);
+        else if (*p < 0x20 || *p == 0x7f)
+            fprintf(out, "\\u%04x", *p);
+        else if (n == 0)
+            fputs("\\ufffd", out);
         else
-            fputc(c, out);
+            fwrite(p, 1, n, out);
+        p += n ? n : 1;
     }
     fputc('"', out);
 }

@@ -53,6 +53,17 @@ void fzb_machine_info_openblas(fzb_machine_info *m, bool load);
  * other writers take both from here. */
 void fzb_machine_info_json(const fzb_machine_info *m, FILE *out);
 
+/* cpu0's L1d, L2 and L3 sizes as sysfs lists them (under $FREEZEBENCH_SYSFS_ROOT when
+ * set); 0 for a level it does not list, or whose size is not a size (malformed, or too
+ * large for any cache: never a wrapped-around number).  Only regular files are read, and
+ * without blocking, so a FIFO or device in the tree cannot hang the caller. */
+void fzb_machine_sysfs_caches(size_t *l1d, size_t *l2, size_t *l3);
+
+/* Makes `s` text that a CSV field and a JSON string carry safely, in place: every byte
+ * that is not part of valid UTF-8, and every control character (C0, DEL, C1), becomes
+ * '?'.  fzb_machine_info_get applies it to every text it fills. */
+void fzb_text_clean(char *s);
+
 /* Lower-case letters and digits of `in`, runs of anything else made one '-', no '-' at
  * either end: "AMD EPYC 7B13 64-Core" -> "amd-epyc-7b13-64-core".  Truncates to fit. */
 void fzb_slug(const char *in, char *out, size_t size);

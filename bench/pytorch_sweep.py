@@ -23,8 +23,10 @@ The options are build/bench/freeze_sweep's, with the same meanings and defaults:
   --min-time S      seconds per repetition at least (default 0.05)
   --output PATH     CSV path (default results/pytorch-<system>-<threads>.csv; an existing
                     default file is never replaced: a new file with the time in its name
-                    is written instead; an existing --output is refused without
-                    --overwrite; directories, symlinks, FIFOs and devices are refused)
+                    is written instead, -2, -3, ... after the time where that exists too;
+                    an existing --output is refused without --overwrite, also when it
+                    appears while measuring (the rows then go to a dated name beside
+                    it); directories, symlinks, FIFOs and devices are refused)
   --no-csv          print the table, write no CSV
   --allow-dirty     write the CSV even when scripts/git-revision.sh reports a '-dirty'
                     checkout (changed code that no commit names); without it such a run
@@ -99,17 +101,18 @@ Exit status: 0 written, 1 a failure, 2 a bad option, 77 torch missing (meson's S
 import argparse
 import csv
 import datetime
+import io
 import json
 import math
 import os
 import re
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir,
                                 "results"))
+import runs  # noqa: E402  (results/runs.py: write_whole)
 import stats  # noqa: E402  (results/stats.py: the repetitions' intervals)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from sweep_setup import (  # noqa: E402,F401  (the machine, models, specs, FLOPs)
@@ -357,23 +360,33 @@ def check_output(path, overwrite):
     return None
 
 
-def write_csv(rows, path, columns):
-    """Whole or not at all: a temporary file in the same directory, flushed to disk and
-    renamed over the target, CRLF line ends (RFC 4180), as bench/csv.c writes."""
-    d = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=d, prefix=".pytorch_sweep.", suffix=".csv")
-    try:
-        with os.fdopen(fd, "w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=columns, lineterminator="\r\n")
-            w.writeheader()
-            w.writerows(rows)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+def free_name(path):
+    """`path`, or where it exists `<stem>-<UTC time>.csv` beside it, with -2, -3, ...
+    after the time where that exists too (runs a second apart share the time), as
+    bench/publish.c names the C programs' files: an existing file is never the answer."""
+    if not os.path.lexists(path):
+        return path
+    stem = path[:-4] if path.endswith(".csv") else path
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    name, k = f"{stem}-{stamp}.csv", 2
+    while os.path.lexists(name):
+        name, k = f"{stem}-{stamp}-{k}.csv", k + 1
+    return name
+
+
+def write_csv(rows, path, columns, replace=False):
+    """Whole or not at all (results/runs.py's write_whole: a temporary file in the same
+    directory, flushed to disk, then put in place), CRLF line ends (RFC 4180), as
+    bench/csv.c writes.  An existing `path` is replaced only with `replace`
+    (--overwrite), also one that appeared while this run measured.  runs.WriteError on
+    failure (`exists` set where `path` exists and `replace` is not given), `path` then
+    as it was."""
+    text = io.StringIO(newline="")
+    w = csv.DictWriter(text, fieldnames=columns, lineterminator="\r\n")
+    w.writeheader()
+    w.writerows(rows)
+    data = text.getvalue().encode()
+    runs.write_whole(path, lambda f: f.write(data), replace=replace)
 
 
 def scaled(value, unit, prefixes):
@@ -586,10 +599,8 @@ def main(argv=None):
         threads_text = "_".join(map(str, thread_counts))
         output = args.output or os.path.join(
             "results", f"pytorch-{system['system_id']}-{threads_text}.csv")
-        if not args.output and os.path.exists(output):
-            stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-            dated = os.path.join("results",
-                                 f"pytorch-{system['system_id']}-{threads_text}-{stamp}.csv")
+        if not args.output and os.path.lexists(output):
+            dated = free_name(output)
             print(f"pytorch_sweep: {output} exists (results already published for this "
                   f"system); this run writes {dated}", file=sys.stderr)
             output = dated
@@ -627,9 +638,26 @@ def main(argv=None):
     print_table(rows)
     if output is None:
         return 0
-    write_csv(rows, output, columns)
+    status = 0
+    try:
+        try:
+            write_csv(rows, output, columns, replace=args.overwrite)
+        except runs.WriteError as e:
+            if not e.exists:
+                raise
+            # Written by another run while this one measured: never replaced.  The rows
+            # go to a free name beside it; an --output the user named was not honoured.
+            taken, output = output, free_name(output)
+            print(f"pytorch_sweep: {taken} appeared while measuring and is kept; this run "
+                  f"writes {output}", file=sys.stderr)
+            status = 1 if args.output else 0
+            write_csv(rows, output, columns)
+    except runs.WriteError as e:
+        print(f"pytorch_sweep: cannot write {e.path}: {e.reason} (nothing written, an "
+              "existing file unchanged)", file=sys.stderr)
+        return 1
     print(f"pytorch_sweep: wrote {output}", file=sys.stderr)
-    return 0
+    return status
 
 
 if __name__ == "__main__":

@@ -3,7 +3,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "align.h"
 #include "clock.h"
@@ -27,6 +29,18 @@ fz_status fzb_sweep_set_spec(bench_model *bm, const char *spec)
     return s;
 }
 
+/* The library's message of the call that just failed, copied: fz_set_error formats into
+ * the very buffer fz_last_error() returns, so passing it as an argument would overwrite
+ * the cause while it is being read (the message repeats its own start instead). */
+typedef struct { char text[512]; } cause;
+
+static cause last_cause(void)
+{
+    cause c;
+    snprintf(c.text, sizeof c.text, "%s", fz_last_error());
+    return c;
+}
+
 static fz_status model_init(bench_model *bm, const fzb_model_arg *arg, size_t batch,
                             size_t n_epoch, int ranks)
 {
@@ -34,25 +48,28 @@ static fz_status model_init(bench_model *bm, const fzb_model_arg *arg, size_t ba
     bm->batch = batch;
     bm->m = fz_mlp_create(arg->widths, arg->n_widths, 42);
     if (!bm->m)
-        return fz_set_error(FZ_ENOMEM, "freeze_sweep: cannot create model %s: %s", arg->name,
-                            fz_last_error());
+        return fz_set_error(FZ_ENOMEM, "cannot create model %s: %s", arg->name,
+                            last_cause().text);
     if (ranks > 1) {   /* collective; the trainer is the rank's own, at batch/ranks rows */
         bm->dp = fz_dp_create(bm->m, batch, sgd, NULL);
         if (!bm->dp)
-            return fz_set_error(FZ_EINVAL, "freeze_sweep: model %s at batch %zu: %s",
-                                arg->name, batch, fz_last_error());
+            return fz_set_error(FZ_EINVAL, "model %s at batch %zu: %s", arg->name, batch,
+                                last_cause().text);
         bm->t = fz_dp_trainer(bm->dp);
     } else {
         bm->t = fz_trainer_create(bm->m, batch, sgd);
+        if (!bm->t)
+            return fz_set_error(FZ_ENOMEM, "model %s at batch %zu: %s", arg->name, batch,
+                                last_cause().text);
     }
     size_t in = arg->widths[0], out = arg->widths[arg->n_widths - 1];
     /* The caller's x and y on 64-byte lines, as the trainer's own buffers and PyTorch's
      * tensors are (src/core/align.h says why it matters). */
     bm->x = fz_alloc_floats(batch * in);
     bm->y = fz_alloc_floats(batch * out);
-    if (!bm->t || !bm->x || !bm->y)
-        return fz_set_error(FZ_ENOMEM, "freeze_sweep: out of memory for model %s at batch "
-                            "%zu", arg->name, batch);
+    if (!bm->x || !bm->y)
+        return fz_set_error(FZ_ENOMEM, "out of memory for model %s's inputs and targets at "
+                            "batch %zu", arg->name, batch);
     fz_rng_fill(bm->x, batch * in, 1, -1.0f, 1.0f);
     fz_rng_fill(bm->y, batch * out, 2, -1.0f, 1.0f);
     if (n_epoch == 0)
@@ -64,8 +81,8 @@ static fz_status model_init(bench_model *bm, const fzb_model_arg *arg, size_t ba
     bm->ex = fz_alloc_floats(n_epoch * in);
     bm->ey = fz_alloc_floats(n_epoch * out);
     if (!bm->ex || !bm->ey)
-        return fz_set_error(FZ_ENOMEM, "freeze_sweep: out of memory for %zu epoch samples of "
-                            "model %s", n_epoch, arg->name);
+        return fz_set_error(FZ_ENOMEM, "out of memory for %zu epoch samples of model %s",
+                            n_epoch, arg->name);
     fz_rng_fill(bm->ex, n_epoch * in, 3, -1.0f, 1.0f);
     fz_rng_fill(bm->ey, n_epoch * out, 4, -1.0f, 1.0f);
     return FZ_OK;
@@ -99,13 +116,55 @@ fz_status fzb_sweep_create(const fzb_sweep_args *a, int cores, FILE *notes, fzb_
     return fzb_sweep_create_ranks(a, cores, notes, 1, out);
 }
 
+/* What this process may use: FZB_SWEEP_MEMORY_SHARE of the physical memory, or less
+ * where an address-space or data limit (ulimit -v, -d) is lower; 0 if nothing is known.
+ * `what` says which, for the message. */
+static double usable_memory(char *what, size_t size)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    double phys = pages > 0 && page > 0 ? (double)pages * (double)page : 0, usable = 0;
+    char text[FZB_UNIT_TEXT];
+    if (phys > 0) {
+        usable = FZB_SWEEP_MEMORY_SHARE * phys;
+        snprintf(what, size, "%.0f%% of this machine's %s of physical memory",
+                 100 * FZB_SWEEP_MEMORY_SHARE, fzb_fmt_bytes(text, sizeof text, phys));
+    }
+    static const struct { int resource; const char *name; } limits[] = {
+        { RLIMIT_AS, "the address-space limit (ulimit -v)" },
+        { RLIMIT_DATA, "the data-segment limit (ulimit -d)" },
+    };
+    for (size_t i = 0; i < sizeof limits / sizeof *limits; i++) {
+        struct rlimit rl;
+        if (getrlimit(limits[i].resource, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+            continue;
+        if (usable <= 0 || (double)rl.rlim_cur < usable) {
+            usable = (double)rl.rlim_cur;
+            snprintf(what, size, "%s", limits[i].name);
+        }
+    }
+    return usable;
+}
+
+fz_status fzb_sweep_check_memory_here(const fzb_sweep_args *a, int ranks)
+{
+    char what[160] = "";
+    double usable = usable_memory(what, sizeof what);
+    return fzb_sweep_check_memory(a, ranks, usable, what);
+}
+
 fz_status fzb_sweep_create_ranks(const fzb_sweep_args *a, int cores, FILE *notes, int ranks,
                                  fzb_sweep **out)
 {
     *out = NULL;
+    /* A sweep that cannot fit is refused before the first byte is allocated.  Under
+     * mpirun the ranks may sit on machines of other sizes: one refusing alone while the
+     * others enter fz_dp_create's collectives would hang the job, so there each rank
+     * checks before the ranks agree to go on (sweep_dp.c), not here. */
+    if (ranks <= 1 && fzb_sweep_check_memory_here(a, 1) != FZ_OK)
+        return FZ_ENOMEM;
     fzb_sweep *s = calloc(1, sizeof *s);
     if (!s)
-        return fz_set_error(FZ_ENOMEM, "freeze_sweep: out of memory");
+        return fz_set_error(FZ_ENOMEM, "out of memory creating the sweep");
     for (size_t i = 0; i < a->n_threads; i++) {
         int t = a->threads[i] == 0 ? cores : a->threads[i];
         bool seen = false;
@@ -124,7 +183,8 @@ fz_status fzb_sweep_create_ranks(const fzb_sweep_args *a, int cores, FILE *notes
                         sizeof *s->configs);
     if (!s->models || !s->configs) {
         fzb_sweep_free(s);
-        return fz_set_error(FZ_ENOMEM, "freeze_sweep: out of memory");
+        return fz_set_error(FZ_ENOMEM, "out of memory for the sweep's models and "
+                            "configurations");
     }
     bool spec_used[FZB_SWEEP_MAX] = { true };   /* none always fits */
     char why_not[FZB_SWEEP_MAX][160] = { "" };   /* each --spec: a model it did not fit, why */
@@ -208,7 +268,7 @@ static fz_status prepare(config *c)
         return s;
     fz_set_threads(c->threads);
     if (fz_get_threads() != c->threads)
-        return fz_set_error(FZ_EINVAL, "freeze_sweep: asked for %d threads, the team has %d",
+        return fz_set_error(FZ_EINVAL, "asked for %d threads, the team has %d",
                             c->threads, fz_get_threads());
     return fz_train_step(bm->t, bm->x, bm->y, NULL);
 }
@@ -232,6 +292,29 @@ void fzb_sweep_repetition_done(void *sweep)
             "left\n", s->reps_done, s->reps_expected, elapsed, left > 0 ? left : 0);
 }
 
+/* Counts the run of c that just ended, `seconds` long, as a repetition in the progress
+ * line if Google Benchmark (1.7) takes it as one.  A benchmark's first repetition grows
+ * its iteration count through trial runs until a run lasts min_time of real time (or
+ * fails); the later repetitions reuse that count, and each is a repetition whatever it
+ * lasts.  So a run counts when one of c's already did, when it lasted min_time, or when
+ * it failed.  Counting every run of half min_time took trials for repetitions: the count
+ * reached the total early, the line said "~0 s left" and then stopped, while long epoch
+ * repetitions still ran.  c->reps counts during the run (collect_times later sets it
+ * from the finished runs). */
+static void count_repetition(config *c, double seconds, bool failed)
+{
+    if (c->reps == 0 && seconds < c->sweep->min_time && !failed)
+        return;
+    c->reps++;
+    fzb_sweep_repetition_done(c->sweep);
+}
+
+static void skip_with_error(fzb_state *st, config *c)
+{
+    count_repetition(c, 0, true);
+    fzb_skip_with_error(st, fz_last_error());
+}
+
 /* One iteration = one epoch over the model's epoch samples.  The cached kind first runs
  * untimed epochs until every step starts from the cache: the row is the steady state
  * after the cache is built (the build is an epoch like the uncached one, plus copies). */
@@ -243,13 +326,13 @@ static void bench_epoch(fzb_state *st, config *c)
     for (int warm = 0; o.cache_frozen && warm < 3 && (warm == 0 || es.cached_steps < es.steps);
          warm++)
         if (fz_epoch_run(bm->t, bm->ex, bm->ey, bm->n_epoch, NULL, &o, &es) != FZ_OK) {
-            fzb_skip_with_error(st, fz_last_error());
+            skip_with_error(st, c);
             return;
         }
     double t0 = fz_now();
     while (fzb_keep_running(st)) {
         if (fz_epoch_run(bm->t, bm->ex, bm->ey, bm->n_epoch, NULL, &o, &es) != FZ_OK) {
-            fzb_skip_with_error(st, fz_last_error());
+            skip_with_error(st, c);
             return;
         }
     }
@@ -261,8 +344,7 @@ static void bench_epoch(fzb_state *st, config *c)
     c->frozen = fz_frozen_params(bm->m);
     c->ran = true;
     fzb_counter(st, "threads", fz_get_threads(), FZB_PLAIN);
-    if (fz_now() - t0 >= 0.5 * c->sweep->min_time)
-        fzb_sweep_repetition_done(c->sweep);
+    count_repetition(c, fz_now() - t0, false);
 }
 
 static void bench_config(fzb_state *st, void *user)
@@ -270,7 +352,7 @@ static void bench_config(fzb_state *st, void *user)
     config *c = user;
     bench_model *bm = c->bm;
     if (prepare(c) != FZ_OK) {
-        fzb_skip_with_error(st, fz_last_error());
+        skip_with_error(st, c);
         return;
     }
     if (c->kind != KIND_STEP) {
@@ -280,7 +362,7 @@ static void bench_config(fzb_state *st, void *user)
     double fwd = 0, bwd = 0, opt = 0, t0 = fz_now();
     while (fzb_keep_running(st)) {
         if (fz_train_step(bm->t, bm->x, bm->y, NULL) != FZ_OK) {
-            fzb_skip_with_error(st, fz_last_error());
+            skip_with_error(st, c);
             return;
         }
         fz_times t = fz_times_last(bm->t);
@@ -301,11 +383,7 @@ static void bench_config(fzb_state *st, void *user)
     fzb_counter(st, "opt_s", opt, FZB_PER_ITER);
     fzb_counter(st, "threads", fz_get_threads(), FZB_PLAIN);
     fzb_counter(st, "FLOPS", c->planned.fwd + c->planned.bwd + c->planned.opt, FZB_RATE);
-    /* Roughly counts finished repetitions: Google Benchmark first tries growing iteration
-     * counts until a run lasts min_time, then repeats with that count, so a run of at
-     * least half of min_time is most likely a repetition and a shorter one a trial. */
-    if (fz_now() - t0 >= 0.5 * c->sweep->min_time)
-        fzb_sweep_repetition_done(c->sweep);
+    count_repetition(c, fz_now() - t0, false);
 }
 
 fz_status fzb_sweep_register(fzb_sweep *s, const fzb_sweep_args *a)
@@ -317,7 +395,7 @@ fz_status fzb_sweep_register(fzb_sweep *s, const fzb_sweep_args *a)
         fzb_bench *b = fzb_register(s->configs[i].name, bench_config, &s->configs[i], NULL,
                                     NULL, 0);
         if (!b)
-            return fz_set_error(FZ_EINVAL, "freeze_sweep: benchmark '%s' registered twice "
+            return fz_set_error(FZ_EINVAL, "benchmark '%s' registered twice "
                                 "(a repeated --model, --batch, --threads or --spec?)",
                                 s->configs[i].name);
         fzb_set_repetitions(b, a->repetitions);
@@ -350,7 +428,7 @@ fz_status fzb_sweep_keep_samples(config *c, int phase, const double *v, size_t n
     free(c->samples[phase]);
     c->samples[phase] = malloc(n * sizeof *v);
     if (!c->samples[phase])
-        return fz_set_error(FZ_ENOMEM, "freeze_sweep: out of memory for %zu samples", n);
+        return fz_set_error(FZ_ENOMEM, "out of memory for %zu samples", n);
     memcpy(c->samples[phase], v, n * sizeof *v);
     fzb_result r = { 0 };
     fzb_result_set_samples(&r, v, n);
@@ -368,7 +446,7 @@ static fz_status collect_times(config *c, const fzb_results *r)
     static const char *const counter[N_PHASES] = { "fwd_s", "bwd_s", "opt_s", NULL };
     double *v = malloc((r->n ? r->n : 1) * sizeof *v);
     if (!v)
-        return fz_set_error(FZ_ENOMEM, "freeze_sweep: out of memory");
+        return fz_set_error(FZ_ENOMEM, "out of memory collecting %zu runs' times", r->n);
     c->reps = 0;
     fz_status st = FZ_OK;
     for (int p = 0; p < N_PHASES && st == FZ_OK; p++) {

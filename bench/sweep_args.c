@@ -1,5 +1,6 @@
 #include "sweep_args.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -7,6 +8,7 @@
 #include "cli.h"
 #include "decimal.h"
 #include "error.h"
+#include "units.h"
 
 const char fzb_sweep_usage[] =
     "usage: freeze_sweep [--benchmark_* flags] [options]   (--opt value or --opt=value)\n"
@@ -37,6 +39,8 @@ const char fzb_sweep_usage[] =
     "                     with the frozen-prefix cache: phases epoch and epoch_cached (the\n"
     "                     cache is built before the clock runs; cache_bytes its memory)\n"
     "Without --model: 10,5,1@64 and 1024x9@256.  Without --threads: 1 thread and all cores.\n"
+    "A sweep whose models need more than 80% of the physical memory (or the ulimit -v/-d\n"
+    "limit) together is refused before it allocates anything (exit 2).\n"
     "Without --spec, each model the default specs that fit its L layers: none, prefix:K for\n"
     "K = L/4, L/2, 3L/4, L-1, and with L >= 4 fc(L/2).* and last, and bitfit (1024x9: none,\n"
     "prefix:2, prefix:4, prefix:6, prefix:7, fc4.*, last, bitfit; 10,5,1: none, prefix:1, bitfit).\n"
@@ -286,4 +290,72 @@ fz_status fzb_sweep_args_parse(int argc, char **argv, fzb_sweep_args *a)
             return s;
     }
     return FZ_OK;
+}
+
+/* One model at one batch, on a rank training `rows` of it (doubles: 65536-wide layers
+ * at batch 2^20 overflow no size_t here, and the check needs no exact count). */
+static double model_bytes(const fzb_model_arg *m, size_t batch, double rows, size_t n_epoch)
+{
+    double params = 0, kept = 0, widest = 0;
+    size_t layers = m->n_widths - 1;
+    for (size_t l = 0; l < layers; l++) {
+        params += (double)m->widths[l] * (double)m->widths[l + 1] + (double)m->widths[l + 1];
+        if (l > 0)   /* layer 0's input is the caller's x */
+            kept += (double)m->widths[l];
+    }
+    for (size_t l = 0; l < m->n_widths; l++)
+        widest = (double)m->widths[l] > widest ? (double)m->widths[l] : widest;
+    double in = (double)m->widths[0], out = (double)m->widths[layers];
+    double floats = 5 * params                 /* parameters, gradients, 2 undo, momentum */
+                    + rows * kept              /* activations kept for the backward */
+                    + 5 * rows * widest        /* forward scratch, output, dY buffers */
+                    + (double)batch * (in + out);   /* x, y: the whole batch */
+    /* Epoch samples, and the cache of up to one layer's input per sample. */
+    floats += (double)n_epoch * (in + out + widest);
+    return 4 * floats + (double)n_epoch;
+}
+
+double fzb_sweep_planned_bytes(const fzb_sweep_args *a, int ranks)
+{
+    double R = ranks > 1 ? ranks : 1, total = 0;
+    size_t n_batches = a->n_batches ? a->n_batches : 1;
+    for (size_t mi = 0; mi < a->n_models; mi++)
+        for (size_t bi = 0; bi < n_batches; bi++) {
+            size_t batch = a->n_batches ? a->batches[bi] : a->models[mi].batch;
+            total += model_bytes(&a->models[mi], batch, ceil((double)batch / R),
+                                 a->epoch_samples);
+        }
+    return total;
+}
+
+fz_status fzb_sweep_check_memory(const fzb_sweep_args *a, int ranks, double usable_bytes,
+                                 const char *usable_what)
+{
+    double total = fzb_sweep_planned_bytes(a, ranks);
+    if (usable_bytes <= 0 || total <= usable_bytes)
+        return FZ_OK;
+    /* The model and batch that need the most: the one to shrink. */
+    double R = ranks > 1 ? ranks : 1, most = -1;
+    const fzb_model_arg *big = NULL;
+    size_t big_batch = 0, n_batches = a->n_batches ? a->n_batches : 1;
+    for (size_t mi = 0; mi < a->n_models; mi++)
+        for (size_t bi = 0; bi < n_batches; bi++) {
+            size_t batch = a->n_batches ? a->batches[bi] : a->models[mi].batch;
+            double b = model_bytes(&a->models[mi], batch, ceil((double)batch / R),
+                                   a->epoch_samples);
+            if (b > most) {
+                most = b;
+                big = &a->models[mi];
+                big_batch = batch;
+            }
+        }
+    char need[FZB_UNIT_TEXT], all[FZB_UNIT_TEXT], have[FZB_UNIT_TEXT];
+    fzb_fmt_bytes(need, sizeof need, most);
+    fzb_fmt_bytes(all, sizeof all, total);
+    fzb_fmt_bytes(have, sizeof have, usable_bytes);
+    return fz_set_error(FZ_ENOMEM, "--model %s at batch %zu needs at least %s (parameters, "
+                        "gradients, momentum, activations%s), the whole sweep %s: more than "
+                        "%s, %s; refused before allocating anything",
+                        big->name, big_batch, need, a->epoch_samples ? ", epoch samples" : "",
+                        all, have, usable_what);
 }

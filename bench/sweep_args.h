@@ -102,6 +102,30 @@ size_t fzb_default_specs(size_t layers, char specs[][FZB_SPEC_TEXT]);
 /* Parses one --model value into `m`. */
 fz_status fzb_parse_model(const char *text, fzb_model_arg *m);
 
+/* Bytes one rank of `ranks` holds at once for the sweep `a` (all its models and batches
+ * live together), from the widths, batches and --epoch-samples alone: per model and
+ * batch the parameters, and at spec `none` (every parameter trained, which the sweep
+ * always measures) their gradients, the optimizer's undo copies (two with momentum) and
+ * momentum; the forward activations kept for the backward, the step's five
+ * batch × widest-layer buffers, the caller's x and y, and the epoch samples with their
+ * frozen-prefix cache.  The frozen weights' packs never outgrow the gradients they
+ * replace, so they add nothing to the peak.  A lower bound of what the run touches
+ * (allocator, thread team and Google Benchmark come on top): what exceeds the memory
+ * here cannot run. */
+double fzb_sweep_planned_bytes(const fzb_sweep_args *a, int ranks);
+
+/* The share of the physical memory a sweep may plan to use: beyond it the run would
+ * swap or meet the OOM killer, and its times would measure paging. */
+#define FZB_SWEEP_MEMORY_SHARE 0.8
+
+/* FZ_ENOMEM, with a message naming the model and batch that needs the most, what the
+ * whole sweep needs and `usable_what`, when fzb_sweep_planned_bytes exceeds
+ * `usable_bytes` (0 or less: no limit known, FZ_OK).  Checked before anything is
+ * allocated, so an impossible sweep is refused at once instead of after minutes of
+ * initialising memory it cannot finish with. */
+fz_status fzb_sweep_check_memory(const fzb_sweep_args *a, int ranks, double usable_bytes,
+                                 const char *usable_what);
+
 /* The usage text. */
 extern const char fzb_sweep_usage[];
 

@@ -81,6 +81,10 @@ struct fzb_sweep {
 fz_status fzb_sweep_create_ranks(const fzb_sweep_args *a, int cores, FILE *notes, int ranks,
                                  fzb_sweep **out);
 
+/* fzb_sweep_check_memory against what this process may use: 80% of the physical memory,
+ * or a lower ulimit -v / -d. */
+fz_status fzb_sweep_check_memory_here(const fzb_sweep_args *a, int ranks);
+
 /* Sets the model's flags to `spec`; FZ_OK only if the spec fits and leaves work to do. */
 fz_status fzb_sweep_set_spec(bench_model *bm, const char *spec);
 

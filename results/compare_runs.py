@@ -48,9 +48,11 @@ FLOP cut lies outside the time cut's interval widened by --cut-tolerance on each
 Defaults: --alpha 0.05, --tolerance 0.10, --cut-tolerance 0.05.
 
 Exit status: 0 no change (or every goal met), 1 some configuration CHANGED (or FAILS
-the goal), 2 usage error or unusable input (bad option, unreadable file, no samples,
-a faulty sample list, no configuration in both runs, or a run holding one
-configuration twice, e.g. a folder of two systems: pick one with --system).
+the goal), 2 usage error or unusable input (bad option, unreadable file, a damaged
+file: bytes that are not UTF-8, a row of too few or too many fields, a number column
+holding something else, each named by file and line; no samples, a faulty sample list,
+no configuration in both runs, or a run holding one configuration twice, e.g. a folder
+of two systems: pick one with --system).
 """
 import argparse
 import os
@@ -59,7 +61,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))   # runs.py, stats.py beside it
 import runs  # noqa: E402
 import stats  # noqa: E402
-from runs import fmt_time_span, num, spec_order  # noqa: E402
+from runs import fmt_time_span, num  # noqa: E402
 
 # The defaults, in one place: the lead calibrates TIME_TOLERANCE on real A/A pairs (two
 # runs of one build on one machine), which on shared VMs differ by several percent.
@@ -130,11 +132,6 @@ def load_run(path, args):
         if "time_samples_s" in why:
             raise UsageError(f"{path}: {name}: {why}")
         print(f"compare_runs: {path}: skipped {name}: {why}", file=sys.stderr)
-    # Lines as an editor shows them (the header is line 1), for messages about a row.
-    count = {}
-    for r in rows:
-        count[r["_path"]] = count.get(r["_path"], 1) + 1
-        r["_line"] = count[r["_path"]]
     if args.system:
         rows = [r for r in rows if r["_system"] == args.system]
     if args.bench:
@@ -206,11 +203,11 @@ def format_key(k):
 
 
 def sort_key(k, specs):
+    """specs: runs.spec_positions of the specs compared."""
     bench, impl, model, batch, spec, threads, phase, ranks = k
     phase_rank = runs.SWEEP_PHASES.index(phase) if phase in runs.SWEEP_PHASES else 9
     return (bench, impl != "freezebench", impl, runs.model_sort_key(model), int(batch),
-            int(ranks), int(threads), specs.index(spec) if spec in specs else -1, phase_rank,
-            phase)
+            int(ranks), int(threads), specs.get(spec, -1), phase_rank, phase)
 
 
 def print_table(header, body):
@@ -224,6 +221,13 @@ def fmt_median(xs):
     med = stats.median(xs)
     text = fmt_time_span(med, *(ci or (float("nan"), float("nan"))))
     return text if ci else text + " [n/a]"
+
+
+def noisy_run(xs):
+    """Whether a run's samples of one configuration are too spread to trust: the median's
+    interval wider than ±5% (stats.too_wide_time), with enough samples to tell."""
+    ci = stats.median_ci(xs)
+    return ci is not None and stats.too_wide_time(ci[0], ci[1], stats.median(xs))
 
 
 def fmt_p(p):
@@ -257,7 +261,7 @@ def compare(a, b, args):
         raise UsageError("no configuration is in both runs (is one a sweep and the other "
                          "a kernel run?)")
     # Every sample list first: a faulty one ends the comparison before any verdict.
-    specs = spec_order(k[4] for k in sorted(common) if k[4])
+    specs = runs.spec_positions(k[4] for k in sorted(common) if k[4])
     keys = sorted(common, key=lambda k: sort_key(k, specs))
     xa = {k: samples(a.by_key[k]) for k in keys}
     xb = {k: samples(b.by_key[k]) for k in keys}
@@ -269,7 +273,7 @@ def compare(a, b, args):
     cut_adjusted = dict(zip(cut_keys, stats.holm([
         stats.cut_diff_p(xa[k], xa[none_key(k)], xb[k], xb[none_key(k)]) for k in cut_keys])))
 
-    body, changed, small = [], 0, 0
+    body, changed, small, noisy = [], 0, 0, 0
     for k in keys:
         ratio, lo, hi = stats.ratio_ci(xb[k], xa[k])
         significant = adjusted[k] <= args.alpha
@@ -289,6 +293,13 @@ def compare(a, b, args):
             if cut_adjusted[k] <= args.alpha and abs(d) > args.cut_tolerance:
                 verdicts.append(f"CHANGED cut {100 * d:+.1f} pts")
         is_changed = any(v.startswith("CHANGED") for v in verdicts)
+        # A run that was itself too noisy to trust (a neighbour took the cores for part of
+        # it) can be 'significantly' different from a quiet one: the verdict stands, but
+        # the reader is told which side to distrust.
+        wide = [side for side, x in (("A", xa[k]), ("B", xb[k])) if noisy_run(x)]
+        if is_changed and wide:
+            verdicts.append(f"noisy {'+'.join(wide)}")
+            noisy += 1
         changed += is_changed
         small += verdicts == ["small"]
         if args.changes_only and not is_changed:
@@ -316,6 +327,10 @@ def compare(a, b, args):
               "no intervals, hardly any power (rerun with more --repetitions)")
     if small:
         print(f"{small} configuration(s) differ significantly but within tolerance (small)")
+    if noisy:
+        print(f"{noisy} of the CHANGED configuration(s) come from a run whose median interval is "
+              "wider than ±5% (marked noisy A or B): rerun on a quieter machine before "
+              "believing them")
     print(f"{changed} configuration(s) CHANGED" if changed
           else "no significant change beyond tolerance")
     return changed
@@ -329,7 +344,7 @@ def check_gaps(a, args):
     if not keys:
         raise UsageError("no backward rows of prefix:K specs with their none row to check "
                          "(give two runs to compare them)")
-    specs = spec_order(k[4] for k in keys)
+    specs = runs.spec_positions(k[4] for k in keys)
     keys.sort(key=lambda k: sort_key(k, specs))
     xs = {k: samples(a.by_key[k]) for k in keys + [none_key(k) for k in keys]}
     failures, body = 0, []

@@ -42,7 +42,9 @@ def parse_args(argv):
                "  /usr/bin/python3 results/make_report.py\n"
                "  /usr/bin/python3 results/make_report.py runA/ runB/x.csv -o /tmp/R.md\n"
                "Exit status: 0 report written, 1 no readable results or a file could not "
-               "be written (the old one is kept), 2 usage error.")
+               "be written (the old one is kept), 2 usage error or a damaged CSV (bytes "
+               "that are not UTF-8, a row of too few or too many fields, a number column "
+               "holding something else; named by file and line).")
     ap.add_argument("inputs", nargs="*", metavar="CSV_OR_FOLDER",
                     help="results CSV files, or folders whose *.csv are read (not their "
                          "subfolders, so never results/retired/; default: the folder of "
@@ -100,19 +102,25 @@ def describe_machine(srows):
 
 
 def revisions_of(rows):
-    revs = []
+    """The rows' revisions in the order first seen (a dict: one pass, whatever the
+    number of revisions)."""
+    return list(dict.fromkeys(r.get("git_revision") or "unknown" for r in rows))
+
+
+def by_file(rows):
+    """The rows of each file, in one pass (a scan of every row per file was quadratic)."""
+    files = defaultdict(list)
     for r in rows:
-        rev = r.get("git_revision") or "unknown"
-        if rev not in revs:
-            revs.append(rev)
-    return revs
+        files[r["_file"]].append(r)
+    return files
 
 
 def describe_files(srows):
     """One line per file: what made it, from which revision, and whether it has samples."""
     out = []
-    for f in sorted({r["_file"] for r in srows}):
-        frows = [r for r in srows if r["_file"] == f]
+    files = by_file(srows)
+    for f in sorted(files):
+        frows = files[f]
         r = frows[0]
         revs = ", ".join(f"`{v}`" + (f" {DIRTY}" if v.endswith(runs.DIRTY_SUFFIX) else "")
                          for v in revisions_of(frows))
@@ -142,11 +150,9 @@ def provenance(srows):
     """Flags for a system whose files come from more than one revision (their differences
     compare code as well as runs), and for files from dirty builds."""
     out = []
-    by_rev = defaultdict(list)
+    by_rev = defaultdict(dict)            # revision -> its files, as an ordered set
     for r in srows:
-        rev = r.get("git_revision") or "unknown"
-        if r["_file"] not in by_rev[rev]:
-            by_rev[rev].append(r["_file"])
+        by_rev[r.get("git_revision") or "unknown"][r["_file"]] = None
     if len(by_rev) > 1:
         out += [f"> ⚠ **Mixed revisions**: this system's files come from {len(by_rev)} "
                 "revisions, so differences between them compare code as well as runs:", ">"]

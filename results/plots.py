@@ -110,7 +110,7 @@ def _sweep_axis(ax, prow, phase, nones, figures, impls, threads_all, labels):
         # A line only through none, prefix:1, prefix:2, ... (an ordered axis); other
         # specs are categories, and a line to them would suggest a trend.
         ordered = [i for i, s in enumerate(present) if runs.frozen_layers(s) is not None]
-        others = [i for i in range(len(present)) if i not in ordered]
+        others = [i for i, s in enumerate(present) if runs.frozen_layers(s) is None]
         for idx, ls, lab in ((ordered, style, label), (others, "none", None if ordered else label)):
             if not idx:
                 continue
@@ -194,22 +194,20 @@ def plot_gemm(system, rows, out_png, figures=None, nones=None):
         return False
     thread_counts = sorted({int(r["threads"]) for r in gemm})
     impls = impl_order({r["impl"] for r in gemm})
-    cases = []
-    for r in gemm:
-        c = (r["phase"], r["model"])
-        if c not in cases:
-            cases.append(c)
-    kernels = []
-    for p, _ in cases:
-        if p not in kernels:
-            kernels.append(p)
-    cases.sort(key=lambda c: kernels.index(c[0]))        # grouped by kernel, shapes as run
+    # In the order first seen, through dicts: a list's `in` and index() made this
+    # quadratic in the number of shapes.
+    cases = list(dict.fromkeys((r["phase"], r["model"]) for r in gemm))
+    kernels = {p: i for i, p in enumerate(dict.fromkeys(p for p, _ in cases))}
+    cases.sort(key=lambda c: kernels[c[0]])              # grouped by kernel, shapes as run
     bar = 0.8 / len(impls)
     height = max(4.0, len(cases) * len(impls) * 0.13 + 2.2)
     fig, axes = plt.subplots(1, len(thread_counts), figsize=(9.5 * len(thread_counts), height),
                              squeeze=False)
+    by_threads = {n: [] for n in thread_counts}
+    for r in gemm:
+        by_threads[int(r["threads"])].append(r)
     for ax, threads in zip(axes[0], thread_counts):
-        trows = [r for r in gemm if int(r["threads"]) == threads]
+        trows = by_threads[threads]
         for j, impl in enumerate(impls):
             by_case = {(r["phase"], r["model"]): r for r in trows if r["impl"] == impl}
             ys, vals, lo, hi = [], [], [], []

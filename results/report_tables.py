@@ -10,7 +10,7 @@ import runs
 import stats
 from report_figures import DIRTY, NO_SAMPLES, WIDE, dirty_mark, row_notes
 from runs import (NAN, SWEEP_PHASES, fmt_bytes, fmt_count, fmt_flop, has_samples, model_sort_key,
-                  num, sig, spec_order)
+                  num, sig, spec_positions)
 
 LISTED_WARNINGS = 12      # the rest of a long warning list is counted, not listed
 
@@ -101,10 +101,12 @@ def summary(by_system, fig, nones):
     for sid in sorted(by_system):
         sweep = [r for r in sweep_rows(by_system[sid]) if r["ranks"] == "1"]
         at = by_config(sweep)
-        fb = [r for r in sweep if r["impl"] == "freezebench" and r["phase"] == "step"]
-        for model, batch in sorted({(r["model"], int(r["batch"])) for r in fb},
-                                   key=lambda k: (model_sort_key(k[0]), k[1])):
-            mrows = [r for r in fb if r["model"] == model and int(r["batch"]) == batch]
+        fb = defaultdict(list)            # (model, batch) -> its freezebench step rows
+        for r in sweep:
+            if r["impl"] == "freezebench" and r["phase"] == "step":
+                fb[(r["model"], int(r["batch"]))].append(r)
+        for model, batch in sorted(fb, key=lambda k: (model_sort_key(k[0]), k[1])):
+            mrows = fb[(model, batch)]
             counts = sorted({int(r["threads"]) for r in mrows})
             cores = mrows[0].get("cores", "")
             middle = middle_prefix(model, {r["freeze_spec"] for r in mrows})
@@ -205,16 +207,18 @@ def sweep_tables(srows, fig, nones):
     sweep = sweep_rows(srows)
     configs = by_config(sweep)
     groups = defaultdict(set)
+    model_specs = defaultdict(list)      # each model's specs, in the order of the rows
     for r in sweep:
         groups[(r["model"], int(r["batch"]))].add((r["impl"], int(r["ranks"]), int(r["threads"]),
                                                    r["freeze_spec"]))
+        model_specs[r["model"]].append(r["freeze_spec"])
     out = []
     for model, batch in sorted(groups, key=lambda k: (model_sort_key(k[0]), k[1])):
-        specs = spec_order(r["freeze_spec"] for r in sweep if r["model"] == model)
+        specs = spec_positions(model_specs[model])
         body = []
         for impl, ranks, threads, spec in sorted(groups[(model, batch)],
                                                  key=lambda t: (t[0] != "freezebench", t[0], t[1],
-                                                                t[2], specs.index(t[3]))):
+                                                                t[2], specs[t[3]])):
             ph = {p: configs.get(("freeze_sweep", impl, model, str(batch), spec, str(threads), p,
                                   str(ranks)))
                   for p in SWEEP_PHASES}
@@ -253,13 +257,13 @@ def threads_table(srows, fig):
             text += " (slower)" if hi is not None and hi < 1 else " (slower?)"
         cells.setdefault(k, {})[b["phase"]] = text
         notes[k] += [a, b]
-    specs = spec_order(r["freeze_spec"] for r in sweep_rows(srows))
+    specs = spec_positions(r["freeze_spec"] for r in sweep_rows(srows))
     body = [[impl, model, batch, f"`{spec}`", n] + [c.get(p, "") for p in SWEEP_PHASES]
             + [row_notes(notes[(impl, model, batch, spec, n)])]
             for (impl, model, batch, spec, n), c in sorted(
                 cells.items(), key=lambda kv: (kv[0][0] != "freezebench", kv[0][0],
                                                model_sort_key(kv[0][1]), kv[0][2], kv[0][4],
-                                               specs.index(kv[0][3])))]
+                                               specs[kv[0][3]]))]
     return (["Speed-up = median time on 1 thread / median time on N threads, [95 % interval] "
              "(above 1: N threads are faster).  (slower): the whole interval lies below 1; "
              "(slower?): below 1, but the interval (or its absence) leaves it open.", ""]
@@ -279,9 +283,9 @@ def versus_table(srows, fig):
             if any(("freezebench", p) in v and ("pytorch", p) in v for p in SWEEP_PHASES)]
     if not keys:
         return []
-    specs = spec_order(r["freeze_spec"] for r in sweep)
+    specs = spec_positions(r["freeze_spec"] for r in sweep)
     body = []
-    for k in sorted(keys, key=lambda k: (model_sort_key(k[0]), k[1], k[2], specs.index(k[3]))):
+    for k in sorted(keys, key=lambda k: (model_sort_key(k[0]), k[1], k[2], specs[k[3]])):
         v = t[k]
         row, used = [k[0], k[1], k[2], f"`{k[3]}`"], []
         for p in SWEEP_PHASES:
@@ -320,11 +324,10 @@ def kernel_tables(srows, fig):
         impls = sorted({r["impl"] for r in gemm},
                        key=lambda i: (i != "freezebench", not i.startswith("freezebench"), i))
         rows = by_config(gemm)
-        cases = []
-        for r in gemm:
-            c = (r["phase"], r["model"], r["batch"], r["threads"])
-            if c not in cases:
-                cases.append(c)
+        # In the order first seen; a dict, as a list's `in` made this quadratic in the
+        # number of shapes.
+        cases = list(dict.fromkeys((r["phase"], r["model"], r["batch"], r["threads"])
+                                   for r in gemm))
         body = []
         for phase, model, batch, threads in cases:
             row, used = [phase, model.replace("x", "×"), threads], []
@@ -364,11 +367,11 @@ def cpu_vs_cpu(rows, systems, reference, fig):
     keys = [k for k, v in at.items() if reference in v and any(s in v for s in others)]
     if not keys:
         return ["No configuration was measured on the reference system and another one.", ""]
-    specs = spec_order(k[4] for k in keys if k[4])
+    specs = spec_positions(k[4] for k in keys if k[4])
     body = []
     for k in sorted(keys, key=lambda k: (k[0], k[1] != "freezebench", k[1], model_sort_key(k[2]),
                                          int(k[3]), int(k[7]), int(k[5]),
-                                         specs.index(k[4]) if k[4] else -1,
+                                         specs[k[4]] if k[4] else -1,
                                          SWEEP_PHASES.index(k[6]) if k[6] in SWEEP_PHASES else 9,
                                          k[6])):
         v = at[k]

@@ -7,8 +7,10 @@ retired: such a file is listed as skipped, never read.  The statistics on the sa
 results/stats.py's; this module only parses them (stats.parse_samples).
 """
 import csv
+import errno
 import glob
 import hashlib
+import io
 import math
 import os
 import re
@@ -39,6 +41,17 @@ SYSTEM_COLUMNS = ("cpu_vendor", "cpu_family", "cpu_model_number", "cpu_stepping"
 
 SWEEP_PHASES = ("forward", "backward", "optimizer", "step")
 
+# Columns the scripts read as numbers, checked when a file is read: a value that is not
+# one stops the reading with the file and line, never a traceback later.  Whole numbers
+# (keys, sorting, int()): always in WHOLE_COLUMNS, where present and not empty or NA in
+# COUNT_COLUMNS.  NUMBER_COLUMNS as num() reads them: empty, NA, or a number.
+WHOLE_COLUMNS = ("batch", "threads", "ranks")
+COUNT_COLUMNS = ("repetitions", "trainable_params", "frozen_params")
+NUMBER_COLUMNS = ("time_min_s", "time_median_s", "time_max_s", "flops_planned",
+                  "flops_executed", "gflops", "bytes", "gbytes_per_s", "peak_gflops",
+                  "bandwidth_gbytes_per_s", "fraction_of_peak", "flop_cut", "time_cut",
+                  "activation_bytes", "l1d_bytes", "l2_bytes", "l3_bytes", "memory_bytes")
+
 # What a row measures, without the machine: two runs (or two systems) are matched on it.
 # `ranks` (schema 3: MPI ranks of a data-parallel row) is last, so the fields before it
 # keep their positions; load() gives a row without the column ranks "1".
@@ -63,16 +76,81 @@ def isnan(x):
 
 
 def csv_paths(inputs):
-    """Files as given, folders as their *.csv files (sorted)."""
+    """Files as given, folders as their *.csv regular files (sorted): a FIFO named x.csv
+    would block the reading forever."""
     paths = []
     for p in inputs:
         if os.path.isdir(p):
-            paths += sorted(glob.glob(os.path.join(p, "*.csv")))
+            paths += [q for q in sorted(glob.glob(os.path.join(p, "*.csv")))
+                      if os.path.isfile(q)]
         elif os.path.isfile(p):
             paths.append(p)
+        elif os.path.exists(p):
+            raise InputError(f"{p}: not a regular file or a folder")
         else:
             raise InputError(f"{p}: no such file or folder")
     return paths
+
+
+def read_csv(path):
+    """The header and the records of a results CSV, each record a dict with `_line`, the
+    line it starts on (the header is line 1).  InputError naming the file and the line
+    for bytes that are not UTF-8, a record the csv module cannot parse, and a record with
+    more or fewer fields than the header (a cut or damaged row)."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        raise InputError(f"{path}: {e.strerror or e}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise InputError(f"{path} line {line}: byte 0x{data[e.start]:02x} is not UTF-8 "
+                         "(a results CSV is UTF-8 text)") from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header, records, start = None, [], 1
+    try:
+        for fields in reader:
+            line, start = start, reader.line_num + 1
+            if not fields:                  # a blank line, as csv.DictReader skips it
+                continue
+            if header is None:
+                header = fields
+                continue
+            if len(fields) != len(header):
+                raise InputError(f"{path} line {line}: {len(fields)} fields, the header has "
+                                 f"{len(header)} (a cut or damaged row)")
+            r = dict(zip(header, fields))
+            r["_line"] = line
+            records.append(r)
+    except csv.Error as e:
+        raise InputError(f"{path} line {reader.line_num}: {e}") from None
+    return header or [], records
+
+
+def _check_numbers(path, file_rows, columns):
+    """InputError naming the file, line, column and value of the first value that is not
+    the number its column holds (NUMBER_COLUMNS, WHOLE_COLUMNS, COUNT_COLUMNS)."""
+    whole = [c for c in WHOLE_COLUMNS if c in columns]
+    counts = [c for c in COUNT_COLUMNS if c in columns]
+    numbers = [c for c in NUMBER_COLUMNS if c in columns]
+    for r in file_rows:
+        for c in whole + counts:
+            v = r[c]
+            if c in counts and v in ("", "NA"):
+                continue
+            try:
+                int(v)
+            except ValueError:
+                raise InputError(f"{path} line {r['_line']}: {c} {v!r} is not a whole "
+                                 "number") from None
+        for c in numbers:
+            try:
+                num(r[c])
+            except ValueError:
+                raise InputError(f"{path} line {r['_line']}: {c} {r[c]!r} is not a "
+                                 "number") from None
 
 
 def derived_system_id(r):
@@ -87,16 +165,17 @@ def derived_system_id(r):
 
 
 def load(inputs):
-    """Rows of every readable CSV under `inputs`, each with _file, _path, _schema, _system
-    (the system_id, or one derived from the machine columns where it is empty) and
-    _samples (schema 4: the repetitions' times, a list; older schemas: None); and the
-    files skipped with the reason."""
+    """Rows of every readable CSV under `inputs`, each with _file, _path, _line (where it
+    starts in its file), _schema, _system (the system_id, or one derived from the machine
+    columns where it is empty) and _samples (schema 4: the repetitions' times, a list;
+    older schemas: None); and the files skipped with the reason.  A file of a schema
+    this reads that is damaged (bytes that are not UTF-8, a row of too few or too many
+    fields, a number column holding something else) raises InputError naming the file
+    and the line."""
     rows, skipped = [], []
     for path in csv_paths(inputs):
-        with open(path, newline="") as f:
-            reader = csv.DictReader(f)
-            file_rows = list(reader)
-            columns = set(reader.fieldnames or [])
+        header, file_rows = read_csv(path)
+        columns = set(header)
         name = os.path.basename(path)
         if not file_rows:
             skipped.append((name, "no rows"))
@@ -118,9 +197,11 @@ def load(inputs):
             skipped.append((name, bad))
             continue
         for r in file_rows:
-            r["_file"], r["_path"], r["_schema"] = name, path, r["schema_version"]
             # One process wherever the column is missing (schemas 1, 2) or empty.
             r["ranks"] = (r.get("ranks") or "").strip() or "1"
+        _check_numbers(path, file_rows, columns | {"ranks"})
+        for r in file_rows:
+            r["_file"], r["_path"], r["_schema"] = name, path, r["schema_version"]
             sid = (r.get("system_id") or "").strip()
             r["_described"] = bool(sid)
             r["_system"] = sid if sid else derived_system_id(r)
@@ -131,14 +212,14 @@ def load(inputs):
 def _parse_samples(file_rows):
     """Sets each row's _samples; the reason to skip the file where a row's samples are not
     a list of positive finite numbers (a damaged file), else None."""
-    for i, r in enumerate(file_rows, start=2):        # line 1 is the header
+    for r in file_rows:
         if "time_samples_s" not in r:
             r["_samples"] = None                      # schemas 2, 3: no samples
             continue
         try:
             r["_samples"] = stats.parse_samples(r["time_samples_s"] or "")
         except ValueError as e:
-            return f"line {i}: time_samples_s: {e}"
+            return f"line {r['_line']}: time_samples_s: {e}"
     return None
 
 
@@ -152,18 +233,39 @@ def is_dirty(r):
 
 
 class WriteError(Exception):
-    """A file could not be written (write_whole); its old contents are unchanged."""
+    """A file could not be written (write_whole); its old contents are unchanged.
+    `exists`: it was not written because it exists (write_whole(replace=False))."""
 
-    def __init__(self, path, reason):
+    def __init__(self, path, reason, exists=False):
         super().__init__(f"{path}: {reason}")
-        self.path, self.reason = path, reason
+        self.path, self.reason, self.exists = path, reason, exists
 
 
-def write_whole(path, write):
+def _put_in_place(tmp, path, replace):
+    """Renames the finished `tmp` to `path`; with replace False it is linked in instead,
+    which fails with FileExistsError where `path` exists (it never replaces it)."""
+    if replace:
+        os.replace(tmp, path)
+        return
+    try:
+        os.link(tmp, path)
+    except OSError as e:
+        # A file system without hard links: the rename, after a last look.
+        if e.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK):
+            raise
+        if os.path.lexists(path):
+            raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), path) from e
+        os.replace(tmp, path)
+        return
+    os.unlink(tmp)
+
+
+def write_whole(path, write, replace=True):
     """Writes `path` whole: write(f) fills a temporary file beside it (binary), which is
     flushed to disk and renamed over `path`.  On an OSError (a full disk, say) the
     temporary file is removed and WriteError raised: `path` keeps its old contents,
-    never a fragment of the new ones."""
+    never a fragment of the new ones.  With replace False an existing `path` is never
+    replaced, also one that appeared while `write` ran: WriteError with exists True."""
     folder = os.path.dirname(os.path.abspath(path))
     try:
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.",
@@ -185,7 +287,7 @@ def write_whole(path, write):
             write(f)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
+        _put_in_place(tmp, path, replace)
     except BaseException as e:
         if fd is not None:
             os.close(fd)
@@ -194,7 +296,8 @@ def write_whole(path, write):
         except OSError:
             pass
         if isinstance(e, OSError):
-            raise WriteError(path, e.strerror or str(e)) from e
+            raise WriteError(path, e.strerror or str(e),
+                             exists=isinstance(e, FileExistsError)) from e
         raise
 
 
@@ -207,6 +310,12 @@ def frozen_layers(spec):
         return 0
     m = re.fullmatch(r"prefix:(\d+)", spec)
     return int(m.group(1)) if m else None
+
+
+def spec_positions(specs):
+    """{spec: its place in spec_order(specs)}: sort keys look a spec up here, not with
+    list.index, which made sorting quadratic in the number of specs."""
+    return {s: i for i, s in enumerate(spec_order(specs))}
 
 
 def spec_order(specs):

@@ -171,6 +171,20 @@ with tempfile.TemporaryDirectory() as d:
     if not row or "CHANGED" in row or "small" in row:
         problems.append(f"a noisy 30 % difference is called: {row!r}")
 
+    # A 3x change seen against a run whose row was noisy (a neighbour on the cores): still
+    # CHANGED, and the noisy side is named so the reader knows which run to distrust.
+    spread = noise_at("prefix:2", 1, "backward", 0.15)
+    noisy_base = write("noisy-base.csv", sweep(13, noise=spread))
+    tripled = write("tripled.csv", sweep(14, time_of=one("prefix:2", 1, "backward",
+                                                          3 * P2_BWD)))
+    p = expect(1, "3x slower against a noisy baseline row", noisy_base, tripled,
+               stdout=(r"come from a run whose median interval is wider",))
+    row = line_of(p.stdout, "prefix:2 1T backward")
+    if "CHANGED slower" not in row or "noisy A" not in row:
+        problems.append(f"a change against a noisy baseline row is not marked 'noisy A': {row!r}")
+    if "noisy" in line_of(run(base, slower).stdout, "prefix:2 1T backward"):
+        problems.append("a change between two quiet runs is marked noisy")
+
     # ---- a cut that moves while the times stay within tolerance ------------------------
     cut_b = write("cut-b.csv", syn.sweep(m, noise=0.01, seed=9, time_of=lambda s, t, p:
                                          {("prefix:2", 1, "backward"): 1.08 * P2_BWD,
