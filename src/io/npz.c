@@ -131,6 +131,12 @@ static fz_status decode_member(const fz_zip_member *zm, const char *path, fz_npz
 
 fz_status fz_npz_read(const char *path, fz_npz *out)
 {
+    return fz_npz_read_checked(path, NULL, NULL, out);
+}
+
+fz_status fz_npz_read_checked(const char *path, fz_npz_name_check *check, void *ctx,
+                              fz_npz *out)
+{
     if (!path || !out)
         return fz_set_error(FZ_EINVAL, "fz_npz_read: %s is NULL", !path ? "path" : "out");
     *out = (fz_npz){ 0 };
@@ -144,6 +150,24 @@ fz_status fz_npz_read(const char *path, fz_npz *out)
     free(buf);
     if (st != FZ_OK)
         return st;
+    /* The names before any member is decoded: a member the decoder would refuse (an
+     * int64 buffer) may say more about the archive by its name than by its dtype. */
+    for (size_t i = 0; check && i < zip.count; i++) {
+        const char *name = zip.members[i].name;
+        size_t nl = strlen(name), suffix = sizeof NPY_SUFFIX - 1;
+        char key[512];
+        if (nl > suffix && nl - suffix < sizeof key &&
+            !strcmp(name + nl - suffix, NPY_SUFFIX)) {
+            memcpy(key, name, nl - suffix);
+            key[nl - suffix] = '\0';
+            name = key;
+        }
+        st = check(path, name, ctx);
+        if (st != FZ_OK) {
+            fz_zip_free(&zip);
+            return st;
+        }
+    }
 
     fz_npz z = { calloc(zip.count ? zip.count : 1, sizeof *z.arrays), 0 };
     if (!z.arrays)

@@ -12,6 +12,7 @@
 #include "finite.h"
 #include "model.h"
 #include "npz.h"
+#include "param_names.h"
 
 /* The shape a model tensor has in a state_dict: (O, I) for a weight, (O,) for a bias. */
 static size_t expected_shape(const fz_tensor *t, size_t shape[2])
@@ -40,11 +41,44 @@ static fz_extra *find_extra(const fz_model *m, const char *name)
     return NULL;
 }
 
-/* Tensor t's array: under its state_dict name, or its own name. */
+/* The tensor whose state_dict name is `name`, or -1.  Only that name: the library's own
+ * fcK name of a tensor is never matched beside it (param_names.h), so an archive whose
+ * layers are fc0, fc1, fc2 maps each array to its own tensor. */
+static long find_tensor(const fz_model *m, const char *name)
+{
+    for (size_t i = 0; i < m->n_tensors; i++)
+        if (!strcmp(fz_tensor_state_name(&m->tensors[i]), name))
+            return (long)i;
+    return -1;
+}
+
+/* Tensor t's array, under its state_dict name. */
 static const fz_npz_array *find_array(const fz_npz *z, const fz_tensor *t)
 {
-    const fz_npz_array *a = fz_npz_find(z, fz_tensor_state_name(t));
-    return a ? a : fz_npz_find(z, t->name);
+    return fz_npz_find(z, fz_tensor_state_name(t));
+}
+
+/* The buffers of a BatchNorm layer (and of InstanceNorm with running statistics). */
+static const char *const NORM_BUFFERS[] = { "running_mean", "running_var",
+                                            "num_batches_tracked" };
+
+/* Refuses an archive with a BatchNorm layer, by its buffers' names, before any array is
+ * decoded: its int64 num_batches_tracked would otherwise be refused as a dtype, and
+ * --ignore-unknown would keep the layer as untouched arrays while the forward, which
+ * runs Linear and ReLU only, skipped it: the model trained would not be the user's. */
+static fz_status refuse_batchnorm(const char *path, const char *name, void *ctx)
+{
+    (void)ctx;
+    const char *dot = strrchr(name, '.'), *last = dot ? dot + 1 : name;
+    for (size_t i = 0; i < sizeof NORM_BUFFERS / sizeof NORM_BUFFERS[0]; i++)
+        if (!strcmp(last, NORM_BUFFERS[i]))
+            return fz_set_error(FZ_EFORMAT, "%s: '%s' is a buffer of a BatchNorm layer"
+                                "%s%.*s%s: freezebench trains Linear/ReLU MLPs and its "
+                                "forward would skip the BatchNorm, so such a model is "
+                                "refused by design (--ignore-unknown or not)", path, name,
+                                dot ? " ('" : "", dot ? (int)(dot - name) : 0, name,
+                                dot ? "')" : "");
+    return FZ_OK;
 }
 
 /* Every array names a tensor of the model (or one of its kept extra arrays) with its
@@ -53,7 +87,7 @@ static fz_status check_against(const fz_model *m, const fz_npz *z, const char *p
 {
     for (size_t i = 0; i < z->count; i++) {
         const fz_npz_array *a = &z->arrays[i];
-        long t = fz_model_find(m, a->name);
+        long t = find_tensor(m, a->name);
         fz_extra *x = t < 0 ? find_extra(m, a->name) : NULL;
         if (x) {
             if (a->ndim != x->ndim || memcmp(a->shape, x->shape, a->ndim * sizeof *a->shape))
@@ -61,9 +95,12 @@ static fz_status check_against(const fz_model *m, const fz_npz *z, const char *p
                                     "model's", path, a->name);
             continue;
         }
-        if (t < 0)
-            return fz_set_error(FZ_ENOTFOUND, "%s: unknown tensor '%s': the model has "
-                                "fc1..fc%zu .weight/.bias", path, a->name, m->n_layers);
+        if (t < 0) {
+            char names[200];
+            fz_describe_param_names(m, names, sizeof names);
+            return fz_set_error(FZ_ENOTFOUND, "%s: unknown tensor '%s': the model has %s",
+                                path, a->name, names);
+        }
         size_t want[2], ndim = expected_shape(&m->tensors[t], want);
         if (a->ndim != ndim || a->shape[0] != want[0] || (ndim == 2 && a->shape[1] != want[1])) {
             char got_s[128], want_s[64];
@@ -115,7 +152,7 @@ fz_status fz_load_npz(fz_model *m, const char *path)
     if (!m || !path)
         return fz_set_error(FZ_EINVAL, "fz_load_npz: %s is NULL", !m ? "model" : "path");
     fz_npz z;
-    fz_status st = fz_npz_read(path, &z);
+    fz_status st = fz_npz_read_checked(path, refuse_batchnorm, NULL, &z);
     if (st == FZ_OK)
         st = load_checked(m, &z, path);
     fz_npz_free(&z);
@@ -170,43 +207,150 @@ static bool ends_with(const char *s, const char *tail)
     return n >= k && !strcmp(s + n - k, tail);
 }
 
-/* The layers by rule (freezebench.h, fz_mlp_from_state_dict): fc1..fcL, the map, or
- * every 2-D ".weight" in archive order. */
+/* ---- --map ------------------------------------------------------------------------- */
+
+/* Layer fcK of a map (K = its index + 1): the arrays PREFIX.weight and PREFIX.bias. */
+typedef struct {
+    const char *prefix;
+    size_t len;
+} map_item;
+
+/* How much of a map a message quotes. */
+#define MAP_QUOTE 80
+#define MAP_Q(map) (int)(strlen(map) > MAP_QUOTE ? MAP_QUOTE : strlen(map)), (map), \
+                   strlen(map) > MAP_QUOTE ? "..." : ""
+
+/* Parses "fc1=P1,fc2=P2,...": fc1, fc2, ... in order, no empty item, no empty or
+ * overlong prefix, and no prefix twice (the same arrays would be trained as two layers
+ * and written back once, under one name).  *items is malloc'd, *n entries. */
+static fz_status parse_map(const char *map, map_item **items, size_t *n)
+{
+    *items = NULL;
+    *n = 0;
+    if (!*map)
+        return fz_set_error(FZ_EINVAL, "--map is empty: name the layers fc1=PREFIX,"
+                            "fc2=PREFIX,... (PREFIX.weight is the layer's weight)");
+    size_t cap = 1;
+    for (const char *c = map; *c; c++)
+        cap += *c == ',';
+    map_item *it = malloc(cap * sizeof *it);
+    if (!it)
+        return fz_set_error(FZ_ENOMEM, "--map: out of memory");
+    fz_status st = FZ_OK;
+    for (const char *p = map; st == FZ_OK;) {
+        const char *comma = strchr(p, ','), *end = comma ? comma : p + strlen(p);
+        const char *eq = memchr(p, '=', (size_t)(end - p));
+        char want[32];
+        size_t k = *n + 1, wl = (size_t)snprintf(want, sizeof want, "fc%zu=", k);
+        size_t len = eq ? (size_t)(end - eq - 1) : 0;
+        if (end == p)
+            st = fz_set_error(FZ_EINVAL, "--map '%.*s%s': item %zu is empty (a trailing "
+                              "comma, or two commas in a row)", MAP_Q(map), k);
+        else if (!eq || (size_t)(eq - p) + 1 != wl || strncmp(p, want, wl))
+            st = fz_set_error(FZ_EINVAL, "--map '%.*s%s': item %zu should be fc%zu=PREFIX "
+                              "(layers in order from fc1)", MAP_Q(map), k, k);
+        else if (len == 0)
+            st = fz_set_error(FZ_EINVAL, "--map '%.*s%s': item %zu, fc%zu=, names no "
+                              "prefix", MAP_Q(map), k, k);
+        else if (len > FZ_EXT_NAME_MAX - 8)
+            st = fz_set_error(FZ_EINVAL, "--map: fc%zu's prefix is longer than %d bytes",
+                              k, FZ_EXT_NAME_MAX - 8);
+        for (size_t j = 0; st == FZ_OK && j < *n; j++)
+            if (it[j].len == len && !memcmp(it[j].prefix, eq + 1, len))
+                st = fz_set_error(FZ_EINVAL, "--map '%.*s%s': fc%zu and fc%zu both name "
+                                  "'%.*s': each layer must be a different archive prefix "
+                                  "(one array cannot be two layers)", MAP_Q(map), j + 1, k,
+                                  (int)len, eq + 1);
+        if (st != FZ_OK)
+            break;
+        it[(*n)++] = (map_item){ eq + 1, len };
+        if (!comma)
+            break;
+        p = comma + 1;
+    }
+    if (st != FZ_OK) {
+        free(it);
+        *n = 0;
+        return st;
+    }
+    *items = it;
+    return FZ_OK;
+}
+
+fz_status fz_npz_map_check(const char *map)
+{
+    if (!map)
+        return fz_set_error(FZ_EINVAL, "fz_npz_map_check: map is NULL");
+    map_item *items;
+    size_t n;
+    fz_status st = parse_map(map, &items, &n);
+    free(items);
+    return st;
+}
+
+/* ---- which arrays are the layers --------------------------------------------------- */
+
+/* "fcK.weight", K a decimal number: the library's own naming. */
+static bool is_numbered_weight(const char *name)
+{
+    if (strncmp(name, "fc", 2))
+        return false;
+    size_t digits = strspn(name + 2, "0123456789");
+    return digits > 0 && !strcmp(name + 2 + digits, ".weight");
+}
+
+/* L when the archive's fcK weights are exactly fc1.weight .. fcL.weight, else 0.  Only
+ * then are they the layers in the order of their numbers: an archive with fc0, or with
+ * fc2 and fc3 but no fc1, or a gap, is some other module's naming, taken in archive order
+ * like any other (and never mixed up with the library's fcK names, param_names.h). */
+static size_t own_numbering(const fz_npz *z)
+{
+    size_t numbered = 0, run = 0;
+    char name[32];
+    for (size_t i = 0; i < z->count; i++)
+        numbered += is_numbered_weight(z->arrays[i].name);
+    for (;;) {
+        snprintf(name, sizeof name, "fc%zu.weight", run + 1);
+        if (!fz_npz_find(z, name))
+            break;
+        run++;
+    }
+    return run > 0 && run == numbered ? run : 0;
+}
+
+/* The layers by rule (freezebench.h, fz_mlp_from_state_dict): the map, fc1..fcL, or
+ * every 2-D ".weight" in archive order.  `out` has room for z->count layers. */
 static fz_status find_layers(const fz_npz *z, const char *path, const char *map,
                              found_layer *out, size_t *n)
 {
     *n = 0;
     char name[FZ_EXT_NAME_MAX + 16];
-    if (!map && fz_npz_find(z, "fc1.weight")) {
-        for (size_t l = 1; l <= z->count; l++) {
-            snprintf(name, sizeof name, "fc%zu.weight", l);
-            const fz_npz_array *w = fz_npz_find(z, name);
-            if (!w)
-                break;
-            out[(*n)++] = (found_layer){ w, bias_of(z, name, strlen(name) - 7) };
-        }
-        return FZ_OK;
-    }
     if (map) {
-        const char *p = map;
-        while (*p) {
-            const char *comma = strchr(p, ','), *end = comma ? comma : p + strlen(p);
-            const char *eq = memchr(p, '=', (size_t)(end - p));
-            snprintf(name, sizeof name, "fc%zu=", *n + 1);
-            if (!eq || (size_t)(eq - p) + 1 != strlen(name) || strncmp(p, name, strlen(name)) ||
-                eq + 1 == end || (size_t)(end - eq) > FZ_EXT_NAME_MAX - 8 || *n == z->count)
-                return fz_set_error(FZ_EINVAL, "--map '%s': item %zu should be fc%zu=PREFIX "
-                                    "(layers in order from fc1)", map, *n + 1, *n + 1);
-            snprintf(name, sizeof name, "%.*s.weight", (int)(end - eq - 1), eq + 1);
+        map_item *items;
+        size_t count;
+        fz_status st = parse_map(map, &items, &count);
+        /* Each found weight is a different array (the prefixes differ), so at most
+         * z->count of them fill `out`. */
+        for (size_t k = 0; st == FZ_OK && k < count; k++) {
+            snprintf(name, sizeof name, "%.*s.weight", (int)items[k].len, items[k].prefix);
             const fz_npz_array *w = fz_npz_find(z, name);
             if (!w)
-                return fz_set_error(FZ_ENOTFOUND, "%s: --map fc%zu=%.*s: no array '%s'", path,
-                                    *n + 1, (int)(end - eq - 1), eq + 1, name);
-            out[(*n)++] = (found_layer){ w, bias_of(z, eq + 1, (size_t)(end - eq - 1)) };
-            p = comma ? comma + 1 : end;
+                st = fz_set_error(FZ_ENOTFOUND, "%s: --map fc%zu=%.*s: no array '%s'", path,
+                                  k + 1, (int)items[k].len, items[k].prefix, name);
+            else
+                out[(*n)++] = (found_layer){ w, bias_of(z, items[k].prefix, items[k].len) };
         }
-        return FZ_OK;
+        free(items);
+        return st;
     }
+    size_t own = own_numbering(z);
+    for (size_t l = 1; l <= own; l++) {
+        snprintf(name, sizeof name, "fc%zu.weight", l);
+        out[(*n)++] = (found_layer){ fz_npz_find(z, name),
+                                     bias_of(z, name, strlen(name) - 7) };
+    }
+    if (own)
+        return FZ_OK;
     for (size_t i = 0; i < z->count; i++) {
         const fz_npz_array *a = &z->arrays[i];
         if (a->ndim == 2 && ends_with(a->name, ".weight"))
@@ -302,8 +446,11 @@ fz_model *fz_mlp_from_state_dict(const char *path, const fz_npz_import *opts)
         fz_set_error(FZ_EINVAL, "fz_mlp_from_state_dict: path is NULL");
         return NULL;
     }
+    /* A malformed map is the caller's mistake whatever the file holds: said first. */
+    if (opts && opts->map && fz_npz_map_check(opts->map) != FZ_OK)
+        return NULL;
     fz_npz z;
-    if (fz_npz_read(path, &z) != FZ_OK)
+    if (fz_npz_read_checked(path, refuse_batchnorm, NULL, &z) != FZ_OK)
         return NULL;
     fz_model *m = NULL;
     found_layer *f = calloc(z.count ? z.count : 1, sizeof *f);

@@ -19,9 +19,12 @@ typedef fz_status fz_file_writer(FILE *f, void *ctx);
 
 /* Replaces `path` by what `write` writes.  The temporary file is "<name>.tmp-<pid>-<n>"
  * (the name cut to 200 bytes, so any valid name has room for the suffix); ones that a
- * killed writer left behind are removed first.  A new file gets mode 0666 less the
- * umask, as open(2) would give it; a replaced file keeps its mode.  FZ_EIO, with path and
- * reason, when a step fails. */
+ * killed writer left behind are removed first.  While the write runs, a SIGINT, SIGTERM
+ * or SIGHUP whose action is the default removes the temporary file and then ends the
+ * process by that signal as it would have; one the program ignores or handles is left
+ * to it (replace.c says why).  A new file gets mode 0666 less the umask, as open(2)
+ * would give it; a replaced file keeps its mode.  FZ_EIO, with path and reason, when a
+ * step fails. */
 fz_status fz_file_replace(const char *path, fz_file_writer *write, void *ctx);
 
 /* Whether `path` can take an output now, so a program can ask before hours of work:

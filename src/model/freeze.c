@@ -11,6 +11,7 @@
 
 #include "error.h"
 #include "freeze.h"
+#include "param_names.h"
 
 /* Longest item quoted back in a message. */
 #define ITEM_QUOTE 64
@@ -91,16 +92,20 @@ static fz_status select_item(const fz_model *m, const char *item, size_t len,
     pattern[len] = '\0';
     bool any = false;
     for (size_t i = 0; i < m->n_tensors; i++) {
-        /* Either name: fc2.weight, or the state_dict's own (0.weight). */
-        if (fnmatch(pattern, m->tensors[i].name, 0) == 0 ||
-            (m->tensors[i].ext[0] && fnmatch(pattern, m->tensors[i].ext, 0) == 0)) {
+        /* The state_dict's names only (0.weight; fc2.weight for a model of fcK layers),
+         * never the library's own beside them: in an archive whose layers are fc0, fc1,
+         * fc2, 'fc1.*' must mean the archive's fc1 alone, as in PyTorch. */
+        if (fnmatch(pattern, fz_tensor_state_name(&m->tensors[i]), 0) == 0) {
             selected[i] = true;
             any = true;
         }
     }
-    if (!any)
+    if (!any) {
+        char names[200];
+        fz_describe_param_names(m, names, sizeof names);
         return fz_set_error(FZ_ENOTFOUND, "freeze spec: '%s' matches no parameter (the "
-                            "model has fc1..fc%zu .weight/.bias)", pattern, m->n_layers);
+                            "model has %s)", pattern, names);
+    }
     return FZ_OK;
 }
 

@@ -11,6 +11,7 @@
 #include "align.h"
 #include "error.h"
 #include "model.h"
+#include "param_names.h"
 #include "rng.h"
 
 fz_model *fz_mlp_create(const size_t *widths, size_t n_widths, uint64_t seed)
@@ -161,9 +162,11 @@ long fz_model_find(const fz_model *m, const char *name)
 {
     if (!m || !name)
         return -1;
+    /* The state_dict's name only, never the library's fcK name beside it: in an
+     * archive of layers fc0, fc1, fc2, "fc1.weight" is the archive's fc1, not the
+     * library's fc1.weight, which is the archive's fc0.weight (param_names.h). */
     for (size_t i = 0; i < m->n_tensors; i++)
-        if (!strcmp(m->tensors[i].name, name) ||
-            (m->tensors[i].ext[0] && !strcmp(m->tensors[i].ext, name)))
+        if (!strcmp(fz_tensor_state_name(&m->tensors[i]), name))
             return (long)i;
     return -1;
 }
@@ -175,9 +178,12 @@ static long find_or_complain(const fz_model *m, const char *name, const char *wh
         return -1;
     }
     long i = fz_model_find(m, name);
-    if (i < 0)
-        fz_set_error(FZ_ENOTFOUND, "%s: no parameter named '%s' (the model has fc1..fc%zu "
-                     ".weight/.bias)", who, name, m->n_layers);
+    if (i < 0) {
+        char names[200];
+        fz_describe_param_names(m, names, sizeof names);
+        fz_set_error(FZ_ENOTFOUND, "%s: no parameter named '%s' (the model has %s)", who,
+                     name, names);
+    }
     return i;
 }
 
