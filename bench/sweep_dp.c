@@ -28,6 +28,7 @@
 
 #include <mpi.h>
 
+#include "agree.h"
 #include "clock.h"
 #include "error.h"
 #include "publish.h"
@@ -47,18 +48,87 @@ static _Noreturn void die(const char *what)
     exit(1);   /* not reached */
 }
 
-/* Whether `ok` holds on every rank.  A rank that failed prints its message, unless rank
- * 0 failed too (then rank 0's message stands for all: the same input fails the same). */
+/* Every rank's decision (agree.h), with what this rank should say printed. */
+static int agree(int status, const char *msg, const fz_agree_value *v, size_t n)
+{
+    char say[FZ_AGREE_MSG + 32];
+    int decision = fz_dp_agree(status, msg, v, n, "every rank must run the same "
+                               "configurations and steps", say, sizeof say);
+    if (say[0])
+        fprintf(stderr, "freeze_sweep: %s\n", say);
+    return decision;
+}
+
+/* Whether `ok` holds on every rank; a rank that failed prints its message (once for
+ * all where every rank failed alike: the same input fails the same way). */
 static bool all_ok(bool ok, const char *what)
 {
-    int failed[2] = { !ok, rank == 0 && !ok };
-    MPI_Allreduce(MPI_IN_PLACE, failed, 2, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-    if (!ok && rank == 0)
-        fprintf(stderr, "freeze_sweep: %s%s%s\n", what, *what ? ": " : "", fz_last_error());
-    else if (!ok && !failed[1])
-        fprintf(stderr, "freeze_sweep: rank %d: %s%s%s\n", rank, what, *what ? ": " : "",
-                fz_last_error());
-    return !failed[0];
+    char msg[FZ_AGREE_MSG] = "";
+    if (!ok)
+        snprintf(msg, sizeof msg, "%s%s%s", what, *what ? ": " : "", fz_last_error());
+    return agree(ok ? 0 : 2, msg, NULL, 0) == 0;
+}
+
+/* Appends item to a space-separated list in text, cut where it is full (what a cut
+ * hides, the check of the configurations as built still sees: configs_value). */
+static void list_add(char *text, size_t size, const char *item)
+{
+    size_t n = strlen(text);
+    if (n + 1 < size)
+        snprintf(text + n, size - n, "%s%s", n ? " " : "", item);
+}
+
+/* What every rank must share before any collective: what ends the program at once
+ * (--help, --machine), the options that set each configuration's steps (--repetitions,
+ * --min-time, --epoch-samples) and those that set the configurations, which every rank
+ * must visit in the same order.  Returns the count. */
+static size_t sweep_values(bool help, const fzb_sweep_args *a, fz_agree_value *v)
+{
+    size_t n = 0;
+    fz_agree_text(&v[n++], "--help", help ? "given" : NULL);
+    if (help)
+        return n;
+    char text[1024] = "", item[128];
+    fz_agree_text(&v[n++], "--machine", a->machine ? "given" : NULL);
+    fz_agree_number(&v[n++], "--repetitions", (uint64_t)a->repetitions);
+    fz_agree_real(&v[n++], "--min-time", a->min_time, false);
+    fz_agree_number(&v[n++], "--epoch-samples", a->epoch_samples);
+    for (size_t i = 0; i < a->n_models; i++) {
+        snprintf(item, sizeof item, "%s@%zu", a->models[i].name, a->models[i].batch);
+        list_add(text, sizeof text, item);
+    }
+    fz_agree_text(&v[n++], "--model", text);
+    text[0] = '\0';
+    for (size_t i = 0; i < a->n_batches; i++) {
+        snprintf(item, sizeof item, "%zu", a->batches[i]);
+        list_add(text, sizeof text, item);
+    }
+    fz_agree_text(&v[n++], "--batch", a->n_batches ? text : NULL);
+    text[0] = '\0';
+    for (size_t i = 0; i < a->n_threads; i++) {
+        snprintf(item, sizeof item, "%d", a->threads[i]);
+        list_add(text, sizeof text, item);
+    }
+    fz_agree_text(&v[n++], "--threads", text);
+    text[0] = '\0';
+    for (size_t i = 0; !a->fit_default_specs && i < a->n_specs; i++)
+        list_add(text, sizeof text, a->specs[i]);
+    fz_agree_text(&v[n++], "--spec", a->fit_default_specs ? NULL : text);
+    return n;
+}
+
+/* The configurations as built, in order: what the rounds visit.  The options agree
+ * already; this catches what each node resolves for itself (--threads 0: its cores). */
+static void configs_value(const fzb_sweep *s, fz_agree_value *v)
+{
+    uint64_t h = FZ_AGREE_HASH0;
+    for (size_t i = 0; i < s->n_configs; i++)
+        h = fz_agree_hash(s->configs[i].name, strlen(s->configs[i].name) + 1, h);
+    char threads[16];   /* a long list is cut: the hash tells them apart */
+    fzb_sweep_threads_text(s, threads, sizeof threads);
+    v->what = "the configurations";
+    v->value = h;
+    snprintf(v->text, sizeof v->text, "(%zu, threads %.15s)", s->n_configs, threads);
 }
 
 /* Rank 0's int on every rank; the others sleep while they wait (rank 0 may be measuring
@@ -269,11 +339,21 @@ static int sweep_main(const fzb_sweep_args *args)
     fz_set_binding(!bind || strcmp(bind, "0") != 0);
     fzb_context ctx;
     fzb_context_get(&ctx);
+    /* Each rank's memory, then one decision: a rank on a smaller node refusing alone
+     * would leave the others waiting in fz_dp_create. */
+    if (!all_ok(fzb_sweep_check_memory_here(args, ranks) == FZ_OK, ""))
+        return 2;
     fzb_sweep *sweep = NULL;
     fz_status st = fzb_sweep_create_ranks(args, ctx.machine.cores, rank == 0 ? stderr : NULL,
                                           ranks, &sweep);
     if (!all_ok(st == FZ_OK, ""))
         return 2;
+    fz_agree_value configs;
+    configs_value(sweep, &configs);
+    if (agree(0, "", &configs, 1) != 0) {
+        fzb_sweep_free(sweep);   /* collective, as below */
+        return 2;
+    }
 
     /* Rank 0 claims the output and measures the limits; the others wait for its word. */
     fzb_csv *table = NULL;
@@ -348,27 +428,36 @@ static int sweep_main(const fzb_sweep_args *args)
 
 static int mpi_main(int argc, char **argv)
 {
+    /* Every rank parses its own argv; before any collective the ranks agree on the
+     * outcome and on the options (sweep_values), so a rank given other arguments, or
+     * whose arguments do not parse, ends every rank with its message, not a hang. */
+    char msg[FZ_AGREE_MSG] = "";
+    int status = 0;
     const char *flag = unsupported_flag(argc, argv);
-    for (int i = 1; !flag && i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0) {
-            if (rank == 0)
-                fputs(fzb_sweep_usage, stdout);
-            return 0;
+    bool help = false;
+    for (int i = 1; !flag && i < argc; i++)
+        help |= strcmp(argv[i], "--help") == 0;
+    fzb_sweep_args args;
+    if (flag) {
+        snprintf(msg, sizeof msg, "%s: not supported under mpirun with more than one rank "
+                 "(the sweep times its own steps there, not through Google Benchmark; "
+                 "--repetitions and --min-time are)", flag);
+        status = 2;
+    } else if (!help) {
+        fzb_init_with_defaults(&argc, &argv, NULL, 0, fzb_sweep_usage);   /* for the probes */
+        if (fzb_sweep_args_parse(argc, argv, &args) != FZ_OK) {
+            snprintf(msg, sizeof msg, "%s", fz_last_error());
+            status = 2;
         }
     }
-    if (flag) {
+    fz_agree_value v[FZ_AGREE_MAX];
+    status = agree(status, msg, v, status ? 0 : sweep_values(help, &args, v));
+    if (status)
+        return status;
+    if (help) {
         if (rank == 0)
-            fprintf(stderr, "freeze_sweep: %s: not supported under mpirun with more than one "
-                    "rank (the sweep times its own steps there, not through Google "
-                    "Benchmark; --repetitions and --min-time are)\n", flag);
-        return 2;
-    }
-    fzb_init_with_defaults(&argc, &argv, NULL, 0, fzb_sweep_usage);   /* for the probes */
-    fzb_sweep_args args;
-    if (fzb_sweep_args_parse(argc, argv, &args) != FZ_OK) {
-        if (rank == 0)
-            fprintf(stderr, "freeze_sweep: %s\n", fz_last_error());
-        return 2;
+            fputs(fzb_sweep_usage, stdout);
+        return 0;
     }
     if (args.machine) {
         if (rank != 0)
@@ -379,7 +468,7 @@ static int mpi_main(int argc, char **argv)
         fzb_machine_info_json(&m, stdout);
         return fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1;
     }
-    int status = check_args(&args);
+    status = check_args(&args);
     return status ? status : sweep_main(&args);
 }
 

@@ -37,6 +37,8 @@ expect "batch 7 of model 16x4 is not a multiple of the 2 ranks" --model 16x4 --b
 expect "batch 5 of model 16x4 is not a multiple of the 2 ranks" --model 16x4@5
 expect "not supported under mpirun" --model 16x4@8 --benchmark_filter=none
 expect "epoch-samples" --model 16x4@8 --epoch-samples 16
+# A sweep no rank's memory can hold: refused by every rank alike, before any allocation.
+expect "needs at least" --model 65536,65536@2 --spec none
 timeout 60 env FREEZEBENCH_DP_FAIL=1:4 "$mpirun" -np 2 --oversubscribe "$sweep" \
     --quick-probes --model 16x4@8 --repetitions 2 --min-time 0.001 \
     --allow-dirty --output "$dir/out.csv" >"$dir/stdout" 2>"$dir/stderr"

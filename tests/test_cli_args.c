@@ -222,6 +222,34 @@ static void cache_schedule_map_options(void **state)
     assert_string_equal(a.map, "fc1=0");
 }
 
+/* --map's grammar is checked as it is parsed, before any file is read: fcK=PREFIX for
+ * K = 1, 2, ... in order, no empty item (a trailing comma was accepted) or PREFIX. */
+static void malformed_map_is_usage_error_naming_the_item(void **state)
+{
+    (void)state;
+    fz_cli_args a;
+    char err[256];
+    const struct { const char *map, *says; } bad[] = {
+        { "fc1=0,", "item 2 is empty (a trailing comma)" },
+        { ",fc1=0", "item 1 is empty (a leading comma)" },
+        { "fc1=0,,fc2=2", "item 2 is empty (two commas in a row)" },
+        { "fc1=", "item 1 'fc1=' has no PREFIX" },
+        { "fc2=0", "item 1 'fc2=0' should be fc1=PREFIX" },
+        { "fc1=0,fc3=4", "item 2 'fc3=4' should be fc2=PREFIX" },
+        { "0", "item 1 '0' should be fc1=PREFIX" },
+        { "fc1=0,fc1=2", "item 2 'fc1=2' should be fc2=PREFIX" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        expect_usage_error(parse_train_with(&a, err, sizeof err, "--map", bad[i].map), err,
+                           bad[i].says);
+        char *map = (char *)bad[i].map;
+        expect_usage_error(PARSE(&a, err, "params", "m.npz", "--map", map), err, "--map");
+    }
+    assert_int_equal(parse_train_with(&a, err, sizeof err, "--map",
+                                      "fc1=0,fc2=encoder.lin,fc3=fc3"), 0);
+    assert_string_equal(a.map, "fc1=0,fc2=encoder.lin,fc3=fc3");
+}
+
 static void params_rejects_train_options_and_extra_arguments(void **state)
 {
     (void)state;
@@ -249,6 +277,7 @@ int main(void)
         cmocka_unit_test(train_without_required_option_is_usage_error_naming_it),
         cmocka_unit_test(params_rejects_train_options_and_extra_arguments),
         cmocka_unit_test(cache_schedule_map_options),
+        cmocka_unit_test(malformed_map_is_usage_error_naming_the_item),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

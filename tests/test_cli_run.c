@@ -266,17 +266,17 @@ static void params_to_a_full_stdout_exits_1(void **state)
 }
 
 /* A non-ASCII character in a spec is named by its bytes' value, never by one byte of it
- * printed alone (which is not text). */
+ * printed alone (which is not text).  A malformed spec is a usage error (exit 2). */
 static void non_ascii_spec_is_named_without_broken_bytes(void **state)
 {
     (void)state;
-    expect(run("params %s/good_savez.npz --freeze 'f\xc3\xa9*'", FZ_TEST_DATA), 1,
+    expect(run("params %s/good_savez.npz --freeze 'f\xc3\xa9*'", FZ_TEST_DATA), 2,
            "bad byte 0xc3");
     for (const char *p = output; (p = strchr(p, '\xc3')); p++)
         assert_true(p[1] == '\xa9');
     /* a quote cut at 64 bytes does not split the character either */
     expect(run("params %s/good_savez.npz --freeze '%s\xc3\xa9'", FZ_TEST_DATA,
-               "fc1.weight,fc2.weight,fc1.bias,fc2.bias,fc1.*,fc2.*,*.bias,fc1.w"), 1,
+               "fc1.weight,fc2.weight,fc1.bias,fc2.bias,fc1.*,fc2.*,*.bias,fc1.w"), 2,
            "0xc3");
     for (const char *p = output; (p = strchr(p, '\xc3')); p++)
         assert_true(p[1] == '\xa9');

@@ -10,7 +10,8 @@
  *   - all of it with the default buckets (every tensor here small enough to be staged),
  *     with one bucket per layer (none staged) and with both in one step;
  *   - ranks that freeze different tensors, or hold different shapes, are refused on
- *     every rank without a hang.
+ *     every rank without a hang; so are ranks given different settings (buckets, lr,
+ *     momentum, batch) and a rank that fails alone inside fz_dp_create.
  * Every rank runs every check; the exit status is 1 if any rank failed.
  */
 #include <math.h>
@@ -190,6 +191,53 @@ static void refuses_different_shapes(void)
     fz_model_free(m);
 }
 
+/* fz_dp_create agrees across the ranks before its broadcast: a setting that differs (a
+ * rank's buckets of another size would send sums of other lengths, which Open MPI
+ * reports as a raw error; another lr or batch would make the models drift apart) is
+ * refused on every rank naming it, and a rank that fails alone (a bad environment
+ * variable, no model) makes every rank return NULL instead of leaving the others in the
+ * broadcast.  Afterwards the ranks still create trainers together. */
+static void create_refuses_what_the_ranks_do_not_share(void)
+{
+    int ranks;
+    MPI_Comm_size(MPI_COMM_WORLD, &ranks);
+    if (ranks == 1)
+        return;
+    fz_model *m = fz_mlp_create(widths, N_WIDTHS, 5);
+    const struct { const char *env, *says; fz_sgd opt; size_t batch; } cases[] = {
+        { "1024", "different FREEZEBENCH_DP_BUCKET_BYTES (1024 on this rank", { .lr = 0.1f },
+          GLOBAL_BATCH },
+        { NULL, "different lr (0.2 on this rank; from 0.1 to 0.2", { .lr = 0.2f }, GLOBAL_BATCH },
+        { NULL, "different momentum", { .lr = 0.1f, .momentum = 0.5f }, GLOBAL_BATCH },
+        { NULL, "different global batch (48 on this rank", { .lr = 0.1f }, 2 * GLOBAL_BATCH },
+        { "lots", "FREEZEBENCH_DP_BUCKET_BYTES='lots'", { .lr = 0.1f }, GLOBAL_BATCH },
+        { NULL, "model is NULL", { .lr = 0.1f }, GLOBAL_BATCH },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        bool odd = rank == 1;   /* rank 1 alone gets the case's setting */
+        if (odd && cases[i].env)
+            setenv("FREEZEBENCH_DP_BUCKET_BYTES", cases[i].env, 1);
+        bool no_model = odd && i == sizeof cases / sizeof *cases - 1;
+        fz_dp *dp = fz_dp_create(no_model ? NULL : m, odd ? cases[i].batch : GLOBAL_BATCH,
+                                 odd ? cases[i].opt : (fz_sgd){ .lr = 0.1f }, NULL);
+        unsetenv("FREEZEBENCH_DP_BUCKET_BYTES");
+        const char *err = fz_last_error();
+        CHECK(!dp, "case %zu: created although rank 1 differs", i);
+        if (odd)
+            CHECK(strstr(err, cases[i].says) != NULL, "case %zu: rank 1 says \"%s\", want "
+                  "\"%s\"", i, err, cases[i].says);
+        else
+            CHECK(strstr(err, "rank 1") == NULL && (strstr(err, "different") ||
+                  strstr(err, "another rank could not create")),
+                  "case %zu: rank %d says \"%s\"", i, rank, err);
+        fz_dp_free(dp);
+    }
+    fz_dp *dp = fz_dp_create(m, GLOBAL_BATCH, (fz_sgd){ .lr = 0.1f }, NULL);
+    CHECK(dp != NULL, "create after the refusals: %s", fz_last_error());
+    fz_dp_free(dp);
+    fz_model_free(m);
+}
+
 int main(int argc, char **argv)
 {
     int provided;
@@ -215,6 +263,7 @@ int main(int argc, char **argv)
     refuses_uneven_batch();
     refuses_different_freezing();
     refuses_different_shapes();
+    create_refuses_what_the_ranks_do_not_share();
     int total = 0;
     MPI_Allreduce(&failures, &total, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
     if (rank == 0)

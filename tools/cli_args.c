@@ -60,7 +60,9 @@ void fz_cli_usage(FILE *f)
 "                      epochs completed) on, exactly SPEC is frozen and the rest\n"
 "                      trainable (\"0:prefix:7,2:prefix:5,4:none\"); before the first\n"
 "                      entry --freeze holds.  A newly trainable tensor starts with\n"
-"                      zero momentum, as one added to torch.optim.SGD.\n"
+"                      zero momentum, as one added to torch.optim.SGD.  Refused before\n"
+"                      any training (exit 2): an entry at epoch N or later (it would\n"
+"                      never apply) and one that freezes every parameter.\n"
 "  --cache-frozen      compute the frozen prefix's output (the layers below the lowest\n"
 "                      trainable one) once per sample and start later steps above it;\n"
 "                      the parameters are bitwise those without it\n"
@@ -77,7 +79,10 @@ void fz_cli_usage(FILE *f)
 "  -h, --help          this text\n"
 "\n"
 "Numbers are decimal: digits only for N, B, S, K, T; LR, M and WD may add a fraction\n"
-"and an exponent (0.01, 1e-3).  No sign, spaces, hex, inf or nan.\n"
+"and an exponent (0.01, 1e-3).  No sign, spaces, hex, inf or nan.  A malformed SPEC,\n"
+"SCHED or MAP (an empty item, a trailing comma, a bad character) is refused before\n"
+"any file is read; one that does not fit the model (prefix:K past its layers) once\n"
+"it is read, before any data: both exit 2.  A glob that matches nothing exits 1.\n"
 "OUT.npz must be a regular file or not exist yet: a directory, symbolic link, FIFO or\n"
 "device node there is refused (never replaced), as is a directory that does not take\n"
 "new files; these are checked before any work (exit 2).  A new OUT.npz gets mode 0666\n"
@@ -88,8 +93,12 @@ void fz_cli_usage(FILE *f)
 "batch of B samples into R shards of B/R (B must be a multiple of R), sums the\n"
 "trainable gradients over the ranks (frozen ones are never sent) and trains exactly\n"
 "the model one process would train at --batch B, up to float rounding.  Every rank\n"
-"reads the files; rank 0 prints and writes OUT.npz.  An error on any rank prints\n"
-"its message and ends all ranks (MPI_Abort).  Needs a build with MPI.\n"
+"reads the files and checks its OUT.npz; rank 0 prints and writes OUT.npz.  Before\n"
+"any work the ranks agree: every rank must be given the same command, --epochs,\n"
+"--batch, --lr, --momentum, --weight-decay, --seed, --schedule, --freeze, --map and\n"
+"FREEZEBENCH_DP_BUCKET_BYTES (exit 2 otherwise), and the same data (sample count\n"
+"and contents).  An error on any rank, before training or during it, prints\n"
+"\"freezebench: rank N: ...\" and ends all ranks.  Needs a build with MPI.\n"
 "\n"
 "Runs longer than a few seconds report progress on stderr.\n"
 "exit status: 0 success, 1 a file or training error (a model with a NaN or infinite\n"
@@ -125,6 +134,44 @@ static bool parse_nonneg_float(const char *s, float *v)
         return false;
     *v = (float)x;
     return true;
+}
+
+/* Item k of a list quoted in a message: at most 40 bytes, never half a UTF-8
+ * character. */
+static int quote_len(const char *s, size_t len)
+{
+    size_t q = len < 40 ? len : 40;
+    while (q > 0 && q < len && ((unsigned char)s[q] & 0xc0) == 0x80)
+        q--;
+    return (int)q;
+}
+
+/* --map's grammar, checked before any file is read: fc1=PREFIX,fc2=PREFIX,... in layer
+ * order, no item and no PREFIX empty.  Whether a PREFIX names arrays is the archive's
+ * question, answered when it is read. */
+static int check_map(const char *map, char *err, size_t size)
+{
+    const char *p = map;
+    for (size_t k = 1;; k++) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        if (len == 0)
+            return usage_error(err, size, "--map '%.*s': item %zu is empty (%s)",
+                               quote_len(map, strlen(map)), map, k,
+                               !comma ? "a trailing comma"
+                               : k == 1 ? "a leading comma" : "two commas in a row");
+        char head[32];
+        size_t h = (size_t)snprintf(head, sizeof head, "fc%zu=", k);
+        if (len < h || strncmp(p, head, h) != 0)
+            return usage_error(err, size, "--map: item %zu '%.*s' should be fc%zu=PREFIX "
+                               "(layers in order from fc1)", k, quote_len(p, len), p, k);
+        if (len == h)
+            return usage_error(err, size, "--map: item %zu '%.*s' has no PREFIX", k,
+                               quote_len(p, len), p);
+        if (!comma)
+            return 0;
+        p = comma + 1;
+    }
 }
 
 /* The options and which commands take them. */
@@ -208,7 +255,7 @@ static int set_option(option_id id, const char *v, fz_cli_args *a, char *err, si
         if (!*v)
             return usage_error(err, size, "%s: the value is empty", name);
         a->map = v;
-        return 0;
+        return check_map(v, err, size);
     case OPT_IGNORE_UNKNOWN:
         a->ignore_unknown = true;
         return 0;

@@ -2,15 +2,20 @@
  * The freezebench command: inspect and fine-tune .npz models with frozen parameters.
  * See `freezebench --help` (tools/cli_args.c) for the interface.
  */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <errno.h>
 
+#include "agree.h"
 #include "clock.h"
 #include "cli_args.h"
+#include "error.h"
 #include "freezebench.h"
+#include "freeze_syntax.h"
 #include "mpi_launch.h"
 #include "npz.h"
 #include "replace.h"
@@ -19,6 +24,8 @@
 enum { EXIT_FAILED = 1 };
 #define PROGRESS_EVERY_S 5.0
 
+/* A failure while the ranks may be inside a collective (training, writing): ends every
+ * rank.  Failures before training go through cli_mpi_agree instead. */
 static int fail(void)
 {
     if (cli_mpi_parallel())
@@ -29,28 +36,82 @@ static int fail(void)
     return EXIT_FAILED;
 }
 
-static fz_model *load_frozen_model(const fz_cli_args *a)
+/* Fills msg and returns status: the verdict of a check, for cli_mpi_agree. */
+static int verdict(int status, char *msg, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int verdict(int status, char *msg, size_t size, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, size, fmt, ap);
+    va_end(ap);
+    return status;
+}
+
+/* What every rank must share before anything is read: the command and, for train, the
+ * options that set the number of steps and the updates, and those that set which
+ * tensors train (fz_dp_create checks the flags they give, but only once the files are
+ * read).  Per-rank options (--threads, paths) are not among them.  Returns the count. */
+static size_t command_values(const fz_cli_args *a, fz_agree_value *v)
+{
+    static const char *const command[] = { [FZ_CLI_HELP] = "help",
+                                           [FZ_CLI_PARAMS] = "params",
+                                           [FZ_CLI_TRAIN] = "train" };
+    size_t n = 0;
+    fz_agree_text(&v[n++], "the command", command[a->command]);
+    if (a->command == FZ_CLI_HELP)
+        return n;
+    fz_agree_text(&v[n++], "--freeze", a->freeze);
+    fz_agree_text(&v[n++], "--map", a->map);
+    if (a->command != FZ_CLI_TRAIN)
+        return n;
+    char seed[24];
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)a->seed);
+    const char *bucket = getenv("FREEZEBENCH_DP_BUCKET_BYTES");
+    fz_agree_number(&v[n++], "--epochs", a->epochs);
+    fz_agree_number(&v[n++], "--batch", a->batch);
+    fz_agree_real(&v[n++], "--lr", a->sgd.lr, true);
+    fz_agree_real(&v[n++], "--momentum", a->sgd.momentum, true);
+    fz_agree_real(&v[n++], "--weight-decay", a->sgd.weight_decay, true);
+    fz_agree_text(&v[n++], "--seed", a->shuffle ? seed : NULL);
+    fz_agree_text(&v[n++], "--schedule", a->schedule);
+    fz_agree_text(&v[n++], "FREEZEBENCH_DP_BUCKET_BYTES", bucket && *bucket ? bucket : NULL);
+    return n;
+}
+
+/* A model from --model, frozen by --freeze (already checked for syntax): 0, or 1 for a
+ * file that cannot be read, 2 for a --freeze that does not fit this model. */
+static int load_frozen_model(const fz_cli_args *a, fz_model **out, char *msg, size_t size)
 {
     fz_npz_import imp = { .map = a->map, .ignore_unknown = a->ignore_unknown };
     fz_model *m = fz_mlp_from_state_dict(a->model, &imp);
-    if (m && fz_freeze(m, a->freeze) != FZ_OK) {
-        fz_model_free(m);
-        return NULL;
-    }
-    return m;
+    if (!m)
+        return verdict(EXIT_FAILED, msg, size, "%s", fz_last_error());
+    *out = m;
+    fz_status st = fz_freeze(m, a->freeze);
+    if (st != FZ_OK)   /* a glob that matches nothing is about the file, prefix:K the option */
+        return verdict(st == FZ_EINVAL ? FZ_CLI_USAGE_ERROR : EXIT_FAILED, msg, size,
+                       "--freeze: %s", fz_last_error());
+    return 0;
 }
 
 static int cmd_params(const fz_cli_args *a)
 {
-    fz_model *m = load_frozen_model(a);
-    if (!m)
-        return fail();
-    for (size_t i = 0; i < fz_param_count(m); i++) {
+    char msg[FZ_AGREE_MSG] = "";
+    fz_model *m = NULL;
+    int status = fz_freeze_spec_syntax(a->freeze) != FZ_OK
+                 ? verdict(FZ_CLI_USAGE_ERROR, msg, sizeof msg, "--freeze: %s", fz_last_error())
+                 : load_frozen_model(a, &m, msg, sizeof msg);
+    /* Under mpirun every rank reads the model, rank 0 prints it. */
+    status = cli_mpi_agree(status, msg, NULL, 0);
+    for (size_t i = 0; !status && cli_mpi_rank() == 0 && i < fz_param_count(m); i++) {
         const char *name = fz_param_state_name(m, i);   /* as named_parameters() */
         size_t rows, cols;
         fz_param_shape(m, name, &rows, &cols);
         char shape[64];
-        if (strstr(name, ".bias"))
+        /* The last component says which: "a.bias.weight" is a weight. */
+        size_t len = strlen(name);
+        if (len >= 5 && !strcmp(name + len - 5, ".bias"))
             snprintf(shape, sizeof shape, "[%zu]", rows);
         else
             snprintf(shape, sizeof shape, "[%zu, %zu]", rows, cols);
@@ -58,7 +119,7 @@ static int cmd_params(const fz_cli_args *a)
                fz_requires_grad(m, name) ? "True" : "False");
     }
     fz_model_free(m);
-    return 0;
+    return status;
 }
 
 /* x (N×in) and y (N×out) of the data file, checked against the model and the batch. */
@@ -68,39 +129,64 @@ typedef struct {
     size_t n;
 } dataset;
 
-static int load_data(const fz_cli_args *a, const fz_model *m, dataset *d)
+static int load_data(const fz_cli_args *a, const fz_model *m, dataset *d, char *msg,
+                     size_t size)
 {
     if (fz_npz_read(a->data, &d->file) != FZ_OK)
-        return fail();
+        return verdict(EXIT_FAILED, msg, size, "%s", fz_last_error());
     d->x = fz_npz_find(&d->file, "x");
     d->y = fz_npz_find(&d->file, "y");
     const char *problem = NULL;
-    char msg[256];
+    char text[256];
     size_t in = fz_width(m, 0), out = fz_width(m, fz_layer_count(m));
     if (!d->x || !d->y)
         problem = !d->x ? "has no array 'x'" : "has no array 'y'";
     else if (d->x->ndim != 2 || d->x->shape[1] != in) {
-        snprintf(msg, sizeof msg, "array 'x' must be N x %zu (the model's inputs)", in);
-        problem = msg;
+        snprintf(text, sizeof text, "array 'x' must be N x %zu (the model's inputs)", in);
+        problem = text;
     } else if (d->y->ndim != 2 || d->y->shape[1] != out) {
-        snprintf(msg, sizeof msg, "array 'y' must be N x %zu (the model's outputs)", out);
-        problem = msg;
+        snprintf(text, sizeof text, "array 'y' must be N x %zu (the model's outputs)", out);
+        problem = text;
     } else if (d->x->shape[0] != d->y->shape[0]) {
-        snprintf(msg, sizeof msg, "'x' has %zu samples and 'y' %zu", d->x->shape[0],
+        snprintf(text, sizeof text, "'x' has %zu samples and 'y' %zu", d->x->shape[0],
                  d->y->shape[0]);
-        problem = msg;
+        problem = text;
     } else if (d->x->shape[0] < a->batch) {
-        snprintf(msg, sizeof msg, "%zu samples are fewer than --batch %zu", d->x->shape[0],
-                 a->batch);
-        problem = msg;
+        snprintf(text, sizeof text, "%zu samples are fewer than --batch %zu",
+                 d->x->shape[0], a->batch);
+        problem = text;
     }
-    if (problem) {
-        fprintf(stderr, "freezebench: %s: %s\n", a->data, problem);
-        fz_npz_free(&d->file);
-        return EXIT_FAILED;
-    }
+    if (problem)
+        return verdict(EXIT_FAILED, msg, size, "%s: %s", a->data, problem);
     d->n = d->x->shape[0];
     return 0;
+}
+
+/* 64-bit words of the data (the tail bytes too), mixed: cheap beside a single epoch. */
+static uint64_t hash_floats(const float *p, size_t n, uint64_t h)
+{
+    const unsigned char *b = (const unsigned char *)p;
+    size_t bytes = n * sizeof *p, i = 0;
+    for (; i + 8 <= bytes; i += 8) {
+        uint64_t w;
+        memcpy(&w, b + i, sizeof w);
+        h = (h ^ w) * 0x100000001b3ULL;
+        h ^= h >> 29;
+    }
+    return fz_agree_hash(b + i, bytes - i, h);
+}
+
+/* What every rank must share once the data is read: its samples set the steps, and
+ * each rank trains its shard of the same global batches. */
+static size_t data_values(const dataset *d, fz_agree_value *v)
+{
+    fz_agree_number(&v[0], "the sample count of --data", d->n);
+    uint64_t h = hash_floats(d->x->data, d->n * d->x->shape[1], FZ_AGREE_HASH0);
+    h = hash_floats(d->y->data, d->n * d->y->shape[1], h);
+    v[1].what = "the contents of --data";
+    v[1].value = h;
+    snprintf(v[1].text, sizeof v[1].text, "(hash %016llx)", (unsigned long long)h);
+    return 2;
 }
 
 /* Fisher-Yates over the sample indices, from the --seed generator. */
@@ -134,8 +220,8 @@ static int dp_epoch(const fz_cli_args *a, fz_trainer *t, fz_dp *dp, const datase
     float *bx = malloc(a->batch * in * sizeof(float)), *by = malloc(a->batch * out * sizeof(float));
     if (!bx || !by) {
         free(bx), free(by);
-        fprintf(stderr, "freezebench: out of memory for the batch buffers\n");
-        return EXIT_FAILED;
+        fz_set_error(FZ_ENOMEM, "out of memory for the batch buffers");
+        return fail();   /* the other ranks may have enough: end them too */
     }
     double sum = 0;
     int rc = 0;
@@ -166,8 +252,8 @@ static int run_epochs(const fz_cli_args *a, fz_trainer *t, fz_dp *dp, fz_model *
 {
     size_t *order = malloc(d->n * sizeof *order);
     if (!order) {
-        fprintf(stderr, "freezebench: out of memory for the sample order\n");
-        return EXIT_FAILED;
+        fz_set_error(FZ_ENOMEM, "out of memory for the sample order");
+        return fail();
     }
     for (size_t i = 0; i < d->n; i++)
         order[i] = i;
@@ -220,41 +306,86 @@ static int run_epochs(const fz_cli_args *a, fz_trainer *t, fz_dp *dp, fz_model *
     return rc;
 }
 
+/* Train's checks that need no file: 0, or 2 (a usage error) with msg.  *sched gets the
+ * parsed --schedule. */
+static int check_train_options(const fz_cli_args *a, fz_freeze_schedule **sched, char *msg,
+                               size_t size)
+{
+    /* Checked before training, so a long run never ends in "cannot write" (or in
+     * replacing a device node or a symlink) with the trained model lost.  Every rank
+     * checks its own, though rank 0 alone writes: a path that is unusable on one node is
+     * a mistake the run should stop at, whichever rank sees it. */
+    if (fz_file_check_output(a->out) != FZ_OK)
+        return verdict(FZ_CLI_USAGE_ERROR, msg, size, "--out: %s (checked before training)",
+                       fz_last_error());
+    int ranks = cli_mpi_ranks();
+    if (a->batch % (size_t)ranks != 0)
+        return verdict(FZ_CLI_USAGE_ERROR, msg, size, "--batch %zu: not a multiple of the %d "
+                       "ranks (under mpirun every rank trains an equal shard of the batch)",
+                       a->batch, ranks);
+    if (fz_freeze_spec_syntax(a->freeze) != FZ_OK)
+        return verdict(FZ_CLI_USAGE_ERROR, msg, size, "--freeze: %s", fz_last_error());
+    if (!a->schedule)
+        return 0;
+    if (!(*sched = fz_freeze_schedule_parse(a->schedule)))
+        return verdict(FZ_CLI_USAGE_ERROR, msg, size, "--schedule: %s", fz_last_error());
+    unsigned long e;
+    const char *spec;
+    for (size_t i = 0; fz_freeze_schedule_entry(*sched, i, &e, &spec); i++)
+        if (e >= a->epochs)
+            return verdict(FZ_CLI_USAGE_ERROR, msg, size, "--schedule: entry %lu:%.64s "
+                           "would apply after the last epoch (--epochs %lu runs epochs 0 to "
+                           "%lu), so it would never take effect", e, spec, a->epochs,
+                           a->epochs - 1);
+    return 0;
+}
+
+/* Train's files: the model (frozen by --freeze, checked against --schedule, whose epoch-0
+ * entry applies before the trainer is made) and the data.  0, or 1 (a file) or 2 (an
+ * option that does not fit this model) with msg. */
+static int load_train_files(const fz_cli_args *a, const fz_freeze_schedule *sched,
+                            fz_model **m, dataset *d, char *msg, size_t size)
+{
+    int status = load_frozen_model(a, m, msg, size);
+    if (status)
+        return status;
+    fz_status st = FZ_OK;
+    if (sched && ((st = fz_freeze_schedule_check(sched, *m)) != FZ_OK ||
+                  (st = fz_freeze_schedule_apply(sched, *m, 0, NULL)) != FZ_OK))
+        return verdict(st == FZ_EINVAL ? FZ_CLI_USAGE_ERROR : EXIT_FAILED, msg, size,
+                       "--schedule: %s", fz_last_error());
+    return load_data(a, *m, d, msg, size);
+}
+
 static int cmd_train(const fz_cli_args *a)
 {
     if (a->threads >= 0)
         fz_set_threads(a->threads);
-    /* Checked before training, so a long run never ends in "cannot write" (or in
-     * replacing a device node or a symlink) with the trained model lost. */
-    if (fz_file_check_output(a->out) != FZ_OK) {
-        fprintf(stderr, "freezebench: --out: %s (checked before training)\n",
-                fz_last_error());
-        return FZ_CLI_USAGE_ERROR;
-    }
-    fz_model *m = load_frozen_model(a);
-    if (!m)
-        return fail();
-    dataset d = { 0 };
-    int rc = load_data(a, m, &d);
-    if (rc) {
-        fz_model_free(m);
-        return rc;
-    }
-    /* The schedule is checked against the model before anything trains; its epoch-0
-     * entry applies before the trainer is made, which refuses a model with nothing to
-     * train. */
+    /* Under mpirun: every rank checks the options and reads the files, and the ranks
+     * agree (cli_mpi_agree) before the first collective, so one rank's failure or other
+     * arguments end every rank with its message instead of a hang; then every rank
+     * trains its shard of each --batch, and rank 0 alone writes the (identical) result. */
+    char msg[FZ_AGREE_MSG] = "";
+    fz_agree_value v[2];
     fz_freeze_schedule *sched = NULL;
-    if (a->schedule && (!(sched = fz_freeze_schedule_parse(a->schedule)) ||
-                        fz_freeze_schedule_check(sched, m) != FZ_OK ||
-                        fz_freeze_schedule_apply(sched, m, 0, NULL) != FZ_OK))
+    fz_model *m = NULL;
+    dataset d = { 0 };
+    fz_dp *dp = NULL;
+    fz_trainer *t = NULL;
+    int rc = cli_mpi_agree(check_train_options(a, &sched, msg, sizeof msg), msg, NULL, 0);
+    if (!rc) {
+        rc = load_train_files(a, sched, &m, &d, msg, sizeof msg);
+        size_t n = !rc && cli_mpi_parallel() ? data_values(&d, v) : 0;
+        rc = cli_mpi_agree(rc, msg, v, n);
+    }
+    if (!rc && cli_mpi_parallel()) {
+        /* fz_dp_create decides alike on every rank: all fail together, and end so. */
+        if (!(dp = fz_dp_create(m, a->batch, a->sgd, NULL)))
+            rc = cli_mpi_agree(EXIT_FAILED, fz_last_error(), NULL, 0);
+        t = fz_dp_trainer(dp);
+    } else if (!rc && !(t = fz_trainer_create(m, a->batch, a->sgd))) {
         rc = fail();
-    /* Under mpirun: every rank reads the files, trains its shard of each --batch, and
-     * rank 0 alone writes the (identical) result. */
-    fz_dp *dp = !rc && cli_mpi_parallel() ? fz_dp_create(m, a->batch, a->sgd, NULL) : NULL;
-    fz_trainer *t = rc ? NULL : dp ? fz_dp_trainer(dp)
-                  : cli_mpi_parallel() ? NULL : fz_trainer_create(m, a->batch, a->sgd);
-    if (!rc && !t)
-        rc = fail();
+    }
     if (!rc)
         rc = run_epochs(a, t, dp, m, &d, sched);
     fz_freeze_schedule_free(sched);
@@ -272,25 +403,27 @@ static int cmd_train(const fz_cli_args *a)
 int main(int argc, char **argv)
 {
     fz_cli_args args;
-    char err[256];
+    char err[FZ_AGREE_MSG];
     if (!cli_mpi_start(&argc, &argv))
         return EXIT_FAILED;
-    if (fz_cli_parse(argc, argv, &args, err, sizeof err) != 0) {
-        fprintf(stderr, "freezebench: %s\n", err);
-        return FZ_CLI_USAGE_ERROR;
-    }
-    int rc = EXIT_FAILED;
-    switch (args.command) {
-    case FZ_CLI_HELP:
-        fz_cli_usage(stdout);
-        rc = 0;
-        break;
-    case FZ_CLI_PARAMS:
-        rc = cmd_params(&args);
-        break;
-    case FZ_CLI_TRAIN:
-        rc = cmd_train(&args);
-        break;
+    /* A rank whose arguments do not parse, or differ from rank 0's, stops every rank
+     * before any of them reads a file. */
+    fz_agree_value v[FZ_AGREE_MAX];
+    int rc = fz_cli_parse(argc, argv, &args, err, sizeof err);
+    rc = cli_mpi_agree(rc, err, v, rc ? 0 : command_values(&args, v));
+    if (rc == 0) {
+        switch (args.command) {
+        case FZ_CLI_HELP:
+            if (cli_mpi_rank() == 0)
+                fz_cli_usage(stdout);
+            break;
+        case FZ_CLI_PARAMS:
+            rc = cmd_params(&args);
+            break;
+        case FZ_CLI_TRAIN:
+            rc = cmd_train(&args);
+            break;
+        }
     }
     /* Output that never arrived (a full disk, > /dev/full, a closed pipe) is a failure,
      * not a success: what was printed is the result of params. */

@@ -9,7 +9,7 @@
 #endif
 
 static bool parallel;
-static int rank;
+static int rank, n_ranks = 1;
 
 bool cli_mpi_start(int *argc, char ***argv)
 {
@@ -23,6 +23,7 @@ bool cli_mpi_start(int *argc, char ***argv)
      * calls inside the backward's GEMMs; the other threads of the team never do. */
     MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided);
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &n_ranks);
     parallel = true;
     return true;
 #else
@@ -35,6 +36,25 @@ bool cli_mpi_start(int *argc, char ***argv)
 
 bool cli_mpi_parallel(void) { return parallel; }
 int cli_mpi_rank(void) { return rank; }
+int cli_mpi_ranks(void) { return n_ranks; }
+
+int cli_mpi_agree(int status, const char *msg, const fz_agree_value *v, size_t n)
+{
+#ifdef FZ_TOOLS_MPI
+    if (parallel) {
+        char say[FZ_AGREE_MSG + 32];
+        int decision = fz_dp_agree(status, msg, v, n, "every rank must take the same "
+                                   "steps with the same settings", say, sizeof say);
+        if (say[0])
+            fprintf(stderr, "freezebench: %s\n", say);
+        return decision;
+    }
+#endif
+    (void)v, (void)n;
+    if (status != 0)
+        fprintf(stderr, "freezebench: %s\n", msg && *msg ? msg : "failed");
+    return status;
+}
 
 void cli_mpi_abort_if_parallel(int code)
 {

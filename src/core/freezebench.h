@@ -150,12 +150,15 @@ FZ_API size_t      fz_width(const fz_model *m, size_t i);         /* widths[i], 
 
 FZ_API size_t      fz_param_count(const fz_model *m);  /* tensors: 1 or 2 per layer */
 /* Name of tensor i in state_dict order (fc1.weight, fc1.bias, fc2.weight, ...), the
- * library's own names whatever the archive called them; NULL if i is out of range. */
+ * library's own names whatever the archive called them; NULL if i is out of range.
+ * Lookups take fz_param_state_name's names (the same for a model of fcL layers). */
 FZ_API const char *fz_param_name(const fz_model *m, size_t i);
 /* Name of tensor i in the state_dict the model came from ("0.weight", "head.bias"; the
  * same as fz_param_name for a model of fcL layers); fz_save_npz writes these.  Every
- * call that takes a tensor name or a glob (fz_param_data, fz_freeze, ...) accepts
- * either name. */
+ * call that takes a tensor name or a glob (fz_param_data, fz_freeze, ...) takes these
+ * names, and only these: the library's fcK names are never matched beside them, so in
+ * an archive of layers fc0, fc1, fc2 "fc1.weight" is the archive's fc1 (which the
+ * library calls fc2). */
 FZ_API const char *fz_param_state_name(const fz_model *m, size_t i);
 /* Data of the named tensor and its element count; NULL (and an FZ_ENOTFOUND message) if
  * no tensor has that name.  The pointer stays valid until the model is freed. */
@@ -350,41 +353,64 @@ FZ_API fz_status   fz_load_npz(fz_model *m, const char *path);
 
 /* Writes every parameter as an uncompressed .npz that np.load reads.  The archive goes
  * to a temporary file in the same directory that is renamed over `path` once complete,
- * so `path` is never half-written (a temporary file left by a killed writer is removed by
- * the next save to that name).  A new file gets 0666 less the umask, a replaced one keeps
- * its mode.  Only regular files are written: an existing directory, symlink, FIFO or
- * device node at `path` is refused (FZ_EIO), never replaced.  FZ_EINVAL for an empty
- * path, FZ_EIO on a write failure (with the system's reason). */
+ * so `path` is never half-written.  A SIGINT, SIGTERM or SIGHUP that ends the process
+ * during the write removes the temporary file before the process ends (when the
+ * program leaves that signal's default action; a signal it ignores or handles itself is
+ * left to it), and one left by a writer that could not clean up (SIGKILL, a crash) is
+ * removed by the next save to that name.  A new file gets 0666 less the umask, a
+ * replaced one keeps its mode.  Only regular files are written: an existing directory,
+ * symlink, FIFO or device node at `path` is refused (FZ_EIO), never replaced.  FZ_EINVAL
+ * for an empty path, FZ_EIO on a write failure (with the system's reason). */
 FZ_API fz_status   fz_save_npz(const fz_model *m, const char *path);
 
 /* A new model with the archive's architecture and parameters: the widths come from
- * fc1.weight .. fcL.weight (fcL+1.weight absent ends the model; each layer's input
- * count must equal the previous layer's output count), or, in an archive without
- * fc1.weight, from any MLP's Linear layers (fz_mlp_from_state_dict with opts NULL); then
- * the parameters load as in fz_load_npz.  Every parameter requires grad.  NULL on
- * failure, with the message. */
+ * fc1.weight .. fcL.weight (each layer's input count must equal the previous layer's
+ * output count) when the archive's fcK weights are exactly those, or otherwise from any
+ * MLP's Linear layers (fz_mlp_from_state_dict with opts NULL); then the parameters load
+ * as in fz_load_npz.  Every parameter requires grad.  NULL on failure, with the
+ * message. */
 FZ_API fz_model   *fz_mlp_from_npz(const char *path);
 
 /* Any MLP's state_dict: the Linear layers are found as follows, and the model keeps the
  * archive's names (fz_param_state_name) for fz_save_npz.
- *   - the archive has fc1.weight: layers fc1..fcL as above (a missing fcL.bias makes a
- *     layer without a bias);
  *   - opts->map ("fc1=0,fc2=2,fc3=head"): layer fcK is PREFIX.weight (2-D) and
- *     PREFIX.bias (1-D) if the archive has it, for K = 1..L in order;
+ *     PREFIX.bias (1-D) if the archive has it, for K = 1..L in order (fz_npz_map_check
+ *     says what a map may be);
+ *   - the archive's weights named fcK.weight (K a number) are exactly fc1.weight ..
+ *     fcL.weight: layers fc1..fcL in the order of their numbers (a missing fcK.bias
+ *     makes a layer without a bias);
  *   - otherwise every 2-D array whose name ends in ".weight", in archive order (the
  *     state_dict's, which np.savez keeps: module registration order), each with its
- *     ".bias" if present (nn.Sequential's 0.weight, 0.bias, 2.weight, ...).
+ *     ".bias" if present (nn.Sequential's 0.weight, 0.bias, 2.weight, ...).  So does an
+ *     archive whose fcK names are some other numbering: fc0, fc1, fc2; or fc2 and fc3
+ *     without fc1; or fc1, fc2, fc4.
+ * Whatever the rule, the model answers to the archive's names only: a freeze glob, a
+ * lookup (fz_param_data, fz_requires_grad, ...) and a message use them, and the
+ * library's own fcK names (fz_param_name) are never matched beside them, so in an
+ * archive of fc2 and fc3, 'fc2.*' is the archive's fc2 (the first layer) alone.
  * Consecutive layers must chain (inputs = the previous outputs); ReLU is assumed
  * between them.  Any other array (a buffer, an unmapped weight) is refused with
  * FZ_ENOTFOUND naming it, unless opts->ignore_unknown: then it is kept unchanged, never
  * trained, written back by fz_save_npz (so load_state_dict(strict=True) accepts the
  * result), and a note naming it goes to stderr.  Arrays must be float32 (the reader
- * refuses other dtypes, int64 buffers included).  opts NULL: no map, refuse unknown. */
+ * refuses other dtypes, int64 buffers included).  A model with a BatchNorm layer (an
+ * array named *.running_mean, *.running_var or *.num_batches_tracked) is refused,
+ * FZ_EFORMAT, ignore_unknown or not, with a message that says why: freezebench trains
+ * Linear/ReLU MLPs, and its forward would skip the BatchNorm.  opts NULL: no map, refuse
+ * unknown. */
 typedef struct {
     const char *map;
     bool ignore_unknown;
 } fz_npz_import;
 FZ_API fz_model   *fz_mlp_from_state_dict(const char *path, const fz_npz_import *opts);
+
+/* Checks a map's syntax without an archive, so a program can refuse a bad one as a
+ * usage error before reading anything: items "fcK=PREFIX" for K = 1, 2, ... in order,
+ * separated by single commas (no empty item, no trailing comma), each PREFIX non-empty,
+ * at most 120 bytes, and named once (one archive layer cannot be two of the model's:
+ * the message names both).  FZ_OK, or FZ_EINVAL with the message.
+ * fz_mlp_from_state_dict runs it before reading the file. */
+FZ_API fz_status   fz_npz_map_check(const char *map);
 
 /* ---- epochs: the frozen-prefix activation cache and freeze schedules ---------------- */
 
@@ -442,8 +468,15 @@ FZ_API void      fz_epoch_cache_drop(fz_trainer *t);
 typedef struct fz_freeze_schedule fz_freeze_schedule;
 FZ_API fz_freeze_schedule *fz_freeze_schedule_parse(const char *text);
 FZ_API void      fz_freeze_schedule_free(fz_freeze_schedule *s);
-/* Whether every spec resolves against m (no flag changes). */
+/* Whether every spec resolves against m (no flag changes); an entry that would freeze
+ * every parameter (nothing left to train) is FZ_EINVAL, as it is when applied.  Each
+ * spec's syntax is checked already by fz_freeze_schedule_parse. */
 FZ_API fz_status fz_freeze_schedule_check(const fz_freeze_schedule *s, fz_model *m);
+/* Entry i (from 0, in epoch order): its epoch and spec (valid while s lives); false when
+ * i is past the last entry.  For checks against a run, such as entries past its last
+ * epoch, which would never apply. */
+FZ_API bool      fz_freeze_schedule_entry(const fz_freeze_schedule *s, size_t i,
+                                          unsigned long *epoch, const char **spec);
 /* Applies the entry for `epoch`, if there is one (*applied says so; may be NULL).  On
  * failure the flags stay as they were. */
 FZ_API fz_status fz_freeze_schedule_apply(const fz_freeze_schedule *s, fz_model *m,

@@ -227,21 +227,105 @@ static uint64_t model_fingerprint(const fz_model *m)
     return h;
 }
 
+/* Collective: the minimum and the maximum of v[0..n) over the ranks, in one call (the
+ * minimum of v and of ~v). */
+enum { MAX_RANGE = 8 };
+static int reduce_range(MPI_Comm comm, const uint64_t *v, size_t n, uint64_t *lo,
+                        uint64_t *hi)
+{
+    uint64_t buf[2 * MAX_RANGE];
+    for (size_t i = 0; i < n; i++)
+        buf[i] = v[i], buf[n + i] = ~v[i];
+    int rc = MPI_Allreduce(MPI_IN_PLACE, buf, (int)(2 * n), MPI_UINT64_T, MPI_MIN, comm);
+    for (size_t i = 0; i < n; i++)
+        lo[i] = buf[i], hi[i] = ~buf[n + i];
+    return rc;
+}
+
+static fz_status models_differ(const char *where, int rank, uint64_t h, uint64_t lo)
+{
+    return fz_set_error(FZ_EINVAL, "%s: rank %d: the ranks' models differ in shape or in "
+                        "which tensors are frozen (this rank's %s); every rank must freeze "
+                        "the same tensors", where, rank,
+                        h == lo ? "is the lowest fingerprint" : "differs");
+}
+
 /* Collective: FZ_OK on every rank when all ranks' models agree, FZ_EINVAL on every rank
- * otherwise (one call: the minimum of h and of ~h gives the minimum and the maximum). */
+ * otherwise. */
 static fz_status ranks_agree(fz_dp *dp, const char *where)
 {
-    uint64_t h = model_fingerprint(dp->m);
-    uint64_t v[2] = { h, ~h };
-    int rc = MPI_Allreduce(MPI_IN_PLACE, v, 2, MPI_UINT64_T, MPI_MIN, dp->comm);
+    uint64_t h = model_fingerprint(dp->m), lo, hi;
+    int rc = reduce_range(dp->comm, &h, 1, &lo, &hi);
     if (rc != MPI_SUCCESS)
         return fz_set_error(FZ_EIO, "%s: rank %d: MPI_Allreduce failed (%d)", where,
                             dp->rank, rc);
-    if (v[0] != ~v[1])
-        return fz_set_error(FZ_EINVAL, "%s: rank %d: the ranks' models differ in shape "
-                            "or in which tensors are frozen (this rank's %s); every rank "
-                            "must freeze the same tensors", where, dp->rank,
-                            h == v[0] ? "is the lowest fingerprint" : "differs");
+    return lo == hi ? FZ_OK : models_differ(where, dp->rank, h, lo);
+}
+
+/* What fz_dp_create agrees on: whether the rank is ready at all, and what every rank
+ * must share for its buckets to match the others' (the shapes and flags, the bucket
+ * size: otherwise the sums have other lengths, which MPI reports as a raw error at
+ * best) and for the ranks' updates to stay identical (the batch, the optimizer). */
+enum { S_READY, S_MODEL, S_BATCH, S_LR, S_MOMENTUM, S_DECAY, S_BUCKET, N_SETTINGS };
+static const char *const setting_name[N_SETTINGS] = {
+    [S_BATCH] = "global batch", [S_LR] = "lr", [S_MOMENTUM] = "momentum",
+    [S_DECAY] = "weight_decay", [S_BUCKET] = "FREEZEBENCH_DP_BUCKET_BYTES",
+};
+
+/* Non-negative floats (the trainer refuses others) order as their bits do. */
+static uint64_t float_bits(float f)
+{
+    uint32_t b;
+    memcpy(&b, &f, sizeof b);
+    return b;
+}
+
+static void show_setting(int s, uint64_t v, char *out, size_t size)
+{
+    if (s == S_LR || s == S_MOMENTUM || s == S_DECAY) {
+        uint32_t b = (uint32_t)v;
+        float f;
+        memcpy(&f, &b, sizeof f);
+        for (int digits = 6; digits <= 9; digits++) {   /* the fewest that read back */
+            snprintf(out, size, "%.*g", digits, (double)f);
+            if (strtof(out, NULL) == f)
+                break;
+        }
+    } else {
+        snprintf(out, size, "%llu", (unsigned long long)v);
+    }
+}
+
+/* Collective: every rank's verdict on fz_dp_create, the same on every rank.  A rank
+ * that failed keeps its own message; the others say that one did. */
+static fz_status agree_on_create(MPI_Comm comm, int rank, fz_status local,
+                                 const uint64_t v[N_SETTINGS])
+{
+    uint64_t lo[N_SETTINGS], hi[N_SETTINGS];
+    int rc = reduce_range(comm, v, N_SETTINGS, lo, hi);
+    if (rc != MPI_SUCCESS)
+        return fz_set_error(FZ_EIO, "fz_dp_create: rank %d: MPI_Allreduce failed (%d)",
+                            rank, rc);
+    if (local != FZ_OK)
+        return local;
+    if (lo[S_READY] == 0)
+        return fz_set_error(FZ_EINVAL, "fz_dp_create: rank %d: another rank could not "
+                            "create its trainer (its own message says why), so no rank "
+                            "did", rank);
+    if (lo[S_MODEL] != hi[S_MODEL])
+        return models_differ("fz_dp_create", rank, v[S_MODEL], lo[S_MODEL]);
+    for (int s = S_BATCH; s < N_SETTINGS; s++) {
+        if (lo[s] == hi[s])
+            continue;
+        char here[32], low[32], high[32];
+        show_setting(s, v[s], here, sizeof here);
+        show_setting(s, lo[s], low, sizeof low);
+        show_setting(s, hi[s], high, sizeof high);
+        return fz_set_error(FZ_EINVAL, "fz_dp_create: rank %d: the ranks were given "
+                            "different %s (%s on this rank; from %s to %s over the ranks): "
+                            "every rank must train with the same settings", rank,
+                            setting_name[s], here, low, high);
+    }
     return FZ_OK;
 }
 
@@ -250,8 +334,9 @@ static fz_status read_env(fz_dp *dp)
     const char *b = getenv("FREEZEBENCH_DP_BUCKET_BYTES");
     dp->bucket_bytes = BUCKET_BYTES;
     if (b && *b && !fz_parse_whole(b, 1, UINT64_MAX, &dp->bucket_bytes))
-        return fz_set_error(FZ_EINVAL, "fz_dp_create: FREEZEBENCH_DP_BUCKET_BYTES='%s': "
-                            "expected a whole number of bytes, at least 1", b);
+        return fz_set_error(FZ_EINVAL, "fz_dp_create: rank %d: "
+                            "FREEZEBENCH_DP_BUCKET_BYTES='%s': expected a whole number of "
+                            "bytes, at least 1", dp->rank, b);
     const char *s = getenv("FREEZEBENCH_DP_FAIL");
     dp->fail_rank = -1;
     if (!s || !*s)
@@ -260,48 +345,35 @@ static fz_status read_env(fz_dp *dp)
     unsigned long long step;
     char end;
     if (sscanf(s, "%d:%llu%c", &r, &step, &end) != 2 || r < 0 || step == 0)
-        return fz_set_error(FZ_EINVAL, "fz_dp_create: FREEZEBENCH_DP_FAIL='%s': expected "
-                            "RANK:STEP (step from 1)", s);
+        return fz_set_error(FZ_EINVAL, "fz_dp_create: rank %d: FREEZEBENCH_DP_FAIL='%s': "
+                            "expected RANK:STEP (step from 1)", dp->rank, s);
     dp->fail_rank = r;
     dp->fail_step = step;
     return FZ_OK;
 }
 
-fz_dp *fz_dp_create(fz_model *m, size_t global_batch, fz_sgd opt, const void *mpi_comm)
+/* This rank's part of fz_dp_create, before the ranks agree: everything that may fail. */
+static fz_status setup(fz_dp *dp, MPI_Comm comm, fz_model *m, size_t global_batch,
+                       fz_sgd opt)
 {
-    int init = 0;
-    MPI_Initialized(&init);
-    if (!init) {
-        fz_set_error(FZ_EINVAL, "fz_dp_create: MPI is not initialised (MPI_Init first)");
-        return NULL;
-    }
-    if (!m) {
-        fz_set_error(FZ_EINVAL, "fz_dp_create: model is NULL");
-        return NULL;
-    }
-    fz_dp *dp = calloc(1, sizeof *dp);
-    if (!dp) {
-        fz_set_error(FZ_ENOMEM, "fz_dp_create: out of memory");
-        return NULL;
-    }
-    dp->comm = MPI_COMM_NULL;
-    MPI_Comm_dup(mpi_comm ? *(const MPI_Comm *)mpi_comm : MPI_COMM_WORLD, &dp->comm);
-    MPI_Comm_rank(dp->comm, &dp->rank);
-    MPI_Comm_size(dp->comm, &dp->ranks);
+    dp->comm = comm;
+    MPI_Comm_rank(comm, &dp->rank);
+    MPI_Comm_size(comm, &dp->ranks);
+    if (!m)
+        return fz_set_error(FZ_EINVAL, "fz_dp_create: rank %d: model is NULL", dp->rank);
     dp->m = m;
     dp->global_batch = global_batch;
-    if (read_env(dp) != FZ_OK)
-        goto fail;
-    if (global_batch == 0 || global_batch % (size_t)dp->ranks != 0) {
-        fz_set_error(FZ_EINVAL, "fz_dp_create: global batch %zu is not a positive "
-                     "multiple of the %d ranks (every rank trains an equal shard)",
-                     global_batch, dp->ranks);
-        goto fail;
-    }
+    fz_status st = read_env(dp);
+    if (st != FZ_OK)
+        return st;
+    if (global_batch == 0 || global_batch % (size_t)dp->ranks != 0)
+        return fz_set_error(FZ_EINVAL, "fz_dp_create: rank %d: global batch %zu is not a "
+                            "positive multiple of the %d ranks (every rank trains an equal "
+                            "shard)", dp->rank, global_batch, dp->ranks);
     dp->rows = global_batch / (size_t)dp->ranks;
     dp->t = fz_trainer_create(m, dp->rows, opt);
     if (!dp->t)
-        goto fail;
+        return FZ_EINVAL;   /* with the trainer's message */
     /* One request per piece of each tensor, plus one for the open bucket and one per
      * staging bucket: a bucket's pieces never outnumber its tensors' own. */
     size_t stage_cap = 0;
@@ -314,14 +386,53 @@ fz_dp *fz_dp_create(fz_model *m, size_t global_batch, fz_sgd opt, const void *mp
     dp->cap_reqs += stage_cap * sizeof(float) / dp->bucket_bytes + 1;
     dp->reqs = malloc(dp->cap_reqs * sizeof *dp->reqs);
     dp->stage = malloc((stage_cap ? stage_cap : 1) * sizeof *dp->stage);
-    dp->staged = malloc(m->n_tensors * sizeof *dp->staged);
-    if (!dp->reqs || !dp->stage || !dp->staged) {
-        fz_set_error(FZ_ENOMEM, "fz_dp_create: out of memory");
-        goto fail;
+    dp->staged = malloc((m->n_tensors ? m->n_tensors : 1) * sizeof *dp->staged);
+    if (!dp->reqs || !dp->stage || !dp->staged)
+        return fz_set_error(FZ_ENOMEM, "fz_dp_create: rank %d: out of memory", dp->rank);
+    return FZ_OK;
+}
+
+fz_dp *fz_dp_create(fz_model *m, size_t global_batch, fz_sgd opt, const void *mpi_comm)
+{
+    int init = 0;
+    MPI_Initialized(&init);
+    if (!init) {
+        fz_set_error(FZ_EINVAL, "fz_dp_create: MPI is not initialised (MPI_Init first)");
+        return NULL;
     }
-    /* Shapes first: the broadcast below needs the same counts on every rank. */
-    if (ranks_agree(dp, "fz_dp_create") != FZ_OK)
-        goto fail;
+    /* Collective from here on.  A failure on one rank (a bad FREEZEBENCH_DP_BUCKET_BYTES,
+     * memory, a model with nothing to train) still goes on to the agreement below, so
+     * every rank returns NULL together instead of the others waiting in the broadcast
+     * for a rank that left. */
+    MPI_Comm comm = MPI_COMM_NULL;
+    int rc = MPI_Comm_dup(mpi_comm ? *(const MPI_Comm *)mpi_comm : MPI_COMM_WORLD, &comm);
+    if (rc != MPI_SUCCESS) {
+        fz_set_error(FZ_EIO, "fz_dp_create: MPI_Comm_dup failed (%d)", rc);
+        return NULL;
+    }
+    int rank = 0;
+    MPI_Comm_rank(comm, &rank);
+    fz_dp *dp = calloc(1, sizeof *dp);
+    fz_status st = dp ? setup(dp, comm, m, global_batch, opt)
+                      : fz_set_error(FZ_ENOMEM, "fz_dp_create: rank %d: out of memory", rank);
+    uint64_t v[N_SETTINGS] = { 0 };
+    if (st == FZ_OK) {
+        v[S_READY] = 1;
+        v[S_MODEL] = model_fingerprint(m);
+        v[S_BATCH] = global_batch;
+        v[S_LR] = float_bits(opt.lr);
+        v[S_MOMENTUM] = float_bits(opt.momentum);
+        v[S_DECAY] = float_bits(opt.weight_decay);
+        v[S_BUCKET] = dp->bucket_bytes;
+    }
+    /* Shapes before the broadcast below, which needs the same counts on every rank. */
+    if (agree_on_create(comm, rank, st, v) != FZ_OK) {
+        if (dp)
+            fz_dp_free(dp);   /* and the communicator */
+        else
+            MPI_Comm_free(&comm);
+        return NULL;
+    }
     /* Rank 0's parameters everywhere: identical models before the first step. */
     for (size_t i = 0; i < m->n_tensors; i++) {
         fz_tensor *tn = &m->tensors[i];
@@ -337,10 +448,6 @@ fz_dp *fz_dp_create(fz_model *m, size_t global_batch, fz_sgd opt, const void *mp
                                                .mean_over_rows = global_batch });
     dp->last.ranks = dp->ranks;
     return dp;
-
-fail:
-    fz_dp_free(dp);
-    return NULL;
 }
 
 void fz_dp_free(fz_dp *dp)

@@ -5,11 +5,14 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "error.h"
 #include "freeze.h"
+#include "freeze_syntax.h"
 #include "model.h"
 
 typedef struct {
@@ -45,6 +48,20 @@ fz_freeze_schedule *fz_freeze_schedule_parse(const char *text)
 {
     if (!text || !*text) {
         fz_set_error(FZ_EINVAL, "freeze schedule: empty (expected E:SPEC,E:SPEC,...)");
+        return NULL;
+    }
+    /* Empty items first: the split below would read the comma before one as the end of
+     * the spec before it, and call "0:prefix:1,,1:none" a trailing comma. */
+    const char *empty = strstr(text, ",,");
+    if (empty) {
+        const char *from = empty - text > 40 ? empty - 40 : text;
+        fz_set_error(FZ_EINVAL, "freeze schedule '%s': an empty entry (two commas in a row) "
+                     "after '%s%.*s'", text, from > text ? "..." : "", (int)(empty - from),
+                     from);
+        return NULL;
+    }
+    if (text[strlen(text) - 1] == ',') {
+        fz_set_error(FZ_EINVAL, "freeze schedule '%s': trailing comma", text);
         return NULL;
     }
     fz_freeze_schedule *s = calloc(1, sizeof *s);
@@ -84,10 +101,6 @@ fz_freeze_schedule *fz_freeze_schedule_parse(const char *text)
             }
             end = comma + 1;
         }
-        if (end > spec && end[-1] == ',') {
-            fz_set_error(FZ_EINVAL, "freeze schedule '%s': trailing comma", text);
-            goto fail;
-        }
         if (end == spec) {
             fz_set_error(FZ_EINVAL, "freeze schedule '%s': epoch %lu has an empty spec "
                          "(use 'none' to unfreeze everything)", text, e);
@@ -99,11 +112,14 @@ fz_freeze_schedule *fz_freeze_schedule_parse(const char *text)
         memcpy(copy, spec, (size_t)(end - spec));
         copy[end - spec] = '\0';
         s->e[s->n++] = (entry){ .epoch = e, .spec = copy };
-        p = *end ? end + 1 : end;
-        if (*end && !*p) {
-            fz_set_error(FZ_EINVAL, "freeze schedule '%s': trailing comma", text);
+        /* Each spec's syntax now, before any model is read (freeze_syntax.h). */
+        if (fz_freeze_spec_syntax(copy) != FZ_OK) {
+            char why[400];
+            snprintf(why, sizeof why, "%s", fz_last_error());   /* not its own argument */
+            fz_set_error(FZ_EINVAL, "freeze schedule '%s': entry %lu: %s", text, e, why);
             goto fail;
         }
+        p = *end ? end + 1 : end;
     }
     return s;
 
@@ -125,7 +141,18 @@ static fz_status set_exactly(fz_model *m, const char *spec, bool apply, unsigned
         char msg[400];
         snprintf(msg, sizeof msg, "%s", fz_last_error());
         free(frozen);
-        return fz_set_error(st, "freeze schedule, epoch %lu: %s", epoch, msg);
+        return fz_set_error(st, "freeze schedule, entry %lu:%.64s: %s", epoch, spec, msg);
+    }
+    /* Nothing trainable is an error of the step (PyTorch's backward refuses it too):
+     * found here, before training, not when its epoch arrives. */
+    bool all = m->n_tensors > 0;
+    for (size_t i = 0; i < m->n_tensors; i++)
+        all &= frozen[i];
+    if (all) {
+        free(frozen);
+        return fz_set_error(FZ_EINVAL, "freeze schedule, entry %lu:%.64s: freezes every "
+                            "parameter, so nothing would train from epoch %lu on", epoch,
+                            spec, epoch);
     }
     bool changed = false;
     for (size_t i = 0; apply && i < m->n_tensors; i++) {
@@ -168,4 +195,58 @@ fz_status fz_freeze_schedule_apply(const fz_freeze_schedule *s, fz_model *m, uns
         return st;
     }
     return FZ_OK;
+}
+
+bool fz_freeze_schedule_entry(const fz_freeze_schedule *s, size_t i, unsigned long *epoch,
+                              const char **spec)
+{
+    if (!s || i >= s->n)
+        return false;
+    if (epoch)
+        *epoch = s->e[i].epoch;
+    if (spec)
+        *spec = s->e[i].spec;
+    return true;
+}
+
+/* How much of s[0..len) a message quotes: at most 64 bytes, never half a UTF-8
+ * character. */
+static int quote_len(const char *s, size_t len)
+{
+    size_t q = len < 64 ? len : 64;
+    while (q > 0 && q < len && ((unsigned char)s[q] & 0xc0) == 0x80)
+        q--;
+    return (int)q;
+}
+
+fz_status fz_freeze_spec_syntax(const char *spec)
+{
+    if (!spec)
+        return fz_set_error(FZ_EINVAL, "freeze spec: NULL");
+    /* prefix:K first: fz_spec_select's message for a bad K names the model's layer
+     * count, which the model below does not have.  Items are split and trimmed as
+     * fz_spec_select splits them. */
+    for (const char *p = spec, *end; p; p = end ? end + 1 : NULL) {
+        end = strchr(p, ',');
+        const char *b = p, *e = end ? end : p + strlen(p);
+        while (b < e && isspace((unsigned char)*b))
+            b++;
+        while (e > b && isspace((unsigned char)e[-1]))
+            e--;
+        if (e - b <= 7 || memcmp(b, "prefix:", 7) != 0)
+            continue;
+        for (const char *d = b + 7; d < e; d++)
+            if (!isdigit((unsigned char)*d))
+                return fz_set_error(FZ_EINVAL, "freeze spec '%.*s', item '%.*s': K must be "
+                                    "a whole number of layers, from 0",
+                                    quote_len(spec, strlen(spec)), spec,
+                                    quote_len(b, (size_t)(e - b)), b);
+    }
+    /* A model with no tensors and no bound on its layer count: fz_spec_select parses
+     * every item (its first pass, which needs no tensor) and then finds that no glob
+     * matches anything, which says nothing about the syntax. */
+    fz_model any = { .n_layers = SIZE_MAX };
+    bool unused;
+    fz_status st = fz_spec_select(&any, spec, &unused);
+    return st == FZ_ENOTFOUND ? FZ_OK : st;
 }
