@@ -47,11 +47,18 @@ static fz_status model_init(bench_model *bm, const fzb_model_arg *arg, size_t ba
     bm->arg = arg;
     bm->batch = batch;
     bm->m = fz_mlp_create(arg->widths, arg->n_widths, 42);
-    if (!bm->m)
+    if (!bm->m && ranks <= 1)
         return fz_set_error(FZ_ENOMEM, "cannot create model %s: %s", arg->name,
                             last_cause().text);
     if (ranks > 1) {   /* collective; the trainer is the rank's own, at batch/ranks rows */
+        /* Called even without a model: fz_dp_create is where the ranks agree, so a rank
+         * whose model could not be made fails there together with the others instead
+         * of leaving them waiting in it. */
+        cause model_cause = bm->m ? (cause){ "" } : last_cause();
         bm->dp = fz_dp_create(bm->m, batch, sgd, NULL);
+        if (!bm->m)
+            return fz_set_error(FZ_ENOMEM, "cannot create model %s: %s", arg->name,
+                                model_cause.text);
         if (!bm->dp)
             return fz_set_error(FZ_EINVAL, "model %s at batch %zu: %s", arg->name, batch,
                                 last_cause().text);
