@@ -300,7 +300,10 @@ FZ_API long        fz_dp_launched_ranks(void);
 FZ_API void        fz_dp_tune_mpi_env(void);
 /* A data-parallel trainer for `m` (as fz_trainer_create, with the global batch).  Rank
  * 0's parameters are broadcast to every rank, so all start identical.  Collective: every
- * rank of the communicator calls it.  NULL on failure, with the message. */
+ * rank of the communicator calls it, even one whose model could not be made (m NULL):
+ * the ranks agree on the global batch, the optimizer's settings and the bucket size
+ * (FREEZEBENCH_DP_BUCKET_BYTES), and a failure on any rank makes every rank return NULL,
+ * each with its message. */
 FZ_API fz_dp      *fz_dp_create(fz_model *m, size_t global_batch, fz_sgd opt,
                                 const void *mpi_comm);
 FZ_API void        fz_dp_free(fz_dp *dp);
