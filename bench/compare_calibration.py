@@ -64,16 +64,18 @@ def sweep(a, out, env_change):
 
 
 def compare(a_csv, b_csv):
-    """(exit status, rows compared, rows CHANGED, the CHANGED lines)."""
+    """(exit status, rows compared, rows CHANGED, the CHANGED and UNSURE lines)."""
     p = subprocess.run(["/usr/bin/python3", os.path.join(ROOT, "results/compare_runs.py"),
                         a_csv, b_csv], capture_output=True, text=True)
     if p.returncode not in (0, 1):
         sys.exit(f"compare_calibration: compare_runs.py failed ({p.returncode}):\n"
                  f"{p.stdout[-1000:]}{p.stderr[-1000:]}")
     matched = re.search(r"(\d+) configurations in both runs", p.stdout)
-    lines = [ln for ln in p.stdout.splitlines() if "CHANGED" in ln
-             and not ln.startswith("CHANGED:") and "configuration(s) CHANGED" not in ln]
-    return p.returncode, int(matched.group(1)) if matched else 0, len(lines), lines
+    rows = [ln for ln in p.stdout.splitlines()
+            if ln.startswith(("freeze_sweep/", "kernel_bench/"))]
+    changed = sum("CHANGED" in ln for ln in rows)
+    return (p.returncode, int(matched.group(1)) if matched else 0, changed,
+            [ln for ln in rows if "CHANGED" in ln or "UNSURE" in ln])
 
 
 def main(argv=None):
