@@ -419,17 +419,19 @@ def print_table(rows):
         f(r["time_cut"]), opt(r.get("time_cut_ci_low", "")),
         opt(r.get("time_cut_ci_high", "")), percent=True)
     for model, batch, threads in groups:
-        print(f"\nmodel {model}, batch {batch}, {threads} thread(s), PyTorch (median "
-              f"[min-max] of the repetitions; cut = 1 - x/x_none [95% interval])")
+        print(f"\nmodel {model}, batch {batch}, {threads} thread(s), PyTorch (medians of "
+              f"the repetitions, [ ]: 95% intervals; cut = 1 - x/x_none)")
         print(f"{'spec':<14} {'bwd FLOP':>11} {'FLOP cut':>9} {'bwd time':>10} {'time cut':>9} "
-              f"{'step':>10} {'step range':>21} {'step cut':>22}")
+              f"{'step':>10} {'step 95% interval':>21} {'step cut':>22}")
         for r in rows:
             if (r["model"], r["batch"], r["threads"], r["phase"]) != (model, batch, threads,
                                                                          "backward"):
                 continue
             s = by[(model, batch, threads, r["freeze_spec"], "step")]
-            span = (f"[{scaled(f(s['time_min_s']), 's', TIME_PREFIXES)}-"
-                    f"{scaled(f(s['time_max_s']), 's', TIME_PREFIXES)}]")
+            # The median's exact interval (schema 4); a binary of schema 3 has none.
+            lo, hi = f(s.get("time_median_ci_low_s", "")), f(s.get("time_median_ci_high_s", ""))
+            span = ("[n/a]" if math.isnan(lo) or math.isnan(hi) else
+                    f"[{scaled(lo, 's', TIME_PREFIXES)}-{scaled(hi, 's', TIME_PREFIXES)}]")
             print(f"{r['freeze_spec']:<14} "
                   f"{scaled(f(r['flops_planned']), 'FLOP', FLOP_PREFIXES):>11} "
                   f"{pct(r['flop_cut']):>9} "
