@@ -238,6 +238,8 @@ static void malformed_map_is_usage_error_naming_the_item(void **state)
         { "fc1=0,fc3=4", "item 2 'fc3=4' should be fc2=PREFIX" },
         { "0", "item 1 '0' should be fc1=PREFIX" },
         { "fc1=0,fc1=2", "item 2 'fc1=2' should be fc2=PREFIX" },
+        /* Issue 24 item 2: one prefix for two layers, a usage error before any file. */
+        { "fc1=0,fc2=2,fc3=4,fc4=0", "fc1 and fc4 both name '0'" },
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         expect_usage_error(parse_train_with(&a, err, sizeof err, "--map", bad[i].map), err,

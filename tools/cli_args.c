@@ -169,9 +169,14 @@ static int check_map(const char *map, char *err, size_t size)
             return usage_error(err, size, "--map: item %zu '%.*s' has no PREFIX", k,
                                quote_len(p, len), p);
         if (!comma)
-            return 0;
+            break;
         p = comma + 1;
     }
+    /* The library's own check too: a prefix named by two layers (fc1=0,...,fc4=0) is as
+     * much a usage error as a missing one, and is found here before any file is read. */
+    if (fz_npz_map_check(map) != FZ_OK)
+        return usage_error(err, size, "%s", fz_last_error());
+    return 0;
 }
 
 /* The options and which commands take them. */
