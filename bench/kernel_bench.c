@@ -469,22 +469,22 @@ int main(int argc, char **argv)
         return 2;
     }
 
+    /* From here every exit goes through `done`, which frees whatever was made. */
+    int status = 1;
     case_list cases = {0};
     pool p = {0};
+    fzb_probes *probes = NULL;
+    fzb_results *res = NULL;
     if (build_cases(&cases, &p, quick) || pool_alloc(&p, &cases)) {
         fprintf(stderr, "kernel_bench: out of memory\n");
-        fzb_publish_end(&publish);
-        fzb_csv_free(table);
-        return 1;
+        goto done;
     }
     fzb_probe_options probe_opt = { .l3_bytes = ctx.machine.l3_bytes,
                                     .repetitions = opt.repetitions, .quick = quick };
-    fzb_probes *probes = fzb_probes_register(&probe_opt);
+    probes = fzb_probes_register(&probe_opt);
     if (!probes) {
         fprintf(stderr, "kernel_bench: %s\n", fz_last_error());
-        fzb_publish_end(&publish);
-        fzb_csv_free(table);
-        return 1;
+        goto done;
     }
     for (size_t i = 0; i < cases.n; i++) {
         kcase *c = &cases.v[i];
@@ -504,28 +504,21 @@ int main(int argc, char **argv)
         }
     }
 
-    fzb_results *res = fzb_run_all(FZB_STDOUT);
+    res = fzb_run_all(FZB_STDOUT);
     fzb_limits lim;
     if (res && res->n == 0) {   /* --benchmark_list_tests, or a filter that matched nothing */
         fprintf(stderr, "kernel_bench: nothing ran; no CSV written\n");
-        fzb_publish_end(&publish);
-        fzb_csv_free(table);
-        fzb_results_free(res);
-        fzb_probes_free(probes);
-        return 0;
+        status = 0;
+        goto done;
     }
     if (!res || fzb_probes_read(res, &lim)) {
         fprintf(stderr, "kernel_bench: the peak and bandwidth probes did not run (a "
                 "--benchmark_filter must let " FZB_PROBE_PREFIX " through); no CSV written\n");
-        fzb_publish_end(&publish);
-        fzb_csv_free(table);
-        fzb_results_free(res);
-        fzb_probes_free(probes);
-        return 1;
+        goto done;
     }
     fzb_print_limits(stdout, &lim, quick);
 
-    int status = add_rows(table, &cases, res, &lim, &ctx, threads) == FZ_OK ? 0 : 1;
+    status = add_rows(table, &cases, res, &lim, &ctx, threads) == FZ_OK ? 0 : 1;
     if (status == 0) {
         if (fzb_publish_write(&publish, table) != FZ_OK) {
             fprintf(stderr, "kernel_bench: %s\n", fz_last_error());
@@ -534,6 +527,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "kernel_bench: wrote %s\n", publish.path);
         }
     }
+done:
     fzb_publish_end(&publish);
     fzb_csv_free(table);
     fzb_results_free(res);
