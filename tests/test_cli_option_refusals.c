@@ -18,35 +18,11 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "freezebench.h"
-#include "npz.h"
+#include "cli_testutil.h"
 
 #ifndef FZ_TEST_DATA
 #error "FZ_TEST_DATA must name tests/data"
 #endif
-
-static const char *exe;
-static char tmpdir[64];
-static char output[8192];
-
-/* Runs `freezebench ARGS` (a shell-quoted string), stdout and stderr into `output`;
- * returns the exit status. */
-static int run(const char *fmt, ...)
-{
-    char args[1024], cmd[1400];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    snprintf(cmd, sizeof cmd, "'%s' %s 2>&1", exe, args);
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    size_t n = fread(output, 1, sizeof output - 1, p);
-    output[n] = '\0';
-    int status = pclose(p);
-    assert_true(WIFEXITED(status));
-    return WEXITSTATUS(status);
-}
 
 /* Exit 2 and every needle in the output (NULL ends the list). */
 static void expect_usage(int got, ...)
@@ -116,16 +92,7 @@ static void schedule_entries_past_the_last_epoch_are_refused(void **state)
 
 static void write_data(const char *path)
 {
-    float x[10 * 4], y[10 * 2];
-    for (size_t i = 0; i < 40; i++)
-        x[i] = (float)((i * 37) % 11) / 11.0f - 0.5f;
-    for (size_t i = 0; i < 20; i++)
-        y[i] = (float)((i * 13) % 7) / 7.0f;
-    fz_npz_array arrays[] = {
-        { .name = "x", .ndim = 2, .shape = { 10, 4 }, .numel = 40, .data = x },
-        { .name = "y", .ndim = 2, .shape = { 10, 2 }, .numel = 20, .data = y },
-    };
-    assert_int_equal(fz_npz_write(path, arrays, 2), FZ_OK);
+    write_scaled_data(path, 4, 1.0f);
 }
 
 /* The fixture's model has 2 layers: prefix:2 at epoch 29 of 30 would train 29 epochs and
@@ -161,24 +128,11 @@ static void schedule_entry_freezing_everything_is_refused_before_training(void *
     unlink(data);
 }
 
-static int cleanup(void **state)
-{
-    (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
 int main(int argc, char **argv)
 {
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s PATH/TO/freezebench\n", argv[0]);
-        return 2;
-    }
-    exe = argv[1];
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/fz_cli_refusals_XXXXXX");
-    if (!mkdtemp(tmpdir))
-        return 1;
+    int early = cli_test_start(argc, argv, "/tmp/fz_cli_refusals_XXXXXX");
+    if (early >= 0)
+        return early;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(malformed_specs_are_usage_errors_before_any_file),
         cmocka_unit_test(malformed_maps_are_usage_errors_before_any_file),

@@ -18,35 +18,11 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "freezebench.h"
-#include "npz.h"
+#include "cli_testutil.h"
 
 #ifndef FZ_TEST_DATA
 #error "FZ_TEST_DATA must name tests/data"
 #endif
-
-static const char *exe;
-static char tmpdir[64];
-static char output[8192];
-
-/* Runs `freezebench ARGS` (a shell-quoted string), stdout and stderr into `output`;
- * returns the exit status. */
-static int run(const char *fmt, ...)
-{
-    char args[1024], cmd[1400];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    snprintf(cmd, sizeof cmd, "'%s' %s 2>&1", exe, args);
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    size_t n = fread(output, 1, sizeof output - 1, p);
-    output[n] = '\0';
-    int status = pclose(p);
-    assert_true(WIFEXITED(status));
-    return WEXITSTATUS(status);
-}
 
 static void expect(int got, int want, const char *needle)
 {
@@ -94,20 +70,6 @@ static void params_prints_shape_and_requires_grad(void **state)
 }
 
 /* x: 10×4, y: 10×2 — for the fixtures' 4 -> 3 -> 2 model; y within [0, y_scale) */
-static void write_scaled_data(const char *path, size_t x_cols, float y_scale)
-{
-    float x[10 * 5], y[10 * 2];
-    for (size_t i = 0; i < 10 * x_cols; i++)
-        x[i] = (float)((i * 37) % 11) / 11.0f - 0.5f;
-    for (size_t i = 0; i < 20; i++)
-        y[i] = y_scale * (float)((i * 13) % 7) / 7.0f;
-    fz_npz_array arrays[] = {
-        { .name = "x", .ndim = 2, .shape = { 10, x_cols }, .numel = 10 * x_cols, .data = x },
-        { .name = "y", .ndim = 2, .shape = { 10, 2 }, .numel = 20, .data = y },
-    };
-    assert_int_equal(fz_npz_write(path, arrays, 2), FZ_OK);
-}
-
 static void write_data(const char *path, size_t x_cols)
 {
     write_scaled_data(path, x_cols, 1.0f);
@@ -282,24 +244,11 @@ static void non_ascii_spec_is_named_without_broken_bytes(void **state)
         assert_true(p[1] == '\xa9');
 }
 
-static int cleanup(void **state)
-{
-    (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
 int main(int argc, char **argv)
 {
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s PATH/TO/freezebench\n", argv[0]);
-        return 2;
-    }
-    exe = argv[1];
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/fz_cli_run_XXXXXX");
-    if (!mkdtemp(tmpdir))
-        return 1;
+    int early = cli_test_start(argc, argv, "/tmp/fz_cli_run_XXXXXX");
+    if (early >= 0)
+        return early;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(help_exits_0_and_documents_every_option),
         cmocka_unit_test(usage_errors_exit_2_naming_the_argument),
