@@ -21,52 +21,16 @@
 
 #include "freezebench.h"
 #include "npz.h"
+#include "tmpdir_testutil.h"
 #include "zip.h"
 
 #ifndef FZ_TEST_DATA
 #error "FZ_TEST_DATA must name tests/data"
 #endif
 
-typedef struct {
-    char dir[64];
-    char path[256];
-} tmp_ctx;
 
-static int make_tmpdir(void **state)
-{
-    tmp_ctx *c = calloc(1, sizeof *c);
-    snprintf(c->dir, sizeof c->dir, "/tmp/fz_npz_test_XXXXXX");
-    if (!mkdtemp(c->dir))
-        return -1;
-    *state = c;
-    return 0;
-}
 
-static int remove_tmpdir(void **state)
-{
-    tmp_ctx *c = *state;
-    DIR *d = opendir(c->dir);
-    struct dirent *e;
-    while (d && (e = readdir(d))) {
-        char p[512];
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-            snprintf(p, sizeof p, "%s/%s", c->dir, e->d_name);
-            unlink(p);
-        }
-    }
-    if (d)
-        closedir(d);
-    rmdir(c->dir);
-    free(c);
-    return 0;
-}
 
-static const char *tmp_file(void **state, const char *name)
-{
-    tmp_ctx *c = *state;
-    snprintf(c->path, sizeof c->path, "%s/%s", c->dir, name);
-    return c->path;
-}
 
 static const char *fixture(const char *name)
 {

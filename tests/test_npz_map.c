@@ -15,20 +15,16 @@
 
 #include "freezebench.h"
 #include "npz.h"
+#include "tmpdir_testutil.h"
 
-typedef struct {
-    char dir[64], path[96];
-} tmp_ctx;
 
 /* A Sequential of three square Linear layers 0, 2, 4 (4 -> 4 -> 4 -> 4): a map that
  * names 0 again as fc4 chains, so only the duplicate check can refuse it. */
 static int write_sequential(void **state)
 {
-    tmp_ctx *c = calloc(1, sizeof *c);
-    snprintf(c->dir, sizeof c->dir, "/tmp/fz_map_XXXXXX");
-    if (!mkdtemp(c->dir))
+    if (make_tmpdir(state) != 0)
         return -1;
-    snprintf(c->path, sizeof c->path, "%s/seq.npz", c->dir);
+    const char *path = tmp_file(state, "seq.npz");
     static float w[16], b[4];
     for (size_t i = 0; i < 16; i++)
         w[i] = (float)i / 16;
@@ -40,20 +36,9 @@ static int write_sequential(void **state)
                                .shape = { 4, 4 }, .numel = bias ? 4 : 16,
                                .data = bias ? b : w };
     }
-    if (fz_npz_write(c->path, a, 6) != FZ_OK)
-        return -1;
-    *state = c;
-    return 0;
+    return fz_npz_write(path, a, 6) == FZ_OK ? 0 : -1;
 }
 
-static int remove_sequential(void **state)
-{
-    tmp_ctx *c = *state;
-    unlink(c->path);
-    rmdir(c->dir);
-    free(c);
-    return 0;
-}
 
 static fz_model *load(void **state, const char *map)
 {
@@ -120,7 +105,7 @@ static void a_bad_map_is_refused_before_the_file_is_read(void **state)
 
 int main(void)
 {
-#define SEQ(fn) cmocka_unit_test_setup_teardown(fn, write_sequential, remove_sequential)
+#define SEQ(fn) cmocka_unit_test_setup_teardown(fn, write_sequential, remove_tmpdir)
     const struct CMUnitTest tests[] = {
         SEQ(a_prefix_named_twice_is_refused_naming_both_layers),
         SEQ(the_same_map_without_the_duplicate_loads),

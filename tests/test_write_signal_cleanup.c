@@ -23,39 +23,19 @@
 #include "error.h"
 #include "freezebench.h"
 #include "replace.h"
+#include "tmpdir_testutil.h"
 
-typedef struct {
-    char dir[64], path[96];
-} tmp_ctx;
-
+/* Setup: a scratch folder whose x.npz the tests write. */
 static int make_dir(void **state)
 {
-    tmp_ctx *c = calloc(1, sizeof *c);
-    snprintf(c->dir, sizeof c->dir, "/tmp/fz_sigwrite_XXXXXX");
-    if (!mkdtemp(c->dir))
+    if (make_tmpdir(state) != 0)
         return -1;
-    snprintf(c->path, sizeof c->path, "%s/x.npz", c->dir);
-    *state = c;
+    tmp_file(state, "x.npz");
     return 0;
 }
 
-static int remove_dir(void **state)
-{
-    tmp_ctx *c = *state;
-    DIR *d = opendir(c->dir);
-    for (struct dirent *e; d && (e = readdir(d));) {
-        char p[400];
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-            snprintf(p, sizeof p, "%s/%s", c->dir, e->d_name);
-            unlink(p);
-        }
-    }
-    if (d)
-        closedir(d);
-    rmdir(c->dir);
-    free(c);
-    return 0;
-}
+
+
 
 /* The directory's entries, one line each, into `out`; their count. */
 static size_t list_dir(const char *dir, char *out, size_t cap)
@@ -226,7 +206,7 @@ static void the_default_action_is_back_after_a_write(void **state)
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);   /* a child that ended does not end the test */
-#define DIR_TEST(fn) cmocka_unit_test_setup_teardown(fn, make_dir, remove_dir)
+#define DIR_TEST(fn) cmocka_unit_test_setup_teardown(fn, make_dir, remove_tmpdir)
     const struct CMUnitTest tests[] = {
         DIR_TEST(a_signal_that_ends_the_process_removes_the_temporary_file),
         DIR_TEST(an_ignored_or_handled_signal_is_left_to_the_program),
