@@ -8,18 +8,7 @@ set -u
 mpirun=$1 fz=$2 py=$3
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
-"$py" - "$dir" <<'PY' || exit 77   # no numpy: SKIP
-import sys
-import numpy as np
-d, rng, w = sys.argv[1], np.random.default_rng(1), [8, 16, 16, 4]
-m = {}
-for i in range(3):
-    m[f"fc{i+1}.weight"] = (rng.standard_normal((w[i + 1], w[i])) * 0.3).astype("<f4")
-    m[f"fc{i+1}.bias"] = (rng.standard_normal(w[i + 1]) * 0.1).astype("<f4")
-np.savez(f"{d}/m.npz", **m)
-np.savez(f"{d}/d.npz", x=rng.standard_normal((64, 8)).astype("<f4"),
-         y=rng.standard_normal((64, 4)).astype("<f4"))
-PY
+"$py" "$(dirname "$0")/dp_fixture.py" "$dir" || exit $?   # 77 without numpy: SKIP
 train="train --model $dir/m.npz --data $dir/d.npz --epochs 4 --batch 16 --lr 0.05 --freeze prefix:1"
 "$fz" $train --out "$dir/one.npz" >/dev/null || { echo "one process failed"; exit 1; }
 timeout 60 "$mpirun" -np 2 --oversubscribe "$fz" $train --out "$dir/two.npz" >/dev/null ||

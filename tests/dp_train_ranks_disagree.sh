@@ -11,23 +11,7 @@ set -u
 mpirun=$1 fz=$2 py=$3
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
-"$py" - "$dir" <<'PY' || exit 77   # no numpy: SKIP
-import sys
-import numpy as np
-d, rng, w = sys.argv[1], np.random.default_rng(1), [8, 16, 16, 4]
-m = {}
-for i in range(3):
-    m[f"fc{i+1}.weight"] = (rng.standard_normal((w[i + 1], w[i])) * 0.3).astype("<f4")
-    m[f"fc{i+1}.bias"] = (rng.standard_normal(w[i + 1]) * 0.1).astype("<f4")
-np.savez(f"{d}/m.npz", **m)
-x, y = rng.standard_normal((64, 8)).astype("<f4"), rng.standard_normal((64, 4)).astype("<f4")
-np.savez(f"{d}/d.npz", x=x, y=y)
-np.savez(f"{d}/d48.npz", x=x[:48], y=y[:48])      # other sample count: other steps
-y2 = y.copy()
-y2[5, 1] += 1
-np.savez(f"{d}/d_other.npz", x=x, y=y2)          # same count, one value changed
-np.savez(f"{d}/d8.npz", x=x[:8], y=y[:8])         # fewer than --batch 16
-PY
+"$py" "$(dirname "$0")/dp_fixture.py" "$dir" --variants || exit $?   # 77: SKIP
 mkdir "$dir/outdir.npz"   # a directory where rank 1's OUT.npz should go
 cat >"$dir/per_rank.sh" <<'SH'
 #!/bin/sh
