@@ -15,6 +15,8 @@ A baseline's label names the OpenBLAS core it ran with (the `openblas_core` colu
 in 'pytorch (OpenBLAS Zen)' or 'openblas (Haswell)'.  Each PNG is written whole
 (runs.write_whole).
 """
+import math
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -47,8 +49,9 @@ def baseline_label(impl, rows):
     """The implementation with the OpenBLAS core its rows ran with, where it is a
     baseline that may run on OpenBLAS ('pytorch (OpenBLAS Zen)', 'openblas (Haswell)'):
     the core decides which kernels run, so a plot must say it.  freezebench's own kernels
-    do not use OpenBLAS."""
-    if impl.startswith("freezebench"):
+    do not use OpenBLAS, and neither do BLIS and oneDNN: the openblas_core column is the
+    machine's, in every row, so only OpenBLAS's and PyTorch's labels may name it."""
+    if impl not in ("openblas", "pytorch"):
         return impl
     cores = sorted({(r.get("openblas_core") or "").strip() for r in rows if r["impl"] == impl}
                    - {"", "none", "NA", "unknown"})
@@ -251,9 +254,13 @@ def plot_gemm(system, rows, out_png, figures=None, nones=None):
     # One legend under all panels, in space kept free for it (inside an axes it would hide
     # bars, under one it would collide with the x label).
     handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8, frameon=False)
+    # Three entries a row: the probe's label and six implementations in one row ran past
+    # the figure's edges.
+    ncol = min(3, len(labels))
+    legend_in = 0.2 + 0.2 * math.ceil(len(labels) / ncol)
+    fig.legend(handles, labels, loc="lower center", ncol=ncol, fontsize=8, frameon=False)
     fig.suptitle(f"SGEMM throughput on {system}", fontsize=11)
-    fig.tight_layout(rect=(0, 0.35 / height, 1, 1 - 0.35 / height))
+    fig.tight_layout(rect=(0, legend_in / height, 1, 1 - 0.35 / height))
     _save(fig, out_png)
     return True
 

@@ -118,10 +118,13 @@ for got, want in ((runs.fmt_flop(8512), "8.51 kFLOP"), (runs.fmt_flop(8.058e9), 
 plots = load("plots", os.path.join(results_dir, "plots.py"))
 v4_label = plots.peak_label([syn.machine(4, peak_isa="avx512")], 200.0)
 check("avx512 probe" in v4_label, f"peak label {v4_label!r}")
+# openblas_core is the machine's, in every row (kernel_bench's BLIS and oneDNN rows too):
+# only OpenBLAS and PyTorch run on it.
 labelled = [dict(impl="pytorch", openblas_core="Zen"), dict(impl="openblas", openblas_core="Haswell"),
-            dict(impl="freezebench", openblas_core="Haswell"), dict(impl="blis", openblas_core="none")]
+            dict(impl="freezebench", openblas_core="Haswell"), dict(impl="blis", openblas_core="none"),
+            dict(impl="onednn", openblas_core="Haswell"), dict(impl="blis", openblas_core="Haswell")]
 for impl, want in (("pytorch", "pytorch (OpenBLAS Zen)"), ("openblas", "openblas (Haswell)"),
-                   ("freezebench", "freezebench"), ("blis", "blis")):
+                   ("freezebench", "freezebench"), ("blis", "blis"), ("onednn", "onednn")):
     got = plots.baseline_label(impl, labelled)
     check(got == want, f"plot label of {impl}: {got!r}, want {want!r}")
 
