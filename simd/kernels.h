@@ -7,8 +7,8 @@
  * the slot of the calling OpenMP thread), so executed FLOPs are measured, not computed.
  *
  * Nothing here knows the thread team: the GEMM is handed its plan (fz_gemm_ctx) by the
- * caller.  The runtime (src/runtime/kernels_active.h) keeps the table in use and fills
- * that plan from the team.
+ * caller.  The runtime keeps which table is in use (src/runtime/kernels_active.h) and
+ * builds the plan from the team (src/runtime/exec.h).
  */
 #ifndef FZ_SIMD_KERNELS_H
 #define FZ_SIMD_KERNELS_H
@@ -68,9 +68,6 @@ typedef struct {
     /* The whole GEMM, epilogue included, with the caller's plan; ctx NULL: one thread,
      * default cache sizes.  Counts 2·m·n·k plus m·n per epilogue stage. */
     void (*sgemm_ctx)(const fz_gemm_op *op, const fz_gemm_ctx *ctx, fz_counter *flops);
-    /* The same with the plan of whoever handed out the table: the tables built here run
-     * sgemm_ctx with ctx NULL; the runtime's (fz_kernels_get) runs the team's plan. */
-    void (*sgemm)(const fz_gemm_op *op, fz_counter *flops);
     /* The GEMM's microkernel, packers and tile (gemm.h); NULL for the scalar reference,
      * which has none. */
     const struct fz_sgemm_kernel *microkernel;

@@ -103,7 +103,6 @@ static void copy_aside_scalar(float *dst, const float *src, size_t n)
 static const fz_kernels scalar_table = {
     .isa = "scalar",
     .sgemm_ctx = sgemm_ctx_scalar,
-    .sgemm = sgemm_scalar,
     .microkernel = NULL,
     .relu_fwd = relu_fwd_scalar,
     .relu_bwd = relu_bwd_scalar,

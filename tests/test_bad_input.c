@@ -307,10 +307,10 @@ static void layer_plan_rejects_null_and_out_of_range_layers(void **state)
 {
     fixture *f = *state;
     fz_layer_plan p = { .need_dW = true, .need_db = true, .need_dX = true };
-    EXPECT_STATUS(f, fz_layer_plan_get(NULL, 1, &p), FZ_EINVAL, "trainer");
-    EXPECT_STATUS(f, fz_layer_plan_get(f->t, 1, NULL), FZ_EINVAL, "out");
-    EXPECT_STATUS(f, fz_layer_plan_get(f->t, 0, &p), FZ_EINVAL, "layer 0");
-    EXPECT_STATUS(f, fz_layer_plan_get(f->t, LAYERS + 1, &p), FZ_EINVAL, "layer 4");
+    EXPECT_STATUS(f, fz_layer_plan_get(NULL, 0, &p), FZ_EINVAL, "trainer");
+    EXPECT_STATUS(f, fz_layer_plan_get(f->t, 0, NULL), FZ_EINVAL, "out");
+    EXPECT_STATUS(f, fz_layer_plan_get(f->t, LAYERS, &p), FZ_EINVAL, "layer 3");
+    EXPECT_STATUS(f, fz_layer_plan_get(f->t, SIZE_MAX, &p), FZ_EINVAL, "out of range");
     assert_true(p.need_dW && p.need_db && p.need_dX);
 }
 

@@ -31,7 +31,7 @@ static void bias_free_layer_has_no_tensor_and_no_db(void **state)
     fz_trainer *t = fz_trainer_create(m, BATCH, (fz_sgd){ .lr = 0.1f, .momentum = 0.9f });
     assert_non_null(t);
     fz_layer_plan p;
-    assert_int_equal(fz_layer_plan_get(t, 2, &p), FZ_OK);
+    assert_int_equal(fz_layer_plan_get(t, 1, &p), FZ_OK);
     assert_true(p.need_dW && !p.need_db && p.need_dX);
     float x[BATCH * 6], y[BATCH * 3];
     fill_uniform(x, BATCH * 6, 1, -1.0f, 1.0f);

@@ -182,7 +182,7 @@ static void memory_cap_falls_back_to_recomputing(void **state)
     o.cache_max_bytes = 100 * 16 * 4 + 100;
     assert_int_equal(fz_epoch_run(r.t, r.x, r.y, s.n, NULL, &o, &st), FZ_OK);
     assert_false(st.cache_fallback);
-    assert_int_equal(st.cache_layer, 4);
+    assert_int_equal(st.cache_layer, 3);   /* 0-based: fc4 */
     assert_int_equal(st.cache_bytes, o.cache_max_bytes);
     assert_int_equal(fz_epoch_run(r.t, r.x, r.y, s.n, NULL, &o, &st), FZ_OK);
     assert_int_equal(st.cached_steps, 5);
@@ -206,7 +206,7 @@ static void cache_follows_schedules(void **state)
     assert_non_null(sch);
     assert_int_equal(fz_freeze_schedule_check(sch, r.m), FZ_OK);
     fz_epoch_opts o = { .cache_frozen = true };
-    size_t want_layer[] = { 5, 5, 3, 0 };
+    size_t want_layer[] = { 4, 4, 2, 0 };   /* 0-based: fc5, fc5, fc3, none */
     for (unsigned e = 0; e < 4; e++) {
         assert_int_equal(fz_freeze_schedule_apply(sch, r.m, e, NULL), FZ_OK);
         model_snapshot before = snapshot_take(r.m);

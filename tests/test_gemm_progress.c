@@ -23,6 +23,7 @@
 #include "kernels.h"
 #include "kernels_active.h"
 #include "team.h"
+#include "trainer_hooks.h"
 
 typedef struct {
     int calls, off_thread0;
@@ -89,25 +90,51 @@ static void progress_is_called_by_thread_0_per_block_and_changes_nothing(void **
     free(c);
 }
 
-/* The team carries what fz_team_set_progress set into every GEMM's plan, until cleared. */
-static void team_hands_its_progress_call_to_every_plan(void **state)
+/* A training step hands its listener's progress call to its GEMMs through the step's
+ * execution context, and the team's own plan carries none: no global hook, so a GEMM
+ * outside the step (fz_sgemm) never calls a listener that is not its caller's. */
+static void a_step_carries_its_hooks_progress_call_and_the_team_none(void **state)
 {
     (void)state;
+    if (!fz_kernels_get()->microkernel) {
+        print_message("  %s has no blocked GEMM (no progress calls): skipped\n",
+                      fz_kernels_get()->isa);
+        skip();
+    }
+    enum { B = 192, W = 384 };
+    const size_t widths[] = { W, W, W };
+    fz_model *m = fz_mlp_create(widths, 3, 5);
+    assert_non_null(m);
+    fz_trainer *t = fz_trainer_create(m, B, (fz_sgd){ .lr = 0.01f });
+    assert_non_null(t);
+    float *x = random_floats(B * W, 41), *y = random_floats(B * W, 42);
+    float *c = malloc(B * W * sizeof(float));
+    assert_true(x && y && c);
     progress_log log = { 0, 0 };
-    fz_team_set_progress(count_progress, &log);
-    fz_gemm_ctx ctx = fz_team_gemm_ctx();
-    assert_ptr_equal(ctx.progress, count_progress);
-    assert_ptr_equal(ctx.progress_arg, &log);
-    fz_team_set_progress(NULL, NULL);
-    ctx = fz_team_gemm_ctx();
-    assert_null(ctx.progress);
+    trainer_set_hooks(t, &(trainer_hooks){ .ctx = &log, .progress = count_progress });
+    assert_int_equal(fz_train_step(t, x, y, NULL), FZ_OK);
+    assert_true(log.calls > 0);
+    assert_int_equal(log.off_thread0, 0);
+
+    assert_null(fz_team_gemm_ctx().progress);
+    int before = log.calls;
+    fz_sgemm(FZ_NOTRANS, FZ_NOTRANS, B, W, W, 1.0f, x, W, y, W, 0.0f, c, W);
+    assert_int_equal(log.calls, before);
+    trainer_set_hooks(t, NULL);
+    assert_int_equal(fz_train_step(t, x, y, NULL), FZ_OK);
+    assert_int_equal(log.calls, before);
+    free(x);
+    free(y);
+    free(c);
+    fz_trainer_free(t);
+    fz_model_free(m);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(progress_is_called_by_thread_0_per_block_and_changes_nothing),
-        cmocka_unit_test(team_hands_its_progress_call_to_every_plan),
+        cmocka_unit_test(a_step_carries_its_hooks_progress_call_and_the_team_none),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,6 +15,7 @@
 
 #include "align.h"
 #include "core_testutil.h"
+#include "exec.h"
 #include "freezebench.h"
 #include "kernels.h"
 #include "kernels_active.h"
@@ -145,7 +146,8 @@ static void sgemm_split_by_columns_is_bitwise_identical(void **state)
             assert_non_null(c[t]);
             fz_set_threads(t + 1);
             op.c = c[t];
-            k->sgemm(&op, NULL);   /* the runtime's table: the team's plan */
+            fz_exec ex = exec_now(NULL, NULL);   /* the table in use, the team's plan */
+            exec_gemm(&ex, &op, NULL, NULL);
         }
         for (int t = 1; t < 4; t++)
             if (memcmp(c[0], c[t], SM * SN * sizeof(float)))
@@ -172,7 +174,9 @@ static void flops_are_counted_per_thread_and_sum_exactly(void **state)
     fz_gemm_op op = { .m = M, .n = N, .k = K, .alpha = 1.0f, .a = a, .lda = K, .b = b,
                       .ldb = N, .c = c, .ldc = N, .bias = bias, .relu = true };
     fz_set_threads(3);
-    k->sgemm(&op, f);
+    fz_exec ex = exec_now(NULL, NULL);
+    assert_ptr_equal(ex.k, k);
+    exec_gemm(&ex, &op, NULL, f);
     fz_set_threads(0);
     assert_int_equal(fz_counter_total(f), 2ull * M * N * K + 2ull * M * N);
 #ifdef _OPENMP

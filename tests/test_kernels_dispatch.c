@@ -97,13 +97,13 @@ static void tables_have_every_kernel(void **state)
         const fz_kernels *k = fz_kernels_for(isas[i]);
         if (!k)
             continue;
-        assert_non_null(k->sgemm);
         assert_non_null(k->sgemm_ctx);
         assert_int_equal(k->microkernel != NULL, strcmp(isas[i], "scalar") != 0);
         assert_non_null(k->relu_fwd);
         assert_non_null(k->relu_bwd);
         assert_non_null(k->colsum);
         assert_non_null(k->sgd);
+        assert_non_null(k->copy_aside);
     }
 }
 
@@ -125,7 +125,7 @@ static void flags_mask_decides_the_table(void **state)
             assert_string_equal(t.isa, cases[i].isa);
         else   /* not in this build: the table stays below it */
             assert_string_not_equal(t.isa, cases[i].isa);
-        assert_true(t.sgemm && t.sgemm_ctx && t.relu_fwd && t.relu_bwd && t.colsum && t.sgd);
+        assert_true(t.sgemm_ctx && t.copy_aside && t.relu_fwd && t.relu_bwd && t.colsum && t.sgd);
     }
     /* With this CPU's own flags it is the default table (AVX-512 is default where it runs). */
     assert_string_equal(fz_kernels_init_for_flags(fz_cpu_flags()).isa,

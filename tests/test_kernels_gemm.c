@@ -102,9 +102,9 @@ static void check_case(const fz_kernels *isa, const gemm_case *g)
     assert_non_null(f_ref);
     assert_non_null(f_isa);
     op.c = c_ref + off;
-    fz_kernels_scalar()->sgemm(&op, f_ref);
+    fz_kernels_scalar()->sgemm_ctx(&op, NULL, f_ref);
     op.c = c_isa + off;
-    isa->sgemm(&op, f_isa);
+    isa->sgemm_ctx(&op, NULL, f_isa);
     assert_int_equal(fz_counter_total(f_isa), fz_counter_total(f_ref));
 
     for (size_t i = 0; i < g->m; i++) {
@@ -286,7 +286,7 @@ static void gemm_large_k_stays_within_k_eps_bound(void **state)
         b[i] = uniform();
     fz_gemm_op op = { .m = m, .n = n, .k = k, .alpha = 1.0f, .a = a, .lda = k, .b = b,
                       .ldb = n, .c = c, .ldc = n };
-    isa->sgemm(&op, NULL);
+    isa->sgemm_ctx(&op, NULL, NULL);
     for (size_t i = 0; i < m; i++)
         for (size_t j = 0; j < n; j++) {
             double exact = 0.0, s = 0.0;
@@ -327,9 +327,9 @@ static void gemm_unpacked_a_with_panel_strides_reads_only_a(void **state)
     fz_gemm_op op = { .ta = FZ_TRANS, .m = m, .n = n, .k = k, .alpha = 1.0f, .a = a,
                       .lda = lda, .b = b, .ldb = n, .ldc = n };
     op.c = ref;
-    fz_kernels_scalar()->sgemm(&op, NULL);
+    fz_kernels_scalar()->sgemm_ctx(&op, NULL, NULL);
     op.c = c;
-    isa->sgemm(&op, NULL);
+    isa->sgemm_ctx(&op, NULL, NULL);
     for (size_t i = 0; i < m * n; i++)
         assert_true(fabsf(c[i] - ref[i]) <= (k + 4) * FLT_EPSILON * 16.0f);
     munmap(map, bytes + page);

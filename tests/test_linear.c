@@ -17,6 +17,7 @@
 #include "align.h"
 #include "core_testutil.h"
 #include "counter.h"
+#include "exec_testutil.h"
 #include "kernels.h"
 #include "linear.h"
 #include "model.h"
@@ -76,6 +77,7 @@ static void forward_matches_a_plain_loop(void **state)
     const fz_kernels *k = fz_kernels_for(*state);
     if (!k)
         skip();
+    fz_exec x = exec_single(k);
     for (int relu = 0; relu <= 1; relu++) {
         fixture f;
         fixture_fill(&f, false);
@@ -91,7 +93,7 @@ static void forward_matches_a_plain_loop(void **state)
         float Y[B * O];
         fz_counter *cnt = counter_new();
         assert_non_null(cnt);
-        linear_forward(k, &f.layer, B, f.X, Y, relu, cnt);
+        linear_forward(&x, &f.layer, NULL, B, f.X, Y, relu, cnt);
         assert_near(Y, want, B * O, relu ? "relu(Y)" : "Y");
         assert_int_equal(fz_counter_total(cnt), 2 * B * I * O + B * O + (relu ? B * O : 0));
         free(cnt);
@@ -104,6 +106,7 @@ static void backward_computes_exactly_the_outputs_given(void **state)
     const fz_kernels *k = fz_kernels_for(*state);
     if (!k)
         skip();
+    fz_exec x = exec_single(k);
     for (int relu_below = 0; relu_below <= 1; relu_below++) {
         fixture f;
         fixture_fill(&f, relu_below);
@@ -140,7 +143,7 @@ static void backward_computes_exactly_the_outputs_given(void **state)
             assert_true(wgrad && dgrad);
             /* X is only read for dW and for the mask, so it may be NULL otherwise. */
             const float *X = dW_on || (dX_on && relu_below) ? f.X : NULL;
-            linear_backward(k, &f.layer, B, X, f.dY, relu_below, dW_on ? dW : NULL,
+            linear_backward(&x, &f.layer, NULL, B, X, f.dY, relu_below, dW_on ? dW : NULL,
                             db_on ? db : NULL, dX_on ? dX : NULL, wgrad, dgrad);
 
             if (dW_on)
@@ -190,28 +193,30 @@ static void model_layer_views_the_state_dict_tensors(void **state)
     fz_model_free(m);
 }
 
-/* The trainer sizes gradients, momentum and SGD by plan_need_grad alone, so it must say
+/* The trainer sizes gradients, momentum and SGD by plan_trains alone, so it must say
  * exactly what the flags say, through need_dW and need_db. */
-static void plan_need_grad_is_need_dW_and_need_db(void **state)
+static void plan_trains_is_need_dW_and_need_db(void **state)
 {
     (void)state;
     const size_t widths[] = { 4, 6, 5, 3 };
     const char *specs[] = { "none", "fc1.weight,fc2.bias", "*.bias", "prefix:2", "bitfit" };
+    fz_exec x = exec_single(fz_kernels_scalar());
     for (size_t s = 0; s < sizeof specs / sizeof *specs; s++) {
         fz_model *m = fz_mlp_create(widths, 4, 7);
         assert_non_null(m);
         assert_int_equal(fz_freeze(m, specs[s]), FZ_OK);
-        fz_plan_layer layers[3];
-        fz_plan plan = { .layer = layers };
-        plan_backward(m, &plan);
+        fz_plan *plan;
+        assert_int_equal(plan_build(m, &(plan_inputs){ .batch = 2, .exec = &x }, &plan),
+                         FZ_OK);
         for (size_t l = 0; l < 3; l++) {
             fz_linear layer = fz_model_layer(m, l);
             const fz_tensor *W = &m->tensors[layer.W_index], *b = &m->tensors[layer.b_index];
-            assert_int_equal(plan_need_grad(&plan, W), layers[l].need_dW);
-            assert_int_equal(plan_need_grad(&plan, b), layers[l].need_db);
-            assert_int_equal(plan_need_grad(&plan, W), W->requires_grad);
-            assert_int_equal(plan_need_grad(&plan, b), b->requires_grad);
+            assert_int_equal(plan_trains(plan, layer.W_index), plan->layer[l].need_dW);
+            assert_int_equal(plan_trains(plan, layer.b_index), plan->layer[l].need_db);
+            assert_int_equal(plan_trains(plan, layer.W_index), W->requires_grad);
+            assert_int_equal(plan_trains(plan, layer.b_index), b->requires_grad);
         }
+        plan_free(plan);
         fz_model_free(m);
     }
 }
@@ -251,7 +256,7 @@ int main(void)
         ISA_TESTS("avx512"),
         ISA_TESTS("neon"),
         cmocka_unit_test(model_layer_views_the_state_dict_tensors),
-        cmocka_unit_test(plan_need_grad_is_need_dW_and_need_db),
+        cmocka_unit_test(plan_trains_is_need_dW_and_need_db),
         cmocka_unit_test(aligned_calloc_is_aligned_and_zeroed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

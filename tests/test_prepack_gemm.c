@@ -251,7 +251,7 @@ static void deep_k_blocks_need_a_pack_made_for_the_product(void **state)
         fz_gemm_op op = { .ta = FZ_NOTRANS, .tb = FZ_TRANS, .m = DM, .n = DN, .k = DK,
                           .alpha = 1.0f, .a = a, .lda = DK, .b = b, .ldb = DK, .c = ref,
                           .ldc = DN };
-        fz_kernels_scalar()->sgemm(&op, NULL);
+        fz_kernels_scalar()->sgemm_ctx(&op, NULL, NULL);
         op.c = c0;
         fz_sgemm_run(kern, &op, &one, NULL);
         for (size_t x = 0; x < DM * DN; x++)

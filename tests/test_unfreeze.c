@@ -35,6 +35,7 @@ static void steps(fz_trainer *t, int n, uint64_t seed)
     }
 }
 
+/* Layer `layer`, 0-based (fc1 is 0), as the API counts. */
 static fz_layer_plan plan_of(fz_trainer *t, size_t layer)
 {
     fz_layer_plan p;
@@ -70,17 +71,17 @@ static void unfreezing_replans_and_the_newly_trainable_tensors_start_moving(void
     assert_false(moved(&s0, m, "fc1.weight"));
     assert_false(moved(&s0, m, "fc2.weight"));
     assert_false(moved(&s0, m, "fc2.bias"));
-    assert_false(plan_of(t, 2).need_dW);
-    assert_false(plan_of(t, 3).need_dX);
+    assert_false(plan_of(t, 1).need_dW);
+    assert_false(plan_of(t, 2).need_dX);
     double bwd_before = fz_flops_planned(t).bwd;
     size_t grad_before = fz_memory_used(t).gradients;
 
     /* Unfreeze fc2: visible in the plan before any step, as the header promises. */
     assert_int_equal(fz_unfreeze(m, "fc2.*"), FZ_OK);
-    assert_true(plan_of(t, 2).need_dW);
-    assert_true(plan_of(t, 2).need_db);
-    assert_false(plan_of(t, 2).need_dX);   /* fc1 is still frozen */
-    assert_true(plan_of(t, 3).need_dX);
+    assert_true(plan_of(t, 1).need_dW);
+    assert_true(plan_of(t, 1).need_db);
+    assert_false(plan_of(t, 1).need_dX);   /* fc1 is still frozen */
+    assert_true(plan_of(t, 2).need_dX);
     assert_int_equal(fz_memory_used(t).gradients, grad_before + (8 * 7 + 7) * sizeof(float));
 
     model_snapshot s1 = snapshot_take(m);
@@ -95,9 +96,9 @@ static void unfreezing_replans_and_the_newly_trainable_tensors_start_moving(void
 
     /* Unfreeze fc1's weight only: layer 2 now passes dX down, fc1.bias stays put. */
     assert_int_equal(fz_unfreeze(m, "fc1.weight"), FZ_OK);
-    assert_true(plan_of(t, 1).need_dW);
-    assert_false(plan_of(t, 1).need_db);
-    assert_true(plan_of(t, 2).need_dX);
+    assert_true(plan_of(t, 0).need_dW);
+    assert_false(plan_of(t, 0).need_db);
+    assert_true(plan_of(t, 1).need_dX);
     model_snapshot s2 = snapshot_take(m);
     steps(t, 1, 30);
     assert_true(moved(&s2, m, "fc1.weight"));
@@ -178,7 +179,7 @@ static void planned_flops_describe_the_last_step_until_the_next_one(void **state
     steps(t, 1, 95);
     fz_flops before = fz_flops_planned(t);
     assert_int_equal(fz_unfreeze(m, "fc1.*"), FZ_OK);
-    assert_true(plan_of(t, 1).need_dW);
+    assert_true(plan_of(t, 0).need_dW);
     (void)fz_memory_used(t);
     fz_flops plan = fz_flops_planned(t), exec = fz_flops_executed(t);
     fz_bwd_split bplan = fz_bwd_planned(t), bexec = fz_bwd_executed(t);

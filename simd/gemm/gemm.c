@@ -378,7 +378,7 @@ static void sgemm_blocked(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
     if (!raw) {
         /* Out of memory for packing: the scalar kernel needs none, so the result still
          * comes, slowly, rather than not at all. */
-        fz_kernels_scalar()->sgemm(op, flops);
+        fz_kernels_scalar()->sgemm_ctx(op, NULL, flops);
         return;
     }
     job.bbuf = (float *)(((uintptr_t)raw + 63) & ~(uintptr_t)63);

@@ -133,12 +133,8 @@ extern const fz_sgemm_kernel fz_sgemm_neon_8x12;
     {                                                                                      \
         fz_sgemm_run(&(kernel), op, ctx, flops);                                           \
     }                                                                                      \
-    static void sgemm_##name(const fz_gemm_op *op, fz_counter *flops)                      \
-    {                                                                                      \
-        fz_sgemm_run(&(kernel), op, NULL, flops);                                          \
-    }                                                                                      \
     const fz_kernels fz_kernels_##name##_table = {                                         \
-        .isa = #name, .sgemm_ctx = sgemm_ctx_##name, .sgemm = sgemm_##name,                \
+        .isa = #name, .sgemm_ctx = sgemm_ctx_##name,                                      \
         .microkernel = &(kernel), .relu_fwd = relu_fwd_##name, .relu_bwd = relu_bwd_##name, \
         .colsum = colsum_##name, .sgd = sgd_##name, .copy_aside = copy_aside_##name,       \
     }

@@ -4,6 +4,8 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "error.h"
 
@@ -19,6 +21,19 @@ fz_status fz_set_error(fz_status s, const char *fmt, ...)
 }
 
 const char *fz_last_error(void) { return last_error; }
+
+void fz_note(const char *fmt, ...)
+{
+    const char *v = getenv("FREEZEBENCH_VERBOSE");
+    if (!v || strcmp(v, "1") != 0)
+        return;
+    char text[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "freezebench: note: %s\n", text);
+}
 
 const char *fz_status_name(fz_status s)
 {

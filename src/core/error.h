@@ -9,6 +9,13 @@
 fz_status fz_set_error(fz_status s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* A note for whoever runs the program (a fallback taken, an input kept aside): written
+ * to stderr, as "freezebench: note: ...", only when FREEZEBENCH_VERBOSE=1 is set.  The
+ * library is otherwise silent: what went wrong goes through fz_last_error, and every
+ * note's content can also be read from the API (fz_machine_get, fz_isa_status, ...).
+ * Read at each call, so no state is kept; notes are rare, never per step. */
+void fz_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* a·b, or false when the product overflows size_t. */
 static inline bool fz_mul_ok(size_t a, size_t b, size_t *out)
 {

@@ -120,6 +120,8 @@ typedef struct {
     bool   bound;               /* each thread bound to its own PU (fz_set_binding) */
     char   topology[192];       /* where the topology came from: "hwloc 2.9.0", or why
                                  * it is a fallback */
+    char   team_note[192];      /* why the team is not the default layout (more threads
+                                 * than cores: "oversubscribed", SMT siblings), or "" */
 } fz_machine;
 
 /* Fills *out (builds the thread team if needed).  FZ_EINVAL if out is NULL. */

@@ -1,16 +1,15 @@
 /*
  * Data-parallel training over MPI (freezebench.h, "data-parallel training"; DESIGN.md,
- * "Data parallel").  A rank's trainer runs the step and tells us, layer by layer from the
- * top, when a layer's gradients are written (trainer_hooks.h).  Those of the tensors the
- * plan trains are gathered into buckets, runs of gradients that lie back to back in the
- * trainer's arena, and each full bucket is summed over the ranks by an MPI_Iallreduce
- * started at once, so the sum travels while the layers below compute, as PyTorch's DDP
- * does.  Small tensors that lie apart (BitFit's biases) are copied into a staging
- * buffer that goes as buckets of its own, and copied back once summed.  Open MPI
- * advances a non-blocking collective only inside MPI calls on the calling thread, so
- * the trainer's GEMMs call progress() between blocks, which tests the requests; before
- * the optimizer reads any gradient, before_update starts the last buckets and waits
- * for all of them.  Frozen tensors are never in a bucket.
+ * "Data parallel").  A rank's trainer runs the step and hands us, layer by layer from the
+ * top, the gradient buckets its plan (src/train/plan.h) closes there (trainer_hooks.h):
+ * runs of gradients that lie back to back in the trainer's arena, each summed over the
+ * ranks by an MPI_Iallreduce started at once, so the sum travels while the layers below
+ * compute, as PyTorch's DDP does.  Small tensors that lie apart (BitFit's biases) come
+ * as staged buckets: copied into a staging buffer that goes as one collective, and
+ * copied back once summed.  Open MPI advances a non-blocking collective only inside MPI
+ * calls on the calling thread, so the trainer's GEMMs call progress() between blocks,
+ * which tests the requests; before the optimizer reads any gradient, before_update
+ * waits for all of them.  Frozen tensors are never in a bucket.
  */
 #include <limits.h>
 #include <stdint.h>
@@ -34,18 +33,6 @@
  * leave less of the backward to hide in. */
 #define BUCKET_BYTES ((uint64_t)4 << 20)
 
-/* Tensors smaller than this fraction of the bucket size that do not adjoin the open
- * bucket are copied into a staging buffer instead, which goes as buckets of its own:
- * BitFit's biases, one per layer and each between two weights in the arena, would
- * otherwise be a collective each, and on many nodes every collective pays its latency
- * (DESIGN.md, "Data parallel": 8 of them cost 5 ms on 64 nodes, one 0.63 ms). */
-#define STAGE_FRACTION 64
-
-typedef struct {
-    float *g;       /* first float of the run */
-    size_t n;       /* floats */
-} bucket;
-
 typedef struct {
     float *g;       /* the tensor's gradient */
     size_t off, n;  /* where its copy lies in the staging buffer, and its floats */
@@ -60,13 +47,11 @@ struct fz_dp {
     /* This step's buckets in flight, at most one request per piece of each tensor. */
     MPI_Request *reqs;
     size_t n_reqs, cap_reqs;
-    bucket open;                /* gathering; n == 0: none */
-    uint64_t bucket_bytes;      /* start a bucket once it holds this much */
-    /* Small tensors away from the open bucket, copied here (see STAGE_FRACTION): the
-     * floats used this step, where the part not yet started begins, and what goes back
-     * where once the sums are in. */
+    uint64_t bucket_bytes;      /* the plan's bucket size */
+    /* Staged buckets' gradients, copied here: the floats used this step, and what goes
+     * back where once the sums are in. */
     float *stage;
-    size_t stage_used, stage_open, n_staged;
+    size_t stage_used, n_staged;
     staged *staged;
     double first_start, done_at, wait_s;
     uint64_t bytes_sent;
@@ -111,62 +96,25 @@ static void start_sum(fz_dp *dp, float *g, size_t n)
     }
 }
 
-static void start_bucket(fz_dp *dp)
-{
-    start_sum(dp, dp->open.g, dp->open.n);
-    dp->open.n = 0;
-}
-
-static void start_stage(fz_dp *dp)
-{
-    start_sum(dp, dp->stage + dp->stage_open, dp->stage_used - dp->stage_open);
-    dp->stage_open = dp->stage_used;
-}
-
-/* A small tensor's gradient joins the staging buffer (sized at create for every tensor
- * small enough, so it always fits). */
-static void stage_tensor(fz_dp *dp, float *g, size_t n)
-{
-    memcpy(dp->stage + dp->stage_used, g, n * sizeof(float));
-    dp->staged[dp->n_staged++] = (staged){ g, dp->stage_used, n };
-    dp->stage_used += n;
-}
-
-static bool stage_worthy(const fz_dp *dp, size_t n)
-{
-    return n * sizeof(float) < dp->bucket_bytes / STAGE_FRACTION;
-}
-
-/* Layer `layer`'s trainable gradients join the open bucket when they end where it
- * begins (the backward walks down the arena); otherwise a small one is staged, and a
- * large one starts the open bucket and opens the next.  A gap of padding ends a run, so
- * no padding byte is sent and bytes_executed stays exactly 4 × trainable elements. */
-static void grads_ready(void *ctx, size_t layer)
+/* The buckets b[0..n) are final: a run is summed in place; a staged bucket's pieces are
+ * copied together into the staging buffer and summed there. */
+static void grads_ready(void *ctx, const grad_bucket *b, size_t n)
 {
     fz_dp *dp = ctx;
-    const fz_plan *plan;
-    trainer_current_plan(dp->t, &plan);
-    fz_linear lin = fz_model_layer(dp->m, layer);
-    size_t idx[2] = { lin.b_index, lin.W_index };   /* descending, as the arena runs */
-    for (int j = 0; j < 2; j++) {
-        if (idx[j] == FZ_NO_BIAS || !plan_need_grad(plan, &dp->m->tensors[idx[j]]))
+    for (size_t i = 0; i < n; i++) {
+        if (!b[i].staged) {
+            start_sum(dp, b[i].piece[0].g, b[i].floats);
             continue;
-        float *g = trainer_grad(dp->t, idx[j]);
-        size_t n = dp->m->tensors[idx[j]].numel;
-        if (dp->open.n && g + n == dp->open.g) {
-            dp->open.g = g;
-            dp->open.n += n;
-        } else if (stage_worthy(dp, n)) {
-            stage_tensor(dp, g, n);
-        } else {
-            start_bucket(dp);
-            dp->open = (bucket){ g, n };
         }
+        size_t first = dp->stage_used;
+        for (size_t j = 0; j < b[i].n_pieces; j++) {
+            const grad_piece *p = &b[i].piece[j];
+            memcpy(dp->stage + dp->stage_used, p->g, p->n * sizeof(float));
+            dp->staged[dp->n_staged++] = (staged){ p->g, dp->stage_used, p->n };
+            dp->stage_used += p->n;
+        }
+        start_sum(dp, dp->stage + first, b[i].floats);
     }
-    if (dp->open.n * sizeof(float) >= dp->bucket_bytes)
-        start_bucket(dp);
-    if ((dp->stage_used - dp->stage_open) * sizeof(float) >= dp->bucket_bytes)
-        start_stage(dp);
 }
 
 /* Between the backward's blocks: let Open MPI move the buckets in flight. */
@@ -183,13 +131,11 @@ static void progress(void *ctx)
         dp->done_at = fz_now();
 }
 
-/* The backward is complete: the last bucket goes, and every sum must have arrived
+/* The backward is complete and every bucket started: every sum must have arrived
  * before the optimizer reads a gradient. */
 static fz_status before_update(void *ctx)
 {
     fz_dp *dp = ctx;
-    start_bucket(dp);
-    start_stage(dp);
     double t0 = fz_now();
     if (dp->n_reqs && dp->comm_status == FZ_OK) {
         int rc = MPI_Waitall((int)dp->n_reqs, dp->reqs, MPI_STATUSES_IGNORE);
@@ -208,23 +154,14 @@ static fz_status before_update(void *ctx)
 }
 
 /* What every rank must agree on before tensors are summed: the shapes, which fix every
- * bucket's count, and the freeze flags, which decide which tensors travel.  FNV-1a over
- * them; a rank that differs would send buffers of other sizes, which MPI cannot detect. */
-static uint64_t model_fingerprint(const fz_model *m)
+ * bucket's count, and the freeze flags, which decide which tensors travel (the plan's
+ * fingerprint).  FZ_ENOMEM when the plan could not be brought up to date. */
+static fz_status model_fingerprint(fz_dp *dp, uint64_t *h)
 {
-    uint64_t h = 14695981039346656037ULL;
-    uint64_t words[4] = { m->n_tensors, 0, 0, 0 };
-    for (size_t i = 0; i <= m->n_tensors; i++) {
-        if (i > 0) {
-            const fz_tensor *tn = &m->tensors[i - 1];
-            words[0] = tn->rows, words[1] = tn->cols, words[2] = tn->is_bias;
-            words[3] = tn->requires_grad;
-        }
-        const unsigned char *b = (const unsigned char *)words;
-        for (size_t j = 0; j < sizeof words; j++)
-            h = (h ^ b[j]) * 1099511628211ULL;
-    }
-    return h;
+    trainer_plan_summary sum;
+    fz_status st = trainer_plan_summary_get(dp->t, &sum);
+    *h = sum.fingerprint;
+    return st;
 }
 
 /* Collective: the minimum and the maximum of v[0..n) over the ranks, in one call (the
@@ -254,7 +191,11 @@ static fz_status models_differ(const char *where, int rank, uint64_t h, uint64_t
  * otherwise. */
 static fz_status ranks_agree(fz_dp *dp, const char *where)
 {
-    uint64_t h = model_fingerprint(dp->m), lo, hi;
+    uint64_t h, lo, hi;
+    /* A rank whose plan failed still joins the collective, with a fingerprint no other
+     * rank has, so that all of them stop together. */
+    if (model_fingerprint(dp, &h) != FZ_OK)
+        h = ~(uint64_t)dp->rank;
     int rc = reduce_range(dp->comm, &h, 1, &lo, &hi);
     if (rc != MPI_SUCCESS)
         return fz_set_error(FZ_EIO, "%s: rank %d: MPI_Allreduce failed (%d)", where,
@@ -380,7 +321,7 @@ static fz_status setup(fz_dp *dp, MPI_Comm comm, fz_model *m, size_t global_batc
     dp->cap_reqs = 2;
     for (size_t i = 0; i < m->n_tensors; i++) {
         dp->cap_reqs += m->tensors[i].numel / PIECE_FLOATS + 1;
-        if (stage_worthy(dp, m->tensors[i].numel))
+        if (plan_staged_size(dp->bucket_bytes, m->tensors[i].numel))
             stage_cap += m->tensors[i].numel;
     }
     dp->cap_reqs += stage_cap * sizeof(float) / dp->bucket_bytes + 1;
@@ -418,7 +359,8 @@ fz_dp *fz_dp_create(fz_model *m, size_t global_batch, fz_sgd opt, const void *mp
     uint64_t v[N_SETTINGS] = { 0 };
     if (st == FZ_OK) {
         v[S_READY] = 1;
-        v[S_MODEL] = model_fingerprint(m);
+        if ((st = model_fingerprint(dp, &v[S_MODEL])) != FZ_OK)
+            v[S_READY] = 0;
         v[S_BATCH] = global_batch;
         v[S_LR] = float_bits(opt.lr);
         v[S_MOMENTUM] = float_bits(opt.momentum);
@@ -445,6 +387,7 @@ fz_dp *fz_dp_create(fz_model *m, size_t global_batch, fz_sgd opt, const void *mp
     trainer_set_hooks(dp->t, &(trainer_hooks){ .ctx = dp, .grads_ready = grads_ready,
                                                .progress = progress,
                                                .before_update = before_update,
+                                               .bucket_bytes = dp->bucket_bytes,
                                                .mean_over_rows = global_batch });
     dp->last.ranks = dp->ranks;
     return dp;
@@ -490,8 +433,7 @@ fz_status fz_dp_step(fz_dp *dp, const float *x, const float *y, float *loss)
     if (st != FZ_OK)
         return st;
     dp->n_reqs = 0;
-    dp->open.n = 0;
-    dp->stage_used = dp->stage_open = dp->n_staged = 0;
+    dp->stage_used = dp->n_staged = 0;
     dp->bytes_sent = 0;
     dp->first_start = dp->done_at = dp->wait_s = 0;
     dp->comm_status = FZ_OK;
@@ -505,12 +447,9 @@ fz_status fz_dp_step(fz_dp *dp, const float *x, const float *y, float *loss)
     if (loss)
         *loss = (float)(sum / dp->ranks);
 
-    const fz_plan *plan;
-    trainer_current_plan(dp->t, &plan);
-    uint64_t planned = 0;
-    for (size_t i = 0; i < dp->m->n_tensors; i++)
-        if (plan_need_grad(plan, &dp->m->tensors[i]))
-            planned += dp->m->tensors[i].numel * sizeof(float);
+    trainer_plan_summary plan;
+    trainer_plan_summary_get(dp->t, &plan);   /* the step's plan: nothing changed since */
+    uint64_t planned = (uint64_t)plan.grad_elems * sizeof(float);
     /* From the first bucket's start to the moment every sum was seen complete; what the
      * optimizer did not wait for ran behind the backward. */
     double span = dp->n_reqs ? dp->done_at - dp->first_start : 0.0;

@@ -435,8 +435,7 @@ static fz_status take_extras(fz_model *m, const fz_npz *z, const char *path,
                             "%s (--ignore-unknown keeps them unchanged and writes them back)",
                             path, count, count == 1 ? " is" : "s are", names);
     if (count)
-        fprintf(stderr, "freezebench: note: %s: not trained, written back unchanged: %s\n",
-                path, names);
+        fz_note("%s: not trained, written back unchanged: %s", path, names);
     return FZ_OK;
 }
 

@@ -181,7 +181,7 @@ static fz_status set_flags(fz_model *m, const char *spec, bool requires_grad,
             }
         }
         if (changed)
-            m->flags_version++;
+            fz_model_flags_changed(m);
     } else {
         /* Prefix the message with the caller so it says where, keep what it said. */
         char msg[512];

@@ -162,7 +162,7 @@ static fz_status set_exactly(fz_model *m, const char *spec, bool apply, unsigned
         }
     }
     if (changed)
-        m->flags_version++;
+        fz_model_flags_changed(m);
     free(frozen);
     return FZ_OK;
 }

@@ -19,12 +19,9 @@ typedef struct {
     size_t layer;             /* 0-based layer index: fc1 is 0 */
     bool is_bias;
     bool requires_grad;
-    /* Bumped by every writer of data that the trainer does not drive itself
-     * (fz_param_data hands out a writable pointer, fz_load_npz, and the trainer's own
-     * update): a copy of the tensor, such as a frozen weight's packed panels, made at
-     * generation g is current while generation is still g.  Per tensor, so reading one
-     * tensor does not stale the copies of the others. */
-    uint64_t generation;
+    /* The model's clock when data was last written by someone (fz_param_data hands out
+     * a writable pointer, fz_load_npz, the trainer's update): see model_current. */
+    uint64_t changed_at;
 } fz_tensor;
 
 /* An array of a state_dict that is no Linear layer's parameter (a buffer), kept with
@@ -46,7 +43,12 @@ struct fz_model {
     float *params;            /* every parameter, one allocation, state_dict order, each
                                * tensor starting on a 64-byte line (padding between) */
     size_t n_params;          /* parameters in params, padding not counted */
-    uint64_t flags_version;   /* bumped whenever a requires_grad flag changes */
+    /* Staleness, one mechanism for all that is derived from the model (a plan from its
+     * flags, a packed copy of a frozen weight, the cached output of a frozen prefix):
+     * every change advances `clock` and is stamped with it, here for the flags and in
+     * each tensor for its data; a derived copy keeps the clock of when it was made. */
+    uint64_t clock;
+    uint64_t flags_changed_at;
     fz_extra *extras;         /* written back by fz_save_npz, never trained */
     size_t n_extras;
 };
@@ -71,8 +73,21 @@ fz_linear fz_model_layer(const fz_model *m, size_t l);
 /* Index of the tensor with this name (fc1.weight) or state_dict name (0.weight), or -1. */
 long fz_model_find(const fz_model *m, const char *name);
 
-/* Tensor i's data may have changed (fz_tensor.generation). */
-static inline void fz_model_touch(fz_model *m, size_t i) { m->tensors[i].generation++; }
+/* Tensor i's data may have changed: copies of it made before now are stale. */
+static inline void fz_model_touch(fz_model *m, size_t i)
+{
+    m->tensors[i].changed_at = ++m->clock;
+}
+
+/* A requires_grad flag changed: plans made before now are stale. */
+static inline void fz_model_flags_changed(fz_model *m) { m->flags_changed_at = ++m->clock; }
+
+/* Whether something made at clock `made_at` is still current for a change stamped
+ * `changed_at` (a tensor's changed_at, the model's flags_changed_at). */
+static inline bool fz_model_current(uint64_t made_at, uint64_t changed_at)
+{
+    return changed_at <= made_at;
+}
 
 /* The name a state_dict gives tensor t. */
 static inline const char *fz_tensor_state_name(const fz_tensor *t)

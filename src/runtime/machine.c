@@ -40,6 +40,7 @@ fz_status fz_machine_get(fz_machine *out)
     out->smt = c->smt;
     out->bound = c->bound_pu != NULL;
     snprintf(out->topology, sizeof out->topology, "%s", t->source);
+    snprintf(out->team_note, sizeof out->team_note, "%s", fz_team_schedule()->note);
     return FZ_OK;
 }
 

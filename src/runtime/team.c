@@ -1,7 +1,7 @@
 /*
  * The thread team: how many OpenMP threads the kernels and the training step use, where
- * they run and how they are laid out.  This and the dispatch table are the library's
- * only global state.
+ * they run and how they are laid out.  Global, as the dispatch table (kernels_active.c)
+ * is: the process has one set of cores to share out.
  *
  * Built once, at the first use, from the topology (hwloc, restricted to the CPUs this
  * process may use), FREEZEBENCH_THREADS, FREEZEBENCH_SMT and FREEZEBENCH_BIND; rebuilt by
@@ -23,6 +23,7 @@
 
 #include "freezebench.h"
 #include "binding.h"
+#include "error.h"
 #include "team.h"
 
 #ifdef _OPENMP
@@ -40,8 +41,6 @@ static struct {
     fz_cache_sizes caches;  /* the topology's, as the GEMM blocking counts on them */
     int bound_pu[FZ_MAX_THREADS];
     fz_team_config config;
-    void (*progress)(void *arg);   /* fz_team_set_progress; NULL: none */
-    void *progress_arg;
 } team = { .load = fz_topo_load_this_machine };
 
 static pthread_once_t team_once = PTHREAD_ONCE_INIT;
@@ -55,8 +54,8 @@ static void load_topology(void)
         char why[192];
         snprintf(why, sizeof why, "fallback (%s)", fz_last_error());
 #ifdef FZ_HAVE_HWLOC   /* without hwloc this is the build's choice: the report says it */
-        fprintf(stderr, "freezebench: no topology (%s); one thread per allowed CPU, "
-                "unbound, default cache sizes\n", fz_last_error());
+        fz_note("no topology (%s); one thread per allowed CPU, "
+                "unbound, default cache sizes", fz_last_error());
 #endif
         fz_topo_fallback(&team.topo, why);
     }
@@ -97,7 +96,7 @@ static fz_status unbind_one(fz_binder *b, int os_index)
 static void unbind_threads(void)
 {
     if (on_every_thread(unbind_one))
-        fprintf(stderr, "freezebench: threads could not all be unbound (%s)\n",
+        fz_note("threads could not all be unbound (%s)",
                 fz_last_error());
 }
 
@@ -107,12 +106,12 @@ static bool bind_threads(void)
     if (!team.bind || team.topo.fallback)
         return false;
     if (!team.binder && !(team.binder = fz_binder_open())) {
-        fprintf(stderr, "freezebench: threads will not be bound: %s\n", fz_last_error());
+        fz_note("threads will not be bound: %s", fz_last_error());
         return false;
     }
     int failed = on_every_thread(fz_binder_bind_self);
     if (failed)
-        fprintf(stderr, "freezebench: %d of %d threads could not be bound (%s)\n", failed,
+        fz_note("%d of %d threads could not be bound (%s)", failed,
                 team.sched.threads, fz_last_error());
     return !failed;
 }
@@ -126,7 +125,7 @@ static void rebuild(void)
     bool was_bound = team.config.bound_pu != NULL;
     fz_schedule_plan(&team.topo, requested, team.smt, &team.sched);
     if (team.sched.note[0])
-        fprintf(stderr, "freezebench: %s\n", team.sched.note);
+        fz_note("%s", team.sched.note);
 #ifdef _OPENMP
     omp_set_num_threads(team.sched.threads);
 #endif
@@ -149,7 +148,7 @@ static int env_int(const char *name, int fallback)
     char *end;
     long v = strtol(s, &end, 10);
     if (*end || v < 0 || v > 1 << 20) {
-        fprintf(stderr, "freezebench: %s=%s is not a count >= 0; using %d\n", name, s, fallback);
+        fz_note("%s=%s is not a count >= 0; using %d", name, s, fallback);
         return fallback;
     }
     return (int)v;
@@ -198,15 +197,7 @@ bool fz_get_binding(void) { return fz_team_get()->bind; }
 fz_gemm_ctx fz_team_gemm_ctx(void)
 {
     const fz_team_config *c = fz_team_get();
-    return (fz_gemm_ctx){ .caches = team.caches, .threads = c->threads, .groups = c->groups,
-                          .progress = team.progress, .progress_arg = team.progress_arg };
-}
-
-void fz_team_set_progress(void (*progress)(void *arg), void *arg)
-{
-    pthread_once(&team_once, first_build);
-    team.progress = progress;
-    team.progress_arg = arg;
+    return (fz_gemm_ctx){ .caches = team.caches, .threads = c->threads, .groups = c->groups };
 }
 
 const fz_topo *fz_team_topology(void)

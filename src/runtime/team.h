@@ -37,14 +37,9 @@ typedef struct {
 const fz_team_config *fz_team_get(void);
 
 /* The plan a GEMM runs with on this team: its threads and L3 groups, and the cache
- * sizes each kernel derives its blocking from for its own tile.  Cheap. */
+ * sizes each kernel derives its blocking from for its own tile; no progress call (the
+ * caller's execution context adds its own, exec.h).  Cheap. */
 fz_gemm_ctx fz_team_gemm_ctx(void);
-
-/* The progress call every GEMM's plan (fz_gemm_ctx.progress) carries from now on; NULL
- * clears it.  Set by the data-parallel step (src/dist) around a step whose gradient
- * allreduce runs while the backward computes.  Like the thread count, not for concurrent
- * use from several threads. */
-void fz_team_set_progress(void (*progress)(void *arg), void *arg);
 
 /* What the team was built from, for the report and the tests. */
 const fz_topo *fz_team_topology(void);

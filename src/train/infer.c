@@ -2,8 +2,7 @@
 #include <stdlib.h>
 
 #include "error.h"
-#include "kernels.h"
-#include "kernels_active.h"
+#include "exec.h"
 #include "linear.h"
 #include "model.h"
 
@@ -24,13 +23,13 @@ fz_status fz_forward(fz_model *m, size_t batch, const float *x, float *y)
         free(scratch[1]);
         return fz_set_error(FZ_ENOMEM, "fz_forward: out of memory for 2×%zu floats", n);
     }
-    const fz_kernels *k = fz_kernels_get();
+    fz_exec ex = exec_now(NULL, NULL);
     const float *in = x;
     for (size_t l = 0; l < m->n_layers; l++) {
         fz_linear layer = fz_model_layer(m, l);
         bool last = l + 1 == m->n_layers;
         float *dst = last ? y : scratch[l % 2];
-        linear_forward(k, &layer, batch, in, dst, !last, NULL);
+        linear_forward(&ex, &layer, NULL, batch, in, dst, !last, NULL);
         in = dst;
     }
     free(scratch[0]);

@@ -13,13 +13,8 @@ float mse_forward(const float *out, const float *y, size_t n, fz_counter *flops)
     return (float)(sum / (double)n);
 }
 
-void mse_backward(float *dout, const float *out, const float *y, size_t n, fz_counter *flops)
-{
-    mse_backward_over(dout, out, y, n, n, flops);
-}
-
-void mse_backward_over(float *dout, const float *out, const float *y, size_t n,
-                       size_t mean_over, fz_counter *flops)
+void mse_backward(float *dout, const float *out, const float *y, size_t n, size_t mean_over,
+                  fz_counter *flops)
 {
     float scale = 2.0f / (float)mean_over;
     for (size_t i = 0; i < n; i++)

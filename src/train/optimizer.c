@@ -10,7 +10,6 @@
 #include "finite.h"
 #include "optimizer.h"
 #include "parallel.h"
-#include "team.h"
 
 /* Where tensor i's pre-update copy lives: at its gradient's offset, momentum after. */
 static float *undo_of(const sgd_update *u, size_t i)
@@ -34,7 +33,7 @@ static int optimizer_slice(const sgd_update *u, const fz_kernels *k, int ith, in
     fz_model *m = u->m;
     int bad = 0;
     for (size_t i = 0; i < m->n_tensors; i++) {
-        if (!plan_need_grad(u->plan, &m->tensors[i]))
+        if (!plan_trains(u->plan, i))
             continue;
         fz_range r = fz_split(m->tensors[i].numel, ith, team);
         for (size_t at = r.begin; at < r.end; at += OPT_CHUNK) {
@@ -63,7 +62,7 @@ static fz_status undo_update(const sgd_update *u)
     size_t at = 0;
     float value = NAN;
     for (size_t i = m->n_tensors; i-- > 0;) {   /* backwards: the first bad one wins */
-        if (!plan_need_grad(u->plan, &m->tensors[i]))
+        if (!plan_trains(u->plan, i))
             continue;
         size_t n = m->tensors[i].numel;
         float *mom = u->opt.momentum != 0.0f ? u->mom[i] : NULL;
@@ -86,9 +85,10 @@ static fz_status undo_update(const sgd_update *u)
                         (double)u->opt.lr, (unsigned long long)u->step - 1);
 }
 
-fz_status sgd_update_run(const sgd_update *u, const fz_kernels *k)
+fz_status sgd_update_run(const sgd_update *u, const fz_exec *x)
 {
-    int nth = fz_threads_for(u->grad_floats, fz_team_get()->threads);
+    const fz_kernels *k = x->k;
+    int nth = fz_threads_for(u->grad_floats, x->gemm.threads);
     int bad = 0;
     if (nth <= 1) {
         bad = optimizer_slice(u, k, 0, 1);
@@ -100,7 +100,7 @@ fz_status sgd_update_run(const sgd_update *u, const fz_kernels *k)
     }
     /* The update wrote (or undid) every trained tensor: copies of them are stale. */
     for (size_t i = 0; i < u->m->n_tensors; i++)
-        if (plan_need_grad(u->plan, &u->m->tensors[i]))
+        if (plan_trains(u->plan, i))
             fz_model_touch(u->m, i);
     return bad ? undo_update(u) : FZ_OK;
 }

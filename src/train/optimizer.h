@@ -11,13 +11,13 @@
 
 #include "counter.h"
 #include "freezebench.h"
-#include "kernels.h"
+#include "exec.h"
 #include "model.h"
 #include "plan.h"
 
 typedef struct {
     fz_model *m;
-    const fz_plan *plan;        /* which tensors it updates: plan_need_grad */
+    const fz_plan *plan;        /* which tensors it updates: plan_trains */
     fz_sgd opt;
     float **grad;               /* per tensor, NULL where the plan has none */
     const float *grad_arena;    /* where the gradients lie, grad_floats of them */
@@ -31,10 +31,10 @@ typedef struct {
     uint64_t step;              /* the step's number (from 1), for the message */
 } sgd_update;
 
-/* SGD on every tensor u->plan trains, split over the team; each tensor it wrote is
+/* SGD on every tensor u->plan trains, split over x's threads; each tensor it wrote is
  * marked written (fz_model_touch).  FZ_ENONFINITE, with every tensor and its momentum
  * put back as before and the first bad value named, when the update made one NaN or
  * infinite. */
-fz_status sgd_update_run(const sgd_update *u, const fz_kernels *k);
+fz_status sgd_update_run(const sgd_update *u, const fz_exec *x);
 
 #endif

@@ -4,11 +4,6 @@
  * steps, or only answers fz_memory_used, packs nothing it does not use.  A new set is
  * prepared aside and adopted whole, as the plan's other buffers are, so running out of
  * memory leaves the trainer as it was.
- *
- * The small GEMM path (the seed network's 64×10×5) reads the first K block of a pack,
- * exactly the panels it would pack on its stack, so it uses packs too; its transposed
- * form (tall, narrow products such as the seed's 64×5 layer) packs X instead of W, so
- * no pack is made for it: it would cost memory and a check at every step for nothing.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -16,13 +11,9 @@
 #include "error.h"
 #include "linear.h"
 #include "packs.h"
-#include "team.h"
 
-fz_status frozen_packs_init(frozen_packs *fp, size_t n_layers, size_t batch)
+fz_status frozen_packs_init(frozen_packs *fp, size_t n_layers)
 {
-    fp->batch = batch;
-    const char *env = getenv("FREEZEBENCH_PREPACK");
-    fp->enabled = !(env && env[0] == '0' && env[1] == '\0');
     fp->n_layers = n_layers;
     fp->layer = calloc(n_layers, sizeof *fp->layer);
     fp->next = calloc(n_layers, sizeof *fp->next);
@@ -36,7 +27,7 @@ void frozen_packs_drop(frozen_packs *fp)
         fz_sgemm_packed_free(fp->layer[l].dgrad);
         fp->layer[l] = (layer_packs){0};
     }
-    fp->checked.valid = false;
+    fp->match_plan = false;
 }
 
 void frozen_packs_free(frozen_packs *fp)
@@ -47,64 +38,31 @@ void frozen_packs_free(frozen_packs *fp)
     fp->layer = fp->next = NULL;
 }
 
-/* What layer l needs under `plan`: where its weight is frozen, a forward pack, and a
- * dgrad pack where the plan passes gradients through it, each only if its GEMM reads one
- * at the trainer's batch. */
-static void wanted(const frozen_packs *fp, const fz_kernels *k, const fz_model *m,
-                   const fz_plan *plan, size_t l, bool *fwd, bool *dgrad)
+/* Whether layer l's packs in use are exactly what `plan` asks for, current and in its
+ * layout. */
+static bool layer_reusable(const frozen_packs *fp, const fz_model *m, const fz_plan *plan,
+                           size_t l)
 {
-    *fwd = *dgrad = false;
-    fz_linear layer = fz_model_layer(m, l);
-    if (!fp->enabled || !k->microkernel || plan_need_grad(plan, &m->tensors[layer.W_index]))
-        return;
-    *fwd = linear_forward_reads_pack(k, &layer, fp->batch);
-    *dgrad = plan->layer[l].need_dX && linear_dgrad_reads_pack(k, &layer, fp->batch);
-}
-
-/* Whether layer l's packs in use are exactly what it needs now. */
-static bool layer_current(const frozen_packs *fp, const fz_kernels *k, const fz_model *m,
-                          const fz_plan *plan, size_t l)
-{
-    bool want_fwd, want_dgrad;
-    wanted(fp, k, m, plan, l, &want_fwd, &want_dgrad);
+    const fz_plan_layer *p = &plan->layer[l];
     const layer_packs *lp = &fp->layer[l];
-    if (!want_fwd && !want_dgrad)
+    if (!p->pack_fwd && !p->pack_dgrad)
         return !lp->fwd && !lp->dgrad;
     fz_linear layer = fz_model_layer(m, l);
-    return !lp->fwd == !want_fwd && !lp->dgrad == !want_dgrad &&
-           lp->generation == m->tensors[layer.W_index].generation &&
-           linear_pack_current(k, &layer, fp->batch, lp->fwd, lp->dgrad);
+    return !lp->fwd == !p->pack_fwd && !lp->dgrad == !p->pack_dgrad &&
+           fz_model_current(lp->made_at, m->tensors[layer.W_index].changed_at) &&
+           linear_packs_fit(&plan->exec, &layer, plan->batch, lp->fwd, lp->dgrad);
 }
 
-static bool same_caches(fz_cache_sizes a, fz_cache_sizes b)
+bool frozen_packs_current(const frozen_packs *fp, const fz_model *m)
 {
-    return a.l1d == b.l1d && a.l2 == b.l2 && a.l3 == b.l3;
-}
-
-static packs_stamp stamp_now(const fz_kernels *k, const fz_plan *plan)
-{
-    return (packs_stamp){ .kern = k->microkernel, .caches = fz_team_gemm_ctx().caches,
-                          .flags_version = plan->flags_version, .valid = true };
-}
-
-bool frozen_packs_current(frozen_packs *fp, const fz_kernels *k, const fz_model *m,
-                          const fz_plan *plan)
-{
-    if (fp->checked.valid && fp->checked.kern == k->microkernel &&
-        fp->checked.flags_version == plan->flags_version &&
-        same_caches(fp->checked.caches, fz_team_gemm_ctx().caches)) {
-        for (size_t l = 0; l < fp->n_layers; l++) {
-            const layer_packs *lp = &fp->layer[l];
-            if ((lp->fwd || lp->dgrad) &&
-                lp->generation != m->tensors[m->w_index[l]].generation)
-                return false;
-        }
-        return true;
-    }
-    for (size_t l = 0; l < fp->n_layers; l++)
-        if (!layer_current(fp, k, m, plan, l))
+    if (!fp->match_plan)
+        return false;
+    for (size_t l = 0; l < fp->n_layers; l++) {
+        const layer_packs *lp = &fp->layer[l];
+        if ((lp->fwd || lp->dgrad) &&
+            !fz_model_current(lp->made_at, m->tensors[m->w_index[l]].changed_at))
             return false;
-    fp->checked = stamp_now(k, plan);
+    }
     return true;
 }
 
@@ -120,32 +78,29 @@ static void abandon(frozen_packs *fp)
     }
 }
 
-fz_status frozen_packs_prepare(frozen_packs *fp, const fz_kernels *k, const fz_model *m,
-                               const fz_plan *plan)
+fz_status frozen_packs_prepare(frozen_packs *fp, const fz_model *m, const fz_plan *plan)
 {
     memset(fp->next, 0, fp->n_layers * sizeof *fp->next);
     for (size_t l = 0; l < fp->n_layers; l++) {
-        if (layer_current(fp, k, m, plan, l)) {
+        const fz_plan_layer *p = &plan->layer[l];
+        if (layer_reusable(fp, m, plan, l)) {
             fp->next[l] = fp->layer[l];
             continue;
         }
-        bool want_fwd, want_dgrad;
-        wanted(fp, k, m, plan, l, &want_fwd, &want_dgrad);
-        if (!want_fwd && !want_dgrad)
+        if (!p->pack_fwd && !p->pack_dgrad)
             continue;
         fz_linear layer = fz_model_layer(m, l);
         layer_packs *np = &fp->next[l];
-        np->generation = m->tensors[layer.W_index].generation;
-        np->fwd = want_fwd ? linear_pack_forward(k, &layer, fp->batch) : NULL;
-        np->dgrad = want_dgrad ? linear_pack_dgrad(k, &layer, fp->batch) : NULL;
-        if ((want_fwd && !np->fwd) || (want_dgrad && !np->dgrad)) {
+        np->made_at = m->clock;
+        np->fwd = p->pack_fwd ? linear_pack_forward(&plan->exec, &layer, plan->batch) : NULL;
+        np->dgrad = p->pack_dgrad ? linear_pack_dgrad(&plan->exec, &layer, plan->batch) : NULL;
+        if ((p->pack_fwd && !np->fwd) || (p->pack_dgrad && !np->dgrad)) {
             abandon(fp);
             return fz_set_error(FZ_ENOMEM, "fz_train_step: out of memory for the packed "
                                 "copy of frozen fc%zu.weight (%zu×%zu)", l + 1,
                                 layer.out, layer.in);
         }
     }
-    fp->next_checked = stamp_now(k, plan);
     return FZ_OK;
 }
 
@@ -159,7 +114,7 @@ void frozen_packs_commit(frozen_packs *fp)
         fp->layer[l] = fp->next[l];
         fp->next[l] = (layer_packs){0};
     }
-    fp->checked = fp->next_checked;
+    fp->match_plan = true;
 }
 
 size_t frozen_packs_bytes(const frozen_packs *fp)

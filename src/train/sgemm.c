@@ -1,8 +1,7 @@
-/* The public GEMM: argument checks, the BLAS special cases, then the dispatch table's
- * kernel. */
+/* The public GEMM: argument checks, the BLAS special cases, then the GEMM of the table
+ * in use with the team's plan (exec.h). */
 #include "error.h"
-#include "kernels.h"
-#include "kernels_active.h"
+#include "exec.h"
 
 /* C = beta·C on m×n, for the calls whose product term is zero (k == 0 or alpha == 0).
  * BLAS does not read A or B then, so a NaN or an infinity in them cannot reach C; and
@@ -57,5 +56,6 @@ void fz_sgemm(fz_trans ta, fz_trans tb, size_t m, size_t n, size_t k, float alph
         .ta = ta, .tb = tb, .m = m, .n = n, .k = k, .alpha = alpha,
         .a = a, .lda = lda, .b = b, .ldb = ldb, .beta = beta, .c = c, .ldc = ldc,
     };
-    fz_kernels_get()->sgemm(&op, NULL);
+    fz_exec ex = exec_now(NULL, NULL);
+    exec_gemm(&ex, &op, NULL, NULL);
 }

@@ -1,10 +1,10 @@
 /*
  * Internal: a training step that starts above layer 1, for the frozen-prefix cache
- * (epoch.c).  When the layers below the lowest trainable one are frozen, their output
- * for a sample never changes, so a step may take it from a cache instead of computing it:
- * the step then runs the forward from layer `start` and the same backward and update as
- * fz_train_step, with the same kernels in the same order, so the result is bitwise that
- * of a step from the sample itself.
+ * (prefix_cache.h, epoch.c).  When the layers below the lowest trainable one are frozen,
+ * their output for a sample never changes, so a step may take it from a cache instead of
+ * computing it: the step then runs the forward from layer `start` and the same backward
+ * and update as fz_train_step, with the same kernels in the same order, so the result is
+ * bitwise that of a step from the sample itself.
  */
 #ifndef FZ_STEP_H
 #define FZ_STEP_H
@@ -28,13 +28,13 @@ fz_status trainer_step(fz_trainer *t, const fz_step_io *io, const float *y, floa
 
 fz_model *trainer_step_model(const fz_trainer *t);
 size_t trainer_batch(const fz_trainer *t);
-/* The lowest layer (0-based) with backward work under the current plan (re-planned if
- * the flags changed); n_layers when nothing is trainable. */
-fz_status trainer_lowest(fz_trainer *t, size_t *lowest);
+/* The level of the frozen-prefix cache under the plan as it stands (re-planned if the
+ * flags changed): the 0-based layer whose input it holds, 0 for none. */
+fz_status trainer_cache_level(fz_trainer *t, size_t *level);
 
-/* The trainer's cache slot (epoch.c owns what it points to), and its destructor. */
-struct fz_act_cache;
-struct fz_act_cache **trainer_cache(fz_trainer *t);
-void act_cache_free(struct fz_act_cache *c);
+/* One object a layer above the trainer may keep with it (the epoch loop's frozen-prefix
+ * cache), freed with the trainer through `free_fn`: the trainer owns its lifetime
+ * without knowing what it is, so no code of the trainer's calls up into its owner. */
+void **trainer_attachment(fz_trainer *t, void (*free_fn)(void *));
 
 #endif

@@ -2,8 +2,11 @@
  * The training step: forward, MSE loss, the backward the plan calls for, SGD on the
  * tensors the plan trains.  Every freezing decision here reads the plan (plan.h), never
  * the model's flags: activations only where keep_X, gradients and SGD only where
- * plan_need_grad, momentum only for tensors some plan has trained, and each layer's
- * backward given an output only where need_dW, need_db or need_dX.
+ * plan_trains, momentum only for tensors some plan has trained, each layer's backward
+ * given an output only where need_dW, need_db or need_dX, packs where pack_fwd and
+ * pack_dgrad, the listener's buckets where the plan closes them.  The step builds one
+ * execution context (exec.h) and hands it to the forward, the backward, the packs and
+ * the optimizer.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -13,53 +16,52 @@
 #include "clock.h"
 #include "error.h"
 #include "finite.h"
-#include "kernels.h"
-#include "kernels_active.h"
+#include "exec.h"
 #include "linear.h"
 #include "loss.h"
 #include "model.h"
 #include "optimizer.h"
 #include "packs.h"
-#include "parallel.h"
 #include "plan.h"
 #include "step.h"
-#include "team.h"
 #include "trainer_hooks.h"
 
 struct fz_trainer {
     fz_model *m;
     size_t batch;
     fz_sgd opt;
+    /* FREEZEBENCH_PREPACK=0 at creation turns the packs of frozen weights off: the switch
+     * the tests compare against, and a way to measure the gain. */
+    bool prepack;
 
-    fz_plan plan;
+    fz_plan *plan;              /* the plan in use (never NULL once created) */
     fz_plan_flops planned;
     fz_plan_flops step_planned; /* `planned` as of the last completed step */
-    fz_plan_layer *next_plan;   /* room to build a new plan before it replaces `plan` */
 
     /* Activations: act[l] is layer l's kept input (B×I_l), or NULL.  act[0] is never
      * allocated: layer 1's input is the caller's x. */
     float **act;
     float *act_arena;
-    size_t act_bytes;
     /* Scratch for inputs the plan does not keep, the output, and the gradient flowing
      * down (two buffers each way so a layer never reads what it writes). */
     float *fwd_scratch[2];
     float *out;
     float *dy[2];
 
-    /* Gradients: grad[i] for tensor i where plan_need_grad, else NULL; one arena per
-     * plan. */
+    /* Gradients: grad[i] for tensor i where plan_trains, else NULL; one arena per plan,
+     * laid out by the plan. */
     float **grad;
     float *grad_arena;
-    size_t grad_bytes;
+    /* The plan's buckets with their pointers into grad_arena, for the listener. */
+    grad_bucket *buckets;
+    grad_piece *pieces;
     /* Momentum buffers, per tensor, allocated on a tensor's first trainable step and kept
      * when it is frozen (torch.optim keeps its state too), so unfreezing resumes it. */
     float **mom;
     /* The trainable parameters and their momentum as they were before the update, laid
-     * out as the gradient arena (momentum in a second half of undo_half floats), so an
+     * out as the gradient arena (momentum in a second half of grad_floats floats), so an
      * update that makes a value NaN or infinite can be undone exactly. */
     float *undo_arena;
-    size_t undo_half;
     /* Frozen weights packed once per plan for their forward and dgrad GEMMs (packs.h). */
     frozen_packs packs;
 
@@ -71,46 +73,36 @@ struct fz_trainer {
     fz_times times;
     uint64_t steps;             /* completed steps */
     trainer_hooks hooks;        /* data-parallel listeners (trainer_hooks.h); none: zero */
-    /* The frozen-prefix activation cache of fz_epoch_run (epoch.c); NULL until used. */
-    struct fz_act_cache *cache;
+    bool replan;                /* the hooks' bucket size changed: plan again */
+    /* An object of a layer above (the epoch loop's frozen-prefix cache), and how to free
+     * it (trainer_attachment). */
+    void *attached;
+    void (*attached_free)(void *);
 };
 
-/* Allocates the buffers a new plan needs and swaps them in only when every allocation
- * succeeded, so a failure leaves the trainer on its previous plan.  With a table `k`
- * (the plan is made for a step) the frozen weights' packs are among those buffers;
- * without one (fz_memory_used, fz_layer_plan_get) the old plan's packs are dropped and
- * the first step packs for the new one. */
-static fz_status apply_plan(fz_trainer *t, const fz_plan *plan, const fz_kernels *k)
+/* The arenas and buffers `plan` asks for, made aside and swapped in only when every
+ * allocation succeeded, so a failure leaves the trainer on its previous plan.  With
+ * `for_step` (the plan is made for a step) the frozen weights' packs are among them;
+ * without (fz_memory_used, fz_layer_plan_get) the old plan's packs are dropped and the
+ * first step packs for the new one.  Takes `plan` over either way. */
+static fz_status apply_plan(fz_trainer *t, fz_plan *plan, bool for_step)
 {
     fz_model *m = t->m;
-    size_t act_bytes = plan_activation_bytes(m, plan, t->batch);
-
-    /* Layer 1's input is the caller's memory: counted in act_bytes, never allocated.  In
-     * the arenas each slice starts on a cache line (align.h); act_bytes and grad_bytes
-     * report the floats used, not the padding. */
-    size_t own_act = 0, grad_elems = 0, grad_slots = 0;
-    for (size_t l = 1; l < m->n_layers; l++)
-        if (plan->layer[l].keep_X)
-            own_act += fz_line_floats(t->batch * m->widths[l]);
-    for (size_t i = 0; i < m->n_tensors; i++) {
-        if (plan_need_grad(plan, &m->tensors[i])) {
-            grad_elems += m->tensors[i].numel;
-            grad_slots += fz_line_floats(m->tensors[i].numel);
-        }
-    }
-    float *act_arena = own_act ? fz_alloc_floats(own_act) : NULL;
-    float *grad_arena = grad_slots ? fz_alloc_floats(grad_slots) : NULL;
-    size_t undo_slots = t->opt.momentum != 0.0f ? 2 * grad_slots : grad_slots;
-    float *undo_arena = undo_slots ? fz_alloc_floats(undo_slots) : NULL;
+    float *act_arena = plan->act_floats ? fz_alloc_floats(plan->act_floats) : NULL;
+    float *grad_arena = plan->grad_floats ? fz_alloc_floats(plan->grad_floats) : NULL;
+    size_t undo_floats = t->opt.momentum != 0.0f ? 2 * plan->grad_floats : plan->grad_floats;
+    float *undo_arena = undo_floats ? fz_alloc_floats(undo_floats) : NULL;
+    grad_bucket *buckets = malloc((plan->n_buckets ? plan->n_buckets : 1) * sizeof *buckets);
+    grad_piece *pieces = malloc((plan->n_buckets + plan->n_pieces + 1) * sizeof *pieces);
     /* Momentum buffers for tensors that become trainable, built aside and adopted only
      * once everything else succeeded. */
     float **new_mom = calloc(m->n_tensors, sizeof *new_mom);
-    if ((own_act && !act_arena) || (grad_slots && !grad_arena) || (undo_slots && !undo_arena) ||
-        !new_mom)
+    if ((plan->act_floats && !act_arena) || (plan->grad_floats && !grad_arena) ||
+        (undo_floats && !undo_arena) || !buckets || !pieces || !new_mom)
         goto nomem;
     if (t->opt.momentum != 0.0f) {
         for (size_t i = 0; i < m->n_tensors; i++) {
-            if (plan_need_grad(plan, &m->tensors[i]) && !t->mom[i]) {
+            if (plan_trains(plan, i) && !t->mom[i]) {
                 new_mom[i] = fz_alloc_floats(m->tensors[i].numel);
                 if (!new_mom[i])
                     goto nomem;
@@ -118,7 +110,7 @@ static fz_status apply_plan(fz_trainer *t, const fz_plan *plan, const fz_kernels
             }
         }
     }
-    if (k && frozen_packs_prepare(&t->packs, k, m, plan) != FZ_OK)
+    if (for_step && frozen_packs_prepare(&t->packs, m, plan) != FZ_OK)
         goto nomem;
     for (size_t i = 0; i < m->n_tensors; i++)
         if (new_mom[i])
@@ -128,37 +120,38 @@ static fz_status apply_plan(fz_trainer *t, const fz_plan *plan, const fz_kernels
     free(t->act_arena);
     free(t->grad_arena);
     free(t->undo_arena);
+    free(t->buckets);
+    free(t->pieces);
     t->act_arena = act_arena;
     t->grad_arena = grad_arena;
     t->undo_arena = undo_arena;
-    t->undo_half = grad_slots;
-    if (k)
+    t->buckets = buckets;
+    t->pieces = pieces;
+    if (for_step)
         frozen_packs_commit(&t->packs);
     else
         frozen_packs_drop(&t->packs);
-    t->act_bytes = act_bytes;
-    t->grad_bytes = grad_elems * sizeof(float);
-    float *p = act_arena;
-    for (size_t l = 0; l < m->n_layers; l++) {
-        t->act[l] = NULL;
-        if (l > 0 && plan->layer[l].keep_X) {
-            t->act[l] = p;
-            p += fz_line_floats(t->batch * m->widths[l]);
+    for (size_t l = 0; l < m->n_layers; l++)
+        t->act[l] = l > 0 && plan->layer[l].keep_X ? act_arena + plan->layer[l].act_off : NULL;
+    for (size_t i = 0; i < m->n_tensors; i++)
+        t->grad[i] = plan_trains(plan, i) ? grad_arena + plan->grad_off[i] : NULL;
+    /* Staged pieces first, in the plan's order; then each run bucket's one piece, at
+     * n_pieces + its bucket's number. */
+    for (size_t j = 0; j < plan->n_pieces; j++)
+        pieces[j] = (grad_piece){ grad_arena + plan->piece[j].off, plan->piece[j].n };
+    for (size_t b = 0; b < plan->n_buckets; b++) {
+        const plan_bucket *pb = &plan->bucket[b];
+        grad_piece *first = pieces + pb->first_piece;
+        if (!pb->staged) {
+            first = pieces + plan->n_pieces + b;
+            *first = (grad_piece){ grad_arena + pb->run.off, pb->run.n };
         }
+        buckets[b] = (grad_bucket){ .piece = first, .n_pieces = pb->staged ? pb->n_pieces : 1,
+                                    .floats = pb->floats, .staged = pb->staged };
     }
-    float *g = grad_arena;
-    for (size_t i = 0; i < m->n_tensors; i++) {
-        t->grad[i] = NULL;
-        if (plan_need_grad(plan, &m->tensors[i])) {
-            t->grad[i] = g;
-            g += fz_line_floats(m->tensors[i].numel);
-        }
-    }
-    memcpy(t->plan.layer, plan->layer, m->n_layers * sizeof *plan->layer);
-    t->plan.lowest = plan->lowest;
-    t->plan.any_trainable = plan->any_trainable;
-    t->plan.flags_version = plan->flags_version;
-    t->planned = plan_flops(m, &t->plan, t->batch, t->opt);
+    plan_free(t->plan);
+    t->plan = plan;
+    t->planned = plan_flops(m, plan, t->opt);
     return FZ_OK;
 
 nomem:
@@ -168,23 +161,34 @@ nomem:
     free(act_arena);
     free(grad_arena);
     free(undo_arena);
+    free(buckets);
+    free(pieces);
+    size_t act_bytes = plan->act_bytes, grad_elems = plan->grad_elems;
+    plan_free(plan);
     return fz_set_error(FZ_ENOMEM, "fz_train_step: out of memory for the buffers of a new "
                         "backward plan (%zu activation bytes, %zu gradient elements)",
                         act_bytes, grad_elems);
 }
 
-/* Re-plans when the model's flags changed since the last plan; with a table `k` (for a
- * step), also packs the frozen weights the plan's step needs and has no current pack
- * of.  Either way a failure leaves the trainer as it was. */
-static fz_status ensure_plan(fz_trainer *t, const fz_kernels *k)
+/* Re-plans when the flags, the execution context's kernels or blocking, or the hooks'
+ * bucket size changed since the last plan; for a step, also packs the frozen weights the
+ * plan asks for that have no current pack.  Either way a failure leaves the trainer as
+ * it was. */
+static fz_status ensure_plan(fz_trainer *t, const fz_exec *x, bool for_step)
 {
-    if (t->plan.flags_version != t->m->flags_version) {
-        fz_plan plan = { .layer = t->next_plan };
-        plan_backward(t->m, &plan);
-        return apply_plan(t, &plan, k);
+    if (t->replan || !plan_current(t->plan, t->m, x)) {
+        fz_plan *plan;
+        plan_inputs in = { .batch = t->batch, .exec = x, .prepack = t->prepack,
+                           .bucket_bytes = t->hooks.bucket_bytes };
+        fz_status st = plan_build(t->m, &in, &plan);
+        if (st == FZ_OK)
+            st = apply_plan(t, plan, for_step);
+        if (st == FZ_OK)
+            t->replan = false;
+        return st;
     }
-    if (k && !frozen_packs_current(&t->packs, k, t->m, &t->plan)) {
-        fz_status st = frozen_packs_prepare(&t->packs, k, t->m, &t->plan);
+    if (for_step && !frozen_packs_current(&t->packs, t->m)) {
+        fz_status st = frozen_packs_prepare(&t->packs, t->m, t->plan);
         if (st != FZ_OK)
             return st;
         frozen_packs_commit(&t->packs);
@@ -192,23 +196,32 @@ static fz_status ensure_plan(fz_trainer *t, const fz_kernels *k)
     return FZ_OK;
 }
 
+/* The plan as it stands for the next step, outside a step. */
+static fz_status ensure_plan_now(fz_trainer *t)
+{
+    fz_exec x = exec_now(NULL, NULL);
+    return ensure_plan(t, &x, false);
+}
+
 void fz_trainer_free(fz_trainer *t)
 {
     if (!t)
         return;
+    if (t->attached_free)
+        t->attached_free(t->attached);
     if (t->mom)
         for (size_t i = 0; i < t->m->n_tensors; i++)
             free(t->mom[i]);
     free(t->mom);
     frozen_packs_free(&t->packs);
-    act_cache_free(t->cache);
+    plan_free(t->plan);
     free(t->grad);
     free(t->grad_arena);
     free(t->undo_arena);
+    free(t->buckets);
+    free(t->pieces);
     free(t->act);
     free(t->act_arena);
-    free(t->plan.layer);
-    free(t->next_plan);
     free(t->fwd_scratch[0]);
     free(t->fwd_scratch[1]);
     free(t->out);
@@ -254,8 +267,8 @@ fz_trainer *fz_trainer_create(fz_model *m, size_t batch, fz_sgd opt)
     t->m = m;
     t->batch = batch;
     t->opt = opt;
-    t->plan.layer = calloc(m->n_layers, sizeof *t->plan.layer);
-    t->next_plan = calloc(m->n_layers, sizeof *t->next_plan);
+    const char *prepack = getenv("FREEZEBENCH_PREPACK");
+    t->prepack = !(prepack && prepack[0] == '0' && prepack[1] == '\0');
     t->act = calloc(m->n_layers, sizeof *t->act);
     t->grad = calloc(m->n_tensors, sizeof *t->grad);
     t->mom = calloc(m->n_tensors, sizeof *t->mom);
@@ -268,18 +281,17 @@ fz_trainer *fz_trainer_create(fz_model *m, size_t batch, fz_sgd opt)
     t->cnt_dgrad = fz_aligned_calloc(_Alignof(fz_counter), 1, sizeof(fz_counter));
     t->cnt_wgrad = fz_aligned_calloc(_Alignof(fz_counter), 1, sizeof(fz_counter));
     t->cnt_opt = fz_aligned_calloc(_Alignof(fz_counter), 1, sizeof(fz_counter));
-    if (!t->plan.layer || !t->next_plan || !t->act || !t->grad || !t->mom || !t->fwd_scratch[0] ||
+    if (!t->act || !t->grad || !t->mom || !t->fwd_scratch[0] ||
         !t->fwd_scratch[1] || !t->out || !t->dy[0] || !t->dy[1] || !t->cnt_fwd ||
         !t->cnt_dgrad || !t->cnt_wgrad || !t->cnt_opt ||
-        frozen_packs_init(&t->packs, m->n_layers, batch) != FZ_OK)
+        frozen_packs_init(&t->packs, m->n_layers) != FZ_OK)
         goto nomem;
-    t->plan.flags_version = m->flags_version + 1; /* forces the first plan */
-    if (ensure_plan(t, NULL) != FZ_OK) {
+    if (ensure_plan_now(t) != FZ_OK) {
         fz_trainer_free(t);
         fz_set_error(FZ_ENOMEM, "fz_trainer_create: out of memory for the plan's buffers");
         return NULL;
     }
-    if (!t->plan.any_trainable) {
+    if (!t->plan->any_trainable) {
         fz_trainer_free(t);
         fz_set_error(FZ_EINVAL, "fz_trainer_create: every parameter is frozen: nothing to "
                      "train (PyTorch's backward refuses this too)");
@@ -298,7 +310,7 @@ nomem:
  * lands where the plan keeps it, or in a scratch buffer that the next layer overwrites (a
  * frozen prefix stores nothing).  The input of layer io->record, when asked for, is
  * copied out as it passes: the scratch it sits in is reused two layers up. */
-static void forward(fz_trainer *t, const fz_kernels *k, const fz_step_io *io)
+static void forward(fz_trainer *t, const fz_exec *x, const fz_step_io *io)
 {
     const fz_model *m = t->m;
     size_t L = m->n_layers, B = t->batch;
@@ -311,20 +323,27 @@ static void forward(fz_trainer *t, const fz_kernels *k, const fz_step_io *io)
         if (l + 1 < L)
             dst = t->act[l + 1] ? t->act[l + 1]
                 : in == t->fwd_scratch[0] ? t->fwd_scratch[1] : t->fwd_scratch[0];
-        linear_forward_packed(k, &layer, t->packs.layer[l].fwd, B, in, dst, l + 1 < L,
-                              t->cnt_fwd);
+        linear_forward(x, &layer, t->packs.layer[l].fwd, B, in, dst, l + 1 < L, t->cnt_fwd);
         in = dst;
     }
 }
 
+/* Hands the listener the buckets the plan closes at this point. */
+static void buckets_ready(const fz_trainer *t, size_t first, size_t n)
+{
+    if (t->hooks.grads_ready && n)
+        t->hooks.grads_ready(t->hooks.ctx, t->buckets + first, n);
+}
+
 /* Backward from dY of the last layer down to the lowest layer with work.  Each layer
  * gets an output only for the gradients its plan entry asks for; NULL skips the rest. */
-static void backward(fz_trainer *t, const fz_kernels *k, const fz_step_io *io)
+static void backward(fz_trainer *t, const fz_exec *x, const fz_step_io *io)
 {
     const fz_model *m = t->m;
+    const fz_plan *plan = t->plan;
     float *dY = t->dy[0];
-    for (size_t l = m->n_layers; l-- > t->plan.lowest;) {
-        const fz_plan_layer *p = &t->plan.layer[l];
+    for (size_t l = m->n_layers; l-- > plan->lowest;) {
+        const fz_plan_layer *p = &plan->layer[l];
         fz_linear layer = fz_model_layer(m, l);
         /* dX goes to the other gradient buffer, so the GEMM never reads what it writes;
          * layer 1's input never needs one (need_dX is never set there). */
@@ -333,28 +352,29 @@ static void backward(fz_trainer *t, const fz_kernels *k, const fz_step_io *io)
         /* The layer's own gradients first, then its dX: a data-parallel listener starts
          * summing them across ranks while dX and the layers below compute. */
         if (p->need_dW || p->need_db) {
-            linear_backward_packed(k, &layer, NULL, t->batch, X, dY, l > 0,
-                                   p->need_dW ? t->grad[layer.W_index] : NULL,
-                                   p->need_db ? t->grad[layer.b_index] : NULL,
-                                   NULL, t->cnt_wgrad, t->cnt_dgrad);
-            if (t->hooks.grads_ready)
-                t->hooks.grads_ready(t->hooks.ctx, l);
+            linear_backward(x, &layer, NULL, t->batch, X, dY, l > 0,
+                            p->need_dW ? t->grad[layer.W_index] : NULL,
+                            p->need_db ? t->grad[layer.b_index] : NULL,
+                            NULL, t->cnt_wgrad, t->cnt_dgrad);
+            buckets_ready(t, p->first_bucket, p->n_buckets);
         }
         if (dX) {
-            linear_backward_packed(k, &layer, t->packs.layer[l].dgrad, t->batch, X, dY,
-                                   l > 0, NULL, NULL, dX, t->cnt_wgrad, t->cnt_dgrad);
+            linear_backward(x, &layer, t->packs.layer[l].dgrad, t->batch, X, dY, l > 0,
+                            NULL, NULL, dX, t->cnt_wgrad, t->cnt_dgrad);
             dY = dX;
         }
     }
+    buckets_ready(t, plan->final_bucket, plan->n_buckets - plan->final_bucket);
 }
 
-static fz_status optimizer_step(fz_trainer *t, const fz_kernels *k)
+static fz_status optimizer_step(fz_trainer *t, const fz_exec *x)
 {
-    sgd_update u = { .m = t->m, .plan = &t->plan, .opt = t->opt, .grad = t->grad,
-                     .grad_arena = t->grad_arena, .grad_floats = t->grad_bytes / sizeof(float),
-                     .mom = t->mom, .undo_arena = t->undo_arena, .undo_half = t->undo_half,
-                     .flops = t->cnt_opt, .step = t->steps + 1 };
-    return sgd_update_run(&u, k);
+    sgd_update u = { .m = t->m, .plan = t->plan, .opt = t->opt, .grad = t->grad,
+                     .grad_arena = t->grad_arena, .grad_floats = t->plan->grad_elems,
+                     .mom = t->mom, .undo_arena = t->undo_arena,
+                     .undo_half = t->plan->grad_floats, .flops = t->cnt_opt,
+                     .step = t->steps + 1 };
+    return sgd_update_run(&u, x);
 }
 
 fz_status fz_train_step(fz_trainer *t, const float *x, const float *y, float *loss)
@@ -368,21 +388,23 @@ fz_status fz_train_step(fz_trainer *t, const float *x, const float *y, float *lo
 fz_status trainer_step(fz_trainer *t, const fz_step_io *io, const float *y, float *loss)
 {
     const float *x = io->in;
+    /* The step's one execution context: the table and the team read once, the
+     * listener's progress call carried to every GEMM. */
+    fz_exec ex = exec_now(t->hooks.progress, t->hooks.ctx);
     /* Packs frozen weights at a plan's first step, and again after a write to one;
      * outside the timed phases, which would charge it to one step only. */
-    const fz_kernels *k = fz_kernels_get();
-    fz_status st = ensure_plan(t, k);
+    fz_status st = ensure_plan(t, &ex, true);
     if (st != FZ_OK)
         return st;
-    if (!t->plan.any_trainable)
+    const fz_plan *plan = t->plan;
+    if (!plan->any_trainable)
         return fz_set_error(FZ_EINVAL, "fz_train_step: every parameter is frozen: nothing "
                             "to train");
     /* A cached input is the output of frozen layers the step does not run: it can only
      * start at or below the first layer with backward work. */
-    if (io->start > t->plan.lowest)
+    if (io->start > plan->lowest)
         return fz_set_error(FZ_EINVAL, "fz_train_step: starting at layer fc%zu, above the "
-                            "lowest trainable layer fc%zu", io->start + 1, t->plan.lowest + 1);
-
+                            "lowest trainable layer fc%zu", io->start + 1, plan->lowest + 1);
     size_t n_in = t->batch * t->m->widths[0], n_out = t->batch * t->m->widths[t->m->n_layers];
     /* A cached input was computed from a checked sample: only a sample is scanned. */
     size_t bad = io->start == 0 ? fz_first_nonfinite(x, n_in) : n_in;
@@ -403,7 +425,7 @@ fz_status trainer_step(fz_trainer *t, const fz_step_io *io, const float *y, floa
     fz_counter_reset(t->cnt_opt);
 
     double t0 = fz_now();
-    forward(t, k, io);
+    forward(t, &ex, io);
     float l = mse_forward(t->out, y, n_out, t->cnt_fwd);
     double t1 = fz_now();
     /* A diverged model: stop before the update, so the parameters stay those of the
@@ -414,17 +436,13 @@ fz_status trainer_step(fz_trainer *t, const fz_step_io *io, const float *y, floa
                             "as after step %llu", (unsigned long long)t->steps + 1, (double)l,
                             (unsigned long long)t->steps);
     size_t mean_over = t->hooks.mean_over_rows ? t->hooks.mean_over_rows * out_w : n_out;
-    mse_backward_over(t->dy[0], t->out, y, n_out, mean_over, t->cnt_dgrad);
-    if (t->hooks.progress)
-        fz_team_set_progress(t->hooks.progress, t->hooks.ctx);
-    backward(t, k, io);
-    if (t->hooks.progress)
-        fz_team_set_progress(NULL, NULL);
+    mse_backward(t->dy[0], t->out, y, n_out, mean_over, t->cnt_dgrad);
+    backward(t, &ex, io);
     double t2 = fz_now();
     /* Data-parallel: the gradients are summed across ranks before any update. */
     if (t->hooks.before_update && (st = t->hooks.before_update(t->hooks.ctx)) != FZ_OK)
         return st;
-    st = optimizer_step(t, k);
+    st = optimizer_step(t, &ex);
     double t3 = fz_now();
     if (st != FZ_OK)
         return st;
@@ -482,13 +500,13 @@ fz_status fz_layer_plan_get(fz_trainer *t, size_t layer, fz_layer_plan *out)
     if (!t || !out)
         return fz_set_error(FZ_EINVAL, "fz_layer_plan_get: %s is NULL",
                             !t ? "trainer" : "out");
-    if (layer < 1 || layer > t->m->n_layers)
-        return fz_set_error(FZ_EINVAL, "fz_layer_plan_get: layer %zu out of range 1..%zu",
-                            layer, t->m->n_layers);
-    fz_status st = ensure_plan(t, NULL);
+    if (layer >= t->m->n_layers)
+        return fz_set_error(FZ_EINVAL, "fz_layer_plan_get: layer %zu out of range 0..%zu "
+                            "(0-based: fc1 is 0)", layer, t->m->n_layers - 1);
+    fz_status st = ensure_plan_now(t);
     if (st != FZ_OK)
         return st;
-    const fz_plan_layer *p = &t->plan.layer[layer - 1];
+    const fz_plan_layer *p = &t->plan->layer[layer];
     *out = (fz_layer_plan){ .need_dW = p->need_dW, .need_db = p->need_db,
                             .need_dX = p->need_dX };
     return FZ_OK;
@@ -496,12 +514,13 @@ fz_status fz_layer_plan_get(fz_trainer *t, size_t layer, fz_layer_plan *out)
 
 fz_memory fz_memory_used(fz_trainer *t)
 {
-    if (!t || ensure_plan(t, NULL) != FZ_OK)
+    if (!t || ensure_plan_now(t) != FZ_OK)
         return (fz_memory){0};
     size_t mom = 0;
     for (size_t i = 0; i < t->m->n_tensors; i++)
         mom += t->mom[i] ? t->m->tensors[i].numel * sizeof(float) : 0;
-    return (fz_memory){ .activations = t->act_bytes, .gradients = t->grad_bytes,
+    return (fz_memory){ .activations = t->plan->act_bytes,
+                        .gradients = t->plan->grad_elems * sizeof(float),
                         .optimizer = mom, .packed = frozen_packs_bytes(&t->packs) };
 }
 
@@ -514,30 +533,33 @@ uint64_t fz_trainer_steps(const fz_trainer *t) { return t ? t->steps : 0; }
 
 void trainer_set_hooks(fz_trainer *t, const trainer_hooks *h)
 {
+    uint64_t old = t->hooks.bucket_bytes;
     t->hooks = h ? *h : (trainer_hooks){0};
+    t->replan = t->replan || t->hooks.bucket_bytes != old;
 }
 
-fz_status trainer_current_plan(fz_trainer *t, const fz_plan **plan)
+fz_status trainer_plan_summary_get(fz_trainer *t, trainer_plan_summary *out)
 {
-    fz_status st = ensure_plan(t, NULL);
-    *plan = &t->plan;
+    fz_status st = ensure_plan_now(t);
+    *out = (trainer_plan_summary){ .fingerprint = t->plan->fingerprint,
+                                   .grad_elems = t->plan->grad_elems };
     return st;
 }
-
-float *trainer_grad(const fz_trainer *t, size_t i) { return t->grad[i]; }
-
-fz_model *trainer_model(const fz_trainer *t) { return t->m; }
 
 fz_model *trainer_step_model(const fz_trainer *t) { return t->m; }
 
 size_t trainer_batch(const fz_trainer *t) { return t->batch; }
 
-struct fz_act_cache **trainer_cache(fz_trainer *t) { return &t->cache; }
-
-fz_status trainer_lowest(fz_trainer *t, size_t *lowest)
+fz_status trainer_cache_level(fz_trainer *t, size_t *level)
 {
-    fz_status st = ensure_plan(t, NULL);
+    fz_status st = ensure_plan_now(t);
     if (st == FZ_OK)
-        *lowest = t->plan.lowest;
+        *level = t->plan->cache_level;
     return st;
+}
+
+void **trainer_attachment(fz_trainer *t, void (*free_fn)(void *))
+{
+    t->attached_free = free_fn;
+    return &t->attached;
 }
