@@ -208,7 +208,7 @@ int main(int argc, char **argv)
         }
         qsort(times, steps, sizeof *times, cmp_double);
         fz_dp_comm c = fz_dp_comm_last(dp);
-        double trainable = (double)fz_trainable_params(m);
+        double trainable = (double)fz_trainable_elements(m);
         double planned = dp ? (double)c.bytes_planned : 4 * trainable;
         double executed = dp ? (double)c.bytes_executed : 0;
         if (s == 0) {

@@ -24,7 +24,7 @@ fz_status fzb_sweep_set_spec(bench_model *bm, const char *spec)
     if (s == FZ_OK)
         s = fz_freeze(bm->m, spec);
     bm->current_spec = s == FZ_OK ? spec : NULL;
-    if (s == FZ_OK && fz_trainable_params(bm->m) == 0)
+    if (s == FZ_OK && fz_trainable_elements(bm->m) == 0)
         s = fz_set_error(FZ_EINVAL, "freezes every parameter: nothing to train");
     return s;
 }
@@ -347,8 +347,8 @@ static void bench_epoch(fzb_state *st, config *c)
     c->executed = es.executed;
     c->cache_bytes = es.cache_bytes;
     c->mem = fz_memory_used(bm->t);
-    c->trainable = fz_trainable_params(bm->m);
-    c->frozen = fz_frozen_params(bm->m);
+    c->trainable = fz_trainable_elements(bm->m);
+    c->frozen = fz_frozen_elements(bm->m);
     c->ran = true;
     fzb_counter(st, "threads", fz_get_threads(), FZB_PLAIN);
     count_repetition(c, fz_now() - t0, false);
@@ -382,8 +382,8 @@ static void bench_config(fzb_state *st, void *user)
     c->bwd_planned = fz_bwd_planned(bm->t);
     c->bwd_executed = fz_bwd_executed(bm->t);
     c->mem = fz_memory_used(bm->t);
-    c->trainable = fz_trainable_params(bm->m);
-    c->frozen = fz_frozen_params(bm->m);
+    c->trainable = fz_trainable_elements(bm->m);
+    c->frozen = fz_frozen_elements(bm->m);
     c->ran = true;
     fzb_counter(st, "fwd_s", fwd, FZB_PER_ITER);
     fzb_counter(st, "bwd_s", bwd, FZB_PER_ITER);

@@ -259,8 +259,8 @@ static void repetition(config *c, samples *sm, int reps, double min_time)
     c->bwd_planned = fz_bwd_planned(t);
     c->bwd_executed = fz_bwd_executed(t);
     c->mem = fz_memory_used(t);
-    c->trainable = fz_trainable_params(c->bm->m);
-    c->frozen = fz_frozen_params(c->bm->m);
+    c->trainable = fz_trainable_elements(c->bm->m);
+    c->frozen = fz_frozen_elements(c->bm->m);
     c->ar_planned = (double)comm.bytes_planned;
     c->ar_executed = (double)comm.bytes_executed;
     c->ran = true;

@@ -241,8 +241,8 @@ static void queries_on_null_objects_return_empty_values(void **state)
     assert_int_equal(fz_width(NULL, 0), 0);
     assert_int_equal(fz_param_count(NULL), 0);
     assert_null(fz_param_name(NULL, 0));
-    assert_int_equal(fz_trainable_params(NULL), 0);
-    assert_int_equal(fz_frozen_params(NULL), 0);
+    assert_int_equal(fz_trainable_elements(NULL), 0);
+    assert_int_equal(fz_frozen_elements(NULL), 0);
     fz_flops p = fz_flops_planned(NULL), e = fz_flops_executed(NULL);
     assert_true(p.fwd == 0 && p.bwd == 0 && p.opt == 0);
     assert_true(e.fwd == 0 && e.bwd == 0 && e.opt == 0);

@@ -112,7 +112,7 @@ static void matches_single_process(const char *spec)
 
     /* Bytes: exactly the trainable gradients, nothing of the frozen ones. */
     fz_dp_comm c = fz_dp_comm_last(dp);
-    uint64_t trainable = 4 * (uint64_t)fz_trainable_params(dm);
+    uint64_t trainable = 4 * (uint64_t)fz_trainable_elements(dm);
     CHECK(c.bytes_planned == trainable && c.bytes_executed == trainable,
           "%s: allreduce bytes planned %llu executed %llu, trainable bytes %llu", spec,
           (unsigned long long)c.bytes_planned, (unsigned long long)c.bytes_executed,

@@ -239,7 +239,7 @@ static void schedules_parse_and_refuse(void **state)
     assert_int_equal(fz_freeze_schedule_apply(s, m, 1, &applied), FZ_OK);
     assert_false(applied);
     assert_int_equal(fz_freeze_schedule_apply(s, m, 3, &applied), FZ_OK);
-    assert_int_equal(fz_trainable_params(m), 4 * 5 + 5 + 5 * 3 + 3);
+    assert_int_equal(fz_trainable_elements(m), 4 * 5 + 5 + 5 * 3 + 3);
     fz_freeze_schedule_free(s);
 
     const char *bad[] = { "", "prefix:1", "0:", "2:none,1:none", "0:none,", "x:none" };
@@ -250,7 +250,7 @@ static void schedules_parse_and_refuse(void **state)
     s = fz_freeze_schedule_parse("0:fc9.*");
     assert_non_null(s);
     assert_int_equal(fz_freeze_schedule_check(s, m), FZ_ENOTFOUND);
-    assert_int_equal(fz_trainable_params(m), 4 * 5 + 5 + 5 * 3 + 3);
+    assert_int_equal(fz_trainable_elements(m), 4 * 5 + 5 + 5 * 3 + 3);
     fz_freeze_schedule_free(s);
     fz_model_free(m);
 }

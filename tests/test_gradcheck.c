@@ -154,7 +154,7 @@ static void check_gradients(const char *spec)
             checked++;
         }
     }
-    assert_int_equal(checked, fz_trainable_params(m));
+    assert_int_equal(checked, fz_trainable_elements(m));
 
     snapshot_free(&before);
     fz_trainer_free(t);

@@ -70,7 +70,7 @@ static void check_plan(const plan_case *c, float momentum)
     }
 
     size_t trainable = expected_trainable(c);
-    assert_int_equal(fz_trainable_params(m), trainable);
+    assert_int_equal(fz_trainable_elements(m), trainable);
     fz_memory mem = fz_memory_used(t);
     assert_int_equal(mem.activations, expected_activation_bytes(c));
     assert_int_equal(mem.gradients, trainable * sizeof(float));
@@ -112,7 +112,7 @@ static void frozen_prefix_of_all_layers_is_refused_at_trainer_creation(void **st
     (void)state;
     fz_model *m = fz_mlp_create(widths, LAYERS + 1, 11);
     assert_int_equal(fz_freeze(m, "prefix:4"), FZ_OK);
-    assert_int_equal(fz_trainable_params(m), 0);
+    assert_int_equal(fz_trainable_elements(m), 0);
     fz_trainer *t = fz_trainer_create(m, BATCH, (fz_sgd){ .lr = 0.01f });
     assert_null(t);
     assert_non_null(strstr(fz_last_error(), "nothing to train"));

@@ -153,7 +153,7 @@ static void freezing_mid_run_stops_a_tensor_at_once_despite_momentum(void **stat
         if (frozen == moved(&s, m, name))
             fail_msg("%s %s after freezing", name, frozen ? "moved" : "stopped");
     }
-    assert_int_equal(fz_memory_used(t).gradients, fz_trainable_params(m) * sizeof(float));
+    assert_int_equal(fz_memory_used(t).gradients, fz_trainable_elements(m) * sizeof(float));
     snapshot_free(&s);
     fz_trainer_free(t);
     fz_model_free(m);

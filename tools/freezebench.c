@@ -404,6 +404,9 @@ int main(int argc, char **argv)
 {
     fz_cli_args args;
     char err[FZ_AGREE_MSG];
+    /* The library is silent unless asked; a command tells its user about the fallbacks
+     * it takes (a refused FREEZEBENCH_ISA, arrays kept aside), unless the user said 0. */
+    setenv("FREEZEBENCH_VERBOSE", "1", 0);
     if (!cli_mpi_start(&argc, &argv))
         return EXIT_FAILED;
     /* A rank whose arguments do not parse, or differ from rank 0's, stops every rank

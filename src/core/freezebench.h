@@ -8,6 +8,13 @@
  *     message saying what failed and where in fz_last_error().  A failed call leaves every
  *     object it was given as it was.
  *   - Parameters are named as a PyTorch state_dict names them: fc1.weight, fc1.bias, ...
+ *   - Indices are 0-based everywhere: layer l (fc1 is layer 0), tensor i in state_dict
+ *     order, width i.  Only names count from 1 (fcL), as PyTorch numbers its modules.
+ *   - A *_count counts things (tensors); an *_elements counts floats.
+ *   - The library writes nothing to stdout or stderr, except fz_machine_print to the file
+ *     it is given: errors go to fz_last_error(), and notes (a fallback taken, an input
+ *     kept aside) go to stderr only when FREEZEBENCH_VERBOSE=1; what they say can also be
+ *     read through the API (fz_isa_status, fz_machine_get).
  *
  * The freezing model (see the README):  every parameter has its own requires_grad flag.
  * From the flags a trainer derives a backward plan — per layer need_dW, need_db and need_dX
@@ -77,7 +84,7 @@ FZ_API void fz_sgemm(fz_trans ta, fz_trans tb, size_t m, size_t n, size_t k, flo
 
 /* The kernel family that runs: "avx512", "avx2", "neon" or "scalar".  Chosen once, at the
  * first call into the library, from the CPU's features; FREEZEBENCH_ISA=scalar|avx2|
- * avx512|neon forces one (an ISA the CPU cannot run is refused with a message on stderr
+ * avx512|neon forces one (an ISA the CPU cannot run is refused with a note
  * and the best available one is used; fz_isa_status() tells whether that happened). */
 FZ_API const char *fz_isa(void);
 FZ_API fz_status   fz_isa_status(void);
@@ -85,7 +92,7 @@ FZ_API fz_status   fz_isa_status(void);
 /* Threads used by the kernels and the training step.  0 = one per physical core (of the
  * most performant kind on big.LITTLE machines) among the CPUs this process may use
  * (cgroup cpuset, taskset).  FREEZEBENCH_THREADS sets the initial value.  More threads
- * than cores are allowed, with a note on stderr.  Threads are bound to cores only when
+ * than cores are allowed, with a note (fz_machine's team_note).  Threads are bound to cores only when
  * binding is on (fz_set_binding).  Not to be called while
  * another thread trains or runs a kernel. */
 FZ_API void fz_set_threads(int n);
@@ -238,7 +245,7 @@ typedef struct { double dgrad, wgrad; } fz_bwd_split;
 FZ_API fz_bwd_split fz_bwd_planned(const fz_trainer *t);
 FZ_API fz_bwd_split fz_bwd_executed(const fz_trainer *t);
 
-/* The backward plan of layer l (1-based, as in fcL), as it stands for the next step. */
+/* The backward plan of layer l (0-based: fc1 is 0), as it stands for the next step. */
 typedef struct { bool need_dW, need_db, need_dX; } fz_layer_plan;
 FZ_API fz_status   fz_layer_plan_get(fz_trainer *t, size_t layer, fz_layer_plan *out);
 
@@ -255,9 +262,9 @@ FZ_API uint64_t    fz_trainer_steps(const fz_trainer *t);
 typedef struct { double fwd, bwd, opt; } fz_times;
 FZ_API fz_times    fz_times_last(const fz_trainer *t);
 
-/* Parameter counts: elements of trainable and of frozen tensors. */
-FZ_API size_t      fz_trainable_params(const fz_model *m);
-FZ_API size_t      fz_frozen_params(const fz_model *m);
+/* Parameter elements (floats) of the trainable and of the frozen tensors. */
+FZ_API size_t      fz_trainable_elements(const fz_model *m);
+FZ_API size_t      fz_frozen_elements(const fz_model *m);
 
 /* ---- data-parallel training over MPI ------------------------------------------------ */
 
@@ -397,7 +404,7 @@ FZ_API fz_model   *fz_mlp_from_npz(const char *path);
  * between them.  Any other array (a buffer, an unmapped weight) is refused with
  * FZ_ENOTFOUND naming it, unless opts->ignore_unknown: then it is kept unchanged, never
  * trained, written back by fz_save_npz (so load_state_dict(strict=True) accepts the
- * result), and a note naming it goes to stderr.  Arrays must be float32 (the reader
+ * result), with a note naming it (FREEZEBENCH_VERBOSE=1).  Arrays must be float32 (the reader
  * refuses other dtypes, int64 buffers included).  A model with a BatchNorm layer (an
  * array named *.running_mean, *.running_var or *.num_batches_tracked) is refused,
  * FZ_EFORMAT, ignore_unknown or not, with a message that says why: freezebench trains
@@ -447,7 +454,8 @@ typedef struct {
     size_t   cached_steps;   /* of which started at the cached layer */
     double   loss;           /* mean of the steps' losses (before each update) */
     double   seconds;        /* wall time of the epoch */
-    size_t   cache_layer;    /* 1-based layer whose input is cached; 0: no cache */
+    size_t   cache_layer;    /* layer (0-based) whose input is cached; 0: no cache (layer
+                              * 0's input is the data itself, never cached) */
     size_t   cache_bytes;    /* memory the cache holds after the epoch */
     bool     cache_fallback; /* a cache was asked for and did not fit: see note */
     char     note[192];

@@ -217,7 +217,7 @@ bool fz_requires_grad(const fz_model *m, const char *name)
     return i >= 0 && m->tensors[i].requires_grad;
 }
 
-size_t fz_trainable_params(const fz_model *m)
+size_t fz_trainable_elements(const fz_model *m)
 {
     size_t n = 0;
     for (size_t i = 0; m && i < m->n_tensors; i++)
@@ -225,7 +225,7 @@ size_t fz_trainable_params(const fz_model *m)
     return n;
 }
 
-size_t fz_frozen_params(const fz_model *m)
+size_t fz_frozen_elements(const fz_model *m)
 {
-    return m ? m->n_params - fz_trainable_params(m) : 0;
+    return m ? m->n_params - fz_trainable_elements(m) : 0;
 }
