@@ -353,12 +353,7 @@ static const char usage[] =
     "  --output PATH      CSV file (default results/kernels-<system>-<threads>.csv, <system>\n"
     "                     being vendor-microarchitecture-isa; an existing default file is\n"
     "                     never replaced: the run writes a new file with the time in its name)\n"
-    "  --append           keep the rows already in the CSV (refused if it is of another schema,\n"
-    "                     or holds rows of another machine unless --force)\n"
-    "  --overwrite        replace an existing --output file\n"
-    "  --force            with --append: accept a file with rows of another machine\n"
-    "  --allow-dirty      write the CSV even from a build of a tree with uncommitted changes\n"
-    "                     (refused otherwise: a published number names the code that made it)\n"
+    FZB_PUBLISH_FLAGS_USAGE
     "  --quick            one tiny shape per kernel and quick probes (small triad arrays,\n"
     "                     short runs): seconds, for tests; its limits are not for results\n"
     "The FMA peak is measured per vector width (probe/peak_fma_avx2, _avx512, ...); fractions\n"
