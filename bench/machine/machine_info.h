@@ -11,7 +11,6 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include <stdio.h>
 
 typedef struct {
     char host[128];
@@ -49,10 +48,6 @@ void fzb_machine_info_get(fzb_machine_info *m);
  * thread pool, which a benchmark of something else should not carry. */
 void fzb_machine_info_openblas(fzb_machine_info *m, bool load);
 
-/* The description as one JSON object, with the results schema's version and columns, so
- * other writers take both from here. */
-void fzb_machine_info_json(const fzb_machine_info *m, FILE *out);
-
 /* cpu0's L1d, L2 and L3 sizes as sysfs lists them (under $FREEZEBENCH_SYSFS_ROOT when
  * set); 0 for a level it does not list, or whose size is not a size (malformed, or too
  * large for any cache: never a wrapped-around number).  Only regular files are read, and
@@ -63,6 +58,12 @@ void fzb_machine_sysfs_caches(size_t *l1d, size_t *l2, size_t *l3);
  * that is not part of valid UTF-8, and every control character (C0, DEL, C1), becomes
  * '?'.  fzb_machine_info_get applies it to every text it fills. */
 void fzb_text_clean(char *s);
+
+/* The length of the valid UTF-8 sequence at p (1 for ASCII), 0 where p starts none: a
+ * stray continuation byte, an overlong form, a surrogate, past U+10FFFF, cut short (the
+ * NUL that ends a string too).  What fzb_text_clean keeps, and what the JSON writer
+ * (results.h) copies as it is. */
+size_t fzb_utf8_sequence(const unsigned char *p);
 
 /* Lower-case letters and digits of `in`, runs of anything else made one '-', no '-' at
  * either end: "AMD EPYC 7B13 64-Core" -> "amd-epyc-7b13-64-core".  Truncates to fit. */
