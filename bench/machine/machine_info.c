@@ -227,6 +227,12 @@ static void system_id(fzb_machine_info *m)
     fzb_slug(raw, m->system_id, sizeof m->system_id);
 }
 
+double fzb_physical_memory_bytes(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    return pages > 0 && page > 0 ? (double)pages * (double)page : 0;
+}
+
 void fzb_machine_info_get(fzb_machine_info *m)
 {
     memset(m, 0, sizeof *m);
@@ -264,8 +270,7 @@ void fzb_machine_info_get(fzb_machine_info *m)
     m->smt = have_topo && topo.cores > 0 && topo.pus >= topo.cores ? topo.pus / topo.cores : 1;
     caches(m, have_topo ? &topo : NULL, &id);
 
-    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
-    m->memory_bytes = pages > 0 && page > 0 ? (double)pages * (double)page : 0;
+    m->memory_bytes = fzb_physical_memory_bytes();
 
     char path[512];
     sysfs_path(path, sizeof path, "devices/system/cpu/cpu0/cpufreq/scaling_governor");

@@ -42,6 +42,10 @@ typedef struct {
  * tests can present a machine without cache directories. */
 void fzb_machine_info_get(fzb_machine_info *m);
 
+/* The physical memory in bytes (the memory_bytes column; the sweep's memory check takes
+ * its share of the same number); 0 where the system does not say. */
+double fzb_physical_memory_bytes(void);
+
 /* The core name OpenBLAS chose in this process's environment (OPENBLAS_CORETYPE set or
  * not), written into m->openblas_core; "none" where libopenblas cannot be loaded.  With
  * `load` false only an OpenBLAS already in the process is asked: loading one starts its
