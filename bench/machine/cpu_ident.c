@@ -15,15 +15,6 @@ static void append_word(char *list, size_t size, const char *word)
     snprintf(list + n, size - n, "%s%s", n ? " " : "", word);
 }
 
-static void trim(char *s)
-{
-    size_t start = strspn(s, " \t");
-    memmove(s, s + start, strlen(s + start) + 1);
-    size_t n = strlen(s);
-    while (n && (s[n - 1] == ' ' || s[n - 1] == '\n' || s[n - 1] == '\t'))
-        s[--n] = '\0';
-}
-
 /* One /proc/cpuinfo key's value (the library's parser): 0, or -1 if no line has one. */
 static int cpuinfo_value(const char *key, char *out, size_t size)
 {
@@ -34,6 +25,16 @@ static int cpuinfo_value(const char *key, char *out, size_t size)
 #include <cpuid.h>
 
 typedef struct { unsigned a, b, c, d; } regs;
+
+/* CPUID's brand string and hypervisor signature come padded with blanks. */
+static void trim(char *s)
+{
+    size_t start = strspn(s, " \t");
+    memmove(s, s + start, strlen(s + start) + 1);
+    size_t n = strlen(s);
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\n' || s[n - 1] == '\t'))
+        s[--n] = '\0';
+}
 
 static regs cpuid(unsigned leaf, unsigned sub)
 {
