@@ -144,15 +144,13 @@ int main(int argc, char **argv)
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &ranks);
     options o;
-    char msg[FZ_AGREE_MSG] = "", say[FZ_AGREE_MSG + 32];
+    char msg[FZ_AGREE_MSG] = "";
     int status = parse(argc, argv, ranks, &o, msg, sizeof msg);
     bool help = status == -1;
     fz_agree_value v[FZ_AGREE_MAX];
     size_t n = status > 0 ? 0 : option_values(&o, help, v);
-    status = fz_dp_agree(status > 0 ? status : 0, msg, v, n, "every rank must be given the "
-                         "same arguments", say, sizeof say);
-    if (say[0])
-        fprintf(stderr, "dp_step: %s\n", say);
+    status = fz_dp_agree_print("dp_step", status > 0 ? status : 0, msg, v, n,
+                               "every rank must be given the same arguments");
     if (status || help) {
         if (!status && rank == 0)
             fputs(usage, stdout);

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""The freeze sweep in PyTorch, written in the results CSV schema (bench/results.c and
+"""The freeze sweep in PyTorch, written in the results CSV schema (bench/results/results.c and
 results/README.md) with impl = pytorch, so results/ compares freezebench and PyTorch side
 by side.  The schema's columns and the system description come from the C side
 (`freeze_sweep --machine`, JSON), so both programs describe one machine identically.
@@ -43,9 +43,9 @@ The options are build/bench/freeze_sweep's, with the same meanings and defaults:
                     process's own environment, and so every test, is left as it is.
 Without --model/--threads: 10,5,1@64 and 1024x9@256, 1 thread and all cores.  Without
 --spec each model gets the default specs fitted to its depth, as freeze_sweep's
-(bench/sweep_args.c fzb_default_specs): none, frozen prefixes at a quarter, half and three
-quarters of the layers and all but the last, with 4 layers or more the middle layer alone
-and `last`, and bitfit; for 1024x9 none, prefix:2, prefix:4, prefix:6, prefix:7, fc4.*,
+(bench/sweep/sweep_args.c fzb_default_specs): none, frozen prefixes at a quarter, half
+and three quarters of the layers and all but the last, with 4 layers or more the middle
+layer alone and `last`, and bitfit; for 1024x9 none, prefix:2, prefix:4, prefix:6, prefix:7, fc4.*,
 last, bitfit, for 10,5,1 none, prefix:1, bitfit.  A --spec that does not fit a model
 (prefix:K deeper than it, a glob naming none of its parameters) or that freezes every
 parameter is skipped for that model, said so on stderr; a --spec that fits no model is an
@@ -126,8 +126,8 @@ LR = 1e-4                 # the C sweep's fz_sgd
 
 
 def num(v):
-    """A number as bench/results.c writes it: integers exactly, others with 17 significant
-    digits; NaN (does not apply) as an empty field."""
+    """A number as bench/results/results.c writes it: integers exactly, others with 17
+    significant digits; NaN (does not apply) as an empty field."""
     if isinstance(v, str):
         return v
     if math.isnan(v):
@@ -346,8 +346,9 @@ def csv_rows(measured, machine, limits, momentum, columns=None):
 
 
 def check_output(path, overwrite):
-    """The C side's rules (bench/publish.h): a regular file or nothing, a directory that
-    takes files, and no existing file replaced unless asked.  Checked before measuring."""
+    """The C side's rules (bench/results/publish.h): a regular file or nothing, a directory
+    that takes files, and no existing file replaced unless asked.  Checked before
+    measuring."""
     if os.path.lexists(path) and not os.path.isfile(path) or os.path.islink(path):
         return f"'{path}' is not a regular file; results are written only to regular files"
     d = os.path.dirname(os.path.abspath(path))
@@ -363,7 +364,8 @@ def check_output(path, overwrite):
 def free_name(path):
     """`path`, or where it exists `<stem>-<UTC time>.csv` beside it, with -2, -3, ...
     after the time where that exists too (runs a second apart share the time), as
-    bench/publish.c names the C programs' files: an existing file is never the answer."""
+    bench/results/publish.c names the C programs' files: an existing file is never the
+    answer."""
     if not os.path.lexists(path):
         return path
     stem = path[:-4] if path.endswith(".csv") else path
@@ -377,7 +379,7 @@ def free_name(path):
 def write_csv(rows, path, columns, replace=False):
     """Whole or not at all (results/runs.py's write_whole: a temporary file in the same
     directory, flushed to disk, then put in place), CRLF line ends (RFC 4180), as
-    bench/csv.c writes.  An existing `path` is replaced only with `replace`
+    bench/results/csv.c writes.  An existing `path` is replaced only with `replace`
     (--overwrite), also one that appeared while this run measured.  runs.WriteError on
     failure (`exists` set where `path` exists and `replace` is not given), `path` then
     as it was."""
@@ -391,7 +393,7 @@ def write_csv(rows, path, columns, replace=False):
 
 def scaled(value, unit, prefixes):
     """3 significant digits in the largest unit the value reaches: 8.51 kFLOP, 57.1 µs, as
-    the C sweep's table prints (bench/units.c)."""
+    the C sweep's table prints (bench/cli/units.c)."""
     if math.isnan(value):
         return "-"
     for factor, prefix in prefixes:

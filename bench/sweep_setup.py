@@ -1,6 +1,6 @@
 """What bench/pytorch_sweep.py and bench/step_vs_pytorch.py share with the C sweep without
 PyTorch: the machine as `freeze_sweep --machine` describes it (and the environment that
-lets OpenBLAS choose its own core), the models and freeze specs as bench/sweep_args.c and
+lets OpenBLAS choose its own core), the models and freeze specs as bench/sweep/sweep_args.c and
 src/model/freeze.c read them, and the FLOPs the C plan counts for them.  Split from
 pytorch_sweep.py so that each file holds one concern; pytorch_sweep.py re-exports every
 name here.
@@ -95,7 +95,7 @@ def machine_limits(path, system_id):
     raise ValueError("no row has peak_gflops, bandwidth_gbytes_per_s and threads")
 
 
-# ---- models and freeze specs, as bench/sweep_args.c and src/model/freeze.c read them ----------
+# ---- models and freeze specs, as bench/sweep/sweep_args.c and src/model/freeze.c read them ---
 
 def parse_model(text):
     """'10,5,1@64' -> ('10,5,1', [10, 5, 1], 64); ValueError as freeze_sweep refuses."""
@@ -119,7 +119,7 @@ def parse_model(text):
 
 def default_specs(layers):
     """freeze_sweep's specs for a model of `layers` layers when no --spec is given
-    (bench/sweep_args.c fzb_default_specs): none; frozen prefixes at a quarter, half and
+    (bench/sweep/sweep_args.c fzb_default_specs): none; frozen prefixes at a quarter, half and
     three quarters of the depth and all but the last layer, each once; the middle layer
     alone and `last` where they differ from a prefix (4 layers or more); bitfit."""
     specs, last_cut = ["none"], 0

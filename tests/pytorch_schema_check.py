@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """bench/pytorch_sweep.py writes freeze_sweep's CSV schema exactly: a tiny sweep into a
-scratch directory, then its header against bench/results.c's fzb_result_columns (parsed
+scratch directory, then its header against bench/results/results.c's fzb_result_columns (parsed
 from the source, the one list both sides follow), its schema_version against
-bench/results.h's FZB_SCHEMA_VERSION, and every row against the schema's rules.  Given
+bench/results/results.h's FZB_SCHEMA_VERSION, and every row against the schema's rules.  Given
 the built freeze_sweep, the same tiny sweep runs there too and both must have the same
 configurations, phases and machine columns, the same parameter counts and the same
 planned FLOPs (total, dgrad, wgrad) and optimizer bytes.
@@ -22,7 +22,8 @@ replaced by a recorder must exit 2, say why and that --allow-dirty overrides it,
 nothing and start nothing (no machine query, no measurement).  The sweeps above run with
 --allow-dirty, as a developer's checkout is often dirty.
 
-usage: tests/pytorch_schema_check.py bench/results.c bench/pytorch_sweep.py [freeze_sweep]
+usage: tests/pytorch_schema_check.py bench/results/results.c bench/pytorch_sweep.py
+                                     [freeze_sweep]
 Exit status: 0 passed, 1 failed, 77 torch or freeze_sweep missing (meson's SKIP).
 With FREEZEBENCH_SYSFS_ROOT pointing at an empty folder both sides see a machine without
 sysfs cache directories (as on some VMs) and must still agree.

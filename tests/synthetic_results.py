@@ -34,7 +34,7 @@ COLUMNS_V2 = COLUMNS_V1[:13] + list(SYSTEM_COLUMNS_V2) + COLUMNS_V1[13:]
 # Schema 3: the frozen-prefix cache and the data-parallel columns.
 COLUMNS_V3 = COLUMNS_V2 + ["cache_bytes", "ranks", "allreduce_bytes_planned",
                            "allreduce_bytes_executed", "comm_time_s", "comm_hidden_s"]
-# Schema 4: the samples and intervals, where bench/results.c's fzb_result_columns puts
+# Schema 4: the samples and intervals, where bench/results/results.c's fzb_result_columns puts
 # them (after `repetitions` and after `time_cut`).
 SAMPLE_COLUMNS = ["time_median_ci_low_s", "time_median_ci_high_s", "time_samples_s"]
 CUT_CI_COLUMNS = ["time_cut_ci_low", "time_cut_ci_high"]

@@ -12,6 +12,7 @@
 
 #include "freezebench.h"
 #include "machine_info.h"
+#include "results.h"   /* fzb_machine_info_json */
 
 static void slug_keeps_letters_and_digits_joined_by_single_dashes(void **state)
 {

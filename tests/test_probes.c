@@ -13,6 +13,7 @@
 
 #include "alloc_fail.h"
 #include "cpu.h"
+#include "cpu_ident.h"   /* fzb_cpu_has_avx512f */
 #include "freezebench.h"
 #include "probes.h"
 

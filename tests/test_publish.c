@@ -1,6 +1,6 @@
 /* Publishing results without destroying any: default names per system, no silent
  * overwrite, no rows of two machines mixed unasked, no second writer, and every refusal
- * decided before measuring (bench/publish.h). */
+ * decided before measuring (bench/results/publish.h). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

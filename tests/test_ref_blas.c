@@ -1,5 +1,5 @@
 /*
- * The reference GEMMs kernel_bench times beside fz_sgemm (bench/ref_*.c: OpenBLAS, BLIS,
+ * The reference GEMMs kernel_bench times beside fz_sgemm (bench/ref/ref_*.c: OpenBLAS, BLIS,
  * oneDNN) compute the same product: a wrapper that swapped a transpose, a leading
  * dimension or row- for column-major would still be fast, and kernel_bench would compare
  * fz_sgemm with a different product.  Each reference and fz_sgemm itself are checked

@@ -1,5 +1,5 @@
 /*
- * bench/stats.c: the median's exact interval picks the order statistics the binomial
+ * bench/results/stats.c: the median's exact interval picks the order statistics the binomial
  * says, the bootstrap intervals are reproducible, cover the true value at about their
  * nominal 95% on synthetic samples with a known answer, and separate a real shift
  * from noise.

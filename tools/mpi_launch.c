@@ -42,12 +42,8 @@ int cli_mpi_agree(int status, const char *msg, const fz_agree_value *v, size_t n
 {
 #ifdef FZ_TOOLS_MPI
     if (parallel) {
-        char say[FZ_AGREE_MSG + 32];
-        int decision = fz_dp_agree(status, msg, v, n, "every rank must take the same "
-                                   "steps with the same settings", say, sizeof say);
-        if (say[0])
-            fprintf(stderr, "freezebench: %s\n", say);
-        return decision;
+        return fz_dp_agree_print("freezebench", status, msg, v, n, "every rank must take "
+                                 "the same steps with the same settings");
     }
 #endif
     (void)v, (void)n;

@@ -107,4 +107,10 @@ static inline void fz_agree_text(fz_agree_value *v, const char *what, const char
 int fz_dp_agree(int status, const char *msg, const fz_agree_value *v, size_t n,
                 const char *why, char *say, size_t say_size);
 
+/* fz_dp_agree, with what this rank should say printed on stderr as "<program>: <say>":
+ * the one way the programs under mpirun (freezebench, freeze_sweep, dp_step) report a
+ * decision, so their messages cannot drift apart.  Returns the decision. */
+int fz_dp_agree_print(const char *program, int status, const char *msg,
+                      const fz_agree_value *v, size_t n, const char *why);
+
 #endif

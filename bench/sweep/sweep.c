@@ -5,11 +5,11 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "align.h"
 #include "clock.h"
 #include "error.h"
+#include "machine_info.h"   /* fzb_physical_memory_bytes */
 #include "rng.h"
 #include "units.h"
 
@@ -128,8 +128,7 @@ fz_status fzb_sweep_create(const fzb_sweep_args *a, int cores, FILE *notes, fzb_
  * `what` says which, for the message. */
 static double usable_memory(char *what, size_t size)
 {
-    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
-    double phys = pages > 0 && page > 0 ? (double)pages * (double)page : 0, usable = 0;
+    double phys = fzb_physical_memory_bytes(), usable = 0;
     char text[FZB_UNIT_TEXT];
     if (phys > 0) {
         usable = FZB_SWEEP_MEMORY_SHARE * phys;

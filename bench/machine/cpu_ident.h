@@ -6,6 +6,7 @@
 #ifndef FZB_CPU_IDENT_H
 #define FZB_CPU_IDENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 typedef struct {
@@ -21,5 +22,10 @@ typedef struct {
 } fzb_cpu_ident;
 
 void fzb_cpu_ident_get(fzb_cpu_ident *id);
+
+/* True when the CPU executes AVX-512F and the OS saves the opmask and ZMM registers
+ * (XCR0 bits 5-7): whether the 512-bit FMA probe may run.  simd/cpu.h's
+ * fz_cpu_has_avx512 asks more (VL, BW, DQ, for the kernels); the probe needs only F. */
+bool fzb_cpu_has_avx512f(void);
 
 #endif

@@ -57,10 +57,6 @@ size_t fzb_probes_count(const fzb_probes *p);
  * only takes seconds and memory); quick: 8 MiB. */
 size_t fzb_probe_triad_array_bytes(size_t l3_bytes, bool quick);
 
-/* True when the CPU executes AVX-512F and the OS saves the opmask and ZMM registers
- * (XCR0 bits 5-7).  simd/cpu.h has no such check yet; this one is the bench's own. */
-bool fzb_cpu_has_avx512f(void);
-
 /* The limits from a finished run: the best repetition of each probe (noise only ever
  * slows a probe down).  Returns 0, or -1 if the bandwidth probe or every peak probe
  * did not run. */

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "csv.h"
 #include "machine_info.h"
@@ -28,6 +29,11 @@ typedef struct {
 } fzb_context;
 
 void fzb_context_get(fzb_context *c);
+
+/* The system description as one JSON object, with the schema's version and columns, so
+ * every other writer of results (bench/pytorch_sweep.py, through freeze_sweep --machine)
+ * takes all three from here. */
+void fzb_machine_info_json(const fzb_machine_info *m, FILE *out);
 
 /* One measurement.  A double that does not apply is NAN and is written as an empty field. */
 typedef struct {

@@ -1,5 +1,6 @@
 #include "cpu_ident.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,15 +15,6 @@ static void append_word(char *list, size_t size, const char *word)
     snprintf(list + n, size - n, "%s%s", n ? " " : "", word);
 }
 
-static void trim(char *s)
-{
-    size_t start = strspn(s, " \t");
-    memmove(s, s + start, strlen(s + start) + 1);
-    size_t n = strlen(s);
-    while (n && (s[n - 1] == ' ' || s[n - 1] == '\n' || s[n - 1] == '\t'))
-        s[--n] = '\0';
-}
-
 /* One /proc/cpuinfo key's value (the library's parser): 0, or -1 if no line has one. */
 static int cpuinfo_value(const char *key, char *out, size_t size)
 {
@@ -34,6 +26,16 @@ static int cpuinfo_value(const char *key, char *out, size_t size)
 
 typedef struct { unsigned a, b, c, d; } regs;
 
+/* CPUID's brand string and hypervisor signature come padded with blanks. */
+static void trim(char *s)
+{
+    size_t start = strspn(s, " \t");
+    memmove(s, s + start, strlen(s + start) + 1);
+    size_t n = strlen(s);
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\n' || s[n - 1] == '\t'))
+        s[--n] = '\0';
+}
+
 static regs cpuid(unsigned leaf, unsigned sub)
 {
     regs r = {0, 0, 0, 0};
@@ -42,13 +44,21 @@ static regs cpuid(unsigned leaf, unsigned sub)
 }
 
 /* XCR0: which register state the OS saves on a context switch.  A CPU can have AVX-512
- * that the OS leaves off; then the instructions fault, so the ISA is not usable. */
-static uint64_t xcr0(void)
+ * that the OS leaves off; then the instructions fault, so the ISA is not usable.  0
+ * where leaf 1 (`r1`) says the OS has not enabled XGETBV (OSXSAVE). */
+static uint64_t xcr0(regs r1)
 {
+    if (!(r1.c & (1u << 27)))
+        return 0;
     uint32_t lo, hi;
     __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
     return ((uint64_t)hi << 32) | lo;
 }
+
+/* The OS saves XMM (bit 1) and YMM (2): 256-bit code keeps its registers. */
+static bool os_saves_ymm(uint64_t xcr) { return (xcr & 0x6) == 0x6; }
+/* ... and the opmask registers (5) and both halves of the ZMM state (6, 7). */
+static bool os_saves_zmm(uint64_t xcr) { return os_saves_ymm(xcr) && (xcr & 0xe0) == 0xe0; }
 
 /* Deterministic cache parameters: Intel's leaf 4, AMD's 8000001Dh, same layout. */
 static void cpuid_caches(unsigned leaf, fzb_cpu_ident *id)
@@ -116,8 +126,8 @@ static void ident_x86(fzb_cpu_ident *id)
     unsigned max_leaf = r0.a;
     regs r7 = max_leaf >= 7 ? cpuid(7, 0) : (regs){0, 0, 0, 0};
     regs r7_1 = max_leaf >= 7 && r7.a >= 1 ? cpuid(7, 1) : (regs){0, 0, 0, 0};
-    uint64_t xcr = (r1.c & (1u << 27)) ? xcr0() : 0;   /* OSXSAVE */
-    int os_ymm = (xcr & 0x6) == 0x6, os_zmm = os_ymm && (xcr & 0xe0) == 0xe0;
+    uint64_t xcr = xcr0(r1);
+    bool os_ymm = os_saves_ymm(xcr), os_zmm = os_saves_zmm(xcr);
     struct { int have; const char *name; } isa[] = {
         { !!(r1.c & (1u << 20)), "sse4.2" },
         { os_ymm && (r1.c & (1u << 28)), "avx" },
@@ -177,6 +187,17 @@ static void ident_arm(fzb_cpu_ident *id)
         append_word(id->vector_isa, sizeof id->vector_isa, "sve2");
 }
 #endif
+
+bool fzb_cpu_has_avx512f(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    if (cpuid(0, 0).a < 7)
+        return false;
+    return (cpuid(7, 0).b & (1u << 16)) && os_saves_zmm(xcr0(cpuid(1, 0)));
+#else
+    return false;
+#endif
+}
 
 void fzb_cpu_ident_get(fzb_cpu_ident *id)
 {

@@ -31,6 +31,17 @@ enum {
     { "force", no_argument, NULL, FZB_OPT_FORCE },                        \
     { "allow-dirty", no_argument, NULL, FZB_OPT_ALLOW_DIRTY }
 
+/* Their --help lines for the flags that decide how the CSV is published (publish.h's
+ * rules), one text in both programs' usage; --repetitions, --min-time and --output have
+ * each program's own defaults, so each program says them itself. */
+#define FZB_PUBLISH_FLAGS_USAGE \
+    "  --append           keep the rows already in the CSV (refused if it is of another schema,\n" \
+    "                     or holds rows of another machine unless --force)\n" \
+    "  --overwrite        replace an existing --output file\n" \
+    "  --force            with --append: accept a file with rows of another machine\n" \
+    "  --allow-dirty      write the CSV even from a build of a tree with uncommitted changes\n" \
+    "                     (refused otherwise: a published number names the code that made it)\n"
+
 /* Where FZB_RUN_LONGOPTS' values go: fields of the program's own options struct. */
 typedef struct {
     int *repetitions;

@@ -11,7 +11,6 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include <stdio.h>
 
 typedef struct {
     char host[128];
@@ -43,15 +42,15 @@ typedef struct {
  * tests can present a machine without cache directories. */
 void fzb_machine_info_get(fzb_machine_info *m);
 
+/* The physical memory in bytes (the memory_bytes column; the sweep's memory check takes
+ * its share of the same number); 0 where the system does not say. */
+double fzb_physical_memory_bytes(void);
+
 /* The core name OpenBLAS chose in this process's environment (OPENBLAS_CORETYPE set or
  * not), written into m->openblas_core; "none" where libopenblas cannot be loaded.  With
  * `load` false only an OpenBLAS already in the process is asked: loading one starts its
  * thread pool, which a benchmark of something else should not carry. */
 void fzb_machine_info_openblas(fzb_machine_info *m, bool load);
-
-/* The description as one JSON object, with the results schema's version and columns, so
- * other writers take both from here. */
-void fzb_machine_info_json(const fzb_machine_info *m, FILE *out);
 
 /* cpu0's L1d, L2 and L3 sizes as sysfs lists them (under $FREEZEBENCH_SYSFS_ROOT when
  * set); 0 for a level it does not list, or whose size is not a size (malformed, or too
@@ -63,6 +62,12 @@ void fzb_machine_sysfs_caches(size_t *l1d, size_t *l2, size_t *l3);
  * that is not part of valid UTF-8, and every control character (C0, DEL, C1), becomes
  * '?'.  fzb_machine_info_get applies it to every text it fills. */
 void fzb_text_clean(char *s);
+
+/* The length of the valid UTF-8 sequence at p (1 for ASCII), 0 where p starts none: a
+ * stray continuation byte, an overlong form, a surrogate, past U+10FFFF, cut short (the
+ * NUL that ends a string too).  What fzb_text_clean keeps, and what the JSON writer
+ * (results.h) copies as it is. */
+size_t fzb_utf8_sequence(const unsigned char *p);
 
 /* Lower-case letters and digits of `in`, runs of anything else made one '-', no '-' at
  * either end: "AMD EPYC 7B13 64-Core" -> "amd-epyc-7b13-64-core".  Truncates to fit. */

@@ -15,7 +15,6 @@
 #include "cpu_ident.h"
 #include "freezebench.h"
 #include "git_rev.h"
-#include "results.h"
 
 #ifndef FZB_BLAS_BUILT
 #define FZB_BLAS_BUILT "none"
@@ -30,9 +29,7 @@ static void copy(char *dst, size_t size, const char *src)
     dst[n] = '\0';
 }
 
-/* The length of the valid UTF-8 sequence at p (1 for ASCII), 0 where p starts none: a
- * stray continuation byte, an overlong form, a surrogate, past U+10FFFF, cut short. */
-static size_t utf8_sequence(const unsigned char *p)
+size_t fzb_utf8_sequence(const unsigned char *p)
 {
     unsigned c = p[0], min;
     size_t n;
@@ -58,7 +55,7 @@ void fzb_text_clean(char *s)
 {
     unsigned char *p = (unsigned char *)s;
     while (*p) {
-        size_t n = utf8_sequence(p);
+        size_t n = fzb_utf8_sequence(p);
         if (n == 0 || *p < 0x20 || *p == 0x7f) {
             *p++ = '?';
             continue;
@@ -230,6 +227,12 @@ static void system_id(fzb_machine_info *m)
     fzb_slug(raw, m->system_id, sizeof m->system_id);
 }
 
+double fzb_physical_memory_bytes(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    return pages > 0 && page > 0 ? (double)pages * (double)page : 0;
+}
+
 void fzb_machine_info_get(fzb_machine_info *m)
 {
     memset(m, 0, sizeof *m);
@@ -267,8 +270,7 @@ void fzb_machine_info_get(fzb_machine_info *m)
     m->smt = have_topo && topo.cores > 0 && topo.pus >= topo.cores ? topo.pus / topo.cores : 1;
     caches(m, have_topo ? &topo : NULL, &id);
 
-    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
-    m->memory_bytes = pages > 0 && page > 0 ? (double)pages * (double)page : 0;
+    m->memory_bytes = fzb_physical_memory_bytes();
 
     char path[512];
     sysfs_path(path, sizeof path, "devices/system/cpu/cpu0/cpufreq/scaling_governor");
@@ -309,63 +311,6 @@ void fzb_machine_info_openblas(fzb_machine_info *m, bool load)
         copy(m->openblas_core, sizeof m->openblas_core, corename());
     fzb_text_clean(m->openblas_core);
     dlclose(lib);
-}
-
-/* A JSON string: quotes, backslashes and control characters escaped, and any byte that
- * is not part of valid UTF-8 written as U+FFFD, so the output is valid JSON (RFC 8259
- * wants UTF-8) even for a field nobody cleaned. */
-static void json_string(FILE *out, const char *s)
-{
-    fputc('"', out);
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p) {
-        size_t n = utf8_sequence(p);
-        if (*p == '"' || *p == '\\')
-            fprintf(out, "\\%c", *p);
-        else if (*p < 0x20 || *p == 0x7f)
-            fprintf(out, "\\u%04x", *p);
-        else if (n == 0)
-            fputs("\\ufffd", out);
-        else
-            fwrite(p, 1, n, out);
-        p += n ? n : 1;
-    }
-    fputc('"', out);
-}
-
-void fzb_machine_info_json(const fzb_machine_info *m, FILE *out)
-{
-    struct { const char *key, *value; } text[] = {
-        { "system_id", m->system_id }, { "host", m->host }, { "cpu_vendor", m->cpu_vendor },
-        { "uarch", m->uarch }, { "cpu_model", m->cpu_model }, { "arch", m->arch },
-        { "vector_isa", m->vector_isa }, { "isa", fz_isa() },
-        { "hypervisor", m->hypervisor }, { "cache_source", m->cache_source },
-        { "governor", m->governor }, { "os", m->os }, { "kernel", m->kernel },
-        { "compiler", m->compiler }, { "blas", m->blas },
-        { "openblas_core", m->openblas_core }, { "git_revision", m->git_revision },
-    };
-    struct { const char *key; double value; } numbers[] = {
-        { "cpu_family", m->cpu_family }, { "cpu_model_number", m->cpu_model_number },
-        { "cpu_stepping", m->cpu_stepping }, { "cores", m->cores }, { "smt", m->smt },
-        { "l1d_bytes", (double)m->l1d_bytes }, { "l2_bytes", (double)m->l2_bytes },
-        { "l3_bytes", (double)m->l3_bytes }, { "memory_bytes", m->memory_bytes },
-        { "cpu_mhz", m->cpu_mhz },
-    };
-    fprintf(out, "{\n  \"schema_version\": %d,\n  \"columns\": [", FZB_SCHEMA_VERSION);
-    for (size_t i = 0; i < fzb_result_n_columns; i++) {
-        fputs(i ? ", " : "", out);
-        json_string(out, fzb_result_columns[i]);
-    }
-    fputs("],\n  \"machine\": {\n", out);
-    for (size_t i = 0; i < sizeof text / sizeof *text; i++) {
-        fprintf(out, "    \"%s\": ", text[i].key);
-        json_string(out, text[i].value);
-        fputs(",\n", out);
-    }
-    for (size_t i = 0; i < sizeof numbers / sizeof *numbers; i++)
-        fprintf(out, "    \"%s\": %.0f%s\n", numbers[i].key, numbers[i].value,
-                i + 1 < sizeof numbers / sizeof *numbers ? "," : "");
-    fputs("  }\n}\n", out);
 }
 
 void fzb_slug(const char *in, char *out, size_t size)

@@ -25,12 +25,7 @@ const char fzb_sweep_usage[] =
     "                     vendor-microarchitecture-isa; an existing default file is never\n"
     "                     replaced: the run writes a new file with the time in its name)\n"
     "  --no-csv           print the table, write no CSV\n"
-    "  --append           keep the rows already in the CSV (refused if it is of another schema,\n"
-    "                     or holds rows of another machine unless --force)\n"
-    "  --overwrite        replace an existing --output file\n"
-    "  --force            with --append: accept a file with rows of another machine\n"
-    "  --allow-dirty      write the CSV even from a build of a tree with uncommitted changes\n"
-    "                     (refused otherwise: a published number names the code that made it)\n"
+    FZB_PUBLISH_FLAGS_USAGE
     "  --machine          print this system's description as JSON and exit\n"
     "  --quick-probes     FMA-peak and bandwidth probes on small arrays, short runs (for tests;\n"
     "                     their limits are not for results)\n"

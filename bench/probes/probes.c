@@ -8,14 +8,12 @@
 #include "align.h"
 #include "clock.h"
 #include "cpu.h"
+#include "cpu_ident.h"
 #include "error.h"
 #include "units.h"
 
 #if defined(__aarch64__)
 #include <arm_neon.h>
-#endif
-#if defined(__x86_64__) || defined(__i386__)
-#include <cpuid.h>
 #endif
 
 enum { ROUNDS = 1 << 16 };
@@ -57,26 +55,6 @@ uint64_t fzb_fma_loop_neon(uint64_t rounds)
     return rounds * 16 * 4 * 2;
 }
 #endif
-
-bool fzb_cpu_has_avx512f(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    unsigned a, b, c, d;
-    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 27)))   /* OSXSAVE: xgetbv works */
-        return false;
-    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d) || !(b & (1u << 16)))   /* AVX512F */
-        return false;
-    unsigned lo, hi;
-    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-    (void)hi;
-    /* The OS must save XMM (bit 1), YMM (2), the opmask registers (5) and both halves of
-     * the ZMM state (6, 7), or a context switch loses them. */
-    const unsigned zmm_state = 0xe6;
-    return (lo & zmm_state) == zmm_state;
-#else
-    return false;
-#endif
-}
 
 typedef uint64_t (*fma_loop)(uint64_t);
 

@@ -51,12 +51,8 @@ static _Noreturn void die(const char *what)
 /* Every rank's decision (agree.h), with what this rank should say printed. */
 static int agree(int status, const char *msg, const fz_agree_value *v, size_t n)
 {
-    char say[FZ_AGREE_MSG + 32];
-    int decision = fz_dp_agree(status, msg, v, n, "every rank must run the same "
-                               "configurations and steps", say, sizeof say);
-    if (say[0])
-        fprintf(stderr, "freeze_sweep: %s\n", say);
-    return decision;
+    return fz_dp_agree_print("freeze_sweep", status, msg, v, n, "every rank must run the "
+                             "same configurations and steps");
 }
 
 /* Whether `ok` holds on every rank; a rank that failed prints its message (once for
