@@ -3,7 +3,7 @@
  * linear_backward computes exactly the gradients it is given an output for, leaves every
  * other byte alone and counts FLOPs only for the work that ran.  Run with every kernel
  * table this build and CPU offer.  Also: the model's per-layer view points at the
- * state_dict tensors, the plan's per-tensor plan_need_grad equals need_dW / need_db,
+ * state_dict tensors, the plan's per-tensor plan_trains equals need_dW / need_db,
  * and fz_aligned_calloc returns aligned, zeroed memory.
  */
 #include <math.h>

@@ -16,7 +16,7 @@ static void append_word(char *list, size_t size, const char *word)
 }
 
 /* One /proc/cpuinfo key's value (the library's parser): 0, or -1 if no line has one. */
-static int cpuinfo_value(const char *key, char *out, size_t size)
+static int cpuinfo_one(const char *key, char *out, size_t size)
 {
     return fz_cpuinfo_value((const char *const[]){ key, NULL }, out, size) ? 0 : -1;
 }
@@ -161,14 +161,14 @@ static void ident_x86(fzb_cpu_ident *id)
 static unsigned hex_value(const char *key)
 {
     char v[64];
-    return cpuinfo_value(key, v, sizeof v) == 0 ? (unsigned)strtoul(v, NULL, 0) : 0;
+    return cpuinfo_one(key, v, sizeof v) == 0 ? (unsigned)strtoul(v, NULL, 0) : 0;
 }
 
 static void ident_arm(fzb_cpu_ident *id)
 {
     unsigned implementer = hex_value("CPU implementer"), part = hex_value("CPU part");
     char v[64];
-    if (cpuinfo_value("CPU implementer", v, sizeof v) == 0) {
+    if (cpuinfo_one("CPU implementer", v, sizeof v) == 0) {
         id->family = (int)implementer;
         id->model = (int)part;
         id->stepping = (int)hex_value("CPU revision");
@@ -211,8 +211,8 @@ void fzb_cpu_ident_get(fzb_cpu_ident *id)
     ident_arm(id);
 #endif
     if (!id->brand[0])
-        cpuinfo_value("model name", id->brand, sizeof id->brand);
+        cpuinfo_one("model name", id->brand, sizeof id->brand);
     char mhz[32];
-    if (id->mhz <= 0 && cpuinfo_value("cpu MHz", mhz, sizeof mhz) == 0)
+    if (id->mhz <= 0 && cpuinfo_one("cpu MHz", mhz, sizeof mhz) == 0)
         id->mhz = strtod(mhz, NULL);
 }
