@@ -355,12 +355,5 @@ static void fence_avx2(void)
     _mm_sfence();
 }
 
-const fz_sgemm_kernel fz_sgemm_avx2_6x16 = {
-    .name = "sgemm_avx2_6x16",
-    .mr = MR, .nr = NR,
-    .ukr = sgemm_avx2_6x16,
-    .pack_a = pack_a_avx2,
-    .pack_b = pack_b_avx2,
-    .stores_transposed = true,
-    .fence = fence_avx2,
-};
+FZ_SGEMM_KERNEL(fz_sgemm_avx2_6x16, "sgemm_avx2_6x16", sgemm_avx2_6x16, avx2,
+                .stores_transposed = true, .fence = fence_avx2);

@@ -416,17 +416,7 @@ pack_panels_avx512(float *dst, const float *src, size_t ls, size_t ks, size_t la
     }
 }
 
-static void pack_a_avx512(float *dst, const float *src, size_t ls, size_t ks, size_t lanes,
-                          size_t k)
-{
-    pack_panels_avx512(dst, src, ls, ks, lanes, k, MR);
-}
-
-static void pack_b_avx512(float *dst, const float *src, size_t ls, size_t ks, size_t lanes,
-                          size_t k)
-{
-    pack_panels_avx512(dst, src, ls, ks, lanes, k, NR);
-}
+FZ_PACKERS_FROM_PANELS(avx512, pack_panels_avx512)
 
 #define STR2(x) #x
 #define STR(x) STR2(x)
@@ -436,12 +426,5 @@ static void fence_avx512(void)
     _mm_sfence();
 }
 
-const fz_sgemm_kernel fz_sgemm_avx512 = {
-    .name = "sgemm_avx512_" STR(MR) "x" STR(NR),
-    .mr = MR, .nr = NR,
-    .ukr = sgemm_avx512_ukr,
-    .pack_a = pack_a_avx512,
-    .pack_b = pack_b_avx512,
-    .stores_transposed = true,
-    .fence = fence_avx512,
-};
+FZ_SGEMM_KERNEL(fz_sgemm_avx512, "sgemm_avx512_" STR(MR) "x" STR(NR), sgemm_avx512_ukr,
+                avx512, .stores_transposed = true, .fence = fence_avx512);
