@@ -13,6 +13,10 @@
 #include "gemm.h"
 #include "pack.h"
 
+typedef __m256 xvec;
+#define XV(op) _mm256_##op
+#include "transpose_tmpl.h"
+
 #define MR 6
 #define NR 16
 
@@ -57,20 +61,13 @@ static inline void store_first(float *p, __m256 lo, __m256 hi, size_t n)
         _mm_store_ss(p, x);
 }
 
-/* r[q] = column q of the 8×8 block whose rows are r[0..7]. */
+/* r[q] = column q of the 8×8 block whose rows are r[0..7]: 4×4 transposes inside the
+ * 128-bit lanes, then the lanes swapped across the two halves. */
 static inline void transpose8x8(__m256 r[8])
 {
-    __m256 t[8], u[8];
-    for (int i = 0; i < 8; i += 2) {
-        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
-        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
-    }
-    for (int i = 0; i < 8; i += 4) {
-        u[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
-        u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
-        u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
-        u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
-    }
+    __m256 u[8];
+    transpose4x4_in_lanes(r, u);
+    transpose4x4_in_lanes(r + 4, u + 4);
     for (int i = 0; i < 4; i++) {
         r[i] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x20);
         r[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
