@@ -12,6 +12,7 @@
 
 #include "gemm.h"
 #include "pack.h"
+#include "avx2_partial.h"
 
 typedef __m256 xvec;
 #define XV(op) _mm256_##op
@@ -32,33 +33,17 @@ static inline __m256 load_cols(const float *p, const col_mask *cm, int half)
     return _mm256_maskload_ps(p + 8 * half, half ? cm->hi : cm->lo);
 }
 
-/* The first n (< 16) floats of lo:hi to p, in pieces of 8, 4, 2 and 1: masked stores
- * are slow on AMD (tens of cycles each), and the tiny products of small networks are
- * nearly all edge tiles. */
+/* The first n (< 16) floats of lo:hi to p: a whole half, then avx2_store_first's pieces
+ * (no masked stores: avx2_partial.h). */
 static inline void store_first(float *p, __m256 lo, __m256 hi, size_t n)
 {
-    __m256 v = lo;
     if (n >= 8) {
         _mm256_storeu_ps(p, lo);
-        v = hi;
+        lo = hi;
         p += 8;
         n -= 8;
     }
-    __m128 x = _mm256_castps256_ps128(v);
-    if (n >= 4) {
-        _mm_storeu_ps(p, x);
-        x = _mm256_extractf128_ps(v, 1);
-        p += 4;
-        n -= 4;
-    }
-    if (n >= 2) {
-        _mm_storel_pi((__m64 *)p, x);
-        x = _mm_movehl_ps(x, x);
-        p += 2;
-        n -= 2;
-    }
-    if (n)
-        _mm_store_ss(p, x);
+    avx2_store_first(p, lo, n);
 }
 
 /* r[q] = column q of the 8×8 block whose rows are r[0..7]: 4×4 transposes inside the
@@ -142,8 +127,7 @@ store_tile_transposed(__m256 acc[MR][2], float *c, size_t ldc, size_t mr, size_t
     const fz_tile_epilogue e = *ep;
     const __m256 zero = _mm256_setzero_ps();
     const col_mask cm = {
-        .lo = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)mr),
-                                 _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)),
+        .lo = avx2_first_lanes(mr),
         .full = false,
     };
     __m256 row[2 * 8];   /* row[i]: C's row i, its first mr lanes */
@@ -281,8 +265,7 @@ static void pack_a_avx2(float *dst, const float *src, size_t ls, size_t ks, size
          * floats are overwritten by the next step's, the last step is stored short. */
         for (size_t l0 = 0; l0 < lanes && k; l0 += MR, dst += MR * k) {
             size_t w = lanes - l0 < MR ? lanes - l0 : MR;
-            __m256i live = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)w),
-                                              _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+            __m256i live = avx2_first_lanes(w);
             size_t p = 0;
             for (; p + 1 < k; p++)
                 _mm256_storeu_ps(dst + p * MR, _mm256_maskload_ps(src + l0 + p * ks, live));
@@ -316,8 +299,7 @@ static void pack_b_avx2(float *dst, const float *src, size_t ls, size_t ks, size
             /* Depth tail (all of a small network's depth): the same transpose over the
              * last k - p depth steps, loaded masked so nothing past them is read. */
             size_t tail = k - p;
-            __m256i live = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)tail),
-                                              _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+            __m256i live = avx2_first_lanes(tail);
             for (size_t h = 0; h < NR; h += 8) {
                 __m256 r[8];
                 for (int q = 0; q < 8; q++)
