@@ -1,15 +1,13 @@
 /*
  * Internal: the first lanes of an AVX2 vector, for the tails and edge tiles of the AVX2
- * files (avx2.c, gemm_avx2.c), never touching memory past them: stored in pieces,
- * because masked stores are slow on AMD (tens of cycles each) and the tiny products of
- * small networks are nearly all edge tiles, and loaded by masked loads or in the same
- * pieces.
+ * files (avx2.c, gemm_avx2.c): loaded by masked loads, which never fault on masked-off
+ * lanes, and stored in pieces, because masked stores are slow on AMD (tens of cycles
+ * each) and the tiny products of small networks are nearly all edge tiles.
  */
 #ifndef FZ_SIMD_X86_AVX2_PARTIAL_H
 #define FZ_SIMD_X86_AVX2_PARTIAL_H
 
 #include <immintrin.h>
-#include <stdbool.h>
 #include <stddef.h>
 
 /* The maskload mask of lanes [0, n), n <= 8. */
@@ -19,27 +17,10 @@ static inline __m256i avx2_first_lanes(size_t n)
                               _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
-/* The first n (< 8) floats at p, the other lanes zero, read in the pieces that
- * avx2_store_first writes (4, 2, 1): a load soon after such stores (SGD's tail, read
- * back by the next call on a small tensor) is then forwarded from them, where a masked
- * load over several narrower stores cannot be and waits for them to reach the cache. */
+/* The first n (< 8) floats at p, the other lanes zero. */
 static inline __m256 avx2_load_first(const float *p, size_t n)
 {
-    __m128 four = _mm_setzero_ps(), rest = _mm_setzero_ps();
-    bool whole_four = n >= 4;
-    if (whole_four) {
-        four = _mm_loadu_ps(p);
-        p += 4;
-        n -= 4;
-    }
-    if (n >= 2) {
-        rest = _mm_loadl_pi(rest, (const __m64 *)p);
-        if (n == 3)
-            rest = _mm_movelh_ps(rest, _mm_load_ss(p + 2));
-    } else if (n) {
-        rest = _mm_load_ss(p);
-    }
-    return whole_four ? _mm256_set_m128(rest, four) : _mm256_set_m128(_mm_setzero_ps(), rest);
+    return _mm256_maskload_ps(p, avx2_first_lanes(n));
 }
 
 /* The first n (< 8) floats of v to p, in pieces of 4, 2 and 1. */

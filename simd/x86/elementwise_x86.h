@@ -29,7 +29,7 @@ static inline void vf_store_part(float *p, vf v, size_t count)
 #define VL 8
 typedef __m256 vf;
 #define XV(op) _mm256_##op
-/* Tails loaded and stored in pieces of 4, 2 and 1 (avx2_partial.h says why). */
+/* Tails by masked loads, stored in pieces (avx2_partial.h says why). */
 #define vf_load_part avx2_load_first
 #define vf_store_part avx2_store_first
 
