@@ -46,19 +46,6 @@ bool fz_cpu_has_avx512(void)
     return (xgetbv0() & zmm_state) == zmm_state;
 }
 
-bool fz_cpu_is_amd_family_19h(void)
-{
-    unsigned a, b, c, d;
-    if (!__get_cpuid(0, &a, &b, &c, &d))
-        return false;
-    /* "AuthenticAMD" in EBX, EDX, ECX */
-    bool amd = b == 0x68747541u && d == 0x69746e65u && c == 0x444d4163u;
-    if (!amd || !__get_cpuid(1, &a, &b, &c, &d))
-        return false;
-    unsigned family = (a >> 8) & 0xf, extended = (a >> 20) & 0xff;
-    return family == 0xf && family + extended == 0x19;
-}
-
 bool fz_cpu_has_neon(void) { return false; }
 
 #elif defined(__aarch64__)
@@ -67,13 +54,11 @@ bool fz_cpu_has_neon(void) { return false; }
 
 bool fz_cpu_has_avx2_fma(void) { return false; }
 bool fz_cpu_has_avx512(void) { return false; }
-bool fz_cpu_is_amd_family_19h(void) { return false; }
 bool fz_cpu_has_neon(void) { return getauxval(AT_HWCAP) & HWCAP_ASIMD; }
 
 #else
 bool fz_cpu_has_avx2_fma(void) { return false; }
 bool fz_cpu_has_avx512(void) { return false; }
-bool fz_cpu_is_amd_family_19h(void) { return false; }
 bool fz_cpu_has_neon(void) { return false; }
 #endif
 

@@ -20,9 +20,6 @@ bool fz_cpu_has_avx2_fma(void);
 /* True when the CPU executes AVX-512 F, VL, BW and DQ (and AVX2+FMA) and the OS saves the
  * opmask and all ZMM state (XCR0 bits 1, 2, 5, 6, 7). */
 bool fz_cpu_has_avx512(void);
-/* True on AMD family 19h (Zen 3 and Zen 4), whose AVX-512 (Zen 4) runs each 512-bit
- * operation as two 256-bit halves. */
-bool fz_cpu_is_amd_family_19h(void);
 /* True when the CPU executes Advanced SIMD (always on aarch64 Linux; checked in hwcaps). */
 bool fz_cpu_has_neon(void);
 

@@ -46,28 +46,18 @@ static fz_kernels named_table[N_NAMED];
 static const fz_kernels *best;
 static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
 
-/* Whether a CPU with AVX-512 should run it by default rather than AVX2.  Zen 4 (AMD
- * family 19h) executes each 512-bit operation as two 256-bit halves, so there AVX-512
- * buys no FMA throughput, only fewer instructions per FLOP (half the loads, broadcasts
- * and loop overhead), opmask tails and 32 registers (the 6x64 tile's 24 accumulators).
- * No Zen 4 has run this project's benchmarks yet.  AMD's own BLIS configuration for Zen 4
- * (config/zen4: the skx 32x12 AVX-512 sgemm microkernel and 6x64 AVX-512 small-matrix
- * kernels) runs 512-bit there, so it is the default here too.  kernel_bench runs the
- * AVX2 GEMM beside it (impl freezebench-avx2): should that measure faster on Zen 4,
- * return !fz_cpu_is_amd_family_19h() here (fz_kernels_for("avx512") still reaches it). */
-static bool avx512_is_default(void)
-{
-    return true;
-}
-
 static void build_tables(void)
 {
     for (size_t i = 0; i < N_NAMED; i++)
         named_table[i] = fz_kernels_init_for_flags(named[i].flags);
-    unsigned flags = fz_cpu_flags();
-    if (!avx512_is_default())
-        flags &= ~(unsigned)FZ_CPU_AVX512;
-    const char *isa = fz_kernels_init_for_flags(flags).isa;
+    /* Every ISA the CPU runs, AVX-512 included on Zen 4 (AMD family 19h), which executes
+     * each 512-bit operation as two 256-bit halves: there AVX-512 buys no FMA throughput,
+     * only fewer instructions per FLOP (half the loads, broadcasts and loop overhead),
+     * opmask tails and 32 registers (the 6x64 tile's 24 accumulators), and AMD's own BLIS
+     * configuration for Zen 4 (config/zen4) runs 512-bit kernels there too.  kernel_bench
+     * runs the AVX2 GEMM beside it (impl freezebench-avx2), so whether that holds on a
+     * given CPU is measured, not assumed. */
+    const char *isa = fz_kernels_init_for_flags(fz_cpu_flags()).isa;
     best = fz_kernels_scalar();
     /* The same pointer as fz_kernels_for(isa): one table per ISA in the process. */
     for (size_t i = 1; i < N_NAMED; i++)

@@ -1,7 +1,8 @@
 /*
  * Internal: one element of the element-wise kernels, as the scalar reference defines it.
- * The scalar kernels are loops over these, and every vector kernel's tail calls the same
- * function, so the reference arithmetic is written once.
+ * The scalar kernels are loops over these; the vector kernels (elementwise_tmpl.h) do the
+ * same operations in the same order on whole vectors, tails included, so their results
+ * are bitwise these.
  */
 #ifndef FZ_SIMD_ELEMENTWISE_H
 #define FZ_SIMD_ELEMENTWISE_H

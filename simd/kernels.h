@@ -140,8 +140,8 @@ unsigned fz_cpu_flags(void);
  * tests choose a table without depending on this CPU or on global state. */
 fz_kernels fz_kernels_init_for_flags(unsigned flags);
 
-/* The table this CPU runs best (fz_cpu_flags(), less features that are not worth it by
- * default).  Never NULL. */
+/* The table this CPU runs best: that of the widest ISA fz_cpu_flags() allows.  Never
+ * NULL. */
 const fz_kernels *fz_kernels_best(void);
 
 /* The table of one ISA by name, or NULL if this build or this CPU cannot run it.  Used

@@ -121,22 +121,8 @@ static void sgemm_neon_8x12(size_t k, const float *a, size_t rsa, size_t csa,
         ukr_body(k, a, rsa, csa, b, c, ldc, mr, nr, ep, false);
 }
 
-static void pack_a_neon(float *dst, const float *src, size_t ls, size_t ks, size_t lanes,
-                        size_t k)
-{
-    fz_pack_panels(dst, src, ls, ks, lanes, k, MR);
-}
+FZ_PACKERS_FROM_PANELS(neon, fz_pack_panels)
 
-static void pack_b_neon(float *dst, const float *src, size_t ls, size_t ks, size_t lanes,
-                        size_t k)
-{
-    fz_pack_panels(dst, src, ls, ks, lanes, k, NR);
-}
-
-const fz_sgemm_kernel fz_sgemm_neon_8x12 = {
-    .name = "sgemm_neon_8x12",
-    .mr = MR, .nr = NR,
-    .ukr = sgemm_neon_8x12,
-    .pack_a = pack_a_neon,
-    .pack_b = pack_b_neon,
-};
+/* No transposed store: the small path's tall, narrow products run untransposed here. */
+FZ_SGEMM_KERNEL(fz_sgemm_neon_8x12, "sgemm_neon_8x12", sgemm_neon_8x12, neon,
+                .stores_transposed = false);

@@ -121,6 +121,16 @@ extern const fz_sgemm_kernel fz_sgemm_avx512;
 extern const fz_sgemm_kernel fz_sgemm_neon_8x12;
 #endif
 
+/* The GEMM kernel `var` of an ISA file: its microkernel `ukr`, its packers pack_a_<isa>
+ * and pack_b_<isa>, and the file's MR×NR tile, written once for every ISA file; the
+ * remaining arguments are designated initializers of what differs by ISA
+ * (.stores_transposed, .fence). */
+#define FZ_SGEMM_KERNEL(var, kernel_name, ukr_fn, isa, ...)                                 \
+    const fz_sgemm_kernel var = {                                                          \
+        .name = kernel_name, .mr = MR, .nr = NR, .ukr = ukr_fn,                            \
+        .pack_a = pack_a_##isa, .pack_b = pack_b_##isa, __VA_ARGS__                        \
+    }
+
 /* The dispatch table of the ISA `name` whose element-wise kernels are named relu_fwd_<name>,
  * relu_bwd_<name>, colsum_<name>, sgd_<name> and copy_aside_<name> and whose GEMM is this
  * loop nest with

@@ -39,4 +39,20 @@ static inline void fz_pack_panels(float *dst, const float *src, size_t ls, size_
     }
 }
 
+/* pack_a_<isa> and pack_b_<isa> (fz_sgemm_pack) for a kernel whose A and B panels come
+ * from one panel packer `panels` with fz_pack_panels' signature: A's panels MR lanes
+ * wide, B's NR, the including file's tile, so each packer inlines `panels` with its width
+ * as a constant. */
+#define FZ_PACKERS_FROM_PANELS(isa, panels)                                                 \
+    static void pack_a_##isa(float *dst, const float *src, size_t ls, size_t ks,            \
+                             size_t lanes, size_t k)                                        \
+    {                                                                                       \
+        panels(dst, src, ls, ks, lanes, k, MR);                                             \
+    }                                                                                       \
+    static void pack_b_##isa(float *dst, const float *src, size_t ls, size_t ks,            \
+                             size_t lanes, size_t k)                                        \
+    {                                                                                       \
+        panels(dst, src, ls, ks, lanes, k, NR);                                             \
+    }
+
 #endif

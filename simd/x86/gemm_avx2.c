@@ -12,6 +12,11 @@
 
 #include "gemm.h"
 #include "pack.h"
+#include "avx2_partial.h"
+
+typedef __m256 xvec;
+#define XV(op) _mm256_##op
+#include "transpose_tmpl.h"
 
 #define MR 6
 #define NR 16
@@ -28,49 +33,26 @@ static inline __m256 load_cols(const float *p, const col_mask *cm, int half)
     return _mm256_maskload_ps(p + 8 * half, half ? cm->hi : cm->lo);
 }
 
-/* The first n (< 16) floats of lo:hi to p, in pieces of 8, 4, 2 and 1: masked stores
- * are slow on AMD (tens of cycles each), and the tiny products of small networks are
- * nearly all edge tiles. */
+/* The first n (< 16) floats of lo:hi to p: a whole half, then avx2_store_first's pieces
+ * (no masked stores: avx2_partial.h). */
 static inline void store_first(float *p, __m256 lo, __m256 hi, size_t n)
 {
-    __m256 v = lo;
     if (n >= 8) {
         _mm256_storeu_ps(p, lo);
-        v = hi;
+        lo = hi;
         p += 8;
         n -= 8;
     }
-    __m128 x = _mm256_castps256_ps128(v);
-    if (n >= 4) {
-        _mm_storeu_ps(p, x);
-        x = _mm256_extractf128_ps(v, 1);
-        p += 4;
-        n -= 4;
-    }
-    if (n >= 2) {
-        _mm_storel_pi((__m64 *)p, x);
-        x = _mm_movehl_ps(x, x);
-        p += 2;
-        n -= 2;
-    }
-    if (n)
-        _mm_store_ss(p, x);
+    avx2_store_first(p, lo, n);
 }
 
-/* r[q] = column q of the 8×8 block whose rows are r[0..7]. */
+/* r[q] = column q of the 8×8 block whose rows are r[0..7]: 4×4 transposes inside the
+ * 128-bit lanes, then the lanes swapped across the two halves. */
 static inline void transpose8x8(__m256 r[8])
 {
-    __m256 t[8], u[8];
-    for (int i = 0; i < 8; i += 2) {
-        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
-        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
-    }
-    for (int i = 0; i < 8; i += 4) {
-        u[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
-        u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
-        u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
-        u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
-    }
+    __m256 u[8];
+    transpose4x4_in_lanes(r, u);
+    transpose4x4_in_lanes(r + 4, u + 4);
     for (int i = 0; i < 4; i++) {
         r[i] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x20);
         r[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
@@ -145,8 +127,7 @@ store_tile_transposed(__m256 acc[MR][2], float *c, size_t ldc, size_t mr, size_t
     const fz_tile_epilogue e = *ep;
     const __m256 zero = _mm256_setzero_ps();
     const col_mask cm = {
-        .lo = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)mr),
-                                 _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)),
+        .lo = avx2_first_lanes(mr),
         .full = false,
     };
     __m256 row[2 * 8];   /* row[i]: C's row i, its first mr lanes */
@@ -284,8 +265,7 @@ static void pack_a_avx2(float *dst, const float *src, size_t ls, size_t ks, size
          * floats are overwritten by the next step's, the last step is stored short. */
         for (size_t l0 = 0; l0 < lanes && k; l0 += MR, dst += MR * k) {
             size_t w = lanes - l0 < MR ? lanes - l0 : MR;
-            __m256i live = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)w),
-                                              _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+            __m256i live = avx2_first_lanes(w);
             size_t p = 0;
             for (; p + 1 < k; p++)
                 _mm256_storeu_ps(dst + p * MR, _mm256_maskload_ps(src + l0 + p * ks, live));
@@ -319,8 +299,7 @@ static void pack_b_avx2(float *dst, const float *src, size_t ls, size_t ks, size
             /* Depth tail (all of a small network's depth): the same transpose over the
              * last k - p depth steps, loaded masked so nothing past them is read. */
             size_t tail = k - p;
-            __m256i live = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)tail),
-                                              _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+            __m256i live = avx2_first_lanes(tail);
             for (size_t h = 0; h < NR; h += 8) {
                 __m256 r[8];
                 for (int q = 0; q < 8; q++)
@@ -355,12 +334,5 @@ static void fence_avx2(void)
     _mm_sfence();
 }
 
-const fz_sgemm_kernel fz_sgemm_avx2_6x16 = {
-    .name = "sgemm_avx2_6x16",
-    .mr = MR, .nr = NR,
-    .ukr = sgemm_avx2_6x16,
-    .pack_a = pack_a_avx2,
-    .pack_b = pack_b_avx2,
-    .stores_transposed = true,
-    .fence = fence_avx2,
-};
+FZ_SGEMM_KERNEL(fz_sgemm_avx2_6x16, "sgemm_avx2_6x16", sgemm_avx2_6x16, avx2,
+                .stores_transposed = true, .fence = fence_avx2);

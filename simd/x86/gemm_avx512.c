@@ -13,6 +13,10 @@
 #include "gemm.h"
 #include "pack.h"
 
+typedef __m512 xvec;
+#define XV(op) _mm512_##op
+#include "transpose_tmpl.h"
+
 /* The tile, by measurement on an Emerald Rapids core (two 512-bit FMA pipes, L1d 48 KiB,
  * L2 2 MiB), one thread, fz_sgemm in GFLOP/s (medians of 9-11 interleaved runs on a
  * shared machine, each tile with the team's blocking for it) at 1024³ NN and the
@@ -49,17 +53,9 @@ static inline __mmask16 first_lanes(size_t n)
  * 128-bit lanes, then a 4×4 transpose of the lanes themselves. */
 static inline __attribute__((always_inline)) void transpose16x16(__m512 r[16])
 {
-    __m512 t[16], u[16];
-    for (int i = 0; i < 16; i += 2) {
-        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
-        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
-    }
-    for (int i = 0; i < 16; i += 4) {
-        u[i] = _mm512_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
-        u[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
-        u[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
-        u[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
-    }
+    __m512 u[16];
+    for (int i = 0; i < 16; i += 4)
+        transpose4x4_in_lanes(r + i, u + i);
     /* u[4R + s], lane L: column 4L + s of rows 4R..4R+3. */
     for (int s = 0; s < 4; s++) {
         __m512 w0 = _mm512_shuffle_f32x4(u[s], u[4 + s], _MM_SHUFFLE(2, 0, 2, 0));
@@ -181,19 +177,11 @@ static inline __attribute__((always_inline)) void
 transpose_8x16_to_pairs(__m512 acc[MR][NV], int h, __m512 out[8])
 {
     const __m512 zero = _mm512_setzero_ps();
-    __m512 a[8], t[8], u[8];
+    __m512 a[8], u[8];
     for (int r = 0; r < 8; r++)
         a[r] = r < MR ? acc[r < MR ? r : 0][h] : zero;
-    for (int i = 0; i < 8; i += 2) {
-        t[i] = i < MR ? _mm512_unpacklo_ps(a[i], a[i + 1]) : zero;
-        t[i + 1] = i < MR ? _mm512_unpackhi_ps(a[i], a[i + 1]) : zero;
-    }
-    for (int i = 0; i < 8; i += 4) {
-        u[i] = _mm512_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
-        u[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
-        u[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
-        u[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
-    }
+    transpose4x4_in_lanes(a, u);
+    transpose4x4_in_lanes(a + 4, u + 4);
     /* u[4R + s], 128-bit lane L: column 4L + s of rows 4R..4R+3; a column's 8 rows are
      * lane L of u[s] then lane L of u[4 + s]. */
     const __m512i lanes01 = _mm512_setr_epi32(0, 1, 2, 3, 16, 17, 18, 19,
@@ -416,17 +404,7 @@ pack_panels_avx512(float *dst, const float *src, size_t ls, size_t ks, size_t la
     }
 }
 
-static void pack_a_avx512(float *dst, const float *src, size_t ls, size_t ks, size_t lanes,
-                          size_t k)
-{
-    pack_panels_avx512(dst, src, ls, ks, lanes, k, MR);
-}
-
-static void pack_b_avx512(float *dst, const float *src, size_t ls, size_t ks, size_t lanes,
-                          size_t k)
-{
-    pack_panels_avx512(dst, src, ls, ks, lanes, k, NR);
-}
+FZ_PACKERS_FROM_PANELS(avx512, pack_panels_avx512)
 
 #define STR2(x) #x
 #define STR(x) STR2(x)
@@ -436,12 +414,5 @@ static void fence_avx512(void)
     _mm_sfence();
 }
 
-const fz_sgemm_kernel fz_sgemm_avx512 = {
-    .name = "sgemm_avx512_" STR(MR) "x" STR(NR),
-    .mr = MR, .nr = NR,
-    .ukr = sgemm_avx512_ukr,
-    .pack_a = pack_a_avx512,
-    .pack_b = pack_b_avx512,
-    .stores_transposed = true,
-    .fence = fence_avx512,
-};
+FZ_SGEMM_KERNEL(fz_sgemm_avx512, "sgemm_avx512_" STR(MR) "x" STR(NR), sgemm_avx512_ukr,
+                avx512, .stores_transposed = true, .fence = fence_avx512);

@@ -1,0 +1,211 @@
+/*
+ * Internal: the element-wise kernels of a vector ISA (ReLU forward and backward, the bias
+ * gradient, SGD and the streamed copy), written once over vectors of VL floats and
+ * included by each ISA's file (dav1d's template style).  Each kernel is one main loop
+ * over whole vectors and one partial vector for the tail; what differs by ISA (the
+ * vector, how the first lanes of a vector are loaded and stored, the streaming store,
+ * and the ReLU where one instruction does it) is all the ISA's file defines.
+ *
+ * These loops are memory-bound, so they keep the scalar reference's arithmetic
+ * (elementwise.h) operation by operation: separate multiply and add, each column's rows
+ * summed in ascending order.  Their results are bitwise the reference's, which the tests
+ * check; the ISA's build passes -ffp-contract=off so no multiply and add become an FMA.
+ * The arithmetic is GCC's vector extension (clang has it too): `a + b`, `s * v` with a
+ * scalar s broadcast, which is how GCC defines the intrinsics of all three ISAs.
+ *
+ * The including file defines first:
+ *   ISA_NAME(kernel)   kernel##_<isa>: the names FZ_ISA_TABLE (gemm.h) expects
+ *   VL, vf             floats per vector; the vector type
+ *   VF_HAS_RELU with vf_relu(x), x > 0 ? x : +0 lane by lane, NaN giving +0
+ *                      (relu_fwd_elem), where one instruction does it (x86's max);
+ *                      otherwise the template selects x where x > 0
+ *   vf_load_part(p, count), vf_store_part(p, v, count)
+ *                      the first count (0 < count < VL) lanes: the load reads nothing
+ *                      past p[count - 1] and zeroes the other lanes, the store writes
+ *                      nothing past it
+ *   VF_STREAM with vf_stream(p, v) (p aligned to a whole vector) and vf_stream_fence(),
+ *                      where the ISA has streaming stores; an ISA without them writes
+ *                      its own copy_aside.
+ */
+#ifndef FZ_SIMD_ELEMENTWISE_TMPL_H
+#define FZ_SIMD_ELEMENTWISE_TMPL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "elementwise.h"
+
+/* Unaligned whole vectors: memcpy is what GCC compiles to one unaligned vector move. */
+static inline vf vf_load(const float *p)
+{
+    vf v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline void vf_store(float *p, vf v)
+{
+    memcpy(p, &v, sizeof v);
+}
+
+/* g where sel > 0, else +0, lane by lane (NaN fails the test), as relu_bwd_elem: the
+ * comparison's all-ones lanes keep g's bits.  GCC makes this a compare and an AND, or an
+ * opmask and a masked load on AVX-512. */
+typedef int32_t vf_bits __attribute__((vector_size(sizeof(vf))));
+
+static inline vf vf_pass_where_positive(vf g, vf sel)
+{
+    return (vf)((vf_bits)(sel > 0.0f) & (vf_bits)g);
+}
+
+#ifndef VF_HAS_RELU
+/* x > 0 ? x : +0 as the select of x by itself: the ISA's max keeps a NaN (NEON's vmaxq
+ * does). */
+static inline vf vf_relu(vf x)
+{
+    return vf_pass_where_positive(x, x);
+}
+#endif
+
+/* The first `count` (<= VL) lanes.  Each kernel's vector step is written once in these:
+ * the main loop passes VL, a constant, so the test folds into whole-vector moves; the
+ * tail passes what is left. */
+static inline __attribute__((always_inline)) vf vf_load_first(const float *p, size_t count)
+{
+    return count == VL ? vf_load(p) : vf_load_part(p, count);
+}
+
+static inline __attribute__((always_inline)) void vf_store_first(float *p, vf v, size_t count)
+{
+    if (count == VL)
+        vf_store(p, v);
+    else
+        vf_store_part(p, v, count);
+}
+
+static inline __attribute__((always_inline)) void
+relu_fwd_vector(float *y, const float *x, size_t count)
+{
+    vf_store_first(y, vf_relu(vf_load_first(x, count)), count);
+}
+
+static void ISA_NAME(relu_fwd)(float *y, const float *x, size_t n, fz_counter *flops)
+{
+    size_t i = 0;
+    for (; i + VL <= n; i += VL)
+        relu_fwd_vector(y + i, x + i, VL);
+    if (i < n)   /* tail */
+        relu_fwd_vector(y + i, x + i, n - i);
+    fz_counter_add(flops, n);
+}
+
+static inline __attribute__((always_inline)) void
+relu_bwd_vector(float *dx, const float *dy, const float *y, size_t count)
+{
+    vf_store_first(dx, vf_pass_where_positive(vf_load_first(dy, count),
+                                              vf_load_first(y, count)), count);
+}
+
+static void ISA_NAME(relu_bwd)(float *dx, const float *dy, const float *y, size_t n,
+                               fz_counter *flops)
+{
+    size_t i = 0;
+    for (; i + VL <= n; i += VL)
+        relu_bwd_vector(dx + i, dy + i, y + i, VL);
+    if (i < n)   /* tail */
+        relu_bwd_vector(dx + i, dy + i, y + i, n - i);
+    fz_counter_add(flops, n);
+}
+
+/* db[0..count) = the sum of the m rows of dy, in ascending order. */
+static inline __attribute__((always_inline)) void
+colsum_vector(float *db, const float *dy, size_t m, size_t ld, size_t count)
+{
+    vf s = { 0 };
+    for (size_t i = 0; i < m; i++)
+        s += vf_load_first(dy + i * ld, count);
+    vf_store_first(db, s, count);
+}
+
+/* Columns are summed in strips of four vectors (four accumulators) down all rows, so
+ * each column still adds its rows in ascending order; then single vectors, then the last
+ * n % VL columns as one partial vector a row (a narrow layer's whole bias). */
+static void ISA_NAME(colsum)(float *db, const float *dy, size_t m, size_t n, size_t ld,
+                             fz_counter *flops)
+{
+    size_t j = 0;
+    for (; j + 4 * VL <= n; j += 4 * VL) {
+        vf s0 = { 0 }, s1 = { 0 }, s2 = { 0 }, s3 = { 0 };
+        for (size_t i = 0; i < m; i++) {
+            const float *r = dy + i * ld + j;
+            s0 += vf_load(r);
+            s1 += vf_load(r + VL);
+            s2 += vf_load(r + 2 * VL);
+            s3 += vf_load(r + 3 * VL);
+        }
+        vf_store(db + j, s0);
+        vf_store(db + j + VL, s1);
+        vf_store(db + j + 2 * VL, s2);
+        vf_store(db + j + 3 * VL, s3);
+    }
+    for (; j + VL <= n; j += VL)
+        colsum_vector(db + j, dy + j, m, ld, VL);
+    if (j < n)   /* tail */
+        colsum_vector(db + j, dy + j, m, ld, n - j);
+    fz_counter_add(flops, (uint64_t)m * n);
+}
+
+/* sgd_elem on `count` lanes, in its order: d = g + wd·p; buf = momentum·buf + d (when buf
+ * is not NULL); p = p - lr·d, each product rounded before its sum. */
+static inline __attribute__((always_inline)) void
+sgd_vector(float *p, const float *g, float *buf, size_t count, float lr, float momentum,
+           float wd, bool decay)
+{
+    vf vp = vf_load_first(p, count), d = vf_load_first(g, count);
+    if (decay)
+        d = d + wd * vp;
+    if (buf) {
+        d = momentum * vf_load_first(buf, count) + d;
+        vf_store_first(buf, d, count);
+    }
+    vf_store_first(p, vp - lr * d, count);
+}
+
+static void ISA_NAME(sgd)(float *p, const float *g, float *buf, size_t n, float lr,
+                          float momentum, float wd, fz_counter *flops)
+{
+    const bool decay = wd != 0.0f;
+    size_t i = 0;
+    for (; i + VL <= n; i += VL)
+        sgd_vector(p + i, g + i, buf ? buf + i : NULL, VL, lr, momentum, wd, decay);
+    if (i < n)   /* tail */
+        sgd_vector(p + i, g + i, buf ? buf + i : NULL, n - i, lr, momentum, wd, decay);
+    fz_counter_add(flops, sgd_flops(n, buf, wd));
+}
+
+#ifdef VF_STREAM
+_Static_assert(FZ_STREAM_MIN_FLOATS >= 2 * VL, "a streamed copy holds its head and a vector");
+
+/* Streaming stores need addresses aligned to the vector: a partial vector up to dst's
+ * next boundary, whole vectors streamed, a partial tail; then a fence, since streaming
+ * stores are weakly ordered and another thread may read the copy after the team's
+ * barrier. */
+static void ISA_NAME(copy_aside)(float *dst, const float *src, size_t n)
+{
+    if (n < FZ_STREAM_MIN_FLOATS) {
+        memcpy(dst, src, n * sizeof(float));
+        return;
+    }
+    size_t i = (size_t)(-(uintptr_t)dst & (sizeof(vf) - 1)) / sizeof(float);
+    if (i)   /* head */
+        vf_store_part(dst, vf_load_part(src, i), i);
+    for (; i + VL <= n; i += VL)
+        vf_stream(dst + i, vf_load(src + i));
+    if (i < n)   /* tail */
+        vf_store_part(dst + i, vf_load_part(src + i, n - i), n - i);
+    vf_stream_fence();
+}
+#endif
+
+#endif
