@@ -79,7 +79,7 @@ static int parse(int argc, char **argv, int ranks, options *o, char *msg, size_t
         uint64_t v;
         if (dst) {
             /* Bounded so that the model and the batch stay far from size_t's limits. */
-            if (i + 1 >= argc || !fz_parse_whole(argv[i + 1], 1, 1u << 20, &v)) {
+            if (i + 1 >= argc || !parse_whole(argv[i + 1], 1, 1u << 20, &v)) {
                 snprintf(msg, size, "%s: '%s' is not a whole number from 1 to 1048576",
                          argv[i], i + 1 < argc ? argv[i + 1] : "");
                 return 2;
@@ -89,7 +89,7 @@ static int parse(int argc, char **argv, int ranks, options *o, char *msg, size_t
         } else if (argv[i][0] != '-') {
             first_spec = first_spec < i ? first_spec : i;
             for (; i < argc && argv[i][0] != '-'; i++) {
-                if (fz_freeze_spec_syntax(argv[i]) != FZ_OK) {
+                if (freeze_spec_syntax(argv[i]) != FZ_OK) {
                     snprintf(msg, size, "SPEC '%s': %s", argv[i], fz_last_error());
                     return 2;
                 }
@@ -120,17 +120,17 @@ static int parse(int argc, char **argv, int ranks, options *o, char *msg, size_t
 static size_t option_values(const options *o, bool help, fz_agree_value *v)
 {
     size_t n = 0;
-    fz_agree_text(&v[n++], "--help", help ? "given" : NULL);
-    fz_agree_number(&v[n++], "--width", o->width);
-    fz_agree_number(&v[n++], "--layers", o->layers);
-    fz_agree_number(&v[n++], "--batch", o->batch);
-    fz_agree_number(&v[n++], "--steps", o->steps);
+    agree_text(&v[n++], "--help", help ? "given" : NULL);
+    agree_number(&v[n++], "--width", o->width);
+    agree_number(&v[n++], "--layers", o->layers);
+    agree_number(&v[n++], "--batch", o->batch);
+    agree_number(&v[n++], "--steps", o->steps);
     char specs[512] = "";
     for (size_t i = 0; i < o->n_specs; i++) {
         size_t len = strlen(specs);
         snprintf(specs + len, sizeof specs - len, "%s%s", i ? " " : "", o->specs[i]);
     }
-    fz_agree_text(&v[n++], "SPEC", specs);
+    agree_text(&v[n++], "SPEC", specs);
     return n;
 }
 
@@ -149,7 +149,7 @@ int main(int argc, char **argv)
     bool help = status == -1;
     fz_agree_value v[FZ_AGREE_MAX];
     size_t n = status > 0 ? 0 : option_values(&o, help, v);
-    status = fz_dp_agree_print("dp_step", status > 0 ? status : 0, msg, v, n,
+    status = dp_agree_print("dp_step", status > 0 ? status : 0, msg, v, n,
                                "every rank must be given the same arguments");
     if (status || help) {
         if (!status && rank == 0)
@@ -172,8 +172,8 @@ int main(int argc, char **argv)
     }
     for (size_t i = 0; i <= layers; i++)
         widths[i] = width;
-    fz_rng_fill(x, rows * width, 1 + 2 * (uint64_t)rank, -1.0f, 1.0f);
-    fz_rng_fill(y, rows * width, 2 + 2 * (uint64_t)rank, -1.0f, 1.0f);
+    rng_fill(x, rows * width, 1 + 2 * (uint64_t)rank, -1.0f, 1.0f);
+    rng_fill(y, rows * width, 2 + 2 * (uint64_t)rank, -1.0f, 1.0f);
     if (rank == 0)
         printf("%d rank%s x %d thread%s, %zux%zu MLP, global batch %zu (%zu per rank), "
                "median of %zu steps\n%-9s %9s %9s %12s %12s %9s %9s %9s %9s\n", ranks,
@@ -192,11 +192,11 @@ int main(int argc, char **argv)
         fz_dp_comm sum = { 0 };
         for (size_t k = 0; k < steps + 2; k++) {   /* 2 warm-up steps */
             MPI_Barrier(MPI_COMM_WORLD);
-            double t0 = fz_now();
+            double t0 = clock_now();
             fz_status st = dp ? fz_dp_step(dp, x, y, NULL) : fz_train_step(t, x, y, NULL);
             if (st != FZ_OK)
                 die(rank, "step");
-            double dt = fz_now() - t0;
+            double dt = clock_now() - t0;
             MPI_Allreduce(MPI_IN_PLACE, &dt, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
             if (k >= 2) {
                 times[k - 2] = dt;

@@ -67,7 +67,7 @@ static fz_status take_option(int code, const char *value, void *ctx)
     case QUICK: o->quick = true; return FZ_OK;
     }
     /* -h never gets here: the shim answers it before main parses. */
-    return fz_set_error(FZ_EINVAL, "option %d: not handled", code);   /* a bug, not input */
+    return set_error(FZ_EINVAL, "option %d: not handled", code);   /* a bug, not input */
 }
 
 static fz_status parse_options(int argc, char **argv, options *o)

@@ -13,17 +13,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     fz_zip z;
-    if (fz_zip_parse(data, size, "fuzz.npz", &z) != FZ_OK) {
+    if (zip_parse(data, size, "fuzz.npz", &z) != FZ_OK) {
         if (!fz_last_error()[0])
             abort();
         return 0;
     }
     for (size_t i = 0; i < z.count; i++) {
         fz_npy_view v;
-        if (fz_npy_parse(z.members[i].data, z.members[i].size, z.members[i].name, &v) !=
+        if (npy_parse(z.members[i].data, z.members[i].size, z.members[i].name, &v) !=
                 FZ_OK && !fz_last_error()[0])
             abort();
     }
-    fz_zip_free(&z);
+    zip_free(&z);
     return 0;
 }

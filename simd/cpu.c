@@ -14,7 +14,7 @@ static unsigned long long xgetbv0(void)
     return ((unsigned long long)edx << 32) | eax;
 }
 
-bool fz_cpu_has_avx2_fma(void)
+bool cpu_has_avx2_fma(void)
 {
     unsigned a, b, c, d;
     if (!__get_cpuid(1, &a, &b, &c, &d))
@@ -30,10 +30,10 @@ bool fz_cpu_has_avx2_fma(void)
     return b & (1u << 5);
 }
 
-bool fz_cpu_has_avx512(void)
+bool cpu_has_avx512(void)
 {
     unsigned a, b, c, d;
-    if (!fz_cpu_has_avx2_fma())   /* the AVX-512 files are built with -mavx2 -mfma too */
+    if (!cpu_has_avx2_fma())   /* the AVX-512 files are built with -mavx2 -mfma too */
         return false;
     if (!__get_cpuid_count(7, 0, &a, &b, &c, &d))
         return false;
@@ -46,25 +46,25 @@ bool fz_cpu_has_avx512(void)
     return (xgetbv0() & zmm_state) == zmm_state;
 }
 
-bool fz_cpu_has_neon(void) { return false; }
+bool cpu_has_neon(void) { return false; }
 
 #elif defined(__aarch64__)
 #include <sys/auxv.h>
 #include <asm/hwcap.h>
 
-bool fz_cpu_has_avx2_fma(void) { return false; }
-bool fz_cpu_has_avx512(void) { return false; }
-bool fz_cpu_has_neon(void) { return getauxval(AT_HWCAP) & HWCAP_ASIMD; }
+bool cpu_has_avx2_fma(void) { return false; }
+bool cpu_has_avx512(void) { return false; }
+bool cpu_has_neon(void) { return getauxval(AT_HWCAP) & HWCAP_ASIMD; }
 
 #else
-bool fz_cpu_has_avx2_fma(void) { return false; }
-bool fz_cpu_has_avx512(void) { return false; }
-bool fz_cpu_has_neon(void) { return false; }
+bool cpu_has_avx2_fma(void) { return false; }
+bool cpu_has_avx512(void) { return false; }
+bool cpu_has_neon(void) { return false; }
 #endif
 
-unsigned fz_cpu_flags(void)
+unsigned cpu_flags(void)
 {
-    return (fz_cpu_has_avx2_fma() ? FZ_CPU_AVX2 : 0u) |
-           (fz_cpu_has_avx512() ? FZ_CPU_AVX512 : 0u) |
-           (fz_cpu_has_neon() ? FZ_CPU_NEON : 0u);
+    return (cpu_has_avx2_fma() ? FZ_CPU_AVX2 : 0u) |
+           (cpu_has_avx512() ? FZ_CPU_AVX512 : 0u) |
+           (cpu_has_neon() ? FZ_CPU_NEON : 0u);
 }

@@ -16,20 +16,20 @@
 #endif
 
 /* True when the CPU executes AVX2 and FMA and the OS saves the YMM state (XCR0). */
-bool fz_cpu_has_avx2_fma(void);
+bool cpu_has_avx2_fma(void);
 /* True when the CPU executes AVX-512 F, VL, BW and DQ (and AVX2+FMA) and the OS saves the
  * opmask and all ZMM state (XCR0 bits 1, 2, 5, 6, 7). */
-bool fz_cpu_has_avx512(void);
+bool cpu_has_avx512(void);
 /* True when the CPU executes Advanced SIMD (always on aarch64 Linux; checked in hwcaps). */
-bool fz_cpu_has_neon(void);
+bool cpu_has_neon(void);
 
 /* Each ISA's table replaces the one of the ISA below it (the scalar reference first)
  * once the CPU is known to run it: dav1d's pattern, so adding an ISA is one table, its
- * files and one step in fz_kernels_init_for_flags.  The tables are constant data
+ * files and one step in kernels_init_for_flags.  The tables are constant data
  * because their files are compiled with the ISA's -m flags: any code there, even code
  * that only stores pointers, may use the ISA's instructions (GCC stores a table's
  * fields with VEX moves under -mavx2), and must not run on a CPU without it. */
-void fz_kernels_init_scalar(fz_kernels *t);
+void kernels_init_scalar(fz_kernels *t);
 #if FZ_HAVE_AVX2
 extern const fz_kernels fz_kernels_avx2_table;
 #endif

@@ -1,7 +1,7 @@
 /*
  * Which kernels a set of CPU features allows: the scalar reference, upgraded ISA by ISA
- * (dav1d style).  The choice is a pure function of a flags mask; fz_kernels_best() and
- * fz_kernels_for() apply it to this CPU's flags.  Which table the library runs, and
+ * (dav1d style).  The choice is a pure function of a flags mask; kernels_best() and
+ * kernels_for() apply it to this CPU's flags.  Which table the library runs, and
  * FREEZEBENCH_ISA, are the runtime's business (src/runtime/kernels_active.c).
  */
 #include <pthread.h>
@@ -10,10 +10,10 @@
 #include "kernels.h"
 #include "cpu.h"
 
-fz_kernels fz_kernels_init_for_flags(unsigned flags)
+fz_kernels kernels_init_for_flags(unsigned flags)
 {
     fz_kernels t;
-    fz_kernels_init_scalar(&t);
+    kernels_init_scalar(&t);
     (void)flags;   /* a build with no vector ISA reads no flag */
 #if FZ_HAVE_AVX2
     if (!(flags & FZ_CPU_AVX2))
@@ -33,7 +33,7 @@ fz_kernels fz_kernels_init_for_flags(unsigned flags)
     return t;
 }
 
-/* Each ISA by name with the flags that reach it: the tables fz_kernels_for hands out. */
+/* Each ISA by name with the flags that reach it: the tables kernels_for hands out. */
 static const struct { const char *isa; unsigned flags; } named[] = {
     { "scalar", 0 },
     { "avx2", FZ_CPU_AVX2 },
@@ -49,7 +49,7 @@ static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
 static void build_tables(void)
 {
     for (size_t i = 0; i < N_NAMED; i++)
-        named_table[i] = fz_kernels_init_for_flags(named[i].flags);
+        named_table[i] = kernels_init_for_flags(named[i].flags);
     /* Every ISA the CPU runs, AVX-512 included on Zen 4 (AMD family 19h), which executes
      * each 512-bit operation as two 256-bit halves: there AVX-512 buys no FMA throughput,
      * only fewer instructions per FLOP (half the loads, broadcasts and loop overhead),
@@ -57,28 +57,28 @@ static void build_tables(void)
      * configuration for Zen 4 (config/zen4) runs 512-bit kernels there too.  kernel_bench
      * runs the AVX2 GEMM beside it (impl freezebench-avx2), so whether that holds on a
      * given CPU is measured, not assumed. */
-    const char *isa = fz_kernels_init_for_flags(fz_cpu_flags()).isa;
-    best = fz_kernels_scalar();
-    /* The same pointer as fz_kernels_for(isa): one table per ISA in the process. */
+    const char *isa = kernels_init_for_flags(cpu_flags()).isa;
+    best = kernels_scalar();
+    /* The same pointer as kernels_for(isa): one table per ISA in the process. */
     for (size_t i = 1; i < N_NAMED; i++)
         if (!strcmp(named_table[i].isa, isa) && !strcmp(named[i].isa, isa))
             best = &named_table[i];
 }
 
-const fz_kernels *fz_kernels_best(void)
+const fz_kernels *kernels_best(void)
 {
     pthread_once(&tables_once, build_tables);
     return best;
 }
 
-const fz_kernels *fz_kernels_for(const char *isa)
+const fz_kernels *kernels_for(const char *isa)
 {
     if (!isa)
         return NULL;
     if (!strcmp(isa, "scalar"))
-        return fz_kernels_scalar();
+        return kernels_scalar();
     pthread_once(&tables_once, build_tables);
-    unsigned cpu = fz_cpu_flags();
+    unsigned cpu = cpu_flags();
     for (size_t i = 0; i < N_NAMED; i++)
         /* The table's name tells whether this build has the ISA: without it, the flags
          * leave a table of the ISA below. */

@@ -97,7 +97,7 @@ static void ISA_NAME(relu_fwd)(float *y, const float *x, size_t n, fz_counter *f
         relu_fwd_vector(y + i, x + i, VL);
     if (i < n)   /* tail */
         relu_fwd_vector(y + i, x + i, n - i);
-    fz_counter_add(flops, n);
+    counter_add(flops, n);
 }
 
 static inline __attribute__((always_inline)) void
@@ -115,7 +115,7 @@ static void ISA_NAME(relu_bwd)(float *dx, const float *dy, const float *y, size_
         relu_bwd_vector(dx + i, dy + i, y + i, VL);
     if (i < n)   /* tail */
         relu_bwd_vector(dx + i, dy + i, y + i, n - i);
-    fz_counter_add(flops, n);
+    counter_add(flops, n);
 }
 
 /* db[0..count) = the sum of the m rows of dy, in ascending order. */
@@ -153,7 +153,7 @@ static void ISA_NAME(colsum)(float *db, const float *dy, size_t m, size_t n, siz
         colsum_vector(db + j, dy + j, m, ld, VL);
     if (j < n)   /* tail */
         colsum_vector(db + j, dy + j, m, ld, n - j);
-    fz_counter_add(flops, (uint64_t)m * n);
+    counter_add(flops, (uint64_t)m * n);
 }
 
 /* sgd_elem on `count` lanes, in its order: d = g + wd·p; buf = momentum·buf + d (when buf
@@ -181,7 +181,7 @@ static void ISA_NAME(sgd)(float *p, const float *g, float *buf, size_t n, float 
         sgd_vector(p + i, g + i, buf ? buf + i : NULL, VL, lr, momentum, wd, decay);
     if (i < n)   /* tail */
         sgd_vector(p + i, g + i, buf ? buf + i : NULL, n - i, lr, momentum, wd, decay);
-    fz_counter_add(flops, sgd_flops(n, buf, wd));
+    counter_add(flops, sgd_flops(n, buf, wd));
 }
 
 #ifdef VF_STREAM

@@ -1,7 +1,7 @@
 /*
  * The kernel dispatch table: the only place the library reaches per-ISA code.
  *
- * fz_kernels_init_for_flags() starts from the scalar reference kernels and takes each
+ * kernels_init_for_flags() starts from the scalar reference kernels and takes each
  * ISA's constant table in turn while its CPU flag allows (dav1d style).  Every kernel
  * counts the FLOPs it executes into the fz_counter it is handed (one add per call, into
  * the slot of the calling OpenMP thread), so executed FLOPs are measured, not computed.
@@ -105,50 +105,50 @@ typedef struct fz_sgemm_packed fz_sgemm_packed;
  * blocking; the rest of op is ignored) for microkernel `kern` with the blocking of
  * `ctx` (NULL: default caches).  NULL where kern is NULL (the scalar reference packs
  * nothing), k or n is 0, or memory runs out. */
-fz_sgemm_packed *fz_sgemm_prepack_b(const struct fz_sgemm_kernel *kern,
+fz_sgemm_packed *sgemm_prepack_b(const struct fz_sgemm_kernel *kern,
                                     const fz_gemm_op *op, const fz_gemm_ctx *ctx);
-void fz_sgemm_packed_free(fz_sgemm_packed *pb);
+void sgemm_packed_free(fz_sgemm_packed *pb);
 /* Bytes the handle holds (its panels, padding included); 0 for NULL. */
-size_t fz_sgemm_packed_bytes(const fz_sgemm_packed *pb);
+size_t sgemm_packed_bytes(const fz_sgemm_packed *pb);
 /* Whether pb holds op's B as `kern` with ctx's blocking for op's shape would pack it. */
-bool fz_sgemm_packed_fits(const fz_sgemm_packed *pb, const struct fz_sgemm_kernel *kern,
+bool sgemm_packed_fits(const fz_sgemm_packed *pb, const struct fz_sgemm_kernel *kern,
                           const fz_gemm_op *op, const fz_gemm_ctx *ctx);
 /* Whether the GEMM of op with kern and ctx's plan reads a pre-packed B at all: not
  * where the product is empty, nor on the small path's transposed form (a tall, narrow
  * C such as the seed network's 64×5), which packs A instead.  Where it does not, a pack
  * would be memory and checks for nothing. */
-bool fz_sgemm_reads_packed_b(const struct fz_sgemm_kernel *kern, const fz_gemm_op *op,
+bool sgemm_reads_packed_b(const struct fz_sgemm_kernel *kern, const fz_gemm_op *op,
                              const fz_gemm_ctx *ctx);
 /* The GEMM of kern's loop nest with ctx's plan, reading B from pb and packing none of
  * it (nor waiting on the barriers that share a packed block) where pb fits, otherwise
  * packing on the fly; bitwise the same result and FLOP count either way.  kern NULL
  * runs the scalar reference. */
-void fz_sgemm_run_prepacked(const struct fz_sgemm_kernel *kern, const fz_gemm_op *op,
+void sgemm_run_prepacked(const struct fz_sgemm_kernel *kern, const fz_gemm_op *op,
                             const fz_sgemm_packed *pb, const fz_gemm_ctx *ctx,
                             fz_counter *flops);
 
-/* CPU features a table may use, as fz_cpu_flags() reports them for this CPU and OS. */
+/* CPU features a table may use, as cpu_flags() reports them for this CPU and OS. */
 enum {
     FZ_CPU_AVX2   = 1u << 0,   /* AVX2 and FMA, YMM state saved by the OS */
     FZ_CPU_AVX512 = 1u << 1,   /* AVX-512 F/VL/BW/DQ, opmask and ZMM state saved */
     FZ_CPU_NEON   = 1u << 2,   /* Advanced SIMD */
 };
-unsigned fz_cpu_flags(void);
+unsigned cpu_flags(void);
 
 /* The table the features in `flags` allow in this build: the scalar reference, upgraded
  * ISA by ISA up to the first one whose flag is missing.  A pure function of `flags`, so
  * tests choose a table without depending on this CPU or on global state. */
-fz_kernels fz_kernels_init_for_flags(unsigned flags);
+fz_kernels kernels_init_for_flags(unsigned flags);
 
-/* The table this CPU runs best: that of the widest ISA fz_cpu_flags() allows.  Never
+/* The table this CPU runs best: that of the widest ISA cpu_flags() allows.  Never
  * NULL. */
-const fz_kernels *fz_kernels_best(void);
+const fz_kernels *kernels_best(void);
 
 /* The table of one ISA by name, or NULL if this build or this CPU cannot run it.  Used
  * by tests and benchmarks to run every available ISA side by side. */
-const fz_kernels *fz_kernels_for(const char *isa);
+const fz_kernels *kernels_for(const char *isa);
 
 /* The scalar reference table: always available; the oracle of the tests. */
-const fz_kernels *fz_kernels_scalar(void);
+const fz_kernels *kernels_scalar(void);
 
 #endif /* FZ_SIMD_KERNELS_H */

@@ -50,14 +50,14 @@ static void sgemm_scalar(const fz_gemm_op *op, fz_counter *flops)
         }
     }
     uint64_t mn = (uint64_t)m * n;
-    fz_counter_add(flops, 2 * mn * k + mn * (!!op->bias + !!op->relu + !!op->mask));
+    counter_add(flops, 2 * mn * k + mn * (!!op->bias + !!op->relu + !!op->mask));
 }
 
 static void relu_fwd_scalar(float *y, const float *x, size_t n, fz_counter *flops)
 {
     for (size_t i = 0; i < n; i++)
         y[i] = relu_fwd_elem(x[i]);
-    fz_counter_add(flops, n);
+    counter_add(flops, n);
 }
 
 static void relu_bwd_scalar(float *dx, const float *dy, const float *y, size_t n,
@@ -65,7 +65,7 @@ static void relu_bwd_scalar(float *dx, const float *dy, const float *y, size_t n
 {
     for (size_t i = 0; i < n; i++)
         dx[i] = relu_bwd_elem(dy[i], y[i]);
-    fz_counter_add(flops, n);
+    counter_add(flops, n);
 }
 
 static void colsum_scalar(float *db, const float *dy, size_t m, size_t n, size_t ld,
@@ -76,7 +76,7 @@ static void colsum_scalar(float *db, const float *dy, size_t m, size_t n, size_t
     for (size_t i = 0; i < m; i++)
         for (size_t j = 0; j < n; j++)
             db[j] += dy[i * ld + j];
-    fz_counter_add(flops, (uint64_t)m * n);
+    counter_add(flops, (uint64_t)m * n);
 }
 
 static void sgd_scalar(float *p, const float *g, float *buf, size_t n,
@@ -84,7 +84,7 @@ static void sgd_scalar(float *p, const float *g, float *buf, size_t n,
 {
     for (size_t i = 0; i < n; i++)
         sgd_elem(p, g, buf, i, lr, momentum, wd);
-    fz_counter_add(flops, sgd_flops(n, buf, wd));
+    counter_add(flops, sgd_flops(n, buf, wd));
 }
 
 /* One thread, no blocking: the plan has nothing to tell the reference. */
@@ -111,6 +111,6 @@ static const fz_kernels scalar_table = {
     .copy_aside = copy_aside_scalar,
 };
 
-const fz_kernels *fz_kernels_scalar(void) { return &scalar_table; }
+const fz_kernels *kernels_scalar(void) { return &scalar_table; }
 
-void fz_kernels_init_scalar(fz_kernels *t) { *t = scalar_table; }
+void kernels_init_scalar(fz_kernels *t) { *t = scalar_table; }

@@ -50,7 +50,7 @@ static void write_scaled_data(const char *path, size_t x_cols, float y_scale)
         { .name = "x", .ndim = 2, .shape = { 10, x_cols }, .numel = 10 * x_cols, .data = x },
         { .name = "y", .ndim = 2, .shape = { 10, 2 }, .numel = 20, .data = y },
     };
-    assert_int_equal(fz_npz_write(path, arrays, 2), FZ_OK);
+    assert_int_equal(npz_write(path, arrays, 2), FZ_OK);
 }
 
 /* main's start: the program's path from argv[1] and a fresh scratch folder named from

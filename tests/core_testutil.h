@@ -19,9 +19,9 @@
 static inline void fill_uniform(float *x, size_t n, uint64_t seed, float lo, float hi)
 {
     fz_rng r;
-    fz_rng_seed(&r, seed);
+    rng_seed(&r, seed);
     for (size_t i = 0; i < n; i++)
-        x[i] = fz_rng_uniform(&r, lo, hi);
+        x[i] = rng_uniform(&r, lo, hi);
 }
 
 /* A malloc'd array of n floats uniform in [-1, 1) from `seed` (NULL if out of memory;
@@ -38,7 +38,7 @@ static inline float *random_floats(size_t n, uint64_t seed)
  * frees it). */
 static inline fz_counter *counter_new(void)
 {
-    return fz_aligned_calloc(_Alignof(fz_counter), 1, sizeof(fz_counter));
+    return aligned_calloc(_Alignof(fz_counter), 1, sizeof(fz_counter));
 }
 
 /* Every parameter value and every requires_grad flag of a model, in state_dict order. */

@@ -353,13 +353,13 @@ static void on_every_isa(void (*check)(void))
 {
     const char *isas[] = { "scalar", "avx2", "avx512", "neon" };
     for (size_t i = 0; i < sizeof isas / sizeof isas[0]; i++) {
-        const fz_kernels *k = fz_kernels_for(isas[i]);
+        const fz_kernels *k = kernels_for(isas[i]);
         if (!k)
             continue;
-        fz_kernels_override(k);
+        kernels_override(k);
         check();
     }
-    fz_kernels_override(NULL);
+    kernels_override(NULL);
 }
 
 /* C = beta·C for k == 0 (BLAS), whatever the transposes, including the transposed call

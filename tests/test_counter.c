@@ -24,13 +24,13 @@ static int add_from_team(fz_counter *c, int threads)
 #ifdef _OPENMP
 #pragma omp parallel num_threads(threads)
     {
-        fz_counter_add(c, (uint64_t)omp_get_thread_num() + 1);
+        counter_add(c, (uint64_t)omp_get_thread_num() + 1);
 #pragma omp single
         got = omp_get_num_threads();
     }
 #else
     (void)threads;
-    fz_counter_add(c, 1);
+    counter_add(c, 1);
 #endif
     return got;
 }
@@ -43,10 +43,10 @@ static void total_is_the_sum_over_the_team(void **state)
     fz_counter *c = counter_new();
     assert_non_null(c);
     int got = add_from_team(c, 4);
-    assert_int_equal(fz_counter_total(c), triangle(got));
-    fz_counter_add(c, 100);
-    assert_int_equal(fz_counter_total(c), triangle(got) + 100);
-    fz_counter_add(NULL, 5);   /* no counter: nothing counted, nothing written */
+    assert_int_equal(counter_total(c), triangle(got));
+    counter_add(c, 100);
+    assert_int_equal(counter_total(c), triangle(got) + 100);
+    counter_add(NULL, 5);   /* no counter: nothing counted, nothing written */
     free(c);
 }
 
@@ -60,10 +60,10 @@ static void reset_forgets_threads_that_do_not_count_again(void **state)
         free(c);
         skip();   /* one thread only: no other thread's slot to forget */
     }
-    fz_counter_reset(c);
-    assert_int_equal(fz_counter_total(c), 0);
-    fz_counter_add(c, 7);   /* thread 0 alone, as a one-thread step */
-    assert_int_equal(fz_counter_total(c), 7);
+    counter_reset(c);
+    assert_int_equal(counter_total(c), 0);
+    counter_add(c, 7);   /* thread 0 alone, as a one-thread step */
+    assert_int_equal(counter_total(c), 7);
     free(c);
 }
 
@@ -73,10 +73,10 @@ static void every_step_counts_only_itself(void **state)
     fz_counter *c = counter_new();
     assert_non_null(c);
     for (int step = 0; step < 50; step++) {
-        fz_counter_reset(c);
+        counter_reset(c);
         int threads = 1 + step % 4;   /* the team grows and shrinks between steps */
         int got = add_from_team(c, threads);
-        assert_int_equal(fz_counter_total(c), triangle(got));
+        assert_int_equal(counter_total(c), triangle(got));
     }
     free(c);
 }

@@ -76,8 +76,8 @@ static void matches_single_process(const char *spec)
     float *x = malloc(GLOBAL_BATCH * in * sizeof *x), *y = malloc(GLOBAL_BATCH * out * sizeof *y);
     double worst_loss = 0;
     for (int s = 0; s < STEPS; s++) {
-        fz_rng_fill(x, GLOBAL_BATCH * in, 100 + (uint64_t)s, -1.0f, 1.0f);
-        fz_rng_fill(y, GLOBAL_BATCH * out, 200 + (uint64_t)s, -1.0f, 1.0f);
+        rng_fill(x, GLOBAL_BATCH * in, 100 + (uint64_t)s, -1.0f, 1.0f);
+        rng_fill(y, GLOBAL_BATCH * out, 200 + (uint64_t)s, -1.0f, 1.0f);
         float dl = 0, sl = 0;
         CHECK(fz_dp_step(dp, x + first * in, y + first * out, &dl) == FZ_OK, "%s step %d: %s",
               spec, s, fz_last_error());

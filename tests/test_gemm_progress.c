@@ -47,7 +47,7 @@ static void count_progress(void *arg)
 static void progress_is_called_by_thread_0_per_block_and_changes_nothing(void **state)
 {
     (void)state;
-    const fz_kernels *k = fz_kernels_get();
+    const fz_kernels *k = kernels_get();
     if (!k->microkernel) {
         print_message("  %s has no blocked GEMM (no progress calls): skipped\n", k->isa);
         skip();
@@ -63,7 +63,7 @@ static void progress_is_called_by_thread_0_per_block_and_changes_nothing(void **
             fz_gemm_op op = { .ta = t.ta, .tb = t.tb, .m = M, .n = N, .k = K, .alpha = 1.0f,
                               .a = a, .lda = t.ta == FZ_NOTRANS ? K : M, .b = b,
                               .ldb = t.tb == FZ_NOTRANS ? N : K, .c = ref, .ldc = N };
-            fz_gemm_ctx ctx = fz_team_gemm_ctx();
+            fz_gemm_ctx ctx = team_gemm_ctx();
             k->sgemm_ctx(&op, &ctx, NULL);
 
             progress_log log = { 0, 0 };
@@ -76,7 +76,7 @@ static void progress_is_called_by_thread_0_per_block_and_changes_nothing(void **
                          l, threads);
             assert_int_equal(log.off_thread0, 0);
             /* At least one call per K block: K = 384 spans several KC blocks. */
-            fz_blocking blk = fz_sgemm_blocking(k->microkernel, &ctx);
+            fz_blocking blk = sgemm_blocking(k->microkernel, &ctx);
             int k_blocks = (int)((K + blk.kc - 1) / blk.kc);
             if (log.calls < k_blocks)
                 fail_msg("layout %d, %d threads: %d progress calls for %d K blocks", l,
@@ -96,9 +96,9 @@ static void progress_is_called_by_thread_0_per_block_and_changes_nothing(void **
 static void a_step_carries_its_hooks_progress_call_and_the_team_none(void **state)
 {
     (void)state;
-    if (!fz_kernels_get()->microkernel) {
+    if (!kernels_get()->microkernel) {
         print_message("  %s has no blocked GEMM (no progress calls): skipped\n",
-                      fz_kernels_get()->isa);
+                      kernels_get()->isa);
         skip();
     }
     enum { B = 192, W = 384 };
@@ -116,7 +116,7 @@ static void a_step_carries_its_hooks_progress_call_and_the_team_none(void **stat
     assert_true(log.calls > 0);
     assert_int_equal(log.off_thread0, 0);
 
-    assert_null(fz_team_gemm_ctx().progress);
+    assert_null(team_gemm_ctx().progress);
     int before = log.calls;
     fz_sgemm(FZ_NOTRANS, FZ_NOTRANS, B, W, W, 1.0f, x, W, y, W, 0.0f, c, W);
     assert_int_equal(log.calls, before);

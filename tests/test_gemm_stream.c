@@ -4,7 +4,7 @@
  * result and the FLOP count are bitwise those of the same kernel storing through the
  * caches, for full and edge tiles, C and its rows aligned or not (then the kernel falls
  * back to plain stores), every epilogue that leaves C unread, on one and two threads;
- * nothing outside C's m×n is written; and fz_sgemm_streams_c says yes exactly where the
+ * nothing outside C's m×n is written; and sgemm_streams_c says yes exactly where the
  * rule does (beta 0, one K block, C larger than the L2), so these shapes do stream.
  */
 #include <setjmp.h>
@@ -29,7 +29,7 @@ static fz_gemm_ctx tiny_l2(int threads)
 /* The ISA's kernel (state: its name), or a visible skip where it does not stream. */
 static const fz_sgemm_kernel *streaming_kernel_or_skip(void **state)
 {
-    const fz_sgemm_kernel *kern = fz_sgemm_kernel_for((const char *)*state);
+    const fz_sgemm_kernel *kern = sgemm_kernel_for((const char *)*state);
     if (!kern || !kern->fence)
         skip();   /* not on this CPU or build, or a kernel that never streams */
     return kern;
@@ -58,7 +58,7 @@ static void check_one(const fz_sgemm_kernel *kern, int threads, fz_trans ta, siz
     size_t floats = offset + m * ldc + 16;
     float *c[2];
     for (int v = 0; v < 2; v++) {
-        c[v] = fz_aligned_calloc(64, floats, sizeof(float));
+        c[v] = aligned_calloc(64, floats, sizeof(float));
         assert_non_null(c[v]);
         for (size_t i = 0; i < floats; i++)
             c[v][i] = -7.0f;   /* a value no product here gives */
@@ -67,14 +67,14 @@ static void check_one(const fz_sgemm_kernel *kern, int threads, fz_trans ta, siz
                       .a = a, .lda = lda, .b = b, .ldb = n, .beta = 0.0f, .ldc = ldc,
                       .bias = epi >= 1 ? bias : NULL, .relu = epi == 1,
                       .mask = epi == 2 ? mask : NULL, .ldmask = ldc };
-    assert_true(fz_sgemm_streams_c(kern, &op, &ctx));
-    assert_false(fz_sgemm_streams_c(&plain, &op, &ctx));
+    assert_true(sgemm_streams_c(kern, &op, &ctx));
+    assert_false(sgemm_streams_c(&plain, &op, &ctx));
     fz_counter *f[2] = { counter_new(), counter_new() };
     assert_true(f[0] && f[1]);
     op.c = c[0] + offset;
-    fz_sgemm_run(kern, &op, &ctx, f[0]);
+    sgemm_run(kern, &op, &ctx, f[0]);
     op.c = c[1] + offset;
-    fz_sgemm_run(&plain, &op, &ctx, f[1]);
+    sgemm_run(&plain, &op, &ctx, f[1]);
     if (memcmp(c[0], c[1], floats * sizeof(float)) != 0)
         fail_msg("%s, %d thread(s), %c: m %zu n %zu k %zu ldc %zu offset %zu epilogue %d: "
                  "C streamed differs", kern->name, threads, ta == FZ_NOTRANS ? 'N' : 'T',
@@ -86,9 +86,9 @@ static void check_one(const fz_sgemm_kernel *kern, int threads, fz_trans ta, siz
         assert_true(c[0][i] == -7.0f);
     for (size_t i = offset + (m - 1) * ldc + n; i < floats; i++)
         assert_true(c[0][i] == -7.0f);
-    assert_int_equal(fz_counter_total(f[0]), fz_counter_total(f[1]));
+    assert_int_equal(counter_total(f[0]), counter_total(f[1]));
     /* bias and ReLU, or bias and mask: two epilogue stages */
-    assert_int_equal(fz_counter_total(f[0]), 2 * m * n * k + (epi ? 2 * m * n : 0));
+    assert_int_equal(counter_total(f[0]), 2 * m * n * k + (epi ? 2 * m * n : 0));
     free(f[0]); free(f[1]); free(c[0]); free(c[1]);
     free(a); free(b); free(bias); free(mask);
 }
@@ -115,26 +115,26 @@ static void only_c_written_once_and_too_big_for_l2_streams(void **state)
 {
     const fz_sgemm_kernel *kern = streaming_kernel_or_skip(state);
     fz_gemm_ctx ctx = tiny_l2(1);
-    fz_blocking blk = fz_sgemm_blocking_for(kern, &ctx, 200, 192);
+    fz_blocking blk = sgemm_blocking_for(kern, &ctx, 200, 192);
     float x = 0.0f;
     fz_gemm_op op = { .ta = FZ_NOTRANS, .tb = FZ_NOTRANS, .m = 200, .n = 192, .k = 40,
                       .alpha = 1.0f, .a = &x, .lda = 40, .b = &x, .ldb = 192, .c = &x,
                       .ldc = 192 };
-    assert_true(fz_sgemm_streams_c(kern, &op, &ctx));
+    assert_true(sgemm_streams_c(kern, &op, &ctx));
     op.beta = 1.0f;   /* C is read */
-    assert_false(fz_sgemm_streams_c(kern, &op, &ctx));
+    assert_false(sgemm_streams_c(kern, &op, &ctx));
     op.beta = 0.0f;
     op.k = blk.kc + 1;   /* two K blocks: the first block's tiles are read back */
     op.lda = op.k;
-    assert_false(fz_sgemm_streams_c(kern, &op, &ctx));
+    assert_false(sgemm_streams_c(kern, &op, &ctx));
     op.k = 40;
     op.lda = 40;
     op.m = 16;   /* 16×192 floats: 12 KiB, fits the 16 KiB L2 */
-    assert_false(fz_sgemm_streams_c(kern, &op, &ctx));
+    assert_false(sgemm_streams_c(kern, &op, &ctx));
     fz_gemm_ctx big = ctx;
     big.caches.l2 = 1 << 20;   /* the 200×192 C fits a 1 MiB L2 */
     op.m = 200;
-    assert_false(fz_sgemm_streams_c(kern, &op, &big));
+    assert_false(sgemm_streams_c(kern, &op, &big));
 }
 
 #define ISA_TEST(isa, f) { isa ": " #f, f, NULL, NULL, (void *)isa }

@@ -32,7 +32,7 @@
  * reference): `what` says which part of the test needs one. */
 static const fz_kernels *runtime_gemm_or_skip(const char *what)
 {
-    const fz_kernels *k = fz_kernels_get();
+    const fz_kernels *k = kernels_get();
     if (!k->microkernel) {
         print_message("  %s has no blocked GEMM%s%s: skipped\n", k->isa, *what ? " " : "",
                       what);
@@ -80,10 +80,10 @@ static void sgemm_is_bitwise_identical_across_groups_and_blocking(void **state)
     assert_true(a && b && ref && c);
     fz_gemm_op op = { .m = M, .n = N, .k = K, .alpha = 1.0f, .a = a, .lda = K, .b = b,
                       .ldb = N, .c = ref, .ldc = N };
-    fz_gemm_ctx one = fz_team_gemm_ctx();
+    fz_gemm_ctx one = team_gemm_ctx();
     one.threads = one.groups = 1;
     k->sgemm_ctx(&op, &one, NULL);
-    size_t kc = fz_sgemm_blocking(k->microkernel, &one).kc;
+    size_t kc = sgemm_blocking(k->microkernel, &one).kc;
 
     /* MC at most 4·NR for every kernel (NR 12 on NEON): the L2 that gives such an MC is
      * too small for the product to deepen its K blocks (blocking.h), so KC, and with it
@@ -100,9 +100,9 @@ static void sgemm_is_bitwise_identical_across_groups_and_blocking(void **state)
             ctx.caches.l2 = 2 * sizeof(float) * kc * layouts[i].mc;
             ctx.caches.l3 = 2 * sizeof(float) * kc * layouts[i].nc;
         }
-        fz_blocking blk = fz_sgemm_blocking(k->microkernel, &ctx);
+        fz_blocking blk = sgemm_blocking(k->microkernel, &ctx);
         assert_int_equal(blk.kc, kc);
-        assert_int_equal(fz_sgemm_blocking_for(k->microkernel, &ctx, M, N).kc, kc);
+        assert_int_equal(sgemm_blocking_for(k->microkernel, &ctx, M, N).kc, kc);
         for (size_t x = 0; x < M * N; x++)
             c[x] = NAN;   /* beta 0: never read */
         op.c = c;
@@ -128,8 +128,8 @@ static void sgemm_split_by_columns_is_bitwise_identical(void **state)
     const fz_kernels *k = runtime_gemm_or_skip("");
     enum { SM = 64, SN = 512, SK = 128 };
     fz_gemm_op probe = { .ta = FZ_NOTRANS, .tb = FZ_TRANS, .m = SM, .n = SN, .k = SK };
-    assert_int_equal(fz_sgemm_split_groups(k->microkernel, &probe, 2, 1, true, true), 2);
-    assert_int_equal(fz_sgemm_split_groups(k->microkernel, &probe, 1, 1, true, true), 1);
+    assert_int_equal(sgemm_split_groups(k->microkernel, &probe, 2, 1, true, true), 2);
+    assert_int_equal(sgemm_split_groups(k->microkernel, &probe, 1, 1, true, true), 1);
 
     float *a = random_floats(SM * SK, 21), *b = random_floats(SN * SK, 22);
     float *bias = random_floats(SN, 23);
@@ -169,7 +169,7 @@ static void flops_are_counted_per_thread_and_sum_exactly(void **state)
     float *a = random_floats(M * K, 4), *b = random_floats(K * N, 5),
           *c = random_floats(M * N, 6), *bias = random_floats(N, 7);
     assert_true(a && b && c && bias);
-    fz_counter *f = fz_aligned_calloc(_Alignof(fz_counter), 1, sizeof *f);
+    fz_counter *f = aligned_calloc(_Alignof(fz_counter), 1, sizeof *f);
     assert_non_null(f);
     fz_gemm_op op = { .m = M, .n = N, .k = K, .alpha = 1.0f, .a = a, .lda = K, .b = b,
                       .ldb = N, .c = c, .ldc = N, .bias = bias, .relu = true };
@@ -178,7 +178,7 @@ static void flops_are_counted_per_thread_and_sum_exactly(void **state)
     assert_ptr_equal(ex.k, k);
     exec_gemm(&ex, &op, NULL, f);
     fz_set_threads(0);
-    assert_int_equal(fz_counter_total(f), 2ull * M * N * K + 2ull * M * N);
+    assert_int_equal(counter_total(f), 2ull * M * N * K + 2ull * M * N);
 #ifdef _OPENMP
     int busy = 0;
     for (int t = 0; t < FZ_MAX_THREADS; t++)

@@ -66,26 +66,26 @@ static void isa_is_what_the_cpu_supports(void **state)
     print_message("  fz_isa() = %s, expected %s\n", fz_isa(), want);
     assert_string_equal(fz_isa(), want);
     assert_int_equal(fz_isa_status(), FZ_OK);
-    assert_string_equal(fz_kernels_get()->isa, want);
+    assert_string_equal(kernels_get()->isa, want);
 }
 
 static void tables_exist_exactly_where_the_cpu_runs_them(void **state)
 {
     (void)state;
-    assert_non_null(fz_kernels_for("scalar"));
-    assert_ptr_equal(fz_kernels_for("scalar"), fz_kernels_scalar());
-    assert_null(fz_sgemm_kernel_for("scalar"));   /* the reference has no microkernel */
+    assert_non_null(kernels_for("scalar"));
+    assert_ptr_equal(kernels_for("scalar"), kernels_scalar());
+    assert_null(sgemm_kernel_for("scalar"));   /* the reference has no microkernel */
     const char *isas[] = { "avx2", "avx512", "neon" };
     for (int i = 0; i < 3; i++) {
         bool runs = expected_to_run(isas[i]);
         print_message("  %s: %s\n", isas[i], runs ? "runs here" : "not here");
-        assert_int_equal(fz_kernels_for(isas[i]) != NULL, runs);
-        assert_int_equal(fz_sgemm_kernel_for(isas[i]) != NULL, runs);
+        assert_int_equal(kernels_for(isas[i]) != NULL, runs);
+        assert_int_equal(sgemm_kernel_for(isas[i]) != NULL, runs);
         if (runs)
-            assert_string_equal(fz_kernels_for(isas[i])->isa, isas[i]);
+            assert_string_equal(kernels_for(isas[i])->isa, isas[i]);
     }
-    assert_null(fz_kernels_for("sse9"));
-    assert_null(fz_kernels_for(NULL));
+    assert_null(kernels_for("sse9"));
+    assert_null(kernels_for(NULL));
 }
 
 /* Every table is complete: a missing entry would crash whoever calls it. */
@@ -94,7 +94,7 @@ static void tables_have_every_kernel(void **state)
     (void)state;
     const char *isas[] = { "scalar", "avx2", "avx512", "neon" };
     for (int i = 0; i < 4; i++) {
-        const fz_kernels *k = fz_kernels_for(isas[i]);
+        const fz_kernels *k = kernels_for(isas[i]);
         if (!k)
             continue;
         assert_non_null(k->sgemm_ctx);
@@ -120,7 +120,7 @@ static void flags_mask_decides_the_table(void **state)
         { FZ_CPU_NEON, "neon", FZ_TEST_BUILT_NEON },
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-        fz_kernels t = fz_kernels_init_for_flags(cases[i].flags);
+        fz_kernels t = kernels_init_for_flags(cases[i].flags);
         if (cases[i].built)
             assert_string_equal(t.isa, cases[i].isa);
         else   /* not in this build: the table stays below it */
@@ -128,8 +128,8 @@ static void flags_mask_decides_the_table(void **state)
         assert_true(t.sgemm_ctx && t.copy_aside && t.relu_fwd && t.relu_bwd && t.colsum && t.sgd);
     }
     /* With this CPU's own flags it is the default table (AVX-512 is default where it runs). */
-    assert_string_equal(fz_kernels_init_for_flags(fz_cpu_flags()).isa,
-                        fz_kernels_best()->isa);
+    assert_string_equal(kernels_init_for_flags(cpu_flags()).isa,
+                        kernels_best()->isa);
 }
 
 int main(void)

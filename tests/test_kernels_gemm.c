@@ -30,7 +30,7 @@
 
 static fz_rng rng = { 88172645463325252ull };
 
-static float uniform(void) { return fz_rng_uniform(&rng, -1.0f, 1.0f); }
+static float uniform(void) { return rng_uniform(&rng, -1.0f, 1.0f); }
 
 /* A matrix of rows×cols inside a larger allocation: leading dimension cols + pad, and
  * the first element one float past a 64-byte boundary when misaligned. */
@@ -102,10 +102,10 @@ static void check_case(const fz_kernels *isa, const gemm_case *g)
     assert_non_null(f_ref);
     assert_non_null(f_isa);
     op.c = c_ref + off;
-    fz_kernels_scalar()->sgemm_ctx(&op, NULL, f_ref);
+    kernels_scalar()->sgemm_ctx(&op, NULL, f_ref);
     op.c = c_isa + off;
     isa->sgemm_ctx(&op, NULL, f_isa);
-    assert_int_equal(fz_counter_total(f_isa), fz_counter_total(f_ref));
+    assert_int_equal(counter_total(f_isa), counter_total(f_ref));
 
     for (size_t i = 0; i < g->m; i++) {
         for (size_t j = 0; j < g->n; j++) {
@@ -150,12 +150,12 @@ static void check_case(const fz_kernels *isa, const gemm_case *g)
 static const fz_kernels *isa_or_skip(void **state, const fz_sgemm_kernel **kern)
 {
     const char *name = *state;
-    const fz_kernels *k = fz_kernels_for(name);
+    const fz_kernels *k = kernels_for(name);
     if (!k) {
         print_message("  %s: not in this build or not on this CPU: skipped\n", name);
         skip();
     }
-    *kern = fz_sgemm_kernel_for(name);
+    *kern = sgemm_kernel_for(name);
     assert_non_null(*kern);
     return k;
 }
@@ -167,8 +167,8 @@ static void gemm_matches_scalar_around_block_sizes(void **state)
 {
     const fz_sgemm_kernel *kern;
     const fz_kernels *isa = isa_or_skip(state, &kern);
-    /* The tables of fz_kernels_for run without a plan: default caches. */
-    fz_blocking blk = fz_sgemm_blocking(kern, NULL);
+    /* The tables of kernels_for run without a plan: default caches. */
+    fz_blocking blk = sgemm_blocking(kern, NULL);
     size_t kc = blk.kc, mc = blk.mc;
     const size_t ms[] = { 1, kern->mr - 1, kern->mr, kern->mr + 1, 13, mc - 1, mc, mc + 1 };
     /* 23 and NR + 23: an edge tile between one and two 16-float vectors wide, which a
@@ -192,8 +192,8 @@ static void gemm_matches_scalar_around_nc(void **state)
 {
     const fz_sgemm_kernel *kern;
     const fz_kernels *isa = isa_or_skip(state, &kern);
-    /* The tables of fz_kernels_for run without a plan: default caches. */
-    fz_blocking blk = fz_sgemm_blocking(kern, NULL);
+    /* The tables of kernels_for run without a plan: default caches. */
+    fz_blocking blk = sgemm_blocking(kern, NULL);
     size_t kc = blk.kc, nc = blk.nc;
     const size_t ns[] = { nc - 1, nc, nc + 1 };
     for (size_t t = 0; t < 4; t++)
@@ -213,8 +213,8 @@ static void gemm_matches_scalar_for_every_alpha_beta_epilogue(void **state)
 {
     const fz_sgemm_kernel *kern;
     const fz_kernels *isa = isa_or_skip(state, &kern);
-    /* The tables of fz_kernels_for run without a plan: default caches. */
-    fz_blocking blk = fz_sgemm_blocking(kern, NULL);
+    /* The tables of kernels_for run without a plan: default caches. */
+    fz_blocking blk = sgemm_blocking(kern, NULL);
     size_t kc = blk.kc;
     const float ab[] = { 0.0f, 1.0f, -0.5f };
     const unsigned eps[] = { 0, EP_BIAS, EP_RELU, EP_BIAS | EP_RELU, EP_MASK, EP_ALL };
@@ -239,8 +239,8 @@ static void gemm_beta_zero_ignores_nan_in_c(void **state)
 {
     const fz_sgemm_kernel *kern;
     const fz_kernels *isa = isa_or_skip(state, &kern);
-    /* The tables of fz_kernels_for run without a plan: default caches. */
-    fz_blocking blk = fz_sgemm_blocking(kern, NULL);
+    /* The tables of kernels_for run without a plan: default caches. */
+    fz_blocking blk = sgemm_blocking(kern, NULL);
     size_t kc = blk.kc, mc = blk.mc;
     const size_t shapes[3][3] = { { 5, 9, 3 }, { mc + 1, kern->nr + 1, kc + 1 }, { 3, 4, 0 } };
     for (size_t s = 0; s < 3; s++)
@@ -327,7 +327,7 @@ static void gemm_unpacked_a_with_panel_strides_reads_only_a(void **state)
     fz_gemm_op op = { .ta = FZ_TRANS, .m = m, .n = n, .k = k, .alpha = 1.0f, .a = a,
                       .lda = lda, .b = b, .ldb = n, .ldc = n };
     op.c = ref;
-    fz_kernels_scalar()->sgemm_ctx(&op, NULL, NULL);
+    kernels_scalar()->sgemm_ctx(&op, NULL, NULL);
     op.c = c;
     isa->sgemm_ctx(&op, NULL, NULL);
     for (size_t i = 0; i < m * n; i++)
@@ -340,8 +340,8 @@ static void gemm_blocking_is_whole_tiles(void **state)
 {
     const fz_sgemm_kernel *kern;
     isa_or_skip(state, &kern);
-    /* The tables of fz_kernels_for run without a plan: default caches. */
-    fz_blocking blk = fz_sgemm_blocking(kern, NULL);
+    /* The tables of kernels_for run without a plan: default caches. */
+    fz_blocking blk = sgemm_blocking(kern, NULL);
     size_t kc = blk.kc, mc = blk.mc, nc = blk.nc;
     assert_true(kc >= 1);
     assert_int_equal(mc % kern->mr, 0);

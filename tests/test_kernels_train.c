@@ -1,6 +1,6 @@
 /*
  * Whole training runs under each ISA's table against the same run under the scalar
- * reference (switched with the test-only fz_kernels_override): losses and trained
+ * reference (switched with the test-only kernels_override): losses and trained
  * parameters agree within float rounding, and the executed FLOPs agree exactly.
  */
 #include <math.h>
@@ -27,7 +27,7 @@ typedef struct {
 static fz_model *train(const fz_kernels *k, const net_case *nc, float *losses,
                        fz_flops *flops)
 {
-    fz_kernels_override(k);
+    kernels_override(k);
     fz_model *m = fz_mlp_create(nc->widths, nc->n_widths, 42);
     assert_non_null(m);
     if (nc->freeze)
@@ -45,13 +45,13 @@ static fz_model *train(const fz_kernels *k, const net_case *nc, float *losses,
     fz_trainer_free(t);
     free(x);
     free(y);
-    fz_kernels_override(NULL);
+    kernels_override(NULL);
     return m;
 }
 
 static void training_matches_scalar_reference(void **state)
 {
-    const fz_kernels *isa = fz_kernels_for(*state);
+    const fz_kernels *isa = kernels_for(*state);
     if (!isa) {
         print_message("  %s: not in this build or not on this CPU: skipped\n",
                       (const char *)*state);
@@ -66,7 +66,7 @@ static void training_matches_scalar_reference(void **state)
     for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
         float lr[STEPS], li[STEPS];
         fz_flops fr, fi;
-        fz_model *mr = train(fz_kernels_scalar(), &cases[c], lr, &fr);
+        fz_model *mr = train(kernels_scalar(), &cases[c], lr, &fr);
         fz_model *mi = train(isa, &cases[c], li, &fi);
         for (int s = 0; s < STEPS; s++)
             assert_true(fabsf(lr[s] - li[s]) <= 1e-5f * (1.0f + fabsf(lr[s])));

@@ -25,7 +25,7 @@
 
 static fz_rng rng = { 2463534242ull };
 
-static float uniform(void) { return fz_rng_uniform(&rng, -1.0f, 1.0f); }
+static float uniform(void) { return rng_uniform(&rng, -1.0f, 1.0f); }
 
 /* Random data with the special values sprinkled in. */
 static void fill(float *x, size_t n)
@@ -49,7 +49,7 @@ static size_t length(size_t i) { return i <= 70 ? i : i == 71 ? 1000 : 1027; }
 
 static const fz_kernels *isa_or_skip(void **state)
 {
-    const fz_kernels *k = fz_kernels_for(*state);
+    const fz_kernels *k = kernels_for(*state);
     if (!k) {
         print_message("  %s: not in this build or not on this CPU: skipped\n",
                       (const char *)*state);
@@ -67,7 +67,7 @@ static fz_counter *counter(void)
 
 static void relu_fwd_equals_scalar_bitwise(void **state)
 {
-    const fz_kernels *isa = isa_or_skip(state), *ref = fz_kernels_scalar();
+    const fz_kernels *isa = isa_or_skip(state), *ref = kernels_scalar();
     fz_counter *fr = counter(), *fi = counter();
     for (size_t t = 0; t < LENGTHS; t++) {
         size_t n = length(t);
@@ -82,14 +82,14 @@ static void relu_fwd_equals_scalar_bitwise(void **state)
         free(yr);
         free(yi);
     }
-    assert_int_equal(2 * fz_counter_total(fr), fz_counter_total(fi));
+    assert_int_equal(2 * counter_total(fr), counter_total(fi));
     free(fr);
     free(fi);
 }
 
 static void relu_bwd_equals_scalar_bitwise(void **state)
 {
-    const fz_kernels *isa = isa_or_skip(state), *ref = fz_kernels_scalar();
+    const fz_kernels *isa = isa_or_skip(state), *ref = kernels_scalar();
     fz_counter *fr = counter(), *fi = counter();
     for (size_t t = 0; t < LENGTHS; t++) {
         size_t n = length(t);
@@ -105,7 +105,7 @@ static void relu_bwd_equals_scalar_bitwise(void **state)
         free(dr);
         free(di);
     }
-    assert_int_equal(2 * fz_counter_total(fr), fz_counter_total(fi));
+    assert_int_equal(2 * counter_total(fr), counter_total(fi));
     free(fr);
     free(fi);
 }
@@ -114,7 +114,7 @@ static void relu_bwd_equals_scalar_bitwise(void **state)
  * exactly; a leading dimension larger than n leaves the padding unread. */
 static void colsum_equals_scalar_bitwise(void **state)
 {
-    const fz_kernels *isa = isa_or_skip(state), *ref = fz_kernels_scalar();
+    const fz_kernels *isa = isa_or_skip(state), *ref = kernels_scalar();
     fz_counter *fr = counter(), *fi = counter();
     const size_t ms[] = { 1, 2, 7, 64, 257 };
     for (size_t im = 0; im < 5; im++)
@@ -132,7 +132,7 @@ static void colsum_equals_scalar_bitwise(void **state)
             free(br);
             free(bi);
         }
-    assert_int_equal(fz_counter_total(fr), fz_counter_total(fi));
+    assert_int_equal(counter_total(fr), counter_total(fi));
     free(fr);
     free(fi);
 }
@@ -141,7 +141,7 @@ static void colsum_equals_scalar_bitwise(void **state)
  * buffer bitwise equal to the reference's after three steps. */
 static void sgd_equals_scalar_bitwise(void **state)
 {
-    const fz_kernels *isa = isa_or_skip(state), *ref = fz_kernels_scalar();
+    const fz_kernels *isa = isa_or_skip(state), *ref = kernels_scalar();
     fz_counter *fr = counter(), *fi = counter();
     const float mom[2] = { 0.0f, 0.9f }, wd[2] = { 0.0f, 1e-2f };
     for (size_t variant = 0; variant < 4; variant++)
@@ -166,7 +166,7 @@ static void sgd_equals_scalar_bitwise(void **state)
             free(br);
             free(bi);
         }
-    assert_int_equal(fz_counter_total(fr), fz_counter_total(fi));
+    assert_int_equal(counter_total(fr), counter_total(fi));
     free(fr);
     free(fi);
 }
@@ -181,7 +181,7 @@ static void copy_aside_is_a_bitwise_copy(void **state)
     const fz_kernels *isa = isa_or_skip(state);
     enum { PAD = 16 };
     float *src = vec(MAXN + PAD);
-    float *dst = fz_aligned_calloc(64, MAXN + 3 * PAD, sizeof(float));   /* free() frees it */
+    float *dst = aligned_calloc(64, MAXN + 3 * PAD, sizeof(float));   /* free() frees it */
     float *guard = malloc((MAXN + 3 * PAD) * sizeof(float));
     assert_non_null(dst);
     assert_non_null(guard);

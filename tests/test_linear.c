@@ -4,7 +4,7 @@
  * other byte alone and counts FLOPs only for the work that ran.  Run with every kernel
  * table this build and CPU offer.  Also: the model's per-layer view points at the
  * state_dict tensors, the plan's per-tensor plan_trains equals need_dW / need_db,
- * and fz_aligned_calloc returns aligned, zeroed memory.
+ * and aligned_calloc returns aligned, zeroed memory.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -74,7 +74,7 @@ static void fixture_fill(fixture *f, bool X_from_relu)
 
 static void forward_matches_a_plain_loop(void **state)
 {
-    const fz_kernels *k = fz_kernels_for(*state);
+    const fz_kernels *k = kernels_for(*state);
     if (!k)
         skip();
     fz_exec x = exec_single(k);
@@ -95,7 +95,7 @@ static void forward_matches_a_plain_loop(void **state)
         assert_non_null(cnt);
         linear_forward(&x, &f.layer, NULL, B, f.X, Y, relu, cnt);
         assert_near(Y, want, B * O, relu ? "relu(Y)" : "Y");
-        assert_int_equal(fz_counter_total(cnt), 2 * B * I * O + B * O + (relu ? B * O : 0));
+        assert_int_equal(counter_total(cnt), 2 * B * I * O + B * O + (relu ? B * O : 0));
         free(cnt);
     }
 }
@@ -103,7 +103,7 @@ static void forward_matches_a_plain_loop(void **state)
 /* Every combination of present and NULL outputs, with and without the ReLU below. */
 static void backward_computes_exactly_the_outputs_given(void **state)
 {
-    const fz_kernels *k = fz_kernels_for(*state);
+    const fz_kernels *k = kernels_for(*state);
     if (!k)
         skip();
     fz_exec x = exec_single(k);
@@ -161,8 +161,8 @@ static void backward_computes_exactly_the_outputs_given(void **state)
 
             uint64_t want_wgrad = (dW_on ? 2 * B * I * O : 0) + (db_on ? B * O : 0);
             uint64_t want_dgrad = dX_on ? 2 * B * I * O + (relu_below ? B * I : 0) : 0;
-            assert_int_equal(fz_counter_total(wgrad), want_wgrad);
-            assert_int_equal(fz_counter_total(dgrad), want_dgrad);
+            assert_int_equal(counter_total(wgrad), want_wgrad);
+            assert_int_equal(counter_total(dgrad), want_dgrad);
             free(wgrad);
             free(dgrad);
         }
@@ -176,7 +176,7 @@ static void model_layer_views_the_state_dict_tensors(void **state)
     fz_model *m = fz_mlp_create(widths, 3, 7);
     assert_non_null(m);
     for (size_t l = 0; l < 2; l++) {
-        fz_linear layer = fz_model_layer(m, l);
+        fz_linear layer = model_layer(m, l);
         char wname[16], bname[16];
         snprintf(wname, sizeof wname, "fc%zu.weight", l + 1);
         snprintf(bname, sizeof bname, "fc%zu.bias", l + 1);
@@ -200,7 +200,7 @@ static void plan_trains_is_need_dW_and_need_db(void **state)
     (void)state;
     const size_t widths[] = { 4, 6, 5, 3 };
     const char *specs[] = { "none", "fc1.weight,fc2.bias", "*.bias", "prefix:2", "bitfit" };
-    fz_exec x = exec_single(fz_kernels_scalar());
+    fz_exec x = exec_single(kernels_scalar());
     for (size_t s = 0; s < sizeof specs / sizeof *specs; s++) {
         fz_model *m = fz_mlp_create(widths, 4, 7);
         assert_non_null(m);
@@ -209,7 +209,7 @@ static void plan_trains_is_need_dW_and_need_db(void **state)
         assert_int_equal(plan_build(m, &(plan_inputs){ .batch = 2, .exec = &x }, &plan),
                          FZ_OK);
         for (size_t l = 0; l < 3; l++) {
-            fz_linear layer = fz_model_layer(m, l);
+            fz_linear layer = model_layer(m, l);
             const fz_tensor *W = &m->tensors[layer.W_index], *b = &m->tensors[layer.b_index];
             assert_int_equal(plan_trains(plan, layer.W_index), plan->layer[l].need_dW);
             assert_int_equal(plan_trains(plan, layer.b_index), plan->layer[l].need_db);
@@ -225,7 +225,7 @@ static void aligned_calloc_is_aligned_and_zeroed(void **state)
 {
     (void)state;
     for (size_t align = 16; align <= 4096; align *= 4) {
-        unsigned char *p = fz_aligned_calloc(align, 3, 5);   /* 15 bytes, not a multiple */
+        unsigned char *p = aligned_calloc(align, 3, 5);   /* 15 bytes, not a multiple */
         assert_non_null(p);
         assert_int_equal((uintptr_t)p % align, 0);
         for (size_t i = 0; i < 15; i++)
@@ -235,12 +235,12 @@ static void aligned_calloc_is_aligned_and_zeroed(void **state)
     fz_counter *c = counter_new();
     assert_non_null(c);
     assert_int_equal((uintptr_t)c % _Alignof(fz_counter), 0);
-    assert_int_equal(fz_counter_total(c), 0);
+    assert_int_equal(counter_total(c), 0);
     free(c);
-    assert_null(fz_aligned_calloc(64, 0, 4));
-    assert_null(fz_aligned_calloc(64, 4, 0));
-    assert_null(fz_aligned_calloc(64, SIZE_MAX / 2, 4));
-    assert_null(fz_aligned_calloc(64, 1, SIZE_MAX - 8));
+    assert_null(aligned_calloc(64, 0, 4));
+    assert_null(aligned_calloc(64, 4, 0));
+    assert_null(aligned_calloc(64, SIZE_MAX / 2, 4));
+    assert_null(aligned_calloc(64, 1, SIZE_MAX - 8));
 }
 
 #define ISA_TEST(isa, f) { isa ": " #f, f, NULL, NULL, (void *)isa }

@@ -64,14 +64,14 @@ static void assert_frozen_exactly(const fz_model *m, const char *frozen_prefix)
 static void assert_values_from(const fz_model *m, const char *path)
 {
     fz_npz z;
-    assert_int_equal(fz_npz_read(path, &z), FZ_OK);
+    assert_int_equal(npz_read(path, &z), FZ_OK);
     for (size_t i = 0; i < m->n_tensors; i++) {
-        const fz_npz_array *a = fz_npz_find(&z, fz_param_state_name(m, i));
+        const fz_npz_array *a = npz_find(&z, fz_param_state_name(m, i));
         assert_non_null(a);
         assert_int_equal(a->numel, m->tensors[i].numel);
         assert_memory_equal(a->data, m->tensors[i].data, a->numel * sizeof(float));
     }
-    fz_npz_free(&z);
+    npz_free(&z);
 }
 
 static const char *const FC012[] = { "fc0.weight", "fc0.bias", "fc1.weight", "fc1.bias",
@@ -155,11 +155,11 @@ static void saved_fc_names_load_back_into_their_model(void **state)
     fz_model *m = load(FIXTURE("fc0_fc1_fc2.npz"), "fc1=fc0,fc2=fc1,fc3=fc2");
     assert_int_equal(fz_save_npz(m, path), FZ_OK);
     fz_npz z;
-    assert_int_equal(fz_npz_read(path, &z), FZ_OK);
+    assert_int_equal(npz_read(path, &z), FZ_OK);
     assert_int_equal(z.count, 6);
     for (size_t i = 0; FC012[i]; i++)
-        assert_non_null(fz_npz_find(&z, FC012[i]));
-    fz_npz_free(&z);
+        assert_non_null(npz_find(&z, FC012[i]));
+    npz_free(&z);
     memset(m->tensors[0].data, 0, m->tensors[0].numel * sizeof(float));
     if (fz_load_npz(m, path) != FZ_OK)
         fail_msg("loading its own archive: %s", fz_last_error());

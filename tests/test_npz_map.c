@@ -36,7 +36,7 @@ static int write_sequential(void **state)
                                .shape = { 4, 4 }, .numel = bias ? 4 : 16,
                                .data = bias ? b : w };
     }
-    return fz_npz_write(path, a, 6) == FZ_OK ? 0 : -1;
+    return npz_write(path, a, 6) == FZ_OK ? 0 : -1;
 }
 
 

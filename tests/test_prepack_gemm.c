@@ -1,10 +1,10 @@
 /*
- * A GEMM whose B was packed once (fz_sgemm_prepack_b, simd/gemm/prepack.c) gives
+ * A GEMM whose B was packed once (sgemm_prepack_b, simd/gemm/prepack.c) gives
  * bitwise the result and the FLOP count of the same GEMM packing B on the fly, for every
  * ISA with a microkernel, shapes on both sides of every block edge (MR, NR, KC, MC, NC),
  * all transposes, every epilogue, one and two threads in one or two L3 groups; and a
  * handle made for another kernel or another KC is not used (so a product deep enough
- * for deeper K blocks needs a pack made for its shape); fz_sgemm_reads_packed_b says
+ * for deeper K blocks needs a pack made for its shape); sgemm_reads_packed_b says
  * no exactly for the products that never read a pack.  The scalar reference has
  * no microkernel and packs nothing: it has nothing to test here.
  */
@@ -29,7 +29,7 @@ static float *rand_floats(size_t n)
     float *p = malloc((n ? n : 1) * sizeof *p);
     assert_non_null(p);
     for (size_t i = 0; i < n; i++)
-        p[i] = fz_rng_uniform(&rng, -1.0f, 1.0f);
+        p[i] = rng_uniform(&rng, -1.0f, 1.0f);
     return p;
 }
 
@@ -40,7 +40,7 @@ static fz_gemm_ctx small_caches(int threads, int groups)
                           .threads = threads, .groups = groups };
 }
 
-static uint64_t total(fz_counter *c) { return fz_counter_total(c); }
+static uint64_t total(fz_counter *c) { return counter_total(c); }
 
 /* One GEMM both ways; asserts C and the FLOP counts equal bitwise. */
 static void check_one(const fz_sgemm_kernel *kern, const fz_gemm_ctx *ctx, fz_trans ta,
@@ -56,25 +56,25 @@ static void check_one(const fz_sgemm_kernel *kern, const fz_gemm_ctx *ctx, fz_tr
                       .lda = lda, .b = b, .ldb = ldb, .beta = epi == 3 ? 0.5f : 0.0f,
                       .c = c0, .ldc = n, .bias = epi & 1 ? bias : NULL, .relu = epi == 1,
                       .mask = epi == 2 ? mask : NULL, .ldmask = n };
-    fz_counter *f0 = fz_aligned_calloc(_Alignof(fz_counter), 1, sizeof(fz_counter));
-    fz_counter *f1 = fz_aligned_calloc(_Alignof(fz_counter), 1, sizeof(fz_counter));
+    fz_counter *f0 = aligned_calloc(_Alignof(fz_counter), 1, sizeof(fz_counter));
+    fz_counter *f1 = aligned_calloc(_Alignof(fz_counter), 1, sizeof(fz_counter));
     assert_non_null(f0);
     assert_non_null(f1);
-    fz_sgemm_run(kern, &op, ctx, f0);
+    sgemm_run(kern, &op, ctx, f0);
 
-    fz_sgemm_packed *pb = fz_sgemm_prepack_b(kern, &op, ctx);
+    fz_sgemm_packed *pb = sgemm_prepack_b(kern, &op, ctx);
     assert_non_null(pb);
-    assert_true(fz_sgemm_packed_fits(pb, kern, &op, ctx));
-    assert_true(fz_sgemm_packed_bytes(pb) >= k * n * sizeof(float));
+    assert_true(sgemm_packed_fits(pb, kern, &op, ctx));
+    assert_true(sgemm_packed_bytes(pb) >= k * n * sizeof(float));
     op.c = c1;
-    fz_sgemm_run_prepacked(kern, &op, pb, ctx, f1);
+    sgemm_run_prepacked(kern, &op, pb, ctx, f1);
     if (memcmp(c0, c1, m * n * sizeof *c0) != 0)
         fail_msg("%s %c%c m %zu n %zu k %zu epilogue %d threads %d: C differs", kern->name,
                  ta == FZ_NOTRANS ? 'N' : 'T', tb == FZ_NOTRANS ? 'N' : 'T', m, n, k, epi,
                  ctx ? ctx->threads : 1);
     assert_int_equal(total(f0), total(f1));
 
-    fz_sgemm_packed_free(pb);
+    sgemm_packed_free(pb);
     free(f0);
     free(f1);
     free(a); free(b); free(bias); free(mask); free(c0); free(c1);
@@ -87,12 +87,12 @@ static void prepacked_gemm_equals_on_the_fly_bitwise(void **state)
     (void)state;
     int ran = 0;
     for (size_t i = 0; i < sizeof isas / sizeof *isas; i++) {
-        const fz_sgemm_kernel *kern = fz_sgemm_kernel_for(isas[i]);
+        const fz_sgemm_kernel *kern = sgemm_kernel_for(isas[i]);
         if (!kern)
             continue;
         ran++;
         fz_gemm_ctx one = small_caches(1, 1);
-        fz_blocking blk = fz_sgemm_blocking(kern, &one);
+        fz_blocking blk = sgemm_blocking(kern, &one);
         size_t mr = kern->mr, nr = kern->nr;
         size_t ms[] = { 1, mr - 1 ? mr - 1 : 1, mr + 1, blk.mc + 1, 2 * blk.mc + mr + 3 };
         size_t ns[] = { 1, nr - 1 ? nr - 1 : 1, nr + 1, blk.nc, blk.nc + nr + 1 };
@@ -131,8 +131,8 @@ static void stale_pack_is_not_used(void **state)
     const fz_sgemm_kernel *kerns[3];
     size_t nk = 0;
     for (size_t i = 0; i < sizeof isas / sizeof *isas; i++)
-        if (fz_sgemm_kernel_for(isas[i]))
-            kerns[nk++] = fz_sgemm_kernel_for(isas[i]);
+        if (sgemm_kernel_for(isas[i]))
+            kerns[nk++] = sgemm_kernel_for(isas[i]);
     if (!nk)
         skip();
     size_t m = 70, n = 300, k = 500;
@@ -142,40 +142,40 @@ static void stale_pack_is_not_used(void **state)
     other.caches.l1d = 48 << 10;   /* another KC */
     fz_gemm_op op = { .ta = FZ_NOTRANS, .tb = FZ_TRANS, .m = m, .n = n, .k = k, .alpha = 1,
                       .a = a, .lda = k, .b = b, .ldb = k, .c = c0, .ldc = n };
-    fz_sgemm_packed *pb = fz_sgemm_prepack_b(kerns[0], &op, &small);
+    fz_sgemm_packed *pb = sgemm_prepack_b(kerns[0], &op, &small);
     assert_non_null(pb);
-    assert_int_not_equal(fz_sgemm_blocking(kerns[0], &small).kc,
-                         fz_sgemm_blocking(kerns[0], &other).kc);
+    assert_int_not_equal(sgemm_blocking(kerns[0], &small).kc,
+                         sgemm_blocking(kerns[0], &other).kc);
 
     /* Another KC. */
-    assert_false(fz_sgemm_packed_fits(pb, kerns[0], &op, &other));
-    fz_sgemm_run(kerns[0], &op, &other, NULL);
+    assert_false(sgemm_packed_fits(pb, kerns[0], &op, &other));
+    sgemm_run(kerns[0], &op, &other, NULL);
     op.c = c1;
-    fz_sgemm_run_prepacked(kerns[0], &op, pb, &other, NULL);
+    sgemm_run_prepacked(kerns[0], &op, pb, &other, NULL);
     assert_memory_equal(c0, c1, m * n * sizeof *c0);
     /* Another operand (a different B of the same shape). */
     op.b = b2;
-    assert_false(fz_sgemm_packed_fits(pb, kerns[0], &op, &small));
+    assert_false(sgemm_packed_fits(pb, kerns[0], &op, &small));
     op.c = c0;
-    fz_sgemm_run(kerns[0], &op, &small, NULL);
+    sgemm_run(kerns[0], &op, &small, NULL);
     op.c = c1;
-    fz_sgemm_run_prepacked(kerns[0], &op, pb, &small, NULL);
+    sgemm_run_prepacked(kerns[0], &op, pb, &small, NULL);
     assert_memory_equal(c0, c1, m * n * sizeof *c0);
     op.b = b;
-    /* Another kernel (as after fz_kernels_override). */
+    /* Another kernel (as after kernels_override). */
     for (size_t i = 1; i < nk; i++) {
-        assert_false(fz_sgemm_packed_fits(pb, kerns[i], &op, &small));
+        assert_false(sgemm_packed_fits(pb, kerns[i], &op, &small));
         op.c = c0;
-        fz_sgemm_run(kerns[i], &op, &small, NULL);
+        sgemm_run(kerns[i], &op, &small, NULL);
         op.c = c1;
-        fz_sgemm_run_prepacked(kerns[i], &op, pb, &small, NULL);
+        sgemm_run_prepacked(kerns[i], &op, pb, &small, NULL);
         assert_memory_equal(c0, c1, m * n * sizeof *c0);
     }
     /* No kernel: nothing to pack for the scalar reference. */
-    assert_null(fz_sgemm_prepack_b(NULL, &op, &small));
-    assert_int_equal(fz_sgemm_packed_bytes(NULL), 0);
+    assert_null(sgemm_prepack_b(NULL, &op, &small));
+    assert_int_equal(sgemm_packed_bytes(NULL), 0);
 
-    fz_sgemm_packed_free(pb);
+    sgemm_packed_free(pb);
     free(a); free(b); free(b2); free(c0); free(c1);
 }
 
@@ -187,7 +187,7 @@ static void reads_packed_b_only_where_the_loop_nest_reads_it(void **state)
     (void)state;
     bool any = false;
     for (size_t i = 0; i < sizeof isas / sizeof *isas; i++) {
-        const fz_sgemm_kernel *kern = fz_sgemm_kernel_for(isas[i]);
+        const fz_sgemm_kernel *kern = sgemm_kernel_for(isas[i]);
         if (!kern)
             continue;
         any = true;
@@ -208,15 +208,15 @@ static void reads_packed_b_only_where_the_loop_nest_reads_it(void **state)
             fz_gemm_op op = { .ta = FZ_NOTRANS, .tb = FZ_TRANS, .m = m, .n = n, .k = k,
                               .alpha = 1, .a = a, .lda = k, .b = b, .ldb = k, .c = c0,
                               .ldc = n ? n : 1 };
-            if (fz_sgemm_reads_packed_b(kern, &op, &ctx) != cases[c].reads)
+            if (sgemm_reads_packed_b(kern, &op, &ctx) != cases[c].reads)
                 fail_msg("%s: %zux%zux%zu: reads_packed_b is %d", isas[i], m, n, k,
                          !cases[c].reads);
-            fz_sgemm_packed *pb = m ? fz_sgemm_prepack_b(kern, &op, &ctx) : NULL;
-            fz_sgemm_run(kern, &op, &ctx, NULL);
+            fz_sgemm_packed *pb = m ? sgemm_prepack_b(kern, &op, &ctx) : NULL;
+            sgemm_run(kern, &op, &ctx, NULL);
             op.c = c1;
-            fz_sgemm_run_prepacked(kern, &op, pb, &ctx, NULL);
+            sgemm_run_prepacked(kern, &op, pb, &ctx, NULL);
             assert_memory_equal(c0, c1, (m * n + 1) * sizeof *c0);
-            fz_sgemm_packed_free(pb);
+            sgemm_packed_free(pb);
             free(a); free(b); free(c0); free(c1);
         }
     }
@@ -235,14 +235,14 @@ static void deep_k_blocks_need_a_pack_made_for_the_product(void **state)
     enum { DM = 70, DN = 300, DK = 517 };
     int ran = 0;
     for (size_t i = 0; i < sizeof isas / sizeof *isas; i++) {
-        const fz_sgemm_kernel *kern = fz_sgemm_kernel_for(isas[i]);
+        const fz_sgemm_kernel *kern = sgemm_kernel_for(isas[i]);
         if (!kern)
             continue;
         ran++;
         fz_gemm_ctx one = small_caches(1, 1);   /* C (84 KB) > half the L2 (32 KB) */
-        size_t shallow = fz_sgemm_blocking(kern, &one).kc;
-        assert_true(fz_sgemm_blocking_for(kern, &one, DM, DN).kc > shallow);
-        assert_int_equal(fz_sgemm_blocking_for(kern, &one, 1, DN).kc, shallow);
+        size_t shallow = sgemm_blocking(kern, &one).kc;
+        assert_true(sgemm_blocking_for(kern, &one, DM, DN).kc > shallow);
+        assert_int_equal(sgemm_blocking_for(kern, &one, 1, DN).kc, shallow);
 
         float *a = rand_floats(DM * DK), *b = rand_floats(DN * DK);
         float *c0 = malloc(DM * DN * sizeof *c0), *c1 = malloc(DM * DN * sizeof *c1);
@@ -251,9 +251,9 @@ static void deep_k_blocks_need_a_pack_made_for_the_product(void **state)
         fz_gemm_op op = { .ta = FZ_NOTRANS, .tb = FZ_TRANS, .m = DM, .n = DN, .k = DK,
                           .alpha = 1.0f, .a = a, .lda = DK, .b = b, .ldb = DK, .c = ref,
                           .ldc = DN };
-        fz_kernels_scalar()->sgemm_ctx(&op, NULL, NULL);
+        kernels_scalar()->sgemm_ctx(&op, NULL, NULL);
         op.c = c0;
-        fz_sgemm_run(kern, &op, &one, NULL);
+        sgemm_run(kern, &op, &one, NULL);
         for (size_t x = 0; x < DM * DN; x++)
             if (fabsf(c0[x] - ref[x]) > 1e-3f * (1.0f + fabsf(ref[x])))
                 fail_msg("%s: C[%zu] %g, reference %g", kern->name, x, (double)c0[x],
@@ -261,13 +261,13 @@ static void deep_k_blocks_need_a_pack_made_for_the_product(void **state)
 
         fz_gemm_op row = op;
         row.m = 1;
-        fz_sgemm_packed *shallow_pack = fz_sgemm_prepack_b(kern, &row, &one);
+        fz_sgemm_packed *shallow_pack = sgemm_prepack_b(kern, &row, &one);
         assert_non_null(shallow_pack);
-        assert_false(fz_sgemm_packed_fits(shallow_pack, kern, &op, &one));
+        assert_false(sgemm_packed_fits(shallow_pack, kern, &op, &one));
         op.c = c1;
-        fz_sgemm_run_prepacked(kern, &op, shallow_pack, &one, NULL);
+        sgemm_run_prepacked(kern, &op, shallow_pack, &one, NULL);
         assert_memory_equal(c0, c1, DM * DN * sizeof *c0);
-        fz_sgemm_packed_free(shallow_pack);
+        sgemm_packed_free(shallow_pack);
         free(a); free(b); free(c0); free(c1); free(ref);
 
         for (int threads = 1; threads <= 2; threads++) {

@@ -82,7 +82,7 @@ static void assert_same_params(fz_model *a, fz_model *b)
     }
 }
 
-static bool have_microkernel(void) { return fz_kernels_get()->microkernel != NULL; }
+static bool have_microkernel(void) { return kernels_get()->microkernel != NULL; }
 
 /* STEPS steps under `spec`, packed and not: the same parameters, and packs only where
  * the table has a microkernel to pack for. */
@@ -114,15 +114,15 @@ static void frozen_training_matches_prepack_disabled_bitwise(void **state)
     for (int threads = 1; threads <= 2; threads++) {
         fz_set_threads(threads);
         for (size_t i = 0; i < sizeof isas / sizeof *isas; i++) {
-            const fz_kernels *k = fz_kernels_for(isas[i]);
+            const fz_kernels *k = kernels_for(isas[i]);
             if (!k)
                 continue;
-            fz_kernels_override(k);
+            kernels_override(k);
             for (size_t s = 0; s < sizeof specs / sizeof *specs; s++)
                 same_with_and_without(specs[s]);
         }
     }
-    fz_kernels_override(NULL);
+    kernels_override(NULL);
     fz_set_threads(0);
 }
 
@@ -236,10 +236,10 @@ static void seed_forward_read_transposed_keeps_no_pack(void **state)
         sy[i] = (float)(i % 5) / 4.0f;
     static const char *const isas[] = { "scalar", "avx2", "avx512", "neon" };
     for (size_t i = 0; i < sizeof isas / sizeof *isas; i++) {
-        const fz_kernels *k = fz_kernels_for(isas[i]);
+        const fz_kernels *k = kernels_for(isas[i]);
         if (!k)
             continue;
-        fz_kernels_override(k);
+        kernels_override(k);
         fz_model *a = fz_mlp_create(seed_widths, 3, 5), *b = fz_mlp_create(seed_widths, 3, 5);
         assert_non_null(a);
         assert_non_null(b);
@@ -265,7 +265,7 @@ static void seed_forward_read_transposed_keeps_no_pack(void **state)
         fz_model_free(a);
         fz_model_free(b);
     }
-    fz_kernels_override(NULL);
+    kernels_override(NULL);
 }
 
 /* Steps under one kernel, then another: the packs are remade for the new kernel (its
@@ -274,18 +274,18 @@ static void seed_forward_read_transposed_keeps_no_pack(void **state)
 static void kernel_change_between_steps_repacks(void **state)
 {
     (void)state;
-    const fz_kernels *first = fz_kernels_for("avx2"), *second = fz_kernels_for("avx512");
+    const fz_kernels *first = kernels_for("avx2"), *second = kernels_for("avx512");
     if (!first || !second) {
         skip();   /* needs two kernels with microkernels on this CPU */
         return;
     }
     fz_model *a = model("prefix:2"), *b = model("prefix:2"), *c = model("prefix:2");
-    fz_kernels_override(first);
+    kernels_override(first);
     fz_trainer *ta = trainer(a, true, opt), *tb = trainer(b, false, opt);
     steps(ta, 0, 2);
     steps(tb, 0, 2);
     size_t packed_first = fz_memory_used(ta).packed;
-    fz_kernels_override(second);
+    kernels_override(second);
     steps(ta, 2, STEPS);
     steps(tb, 2, STEPS);
     assert_same_params(a, b);
@@ -293,7 +293,7 @@ static void kernel_change_between_steps_repacks(void **state)
     steps(tc, 0, 1);
     assert_int_equal(fz_memory_used(ta).packed, fz_memory_used(tc).packed);
     assert_true(fz_memory_used(ta).packed != packed_first);
-    fz_kernels_override(NULL);
+    kernels_override(NULL);
     fz_trainer_free(ta);
     fz_trainer_free(tb);
     fz_trainer_free(tc);

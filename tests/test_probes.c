@@ -47,7 +47,7 @@ static void quick_probes_measure_each_width_and_take_the_widest(void **state)
     assert_true(lim.bandwidth_gbytes_per_s > 0);
     assert_true(ran(r, FZB_PROBE_BANDWIDTH));
 #if defined(__x86_64__)
-    if (fz_cpu_has_avx2_fma()) {
+    if (cpu_has_avx2_fma()) {
         assert_true(ran(r, FZB_PROBE_PEAK "avx2"));
         assert_true(lim.peak_avx2_gflops > 0);
     }
@@ -55,7 +55,7 @@ static void quick_probes_measure_each_width_and_take_the_widest(void **state)
         assert_true(ran(r, FZB_PROBE_PEAK "avx512"));
         assert_string_equal(lim.fma_isa, "avx512");
         assert_true(lim.peak_gflops_per_core == lim.peak_avx512_gflops);
-    } else if (fz_cpu_has_avx2_fma()) {
+    } else if (cpu_has_avx2_fma()) {
         assert_string_equal(lim.fma_isa, "avx2");
         assert_true(lim.peak_avx512_gflops == 0);
     }

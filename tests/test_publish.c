@@ -146,7 +146,7 @@ static void non_regular_outputs_are_refused(void **state)
     assert_int_equal(fzb_publish_check_path("file.csv"), FZ_OK);
 }
 
-/* The temporary file's name is cut to fit (fz_file_replace), so every valid name can be
+/* The temporary file's name is cut to fit (file_replace), so every valid name can be
  * written, the longest too; only names no file system takes are refused. */
 static void every_valid_name_is_written(void **state)
 {

@@ -33,7 +33,7 @@ static const float padding = -12345.0f;
 
 static fz_rng rng = { 0x9e3779b97f4a7c15ull };
 
-static float uniform(void) { return fz_rng_uniform(&rng, -0.5f, 0.5f); }
+static float uniform(void) { return rng_uniform(&rng, -0.5f, 0.5f); }
 
 static float *filled(size_t rows, size_t ld, size_t cols)
 {

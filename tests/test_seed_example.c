@@ -25,10 +25,10 @@ enum { SAMPLES = 64, IN = 10, HIDDEN = 5, OUT = 1, EPOCHS = 100 };
 static void randn(float *x, size_t n, uint64_t seed)
 {
     fz_rng r;
-    fz_rng_seed(&r, seed);
+    rng_seed(&r, seed);
     for (size_t i = 0; i < n; i++) {
-        double u1 = ((double)(fz_rng_next(&r) >> 11) + 0.5) / 9007199254740992.0;
-        double u2 = ((double)(fz_rng_next(&r) >> 11) + 0.5) / 9007199254740992.0;
+        double u1 = ((double)(rng_next(&r) >> 11) + 0.5) / 9007199254740992.0;
+        double u2 = ((double)(rng_next(&r) >> 11) + 0.5) / 9007199254740992.0;
         x[i] = (float)(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
     }
 }

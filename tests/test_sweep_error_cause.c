@@ -1,6 +1,6 @@
 /* When building a sweep fails inside the library, the sweep's message keeps the
  * library's cause (issue 24, item 11: sweep.c passed fz_last_error() as an argument to
- * fz_set_error, which formats into that very buffer, so the message repeated its own
+ * set_error, which formats into that very buffer, so the message repeated its own
  * start and the cause was lost), and carries no "freeze_sweep: " of its own: the program
  * adds that prefix once ("freeze_sweep: freeze_sweep: ..." was printed).  Every
  * allocation of fzb_sweep_create is made to fail in turn (alloc_fail.c's wrappers). */

@@ -32,7 +32,7 @@ static void team_on_a_one_cpu_mask_has_one_thread_on_that_cpu(void **state)
     assert_int_equal(sched_setaffinity(0, sizeof one, &one), 0);
 
     fz_set_binding(true);
-    const fz_team_config *team = fz_team_get();
+    const fz_team_config *team = team_get();
     assert_int_equal(team->threads, 1);
     fz_machine m;
     assert_int_equal(fz_machine_get(&m), FZ_OK);

@@ -22,7 +22,7 @@ static void each_thread_runs_on_its_own_planned_pu(int threads)
     skip();   /* binding needs hwloc, a team needs OpenMP */
 #else
     fz_set_threads(threads);
-    const fz_team_config *team = fz_team_get();
+    const fz_team_config *team = team_get();
     assert_int_equal(team->threads, threads);
     assert_non_null(team->bound_pu);
     int wrong = 0, ran = 0;
@@ -51,7 +51,7 @@ static void two_threads_are_bound_to_their_pus(void **state)
 static void oversubscribed_threads_are_bound_too(void **state)
 {
     (void)state;
-    each_thread_runs_on_its_own_planned_pu(fz_team_topology()->n_pus + 1);
+    each_thread_runs_on_its_own_planned_pu(team_topology()->n_pus + 1);
 }
 
 static void one_thread_binds_the_caller(void **state)
@@ -72,9 +72,9 @@ static void unbinding_gives_back_the_callers_cpus(void **state)
     fz_set_binding(false);
     fz_set_threads(2);
     fz_set_binding(true);
-    assert_non_null(fz_team_get()->bound_pu);
+    assert_non_null(team_get()->bound_pu);
     fz_set_binding(false);
-    assert_null(fz_team_get()->bound_pu);
+    assert_null(team_get()->bound_pu);
     int wrong = 0;
 #pragma omp parallel num_threads(2) reduction(+ : wrong)
     {

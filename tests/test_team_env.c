@@ -20,7 +20,7 @@ static void environment_sets_the_initial_thread_count(void **state)
 static void bind_zero_leaves_threads_unbound(void **state)
 {
     (void)state;
-    assert_null(fz_team_get()->bound_pu);
+    assert_null(team_get()->bound_pu);
     fz_machine m;
     assert_int_equal(fz_machine_get(&m), FZ_OK);
     assert_false(m.bound);

@@ -27,23 +27,23 @@ static int allowed_cpus(void)
 static fz_status load_fails(fz_topo *t)
 {
     (void)t;
-    return fz_set_error(FZ_EIO, "injected: hwloc_topology_load failed");
+    return set_error(FZ_EIO, "injected: hwloc_topology_load failed");
 }
 
 static fz_status load_missing_xml(fz_topo *t)
 {
-    return fz_topo_load_xml(t, TOPOLOGY_DIR "/no-such-machine.xml");
+    return topo_load_xml(t, TOPOLOGY_DIR "/no-such-machine.xml");
 }
 
 static void failing_load_gives_one_unbound_thread_per_allowed_cpu(void **state)
 {
     (void)state;
-    fz_team_reload(load_fails);
-    const fz_team_config *team = fz_team_get();
+    team_reload(load_fails);
+    const fz_team_config *team = team_get();
     assert_int_equal(team->threads, allowed_cpus());
     assert_int_equal(team->groups, 1);
     assert_null(team->bound_pu);
-    fz_gemm_ctx ctx = fz_team_gemm_ctx();   /* no caches known: the GEMM uses defaults */
+    fz_gemm_ctx ctx = team_gemm_ctx();   /* no caches known: the GEMM uses defaults */
     assert_int_equal(ctx.caches.l1d, 0);
     assert_int_equal(ctx.caches.l2, 0);
     assert_int_equal(ctx.threads, team->threads);
@@ -57,7 +57,7 @@ static void failing_load_gives_one_unbound_thread_per_allowed_cpu(void **state)
 static void unreadable_xml_topology_falls_back_naming_the_file(void **state)
 {
     (void)state;
-    fz_team_reload(load_missing_xml);
+    team_reload(load_missing_xml);
     fz_machine m;
     assert_int_equal(fz_machine_get(&m), FZ_OK);
     assert_non_null(strstr(m.topology, "fallback"));
@@ -70,7 +70,7 @@ static void unreadable_xml_topology_falls_back_naming_the_file(void **state)
 static void fallback_team_still_trains(void **state)
 {
     (void)state;
-    fz_team_reload(load_fails);
+    team_reload(load_fails);
     const size_t w[] = { 4, 3, 2 };
     fz_model *model = fz_mlp_create(w, 3, 5);
     fz_trainer *t = fz_trainer_create(model, 8, (fz_sgd){ .lr = 0.1f });
@@ -89,7 +89,7 @@ static void reload_of_this_machine_leaves_the_fallback(void **state)
 #ifndef FZ_HAVE_HWLOC
     skip();
 #endif
-    fz_team_reload(NULL);
+    team_reload(NULL);
     fz_machine m;
     assert_int_equal(fz_machine_get(&m), FZ_OK);
     assert_null(strstr(m.topology, "fallback"));

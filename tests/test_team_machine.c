@@ -22,7 +22,7 @@ static void default_team_is_one_thread_per_core_without_smt(void **state)
     assert_int_equal(fz_machine_get(&m), FZ_OK);
 #ifdef _OPENMP
     /* FREEZEBENCH_THREADS is unset for this test (see tests/meson.build). */
-    assert_int_equal(m.threads, fz_schedule_default_threads(fz_team_topology(), false));
+    assert_int_equal(m.threads, schedule_default_threads(team_topology(), false));
     assert_true(m.threads <= m.cores);
 #else
     assert_int_equal(m.threads, 1);
@@ -39,11 +39,11 @@ static void set_threads_rebuilds_the_team(void **state)
 #endif
     fz_set_threads(3);
     assert_int_equal(fz_get_threads(), 3);
-    assert_int_equal(fz_team_get()->threads, 3);
+    assert_int_equal(team_get()->threads, 3);
     fz_set_threads(1);
     assert_int_equal(fz_get_threads(), 1);
     fz_set_threads(-4);   /* negative: the default, like 0 */
-    assert_int_equal(fz_get_threads(), fz_schedule_default_threads(fz_team_topology(), false));
+    assert_int_equal(fz_get_threads(), schedule_default_threads(team_topology(), false));
 }
 
 /* Runs fz_set_threads(n) with stderr captured into `out`. */
@@ -106,9 +106,9 @@ static void smt_flag_sets_the_default_to_every_pu(void **state)
     fz_machine m;
     fz_machine_get(&m);
     assert_true(m.smt);
-    assert_int_equal(m.threads, fz_schedule_default_threads(fz_team_topology(), true));
+    assert_int_equal(m.threads, schedule_default_threads(team_topology(), true));
     fz_set_smt(false);
-    assert_false(fz_team_get()->smt);
+    assert_false(team_get()->smt);
 }
 
 static void machine_fields_describe_the_topology(void **state)
@@ -120,9 +120,9 @@ static void machine_fields_describe_the_topology(void **state)
     assert_true(m.packages >= 1 && m.numa_nodes >= 1);
     assert_string_equal(m.isa, fz_isa());
     assert_true(m.cpu_model[0] && m.arch[0] && m.topology[0]);
-    const fz_sgemm_kernel *kern = fz_kernels_get()->microkernel;
-    fz_gemm_ctx ctx = fz_team_gemm_ctx();
-    fz_blocking b = kern ? fz_sgemm_blocking(kern, &ctx) : (fz_blocking){ 0, 0, 0 };
+    const fz_sgemm_kernel *kern = kernels_get()->microkernel;
+    fz_gemm_ctx ctx = team_gemm_ctx();
+    fz_blocking b = kern ? sgemm_blocking(kern, &ctx) : (fz_blocking){ 0, 0, 0 };
     assert_int_equal(m.kc, b.kc);
     assert_int_equal(m.mc, b.mc);
     assert_int_equal(m.nc, b.nc);
@@ -177,7 +177,7 @@ static void report_names_machine_team_and_blocking(void **state)
     assert_non_null(strstr(text, "thread:core/PU 0:"));
     char kc[32];
     snprintf(kc, sizeof kc, "KC %zu", m.kc);
-    assert_non_null(strstr(text, fz_kernels_get()->microkernel ? kc : "blocking  none"));
+    assert_non_null(strstr(text, kernels_get()->microkernel ? kc : "blocking  none"));
     free(text);
 }
 
@@ -186,21 +186,21 @@ static void blocking_follows_the_tile_of_the_kernels_in_use(void **state)
 {
     (void)state;
     const char *isas[] = { "avx2", "avx512", "neon" };
-    fz_cache_sizes caches = fz_team_gemm_ctx().caches;
+    fz_cache_sizes caches = team_gemm_ctx().caches;
     for (int i = 0; i < 3; i++) {
-        const fz_kernels *k = fz_kernels_for(isas[i]);
+        const fz_kernels *k = kernels_for(isas[i]);
         if (!k)
             continue;
-        fz_kernels_override(k);
+        kernels_override(k);
         fz_machine m;
         assert_int_equal(fz_machine_get(&m), FZ_OK);
-        fz_blocking b = fz_blocking_from_caches(caches, k->microkernel->mr,
+        fz_blocking b = blocking_from_caches(caches, k->microkernel->mr,
                                                 k->microkernel->nr, sizeof(float));
         assert_int_equal(m.kc, b.kc);
         assert_int_equal(m.mc, b.mc);
         assert_int_equal(m.nc, b.nc);
     }
-    fz_kernels_override(NULL);
+    kernels_override(NULL);
 }
 
 int main(void)

@@ -65,8 +65,8 @@ static void server_default_is_one_thread_per_core_over_both_sockets(void **state
 {
     fixture *f = *state;
     NEED_HWLOC();
-    assert_int_equal(fz_topo_load_synthetic(&f->topo, SERVER_2S), FZ_OK);
-    fz_schedule_plan(&f->topo, 0, false, &f->plan);
+    assert_int_equal(topo_load_synthetic(&f->topo, SERVER_2S), FZ_OK);
+    schedule_plan(&f->topo, 0, false, &f->plan);
     assert_plan_consistent(f);
     assert_int_equal(f->plan.threads, 32);
     assert_int_equal(f->plan.groups, 2);
@@ -82,8 +82,8 @@ static void server_small_team_spreads_over_sockets(void **state)
 {
     fixture *f = *state;
     NEED_HWLOC();
-    assert_int_equal(fz_topo_load_synthetic(&f->topo, SERVER_2S), FZ_OK);
-    fz_schedule_plan(&f->topo, 4, false, &f->plan);
+    assert_int_equal(topo_load_synthetic(&f->topo, SERVER_2S), FZ_OK);
+    schedule_plan(&f->topo, 4, false, &f->plan);
     assert_plan_consistent(f);
     assert_int_equal(f->plan.groups, 2);
     assert_int_equal(pu_of(f, 0)->package, 0);
@@ -94,8 +94,8 @@ static void odd_thread_count_that_no_group_count_divides_uses_one_group(void **s
 {
     fixture *f = *state;
     NEED_HWLOC();
-    assert_int_equal(fz_topo_load_synthetic(&f->topo, SERVER_2S), FZ_OK);
-    fz_schedule_plan(&f->topo, 3, false, &f->plan);
+    assert_int_equal(topo_load_synthetic(&f->topo, SERVER_2S), FZ_OK);
+    schedule_plan(&f->topo, 3, false, &f->plan);
     assert_plan_consistent(f);
     assert_int_equal(f->plan.groups, 1);
     assert_int_equal(pu_of(f, 1)->group, pu_of(f, 0)->group);   /* fits in one L3 */
@@ -105,8 +105,8 @@ static void more_threads_than_cores_use_siblings_with_a_note(void **state)
 {
     fixture *f = *state;
     NEED_HWLOC();
-    assert_int_equal(fz_topo_load_synthetic(&f->topo, SERVER_2S), FZ_OK);
-    fz_schedule_plan(&f->topo, 48, false, &f->plan);
+    assert_int_equal(topo_load_synthetic(&f->topo, SERVER_2S), FZ_OK);
+    schedule_plan(&f->topo, 48, false, &f->plan);
     assert_plan_consistent(f);
     assert_int_equal(f->plan.groups, 2);
     assert_true(f->plan.smt_siblings_used);
@@ -118,8 +118,8 @@ static void smt_on_uses_every_pu(void **state)
 {
     fixture *f = *state;
     NEED_HWLOC();
-    assert_int_equal(fz_topo_load_synthetic(&f->topo, SERVER_2S), FZ_OK);
-    fz_schedule_plan(&f->topo, 0, true, &f->plan);
+    assert_int_equal(topo_load_synthetic(&f->topo, SERVER_2S), FZ_OK);
+    schedule_plan(&f->topo, 0, true, &f->plan);
     assert_plan_consistent(f);
     assert_int_equal(f->plan.threads, 64);
     assert_int_equal(f->plan.groups, 2);
@@ -130,8 +130,8 @@ static void more_threads_than_pus_wrap_round_and_say_oversubscribed(void **state
 {
     fixture *f = *state;
     NEED_HWLOC();
-    assert_int_equal(fz_topo_load_synthetic(&f->topo, SERVER_2S), FZ_OK);
-    fz_schedule_plan(&f->topo, 100, false, &f->plan);
+    assert_int_equal(topo_load_synthetic(&f->topo, SERVER_2S), FZ_OK);
+    schedule_plan(&f->topo, 100, false, &f->plan);
     assert_plan_consistent(f);
     assert_int_equal(f->plan.threads, 100);
     assert_true(f->plan.oversubscribed);
@@ -142,8 +142,8 @@ static void thread_count_is_capped_with_a_note(void **state)
 {
     fixture *f = *state;
     NEED_HWLOC();
-    assert_int_equal(fz_topo_load_synthetic(&f->topo, SERVER_2S), FZ_OK);
-    fz_schedule_plan(&f->topo, FZ_MAX_THREADS + 5, false, &f->plan);
+    assert_int_equal(topo_load_synthetic(&f->topo, SERVER_2S), FZ_OK);
+    schedule_plan(&f->topo, FZ_MAX_THREADS + 5, false, &f->plan);
     assert_int_equal(f->plan.threads, FZ_MAX_THREADS);
     assert_non_null(strstr(f->plan.note, "the most"));
 }
@@ -152,8 +152,8 @@ static void epyc_default_has_one_group_per_ccx(void **state)
 {
     fixture *f = *state;
     NEED_HWLOC();
-    assert_int_equal(fz_topo_load_synthetic(&f->topo, EPYC_8CCX), FZ_OK);
-    fz_schedule_plan(&f->topo, 0, false, &f->plan);
+    assert_int_equal(topo_load_synthetic(&f->topo, EPYC_8CCX), FZ_OK);
+    schedule_plan(&f->topo, 0, false, &f->plan);
     assert_plan_consistent(f);
     assert_int_equal(f->plan.threads, 64);
     assert_int_equal(f->plan.groups, 8);
@@ -165,10 +165,10 @@ static void epyc_partial_teams_use_as_many_ccx_as_divide_evenly(void **state)
 {
     fixture *f = *state;
     NEED_HWLOC();
-    assert_int_equal(fz_topo_load_synthetic(&f->topo, EPYC_8CCX), FZ_OK);
+    assert_int_equal(topo_load_synthetic(&f->topo, EPYC_8CCX), FZ_OK);
     const int threads[] = { 2, 9, 12, 16 }, groups[] = { 2, 3, 6, 8 };
     for (int i = 0; i < 4; i++) {
-        fz_schedule_plan(&f->topo, threads[i], false, &f->plan);
+        schedule_plan(&f->topo, threads[i], false, &f->plan);
         assert_plan_consistent(f);
         assert_int_equal(f->plan.groups, groups[i]);
     }
@@ -178,8 +178,8 @@ static void phone_default_uses_the_big_cores_only(void **state)
 {
     fixture *f = *state;
     NEED_HWLOC();
-    assert_int_equal(fz_topo_load_xml(&f->topo, TOPOLOGY_DIR "/phone-4big-4little.xml"), FZ_OK);
-    fz_schedule_plan(&f->topo, 0, false, &f->plan);
+    assert_int_equal(topo_load_xml(&f->topo, TOPOLOGY_DIR "/phone-4big-4little.xml"), FZ_OK);
+    schedule_plan(&f->topo, 0, false, &f->plan);
     assert_plan_consistent(f);
     assert_int_equal(f->plan.threads, 4);
     assert_int_equal(f->plan.groups, 1);
@@ -191,8 +191,8 @@ static void phone_asked_for_more_adds_little_cores_after_big_ones(void **state)
 {
     fixture *f = *state;
     NEED_HWLOC();
-    assert_int_equal(fz_topo_load_xml(&f->topo, TOPOLOGY_DIR "/phone-4big-4little.xml"), FZ_OK);
-    fz_schedule_plan(&f->topo, 6, false, &f->plan);
+    assert_int_equal(topo_load_xml(&f->topo, TOPOLOGY_DIR "/phone-4big-4little.xml"), FZ_OK);
+    schedule_plan(&f->topo, 6, false, &f->plan);
     assert_plan_consistent(f);
     for (int t = 0; t < 6; t++)
         assert_int_equal(pu_of(f, t)->kind, t < 4 ? 0 : 1);
@@ -203,8 +203,8 @@ static void server_with_turbo_favoured_cores_still_uses_every_core(void **state)
 {
     fixture *f = *state;
     NEED_HWLOC();
-    assert_int_equal(fz_topo_load_xml(&f->topo, TOPOLOGY_DIR "/favoured-cores-turbo3.xml"), FZ_OK);
-    fz_schedule_plan(&f->topo, 0, false, &f->plan);
+    assert_int_equal(topo_load_xml(&f->topo, TOPOLOGY_DIR "/favoured-cores-turbo3.xml"), FZ_OK);
+    schedule_plan(&f->topo, 0, false, &f->plan);
     assert_plan_consistent(f);
     assert_int_equal(f->plan.threads, 4);
 }
@@ -213,9 +213,9 @@ static void phone_with_big_cores_masked_out_runs_on_the_little_ones(void **state
 {
     fixture *f = *state;
     NEED_HWLOC();
-    assert_int_equal(fz_topo_load_xml(&f->topo, TOPOLOGY_DIR "/phone-little-cores-allowed.xml"),
+    assert_int_equal(topo_load_xml(&f->topo, TOPOLOGY_DIR "/phone-little-cores-allowed.xml"),
                      FZ_OK);
-    fz_schedule_plan(&f->topo, 0, false, &f->plan);
+    schedule_plan(&f->topo, 0, false, &f->plan);
     assert_plan_consistent(f);
     assert_int_equal(f->plan.threads, 4);
     for (int t = 0; t < 4; t++)
@@ -226,11 +226,11 @@ static void phone_blocking_fits_the_little_cores_and_has_no_l3(void **state)
 {
     fixture *f = *state;
     NEED_HWLOC();
-    assert_int_equal(fz_topo_load_xml(&f->topo, TOPOLOGY_DIR "/phone-4big-4little.xml"), FZ_OK);
+    assert_int_equal(topo_load_xml(&f->topo, TOPOLOGY_DIR "/phone-4big-4little.xml"), FZ_OK);
     /* The NEON tile, 8×12: 32 KiB · 3/4 / (20 floats) = 307 -> 304; the little
      * cluster's 1 MiB L2 is shared by 4 cores: 256 KiB / 2 / (304·4) = 107 -> 104 (8·13);
      * no L3: NC = 4096 rounded down to 12 = 4092. */
-    fz_blocking b = fz_blocking_from_caches(fz_topo_cache_sizes(&f->topo), 8, 12,
+    fz_blocking b = blocking_from_caches(topo_cache_sizes(&f->topo), 8, 12,
                                             sizeof(float));
     assert_int_equal(b.kc, 304);
     assert_int_equal(b.mc, 104);
@@ -243,8 +243,8 @@ static void server_blocking_comes_from_its_caches_alone(void **state)
 {
     fixture *f = *state;
     NEED_HWLOC();
-    assert_int_equal(fz_topo_load_synthetic(&f->topo, SERVER_2S), FZ_OK);
-    fz_blocking b = fz_blocking_from_caches(fz_topo_cache_sizes(&f->topo), 6, 16,
+    assert_int_equal(topo_load_synthetic(&f->topo, SERVER_2S), FZ_OK);
+    fz_blocking b = blocking_from_caches(topo_cache_sizes(&f->topo), 6, 16,
                                             sizeof(float));
     assert_int_equal(b.kc, 416);   /* 48 KiB · 3/4 / (22 floats) = 418 -> 416 */
 }
@@ -252,8 +252,8 @@ static void server_blocking_comes_from_its_caches_alone(void **state)
 static void fallback_topology_plans_one_unbound_thread_per_cpu(void **state)
 {
     fixture *f = *state;
-    fz_topo_fallback(&f->topo, "test");
-    fz_schedule_plan(&f->topo, 0, false, &f->plan);
+    topo_fallback(&f->topo, "test");
+    schedule_plan(&f->topo, 0, false, &f->plan);
     assert_plan_consistent(f);
     assert_int_equal(f->plan.threads, f->topo.n_pus);
     assert_int_equal(f->plan.groups, 1);

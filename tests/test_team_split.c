@@ -1,4 +1,4 @@
-/* fz_split: thread shares of [0, n) for the element-wise phases. */
+/* split_range: thread shares of [0, n) for the element-wise phases. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,7 +14,7 @@ static void shares_cover_the_range_in_order_without_overlap(void **state)
         for (int nth = 1; nth <= 9; nth++) {
             size_t next = 0;
             for (int ith = 0; ith < nth; ith++) {
-                fz_range r = fz_split(n, ith, nth);
+                fz_range r = split_range(n, ith, nth);
                 assert_int_equal(r.begin, next);
                 assert_true(r.end >= r.begin && r.end <= n);
                 next = r.end;
@@ -28,7 +28,7 @@ static void shares_start_on_whole_cache_lines(void **state)
 {
     (void)state;
     for (int ith = 0; ith < 5; ith++) {
-        fz_range r = fz_split(1000003, ith, 5);
+        fz_range r = split_range(1000003, ith, 5);
         assert_int_equal(r.begin % FZ_PARALLEL_ALIGN, 0);
     }
 }
@@ -40,7 +40,7 @@ static void shares_are_balanced_to_one_line(void **state)
     for (int nth = 1; nth <= 7; nth++) {
         size_t lo = n, hi = 0;
         for (int ith = 0; ith < nth; ith++) {
-            fz_range r = fz_split(n, ith, nth);
+            fz_range r = split_range(n, ith, nth);
             size_t len = r.end - r.begin;
             lo = len < lo ? len : lo;
             hi = len > hi ? len : hi;
@@ -57,7 +57,7 @@ static void tile_split_cuts_only_at_whole_tiles(void **state)
     for (int nth = 1; nth <= 5; nth++) {
         size_t next = 0;
         for (int ith = 0; ith < nth; ith++) {
-            fz_range r = fz_split_by(100, 6, ith, nth);
+            fz_range r = split_range_by(100, 6, ith, nth);
             assert_int_equal(r.begin, next);
             assert_int_equal(r.begin % 6, 0);
             if (r.end != 100)
@@ -71,8 +71,8 @@ static void tile_split_cuts_only_at_whole_tiles(void **state)
 static void small_work_runs_on_one_thread(void **state)
 {
     (void)state;
-    assert_int_equal(fz_threads_for(FZ_PARALLEL_MIN_WORK - 1, 8), 1);
-    assert_int_equal(fz_threads_for(FZ_PARALLEL_MIN_WORK, 8), 8);
+    assert_int_equal(threads_for(FZ_PARALLEL_MIN_WORK - 1, 8), 1);
+    assert_int_equal(threads_for(FZ_PARALLEL_MIN_WORK, 8), 8);
 }
 
 int main(void)

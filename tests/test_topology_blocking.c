@@ -17,7 +17,7 @@ static void avx2_tile_on_server_caches_gives_pinned_numbers(void **state)
     (void)state;
     /* 48 KiB · 3/4 / (22 floats) = 418 -> 416; 512 KiB / (416·4) = 315 -> 312 (6·52);
      * the 32 MiB L3 counts as 8 MiB: 4 MiB / (416·4) = 2520 -> 2512 (16·157). */
-    fz_blocking b = fz_blocking_from_caches(server, 6, 16, sizeof(float));
+    fz_blocking b = blocking_from_caches(server, 6, 16, sizeof(float));
     assert_int_equal(b.kc, 416);
     assert_int_equal(b.mc, 312);
     assert_int_equal(b.nc, 2512);
@@ -31,7 +31,7 @@ static void working_sets_fit_their_cache_level(void **state)
     for (size_t c = 0; c < 3; c++) {
         for (size_t t = 0; t < 4; t++) {
             size_t mr = tiles[t][0], nr = tiles[t][1], f = sizeof(float);
-            fz_blocking b = fz_blocking_from_caches(caches[c], mr, nr, f);
+            fz_blocking b = blocking_from_caches(caches[c], mr, nr, f);
             assert_true((mr + nr) * b.kc * f <= caches[c].l1d / 4 * 3);
             assert_true(b.mc * b.kc * f <= caches[c].l2 / 2);
             if (caches[c].l3) {
@@ -49,7 +49,7 @@ static void blocks_use_most_of_their_cache(void **state)
 {
     (void)state;
     /* Rounding down costs at most one unit of each block. */
-    fz_blocking b = fz_blocking_from_caches(zen3, 6, 16, sizeof(float));
+    fz_blocking b = blocking_from_caches(zen3, 6, 16, sizeof(float));
     assert_true((6 + 16) * (b.kc + 8) * 4 > zen3.l1d / 4 * 3);
     assert_true((b.mc + 6) * b.kc * 4 > zen3.l2 / 2);
     assert_true(b.kc * (b.nc + 16) * 4 > FZ_L3_BUDGET_MAX / 2);
@@ -63,21 +63,21 @@ static void b_block_is_sized_from_a_core_sized_l3(void **state)
     const fz_cache_sizes socket = { 48 << 10, 2 << 20, 300 << 20 };
     const fz_cache_sizes budget = { 48 << 10, 2 << 20, FZ_L3_BUDGET_MAX };
     const fz_cache_sizes small = { 48 << 10, 2 << 20, 2 << 20 };
-    fz_blocking s = fz_blocking_from_caches(socket, 6, 64, sizeof(float));
-    fz_blocking b = fz_blocking_from_caches(budget, 6, 64, sizeof(float));
+    fz_blocking s = blocking_from_caches(socket, 6, 64, sizeof(float));
+    fz_blocking b = blocking_from_caches(budget, 6, 64, sizeof(float));
     assert_int_equal(s.nc, b.nc);
     assert_true(s.kc * s.nc * sizeof(float) <= FZ_L3_BUDGET_MAX / 2);
-    assert_int_equal(fz_blocking_for_product(socket, 6, 64, sizeof(float), 256, 4096).nc,
-                     fz_blocking_for_product(budget, 6, 64, sizeof(float), 256, 4096).nc);
-    fz_blocking t = fz_blocking_from_caches(small, 6, 64, sizeof(float));
+    assert_int_equal(blocking_for_product(socket, 6, 64, sizeof(float), 256, 4096).nc,
+                     blocking_for_product(budget, 6, 64, sizeof(float), 256, 4096).nc);
+    fz_blocking t = blocking_from_caches(small, 6, 64, sizeof(float));
     assert_int_equal(t.nc, (size_t)(1 << 20) / (t.kc * sizeof(float)) / 64 * 64);
 }
 
 static void unreported_caches_get_defaults(void **state)
 {
     (void)state;
-    fz_blocking none = fz_blocking_from_caches((fz_cache_sizes){ 0, 0, 0 }, 8, 12, 4);
-    fz_blocking dflt = fz_blocking_from_caches(
+    fz_blocking none = blocking_from_caches((fz_cache_sizes){ 0, 0, 0 }, 8, 12, 4);
+    fz_blocking dflt = blocking_from_caches(
         (fz_cache_sizes){ FZ_DEFAULT_L1D, FZ_DEFAULT_L2, 0 }, 8, 12, 4);
     assert_int_equal(none.kc, dflt.kc);
     assert_int_equal(none.mc, dflt.mc);
@@ -88,7 +88,7 @@ static void unreported_caches_get_defaults(void **state)
 static void tiny_caches_still_give_one_tile(void **state)
 {
     (void)state;
-    fz_blocking b = fz_blocking_from_caches((fz_cache_sizes){ 256, 512, 1024 }, 6, 16, 4);
+    fz_blocking b = blocking_from_caches((fz_cache_sizes){ 256, 512, 1024 }, 6, 16, 4);
     assert_int_equal(b.kc, 8);
     assert_int_equal(b.mc, 6);
     assert_int_equal(b.nc, 16);
@@ -97,8 +97,8 @@ static void tiny_caches_still_give_one_tile(void **state)
 static void bigger_tile_means_shorter_kc(void **state)
 {
     (void)state;
-    fz_blocking small = fz_blocking_from_caches(zen3, 4, 4, 4);
-    fz_blocking big = fz_blocking_from_caches(zen3, 6, 16, 4);
+    fz_blocking small = blocking_from_caches(zen3, 4, 4, 4);
+    fz_blocking big = blocking_from_caches(zen3, 6, 16, 4);
     assert_true(big.kc < small.kc);
 }
 
@@ -112,28 +112,28 @@ static void k_blocks_deepen_only_where_c_spills_half_the_l2(void **state)
 {
     (void)state;
     const fz_cache_sizes emr = { 48 << 10, 2 << 20, 32 << 20 };
-    fz_blocking base = fz_blocking_from_caches(emr, 6, 64, sizeof(float));
+    fz_blocking base = blocking_from_caches(emr, 6, 64, sizeof(float));
     assert_int_equal(base.kc, 128);
-    fz_blocking fits = fz_blocking_for_product(emr, 6, 64, sizeof(float), 256, 1024);
+    fz_blocking fits = blocking_for_product(emr, 6, 64, sizeof(float), 256, 1024);
     assert_int_equal(fits.kc, base.kc);
     assert_int_equal(fits.mc, base.mc);
     assert_int_equal(fits.nc, base.nc);
-    fz_blocking deep = fz_blocking_for_product(emr, 6, 64, sizeof(float), 257, 1024);
+    fz_blocking deep = blocking_for_product(emr, 6, 64, sizeof(float), 257, 1024);
     assert_int_equal(deep.kc, 1024);
     assert_int_equal(deep.mc, 252);
     assert_int_equal(deep.nc, 1024);
 
     /* C of 2048×128 floats is half the L2 too, but the 2046-row A block (1 MiB at KC 128)
      * beside it would fill the rest: it deepens; 512×512 (a 256 KiB A block) does not. */
-    assert_int_equal(fz_blocking_for_product(emr, 6, 64, sizeof(float), 2048, 128).kc, 1024);
-    assert_int_equal(fz_blocking_for_product(emr, 6, 64, sizeof(float), 512, 512).kc, 128);
+    assert_int_equal(blocking_for_product(emr, 6, 64, sizeof(float), 2048, 128).kc, 1024);
+    assert_int_equal(blocking_for_product(emr, 6, 64, sizeof(float), 512, 512).kc, 128);
 
-    assert_int_equal(fz_blocking_for_product(emr, 6, 16, sizeof(float), 1024, 1024).kc, 1024);
+    assert_int_equal(blocking_for_product(emr, 6, 16, sizeof(float), 1024, 1024).kc, 1024);
     const fz_cache_sizes small_l2 = { 48 << 10, 64 << 10, 1 << 20 };
-    assert_int_equal(fz_blocking_for_product(small_l2, 6, 64, sizeof(float), 1024, 1024).kc,
-                     fz_blocking_from_caches(small_l2, 6, 64, sizeof(float)).kc);
-    assert_int_equal(fz_blocking_for_product(emr, 6, 64, sizeof(float), 0, 1024).kc, 128);
-    assert_int_equal(fz_blocking_for_product(emr, 6, 64, sizeof(float), SIZE_MAX / 2,
+    assert_int_equal(blocking_for_product(small_l2, 6, 64, sizeof(float), 1024, 1024).kc,
+                     blocking_from_caches(small_l2, 6, 64, sizeof(float)).kc);
+    assert_int_equal(blocking_for_product(emr, 6, 64, sizeof(float), 0, 1024).kc, 128);
+    assert_int_equal(blocking_for_product(emr, 6, 64, sizeof(float), SIZE_MAX / 2,
                                              SIZE_MAX / 2).kc, 1024);
 }
 

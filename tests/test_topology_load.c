@@ -37,7 +37,7 @@ static void server_counts_packages_groups_cores_and_smt_siblings(void **state)
 {
     (void)state;
     NEED_HWLOC();
-    assert_int_equal(fz_topo_load_synthetic(topo, SERVER_2S), FZ_OK);
+    assert_int_equal(topo_load_synthetic(topo, SERVER_2S), FZ_OK);
     assert_int_equal(topo->n_packages, 2);
     assert_int_equal(topo->n_numa, 2);
     assert_int_equal(topo->n_groups, 2);
@@ -58,7 +58,7 @@ static void cache_sizes_come_from_the_topology(void **state)
 {
     (void)state;
     NEED_HWLOC();
-    assert_int_equal(fz_topo_load_synthetic(topo, SERVER_2S), FZ_OK);
+    assert_int_equal(topo_load_synthetic(topo, SERVER_2S), FZ_OK);
     assert_int_equal(topo->l1d, 48 << 10);
     assert_int_equal(topo->l2, 1 << 20);
     assert_int_equal(topo->l2_per_core, 1 << 20);   /* private L2 */
@@ -69,7 +69,7 @@ static void epyc_has_eight_l3_groups_of_eight_cores(void **state)
 {
     (void)state;
     NEED_HWLOC();
-    assert_int_equal(fz_topo_load_synthetic(topo, EPYC_8CCX), FZ_OK);
+    assert_int_equal(topo_load_synthetic(topo, EPYC_8CCX), FZ_OK);
     assert_int_equal(topo->n_packages, 1);
     assert_int_equal(topo->n_groups, 8);
     assert_int_equal(topo->n_cores, 64);
@@ -89,8 +89,8 @@ static void xml_files_load_like_their_synthetic_descriptions(void **state)
     fz_topo *syn = calloc(1, sizeof *syn);
     assert_non_null(syn);
     for (int i = 0; i < 2; i++) {
-        assert_int_equal(fz_topo_load_synthetic(syn, synthetic[i]), FZ_OK);
-        assert_int_equal(fz_topo_load_xml(topo, xml[i]), FZ_OK);
+        assert_int_equal(topo_load_synthetic(syn, synthetic[i]), FZ_OK);
+        assert_int_equal(topo_load_xml(topo, xml[i]), FZ_OK);
         assert_int_equal(topo->n_pus, syn->n_pus);
         assert_int_equal(topo->n_groups, syn->n_groups);
         assert_int_equal(topo->n_numa, syn->n_numa);
@@ -104,7 +104,7 @@ static void big_little_phone_ranks_big_cores_first_from_cpukinds(void **state)
 {
     (void)state;
     NEED_HWLOC();
-    assert_int_equal(fz_topo_load_xml(topo, TOPOLOGY_DIR "/phone-4big-4little.xml"), FZ_OK);
+    assert_int_equal(topo_load_xml(topo, TOPOLOGY_DIR "/phone-4big-4little.xml"), FZ_OK);
     assert_int_equal(topo->n_kinds, 2);
     assert_false(topo->has_l3);
     assert_int_equal(topo->n_groups, 1);   /* no L3: the package is the group */
@@ -121,7 +121,7 @@ static void big_little_without_cpukinds_ranks_by_private_cache_size(void **state
 {
     (void)state;
     NEED_HWLOC();
-    assert_int_equal(fz_topo_load_xml(topo, TOPOLOGY_DIR "/phone-4big-4little-nokinds.xml"),
+    assert_int_equal(topo_load_xml(topo, TOPOLOGY_DIR "/phone-4big-4little-nokinds.xml"),
                      FZ_OK);
     assert_int_equal(topo->n_kinds, 2);
     for (int p = 0; p < 8; p++)
@@ -133,7 +133,7 @@ static void cores_differing_only_in_turbo_frequency_are_one_kind(void **state)
     (void)state;
     NEED_HWLOC();
     /* hwloc makes two kinds of 4300 and 4500 MHz (Turbo Boost Max 3.0 favoured cores). */
-    assert_int_equal(fz_topo_load_xml(topo, TOPOLOGY_DIR "/favoured-cores-turbo3.xml"), FZ_OK);
+    assert_int_equal(topo_load_xml(topo, TOPOLOGY_DIR "/favoured-cores-turbo3.xml"), FZ_OK);
     assert_int_equal(topo->n_pus, 4);
     assert_int_equal(topo->n_kinds, 1);
     for (int p = 0; p < 4; p++)
@@ -144,7 +144,7 @@ static void with_only_little_cores_allowed_they_are_the_best_kind(void **state)
 {
     (void)state;
     NEED_HWLOC();
-    assert_int_equal(fz_topo_load_xml(topo, TOPOLOGY_DIR "/phone-little-cores-allowed.xml"),
+    assert_int_equal(topo_load_xml(topo, TOPOLOGY_DIR "/phone-little-cores-allowed.xml"),
                      FZ_OK);
     assert_int_equal(topo->n_pus, 4);
     assert_int_equal(topo->n_kinds, 1);
@@ -158,7 +158,7 @@ static void malformed_synthetic_description_is_einval(void **state)
 {
     (void)state;
     NEED_HWLOC();
-    assert_int_equal(fz_topo_load_synthetic(topo, "pack:2 bogus:7"), FZ_EINVAL);
+    assert_int_equal(topo_load_synthetic(topo, "pack:2 bogus:7"), FZ_EINVAL);
     assert_non_null(strstr(fz_last_error(), "bogus:7"));
 }
 
@@ -166,14 +166,14 @@ static void missing_xml_file_is_eio(void **state)
 {
     (void)state;
     NEED_HWLOC();
-    assert_int_equal(fz_topo_load_xml(topo, TOPOLOGY_DIR "/no-such-machine.xml"), FZ_EIO);
+    assert_int_equal(topo_load_xml(topo, TOPOLOGY_DIR "/no-such-machine.xml"), FZ_EIO);
     assert_non_null(strstr(fz_last_error(), "no-such-machine.xml"));
 }
 
 static void fallback_has_one_core_per_allowed_cpu_and_says_why(void **state)
 {
     (void)state;
-    fz_topo_fallback(topo, "hwloc failed: test");
+    topo_fallback(topo, "hwloc failed: test");
     assert_true(topo->fallback);
     assert_true(topo->n_pus >= 1);
     assert_int_equal(topo->n_cores, topo->n_pus);

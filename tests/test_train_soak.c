@@ -77,7 +77,7 @@ int main(int argc, char **argv)
         { .name = "x", .ndim = 2, .shape = { SAMPLES, 4 }, .numel = SAMPLES * 4, .data = x },
         { .name = "y", .ndim = 2, .shape = { SAMPLES, 2 }, .numel = SAMPLES * 2, .data = y },
     };
-    if (!m || fz_save_npz(m, model) != FZ_OK || fz_npz_write(data, arrays, 2) != FZ_OK)
+    if (!m || fz_save_npz(m, model) != FZ_OK || npz_write(data, arrays, 2) != FZ_OK)
         return 1;
     fz_model_free(m);
 

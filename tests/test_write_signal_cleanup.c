@@ -1,5 +1,5 @@
 /*
- * A SIGINT, SIGTERM or SIGHUP that ends the process during a write (fz_file_replace:
+ * A SIGINT, SIGTERM or SIGHUP that ends the process during a write (file_replace:
  * fz_save_npz, the results CSVs) leaves no temporary file behind (issue 24: Ctrl-C
  * during an .npz write left x.npz.tmp-PID-0 until a later write to the same name),
  * and the process still ends by that signal.  A signal the program ignores or handles
@@ -87,7 +87,7 @@ static fz_status pausing_writer(FILE *f, void *ctx)
     fflush(f);
     char c = 'r';
     if (write(p->ready_fd, &c, 1) != 1)
-        return fz_set_error(FZ_EIO, "pipe: %s", strerror(errno));
+        return set_error(FZ_EIO, "pipe: %s", strerror(errno));
     ssize_t got = read(p->go_fd, &c, 1);
     (void)got;
     fputs(" content", f);
@@ -121,7 +121,7 @@ static int write_and_signal(const char *path, int sig, enum disposition how)
         sigemptyset(&act.sa_mask);
         sigaction(sig, &act, NULL);
         pause_ctx ctx = { ready[1], go[0] };
-        fz_status st = fz_file_replace(path, pausing_writer, &ctx);
+        fz_status st = file_replace(path, pausing_writer, &ctx);
         struct sigaction now;
         sigaction(sig, NULL, &now);
         if (st != FZ_OK)
@@ -186,7 +186,7 @@ static fz_status check_guarded(FILE *f, void *ctx)
     struct sigaction now;
     sigaction(SIGTERM, NULL, &now);
     fputs("x", f);
-    return now.sa_handler != SIG_DFL ? FZ_OK : fz_set_error(FZ_EINVAL, "not guarded");
+    return now.sa_handler != SIG_DFL ? FZ_OK : set_error(FZ_EINVAL, "not guarded");
 }
 
 static void the_default_action_is_back_after_a_write(void **state)
@@ -195,7 +195,7 @@ static void the_default_action_is_back_after_a_write(void **state)
     const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
     for (size_t i = 0; i < 3; i++)   /* whatever this process inherited (nohup) */
         signal(sigs[i], SIG_DFL);
-    assert_int_equal(fz_file_replace(c->path, check_guarded, NULL), FZ_OK);
+    assert_int_equal(file_replace(c->path, check_guarded, NULL), FZ_OK);
     for (size_t i = 0; i < 3; i++) {
         struct sigaction now;
         assert_int_equal(sigaction(sigs[i], NULL, &now), 0);

@@ -121,7 +121,7 @@ static int usage_error(char *err, size_t size, const char *fmt, ...)
 static bool parse_ulong(const char *s, unsigned long min, unsigned long *v)
 {
     uint64_t x;
-    if (!fz_parse_whole(s, min, ULONG_MAX, &x))
+    if (!parse_whole(s, min, ULONG_MAX, &x))
         return false;
     *v = (unsigned long)x;
     return true;
@@ -130,7 +130,7 @@ static bool parse_ulong(const char *s, unsigned long min, unsigned long *v)
 static bool parse_nonneg_float(const char *s, float *v)
 {
     double x;
-    if (!fz_parse_real(s, &x) || x > 3.4e38)   /* beyond FLT_MAX would become inf */
+    if (!parse_real(s, &x) || x > 3.4e38)   /* beyond FLT_MAX would become inf */
         return false;
     *v = (float)x;
     return true;
@@ -235,7 +235,7 @@ static int set_option(option_id id, const char *v, fz_cli_args *a, char *err, si
     }
     case OPT_SEED: {
         uint64_t s;
-        if (!fz_parse_whole(v, 0, UINT64_MAX, &s))
+        if (!parse_whole(v, 0, UINT64_MAX, &s))
             return usage_error(err, size, "%s: '%s' is not a whole number in 0..2^64-1",
                                name, v);
         a->seed = s;
@@ -266,7 +266,7 @@ static int set_option(option_id id, const char *v, fz_cli_args *a, char *err, si
         return 0;
     case OPT_CACHE_MAX: {
         uint64_t b;
-        if (!fz_parse_whole(v, 1, SIZE_MAX, &b))
+        if (!parse_whole(v, 1, SIZE_MAX, &b))
             return usage_error(err, size, "%s: '%s' is not a whole number of bytes >= 1",
                                name, v);
         a->cache_max_bytes = (size_t)b;

@@ -58,24 +58,24 @@ static size_t command_values(const fz_cli_args *a, fz_agree_value *v)
                                            [FZ_CLI_PARAMS] = "params",
                                            [FZ_CLI_TRAIN] = "train" };
     size_t n = 0;
-    fz_agree_text(&v[n++], "the command", command[a->command]);
+    agree_text(&v[n++], "the command", command[a->command]);
     if (a->command == FZ_CLI_HELP)
         return n;
-    fz_agree_text(&v[n++], "--freeze", a->freeze);
-    fz_agree_text(&v[n++], "--map", a->map);
+    agree_text(&v[n++], "--freeze", a->freeze);
+    agree_text(&v[n++], "--map", a->map);
     if (a->command != FZ_CLI_TRAIN)
         return n;
     char seed[24];
     snprintf(seed, sizeof seed, "%llu", (unsigned long long)a->seed);
     const char *bucket = getenv("FREEZEBENCH_DP_BUCKET_BYTES");
-    fz_agree_number(&v[n++], "--epochs", a->epochs);
-    fz_agree_number(&v[n++], "--batch", a->batch);
-    fz_agree_real(&v[n++], "--lr", a->sgd.lr, true);
-    fz_agree_real(&v[n++], "--momentum", a->sgd.momentum, true);
-    fz_agree_real(&v[n++], "--weight-decay", a->sgd.weight_decay, true);
-    fz_agree_text(&v[n++], "--seed", a->shuffle ? seed : NULL);
-    fz_agree_text(&v[n++], "--schedule", a->schedule);
-    fz_agree_text(&v[n++], "FREEZEBENCH_DP_BUCKET_BYTES", bucket && *bucket ? bucket : NULL);
+    agree_number(&v[n++], "--epochs", a->epochs);
+    agree_number(&v[n++], "--batch", a->batch);
+    agree_real(&v[n++], "--lr", a->sgd.lr, true);
+    agree_real(&v[n++], "--momentum", a->sgd.momentum, true);
+    agree_real(&v[n++], "--weight-decay", a->sgd.weight_decay, true);
+    agree_text(&v[n++], "--seed", a->shuffle ? seed : NULL);
+    agree_text(&v[n++], "--schedule", a->schedule);
+    agree_text(&v[n++], "FREEZEBENCH_DP_BUCKET_BYTES", bucket && *bucket ? bucket : NULL);
     return n;
 }
 
@@ -99,7 +99,7 @@ static int cmd_params(const fz_cli_args *a)
 {
     char msg[FZ_AGREE_MSG] = "";
     fz_model *m = NULL;
-    int status = fz_freeze_spec_syntax(a->freeze) != FZ_OK
+    int status = freeze_spec_syntax(a->freeze) != FZ_OK
                  ? verdict(FZ_CLI_USAGE_ERROR, msg, sizeof msg, "--freeze: %s", fz_last_error())
                  : load_frozen_model(a, &m, msg, sizeof msg);
     /* Under mpirun every rank reads the model, rank 0 prints it. */
@@ -132,10 +132,10 @@ typedef struct {
 static int load_data(const fz_cli_args *a, const fz_model *m, dataset *d, char *msg,
                      size_t size)
 {
-    if (fz_npz_read(a->data, &d->file) != FZ_OK)
+    if (npz_read(a->data, &d->file) != FZ_OK)
         return verdict(EXIT_FAILED, msg, size, "%s", fz_last_error());
-    d->x = fz_npz_find(&d->file, "x");
-    d->y = fz_npz_find(&d->file, "y");
+    d->x = npz_find(&d->file, "x");
+    d->y = npz_find(&d->file, "y");
     const char *problem = NULL;
     char text[256];
     size_t in = fz_width(m, 0), out = fz_width(m, fz_layer_count(m));
@@ -173,14 +173,14 @@ static uint64_t hash_floats(const float *p, size_t n, uint64_t h)
         h = (h ^ w) * 0x100000001b3ULL;
         h ^= h >> 29;
     }
-    return fz_agree_hash(b + i, bytes - i, h);
+    return agree_hash(b + i, bytes - i, h);
 }
 
 /* What every rank must share once the data is read: its samples set the steps, and
  * each rank trains its shard of the same global batches. */
 static size_t data_values(const dataset *d, fz_agree_value *v)
 {
-    fz_agree_number(&v[0], "the sample count of --data", d->n);
+    agree_number(&v[0], "the sample count of --data", d->n);
     uint64_t h = hash_floats(d->x->data, d->n * d->x->shape[1], FZ_AGREE_HASH0);
     h = hash_floats(d->y->data, d->n * d->y->shape[1], h);
     v[1].what = "the contents of --data";
@@ -193,7 +193,7 @@ static size_t data_values(const dataset *d, fz_agree_value *v)
 static void shuffle(size_t *order, size_t n, fz_rng *rng)
 {
     for (size_t i = n; i > 1; i--) {
-        size_t j = (size_t)(fz_rng_next(rng) % i);
+        size_t j = (size_t)(rng_next(rng) % i);
         size_t t = order[i - 1];
         order[i - 1] = order[j];
         order[j] = t;
@@ -220,7 +220,7 @@ static int dp_epoch(const fz_cli_args *a, fz_trainer *t, fz_dp *dp, const datase
     float *bx = malloc(a->batch * in * sizeof(float)), *by = malloc(a->batch * out * sizeof(float));
     if (!bx || !by) {
         free(bx), free(by);
-        fz_set_error(FZ_ENOMEM, "out of memory for the batch buffers");
+        set_error(FZ_ENOMEM, "out of memory for the batch buffers");
         return fail();   /* the other ranks may have enough: end them too */
     }
     double sum = 0;
@@ -252,18 +252,18 @@ static int run_epochs(const fz_cli_args *a, fz_trainer *t, fz_dp *dp, fz_model *
 {
     size_t *order = malloc(d->n * sizeof *order);
     if (!order) {
-        fz_set_error(FZ_ENOMEM, "out of memory for the sample order");
+        set_error(FZ_ENOMEM, "out of memory for the sample order");
         return fail();
     }
     for (size_t i = 0; i < d->n; i++)
         order[i] = i;
     fz_rng rng;
-    fz_rng_seed(&rng, a->seed);
+    rng_seed(&rng, a->seed);
     fz_epoch_opts opts = { .cache_frozen = a->cache_frozen,
                            .cache_max_bytes = a->cache_max_bytes };
     if (dp && a->cache_frozen && cli_mpi_rank() == 0)
         fprintf(stderr, "freezebench: note: --cache-frozen is not used under mpirun\n");
-    double start = fz_now(), last_report = start;
+    double start = clock_now(), last_report = start;
     int rc = 0;
     bool noted = false;
     for (unsigned long epoch = 1; epoch <= a->epochs && !rc; epoch++) {
@@ -292,7 +292,7 @@ static int run_epochs(const fz_cli_args *a, fz_trainer *t, fz_dp *dp, fz_model *
         }
         if (!rc && cli_mpi_rank() == 0 && (epoch % a->log_every == 0 || epoch == a->epochs))
             printf("Epoch [%lu/%lu], Loss: %.4f\n", epoch, a->epochs, loss);
-        double t_now = fz_now();
+        double t_now = clock_now();
         if (t_now - last_report >= PROGRESS_EVERY_S && epoch < a->epochs &&
             cli_mpi_rank() == 0) {
             double per_epoch = (t_now - start) / (double)epoch;
@@ -315,7 +315,7 @@ static int check_train_options(const fz_cli_args *a, fz_freeze_schedule **sched,
      * replacing a device node or a symlink) with the trained model lost.  Every rank
      * checks its own, though rank 0 alone writes: a path that is unusable on one node is
      * a mistake the run should stop at, whichever rank sees it. */
-    if (fz_file_check_output(a->out) != FZ_OK)
+    if (file_check_output(a->out) != FZ_OK)
         return verdict(FZ_CLI_USAGE_ERROR, msg, size, "--out: %s (checked before training)",
                        fz_last_error());
     int ranks = cli_mpi_ranks();
@@ -323,7 +323,7 @@ static int check_train_options(const fz_cli_args *a, fz_freeze_schedule **sched,
         return verdict(FZ_CLI_USAGE_ERROR, msg, size, "--batch %zu: not a multiple of the %d "
                        "ranks (under mpirun every rank trains an equal shard of the batch)",
                        a->batch, ranks);
-    if (fz_freeze_spec_syntax(a->freeze) != FZ_OK)
+    if (freeze_spec_syntax(a->freeze) != FZ_OK)
         return verdict(FZ_CLI_USAGE_ERROR, msg, size, "--freeze: %s", fz_last_error());
     if (!a->schedule)
         return 0;
@@ -395,7 +395,7 @@ static int cmd_train(const fz_cli_args *a)
         fz_dp_free(dp);
     else
         fz_trainer_free(t);
-    fz_npz_free(&d.file);
+    npz_free(&d.file);
     fz_model_free(m);
     return rc;
 }

@@ -42,7 +42,7 @@ int cli_mpi_agree(int status, const char *msg, const fz_agree_value *v, size_t n
 {
 #ifdef FZ_TOOLS_MPI
     if (parallel) {
-        return fz_dp_agree_print("freezebench", status, msg, v, n, "every rank must take "
+        return dp_agree_print("freezebench", status, msg, v, n, "every rank must take "
                                  "the same steps with the same settings");
     }
 #endif

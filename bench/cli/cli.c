@@ -13,11 +13,11 @@ static fz_status getopt_error(int c, char **argv)
 {
     const char *arg = optind > 0 ? argv[optind - 1] : "?";
     if (c == ':')
-        return fz_set_error(FZ_EINVAL, "%s: missing value", arg);
+        return set_error(FZ_EINVAL, "%s: missing value", arg);
     if (strncmp(arg, "--benchmark_", 12) == 0)
-        return fz_set_error(FZ_EINVAL, "unknown option '%s': not a Google Benchmark flag, "
+        return set_error(FZ_EINVAL, "unknown option '%s': not a Google Benchmark flag, "
                             "or a bad value for one (see --help)", arg);
-    return fz_set_error(FZ_EINVAL, "unknown option '%s', or a value given to an option that "
+    return set_error(FZ_EINVAL, "unknown option '%s', or a value given to an option that "
                         "takes none (see --help)", arg);
 }
 
@@ -28,7 +28,7 @@ static fz_status take_run_option(int c, const char *v, const fzb_run_options *ru
     case FZB_OPT_MIN_TIME: return fzb_parse_min_time("--min-time", v, run->min_time);
     case FZB_OPT_OUTPUT:
         if (*v == '\0')
-            return fz_set_error(FZ_EINVAL, "--output '': empty path");
+            return set_error(FZ_EINVAL, "--output '': empty path");
         *run->output = v;
         return FZ_OK;
     case FZB_OPT_APPEND: *run->append = true; return FZ_OK;
@@ -36,7 +36,7 @@ static fz_status take_run_option(int c, const char *v, const fzb_run_options *ru
     case FZB_OPT_FORCE: *run->force = true; return FZ_OK;
     case FZB_OPT_ALLOW_DIRTY: *run->allow_dirty = true; return FZ_OK;
     }
-    return fz_set_error(FZ_EINVAL, "option %d: not handled", c);   /* a bug, not input */
+    return set_error(FZ_EINVAL, "option %d: not handled", c);   /* a bug, not input */
 }
 
 fz_status fzb_getopt_parse(int argc, char **argv, const struct option *longopts,
@@ -58,7 +58,7 @@ fz_status fzb_getopt_parse(int argc, char **argv, const struct option *longopts,
             return s;
     }
     if (optind < argc)
-        return fz_set_error(FZ_EINVAL, "unexpected argument '%s' (options start with --; "
+        return set_error(FZ_EINVAL, "unexpected argument '%s' (options start with --; "
                             "see --help)", argv[optind]);
     return FZ_OK;
 }
@@ -66,8 +66,8 @@ fz_status fzb_getopt_parse(int argc, char **argv, const struct option *longopts,
 fz_status fzb_parse_threads(const char *opt, const char *value, int *out)
 {
     uint64_t v;
-    if (!fz_parse_whole(value, 0, FZ_MAX_THREADS, &v))
-        return fz_set_error(FZ_EINVAL, "%s '%s': expected 0 (all cores) to %d", opt, value,
+    if (!parse_whole(value, 0, FZ_MAX_THREADS, &v))
+        return set_error(FZ_EINVAL, "%s '%s': expected 0 (all cores) to %d", opt, value,
                             FZ_MAX_THREADS);
     *out = (int)v;
     return FZ_OK;
@@ -76,8 +76,8 @@ fz_status fzb_parse_threads(const char *opt, const char *value, int *out)
 fz_status fzb_parse_repetitions(const char *opt, const char *value, int *out)
 {
     uint64_t v;
-    if (!fz_parse_whole(value, 1, 1000, &v))
-        return fz_set_error(FZ_EINVAL, "%s '%s': expected a whole number from 1 to 1000",
+    if (!parse_whole(value, 1, 1000, &v))
+        return set_error(FZ_EINVAL, "%s '%s': expected a whole number from 1 to 1000",
                             opt, value);
     *out = (int)v;
     return FZ_OK;
@@ -85,11 +85,11 @@ fz_status fzb_parse_repetitions(const char *opt, const char *value, int *out)
 
 fz_status fzb_parse_min_time(const char *opt, const char *value, double *out)
 {
-    size_t n = fz_decimal_span(value, true);
+    size_t n = decimal_span(value, true);
     bool unit_ok = value[n] == '\0' || (n && value[n] == 's' && value[n + 1] == '\0');
     double t;
-    if (!unit_ok || !fz_parse_real_prefix(value, n, &t) || !(t > 0) || t > 60)
-        return fz_set_error(FZ_EINVAL, "%s '%s': expected seconds, more than 0 and at most "
+    if (!unit_ok || !parse_real_prefix(value, n, &t) || !(t > 0) || t > 60)
+        return set_error(FZ_EINVAL, "%s '%s': expected seconds, more than 0 and at most "
                             "60", opt, value);
     *out = t;
     return FZ_OK;

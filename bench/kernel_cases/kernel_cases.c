@@ -76,7 +76,7 @@ static void run_gemm(kcase *c)
 
 static void run_kernel(kcase *c)
 {
-    const fz_kernels *k = fz_kernels_get();
+    const fz_kernels *k = kernels_get();
     pool *p = c->p;
     switch (c->kind) {
     case GEMM: run_gemm(c); break;
@@ -114,20 +114,20 @@ static void bench_kernel(fzb_state *s, void *user)
      * kernels on its first call, 33 ms here, which Google Benchmark's first run would
      * otherwise time as one iteration and size the repetitions from.  Every case gets it,
      * so all implementations start from the same warm state. */
-    const fz_kernels *runtime = fz_kernels_for(fz_isa());
+    const fz_kernels *runtime = kernels_for(fz_isa());
     if (c->table)
-        fz_kernels_override(c->table);
+        kernels_override(c->table);
     run_kernel(c);
-    fz_counter_reset(c->p->flops);
+    counter_reset(c->p->flops);
     double iters = 0;
     while (fzb_keep_running(s)) {
         run_kernel(c);
         iters++;
     }
     if (c->table)
-        fz_kernels_override(runtime);
+        kernels_override(runtime);
     if (!c->ref && iters > 0)
-        c->flops_executed = (double)fz_counter_total(c->p->flops) / iters;
+        c->flops_executed = (double)counter_total(c->p->flops) / iters;
     fzb_counter(s, "FLOPS", kernel_flops(c), FZB_RATE);
     if (c->kind != GEMM)
         fzb_counter(s, "bytes", kernel_bytes(c), FZB_RATE);
@@ -173,7 +173,7 @@ static int build_cases(case_list *l, pool *p, bool quick)
         { "neon", "freezebench-neon" },
     };
     for (size_t i = 0; i < sizeof others / sizeof *others; i++) {
-        const fz_kernels *k = fz_kernels_for(others[i].isa);
+        const fz_kernels *k = kernels_for(others[i].isa);
         if (k && strcmp(others[i].isa, fz_isa()) != 0)
             impls[n_impls++] = (impl){ others[i].impl, NULL, k };
     }
@@ -244,21 +244,21 @@ static int pool_alloc(pool *p, const case_list *l)
     }
     /* On 64-byte lines, as the trainer's tensors and PyTorch's are: operands straddling
      * lines slow every implementation's packing (kernels_gemm covers misaligned ones). */
-    p->a = fz_alloc_floats(a);
-    p->b = fz_alloc_floats(b);
-    p->c = fz_alloc_floats(c);
-    p->flops = fz_aligned_calloc(_Alignof(fz_counter), 1, sizeof *p->flops);
+    p->a = alloc_floats(a);
+    p->b = alloc_floats(b);
+    p->c = alloc_floats(c);
+    p->flops = aligned_calloc(_Alignof(fz_counter), 1, sizeof *p->flops);
     if (!p->a || !p->b || !p->c || !p->flops)
         return -1;
     /* Small values of both signs: ReLU takes both branches, nothing overflows or turns
      * denormal while the SGD case runs for seconds. */
     fz_rng r;
-    fz_rng_seed(&r, 88172645463325252ull);
+    rng_seed(&r, 88172645463325252ull);
     float *bufs[3] = { p->a, p->b, p->c };
     size_t sizes[3] = { a, b, c };
     for (int j = 0; j < 3; j++)
         for (size_t i = 0; i < sizes[j]; i++)
-            bufs[j][i] = fz_rng_uniform(&r, -0.5f, 0.5f);
+            bufs[j][i] = rng_uniform(&r, -0.5f, 0.5f);
     return 0;
 }
 

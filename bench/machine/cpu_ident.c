@@ -18,7 +18,7 @@ static void append_word(char *list, size_t size, const char *word)
 /* One /proc/cpuinfo key's value (the library's parser): 0, or -1 if no line has one. */
 static int cpuinfo_one(const char *key, char *out, size_t size)
 {
-    return fz_cpuinfo_value((const char *const[]){ key, NULL }, out, size) ? 0 : -1;
+    return cpuinfo_value((const char *const[]){ key, NULL }, out, size) ? 0 : -1;
 }
 
 #if defined(__x86_64__) || defined(__i386__)

@@ -25,7 +25,7 @@ void fzb_cpu_ident_get(fzb_cpu_ident *id);
 
 /* True when the CPU executes AVX-512F and the OS saves the opmask and ZMM registers
  * (XCR0 bits 5-7): whether the 512-bit FMA probe may run.  simd/cpu.h's
- * fz_cpu_has_avx512 asks more (VL, BW, DQ, for the kernels); the probe needs only F. */
+ * cpu_has_avx512 asks more (VL, BW, DQ, for the kernels); the probe needs only F. */
 bool fzb_cpu_has_avx512f(void);
 
 #endif

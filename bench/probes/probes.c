@@ -74,7 +74,7 @@ static const peak_loop peak_loops[] = {
     { "avx512", fzb_fma_loop_avx512, fzb_cpu_has_avx512f },
 #endif
 #if defined(FZB_HAVE_AVX2_PROBE)
-    { "avx2", fzb_fma_loop_avx2, fz_cpu_has_avx2_fma },
+    { "avx2", fzb_fma_loop_avx2, cpu_has_avx2_fma },
 #endif
 #if defined(__aarch64__)
     { "neon", fzb_fma_loop_neon, always },
@@ -114,11 +114,11 @@ static void bench_peak(fzb_state *s, void *user)
 {
     const probe *pr = user;
     uint64_t flops = 0;
-    double t0 = fz_now();
+    double t0 = clock_now();
     while (fzb_keep_running(s))
         flops = pr->peak->loop(ROUNDS);
     fzb_counter(s, "FLOPS", (double)flops, FZB_RATE);
-    count_repetition(pr, fz_now() - t0);
+    count_repetition(pr, clock_now() - t0);
 }
 
 static void triad(float *a, const float *b, const float *c, size_t n)
@@ -146,12 +146,12 @@ static void bench_triad(fzb_state *s, void *user)
         triad(p->a, p->b, p->c, p->n);
         p->touched = true;
     }
-    double t0 = fz_now();
+    double t0 = clock_now();
     while (fzb_keep_running(s))
         triad(p->a, p->b, p->c, p->n);
     /* STREAM's convention: two reads and one write per element, write-allocate not counted. */
     fzb_counter(s, "bytes", 3.0 * sizeof(float) * (double)p->n, FZB_RATE);
-    count_repetition(pr, fz_now() - t0);
+    count_repetition(pr, clock_now() - t0);
 }
 
 size_t fzb_probe_triad_array_bytes(size_t l3_bytes, bool quick)
@@ -184,7 +184,7 @@ fzb_probes *fzb_probes_register(const fzb_probe_options *opt)
 {
     fzb_probes *p = calloc(1, sizeof *p);
     if (!p) {
-        fz_set_error(FZ_ENOMEM, "probes: out of memory");
+        set_error(FZ_ENOMEM, "probes: out of memory");
         return NULL;
     }
     p->opt = *opt;
@@ -192,12 +192,12 @@ fzb_probes *fzb_probes_register(const fzb_probe_options *opt)
     p->n = bytes / sizeof(float);
     /* All three now, before anything is measured: a failure is one clear error rather
      * than a half-allocated probe inside the run. */
-    p->a = fz_alloc_floats(p->n);
-    p->b = p->a ? fz_alloc_floats(p->n) : NULL;
-    p->c = p->b ? fz_alloc_floats(p->n) : NULL;
+    p->a = alloc_floats(p->n);
+    p->b = p->a ? alloc_floats(p->n) : NULL;
+    p->c = p->b ? alloc_floats(p->n) : NULL;
     if (!p->c) {
         char each[FZB_UNIT_TEXT], all[FZB_UNIT_TEXT];
-        fz_set_error(FZ_ENOMEM, FZB_PROBE_BANDWIDTH ": out of memory for its 3 arrays of %s "
+        set_error(FZ_ENOMEM, FZB_PROBE_BANDWIDTH ": out of memory for its 3 arrays of %s "
                      "(%s in all)", fzb_fmt_bytes(each, sizeof each, (double)bytes),
                      fzb_fmt_bytes(all, sizeof all, 3.0 * (double)bytes));
         fzb_probes_free(p);
@@ -216,7 +216,7 @@ fzb_probes *fzb_probes_register(const fzb_probe_options *opt)
         goto registered_twice;
     return p;
 registered_twice:
-    fz_set_error(FZ_EINVAL, "probes: registered twice");
+    set_error(FZ_EINVAL, "probes: registered twice");
     fzb_probes_free(p);
     return NULL;
 }

@@ -60,7 +60,7 @@ fz_status fzb_csv_add_row(fzb_csv *t, const char *const *fields)
         size_t cap = t->cap_rows ? 2 * t->cap_rows : 16;
         char **f = realloc(t->fields, cap * t->n_columns * sizeof *f);
         if (!f)
-            return fz_set_error(FZ_ENOMEM, "fzb_csv_add_row: out of memory for %zu rows", cap);
+            return set_error(FZ_ENOMEM, "fzb_csv_add_row: out of memory for %zu rows", cap);
         t->fields = f;
         t->cap_rows = cap;
     }
@@ -69,7 +69,7 @@ fz_status fzb_csv_add_row(fzb_csv *t, const char *const *fields)
         if (!(row[c] = dup_or_empty(fields[c]))) {
             while (c--)
                 free(row[c]);
-            return fz_set_error(FZ_ENOMEM, "fzb_csv_add_row: out of memory for a field");
+            return set_error(FZ_ENOMEM, "fzb_csv_add_row: out of memory for a field");
         }
     }
     t->n_rows++;
@@ -124,12 +124,12 @@ static fz_status write_table(FILE *f, void *ctx)
     put_row(f, t->columns, t->n_columns);
     for (size_t r = 0; r < t->n_rows; r++)
         put_row(f, t->fields + r * t->n_columns, t->n_columns);
-    return FZ_OK;   /* fz_file_replace checks the stream's errors when it flushes */
+    return FZ_OK;   /* file_replace checks the stream's errors when it flushes */
 }
 
 fz_status fzb_csv_write(const fzb_csv *t, const char *path)
 {
-    return fz_file_replace(path, write_table, (void *)t);
+    return file_replace(path, write_table, (void *)t);
 }
 
 /* ---- reading ------------------------------------------------------------------- */
@@ -253,17 +253,17 @@ fz_status fzb_csv_parse(const char *text, size_t len, const char *what, fzb_csv 
      * line end was cut (a full disk, a killed copy): its last field may be a number
      * missing digits ("1024" read as "1"), which nothing later could tell. */
     if (len == 0)
-        return fz_set_error(FZ_EFORMAT, "fzb_csv_read: %s is empty: no header row", what);
+        return set_error(FZ_EFORMAT, "fzb_csv_read: %s is empty: no header row", what);
     if (memchr(text, '\0', len))
-        return fz_set_error(FZ_EFORMAT, "fzb_csv_read: %s holds a NUL byte at offset %zu: "
+        return set_error(FZ_EFORMAT, "fzb_csv_read: %s holds a NUL byte at offset %zu: "
                             "not a CSV text file", what,
                             (size_t)((const char *)memchr(text, '\0', len) - text));
     if (text[len - 1] != '\n')
-        return fz_set_error(FZ_EFORMAT, "fzb_csv_read: %s is truncated: its last record "
+        return set_error(FZ_EFORMAT, "fzb_csv_read: %s is truncated: its last record "
                             "has no line end", what);
     char *copy = malloc(len + 1);   /* parse_record reads up to a NUL */
     if (!copy)
-        return fz_set_error(FZ_ENOMEM, "fzb_csv_read: out of memory reading %s", what);
+        return set_error(FZ_ENOMEM, "fzb_csv_read: out of memory reading %s", what);
     memcpy(copy, text, len);
     copy[len] = '\0';
     fz_status st = FZ_OK;
@@ -283,7 +283,7 @@ fz_status fzb_csv_parse(const char *text, size_t len, const char *what, fzb_csv 
         if ((rc = parse_record(&p, &l)) != 0)
             break;
         if (l.n != t->n_columns) {
-            st = fz_set_error(FZ_EFORMAT, "fzb_csv_read: %s record %zu has %zu fields, the "
+            st = set_error(FZ_EFORMAT, "fzb_csv_read: %s record %zu has %zu fields, the "
                               "header %zu", what, line, l.n, t->n_columns);
             break;
         }
@@ -291,9 +291,9 @@ fz_status fzb_csv_parse(const char *text, size_t len, const char *what, fzb_csv 
             break;
     }
     if (rc == -1)
-        st = fz_set_error(FZ_ENOMEM, "fzb_csv_read: out of memory reading %s", what);
+        st = set_error(FZ_ENOMEM, "fzb_csv_read: out of memory reading %s", what);
     else if (rc == -2)
-        st = fz_set_error(FZ_EFORMAT, "fzb_csv_read: %s is truncated: it ends inside a "
+        st = set_error(FZ_EFORMAT, "fzb_csv_read: %s is truncated: it ends inside a "
                           "quoted field", what);
     for (size_t i = 0; i < l.n; i++)
         free(l.v[i]);
@@ -312,7 +312,7 @@ fz_status fzb_csv_read(const char *path, fzb_csv **out)
     size_t len = 0;
     char *text = slurp(path, &len);
     if (!text)
-        return fz_set_error(FZ_EIO, "fzb_csv_read: cannot read %s: %s", path, strerror(errno));
+        return set_error(FZ_EIO, "fzb_csv_read: cannot read %s: %s", path, strerror(errno));
     fz_status st = fzb_csv_parse(text, len, path, out);
     free(text);
     return st;

@@ -17,11 +17,11 @@ fz_status fzb_publish_check_path(const char *path)
 {
     /* The library's own rule for outputs; here a refusal is the user's to fix before any
      * measuring (exit 2), so it is reported as a bad argument. */
-    if (fz_file_check_output(path) == FZ_OK)
+    if (file_check_output(path) == FZ_OK)
         return FZ_OK;
-    char why[1024];   /* the message buffer is the one fz_set_error writes into */
+    char why[1024];   /* the message buffer is the one set_error writes into */
     snprintf(why, sizeof why, "%s", fz_last_error());
-    return fz_set_error(FZ_EINVAL, "%s", why);
+    return set_error(FZ_EINVAL, "%s", why);
 }
 
 /* An advisory lock on a file beside the output (the output itself is replaced by rename,
@@ -29,13 +29,13 @@ fz_status fzb_publish_check_path(const char *path)
  * PID, so a refused run can name it. */
 static fz_status take_lock(fzb_publish *p)
 {
-    size_t dl = fz_path_dir_len(p->path);
+    size_t dl = path_dir_len(p->path);
     snprintf(p->lock_path, sizeof p->lock_path, "%.*s.%s.lock", (int)dl, p->path,
              p->path + dl);
     for (int attempt = 0; attempt < 8; attempt++) {
         int fd = open(p->lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
         if (fd < 0)
-            return fz_set_error(FZ_EIO, "cannot create the lock file %s: %s", p->lock_path,
+            return set_error(FZ_EIO, "cannot create the lock file %s: %s", p->lock_path,
                                 strerror(errno));
         if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
             char pid[32] = "";
@@ -43,7 +43,7 @@ static fz_status take_lock(fzb_publish *p)
             pid[n > 0 ? n : 0] = '\0';
             pid[strcspn(pid, "\n")] = '\0';
             close(fd);
-            return fz_set_error(FZ_EINVAL, "%s is being written by another run (process %s, "
+            return set_error(FZ_EINVAL, "%s is being written by another run (process %s, "
                                 "lock %s); wait for it, or write another file", p->path,
                                 pid[0] ? pid : "unknown", p->lock_path);
         }
@@ -62,7 +62,7 @@ static fz_status take_lock(fzb_publish *p)
         }
         close(fd);
     }
-    return fz_set_error(FZ_EIO, "cannot take the lock %s (it keeps being replaced)",
+    return set_error(FZ_EIO, "cannot take the lock %s (it keeps being replaced)",
                         p->lock_path);
 }
 
@@ -95,9 +95,9 @@ fz_status fzb_publish_begin(fzb_publish *p, const fzb_publish_opts *o,
     p->lock_fd = -1;
     p->lock_path[0] = '\0';
     if (o->append && o->overwrite)
-        return fz_set_error(FZ_EINVAL, "--append and --overwrite contradict each other");
+        return set_error(FZ_EINVAL, "--append and --overwrite contradict each other");
     if (!o->allow_dirty && fzb_revision_is_dirty(ctx->machine.git_revision))
-        return fz_set_error(FZ_EINVAL, "refusing to write results from a build of a tree with "
+        return set_error(FZ_EINVAL, "refusing to write results from a build of a tree with "
                             "uncommitted changes (git_revision %s): a published number must "
                             "name the code that made it.  Commit and rebuild, or pass "
                             "--allow-dirty (the rows keep the -dirty revision, and the report "
@@ -112,7 +112,7 @@ fz_status fzb_publish_begin(fzb_publish *p, const fzb_publish_opts *o,
     bool exists = access(p->path, F_OK) == 0;
     if (exists && !o->append && !o->overwrite) {
         if (o->output)
-            return fz_set_error(FZ_EINVAL, "%s exists; --append adds to it, --overwrite "
+            return set_error(FZ_EINVAL, "%s exists; --append adds to it, --overwrite "
                                 "replaces it", p->path);
         char published[1024], stamp[32];
         snprintf(published, sizeof published, "%s", p->path);
@@ -125,7 +125,7 @@ fz_status fzb_publish_begin(fzb_publish *p, const fzb_publish_opts *o,
          * earlier one's file. */
         for (int k = 2; access(p->path, F_OK) == 0; k++) {
             if (k > 999)
-                return fz_set_error(FZ_EIO, "%s and 998 numbered names after it exist",
+                return set_error(FZ_EIO, "%s and 998 numbered names after it exist",
                                     p->path);
             snprintf(stamp + len, sizeof stamp - len, "-%d", k);
             default_path(p->path, sizeof p->path, o, ctx, stamp);

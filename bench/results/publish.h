@@ -60,7 +60,7 @@ void fzb_publish_end(fzb_publish *p);
 /* Whether a git_revision names a build from a tree with uncommitted changes. */
 bool fzb_revision_is_dirty(const char *git_revision);
 
-/* FZ_OK if `path` can take an output (fz_file_check_output, src/io/replace.h: absent
+/* FZ_OK if `path` can take an output (file_check_output, src/io/replace.h: absent
  * or a regular file, in a directory that takes new files); else FZ_EINVAL naming the
  * reason. */
 fz_status fzb_publish_check_path(const char *path);

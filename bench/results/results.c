@@ -84,7 +84,7 @@ static fz_status check_same_machine(const fzb_csv *old, const char *path,
                          .phase = "" };
     if (!mine || fzb_result_add(mine, ctx, &probe) != FZ_OK) {
         fzb_csv_free(mine);
-        return fz_set_error(FZ_ENOMEM, "appending to %s: out of memory", path);
+        return set_error(FZ_ENOMEM, "appending to %s: out of memory", path);
     }
     fz_status st = FZ_OK;
     for (size_t r = 0; r < fzb_csv_rows(old) && st == FZ_OK; r++) {
@@ -92,7 +92,7 @@ static fz_status check_same_machine(const fzb_csv *old, const char *path,
             size_t col = fzb_csv_column(old, machine_identity[k]);
             const char *theirs = fzb_csv_field(old, r, col), *ours = fzb_csv_field(mine, 0, col);
             if (strcmp(theirs, ours) != 0) {
-                st = fz_set_error(FZ_EINVAL, "refusing to append to %s: row %zu was measured "
+                st = set_error(FZ_EINVAL, "refusing to append to %s: row %zu was measured "
                                   "on another machine (%s '%s', here '%s'); write another "
                                   "file, or pass --force to mix machines in one file",
                                   path, r + 2, machine_identity[k], theirs, ours);
@@ -114,14 +114,14 @@ fz_status fzb_result_table_append_file(fzb_csv *table, const char *path,
     if (st != FZ_OK)
         return st;
     if (fzb_csv_columns(old) != fzb_result_n_columns) {
-        st = fz_set_error(FZ_EFORMAT, "refusing to append to %s: it has %zu columns, schema "
+        st = set_error(FZ_EFORMAT, "refusing to append to %s: it has %zu columns, schema "
                           "version %d has %zu", path, fzb_csv_columns(old), FZB_SCHEMA_VERSION,
                           fzb_result_n_columns);
         goto done;
     }
     for (size_t c = 0; c < fzb_result_n_columns; c++) {
         if (strcmp(fzb_csv_column_name(old, c), fzb_result_columns[c]) != 0) {
-            st = fz_set_error(FZ_EFORMAT, "refusing to append to %s: its column %zu is '%s', "
+            st = set_error(FZ_EFORMAT, "refusing to append to %s: its column %zu is '%s', "
                               "schema version %d has '%s' there", path, c + 1,
                               fzb_csv_column_name(old, c), FZB_SCHEMA_VERSION,
                               fzb_result_columns[c]);
@@ -133,13 +133,13 @@ fz_status fzb_result_table_append_file(fzb_csv *table, const char *path,
     size_t vcol = fzb_csv_column(old, "schema_version");
     const char **fields = malloc(fzb_result_n_columns * sizeof *fields);
     if (!fields) {
-        st = fz_set_error(FZ_ENOMEM, "appending to %s: out of memory", path);
+        st = set_error(FZ_ENOMEM, "appending to %s: out of memory", path);
         goto done;
     }
     /* Every row is checked before any is copied, so a refusal adds nothing. */
     for (size_t r = 0; r < fzb_csv_rows(old) && st == FZ_OK; r++)
         if (strcmp(fzb_csv_field(old, r, vcol), version) != 0)
-            st = fz_set_error(FZ_EFORMAT, "refusing to append to %s: row %zu has schema "
+            st = set_error(FZ_EFORMAT, "refusing to append to %s: row %zu has schema "
                               "version '%s', this program writes %s", path, r + 2,
                               fzb_csv_field(old, r, vcol), version);
     if (st == FZ_OK && same_machine)
@@ -268,7 +268,7 @@ fz_status fzb_result_add(fzb_csv *table, const fzb_context *c, const fzb_result 
     set_num(&b, "time_median_ci_high_s", have ? r->time_median_ci.hi : NAN);
     char *samples = have ? samples_text(r->samples, (size_t)r->repetitions) : NULL;
     if (have && !samples)
-        return fz_set_error(FZ_ENOMEM, "results: out of memory for %d samples",
+        return set_error(FZ_ENOMEM, "results: out of memory for %d samples",
                             r->repetitions);
     set_text(&b, "time_samples_s", samples);
     set_num(&b, "gflops", gflops);

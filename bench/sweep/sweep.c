@@ -25,11 +25,11 @@ fz_status fzb_sweep_set_spec(bench_model *bm, const char *spec)
         s = fz_freeze(bm->m, spec);
     bm->current_spec = s == FZ_OK ? spec : NULL;
     if (s == FZ_OK && fz_trainable_elements(bm->m) == 0)
-        s = fz_set_error(FZ_EINVAL, "freezes every parameter: nothing to train");
+        s = set_error(FZ_EINVAL, "freezes every parameter: nothing to train");
     return s;
 }
 
-/* The library's message of the call that just failed, copied: fz_set_error formats into
+/* The library's message of the call that just failed, copied: set_error formats into
  * the very buffer fz_last_error() returns, so passing it as an argument would overwrite
  * the cause while it is being read (the message repeats its own start instead). */
 typedef struct { char text[512]; } cause;
@@ -48,7 +48,7 @@ static fz_status model_init(bench_model *bm, const fzb_model_arg *arg, size_t ba
     bm->batch = batch;
     bm->m = fz_mlp_create(arg->widths, arg->n_widths, 42);
     if (!bm->m && ranks <= 1)
-        return fz_set_error(FZ_ENOMEM, "cannot create model %s: %s", arg->name,
+        return set_error(FZ_ENOMEM, "cannot create model %s: %s", arg->name,
                             last_cause().text);
     if (ranks > 1) {   /* collective; the trainer is the rank's own, at batch/ranks rows */
         /* Called even without a model: fz_dp_create is where the ranks agree, so a rank
@@ -57,41 +57,41 @@ static fz_status model_init(bench_model *bm, const fzb_model_arg *arg, size_t ba
         cause model_cause = bm->m ? (cause){ "" } : last_cause();
         bm->dp = fz_dp_create(bm->m, batch, sgd, NULL);
         if (!bm->m)
-            return fz_set_error(FZ_ENOMEM, "cannot create model %s: %s", arg->name,
+            return set_error(FZ_ENOMEM, "cannot create model %s: %s", arg->name,
                                 model_cause.text);
         if (!bm->dp)
-            return fz_set_error(FZ_EINVAL, "model %s at batch %zu: %s", arg->name, batch,
+            return set_error(FZ_EINVAL, "model %s at batch %zu: %s", arg->name, batch,
                                 last_cause().text);
         bm->t = fz_dp_trainer(bm->dp);
     } else {
         bm->t = fz_trainer_create(bm->m, batch, sgd);
         if (!bm->t)
-            return fz_set_error(FZ_ENOMEM, "model %s at batch %zu: %s", arg->name, batch,
+            return set_error(FZ_ENOMEM, "model %s at batch %zu: %s", arg->name, batch,
                                 last_cause().text);
     }
     size_t in = arg->widths[0], out = arg->widths[arg->n_widths - 1];
     /* The caller's x and y on 64-byte lines, as the trainer's own buffers and PyTorch's
      * tensors are (src/core/align.h says why it matters). */
-    bm->x = fz_alloc_floats(batch * in);
-    bm->y = fz_alloc_floats(batch * out);
+    bm->x = alloc_floats(batch * in);
+    bm->y = alloc_floats(batch * out);
     if (!bm->x || !bm->y)
-        return fz_set_error(FZ_ENOMEM, "out of memory for model %s's inputs and targets at "
+        return set_error(FZ_ENOMEM, "out of memory for model %s's inputs and targets at "
                             "batch %zu", arg->name, batch);
-    fz_rng_fill(bm->x, batch * in, 1, -1.0f, 1.0f);
-    fz_rng_fill(bm->y, batch * out, 2, -1.0f, 1.0f);
+    rng_fill(bm->x, batch * in, 1, -1.0f, 1.0f);
+    rng_fill(bm->y, batch * out, 2, -1.0f, 1.0f);
     if (n_epoch == 0)
         return FZ_OK;
     if (n_epoch < batch)
-        return fz_set_error(FZ_EINVAL, "--epoch-samples %zu: fewer than model %s's batch of "
+        return set_error(FZ_EINVAL, "--epoch-samples %zu: fewer than model %s's batch of "
                             "%zu", n_epoch, arg->name, batch);
     bm->n_epoch = n_epoch;
-    bm->ex = fz_alloc_floats(n_epoch * in);
-    bm->ey = fz_alloc_floats(n_epoch * out);
+    bm->ex = alloc_floats(n_epoch * in);
+    bm->ey = alloc_floats(n_epoch * out);
     if (!bm->ex || !bm->ey)
-        return fz_set_error(FZ_ENOMEM, "out of memory for %zu epoch samples of model %s",
+        return set_error(FZ_ENOMEM, "out of memory for %zu epoch samples of model %s",
                             n_epoch, arg->name);
-    fz_rng_fill(bm->ex, n_epoch * in, 3, -1.0f, 1.0f);
-    fz_rng_fill(bm->ey, n_epoch * out, 4, -1.0f, 1.0f);
+    rng_fill(bm->ex, n_epoch * in, 3, -1.0f, 1.0f);
+    rng_fill(bm->ey, n_epoch * out, 4, -1.0f, 1.0f);
     return FZ_OK;
 }
 
@@ -170,7 +170,7 @@ fz_status fzb_sweep_create_ranks(const fzb_sweep_args *a, int cores, FILE *notes
         return FZ_ENOMEM;
     fzb_sweep *s = calloc(1, sizeof *s);
     if (!s)
-        return fz_set_error(FZ_ENOMEM, "out of memory creating the sweep");
+        return set_error(FZ_ENOMEM, "out of memory creating the sweep");
     for (size_t i = 0; i < a->n_threads; i++) {
         int t = a->threads[i] == 0 ? cores : a->threads[i];
         bool seen = false;
@@ -189,7 +189,7 @@ fz_status fzb_sweep_create_ranks(const fzb_sweep_args *a, int cores, FILE *notes
                         sizeof *s->configs);
     if (!s->models || !s->configs) {
         fzb_sweep_free(s);
-        return fz_set_error(FZ_ENOMEM, "out of memory for the sweep's models and "
+        return set_error(FZ_ENOMEM, "out of memory for the sweep's models and "
                             "configurations");
     }
     bool spec_used[FZB_SWEEP_MAX] = { true };   /* none always fits */
@@ -242,7 +242,7 @@ fz_status fzb_sweep_create_ranks(const fzb_sweep_args *a, int cores, FILE *notes
     for (size_t si = 0; !a->fit_default_specs && si < a->n_specs; si++) {
         if (!spec_used[si]) {
             fzb_sweep_free(s);
-            return fz_set_error(FZ_EINVAL, "--spec '%s': fits none of the models (%s)",
+            return set_error(FZ_EINVAL, "--spec '%s': fits none of the models (%s)",
                                 a->specs[si], why_not[si]);
         }
     }
@@ -274,7 +274,7 @@ static fz_status prepare(config *c)
         return s;
     fz_set_threads(c->threads);
     if (fz_get_threads() != c->threads)
-        return fz_set_error(FZ_EINVAL, "asked for %d threads, the team has %d",
+        return set_error(FZ_EINVAL, "asked for %d threads, the team has %d",
                             c->threads, fz_get_threads());
     return fz_train_step(bm->t, bm->x, bm->y, NULL);
 }
@@ -287,7 +287,7 @@ void fzb_sweep_repetition_done(void *sweep)
     if (!s->progress || s->reps_done == s->reps_expected)
         return;
     s->reps_done++;
-    double t = fz_now();
+    double t = clock_now();
     if (t - s->t_printed < 2.0 && s->reps_done < s->reps_expected)
         return;
     s->t_printed = t;
@@ -335,7 +335,7 @@ static void bench_epoch(fzb_state *st, config *c)
             skip_with_error(st, c);
             return;
         }
-    double t0 = fz_now();
+    double t0 = clock_now();
     while (fzb_keep_running(st)) {
         if (fz_epoch_run(bm->t, bm->ex, bm->ey, bm->n_epoch, NULL, &o, &es) != FZ_OK) {
             skip_with_error(st, c);
@@ -350,7 +350,7 @@ static void bench_epoch(fzb_state *st, config *c)
     c->frozen = fz_frozen_elements(bm->m);
     c->ran = true;
     fzb_counter(st, "threads", fz_get_threads(), FZB_PLAIN);
-    count_repetition(c, fz_now() - t0, false);
+    count_repetition(c, clock_now() - t0, false);
 }
 
 static void bench_config(fzb_state *st, void *user)
@@ -365,7 +365,7 @@ static void bench_config(fzb_state *st, void *user)
         bench_epoch(st, c);
         return;
     }
-    double fwd = 0, bwd = 0, opt = 0, t0 = fz_now();
+    double fwd = 0, bwd = 0, opt = 0, t0 = clock_now();
     while (fzb_keep_running(st)) {
         if (fz_train_step(bm->t, bm->x, bm->y, NULL) != FZ_OK) {
             skip_with_error(st, c);
@@ -389,19 +389,19 @@ static void bench_config(fzb_state *st, void *user)
     fzb_counter(st, "opt_s", opt, FZB_PER_ITER);
     fzb_counter(st, "threads", fz_get_threads(), FZB_PLAIN);
     fzb_counter(st, "FLOPS", c->planned.fwd + c->planned.bwd + c->planned.opt, FZB_RATE);
-    count_repetition(c, fz_now() - t0, false);
+    count_repetition(c, clock_now() - t0, false);
 }
 
 fz_status fzb_sweep_register(fzb_sweep *s, const fzb_sweep_args *a)
 {
     s->min_time = a->min_time;
-    s->t_start = fz_now();   /* the run starts right after the registrations */
+    s->t_start = clock_now();   /* the run starts right after the registrations */
     s->reps_expected += s->n_configs * (size_t)a->repetitions;
     for (size_t i = 0; i < s->n_configs; i++) {
         fzb_bench *b = fzb_register(s->configs[i].name, bench_config, &s->configs[i], NULL,
                                     NULL, 0);
         if (!b)
-            return fz_set_error(FZ_EINVAL, "benchmark '%s' registered twice "
+            return set_error(FZ_EINVAL, "benchmark '%s' registered twice "
                                 "(a repeated --model, --batch, --threads or --spec?)",
                                 s->configs[i].name);
         fzb_set_repetitions(b, a->repetitions);
@@ -434,7 +434,7 @@ fz_status fzb_sweep_keep_samples(config *c, int phase, const double *v, size_t n
     free(c->samples[phase]);
     c->samples[phase] = malloc(n * sizeof *v);
     if (!c->samples[phase])
-        return fz_set_error(FZ_ENOMEM, "out of memory for %zu samples", n);
+        return set_error(FZ_ENOMEM, "out of memory for %zu samples", n);
     memcpy(c->samples[phase], v, n * sizeof *v);
     fzb_result r = { 0 };
     fzb_result_set_samples(&r, v, n);
@@ -452,7 +452,7 @@ static fz_status collect_times(config *c, const fzb_results *r)
     static const char *const counter[N_PHASES] = { "fwd_s", "bwd_s", "opt_s", NULL };
     double *v = malloc((r->n ? r->n : 1) * sizeof *v);
     if (!v)
-        return fz_set_error(FZ_ENOMEM, "out of memory collecting %zu runs' times", r->n);
+        return set_error(FZ_ENOMEM, "out of memory collecting %zu runs' times", r->n);
     c->reps = 0;
     fz_status st = FZ_OK;
     for (int p = 0; p < N_PHASES && st == FZ_OK; p++) {

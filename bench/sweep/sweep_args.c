@@ -59,7 +59,7 @@ const char fzb_sweep_usage[] =
 static int parse_size(const char *s, size_t lo, size_t hi, size_t *out)
 {
     uint64_t v;
-    if (!fz_parse_whole(s, lo, hi, &v))
+    if (!parse_whole(s, lo, hi, &v))
         return -1;
     *out = (size_t)v;
     return 0;
@@ -72,23 +72,23 @@ fz_status fzb_parse_model(const char *text, fzb_model_arg *m)
     size_t len = at ? (size_t)(at - text) : strlen(text);
     m->batch = 64;
     if (at && parse_size(at + 1, 1, 1 << 20, &m->batch))
-        return fz_set_error(FZ_EINVAL, "--model '%s': the batch after @ must be a whole "
+        return set_error(FZ_EINVAL, "--model '%s': the batch after @ must be a whole "
                             "number from 1 to %d", text, 1 << 20);
     if (len == 0 || len >= sizeof m->name)
-        return fz_set_error(FZ_EINVAL, "--model '%s': expected widths such as 10,5,1 or "
+        return set_error(FZ_EINVAL, "--model '%s': expected widths such as 10,5,1 or "
                             "1024x9 (at most %zu characters)", text, sizeof m->name - 1);
     memcpy(m->name, text, len);
     char item[96];
     for (const char *p = m->name; *p;) {
         size_t n = strcspn(p, ",");
         if (n == 0 || n >= sizeof item)
-            return fz_set_error(FZ_EINVAL, "--model '%s': empty or overlong width item",
+            return set_error(FZ_EINVAL, "--model '%s': empty or overlong width item",
                                 text);
         memcpy(item, p, n);
         item[n] = '\0';
         p += n + (p[n] == ',');
         if (p[-1] == ',' && *p == '\0')
-            return fz_set_error(FZ_EINVAL, "--model '%s': trailing comma", text);
+            return set_error(FZ_EINVAL, "--model '%s': trailing comma", text);
         size_t width, repeat = 1;
         char *x = strchr(item, 'x');
         if (x)
@@ -97,18 +97,18 @@ fz_status fzb_parse_model(const char *text, fzb_model_arg *m)
             || (x && parse_size(x + 1, 1, FZB_SWEEP_MAX_WIDTHS, &repeat))) {
             if (x)
                 *x = 'x';
-            return fz_set_error(FZ_EINVAL, "--model '%s': '%s' is not a width W (1 to %d) "
+            return set_error(FZ_EINVAL, "--model '%s': '%s' is not a width W (1 to %d) "
                                 "or WxR (R copies, 1 to %d)", text, item, 1 << 16,
                                 FZB_SWEEP_MAX_WIDTHS);
         }
         if (m->n_widths + repeat > FZB_SWEEP_MAX_WIDTHS)
-            return fz_set_error(FZ_EINVAL, "--model '%s': more than %d widths", text,
+            return set_error(FZ_EINVAL, "--model '%s': more than %d widths", text,
                                 FZB_SWEEP_MAX_WIDTHS);
         for (size_t r = 0; r < repeat; r++)
             m->widths[m->n_widths++] = width;
     }
     if (m->n_widths < 2)
-        return fz_set_error(FZ_EINVAL, "--model '%s': a model needs at least two widths "
+        return set_error(FZ_EINVAL, "--model '%s': a model needs at least two widths "
                             "(inputs and outputs), e.g. 10,1 or 1024x2", text);
     return FZ_OK;
 }
@@ -119,7 +119,7 @@ static fz_status parse_list(const char *opt, const char *value, size_t lo, size_
 {
     char buf[256];
     if (strlen(value) >= sizeof buf || *value == '\0')
-        return fz_set_error(FZ_EINVAL, "%s '%s': expected a comma-separated list of numbers",
+        return set_error(FZ_EINVAL, "%s '%s': expected a comma-separated list of numbers",
                             opt, value);
     strcpy(buf, value);
     char *save = NULL;
@@ -127,16 +127,16 @@ static fz_status parse_list(const char *opt, const char *value, size_t lo, size_
     for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
         size_t v;
         if (parse_size(tok, lo, hi, &v))
-            return fz_set_error(FZ_EINVAL, "%s '%s': '%s' is not a whole number from %zu "
+            return set_error(FZ_EINVAL, "%s '%s': '%s' is not a whole number from %zu "
                                 "to %zu", opt, value, tok, lo, hi);
         if (*n == FZB_SWEEP_MAX)
-            return fz_set_error(FZ_EINVAL, "%s '%s': more than %d values in all", opt,
+            return set_error(FZ_EINVAL, "%s '%s': more than %d values in all", opt,
                                 value, FZB_SWEEP_MAX);
         list[(*n)++] = v;
         count++;
     }
     if (count == 0 || value[strlen(value) - 1] == ',' || value[0] == ',' || strstr(value, ",,"))
-        return fz_set_error(FZ_EINVAL, "%s '%s': expected a comma-separated list of numbers",
+        return set_error(FZ_EINVAL, "%s '%s': expected a comma-separated list of numbers",
                             opt, value);
     return FZ_OK;
 }
@@ -150,13 +150,13 @@ static fz_status check_spec(const char *spec, size_t layers)
         widths[i] = 1;
     fz_model *m = fz_mlp_create(widths, layers + 1, 1);
     if (!m)
-        return fz_set_error(FZ_ENOMEM, "--spec '%s': out of memory checking it", spec);
+        return set_error(FZ_ENOMEM, "--spec '%s': out of memory checking it", spec);
     fz_status s = fz_freeze(m, spec);
     fz_model_free(m);
     if (s == FZ_EINVAL) {
         char why[512];
         snprintf(why, sizeof why, "%s", fz_last_error());
-        return fz_set_error(FZ_EINVAL, "--spec '%s': %s", spec, why);
+        return set_error(FZ_EINVAL, "--spec '%s': %s", spec, why);
     }
     return FZ_OK;   /* a glob matching nothing here may match a wider-named model: later */
 }
@@ -207,7 +207,7 @@ static fz_status take_option(int opt, const char *v, void *ctx)
     case QUICK_PROBES: a->quick_probes = true; return FZ_OK;
     case 'm':
         if (a->n_models == FZB_SWEEP_MAX)
-            return fz_set_error(FZ_EINVAL, "--model '%s': more than %d models", v,
+            return set_error(FZ_EINVAL, "--model '%s': more than %d models", v,
                                 FZB_SWEEP_MAX);
         return fzb_parse_model(v, &a->models[a->n_models++]);
     case 'b':
@@ -216,22 +216,22 @@ static fz_status take_option(int opt, const char *v, void *ctx)
         return parse_list("--threads", v, 0, 256, st->th, &st->n_th);
     case 'e':
         if (parse_size(v, 1, (size_t)1 << 30, &a->epoch_samples))
-            return fz_set_error(FZ_EINVAL, "--epoch-samples '%s': not a whole number from 1 "
+            return set_error(FZ_EINVAL, "--epoch-samples '%s': not a whole number from 1 "
                                 "to 2^30", v);
         return FZ_OK;
     case 's':
         if (*v == '\0')
-            return fz_set_error(FZ_EINVAL, "--spec '': empty freeze spec");
+            return set_error(FZ_EINVAL, "--spec '': empty freeze spec");
         a->fit_default_specs = false;
         if (strcmp(v, "none") == 0)
             return FZ_OK;   /* always measured */
         if (a->n_specs == FZB_SWEEP_MAX)
-            return fz_set_error(FZ_EINVAL, "--spec '%s': more than %d specs", v,
+            return set_error(FZ_EINVAL, "--spec '%s': more than %d specs", v,
                                 FZB_SWEEP_MAX);
         a->specs[a->n_specs++] = v;
         return FZ_OK;
     }
-    return fz_set_error(FZ_EINVAL, "option %d: not handled", opt);   /* a bug, not input */
+    return set_error(FZ_EINVAL, "option %d: not handled", opt);   /* a bug, not input */
 }
 
 fz_status fzb_sweep_args_parse(int argc, char **argv, fzb_sweep_args *a)
@@ -348,7 +348,7 @@ fz_status fzb_sweep_check_memory(const fzb_sweep_args *a, int ranks, double usab
     fzb_fmt_bytes(need, sizeof need, most);
     fzb_fmt_bytes(all, sizeof all, total);
     fzb_fmt_bytes(have, sizeof have, usable_bytes);
-    return fz_set_error(FZ_ENOMEM, "--model %s at batch %zu needs at least %s (parameters, "
+    return set_error(FZ_ENOMEM, "--model %s at batch %zu needs at least %s (parameters, "
                         "gradients, momentum, activations%s), the whole sweep %s: more than "
                         "%s, %s; refused before allocating anything",
                         big->name, big_batch, need, a->epoch_samples ? ", epoch samples" : "",

@@ -51,7 +51,7 @@ static _Noreturn void die(const char *what)
 /* Every rank's decision (agree.h), with what this rank should say printed. */
 static int agree(int status, const char *msg, const fz_agree_value *v, size_t n)
 {
-    return fz_dp_agree_print("freeze_sweep", status, msg, v, n, "every rank must run the "
+    return dp_agree_print("freeze_sweep", status, msg, v, n, "every rank must run the "
                              "same configurations and steps");
 }
 
@@ -81,35 +81,35 @@ static void list_add(char *text, size_t size, const char *item)
 static size_t sweep_values(bool help, const fzb_sweep_args *a, fz_agree_value *v)
 {
     size_t n = 0;
-    fz_agree_text(&v[n++], "--help", help ? "given" : NULL);
+    agree_text(&v[n++], "--help", help ? "given" : NULL);
     if (help)
         return n;
     char text[1024] = "", item[128];
-    fz_agree_text(&v[n++], "--machine", a->machine ? "given" : NULL);
-    fz_agree_number(&v[n++], "--repetitions", (uint64_t)a->repetitions);
-    fz_agree_real(&v[n++], "--min-time", a->min_time, false);
-    fz_agree_number(&v[n++], "--epoch-samples", a->epoch_samples);
+    agree_text(&v[n++], "--machine", a->machine ? "given" : NULL);
+    agree_number(&v[n++], "--repetitions", (uint64_t)a->repetitions);
+    agree_real(&v[n++], "--min-time", a->min_time, false);
+    agree_number(&v[n++], "--epoch-samples", a->epoch_samples);
     for (size_t i = 0; i < a->n_models; i++) {
         snprintf(item, sizeof item, "%s@%zu", a->models[i].name, a->models[i].batch);
         list_add(text, sizeof text, item);
     }
-    fz_agree_text(&v[n++], "--model", text);
+    agree_text(&v[n++], "--model", text);
     text[0] = '\0';
     for (size_t i = 0; i < a->n_batches; i++) {
         snprintf(item, sizeof item, "%zu", a->batches[i]);
         list_add(text, sizeof text, item);
     }
-    fz_agree_text(&v[n++], "--batch", a->n_batches ? text : NULL);
+    agree_text(&v[n++], "--batch", a->n_batches ? text : NULL);
     text[0] = '\0';
     for (size_t i = 0; i < a->n_threads; i++) {
         snprintf(item, sizeof item, "%d", a->threads[i]);
         list_add(text, sizeof text, item);
     }
-    fz_agree_text(&v[n++], "--threads", text);
+    agree_text(&v[n++], "--threads", text);
     text[0] = '\0';
     for (size_t i = 0; !a->fit_default_specs && i < a->n_specs; i++)
         list_add(text, sizeof text, a->specs[i]);
-    fz_agree_text(&v[n++], "--spec", a->fit_default_specs ? NULL : text);
+    agree_text(&v[n++], "--spec", a->fit_default_specs ? NULL : text);
     return n;
 }
 
@@ -119,7 +119,7 @@ static void configs_value(const fzb_sweep *s, fz_agree_value *v)
 {
     uint64_t h = FZ_AGREE_HASH0;
     for (size_t i = 0; i < s->n_configs; i++)
-        h = fz_agree_hash(s->configs[i].name, strlen(s->configs[i].name) + 1, h);
+        h = agree_hash(s->configs[i].name, strlen(s->configs[i].name) + 1, h);
     char threads[16];   /* a long list is cut: the hash tells them apart */
     fzb_sweep_threads_text(s, threads, sizeof threads);
     v->what = "the configurations";
@@ -174,7 +174,7 @@ static void prepare(config *c)
         die(c->name);
     fz_set_threads(c->threads);
     if (fz_get_threads() != c->threads) {
-        fz_set_error(FZ_EINVAL, "asked for %d threads, the team has %d", c->threads,
+        set_error(FZ_EINVAL, "asked for %d threads, the team has %d", c->threads,
                      fz_get_threads());
         die(c->name);
     }
@@ -187,9 +187,9 @@ enum { M_STEP, M_FWD, M_BWD, M_OPT, M_COMM, M_HIDDEN, N_MEASURES };
 static void timed_step(config *c, double m[N_MEASURES])
 {
     MPI_Barrier(MPI_COMM_WORLD);
-    double t0 = fz_now();
+    double t0 = clock_now();
     dp_step(c);
-    m[M_STEP] = fz_now() - t0;
+    m[M_STEP] = clock_now() - t0;
     fz_times t = fz_times_last(c->bm->t);
     fz_dp_comm comm = fz_dp_comm_last(c->bm->dp);
     m[M_FWD] = t.fwd, m[M_BWD] = t.bwd, m[M_OPT] = t.opt;
@@ -228,7 +228,7 @@ static void repetition(config *c, samples *sm, int reps, double min_time)
         sm->hidden = malloc((size_t)reps * c->steps * sizeof *sm->hidden);
         if (!sm->rep[FWD] || !sm->rep[BWD] || !sm->rep[OPT] || !sm->rep[STEP] || !sm->comm ||
             !sm->hidden) {
-            fz_set_error(FZ_ENOMEM, "out of memory for %zu steps' times", c->steps);
+            set_error(FZ_ENOMEM, "out of memory for %zu steps' times", c->steps);
             die(c->name);
         }
     }
@@ -270,16 +270,16 @@ static void run_all(fzb_sweep *s, int reps, double min_time)
     size_t *order = malloc(n * sizeof *order);
     samples *sm = calloc(n, sizeof *sm);
     if (!order || !sm) {
-        fz_set_error(FZ_ENOMEM, "out of memory");
+        set_error(FZ_ENOMEM, "out of memory");
         die("freeze_sweep");
     }
     for (int r = 0; r < reps; r++) {
         fz_rng rng;
-        fz_rng_seed(&rng, 0x5eed0000u + (uint64_t)r);
+        rng_seed(&rng, 0x5eed0000u + (uint64_t)r);
         for (size_t i = 0; i < n; i++)
             order[i] = i;
         for (size_t i = n; i > 1; i--) {   /* Fisher-Yates, the same on every rank */
-            size_t j = (size_t)(fz_rng_next(&rng) % i), tmp = order[i - 1];
+            size_t j = (size_t)(rng_next(&rng) % i), tmp = order[i - 1];
             order[i - 1] = order[j];
             order[j] = tmp;
         }
@@ -392,7 +392,7 @@ static int sweep_main(const fzb_sweep_args *args)
     if (status == 0) {
         sweep->min_time = args->min_time;
         sweep->reps_expected = sweep->n_configs * (size_t)args->repetitions;
-        sweep->t_start = fz_now();
+        sweep->t_start = clock_now();
         run_all(sweep, args->repetitions, args->min_time);
     }
     if (status == 0 && rank == 0) {

@@ -121,7 +121,7 @@ static void sgemm_neon_8x12(size_t k, const float *a, size_t rsa, size_t csa,
         ukr_body(k, a, rsa, csa, b, c, ldc, mr, nr, ep, false);
 }
 
-FZ_PACKERS_FROM_PANELS(neon, fz_pack_panels)
+FZ_PACKERS_FROM_PANELS(neon, pack_panels)
 
 /* No transposed store: the small path's tall, narrow products run untransposed here. */
 FZ_SGEMM_KERNEL(fz_sgemm_neon_8x12, "sgemm_neon_8x12", sgemm_neon_8x12, neon,

@@ -19,7 +19,7 @@
  *     16 MiB gained 1.07-1.10×, 32 MiB nothing; 1024-wide layers are unchanged.
  * A product whose C does not fit in half the L2, or not in three quarters of it beside
  * the A block, reads and writes C from L3 once per K block, so there K blocks are made
- * deeper (fz_blocking_for_product): the KC×NR sliver of
+ * deeper (blocking_for_product): the KC×NR sliver of
  * B then lives in L2 (an eighth of it, at most 1024 deep) instead of L1, and MC shrinks
  * to keep the A block in half the L2.  On an Emerald Rapids core with the AVX-512 6×64
  * tile (L1-sized KC 128) this measured +6-7% at 1024³ and +3.5-4.5% at 1024×1024×256,
@@ -50,17 +50,17 @@ typedef struct { size_t kc, mc, nc; } fz_blocking;
 
 /* KC a multiple of 8 (at least 8), MC a multiple of MR, NC a multiple of NR (each at
  * least one tile).  mr, nr and elem_size must be >= 1. */
-fz_blocking fz_blocking_from_caches(fz_cache_sizes caches, size_t mr, size_t nr,
+fz_blocking blocking_from_caches(fz_cache_sizes caches, size_t mr, size_t nr,
                                     size_t elem_size);
 
-/* The blocking for a product whose C is m×n: fz_blocking_from_caches's, with deeper K
+/* The blocking for a product whose C is m×n: blocking_from_caches's, with deeper K
  * blocks where C does not fit in half the L2, or beside the A block in three quarters of
  * it (see above).  Never a shallower KC. */
-fz_blocking fz_blocking_for_product(fz_cache_sizes caches, size_t mr, size_t nr,
+fz_blocking blocking_for_product(fz_cache_sizes caches, size_t mr, size_t nr,
                                     size_t elem_size, size_t m, size_t n);
 
-/* fz_blocking_from_caches(...).kc alone: all the small-product path needs to know, so
+/* blocking_from_caches(...).kc alone: all the small-product path needs to know, so
  * a tiny GEMM does not pay the other divisions (the seed step runs five of them). */
-size_t fz_blocking_kc(fz_cache_sizes caches, size_t mr, size_t nr, size_t elem_size);
+size_t blocking_kc(fz_cache_sizes caches, size_t mr, size_t nr, size_t elem_size);
 
 #endif /* FZ_BLOCKING_H */

@@ -8,7 +8,7 @@
  *
  * Blocked path (Goto/BLIS):  NC loop (split among groups of threads: at least the
  * plan's L3 groups, more where the product's shape makes that cheaper, see
- * fz_sgemm_split_groups) → KC loop, pack a KC×NC block of B shared by the group → MC
+ * sgemm_split_groups) → KC loop, pack a KC×NC block of B shared by the group → MC
  * loop (the group's threads split M), pack an MC×KC block of A per thread → NR loop →
  * MR loop → microkernel.  K is never split and every C element is summed over k in
  * the same order whatever the thread count or row split, so results are bitwise
@@ -43,18 +43,18 @@
 static size_t round_up(size_t x, size_t to) { return (x + to - 1) / to * to; }
 static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
 
-fz_blocking fz_sgemm_blocking(const fz_sgemm_kernel *kern, const fz_gemm_ctx *ctx)
+fz_blocking sgemm_blocking(const fz_sgemm_kernel *kern, const fz_gemm_ctx *ctx)
 {
     fz_cache_sizes none = { 0, 0, 0 };
-    return fz_blocking_from_caches(ctx ? ctx->caches : none, kern->mr, kern->nr,
+    return blocking_from_caches(ctx ? ctx->caches : none, kern->mr, kern->nr,
                                    sizeof(float));
 }
 
-fz_blocking fz_sgemm_blocking_for(const fz_sgemm_kernel *kern, const fz_gemm_ctx *ctx,
+fz_blocking sgemm_blocking_for(const fz_sgemm_kernel *kern, const fz_gemm_ctx *ctx,
                                   size_t m, size_t n)
 {
     fz_cache_sizes none = { 0, 0, 0 };
-    return fz_blocking_for_product(ctx ? ctx->caches : none, kern->mr, kern->nr,
+    return blocking_for_product(ctx ? ctx->caches : none, kern->mr, kern->nr,
                                    sizeof(float), m, n);
 }
 
@@ -118,7 +118,7 @@ static void sgemm_small_transposed(const fz_sgemm_kernel *kern, const fz_gemm_op
                   min_size(nr, m - i), &ep);
     }
     uint64_t mn = (uint64_t)m * n;
-    fz_counter_add(flops, 2 * mn * k + mn * epilogue_stages(op));
+    counter_add(flops, 2 * mn * k + mn * epilogue_stages(op));
 }
 
 /* bpre: op(B) already packed (prepack.c), whose first K block is exactly what this
@@ -148,7 +148,7 @@ static void sgemm_small(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
         }
     }
     uint64_t mn = (uint64_t)m * n;
-    fz_counter_add(flops, 2 * mn * k + mn * epilogue_stages(op));
+    counter_add(flops, 2 * mn * k + mn * epilogue_stages(op));
 }
 
 typedef struct {
@@ -214,7 +214,7 @@ static uint64_t blocked_worker(const blocked_job *job, int t, int nt)
     unsigned stages = epilogue_stages(op);
     uint64_t done = 0;
 
-    fz_range cols = fz_split_by(n, nr, g, groups), rows = fz_split_by(m, mr, tg, per_group);
+    fz_range cols = split_range_by(n, nr, g, groups), rows = split_range_by(m, mr, tg, per_group);
     size_t n0 = cols.begin, n1 = cols.end, m0 = rows.begin, m1 = rows.end;
     size_t widest = (n + nr - 1) / nr / (size_t)groups * nr + nr;
     size_t jc_rounds = (widest + job->blk.nc - 1) / job->blk.nc;
@@ -234,7 +234,7 @@ static uint64_t blocked_worker(const blocked_job *job, int t, int nt)
                     bp = job->bpre + pc * job->npad + jc * kcur;
             } else {
                 /* The group's threads pack the B block together, whole panels each. */
-                fz_range mine = fz_split_by(ncur, nr, tg, per_group);
+                fz_range mine = split_range_by(ncur, nr, tg, per_group);
                 size_t b0 = mine.begin, b1 = mine.end;
                 if (b1 > b0)
                     kern->pack_b(own_bp + b0 * kcur,
@@ -311,7 +311,7 @@ static size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
  * rows, so fewer threads per group means more rows each), and the B it reads from its
  * group's other threads' packs.  Splitting N or M in whole tiles, the layout never
  * changes a result. */
-int fz_sgemm_split_groups(const fz_sgemm_kernel *kern, const fz_gemm_op *op, int threads,
+int sgemm_split_groups(const fz_sgemm_kernel *kern, const fz_gemm_op *op, int threads,
                           int l3, bool packs_a, bool packs_b)
 {
     size_t mp = ceil_div(op->m, kern->mr), np = ceil_div(op->n, kern->nr);
@@ -359,7 +359,7 @@ static void sgemm_blocked(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
 #endif
     int groups = threads > 1 && ctx->groups > 0 && threads % ctx->groups == 0
                  ? ctx->groups : 1;
-    groups = fz_sgemm_split_groups(kern, op, threads, groups, !job.a_in_place, !bpre);
+    groups = sgemm_split_groups(kern, op, threads, groups, !job.a_in_place, !bpre);
     job.groups = groups;
 
     /* One allocation for every pack buffer, sized to this product.  Plain malloc, not
@@ -371,14 +371,14 @@ static void sgemm_blocked(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
                   ? 0 : round_up(kc * min_size(blk.mc, round_up(op->m, kern->mr)), 16);
     size_t floats = 0;
     void *raw = NULL;
-    if (fz_mul_ok(job.bstride, (size_t)groups, &floats) &&
-        fz_add_ok(floats, job.astride * (size_t)threads, &floats) &&
-        fz_add_ok(floats, 16, &floats) && floats < SIZE_MAX / sizeof(float))
+    if (size_mul_ok(job.bstride, (size_t)groups, &floats) &&
+        size_add_ok(floats, job.astride * (size_t)threads, &floats) &&
+        size_add_ok(floats, 16, &floats) && floats < SIZE_MAX / sizeof(float))
         raw = malloc(floats * sizeof(float));
     if (!raw) {
         /* Out of memory for packing: the scalar kernel needs none, so the result still
          * comes, slowly, rather than not at all. */
-        fz_kernels_scalar()->sgemm_ctx(op, NULL, flops);
+        kernels_scalar()->sgemm_ctx(op, NULL, flops);
         return;
     }
     job.bbuf = (float *)(((uintptr_t)raw + 63) & ~(uintptr_t)63);
@@ -393,11 +393,11 @@ static void sgemm_blocked(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
             blocked_job mine = job;
             if (nt != threads)
                 mine.groups = 1;
-            fz_counter_add(flops, blocked_worker(&mine, omp_get_thread_num(), nt));
+            counter_add(flops, blocked_worker(&mine, omp_get_thread_num(), nt));
         }
     } else
 #endif
-        fz_counter_add(flops, blocked_worker(&job, 0, 1));
+        counter_add(flops, blocked_worker(&job, 0, 1));
     free(raw);
 }
 
@@ -410,25 +410,25 @@ static bool takes_small_path(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
     fz_cache_sizes none = { 0, 0, 0 };
     return (uint64_t)op->m * op->n * op->k <= SMALL_MNK &&
            op->k * round_up(op->n, kern->nr) <= SMALL_B_FLOATS &&
-           op->k <= fz_blocking_kc(ctx ? ctx->caches : none, kern->mr, kern->nr,
+           op->k <= blocking_kc(ctx ? ctx->caches : none, kern->mr, kern->nr,
                                    sizeof(float));
 }
 
-bool fz_sgemm_reads_packed_b(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
+bool sgemm_reads_packed_b(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
                              const fz_gemm_ctx *ctx)
 {
     return op->m > 0 && op->n > 0 &&
            !(takes_small_path(kern, op, ctx) && small_transposed_fits(kern, op));
 }
 
-bool fz_sgemm_streams_c(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
+bool sgemm_streams_c(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
                         const fz_gemm_ctx *ctx)
 {
     return op->m > 0 && op->n > 0 && !takes_small_path(kern, op, ctx) &&
-           c_worth_streaming(kern, op, ctx, fz_sgemm_blocking_for(kern, ctx, op->m, op->n));
+           c_worth_streaming(kern, op, ctx, sgemm_blocking_for(kern, ctx, op->m, op->n));
 }
 
-void fz_sgemm_run_with_b(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
+void sgemm_run_with_b(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
                          const fz_gemm_ctx *ctx, const float *bpre, fz_counter *flops)
 {
     if (op->m == 0 || op->n == 0)
@@ -436,19 +436,19 @@ void fz_sgemm_run_with_b(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
     if (takes_small_path(kern, op, ctx))
         sgemm_small(kern, op, bpre, flops);
     else
-        sgemm_blocked(kern, op, ctx, fz_sgemm_blocking_for(kern, ctx, op->m, op->n), bpre,
+        sgemm_blocked(kern, op, ctx, sgemm_blocking_for(kern, ctx, op->m, op->n), bpre,
                       flops);
 }
 
-void fz_sgemm_run(const fz_sgemm_kernel *kern, const fz_gemm_op *op, const fz_gemm_ctx *ctx,
+void sgemm_run(const fz_sgemm_kernel *kern, const fz_gemm_op *op, const fz_gemm_ctx *ctx,
                   fz_counter *flops)
 {
-    fz_sgemm_run_with_b(kern, op, ctx, NULL, flops);
+    sgemm_run_with_b(kern, op, ctx, NULL, flops);
 }
 
 /* The table of an ISA carries its microkernel: nothing per ISA here. */
-const fz_sgemm_kernel *fz_sgemm_kernel_for(const char *isa)
+const fz_sgemm_kernel *sgemm_kernel_for(const char *isa)
 {
-    const fz_kernels *k = fz_kernels_for(isa);
+    const fz_kernels *k = kernels_for(isa);
     return k ? k->microkernel : NULL;
 }

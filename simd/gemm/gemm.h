@@ -72,25 +72,25 @@ typedef struct fz_sgemm_kernel {
 /* The whole GEMM of `op` with kernel `kern` and the caller's plan (ctx NULL: one thread,
  * default cache sizes): chooses the small (unpacked A, one thread) or the blocked
  * parallel path, and counts 2·m·n·k plus m·n per epilogue stage. */
-void fz_sgemm_run(const fz_sgemm_kernel *kern, const fz_gemm_op *op, const fz_gemm_ctx *ctx,
+void sgemm_run(const fz_sgemm_kernel *kern, const fz_gemm_op *op, const fz_gemm_ctx *ctx,
                   fz_counter *flops);
 
-/* fz_sgemm_run with op(B) already packed at bpre (NULL: packed on the fly), as
+/* sgemm_run with op(B) already packed at bpre (NULL: packed on the fly), as
  * prepack.c lays it out: for the K block starting at pc (blocks of the KC of
- * fz_sgemm_blocking_for(kern, ctx, m, n)), round_up(n, NR)·kcur floats at
+ * sgemm_blocking_for(kern, ctx, m, n)), round_up(n, NR)·kcur floats at
  * bpre + pc·round_up(n, NR), panel j (NR columns from j) at + j·kcur — exactly the
  * panels the loop nest would pack, so the result is bitwise the same.  The caller
  * guarantees the KC (prepack.c checks it). */
-void fz_sgemm_run_with_b(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
+void sgemm_run_with_b(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
                          const fz_gemm_ctx *ctx, const float *bpre, fz_counter *flops);
 
 /* The blocking of `kern` with `ctx`: derived from ctx's cache sizes (defaults where ctx
- * is NULL or a size is 0) for kern's MR×NR tile.  What fz_sgemm_run uses for a product
- * whose C fits in half the L2; fz_sgemm_blocking_for gives any product's. */
-fz_blocking fz_sgemm_blocking(const fz_sgemm_kernel *kern, const fz_gemm_ctx *ctx);
-/* The blocking fz_sgemm_run uses for a product whose C is m×n (blocking.h:
- * fz_blocking_for_product). */
-fz_blocking fz_sgemm_blocking_for(const fz_sgemm_kernel *kern, const fz_gemm_ctx *ctx,
+ * is NULL or a size is 0) for kern's MR×NR tile.  What sgemm_run uses for a product
+ * whose C fits in half the L2; sgemm_blocking_for gives any product's. */
+fz_blocking sgemm_blocking(const fz_sgemm_kernel *kern, const fz_gemm_ctx *ctx);
+/* The blocking sgemm_run uses for a product whose C is m×n (blocking.h:
+ * blocking_for_product). */
+fz_blocking sgemm_blocking_for(const fz_sgemm_kernel *kern, const fz_gemm_ctx *ctx,
                                   size_t m, size_t n);
 
 /* How many groups of the product's `threads` split N (each group's threads split M and
@@ -98,18 +98,18 @@ fz_blocking fz_sgemm_blocking_for(const fz_sgemm_kernel *kern, const fz_gemm_ctx
  * `l3`, chosen by a cost model of the busiest thread (gemm.c).  packs_a / packs_b: whether
  * this product packs A (see a_worth_packing) and B (no pre-packed B).  Exposed for the
  * tests, which check that their shapes reach both layouts. */
-int fz_sgemm_split_groups(const fz_sgemm_kernel *kern, const fz_gemm_op *op, int threads,
+int sgemm_split_groups(const fz_sgemm_kernel *kern, const fz_gemm_op *op, int threads,
                           int l3, bool packs_a, bool packs_b);
 
-/* Whether fz_sgemm_run would let `kern` stream C's stores for `op` with `ctx`
+/* Whether sgemm_run would let `kern` stream C's stores for `op` with `ctx`
  * (fz_tile_epilogue.stream: beta 0, one K block, C larger than the L2, a kernel with a
  * fence).  Exposed for the tests, which check that their shapes stream. */
-bool fz_sgemm_streams_c(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
+bool sgemm_streams_c(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
                         const fz_gemm_ctx *ctx);
 
 /* The GEMM kernel of an ISA ("avx2", "avx512", "neon"), or NULL where this build or CPU
  * lacks it (or for "scalar", which has no microkernel).  For tests and benchmarks. */
-const fz_sgemm_kernel *fz_sgemm_kernel_for(const char *isa);
+const fz_sgemm_kernel *sgemm_kernel_for(const char *isa);
 
 #if FZ_HAVE_AVX2
 extern const fz_sgemm_kernel fz_sgemm_avx2_6x16;
@@ -141,7 +141,7 @@ extern const fz_sgemm_kernel fz_sgemm_neon_8x12;
     static void sgemm_ctx_##name(const fz_gemm_op *op, const fz_gemm_ctx *ctx,             \
                                 fz_counter *flops)                                         \
     {                                                                                      \
-        fz_sgemm_run(&(kernel), op, ctx, flops);                                           \
+        sgemm_run(&(kernel), op, ctx, flops);                                           \
     }                                                                                      \
     const fz_kernels fz_kernels_##name##_table = {                                         \
         .isa = #name, .sgemm_ctx = sgemm_ctx_##name,                                      \

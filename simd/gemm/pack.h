@@ -10,7 +10,7 @@
 
 /* Lanes [0, lanes) of depth k, element (l, p) at src[l·ls + p·ks], into panels W lanes
  * wide: dst[(l / W)·W·k + p·W + l % W]; the last panel's missing lanes are zero. */
-static inline void fz_pack_panels(float *dst, const float *src, size_t ls, size_t ks,
+static inline void pack_panels(float *dst, const float *src, size_t ls, size_t ks,
                                   size_t lanes, size_t k, size_t W)
 {
     for (size_t l0 = 0; l0 < lanes; l0 += W, dst += W * k) {
@@ -40,7 +40,7 @@ static inline void fz_pack_panels(float *dst, const float *src, size_t ls, size_
 }
 
 /* pack_a_<isa> and pack_b_<isa> (fz_sgemm_pack) for a kernel whose A and B panels come
- * from one panel packer `panels` with fz_pack_panels' signature: A's panels MR lanes
+ * from one panel packer `panels` with pack_panels' signature: A's panels MR lanes
  * wide, B's NR, the including file's tile, so each packer inlines `panels` with its width
  * as a constant. */
 #define FZ_PACKERS_FROM_PANELS(isa, panels)                                                 \

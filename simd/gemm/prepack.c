@@ -29,26 +29,26 @@ struct fz_sgemm_packed {
     float *data;                   /* k·npad floats, 64-byte aligned */
 };
 
-fz_sgemm_packed *fz_sgemm_prepack_b(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
+fz_sgemm_packed *sgemm_prepack_b(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
                                     const fz_gemm_ctx *ctx)
 {
     if (!kern || !op || op->k == 0 || op->n == 0 || !op->b)
         return NULL;
     size_t nr = kern->nr, npad = (op->n + nr - 1) / nr * nr, floats;
-    if (npad < op->n || !fz_mul_ok(op->k, npad, &floats) ||
+    if (npad < op->n || !size_mul_ok(op->k, npad, &floats) ||
         floats > SIZE_MAX / sizeof(float))
         return NULL;
     fz_sgemm_packed *pb = malloc(sizeof *pb);
     /* Zeroed: a kernel's packer may leave lanes past n unwritten (its microkernel never
      * reads them); zeros keep the handle's bytes deterministic anyway. */
-    float *data = fz_aligned_calloc(64, floats, sizeof(float));
+    float *data = aligned_calloc(64, floats, sizeof(float));
     if (!pb || !data) {
         free(pb);
         free(data);
         return NULL;
     }
     *pb = (fz_sgemm_packed){ .kern = kern,
-                             .blk = fz_sgemm_blocking_for(kern, ctx, op->m, op->n),
+                             .blk = sgemm_blocking_for(kern, ctx, op->m, op->n),
                              .tb = op->tb, .b = op->b, .ldb = op->ldb, .k = op->k,
                              .n = op->n, .npad = npad, .data = data };
     /* op(B) element (p, j) at b[p·rsb + j·csb]: lanes along j, depth along p. */
@@ -61,7 +61,7 @@ fz_sgemm_packed *fz_sgemm_prepack_b(const fz_sgemm_kernel *kern, const fz_gemm_o
     return pb;
 }
 
-void fz_sgemm_packed_free(fz_sgemm_packed *pb)
+void sgemm_packed_free(fz_sgemm_packed *pb)
 {
     if (!pb)
         return;
@@ -69,28 +69,28 @@ void fz_sgemm_packed_free(fz_sgemm_packed *pb)
     free(pb);
 }
 
-size_t fz_sgemm_packed_bytes(const fz_sgemm_packed *pb)
+size_t sgemm_packed_bytes(const fz_sgemm_packed *pb)
 {
     return pb ? pb->k * pb->npad * sizeof(float) : 0;
 }
 
-bool fz_sgemm_packed_fits(const fz_sgemm_packed *pb, const fz_sgemm_kernel *kern,
+bool sgemm_packed_fits(const fz_sgemm_packed *pb, const fz_sgemm_kernel *kern,
                           const fz_gemm_op *op, const fz_gemm_ctx *ctx)
 {
     /* A kernel override or other cache sizes (another KC) make the handle stale: the
      * GEMM then packs on the fly rather than read panels of another layout. */
     return pb && kern && pb->kern == kern && pb->tb == op->tb && pb->b == op->b &&
            pb->ldb == op->ldb && pb->k == op->k && pb->n == op->n &&
-           pb->blk.kc == fz_sgemm_blocking_for(kern, ctx, op->m, op->n).kc;
+           pb->blk.kc == sgemm_blocking_for(kern, ctx, op->m, op->n).kc;
 }
 
-void fz_sgemm_run_prepacked(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
+void sgemm_run_prepacked(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
                             const fz_sgemm_packed *pb, const fz_gemm_ctx *ctx,
                             fz_counter *flops)
 {
     if (!kern)
-        fz_kernels_scalar()->sgemm_ctx(op, ctx, flops);
+        kernels_scalar()->sgemm_ctx(op, ctx, flops);
     else
-        fz_sgemm_run_with_b(kern, op, ctx,
-                            fz_sgemm_packed_fits(pb, kern, op, ctx) ? pb->data : NULL, flops);
+        sgemm_run_with_b(kern, op, ctx,
+                            sgemm_packed_fits(pb, kern, op, ctx) ? pb->data : NULL, flops);
 }

@@ -275,7 +275,7 @@ static void pack_a_avx2(float *dst, const float *src, size_t ls, size_t ks, size
         }
         return;
     }
-    fz_pack_panels(dst, src + full * ls, ls, ks, lanes - full, k, MR);
+    pack_panels(dst, src + full * ls, ls, ks, lanes - full, k, MR);
 }
 
 /* B transposed (depth contiguous, as W is in the forward X·Wᵀ): whole 16-lane panels go
@@ -326,7 +326,7 @@ static void pack_b_avx2(float *dst, const float *src, size_t ls, size_t ks, size
         }
         return;
     }
-    fz_pack_panels(dst, src + full * ls, ls, ks, lanes - full, k, NR);
+    pack_panels(dst, src + full * ls, ls, ks, lanes - full, k, NR);
 }
 
 static void fence_avx2(void)

@@ -371,7 +371,7 @@ pack_panels_avx512(float *dst, const float *src, size_t ls, size_t ks, size_t la
         return;
     }
     if (ks != 1) {   /* neither lanes nor depth contiguous: not a layout the library uses */
-        fz_pack_panels(dst, src, ls, ks, lanes, k, W);
+        pack_panels(dst, src, ls, ks, lanes, k, W);
         return;
     }
     /* Depth contiguous (A not transposed, B transposed): blocks of 16 lanes by 16 depth

@@ -15,7 +15,7 @@
 #define FZ_LINE_FLOATS 16   /* floats per 64-byte cache line */
 
 /* n rounded up to whole lines; SIZE_MAX when that overflows, which no allocation meets. */
-static inline size_t fz_line_floats(size_t n)
+static inline size_t line_floats(size_t n)
 {
     if (n > SIZE_MAX - FZ_LINE_FLOATS)
         return SIZE_MAX;
@@ -24,9 +24,9 @@ static inline size_t fz_line_floats(size_t n)
 
 /* Room for n floats on whole lines, or NULL (also for n == 0 and on overflow).  Freed
  * with free(). */
-static inline float *fz_alloc_floats(size_t n)
+static inline float *alloc_floats(size_t n)
 {
-    size_t lines = fz_line_floats(n);
+    size_t lines = line_floats(n);
     if (n == 0 || lines > SIZE_MAX / sizeof(float))
         return NULL;
     return aligned_alloc(64, lines * sizeof(float));
@@ -37,7 +37,7 @@ static inline float *fz_alloc_floats(size_t n)
  * overflow).  For types that declare _Alignas beyond malloc's guarantee, such as
  * fz_counter's 64-byte slots: calloc would hand them 16-byte aligned memory, and every
  * access would be undefined behaviour.  Freed with free(). */
-static inline void *fz_aligned_calloc(size_t align, size_t n, size_t size)
+static inline void *aligned_calloc(size_t align, size_t n, size_t size)
 {
     if (n == 0 || size == 0 || n > SIZE_MAX / size)
         return NULL;

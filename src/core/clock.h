@@ -6,7 +6,7 @@
 
 /* Seconds on CLOCK_MONOTONIC: only differences mean anything, and they are immune to
  * wall-clock steps (NTP, the user) during a measurement. */
-static inline double fz_now(void)
+static inline double clock_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);

@@ -27,7 +27,7 @@ typedef struct {
     _Alignas(64) atomic_int used;
 } fz_counter;
 
-static inline void fz_counter_add(fz_counter *c, uint64_t flops)
+static inline void counter_add(fz_counter *c, uint64_t flops)
 {
     if (!c)
         return;
@@ -44,7 +44,7 @@ static inline void fz_counter_add(fz_counter *c, uint64_t flops)
         ;
 }
 
-static inline uint64_t fz_counter_total(const fz_counter *c)
+static inline uint64_t counter_total(const fz_counter *c)
 {
     uint64_t s = 0;
     int used = atomic_load_explicit(&((fz_counter *)c)->used, memory_order_relaxed);
@@ -53,7 +53,7 @@ static inline uint64_t fz_counter_total(const fz_counter *c)
     return s;
 }
 
-static inline void fz_counter_reset(fz_counter *c)
+static inline void counter_reset(fz_counter *c)
 {
     int used = atomic_load_explicit(&c->used, memory_order_relaxed);
     for (int t = 0; t < used; t++)

@@ -21,7 +21,7 @@
 
 /* Length of the number at the start of s under the grammar above, 0 if there is none.
  * What follows it is the caller's to judge (a unit suffix, or the end). */
-static inline size_t fz_decimal_span(const char *s, bool fraction)
+static inline size_t decimal_span(const char *s, bool fraction)
 {
     const char *p = s;
     size_t digits = strspn(p, "0123456789");
@@ -44,9 +44,9 @@ static inline size_t fz_decimal_span(const char *s, bool fraction)
 }
 
 /* A whole number in [min, max], and nothing after it. */
-static inline bool fz_parse_whole(const char *s, uint64_t min, uint64_t max, uint64_t *v)
+static inline bool parse_whole(const char *s, uint64_t min, uint64_t max, uint64_t *v)
 {
-    size_t n = s ? fz_decimal_span(s, false) : 0;
+    size_t n = s ? decimal_span(s, false) : 0;
     if (!n || s[n] != '\0')
         return false;
     errno = 0;
@@ -58,11 +58,11 @@ static inline bool fz_parse_whole(const char *s, uint64_t min, uint64_t max, uin
 }
 
 /* A finite number (>= 0, as the grammar has no sign) in its first `len` characters, which
- * must be exactly one number: len is fz_decimal_span's answer, or strlen(s) to allow no
+ * must be exactly one number: len is decimal_span's answer, or strlen(s) to allow no
  * suffix.  Range checks are the caller's. */
-static inline bool fz_parse_real_prefix(const char *s, size_t len, double *v)
+static inline bool parse_real_prefix(const char *s, size_t len, double *v)
 {
-    if (!s || !len || fz_decimal_span(s, true) != len)
+    if (!s || !len || decimal_span(s, true) != len)
         return false;
     errno = 0;
     double x = strtod(s, NULL);   /* stops where the grammar stopped: no sign, hex, inf */
@@ -73,9 +73,9 @@ static inline bool fz_parse_real_prefix(const char *s, size_t len, double *v)
 }
 
 /* A finite number >= 0, and nothing after it. */
-static inline bool fz_parse_real(const char *s, double *v)
+static inline bool parse_real(const char *s, double *v)
 {
-    return s && fz_parse_real_prefix(s, strlen(s), v);
+    return s && parse_real_prefix(s, strlen(s), v);
 }
 
 #endif /* FZ_DECIMAL_H */

@@ -11,7 +11,7 @@
 
 static _Thread_local char last_error[512];
 
-fz_status fz_set_error(fz_status s, const char *fmt, ...)
+fz_status set_error(fz_status s, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -22,7 +22,7 @@ fz_status fz_set_error(fz_status s, const char *fmt, ...)
 
 const char *fz_last_error(void) { return last_error; }
 
-void fz_note(const char *fmt, ...)
+void log_note(const char *fmt, ...)
 {
     const char *v = getenv("FREEZEBENCH_VERBOSE");
     if (!v || strcmp(v, "1") != 0)

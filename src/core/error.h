@@ -5,8 +5,8 @@
 #include "freezebench.h"
 
 /* Formats the message into the calling thread's error buffer and returns `s`, so a
- * failing path reads `return fz_set_error(FZ_EINVAL, "fz_freeze: ...", ...);`. */
-fz_status fz_set_error(fz_status s, const char *fmt, ...)
+ * failing path reads `return set_error(FZ_EINVAL, "fz_freeze: ...", ...);`. */
+fz_status set_error(fz_status s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /* A note for whoever runs the program (a fallback taken, an input kept aside): written
@@ -14,14 +14,14 @@ fz_status fz_set_error(fz_status s, const char *fmt, ...)
  * library is otherwise silent: what went wrong goes through fz_last_error, and every
  * note's content can also be read from the API (fz_machine_get, fz_isa_status, ...).
  * Read at each call, so no state is kept; notes are rare, never per step. */
-void fz_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* a·b, or false when the product overflows size_t. */
-static inline bool fz_mul_ok(size_t a, size_t b, size_t *out)
+static inline bool size_mul_ok(size_t a, size_t b, size_t *out)
 {
     return !__builtin_mul_overflow(a, b, out);
 }
-static inline bool fz_add_ok(size_t a, size_t b, size_t *out)
+static inline bool size_add_ok(size_t a, size_t b, size_t *out)
 {
     return !__builtin_add_overflow(a, b, out);
 }

@@ -12,7 +12,7 @@
  * with plain SSE2: a float is NaN or infinite exactly when its magnitude bits are at
  * least those of infinity (0x7f800000), and adding 0x00800000 to the magnitude carries
  * into bit 31 exactly then (the largest magnitude, 0x7fffffff, does not wrap). */
-static inline size_t fz_first_nonfinite(const float *x, size_t n)
+static inline size_t first_nonfinite(const float *x, size_t n)
 {
     /* 16 lanes of flags: the compiler keeps them in several vector registers, so the
      * pass is not one chain of ORs through a single register (a step scans its whole

@@ -8,10 +8,10 @@
 
 typedef struct { uint64_t s; } fz_rng;
 
-static inline void fz_rng_seed(fz_rng *r, uint64_t seed) { r->s = seed; }
+static inline void rng_seed(fz_rng *r, uint64_t seed) { r->s = seed; }
 
 /* splitmix64: passes BigCrush, one 64-bit state word, trivially reproducible. */
-static inline uint64_t fz_rng_next(fz_rng *r)
+static inline uint64_t rng_next(fz_rng *r)
 {
     uint64_t z = (r->s += 0x9e3779b97f4a7c15ull);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
@@ -20,20 +20,20 @@ static inline uint64_t fz_rng_next(fz_rng *r)
 }
 
 /* Uniform in [lo, hi), from the top 24 bits so every float is exactly representable. */
-static inline float fz_rng_uniform(fz_rng *r, float lo, float hi)
+static inline float rng_uniform(fz_rng *r, float lo, float hi)
 {
-    float u = (float)(fz_rng_next(r) >> 40) * (1.0f / 16777216.0f);
+    float u = (float)(rng_next(r) >> 40) * (1.0f / 16777216.0f);
     return lo + (hi - lo) * u;
 }
 
 /* v[0..n) uniform in [lo, hi) from a generator seeded with `seed`: test and benchmark
  * data that the same seed makes again. */
-static inline void fz_rng_fill(float *v, size_t n, uint64_t seed, float lo, float hi)
+static inline void rng_fill(float *v, size_t n, uint64_t seed, float lo, float hi)
 {
     fz_rng r;
-    fz_rng_seed(&r, seed);
+    rng_seed(&r, seed);
     for (size_t i = 0; i < n; i++)
-        v[i] = fz_rng_uniform(&r, lo, hi);
+        v[i] = rng_uniform(&r, lo, hi);
 }
 
 #endif

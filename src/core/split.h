@@ -14,7 +14,7 @@ typedef struct { size_t begin, end; } fz_range;
  * end on a partial unit): contiguous, the shares of ith = 0..nth-1 covering [0, n) in
  * order, balanced to one unit.  Some may be empty.  A GEMM splitting M by MR (N by NR)
  * this way cuts C into the same register tiles for any thread count. */
-static inline fz_range fz_split_by(size_t n, size_t unit, int ith, int nth)
+static inline fz_range split_range_by(size_t n, size_t unit, int ith, int nth)
 {
     /* One share is the whole range: no division (a tiny model's step makes dozens of
      * these calls on one thread). */

@@ -19,7 +19,7 @@ typedef struct {
     char msg[FZ_AGREE_MSG];
 } root_word;
 
-int fz_dp_agree(int status, const char *msg, const fz_agree_value *v, size_t n,
+int dp_agree(int status, const char *msg, const fz_agree_value *v, size_t n,
                 const char *why, char *say, size_t say_size)
 {
     int rank = 0;
@@ -77,11 +77,11 @@ int fz_dp_agree(int status, const char *msg, const fz_agree_value *v, size_t n,
     return verdict[0];
 }
 
-int fz_dp_agree_print(const char *program, int status, const char *msg,
+int dp_agree_print(const char *program, int status, const char *msg,
                       const fz_agree_value *v, size_t n, const char *why)
 {
     char say[FZ_AGREE_MSG + 32];
-    int decision = fz_dp_agree(status, msg, v, n, why, say, sizeof say);
+    int decision = dp_agree(status, msg, v, n, why, say, sizeof say);
     if (say[0])
         fprintf(stderr, "%s: %s\n", program, say);
     return decision;

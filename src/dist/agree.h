@@ -6,11 +6,11 @@
  * 0 (another --epochs: other step counts; another --lr: models that drift apart), must
  * not go on to a collective the others never join, nor leave them waiting in one.  So
  * after each round of checks, and before any other collective, every rank calls
- * fz_dp_agree with its own verdict and the values that must be the same everywhere;
+ * dp_agree with its own verdict and the values that must be the same everywhere;
  * every rank gets back the same decision, and each is told what it alone should print.
  *
  * The helpers below are inline so that a program built without MPI (which never calls
- * fz_dp_agree, defined only with MPI) can still fill the values.
+ * dp_agree, defined only with MPI) can still fill the values.
  */
 #ifndef FZ_AGREE_H
 #define FZ_AGREE_H
@@ -35,7 +35,7 @@ typedef struct {
 
 /* FNV-1a over n bytes, continuing from h (start with FZ_AGREE_HASH0). */
 #define FZ_AGREE_HASH0 14695981039346656037ULL
-static inline uint64_t fz_agree_hash(const void *p, size_t n, uint64_t h)
+static inline uint64_t agree_hash(const void *p, size_t n, uint64_t h)
 {
     const unsigned char *b = p;
     for (size_t i = 0; i < n; i++)
@@ -43,7 +43,7 @@ static inline uint64_t fz_agree_hash(const void *p, size_t n, uint64_t h)
     return h;
 }
 
-static inline void fz_agree_number(fz_agree_value *v, const char *what, uint64_t x)
+static inline void agree_number(fz_agree_value *v, const char *what, uint64_t x)
 {
     v->what = what;
     v->value = x;
@@ -53,7 +53,7 @@ static inline void fz_agree_number(fz_agree_value *v, const char *what, uint64_t
 /* A real number compared bit for bit (0.1 and 0.10 parse to the same bits), shown in
  * the fewest digits that read back as it: as a float where `as_float` (--lr 0.1 is
  * shown as 0.1, not as the double 0.100000001). */
-static inline void fz_agree_real(fz_agree_value *v, const char *what, double x, bool as_float)
+static inline void agree_real(fz_agree_value *v, const char *what, double x, bool as_float)
 {
     v->what = what;
     memcpy(&v->value, &x, sizeof v->value);
@@ -66,10 +66,10 @@ static inline void fz_agree_real(fz_agree_value *v, const char *what, double x, 
 }
 
 /* A text (NULL: not given), shown quoted, cut to fit (never in a UTF-8 character). */
-static inline void fz_agree_text(fz_agree_value *v, const char *what, const char *s)
+static inline void agree_text(fz_agree_value *v, const char *what, const char *s)
 {
     v->what = what;
-    v->value = s ? fz_agree_hash(s, strlen(s) + 1, FZ_AGREE_HASH0) : 0;
+    v->value = s ? agree_hash(s, strlen(s) + 1, FZ_AGREE_HASH0) : 0;
     if (!s) {
         snprintf(v->text, sizeof v->text, "(not given)");
         return;
@@ -104,13 +104,13 @@ static inline void fz_agree_text(fz_agree_value *v, const char *what, const char
  * ("" for nothing): its message with "rank N: " before it, except that a message that
  * is rank 0's word for word (the same input fails the same way) is printed by rank 0
  * alone, and without the rank when every rank failed so. */
-int fz_dp_agree(int status, const char *msg, const fz_agree_value *v, size_t n,
+int dp_agree(int status, const char *msg, const fz_agree_value *v, size_t n,
                 const char *why, char *say, size_t say_size);
 
-/* fz_dp_agree, with what this rank should say printed on stderr as "<program>: <say>":
+/* dp_agree, with what this rank should say printed on stderr as "<program>: <say>":
  * the one way the programs under mpirun (freezebench, freeze_sweep, dp_step) report a
  * decision, so their messages cannot drift apart.  Returns the decision. */
-int fz_dp_agree_print(const char *program, int status, const char *msg,
+int dp_agree_print(const char *program, int status, const char *msg,
                       const fz_agree_value *v, size_t n, const char *why);
 
 #endif

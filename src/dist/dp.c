@@ -67,7 +67,7 @@ bool fz_dp_available(void) { return true; }
 static void comm_failed(fz_dp *dp, const char *call, int rc)
 {
     if (dp->comm_status == FZ_OK)
-        dp->comm_status = fz_set_error(FZ_EIO, "fz_dp_step: rank %d: %s failed (%d)",
+        dp->comm_status = set_error(FZ_EIO, "fz_dp_step: rank %d: %s failed (%d)",
                                        dp->rank, call, rc);
 }
 
@@ -77,7 +77,7 @@ static void start_sum(fz_dp *dp, float *g, size_t n)
     if (n == 0)
         return;
     if (dp->n_reqs == 0)
-        dp->first_start = fz_now();
+        dp->first_start = clock_now();
     dp->done_at = 0;   /* a new sum in flight: not all complete any more */
     for (size_t off = 0; off < n; off += PIECE_FLOATS) {
         size_t k = n - off < PIECE_FLOATS ? n - off : PIECE_FLOATS;
@@ -128,7 +128,7 @@ static void progress(void *ctx)
     if (rc != MPI_SUCCESS)
         comm_failed(dp, "MPI_Testall", rc);
     else if (done)
-        dp->done_at = fz_now();
+        dp->done_at = clock_now();
 }
 
 /* The backward is complete and every bucket started: every sum must have arrived
@@ -136,7 +136,7 @@ static void progress(void *ctx)
 static fz_status before_update(void *ctx)
 {
     fz_dp *dp = ctx;
-    double t0 = fz_now();
+    double t0 = clock_now();
     if (dp->n_reqs && dp->comm_status == FZ_OK) {
         int rc = MPI_Waitall((int)dp->n_reqs, dp->reqs, MPI_STATUSES_IGNORE);
         if (rc != MPI_SUCCESS)
@@ -145,7 +145,7 @@ static fz_status before_update(void *ctx)
     for (size_t i = 0; i < dp->n_staged && dp->comm_status == FZ_OK; i++)
         memcpy(dp->staged[i].g, dp->stage + dp->staged[i].off,
                dp->staged[i].n * sizeof(float));
-    double t1 = fz_now();
+    double t1 = clock_now();
     dp->wait_s = t1 - t0;
     /* Waitall returned at once when progress() had already seen the sums complete. */
     if (dp->done_at == 0)
@@ -181,7 +181,7 @@ static int reduce_range(MPI_Comm comm, const uint64_t *v, size_t n, uint64_t *lo
 
 static fz_status models_differ(const char *where, int rank, uint64_t h, uint64_t lo)
 {
-    return fz_set_error(FZ_EINVAL, "%s: rank %d: the ranks' models differ in shape or in "
+    return set_error(FZ_EINVAL, "%s: rank %d: the ranks' models differ in shape or in "
                         "which tensors are frozen (this rank's %s); every rank must freeze "
                         "the same tensors", where, rank,
                         h == lo ? "is the lowest fingerprint" : "differs");
@@ -198,7 +198,7 @@ static fz_status ranks_agree(fz_dp *dp, const char *where)
         h = ~(uint64_t)dp->rank;
     int rc = reduce_range(dp->comm, &h, 1, &lo, &hi);
     if (rc != MPI_SUCCESS)
-        return fz_set_error(FZ_EIO, "%s: rank %d: MPI_Allreduce failed (%d)", where,
+        return set_error(FZ_EIO, "%s: rank %d: MPI_Allreduce failed (%d)", where,
                             dp->rank, rc);
     return lo == hi ? FZ_OK : models_differ(where, dp->rank, h, lo);
 }
@@ -245,12 +245,12 @@ static fz_status agree_on_create(MPI_Comm comm, int rank, fz_status local,
     uint64_t lo[N_SETTINGS], hi[N_SETTINGS];
     int rc = reduce_range(comm, v, N_SETTINGS, lo, hi);
     if (rc != MPI_SUCCESS)
-        return fz_set_error(FZ_EIO, "fz_dp_create: rank %d: MPI_Allreduce failed (%d)",
+        return set_error(FZ_EIO, "fz_dp_create: rank %d: MPI_Allreduce failed (%d)",
                             rank, rc);
     if (local != FZ_OK)
         return local;
     if (lo[S_READY] == 0)
-        return fz_set_error(FZ_EINVAL, "fz_dp_create: rank %d: another rank could not "
+        return set_error(FZ_EINVAL, "fz_dp_create: rank %d: another rank could not "
                             "create its trainer (its own message says why), so no rank "
                             "did", rank);
     if (lo[S_MODEL] != hi[S_MODEL])
@@ -262,7 +262,7 @@ static fz_status agree_on_create(MPI_Comm comm, int rank, fz_status local,
         show_setting(s, v[s], here, sizeof here);
         show_setting(s, lo[s], low, sizeof low);
         show_setting(s, hi[s], high, sizeof high);
-        return fz_set_error(FZ_EINVAL, "fz_dp_create: rank %d: the ranks were given "
+        return set_error(FZ_EINVAL, "fz_dp_create: rank %d: the ranks were given "
                             "different %s (%s on this rank; from %s to %s over the ranks): "
                             "every rank must train with the same settings", rank,
                             setting_name[s], here, low, high);
@@ -274,8 +274,8 @@ static fz_status read_env(fz_dp *dp)
 {
     const char *b = getenv("FREEZEBENCH_DP_BUCKET_BYTES");
     dp->bucket_bytes = BUCKET_BYTES;
-    if (b && *b && !fz_parse_whole(b, 1, UINT64_MAX, &dp->bucket_bytes))
-        return fz_set_error(FZ_EINVAL, "fz_dp_create: rank %d: "
+    if (b && *b && !parse_whole(b, 1, UINT64_MAX, &dp->bucket_bytes))
+        return set_error(FZ_EINVAL, "fz_dp_create: rank %d: "
                             "FREEZEBENCH_DP_BUCKET_BYTES='%s': expected a whole number of "
                             "bytes, at least 1", dp->rank, b);
     const char *s = getenv("FREEZEBENCH_DP_FAIL");
@@ -286,7 +286,7 @@ static fz_status read_env(fz_dp *dp)
     unsigned long long step;
     char end;
     if (sscanf(s, "%d:%llu%c", &r, &step, &end) != 2 || r < 0 || step == 0)
-        return fz_set_error(FZ_EINVAL, "fz_dp_create: rank %d: FREEZEBENCH_DP_FAIL='%s': "
+        return set_error(FZ_EINVAL, "fz_dp_create: rank %d: FREEZEBENCH_DP_FAIL='%s': "
                             "expected RANK:STEP (step from 1)", dp->rank, s);
     dp->fail_rank = r;
     dp->fail_step = step;
@@ -301,14 +301,14 @@ static fz_status setup(fz_dp *dp, MPI_Comm comm, fz_model *m, size_t global_batc
     MPI_Comm_rank(comm, &dp->rank);
     MPI_Comm_size(comm, &dp->ranks);
     if (!m)
-        return fz_set_error(FZ_EINVAL, "fz_dp_create: rank %d: model is NULL", dp->rank);
+        return set_error(FZ_EINVAL, "fz_dp_create: rank %d: model is NULL", dp->rank);
     dp->m = m;
     dp->global_batch = global_batch;
     fz_status st = read_env(dp);
     if (st != FZ_OK)
         return st;
     if (global_batch == 0 || global_batch % (size_t)dp->ranks != 0)
-        return fz_set_error(FZ_EINVAL, "fz_dp_create: rank %d: global batch %zu is not a "
+        return set_error(FZ_EINVAL, "fz_dp_create: rank %d: global batch %zu is not a "
                             "positive multiple of the %d ranks (every rank trains an equal "
                             "shard)", dp->rank, global_batch, dp->ranks);
     dp->rows = global_batch / (size_t)dp->ranks;
@@ -329,7 +329,7 @@ static fz_status setup(fz_dp *dp, MPI_Comm comm, fz_model *m, size_t global_batc
     dp->stage = malloc((stage_cap ? stage_cap : 1) * sizeof *dp->stage);
     dp->staged = malloc((m->n_tensors ? m->n_tensors : 1) * sizeof *dp->staged);
     if (!dp->reqs || !dp->stage || !dp->staged)
-        return fz_set_error(FZ_ENOMEM, "fz_dp_create: rank %d: out of memory", dp->rank);
+        return set_error(FZ_ENOMEM, "fz_dp_create: rank %d: out of memory", dp->rank);
     return FZ_OK;
 }
 
@@ -338,7 +338,7 @@ fz_dp *fz_dp_create(fz_model *m, size_t global_batch, fz_sgd opt, const void *mp
     int init = 0;
     MPI_Initialized(&init);
     if (!init) {
-        fz_set_error(FZ_EINVAL, "fz_dp_create: MPI is not initialised (MPI_Init first)");
+        set_error(FZ_EINVAL, "fz_dp_create: MPI is not initialised (MPI_Init first)");
         return NULL;
     }
     /* Collective from here on.  A failure on one rank (a bad FREEZEBENCH_DP_BUCKET_BYTES,
@@ -348,14 +348,14 @@ fz_dp *fz_dp_create(fz_model *m, size_t global_batch, fz_sgd opt, const void *mp
     MPI_Comm comm = MPI_COMM_NULL;
     int rc = MPI_Comm_dup(mpi_comm ? *(const MPI_Comm *)mpi_comm : MPI_COMM_WORLD, &comm);
     if (rc != MPI_SUCCESS) {
-        fz_set_error(FZ_EIO, "fz_dp_create: MPI_Comm_dup failed (%d)", rc);
+        set_error(FZ_EIO, "fz_dp_create: MPI_Comm_dup failed (%d)", rc);
         return NULL;
     }
     int rank = 0;
     MPI_Comm_rank(comm, &rank);
     fz_dp *dp = calloc(1, sizeof *dp);
     fz_status st = dp ? setup(dp, comm, m, global_batch, opt)
-                      : fz_set_error(FZ_ENOMEM, "fz_dp_create: rank %d: out of memory", rank);
+                      : set_error(FZ_ENOMEM, "fz_dp_create: rank %d: out of memory", rank);
     uint64_t v[N_SETTINGS] = { 0 };
     if (st == FZ_OK) {
         v[S_READY] = 1;
@@ -382,7 +382,7 @@ fz_dp *fz_dp_create(fz_model *m, size_t global_batch, fz_sgd opt, const void *mp
             size_t n = tn->numel - off < PIECE_FLOATS ? tn->numel - off : PIECE_FLOATS;
             MPI_Bcast(tn->data + off, (int)n, MPI_FLOAT, 0, dp->comm);
         }
-        fz_model_touch(m, i);
+        model_touch(m, i);
     }
     trainer_set_hooks(dp->t, &(trainer_hooks){ .ctx = dp, .grads_ready = grads_ready,
                                                .progress = progress,
@@ -422,10 +422,10 @@ void fz_dp_shard(const fz_dp *dp, size_t *first_row, size_t *rows)
 fz_status fz_dp_step(fz_dp *dp, const float *x, const float *y, float *loss)
 {
     if (!dp)
-        return fz_set_error(FZ_EINVAL, "fz_dp_step: trainer is NULL");
+        return set_error(FZ_EINVAL, "fz_dp_step: trainer is NULL");
     uint64_t step = fz_trainer_steps(dp->t) + 1;
     if (dp->rank == dp->fail_rank && step == dp->fail_step)
-        return fz_set_error(FZ_EIO, "fz_dp_step: rank %d: step %llu: failure injected by "
+        return set_error(FZ_EIO, "fz_dp_step: rank %d: step %llu: failure injected by "
                             "FREEZEBENCH_DP_FAIL", dp->rank, (unsigned long long)step);
     /* Freezing may change between steps (schedules): checked every step, a few
      * microseconds, before any gradient is sent. */

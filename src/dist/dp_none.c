@@ -11,7 +11,7 @@ void fz_dp_tune_mpi_env(void) {}
 fz_dp *fz_dp_create(fz_model *m, size_t global_batch, fz_sgd opt, const void *mpi_comm)
 {
     (void)m, (void)global_batch, (void)opt, (void)mpi_comm;
-    fz_set_error(FZ_EINVAL, "fz_dp_create: this freezebench was built without MPI "
+    set_error(FZ_EINVAL, "fz_dp_create: this freezebench was built without MPI "
                  "(meson option mpi; Debian: libopenmpi-dev)");
     return NULL;
 }
@@ -34,5 +34,5 @@ void fz_dp_shard(const fz_dp *dp, size_t *first_row, size_t *rows)
 fz_status fz_dp_step(fz_dp *dp, const float *x, const float *y, float *loss)
 {
     (void)dp, (void)x, (void)y, (void)loss;
-    return fz_set_error(FZ_EINVAL, "fz_dp_step: this freezebench was built without MPI");
+    return set_error(FZ_EINVAL, "fz_dp_step: this freezebench was built without MPI");
 }

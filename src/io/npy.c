@@ -37,7 +37,7 @@ static bool take(cursor *c, char ch)
 
 static fz_status bad(const cursor *c, const char *expected)
 {
-    return fz_set_error(FZ_EFORMAT, "%s: .npy header: expected %s at header byte %td",
+    return set_error(FZ_EFORMAT, "%s: .npy header: expected %s at header byte %td",
                         c->what, expected, c->p - c->start);
 }
 
@@ -90,7 +90,7 @@ static fz_status parse_shape(cursor *c, fz_npy_view *v)
             return bad(c, "a dimension (a non-negative integer)");
         size_t d = 0;
         while (c->p < c->end && *c->p >= '0' && *c->p <= '9') {
-            if (!fz_mul_ok(d, 10, &d) || !fz_add_ok(d, (size_t)(*c->p - '0'), &d))
+            if (!size_mul_ok(d, 10, &d) || !size_add_ok(d, (size_t)(*c->p - '0'), &d))
                 return bad(c, "a dimension that fits in size_t");
             c->p++;
         }
@@ -108,9 +108,9 @@ static fz_status check_descr(const char *descr, const char *what)
     if (!strcmp(descr, "<f4"))
         return FZ_OK;
     if (!strcmp(descr, ">f4"))
-        return fz_set_error(FZ_EFORMAT, "%s: byte order: dtype '>f4' is big-endian float32; "
+        return set_error(FZ_EFORMAT, "%s: byte order: dtype '>f4' is big-endian float32; "
                             "only little-endian '<f4' is read (use arr.astype('<f4'))", what);
-    return fz_set_error(FZ_EFORMAT, "%s: dtype '%s' is not float32: only '<f4' is read "
+    return set_error(FZ_EFORMAT, "%s: dtype '%s' is not float32: only '<f4' is read "
                         "(use arr.astype(np.float32))", what, descr);
 }
 
@@ -137,7 +137,7 @@ static fz_status parse_dict(cursor *c, fz_npy_view *v)
             st = parse_shape(c, v);
             have_shape = true;
         } else {
-            return fz_set_error(FZ_EFORMAT, "%s: .npy header: unknown key '%s'", c->what, key);
+            return set_error(FZ_EFORMAT, "%s: .npy header: unknown key '%s'", c->what, key);
         }
         if (st != FZ_OK)
             return st;
@@ -145,22 +145,22 @@ static fz_status parse_dict(cursor *c, fz_npy_view *v)
             return bad(c, "',' or '}' in the header dict");
     }
     if (!have_descr || !have_order || !have_shape)
-        return fz_set_error(FZ_EFORMAT, "%s: .npy header lacks '%s'", c->what,
+        return set_error(FZ_EFORMAT, "%s: .npy header lacks '%s'", c->what,
                             !have_descr ? "descr" : !have_order ? "fortran_order" : "shape");
     fz_status st = check_descr(descr, c->what);
     if (st != FZ_OK)
         return st;
     if (fortran && v->ndim > 1)
-        return fz_set_error(FZ_EFORMAT, "%s: fortran_order is True (column-major); only C "
+        return set_error(FZ_EFORMAT, "%s: fortran_order is True (column-major); only C "
                             "order is read (use np.ascontiguousarray)", c->what);
     return FZ_OK;
 }
 
-fz_status fz_npy_parse(const unsigned char *buf, size_t len, const char *what,
+fz_status npy_parse(const unsigned char *buf, size_t len, const char *what,
                        fz_npy_view *out)
 {
     if (len < 10 || memcmp(buf, MAGIC, sizeof MAGIC))
-        return fz_set_error(FZ_EFORMAT, "%s: not a .npy array (no \\x93NUMPY magic)", what);
+        return set_error(FZ_EFORMAT, "%s: not a .npy array (no \\x93NUMPY magic)", what);
     unsigned major = buf[6], minor = buf[7];
     size_t header_len, header_at;
     if (major == 1) {
@@ -168,16 +168,16 @@ fz_status fz_npy_parse(const unsigned char *buf, size_t len, const char *what,
         header_at = 10;
     } else if (major == 2 || major == 3) {
         if (len < 12)
-            return fz_set_error(FZ_EFORMAT, "%s: .npy header truncated", what);
+            return set_error(FZ_EFORMAT, "%s: .npy header truncated", what);
         header_len = (size_t)buf[8] | (size_t)buf[9] << 8 | (size_t)buf[10] << 16 |
                      (size_t)buf[11] << 24;
         header_at = 12;
     } else {
-        return fz_set_error(FZ_EFORMAT, "%s: .npy format version %u.%u is not supported "
+        return set_error(FZ_EFORMAT, "%s: .npy format version %u.%u is not supported "
                             "(1.0, 2.0, 3.0 are)", what, major, minor);
     }
     if (header_len > len - header_at)
-        return fz_set_error(FZ_EFORMAT, "%s: .npy header of %zu bytes runs past the end of "
+        return set_error(FZ_EFORMAT, "%s: .npy header of %zu bytes runs past the end of "
                             "the %zu-byte member (truncated)", what, header_len, len);
     cursor c = { (const char *)buf + header_at, (const char *)buf + header_at + header_len,
                  (const char *)buf + header_at, what };
@@ -187,11 +187,11 @@ fz_status fz_npy_parse(const unsigned char *buf, size_t len, const char *what,
         return st;
     v.numel = 1;
     for (size_t i = 0; i < v.ndim; i++)
-        if (!fz_mul_ok(v.numel, v.shape[i], &v.numel))
-            return fz_set_error(FZ_EFORMAT, "%s: shape overflows size_t", what);
+        if (!size_mul_ok(v.numel, v.shape[i], &v.numel))
+            return set_error(FZ_EFORMAT, "%s: shape overflows size_t", what);
     size_t data_len = len - header_at - header_len, want;
-    if (!fz_mul_ok(v.numel, sizeof(float), &want) || data_len != want)
-        return fz_set_error(FZ_EFORMAT, "%s: data is %zu bytes at member offset %zu, the "
+    if (!size_mul_ok(v.numel, sizeof(float), &want) || data_len != want)
+        return set_error(FZ_EFORMAT, "%s: data is %zu bytes at member offset %zu, the "
                             "shape needs %zu elements of 4 bytes (truncated or corrupt)",
                             what, data_len, header_at + header_len, v.numel);
     v.data = buf + header_at + header_len;
@@ -199,7 +199,7 @@ fz_status fz_npy_parse(const unsigned char *buf, size_t len, const char *what,
     return FZ_OK;
 }
 
-size_t fz_npy_header(unsigned char *dst, size_t cap, const size_t *shape, size_t ndim)
+size_t npy_header(unsigned char *dst, size_t cap, const size_t *shape, size_t ndim)
 {
     char dict[512], dims[400] = "";
     size_t used = 0;

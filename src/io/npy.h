@@ -24,12 +24,12 @@ typedef struct {
  * exactly numel float32s.  `what` names the array in messages.  FZ_EFORMAT for a bad
  * magic or header, a dtype other than '<f4' (a big-endian '>f4' is reported as a
  * byte-order error), fortran_order True, or a data size that does not match the shape. */
-fz_status fz_npy_parse(const unsigned char *buf, size_t len, const char *what,
+fz_status npy_parse(const unsigned char *buf, size_t len, const char *what,
                        fz_npy_view *out);
 
 /* Formats a version 1.0 header for a '<f4' C-order array of the given shape, padded with
  * spaces and a newline so that the data starts on a 64-byte boundary, as numpy does.
  * Returns the header length, or 0 if it would not fit in `cap` bytes. */
-size_t fz_npy_header(unsigned char *dst, size_t cap, const size_t *shape, size_t ndim);
+size_t npy_header(unsigned char *dst, size_t cap, const size_t *shape, size_t ndim);
 
 #endif

@@ -33,10 +33,10 @@ static fz_status slurp(const char *path, unsigned char **buf, size_t *len)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
-        return fz_set_error(FZ_EIO, "%s: cannot open: %s", path, strerror(errno));
+        return set_error(FZ_EIO, "%s: cannot open: %s", path, strerror(errno));
     struct stat sb;
     if (fstat(fileno(f), &sb) != 0 || S_ISDIR(sb.st_mode)) {
-        fz_status bad = fz_set_error(FZ_EIO, "%s: cannot read: %s", path,
+        fz_status bad = set_error(FZ_EIO, "%s: cannot read: %s", path,
                                      S_ISDIR(sb.st_mode) ? "it is a directory, not a .npz "
                                      "file" : strerror(errno));
         fclose(f);
@@ -46,12 +46,12 @@ static fz_status slurp(const char *path, unsigned char **buf, size_t *len)
     size_t limit = regular ? (size_t)sb.st_size : STREAM_MAX;
     size_t cap = 1 << 16, n = 0;
     unsigned char *b = malloc(cap);
-    fz_status st = b ? FZ_OK : fz_set_error(FZ_ENOMEM, "%s: out of memory", path);
+    fz_status st = b ? FZ_OK : set_error(FZ_ENOMEM, "%s: out of memory", path);
     while (st == FZ_OK) {
         if (n == cap) {
             unsigned char *grown = cap <= SIZE_MAX / 2 ? realloc(b, cap * 2) : NULL;
             if (!grown) {
-                st = fz_set_error(FZ_ENOMEM, "%s: out of memory reading %zu bytes", path, n);
+                st = set_error(FZ_ENOMEM, "%s: out of memory reading %zu bytes", path, n);
                 break;
             }
             b = grown;
@@ -64,8 +64,8 @@ static fz_status slurp(const char *path, unsigned char **buf, size_t *len)
         n += got;
         if (!regular && n >= 4 && n - got < 4 && memcmp(b, "PK\3\4", 4) &&
             memcmp(b, "PK\5\6", 4)) {
-            st = fz_set_error(FZ_EFORMAT, "%s: not a zip archive (%s starting with %02x %02x "
-                              "%02x %02x)", path, fz_file_kind(sb.st_mode), b[0], b[1], b[2], b[3]);
+            st = set_error(FZ_EFORMAT, "%s: not a zip archive (%s starting with %02x %02x "
+                              "%02x %02x)", path, file_kind(sb.st_mode), b[0], b[1], b[2], b[3]);
             break;
         }
         if (n > limit) {
@@ -73,13 +73,13 @@ static fz_status slurp(const char *path, unsigned char **buf, size_t *len)
                 n = limit;
                 break;
             }
-            st = fz_set_error(FZ_EFORMAT, "%s: %s longer than %zu bytes: refused", path,
-                              fz_file_kind(sb.st_mode), limit);
+            st = set_error(FZ_EFORMAT, "%s: %s longer than %zu bytes: refused", path,
+                              file_kind(sb.st_mode), limit);
             break;
         }
         if (got == 0) {
             if (ferror(f))
-                st = fz_set_error(FZ_EIO, "%s: read error after %zu bytes: %s", path, n,
+                st = set_error(FZ_EIO, "%s: read error after %zu bytes: %s", path, n,
                                   strerror(errno));
             break;
         }
@@ -100,12 +100,12 @@ static fz_status decode_member(const fz_zip_member *zm, const char *path, fz_npz
 {
     size_t name_len = strlen(zm->name), suffix = sizeof NPY_SUFFIX - 1;
     if (name_len <= suffix || strcmp(zm->name + name_len - suffix, NPY_SUFFIX))
-        return fz_set_error(FZ_EFORMAT, "%s: member '%s' (local header at offset %zu) is not "
+        return set_error(FZ_EFORMAT, "%s: member '%s' (local header at offset %zu) is not "
                             "a .npy array", path, zm->name, zm->header_offset);
     char what[512];
     snprintf(what, sizeof what, "%s: array '%.*s'", path, (int)(name_len - suffix), zm->name);
     fz_npy_view v;
-    fz_status st = fz_npy_parse(zm->data, zm->size, what, &v);
+    fz_status st = npy_parse(zm->data, zm->size, what, &v);
     if (st != FZ_OK)
         return st;
     a->name = malloc(name_len - suffix + 1);
@@ -113,7 +113,7 @@ static fz_status decode_member(const fz_zip_member *zm, const char *path, fz_npz
     if (!a->name || !a->data) {
         free(a->name);
         free(a->data);
-        return fz_set_error(FZ_ENOMEM, "%s: out of memory", what);
+        return set_error(FZ_ENOMEM, "%s: out of memory", what);
     }
     memcpy(a->name, zm->name, name_len - suffix);
     a->name[name_len - suffix] = '\0';
@@ -129,16 +129,16 @@ static fz_status decode_member(const fz_zip_member *zm, const char *path, fz_npz
     return FZ_OK;
 }
 
-fz_status fz_npz_read(const char *path, fz_npz *out)
+fz_status npz_read(const char *path, fz_npz *out)
 {
-    return fz_npz_read_checked(path, NULL, NULL, out);
+    return npz_read_checked(path, NULL, NULL, out);
 }
 
-fz_status fz_npz_read_checked(const char *path, fz_npz_name_check *check, void *ctx,
+fz_status npz_read_checked(const char *path, fz_npz_name_check *check, void *ctx,
                               fz_npz *out)
 {
     if (!path || !out)
-        return fz_set_error(FZ_EINVAL, "fz_npz_read: %s is NULL", !path ? "path" : "out");
+        return set_error(FZ_EINVAL, "npz_read: %s is NULL", !path ? "path" : "out");
     *out = (fz_npz){ 0 };
     unsigned char *buf = NULL;
     size_t len = 0;
@@ -146,7 +146,7 @@ fz_status fz_npz_read_checked(const char *path, fz_npz_name_check *check, void *
     if (st != FZ_OK)
         return st;
     fz_zip zip;
-    st = fz_zip_parse(buf, len, path, &zip);
+    st = zip_parse(buf, len, path, &zip);
     free(buf);
     if (st != FZ_OK)
         return st;
@@ -164,33 +164,33 @@ fz_status fz_npz_read_checked(const char *path, fz_npz_name_check *check, void *
         }
         st = check(path, name, ctx);
         if (st != FZ_OK) {
-            fz_zip_free(&zip);
+            zip_free(&zip);
             return st;
         }
     }
 
     fz_npz z = { calloc(zip.count ? zip.count : 1, sizeof *z.arrays), 0 };
     if (!z.arrays)
-        st = fz_set_error(FZ_ENOMEM, "%s: out of memory", path);
+        st = set_error(FZ_ENOMEM, "%s: out of memory", path);
     for (size_t i = 0; st == FZ_OK && i < zip.count; i++) {
         st = decode_member(&zip.members[i], path, &z.arrays[i]);
         if (st != FZ_OK)
             break;
         z.count++;
-        if (fz_npz_find(&(fz_npz){ z.arrays, i }, z.arrays[i].name))
-            st = fz_set_error(FZ_EFORMAT, "%s: array '%s' appears twice", path,
+        if (npz_find(&(fz_npz){ z.arrays, i }, z.arrays[i].name))
+            st = set_error(FZ_EFORMAT, "%s: array '%s' appears twice", path,
                               z.arrays[i].name);
     }
-    fz_zip_free(&zip);
+    zip_free(&zip);
     if (st != FZ_OK) {
-        fz_npz_free(&z);
+        npz_free(&z);
         return st;
     }
     *out = z;
     return FZ_OK;
 }
 
-void fz_npz_free(fz_npz *z)
+void npz_free(fz_npz *z)
 {
     if (!z)
         return;
@@ -202,7 +202,7 @@ void fz_npz_free(fz_npz *z)
     *z = (fz_npz){ 0 };
 }
 
-const fz_npz_array *fz_npz_find(const fz_npz *z, const char *name)
+const fz_npz_array *npz_find(const fz_npz *z, const char *name)
 {
     for (size_t i = 0; z && name && i < z->count; i++)
         if (!strcmp(z->arrays[i].name, name))
@@ -240,23 +240,23 @@ static fz_status write_arrays(FILE *f, const char *path, const fz_npz_array *arr
     char *names = malloc((count ? count : 1) * 256);
     unsigned char **copies = calloc(count ? count : 1, sizeof *copies);
     fz_status st = entries && headers && names && copies ? FZ_OK
-                 : fz_set_error(FZ_ENOMEM, "%s: out of memory", path);
+                 : set_error(FZ_ENOMEM, "%s: out of memory", path);
     for (size_t i = 0; st == FZ_OK && i < count; i++) {
         const fz_npz_array *a = &arrays[i];
-        size_t hl = fz_npy_header(headers + i * HEADER_CAP, HEADER_CAP, a->shape, a->ndim);
+        size_t hl = npy_header(headers + i * HEADER_CAP, HEADER_CAP, a->shape, a->ndim);
         int nl = snprintf(names + i * 256, 256, "%s%s", a->name, NPY_SUFFIX);
         const unsigned char *body = le_bytes(a, &copies[i]);
         if (hl == 0 || nl < 0 || nl >= 256)
-            st = fz_set_error(FZ_EINVAL, "%s: array '%s': name or shape too long for the "
+            st = set_error(FZ_EINVAL, "%s: array '%s': name or shape too long for the "
                               "header", path, a->name);
         else if (!body)
-            st = fz_set_error(FZ_ENOMEM, "%s: out of memory", path);
+            st = set_error(FZ_ENOMEM, "%s: out of memory", path);
         else
             entries[i] = (fz_zip_entry){ names + i * 256, headers + i * HEADER_CAP, hl,
                                          body, a->numel * sizeof(float) };
     }
     if (st == FZ_OK)
-        st = fz_zip_write(f, entries, count, path);
+        st = zip_write(f, entries, count, path);
     for (size_t i = 0; copies && i < count; i++)
         free(copies[i]);
     free(copies);
@@ -266,7 +266,7 @@ static fz_status write_arrays(FILE *f, const char *path, const fz_npz_array *arr
     return st;
 }
 
-/* fz_npz_write's content, for fz_file_replace. */
+/* npz_write's content, for file_replace. */
 typedef struct {
     const char *path;
     const fz_npz_array *arrays;
@@ -279,21 +279,21 @@ static fz_status write_job_run(FILE *f, void *ctx)
     return write_arrays(f, j->path, j->arrays, j->count);
 }
 
-fz_status fz_npz_write(const char *path, const fz_npz_array *arrays, size_t count)
+fz_status npz_write(const char *path, const fz_npz_array *arrays, size_t count)
 {
     if (!path || (!arrays && count))
-        return fz_set_error(FZ_EINVAL, "fz_npz_write: %s is NULL", !path ? "path" : "arrays");
+        return set_error(FZ_EINVAL, "npz_write: %s is NULL", !path ? "path" : "arrays");
     for (size_t i = 0; i < count; i++) {
         size_t numel = 1;
         for (size_t d = 0; d < arrays[i].ndim; d++)
             numel *= arrays[i].shape[d];
         if (!arrays[i].name || arrays[i].ndim > FZ_NPY_MAX_DIM || numel != arrays[i].numel)
-            return fz_set_error(FZ_EINVAL, "fz_npz_write: array %zu has no name or a shape "
+            return set_error(FZ_EINVAL, "npz_write: array %zu has no name or a shape "
                                 "that does not match its %zu elements", i, arrays[i].numel);
     }
-    fz_status st = fz_file_check_output(path);
+    fz_status st = file_check_output(path);
     if (st != FZ_OK)
         return st;
     write_job job = { path, arrays, count };
-    return fz_file_replace(path, write_job_run, &job);
+    return file_replace(path, write_job_run, &job);
 }

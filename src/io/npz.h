@@ -27,19 +27,19 @@ typedef struct {
  * .npy (see npy.h); every member's CRC-32 is checked.  FZ_EIO if the file cannot be read,
  * FZ_EFORMAT if anything in it is malformed or unsupported (the message names the array
  * or the offset), FZ_ENOMEM.  On failure *out is empty. */
-fz_status fz_npz_read(const char *path, fz_npz *out);
-void      fz_npz_free(fz_npz *z);
+fz_status npz_read(const char *path, fz_npz *out);
+void      npz_free(fz_npz *z);
 
 /* Called with each array's name (the member's, less ".npy") before any array is
  * decoded; a status other than FZ_OK, with its message, ends the read with nothing
  * returned. */
 typedef fz_status fz_npz_name_check(const char *path, const char *name, void *ctx);
-/* fz_npz_read, with `check` (if not NULL) run over the names first. */
-fz_status fz_npz_read_checked(const char *path, fz_npz_name_check *check, void *ctx,
+/* npz_read, with `check` (if not NULL) run over the names first. */
+fz_status npz_read_checked(const char *path, fz_npz_name_check *check, void *ctx,
                               fz_npz *out);
 
 /* The array named `name`, or NULL. */
-const fz_npz_array *fz_npz_find(const fz_npz *z, const char *name);
+const fz_npz_array *npz_find(const fz_npz *z, const char *name);
 
 /* Writes the arrays as a stored (uncompressed) .npz that np.load reads: to a temporary
  * file "<name>.tmp-<pid>-<n>" in the same directory, renamed over `path` only once it is
@@ -47,8 +47,8 @@ const fz_npz_array *fz_npz_find(const fz_npz *z, const char *name);
  * the process during the write removes it first, and one left by a writer that was
  * killed (SIGKILL, a crash) is removed by the next write to the same name (replace.h).
  * A new file gets mode 0666 less the umask, a replaced one keeps its mode.  Checks
- * fz_file_check_output (src/io/replace.h) first. */
-fz_status fz_npz_write(const char *path, const fz_npz_array *arrays, size_t count);
+ * file_check_output (src/io/replace.h) first. */
+fz_status npz_write(const char *path, const fz_npz_array *arrays, size_t count);
 
 
 #endif

@@ -47,7 +47,7 @@ static fz_extra *find_extra(const fz_model *m, const char *name)
 static long find_tensor(const fz_model *m, const char *name)
 {
     for (size_t i = 0; i < m->n_tensors; i++)
-        if (!strcmp(fz_tensor_state_name(&m->tensors[i]), name))
+        if (!strcmp(tensor_state_name(&m->tensors[i]), name))
             return (long)i;
     return -1;
 }
@@ -55,7 +55,7 @@ static long find_tensor(const fz_model *m, const char *name)
 /* Tensor t's array, under its state_dict name. */
 static const fz_npz_array *find_array(const fz_npz *z, const fz_tensor *t)
 {
-    return fz_npz_find(z, fz_tensor_state_name(t));
+    return npz_find(z, tensor_state_name(t));
 }
 
 /* The buffers of a BatchNorm layer (and of InstanceNorm with running statistics). */
@@ -72,7 +72,7 @@ static fz_status refuse_batchnorm(const char *path, const char *name, void *ctx)
     const char *dot = strrchr(name, '.'), *last = dot ? dot + 1 : name;
     for (size_t i = 0; i < sizeof NORM_BUFFERS / sizeof NORM_BUFFERS[0]; i++)
         if (!strcmp(last, NORM_BUFFERS[i]))
-            return fz_set_error(FZ_EFORMAT, "%s: '%s' is a buffer of a BatchNorm layer"
+            return set_error(FZ_EFORMAT, "%s: '%s' is a buffer of a BatchNorm layer"
                                 "%s%.*s%s: freezebench trains Linear/ReLU MLPs and its "
                                 "forward would skip the BatchNorm, so such a model is "
                                 "refused by design (--ignore-unknown or not)", path, name,
@@ -91,14 +91,14 @@ static fz_status check_against(const fz_model *m, const fz_npz *z, const char *p
         fz_extra *x = t < 0 ? find_extra(m, a->name) : NULL;
         if (x) {
             if (a->ndim != x->ndim || memcmp(a->shape, x->shape, a->ndim * sizeof *a->shape))
-                return fz_set_error(FZ_EFORMAT, "%s: array '%s' has another shape than the "
+                return set_error(FZ_EFORMAT, "%s: array '%s' has another shape than the "
                                     "model's", path, a->name);
             continue;
         }
         if (t < 0) {
             char names[200];
-            fz_describe_param_names(m, names, sizeof names);
-            return fz_set_error(FZ_ENOTFOUND, "%s: unknown tensor '%s': the model has %s",
+            describe_param_names(m, names, sizeof names);
+            return set_error(FZ_ENOTFOUND, "%s: unknown tensor '%s': the model has %s",
                                 path, a->name, names);
         }
         size_t want[2], ndim = expected_shape(&m->tensors[t], want);
@@ -106,26 +106,26 @@ static fz_status check_against(const fz_model *m, const fz_npz *z, const char *p
             char got_s[128], want_s[64];
             format_shape(got_s, sizeof got_s, a->shape, a->ndim);
             format_shape(want_s, sizeof want_s, want, ndim);
-            return fz_set_error(FZ_EFORMAT, "%s: tensor '%s' has shape %s, the model needs %s",
+            return set_error(FZ_EFORMAT, "%s: tensor '%s' has shape %s, the model needs %s",
                                 path, a->name, got_s, want_s);
         }
         /* A NaN would train silently (ReLU maps it to 0 where torch.relu keeps it) and be
          * written back: refused here, with the element named. */
-        size_t bad = fz_first_nonfinite(a->data, a->numel);
+        size_t bad = first_nonfinite(a->data, a->numel);
         if (bad < a->numel) {
             char at[64];
             if (ndim == 2)
                 snprintf(at, sizeof at, "[%zu, %zu]", bad / want[1], bad % want[1]);
             else
                 snprintf(at, sizeof at, "[%zu]", bad);
-            return fz_set_error(FZ_ENONFINITE, "%s: tensor '%s' holds %g at %s: parameters "
+            return set_error(FZ_ENONFINITE, "%s: tensor '%s' holds %g at %s: parameters "
                                 "must be finite", path, a->name, (double)a->data[bad], at);
         }
     }
     for (size_t t = 0; t < m->n_tensors; t++)
         if (!find_array(z, &m->tensors[t]))
-            return fz_set_error(FZ_ENOTFOUND, "%s: missing tensor '%s'", path,
-                                fz_tensor_state_name(&m->tensors[t]));
+            return set_error(FZ_ENOTFOUND, "%s: missing tensor '%s'", path,
+                                tensor_state_name(&m->tensors[t]));
     return FZ_OK;
 }
 
@@ -137,10 +137,10 @@ static fz_status load_checked(fz_model *m, const fz_npz *z, const char *path)
     for (size_t t = 0; t < m->n_tensors; t++) {
         const fz_npz_array *a = find_array(z, &m->tensors[t]);
         memcpy(m->tensors[t].data, a->data, a->numel * sizeof(float));
-        fz_model_touch(m, t);   /* a trainer's packed copy of it is stale now */
+        model_touch(m, t);   /* a trainer's packed copy of it is stale now */
     }
     for (size_t i = 0; i < m->n_extras; i++) {
-        const fz_npz_array *a = fz_npz_find(z, m->extras[i].name);
+        const fz_npz_array *a = npz_find(z, m->extras[i].name);
         if (a)
             memcpy(m->extras[i].data, a->data, a->numel * sizeof(float));
     }
@@ -150,27 +150,27 @@ static fz_status load_checked(fz_model *m, const fz_npz *z, const char *path)
 fz_status fz_load_npz(fz_model *m, const char *path)
 {
     if (!m || !path)
-        return fz_set_error(FZ_EINVAL, "fz_load_npz: %s is NULL", !m ? "model" : "path");
+        return set_error(FZ_EINVAL, "fz_load_npz: %s is NULL", !m ? "model" : "path");
     fz_npz z;
-    fz_status st = fz_npz_read_checked(path, refuse_batchnorm, NULL, &z);
+    fz_status st = npz_read_checked(path, refuse_batchnorm, NULL, &z);
     if (st == FZ_OK)
         st = load_checked(m, &z, path);
-    fz_npz_free(&z);
+    npz_free(&z);
     return st;
 }
 
 fz_status fz_save_npz(const fz_model *m, const char *path)
 {
     if (!m || !path)
-        return fz_set_error(FZ_EINVAL, "fz_save_npz: %s is NULL", !m ? "model" : "path");
+        return set_error(FZ_EINVAL, "fz_save_npz: %s is NULL", !m ? "model" : "path");
     fz_npz_array *arrays = calloc(m->n_tensors + m->n_extras, sizeof *arrays);
     if (!arrays)
-        return fz_set_error(FZ_ENOMEM, "fz_save_npz: out of memory");
+        return set_error(FZ_ENOMEM, "fz_save_npz: out of memory");
     /* The state_dict's own names, and its kept buffers: what load_state_dict(strict=True)
      * expects back. */
     for (size_t t = 0; t < m->n_tensors; t++) {
         const fz_tensor *tn = &m->tensors[t];
-        arrays[t] = (fz_npz_array){ .name = (char *)fz_tensor_state_name(tn),
+        arrays[t] = (fz_npz_array){ .name = (char *)tensor_state_name(tn),
                                     .numel = tn->numel, .data = tn->data };
         arrays[t].ndim = expected_shape(tn, arrays[t].shape);
     }
@@ -181,7 +181,7 @@ fz_status fz_save_npz(const fz_model *m, const char *path)
                              .data = x->data };
         memcpy(a->shape, x->shape, x->ndim * sizeof *x->shape);
     }
-    fz_status st = fz_npz_write(path, arrays, m->n_tensors + m->n_extras);
+    fz_status st = npz_write(path, arrays, m->n_tensors + m->n_extras);
     free(arrays);
     return st;
 }
@@ -198,7 +198,7 @@ static const fz_npz_array *bias_of(const fz_npz *z, const char *prefix, size_t p
     if (plen + 6 >= sizeof name)
         return NULL;
     snprintf(name, sizeof name, "%.*s.bias", (int)plen, prefix);
-    return fz_npz_find(z, name);
+    return npz_find(z, name);
 }
 
 static bool ends_with(const char *s, const char *tail)
@@ -228,14 +228,14 @@ static fz_status parse_map(const char *map, map_item **items, size_t *n)
     *items = NULL;
     *n = 0;
     if (!*map)
-        return fz_set_error(FZ_EINVAL, "--map is empty: name the layers fc1=PREFIX,"
+        return set_error(FZ_EINVAL, "--map is empty: name the layers fc1=PREFIX,"
                             "fc2=PREFIX,... (PREFIX.weight is the layer's weight)");
     size_t cap = 1;
     for (const char *c = map; *c; c++)
         cap += *c == ',';
     map_item *it = malloc(cap * sizeof *it);
     if (!it)
-        return fz_set_error(FZ_ENOMEM, "--map: out of memory");
+        return set_error(FZ_ENOMEM, "--map: out of memory");
     fz_status st = FZ_OK;
     for (const char *p = map; st == FZ_OK;) {
         const char *comma = strchr(p, ','), *end = comma ? comma : p + strlen(p);
@@ -244,20 +244,20 @@ static fz_status parse_map(const char *map, map_item **items, size_t *n)
         size_t k = *n + 1, wl = (size_t)snprintf(want, sizeof want, "fc%zu=", k);
         size_t len = eq ? (size_t)(end - eq - 1) : 0;
         if (end == p)
-            st = fz_set_error(FZ_EINVAL, "--map '%.*s%s': item %zu is empty (a trailing "
+            st = set_error(FZ_EINVAL, "--map '%.*s%s': item %zu is empty (a trailing "
                               "comma, or two commas in a row)", MAP_Q(map), k);
         else if (!eq || (size_t)(eq - p) + 1 != wl || strncmp(p, want, wl))
-            st = fz_set_error(FZ_EINVAL, "--map '%.*s%s': item %zu should be fc%zu=PREFIX "
+            st = set_error(FZ_EINVAL, "--map '%.*s%s': item %zu should be fc%zu=PREFIX "
                               "(layers in order from fc1)", MAP_Q(map), k, k);
         else if (len == 0)
-            st = fz_set_error(FZ_EINVAL, "--map '%.*s%s': item %zu, fc%zu=, names no "
+            st = set_error(FZ_EINVAL, "--map '%.*s%s': item %zu, fc%zu=, names no "
                               "prefix", MAP_Q(map), k, k);
         else if (len > FZ_EXT_NAME_MAX - 8)
-            st = fz_set_error(FZ_EINVAL, "--map: fc%zu's prefix is longer than %d bytes",
+            st = set_error(FZ_EINVAL, "--map: fc%zu's prefix is longer than %d bytes",
                               k, FZ_EXT_NAME_MAX - 8);
         for (size_t j = 0; st == FZ_OK && j < *n; j++)
             if (it[j].len == len && !memcmp(it[j].prefix, eq + 1, len))
-                st = fz_set_error(FZ_EINVAL, "--map '%.*s%s': fc%zu and fc%zu both name "
+                st = set_error(FZ_EINVAL, "--map '%.*s%s': fc%zu and fc%zu both name "
                                   "'%.*s': each layer must be a different archive prefix "
                                   "(one array cannot be two layers)", MAP_Q(map), j + 1, k,
                                   (int)len, eq + 1);
@@ -280,7 +280,7 @@ static fz_status parse_map(const char *map, map_item **items, size_t *n)
 fz_status fz_npz_map_check(const char *map)
 {
     if (!map)
-        return fz_set_error(FZ_EINVAL, "fz_npz_map_check: map is NULL");
+        return set_error(FZ_EINVAL, "fz_npz_map_check: map is NULL");
     map_item *items;
     size_t n;
     fz_status st = parse_map(map, &items, &n);
@@ -311,7 +311,7 @@ static size_t own_numbering(const fz_npz *z)
         numbered += is_numbered_weight(z->arrays[i].name);
     for (;;) {
         snprintf(name, sizeof name, "fc%zu.weight", run + 1);
-        if (!fz_npz_find(z, name))
+        if (!npz_find(z, name))
             break;
         run++;
     }
@@ -333,9 +333,9 @@ static fz_status find_layers(const fz_npz *z, const char *path, const char *map,
          * z->count of them fill `out`. */
         for (size_t k = 0; st == FZ_OK && k < count; k++) {
             snprintf(name, sizeof name, "%.*s.weight", (int)items[k].len, items[k].prefix);
-            const fz_npz_array *w = fz_npz_find(z, name);
+            const fz_npz_array *w = npz_find(z, name);
             if (!w)
-                st = fz_set_error(FZ_ENOTFOUND, "%s: --map fc%zu=%.*s: no array '%s'", path,
+                st = set_error(FZ_ENOTFOUND, "%s: --map fc%zu=%.*s: no array '%s'", path,
                                   k + 1, (int)items[k].len, items[k].prefix, name);
             else
                 out[(*n)++] = (found_layer){ w, bias_of(z, items[k].prefix, items[k].len) };
@@ -346,7 +346,7 @@ static fz_status find_layers(const fz_npz *z, const char *path, const char *map,
     size_t own = own_numbering(z);
     for (size_t l = 1; l <= own; l++) {
         snprintf(name, sizeof name, "fc%zu.weight", l);
-        out[(*n)++] = (found_layer){ fz_npz_find(z, name),
+        out[(*n)++] = (found_layer){ npz_find(z, name),
                                      bias_of(z, name, strlen(name) - 7) };
     }
     if (own)
@@ -357,7 +357,7 @@ static fz_status find_layers(const fz_npz *z, const char *path, const char *map,
             out[(*n)++] = (found_layer){ a, bias_of(z, a->name, strlen(a->name) - 7) };
     }
     if (*n == 0)
-        return fz_set_error(FZ_ENOTFOUND, "%s: no 2-D array named *.weight: not an MLP "
+        return set_error(FZ_ENOTFOUND, "%s: no 2-D array named *.weight: not an MLP "
                             "state_dict (fc1.weight, 0.weight, ...)", path);
     return FZ_OK;
 }
@@ -369,13 +369,13 @@ static fz_status check_layers(const found_layer *f, size_t n, const char *path,
     for (size_t l = 0; l < n; l++) {
         const fz_npz_array *w = f[l].w;
         if (w->ndim != 2 || w->shape[0] == 0 || w->shape[1] == 0)
-            return fz_set_error(FZ_EFORMAT, "%s: tensor '%s' is not a non-empty 2-D weight",
+            return set_error(FZ_EFORMAT, "%s: tensor '%s' is not a non-empty 2-D weight",
                                 path, w->name);
         if (strlen(w->name) >= FZ_EXT_NAME_MAX)
-            return fz_set_error(FZ_EFORMAT, "%s: tensor name '%.40s...' is longer than %d "
+            return set_error(FZ_EFORMAT, "%s: tensor name '%.40s...' is longer than %d "
                                 "bytes", path, w->name, FZ_EXT_NAME_MAX - 1);
         if (l > 0 && w->shape[1] != widths[l])
-            return fz_set_error(FZ_EFORMAT, "%s: tensor '%s' has %zu inputs but the layer "
+            return set_error(FZ_EFORMAT, "%s: tensor '%s' has %zu inputs but the layer "
                                 "before it ('%s') has %zu outputs (layers are taken in archive "
                                 "order; --map names them)", path, w->name, w->shape[1],
                                 f[l - 1].w->name, widths[l]);
@@ -389,7 +389,7 @@ static fz_status check_layers(const found_layer *f, size_t n, const char *path,
     for (size_t l = 0; l < n; l++) {
         const fz_npz_array *w = f[l].w, *b = f[l].b;
         if (b && (b->ndim != 1 || b->shape[0] != w->shape[0]))
-            return fz_set_error(FZ_EFORMAT, "%s: tensor '%s' is not a bias of %zu entries for "
+            return set_error(FZ_EFORMAT, "%s: tensor '%s' is not a bias of %zu entries for "
                                 "'%s'", path, b->name, w->shape[0], w->name);
     }
     return FZ_OK;
@@ -416,7 +416,7 @@ static fz_status take_extras(fz_model *m, const fz_npz *z, const char *path,
             continue;
         fz_extra *grown = realloc(m->extras, (m->n_extras + 1) * sizeof *grown);
         if (!grown)
-            return fz_set_error(FZ_ENOMEM, "%s: out of memory", path);
+            return set_error(FZ_ENOMEM, "%s: out of memory", path);
         m->extras = grown;
         fz_extra *x = &m->extras[m->n_extras];
         *x = (fz_extra){ .name = strdup(a->name), .ndim = a->ndim, .numel = a->numel,
@@ -424,39 +424,39 @@ static fz_status take_extras(fz_model *m, const fz_npz *z, const char *path,
         if (!x->name || !x->data) {
             free(x->name);
             free(x->data);
-            return fz_set_error(FZ_ENOMEM, "%s: out of memory", path);
+            return set_error(FZ_ENOMEM, "%s: out of memory", path);
         }
         m->n_extras++;
         memcpy(x->shape, a->shape, a->ndim * sizeof *a->shape);
         memcpy(x->data, a->data, a->numel * sizeof(float));
     }
     if (count && !keep)
-        return fz_set_error(FZ_ENOTFOUND, "%s: %zu array%s no Linear layer's weight or bias: "
+        return set_error(FZ_ENOTFOUND, "%s: %zu array%s no Linear layer's weight or bias: "
                             "%s (--ignore-unknown keeps them unchanged and writes them back)",
                             path, count, count == 1 ? " is" : "s are", names);
     if (count)
-        fz_note("%s: not trained, written back unchanged: %s", path, names);
+        log_note("%s: not trained, written back unchanged: %s", path, names);
     return FZ_OK;
 }
 
 fz_model *fz_mlp_from_state_dict(const char *path, const fz_npz_import *opts)
 {
     if (!path) {
-        fz_set_error(FZ_EINVAL, "fz_mlp_from_state_dict: path is NULL");
+        set_error(FZ_EINVAL, "fz_mlp_from_state_dict: path is NULL");
         return NULL;
     }
     /* A malformed map is the caller's mistake whatever the file holds: said first. */
     if (opts && opts->map && fz_npz_map_check(opts->map) != FZ_OK)
         return NULL;
     fz_npz z;
-    if (fz_npz_read_checked(path, refuse_batchnorm, NULL, &z) != FZ_OK)
+    if (npz_read_checked(path, refuse_batchnorm, NULL, &z) != FZ_OK)
         return NULL;
     fz_model *m = NULL;
     found_layer *f = calloc(z.count ? z.count : 1, sizeof *f);
     size_t *widths = malloc((z.count + 1) * sizeof *widths), n = 0;
     bool *has_bias = malloc((z.count ? z.count : 1) * sizeof *has_bias);
     if (!f || !widths || !has_bias) {
-        fz_set_error(FZ_ENOMEM, "%s: out of memory", path);
+        set_error(FZ_ENOMEM, "%s: out of memory", path);
         goto done;
     }
     if (find_layers(&z, path, opts ? opts->map : NULL, f, &n) != FZ_OK ||
@@ -467,7 +467,7 @@ fz_model *fz_mlp_from_state_dict(const char *path, const fz_npz_import *opts)
         goto done;
     /* The archive's names, where they differ from the library's fcL names. */
     for (size_t l = 0; l < n; l++) {
-        fz_linear layer = fz_model_layer(m, l);
+        fz_linear layer = model_layer(m, l);
         fz_tensor *tw = &m->tensors[layer.W_index];
         if (strcmp(f[l].w->name, tw->name))
             snprintf(tw->ext, sizeof tw->ext, "%s", f[l].w->name);
@@ -483,14 +483,14 @@ done:
     free(f);
     free(widths);
     free(has_bias);
-    fz_npz_free(&z);
+    npz_free(&z);
     return m;
 }
 
 fz_model *fz_mlp_from_npz(const char *path)
 {
     if (!path) {
-        fz_set_error(FZ_EINVAL, "fz_mlp_from_npz: path is NULL");
+        set_error(FZ_EINVAL, "fz_mlp_from_npz: path is NULL");
         return NULL;
     }
     return fz_mlp_from_state_dict(path, NULL);

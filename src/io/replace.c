@@ -27,52 +27,52 @@
  * crash) from one still being written, and remove it. */
 enum { TEMP_NAME_MAX = 200 };
 
-size_t fz_path_dir_len(const char *path)
+size_t path_dir_len(const char *path)
 {
     const char *slash = strrchr(path, '/');
     return slash ? (size_t)(slash - path) + 1 : 0;
 }
 
-const char *fz_file_kind(mode_t mode)
+const char *file_kind(mode_t mode)
 {
     return S_ISDIR(mode) ? "a directory" : S_ISLNK(mode) ? "a symbolic link"
          : S_ISFIFO(mode) ? "a FIFO" : S_ISCHR(mode) || S_ISBLK(mode) ? "a device node"
          : S_ISSOCK(mode) ? "a socket" : "not a regular file";
 }
 
-fz_status fz_file_check_output(const char *path)
+fz_status file_check_output(const char *path)
 {
     if (!path || !*path)
-        return fz_set_error(FZ_EINVAL, "the output path is empty");
-    size_t dl = fz_path_dir_len(path);
+        return set_error(FZ_EINVAL, "the output path is empty");
+    size_t dl = path_dir_len(path);
     const char *base = path + dl;
     if (!*base || !strcmp(base, ".") || !strcmp(base, ".."))
-        return fz_set_error(FZ_EIO, "'%s' names a directory, not a file", path);
+        return set_error(FZ_EIO, "'%s' names a directory, not a file", path);
     if (strlen(base) > NAME_MAX)
-        return fz_set_error(FZ_EIO, "'%s': the file name is %zu bytes, more than the %d a "
+        return set_error(FZ_EIO, "'%s': the file name is %zu bytes, more than the %d a "
                             "file name may have", path, strlen(base), NAME_MAX);
     if (strlen(path) >= PATH_MAX - 32)
-        return fz_set_error(FZ_EIO, "'%s': path too long", path);
+        return set_error(FZ_EIO, "'%s': path too long", path);
     struct stat sb;
     if (lstat(path, &sb) == 0) {
         /* Replacing a device node, a FIFO or a symlink by a regular file destroys what
          * it was (as root, /dev/null itself); writing through one is not what an atomic
          * rename can do.  So only regular files are written, like sqlite3's .save. */
         if (!S_ISREG(sb.st_mode))
-            return fz_set_error(FZ_EIO, "'%s' is %s; outputs are written only to "
+            return set_error(FZ_EIO, "'%s' is %s; outputs are written only to "
                                 "regular files (a new one, or one replaced whole)", path,
-                                fz_file_kind(sb.st_mode));
+                                file_kind(sb.st_mode));
     } else if (errno != ENOENT) {
-        return fz_set_error(FZ_EIO, "'%s' cannot be written: %s", path, strerror(errno));
+        return set_error(FZ_EIO, "'%s' cannot be written: %s", path, strerror(errno));
     }
     char dir[PATH_MAX];
     memcpy(dir, dl ? path : ".", dl ? dl : 1);
     dir[dl ? dl : 1] = '\0';
     if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
-        return fz_set_error(FZ_EIO, "'%s': directory '%s' cannot be used: %s", path, dir,
+        return set_error(FZ_EIO, "'%s': directory '%s' cannot be used: %s", path, dir,
                             S_ISDIR(sb.st_mode) ? strerror(errno) : "not a directory");
     if (access(dir, W_OK | X_OK) != 0)
-        return fz_set_error(FZ_EIO, "'%s': cannot write into directory '%s': %s", path, dir,
+        return set_error(FZ_EIO, "'%s': cannot write into directory '%s': %s", path, dir,
                             strerror(errno));
     return FZ_OK;
 }
@@ -80,7 +80,7 @@ fz_status fz_file_check_output(const char *path)
 /* Removes "<prefix>.tmp-<pid>-<n>" files left in the directory by writers that are gone. */
 static void remove_stale_temps(const char *path)
 {
-    size_t dl = fz_path_dir_len(path);
+    size_t dl = path_dir_len(path);
     const char *base = path + dl;
     size_t plen = strlen(base) < TEMP_NAME_MAX ? strlen(base) : TEMP_NAME_MAX;
     char dir[PATH_MAX];
@@ -209,7 +209,7 @@ static void guard_release(int slot)
  * output itself; a file being replaced passes its own mode on instead. */
 static int create_temp(const char *path, char *tmp, size_t cap, int slot)
 {
-    size_t dl = fz_path_dir_len(path), plen = strlen(path + dl);
+    size_t dl = path_dir_len(path), plen = strlen(path + dl);
     if (plen > TEMP_NAME_MAX)
         plen = TEMP_NAME_MAX;
     for (unsigned n = 0; n < 1000; n++) {
@@ -227,32 +227,32 @@ static int create_temp(const char *path, char *tmp, size_t cap, int slot)
     return -1;
 }
 
-/* fz_file_replace once its temporary file is guarded (`slot`, -1 for none). */
+/* file_replace once its temporary file is guarded (`slot`, -1 for none). */
 static fz_status replace_guarded(const char *path, fz_file_writer *write, void *ctx,
                                  int slot)
 {
     char tmp[PATH_MAX];
     int fd = create_temp(path, tmp, sizeof tmp, slot);
     if (fd < 0)
-        return fz_set_error(FZ_EIO, "%s: cannot create a temporary file next to it: %s",
+        return set_error(FZ_EIO, "%s: cannot create a temporary file next to it: %s",
                             path, strerror(errno));
     FILE *f = fdopen(fd, "wb");
     fz_status st = f ? write(f, ctx)
-                     : fz_set_error(FZ_EIO, "%s: fdopen: %s", path, strerror(errno));
+                     : set_error(FZ_EIO, "%s: fdopen: %s", path, strerror(errno));
     if (f && st == FZ_OK && (fflush(f) != 0 || ferror(f) || fsync(fileno(f)) != 0))
-        st = fz_set_error(FZ_EIO, "%s: cannot flush %s: %s", path, tmp, strerror(errno));
+        st = set_error(FZ_EIO, "%s: cannot flush %s: %s", path, tmp, strerror(errno));
     if (f ? fclose(f) != 0 : close(fd) != 0)
         if (st == FZ_OK)
-            st = fz_set_error(FZ_EIO, "%s: cannot close %s: %s", path, tmp, strerror(errno));
+            st = set_error(FZ_EIO, "%s: cannot close %s: %s", path, tmp, strerror(errno));
     if (st == FZ_OK && rename(tmp, path) != 0)
-        st = fz_set_error(FZ_EIO, "%s: cannot rename %s over it: %s", path, tmp,
+        st = set_error(FZ_EIO, "%s: cannot rename %s over it: %s", path, tmp,
                           strerror(errno));
     if (st != FZ_OK)
         unlink(tmp);
     return st;
 }
 
-fz_status fz_file_replace(const char *path, fz_file_writer *write, void *ctx)
+fz_status file_replace(const char *path, fz_file_writer *write, void *ctx)
 {
     remove_stale_temps(path);
     guard_begin();

@@ -13,7 +13,7 @@
 
 #include "freezebench.h"
 
-/* Writes the content into `f`; a failure leaves its message (fz_set_error) and returns
+/* Writes the content into `f`; a failure leaves its message (set_error) and returns
  * its status, and the output is left as it was. */
 typedef fz_status fz_file_writer(FILE *f, void *ctx);
 
@@ -25,7 +25,7 @@ typedef fz_status fz_file_writer(FILE *f, void *ctx);
  * to it (replace.c says why).  A new file gets mode 0666 less the umask, as open(2)
  * would give it; a replaced file keeps its mode.  FZ_EIO, with path and reason, when a
  * step fails. */
-fz_status fz_file_replace(const char *path, fz_file_writer *write, void *ctx);
+fz_status file_replace(const char *path, fz_file_writer *write, void *ctx);
 
 /* Whether `path` can take an output now, so a program can ask before hours of work:
  * FZ_EINVAL for an empty path; FZ_EIO, naming the reason, for a name that is a
@@ -33,13 +33,13 @@ fz_status fz_file_replace(const char *path, fz_file_writer *write, void *ctx);
  * (directory, symlink, FIFO, device node: refused, never replaced — replacing one by a
  * regular file destroys what it was, and a rename cannot write through it), a path
  * through a non-directory, or a directory that does not take new files. */
-fz_status fz_file_check_output(const char *path);
+fz_status file_check_output(const char *path);
 
 /* "a directory", "a symbolic link", "a FIFO", ...: what a file of this mode is, for
  * messages. */
-const char *fz_file_kind(mode_t mode);
+const char *file_kind(mode_t mode);
 
 /* The length of path's directory part, its slash included (0 when there is none). */
-size_t fz_path_dir_len(const char *path);
+size_t path_dir_len(const char *path);
 
 #endif /* FZ_IO_REPLACE_H */

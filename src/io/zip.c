@@ -64,7 +64,7 @@ static fz_status apply_zip64(central_entry *e, const unsigned char *extra, size_
                 if (*fields[i] != U32_SENTINEL)
                     continue;
                 if (end - p < 8)
-                    return fz_set_error(FZ_EFORMAT, "%s: zip64 extra field of the central "
+                    return set_error(FZ_EFORMAT, "%s: zip64 extra field of the central "
                                         "directory entry at offset %zu is too short", what, at);
                 *fields[i] = rd64(p);
                 p += 8;
@@ -75,7 +75,7 @@ static fz_status apply_zip64(central_entry *e, const unsigned char *extra, size_
         len -= 4 + size;
     }
     if (e->usize == U32_SENTINEL || e->csize == U32_SENTINEL || e->offset == U32_SENTINEL)
-        return fz_set_error(FZ_EFORMAT, "%s: central directory entry at offset %zu needs a "
+        return set_error(FZ_EFORMAT, "%s: central directory entry at offset %zu needs a "
                             "zip64 extra field and has none", what, at);
     return FZ_OK;
 }
@@ -84,12 +84,12 @@ static fz_status read_central(const unsigned char *buf, size_t len, size_t at,
                               const char *what, central_entry *e, size_t *next)
 {
     if (len - at < CENTRAL_SIZE || rd32(buf + at) != SIG_CENTRAL)
-        return fz_set_error(FZ_EFORMAT, "%s: no central directory entry at offset %zu "
+        return set_error(FZ_EFORMAT, "%s: no central directory entry at offset %zu "
                             "(corrupt or truncated archive)", what, at);
     const unsigned char *h = buf + at;
     size_t name_len = rd16(h + 28), extra_len = rd16(h + 30), comment_len = rd16(h + 32);
     if (len - at - CENTRAL_SIZE < name_len + extra_len + comment_len)
-        return fz_set_error(FZ_EFORMAT, "%s: central directory entry at offset %zu runs past "
+        return set_error(FZ_EFORMAT, "%s: central directory entry at offset %zu runs past "
                             "the end of the file", what, at);
     *e = (central_entry){ .flags = rd16(h + 8), .method = rd16(h + 10), .crc = rd32(h + 16),
                           .csize = rd32(h + 20), .usize = rd32(h + 24),
@@ -104,7 +104,7 @@ static fz_status inflate_raw(const unsigned char *src, size_t csize, unsigned ch
 {
     z_stream zs = { 0 };
     if (inflateInit2(&zs, -MAX_WBITS) != Z_OK)
-        return fz_set_error(FZ_ENOMEM, "%s: zlib could not start inflating '%s'", what, name);
+        return set_error(FZ_ENOMEM, "%s: zlib could not start inflating '%s'", what, name);
     fz_status st = FZ_OK;
     /* zlib counts in uInt; feed and drain in chunks so members over 4 GiB also work. */
     size_t in_left = csize, out_left = usize;
@@ -129,11 +129,11 @@ static fz_status inflate_raw(const unsigned char *src, size_t csize, unsigned ch
             break;
     }
     if (rc != Z_STREAM_END)
-        st = fz_set_error(FZ_EFORMAT, "%s: member '%s': deflate stream is corrupt or does "
+        st = set_error(FZ_EFORMAT, "%s: member '%s': deflate stream is corrupt or does "
                           "not match its recorded size (%s)", what, name,
                           zs.msg ? zs.msg : "ended early or overran");
     else if (zs.total_out != usize)
-        st = fz_set_error(FZ_EFORMAT, "%s: member '%s' inflates to %lu bytes, the directory "
+        st = set_error(FZ_EFORMAT, "%s: member '%s' inflates to %lu bytes, the directory "
                           "says %zu", what, name, (unsigned long)zs.total_out, usize);
     inflateEnd(&zs);
     return st;
@@ -148,44 +148,44 @@ static fz_status read_member(const unsigned char *buf, size_t len, const central
     memcpy(name, e->name, n);
     name[n] = '\0';
     if (e->flags & 1)
-        return fz_set_error(FZ_EFORMAT, "%s: member '%s' is encrypted", what, name);
+        return set_error(FZ_EFORMAT, "%s: member '%s' is encrypted", what, name);
     if (e->method != METHOD_STORED && e->method != METHOD_DEFLATE)
-        return fz_set_error(FZ_EFORMAT, "%s: member '%s' uses compression method %u; only "
+        return set_error(FZ_EFORMAT, "%s: member '%s' uses compression method %u; only "
                             "stored (0) and deflate (8) are supported", what, name, e->method);
     size_t off = (size_t)e->offset;
     if (e->offset >= len || len - off < LOCAL_SIZE || rd32(buf + off) != SIG_LOCAL)
-        return fz_set_error(FZ_EFORMAT, "%s: member '%s': no local header at offset %zu "
+        return set_error(FZ_EFORMAT, "%s: member '%s': no local header at offset %zu "
                             "(corrupt or truncated archive)", what, name, off);
     size_t local_name_len = rd16(buf + off + 26);
     if (local_name_len != e->name_len || len - off - LOCAL_SIZE < local_name_len ||
         memcmp(buf + off + LOCAL_SIZE, e->name, e->name_len))
-        return fz_set_error(FZ_EFORMAT, "%s: member '%s': the local header at offset %zu "
+        return set_error(FZ_EFORMAT, "%s: member '%s': the local header at offset %zu "
                             "names another member (corrupt archive)", what, name, off);
     size_t data_at = off + LOCAL_SIZE + local_name_len + rd16(buf + off + 28);
     if (data_at > len || len - data_at < e->csize)
-        return fz_set_error(FZ_EFORMAT, "%s: member '%s': %llu bytes of data at offset %zu "
+        return set_error(FZ_EFORMAT, "%s: member '%s': %llu bytes of data at offset %zu "
                             "run past the end of the %zu-byte file (truncated)", what, name,
                             (unsigned long long)e->csize, data_at, len);
     if (e->method == METHOD_STORED && e->csize != e->usize)
-        return fz_set_error(FZ_EFORMAT, "%s: stored member '%s' has compressed size %llu "
+        return set_error(FZ_EFORMAT, "%s: stored member '%s' has compressed size %llu "
                             "and size %llu", what, name, (unsigned long long)e->csize,
                             (unsigned long long)e->usize);
     /* deflate cannot expand data by more than 1032:1, so a larger recorded size is
      * corruption; checking it here keeps a flipped size byte from allocating gigabytes */
     if (e->method == METHOD_DEFLATE && e->usize / 1032 > e->csize + 1)
-        return fz_set_error(FZ_EFORMAT, "%s: member '%s' claims %llu bytes from %llu "
+        return set_error(FZ_EFORMAT, "%s: member '%s' claims %llu bytes from %llu "
                             "compressed, more than deflate can expand (corrupt directory "
                             "entry)", what, name, (unsigned long long)e->usize,
                             (unsigned long long)e->csize);
     if (e->usize > SIZE_MAX - 1)
-        return fz_set_error(FZ_ENOMEM, "%s: member '%s' is too large", what, name);
+        return set_error(FZ_ENOMEM, "%s: member '%s' is too large", what, name);
 
     m->name = malloc(e->name_len + 1);
     m->data = malloc(e->usize ? (size_t)e->usize : 1);
     if (!m->name || !m->data) {
         free(m->name);
         free(m->data);
-        return fz_set_error(FZ_ENOMEM, "%s: out of memory for member '%s' (%llu bytes)",
+        return set_error(FZ_ENOMEM, "%s: out of memory for member '%s' (%llu bytes)",
                             what, name, (unsigned long long)e->usize);
     }
     memcpy(m->name, e->name, e->name_len);
@@ -205,7 +205,7 @@ static fz_status read_member(const unsigned char *buf, size_t len, const central
             done += chunk;
         }
         if ((uint32_t)crc != e->crc)
-            st = fz_set_error(FZ_EFORMAT, "%s: member '%s' (data at offset %zu) fails its "
+            st = set_error(FZ_EFORMAT, "%s: member '%s' (data at offset %zu) fails its "
                               "CRC-32 check: stored %08x, computed %08x (corrupt archive)",
                               what, name, data_at, e->crc, (uint32_t)crc);
     }
@@ -216,31 +216,31 @@ static fz_status read_member(const unsigned char *buf, size_t len, const central
     return st;
 }
 
-fz_status fz_zip_parse(const unsigned char *buf, size_t len, const char *what, fz_zip *out)
+fz_status zip_parse(const unsigned char *buf, size_t len, const char *what, fz_zip *out)
 {
     *out = (fz_zip){ 0 };
     long eocd = find_eocd(buf, len);
     if (eocd < 0)
-        return fz_set_error(FZ_EFORMAT, "%s: no zip end-of-central-directory record in the "
+        return set_error(FZ_EFORMAT, "%s: no zip end-of-central-directory record in the "
                             "%zu-byte file (truncated, or not a .npz archive)", what, len);
     const unsigned char *e = buf + eocd;
     size_t count = rd16(e + 10);
     uint32_t cd_size = rd32(e + 12), cd_offset = rd32(e + 16);
     if (rd16(e + 4) != 0 || rd16(e + 6) != 0 || rd16(e + 8) != count)
-        return fz_set_error(FZ_EFORMAT, "%s: multi-disk zip archives are not supported "
+        return set_error(FZ_EFORMAT, "%s: multi-disk zip archives are not supported "
                             "(end record at offset %ld)", what, eocd);
     if (count == U16_SENTINEL || cd_size == U32_SENTINEL || cd_offset == U32_SENTINEL ||
         (eocd >= 20 && rd32(buf + eocd - 20) == SIG_EOCD64_LOCATOR))
-        return fz_set_error(FZ_EFORMAT, "%s: zip64 end-of-central-directory record (an "
+        return set_error(FZ_EFORMAT, "%s: zip64 end-of-central-directory record (an "
                             "archive over 2 GiB or 65535 members) is not supported", what);
     if ((size_t)cd_offset > (size_t)eocd || (size_t)eocd - cd_offset < cd_size)
-        return fz_set_error(FZ_EFORMAT, "%s: central directory (offset %u, %u bytes) does "
+        return set_error(FZ_EFORMAT, "%s: central directory (offset %u, %u bytes) does "
                             "not end before the end record at offset %ld (corrupt archive)",
                             what, cd_offset, cd_size, eocd);
 
     fz_zip_member *members = calloc(count ? count : 1, sizeof *members);
     if (!members)
-        return fz_set_error(FZ_ENOMEM, "%s: out of memory for %zu members", what, count);
+        return set_error(FZ_ENOMEM, "%s: out of memory for %zu members", what, count);
     fz_status st = FZ_OK;
     size_t at = cd_offset, done = 0;   /* members[0..done) hold decoded members */
     while (done < count) {
@@ -255,20 +255,20 @@ fz_status fz_zip_parse(const unsigned char *buf, size_t len, const char *what, f
     /* The end record's count and the directory's size must describe the same entries:
      * a count too small would silently drop the members after it (numpy reads them). */
     if (st == FZ_OK && at - cd_offset != cd_size)
-        st = fz_set_error(FZ_EFORMAT, "%s: the end record counts %zu members in a central "
+        st = set_error(FZ_EFORMAT, "%s: the end record counts %zu members in a central "
                           "directory of %u bytes at offset %u, but those entries take %zu "
                           "bytes (corrupt archive)", what, count, cd_size, cd_offset,
                           at - (size_t)cd_offset);
     if (st != FZ_OK) {
         fz_zip partial = { members, done };
-        fz_zip_free(&partial);
+        zip_free(&partial);
         return st;
     }
     *out = (fz_zip){ members, count };
     return FZ_OK;
 }
 
-void fz_zip_free(fz_zip *z)
+void zip_free(fz_zip *z)
 {
     for (size_t i = 0; z && i < z->count; i++) {
         free(z->members[i].name);
@@ -311,18 +311,18 @@ static void common_fields(unsigned char *p, uint32_t crc, uint32_t size, size_t 
     put16(p + 24, 0);          /* extra length */
 }
 
-fz_status fz_zip_write(FILE *file, const fz_zip_entry *entries, size_t count,
+fz_status zip_write(FILE *file, const fz_zip_entry *entries, size_t count,
                        const char *what)
 {
     if (count >= U16_SENTINEL)
-        return fz_set_error(FZ_EINVAL, "%s: %zu members need zip64, which is not written",
+        return set_error(FZ_EINVAL, "%s: %zu members need zip64, which is not written",
                             what, count);
     uint32_t *crcs = malloc((count ? count : 1) * sizeof *crcs);
     uint64_t *offsets = malloc((count ? count : 1) * sizeof *offsets);
     if (!crcs || !offsets) {
         free(crcs);
         free(offsets);
-        return fz_set_error(FZ_ENOMEM, "%s: out of memory", what);
+        return set_error(FZ_ENOMEM, "%s: out of memory", what);
     }
     fz_status st = FZ_OK;
     uint64_t pos = 0;
@@ -332,7 +332,7 @@ fz_status fz_zip_write(FILE *file, const fz_zip_entry *entries, size_t count,
         size_t name_len = strlen(en->name);
         if (size >= U32_SENTINEL || pos + LOCAL_SIZE + name_len + size >= U32_SENTINEL ||
             name_len > 0xffff) {
-            st = fz_set_error(FZ_EINVAL, "%s: member '%s' (%llu bytes) would need zip64, "
+            st = set_error(FZ_EINVAL, "%s: member '%s' (%llu bytes) would need zip64, "
                               "which is not written", what, en->name,
                               (unsigned long long)size);
             break;
@@ -346,7 +346,7 @@ fz_status fz_zip_write(FILE *file, const fz_zip_entry *entries, size_t count,
             fwrite(en->name, 1, name_len, file) != name_len ||
             fwrite(en->prefix, 1, en->prefix_size, file) != en->prefix_size ||
             fwrite(en->body, 1, en->body_size, file) != en->body_size)
-            st = fz_set_error(FZ_EIO, "%s: write error in member '%s': %s", what, en->name,
+            st = set_error(FZ_EIO, "%s: write error in member '%s': %s", what, en->name,
                               strerror(errno));
         pos += LOCAL_SIZE + name_len + size;
     }
@@ -362,12 +362,12 @@ fz_status fz_zip_write(FILE *file, const fz_zip_entry *entries, size_t count,
         put32(h + 42, (uint32_t)offsets[i]);
         if (fwrite(h, 1, sizeof h, file) != sizeof h ||
             fwrite(en->name, 1, name_len, file) != name_len)
-            st = fz_set_error(FZ_EIO, "%s: write error in the central directory: %s", what,
+            st = set_error(FZ_EIO, "%s: write error in the central directory: %s", what,
                               strerror(errno));
         pos += CENTRAL_SIZE + name_len;
     }
     if (st == FZ_OK && (cd_start >= U32_SENTINEL || pos - cd_start >= U32_SENTINEL))
-        st = fz_set_error(FZ_EINVAL, "%s: archive would need zip64, which is not written",
+        st = set_error(FZ_EINVAL, "%s: archive would need zip64, which is not written",
                           what);
     if (st == FZ_OK) {
         unsigned char h[EOCD_SIZE] = { 0 };
@@ -377,7 +377,7 @@ fz_status fz_zip_write(FILE *file, const fz_zip_entry *entries, size_t count,
         put32(h + 12, (uint32_t)(pos - cd_start));
         put32(h + 16, (uint32_t)cd_start);
         if (fwrite(h, 1, sizeof h, file) != sizeof h)
-            st = fz_set_error(FZ_EIO, "%s: write error in the end record: %s", what,
+            st = set_error(FZ_EIO, "%s: write error in the end record: %s", what,
                               strerror(errno));
     }
     free(crcs);

@@ -28,8 +28,8 @@ typedef struct {
  * Every member is decompressed and CRC-checked; on failure nothing is allocated and the
  * message names the member or the byte offset.  FZ_EFORMAT for anything malformed or
  * unsupported, FZ_ENOMEM for allocations. */
-fz_status fz_zip_parse(const unsigned char *buf, size_t len, const char *what, fz_zip *out);
-void      fz_zip_free(fz_zip *z);
+fz_status zip_parse(const unsigned char *buf, size_t len, const char *what, fz_zip *out);
+void      zip_free(fz_zip *z);
 
 /* Writes a stored (uncompressed) archive of `count` members to an open stream.
  * FZ_EIO on a write error, FZ_EINVAL for a member too big for a non-zip64 archive. */
@@ -40,7 +40,7 @@ typedef struct {
     const unsigned char *body;
     size_t body_size;
 } fz_zip_entry;
-fz_status fz_zip_write(FILE *file, const fz_zip_entry *entries, size_t count,
+fz_status zip_write(FILE *file, const fz_zip_entry *entries, size_t count,
                        const char *what);
 
 #endif

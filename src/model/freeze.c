@@ -38,7 +38,7 @@ static fz_status select_item(const fz_model *m, const char *item, size_t len,
     int q = quote_len(item, len);
 
     if (len == 0)
-        return fz_set_error(FZ_EINVAL, "freeze spec: empty item (two commas in a row, or a "
+        return set_error(FZ_EINVAL, "freeze spec: empty item (two commas in a row, or a "
                             "leading or trailing comma)");
     if (len == 4 && !memcmp(item, "none", 4))
         return FZ_OK;
@@ -56,12 +56,12 @@ static fz_status select_item(const fz_model *m, const char *item, size_t len,
         size_t k = 0;
         for (size_t i = 7; i < len; i++) {
             if (!isdigit((unsigned char)item[i]) || k > m->n_layers)
-                return fz_set_error(FZ_EINVAL, "freeze spec: '%.*s': K must be a number "
+                return set_error(FZ_EINVAL, "freeze spec: '%.*s': K must be a number "
                                     "from 0 to %zu (the layer count)", q, item, m->n_layers);
             k = 10 * k + (size_t)(item[i] - '0');
         }
         if (k > m->n_layers)
-            return fz_set_error(FZ_EINVAL, "freeze spec: '%.*s': K must be a number from 0 "
+            return set_error(FZ_EINVAL, "freeze spec: '%.*s': K must be a number from 0 "
                                 "to %zu (the layer count)", q, item, m->n_layers);
         for (size_t i = 0; i < m->n_tensors; i++)
             selected[i] |= m->tensors[i].layer < k;
@@ -77,7 +77,7 @@ static fz_status select_item(const fz_model *m, const char *item, size_t len,
             snprintf(bad, sizeof bad, "bad character '%c'", c);
         else
             snprintf(bad, sizeof bad, "bad byte 0x%02x: names are ASCII", c);
-        return fz_set_error(FZ_EINVAL, "freeze spec: '%.*s' is neither a shorthand "
+        return set_error(FZ_EINVAL, "freeze spec: '%.*s' is neither a shorthand "
                             "(none, prefix:K, last, bitfit) nor a glob over parameter "
                             "names such as fc1.* (%s)", q, item, bad);
     }
@@ -86,7 +86,7 @@ static fz_status select_item(const fz_model *m, const char *item, size_t len,
 
     char pattern[FZ_NAME_MAX * 4];
     if (len >= sizeof pattern)
-        return fz_set_error(FZ_ENOTFOUND, "freeze spec: '%.*s...' matches no parameter "
+        return set_error(FZ_ENOTFOUND, "freeze spec: '%.*s...' matches no parameter "
                             "(longer than any name)", q, item);
     memcpy(pattern, item, len);
     pattern[len] = '\0';
@@ -95,15 +95,15 @@ static fz_status select_item(const fz_model *m, const char *item, size_t len,
         /* The state_dict's names only (0.weight; fc2.weight for a model of fcK layers),
          * never the library's own beside them: in an archive whose layers are fc0, fc1,
          * fc2, 'fc1.*' must mean the archive's fc1 alone, as in PyTorch. */
-        if (fnmatch(pattern, fz_tensor_state_name(&m->tensors[i]), 0) == 0) {
+        if (fnmatch(pattern, tensor_state_name(&m->tensors[i]), 0) == 0) {
             selected[i] = true;
             any = true;
         }
     }
     if (!any) {
         char names[200];
-        fz_describe_param_names(m, names, sizeof names);
-        return fz_set_error(FZ_ENOTFOUND, "freeze spec: '%s' matches no parameter (the "
+        describe_param_names(m, names, sizeof names);
+        return set_error(FZ_ENOTFOUND, "freeze spec: '%s' matches no parameter (the "
                             "model has %s)", pattern, names);
     }
     return FZ_OK;
@@ -117,9 +117,9 @@ static fz_status where_in_spec(fz_status st, const char *spec, size_t item)
     if (!strncmp(why, "freeze spec: ", 13))
         why += 13;
     char msg[400];
-    snprintf(msg, sizeof msg, "%s", why);   /* fz_set_error overwrites fz_last_error() */
+    snprintf(msg, sizeof msg, "%s", why);   /* set_error overwrites fz_last_error() */
     size_t len = strlen(spec);
-    return fz_set_error(st, "freeze spec '%.*s%s', item %zu: %s", quote_len(spec, len), spec,
+    return set_error(st, "freeze spec '%.*s%s', item %zu: %s", quote_len(spec, len), spec,
                         len <= ITEM_QUOTE ? "" : "...", item, msg);
 }
 
@@ -145,13 +145,13 @@ static fz_status walk_items(const fz_model *m, const char *spec, bool match, boo
     }
 }
 
-fz_status fz_spec_select(const fz_model *m, const char *spec, bool *selected)
+fz_status spec_select(const fz_model *m, const char *spec, bool *selected)
 {
     if (!m || !spec || !selected)
-        return fz_set_error(FZ_EINVAL, "freeze spec: %s is NULL",
+        return set_error(FZ_EINVAL, "freeze spec: %s is NULL",
                             !m ? "model" : !spec ? "spec" : "selection");
     if (!spec[strspn(spec, " \t\n")])
-        return fz_set_error(FZ_EINVAL, "freeze spec '%s' is empty (say 'none' to freeze "
+        return set_error(FZ_EINVAL, "freeze spec '%s' is empty (say 'none' to freeze "
                             "nothing)", spec);
     /* Parse the whole spec before matching any glob, so a malformed spec is FZ_EINVAL
      * (naming the malformed item) even when an earlier item also matches nothing. */
@@ -167,11 +167,11 @@ static fz_status set_flags(fz_model *m, const char *spec, bool requires_grad,
                            const char *who)
 {
     if (!m || !spec)
-        return fz_set_error(FZ_EINVAL, "%s: %s is NULL", who, !m ? "model" : "spec");
+        return set_error(FZ_EINVAL, "%s: %s is NULL", who, !m ? "model" : "spec");
     bool *selected = malloc(m->n_tensors * sizeof *selected);
     if (!selected)
-        return fz_set_error(FZ_ENOMEM, "%s: out of memory", who);
-    fz_status st = fz_spec_select(m, spec, selected);
+        return set_error(FZ_ENOMEM, "%s: out of memory", who);
+    fz_status st = spec_select(m, spec, selected);
     if (st == FZ_OK) {
         bool changed = false;
         for (size_t i = 0; i < m->n_tensors; i++) {
@@ -181,13 +181,13 @@ static fz_status set_flags(fz_model *m, const char *spec, bool requires_grad,
             }
         }
         if (changed)
-            fz_model_flags_changed(m);
+            model_flags_changed(m);
     } else {
         /* Prefix the message with the caller so it says where, keep what it said. */
         char msg[512];
         strncpy(msg, fz_last_error(), sizeof msg - 1);
         msg[sizeof msg - 1] = '\0';
-        fz_set_error(st, "%s: %s", who, msg);
+        set_error(st, "%s: %s", who, msg);
     }
     free(selected);
     return st;

@@ -7,6 +7,6 @@
 /* Resolves `spec` against the model's tensors: selected[i] is set for every tensor the
  * spec names (selected has fz_param_count(m) entries and is cleared first).  Touches
  * nothing else; on failure the message names the offending item. */
-fz_status fz_spec_select(const fz_model *m, const char *spec, bool *selected);
+fz_status spec_select(const fz_model *m, const char *spec, bool *selected);
 
 #endif

@@ -47,7 +47,7 @@ static size_t epoch_prefix(const char *p)
 fz_freeze_schedule *fz_freeze_schedule_parse(const char *text)
 {
     if (!text || !*text) {
-        fz_set_error(FZ_EINVAL, "freeze schedule: empty (expected E:SPEC,E:SPEC,...)");
+        set_error(FZ_EINVAL, "freeze schedule: empty (expected E:SPEC,E:SPEC,...)");
         return NULL;
     }
     /* Empty items first: the split below would read the comma before one as the end of
@@ -55,13 +55,13 @@ fz_freeze_schedule *fz_freeze_schedule_parse(const char *text)
     const char *empty = strstr(text, ",,");
     if (empty) {
         const char *from = empty - text > 40 ? empty - 40 : text;
-        fz_set_error(FZ_EINVAL, "freeze schedule '%s': an empty entry (two commas in a row) "
+        set_error(FZ_EINVAL, "freeze schedule '%s': an empty entry (two commas in a row) "
                      "after '%s%.*s'", text, from > text ? "..." : "", (int)(empty - from),
                      from);
         return NULL;
     }
     if (text[strlen(text) - 1] == ',') {
-        fz_set_error(FZ_EINVAL, "freeze schedule '%s': trailing comma", text);
+        set_error(FZ_EINVAL, "freeze schedule '%s': trailing comma", text);
         return NULL;
     }
     fz_freeze_schedule *s = calloc(1, sizeof *s);
@@ -76,14 +76,14 @@ fz_freeze_schedule *fz_freeze_schedule_parse(const char *text)
     while (*p) {
         size_t head = epoch_prefix(p);
         if (!head) {
-            fz_set_error(FZ_EINVAL, "freeze schedule '%s': '%.40s' should start with an "
+            set_error(FZ_EINVAL, "freeze schedule '%s': '%.40s' should start with an "
                          "epoch number and ':' (E:SPEC)", text, p);
             goto fail;
         }
         errno = 0;
         unsigned long e = strtoul(p, NULL, 10);
         if (errno || (s->n > 0 && e <= s->e[s->n - 1].epoch)) {
-            fz_set_error(FZ_EINVAL, "freeze schedule '%s': epoch %.*s %s", text,
+            set_error(FZ_EINVAL, "freeze schedule '%s': epoch %.*s %s", text,
                          (int)head - 1, p, errno ? "is out of range"
                          : "does not come after the entry before it");
             goto fail;
@@ -102,7 +102,7 @@ fz_freeze_schedule *fz_freeze_schedule_parse(const char *text)
             end = comma + 1;
         }
         if (end == spec) {
-            fz_set_error(FZ_EINVAL, "freeze schedule '%s': epoch %lu has an empty spec "
+            set_error(FZ_EINVAL, "freeze schedule '%s': epoch %lu has an empty spec "
                          "(use 'none' to unfreeze everything)", text, e);
             goto fail;
         }
@@ -113,10 +113,10 @@ fz_freeze_schedule *fz_freeze_schedule_parse(const char *text)
         copy[end - spec] = '\0';
         s->e[s->n++] = (entry){ .epoch = e, .spec = copy };
         /* Each spec's syntax now, before any model is read (freeze_syntax.h). */
-        if (fz_freeze_spec_syntax(copy) != FZ_OK) {
+        if (freeze_spec_syntax(copy) != FZ_OK) {
             char why[400];
             snprintf(why, sizeof why, "%s", fz_last_error());   /* not its own argument */
-            fz_set_error(FZ_EINVAL, "freeze schedule '%s': entry %lu: %s", text, e, why);
+            set_error(FZ_EINVAL, "freeze schedule '%s': entry %lu: %s", text, e, why);
             goto fail;
         }
         p = *end ? end + 1 : end;
@@ -124,7 +124,7 @@ fz_freeze_schedule *fz_freeze_schedule_parse(const char *text)
     return s;
 
 nomem:
-    fz_set_error(FZ_ENOMEM, "freeze schedule: out of memory");
+    set_error(FZ_ENOMEM, "freeze schedule: out of memory");
 fail:
     fz_freeze_schedule_free(s);
     return NULL;
@@ -135,13 +135,13 @@ static fz_status set_exactly(fz_model *m, const char *spec, bool apply, unsigned
 {
     bool *frozen = malloc(m->n_tensors * sizeof *frozen);
     if (!frozen)
-        return fz_set_error(FZ_ENOMEM, "freeze schedule: out of memory");
-    fz_status st = fz_spec_select(m, spec, frozen);
+        return set_error(FZ_ENOMEM, "freeze schedule: out of memory");
+    fz_status st = spec_select(m, spec, frozen);
     if (st != FZ_OK) {
         char msg[400];
         snprintf(msg, sizeof msg, "%s", fz_last_error());
         free(frozen);
-        return fz_set_error(st, "freeze schedule, entry %lu:%.64s: %s", epoch, spec, msg);
+        return set_error(st, "freeze schedule, entry %lu:%.64s: %s", epoch, spec, msg);
     }
     /* Nothing trainable is an error of the step (PyTorch's backward refuses it too):
      * found here, before training, not when its epoch arrives. */
@@ -150,7 +150,7 @@ static fz_status set_exactly(fz_model *m, const char *spec, bool apply, unsigned
         all &= frozen[i];
     if (all) {
         free(frozen);
-        return fz_set_error(FZ_EINVAL, "freeze schedule, entry %lu:%.64s: freezes every "
+        return set_error(FZ_EINVAL, "freeze schedule, entry %lu:%.64s: freezes every "
                             "parameter, so nothing would train from epoch %lu on", epoch,
                             spec, epoch);
     }
@@ -162,7 +162,7 @@ static fz_status set_exactly(fz_model *m, const char *spec, bool apply, unsigned
         }
     }
     if (changed)
-        fz_model_flags_changed(m);
+        model_flags_changed(m);
     free(frozen);
     return FZ_OK;
 }
@@ -170,7 +170,7 @@ static fz_status set_exactly(fz_model *m, const char *spec, bool apply, unsigned
 fz_status fz_freeze_schedule_check(const fz_freeze_schedule *s, fz_model *m)
 {
     if (!s || !m)
-        return fz_set_error(FZ_EINVAL, "fz_freeze_schedule_check: %s is NULL", !s ? "schedule" : "model");
+        return set_error(FZ_EINVAL, "fz_freeze_schedule_check: %s is NULL", !s ? "schedule" : "model");
     for (size_t i = 0; i < s->n; i++) {
         fz_status st = set_exactly(m, s->e[i].spec, false, s->e[i].epoch);
         if (st != FZ_OK)
@@ -185,7 +185,7 @@ fz_status fz_freeze_schedule_apply(const fz_freeze_schedule *s, fz_model *m, uns
     if (applied)
         *applied = false;
     if (!s || !m)
-        return fz_set_error(FZ_EINVAL, "fz_freeze_schedule_apply: %s is NULL", !s ? "schedule" : "model");
+        return set_error(FZ_EINVAL, "fz_freeze_schedule_apply: %s is NULL", !s ? "schedule" : "model");
     for (size_t i = 0; i < s->n; i++) {
         if (s->e[i].epoch != epoch)
             continue;
@@ -219,13 +219,13 @@ static int quote_len(const char *s, size_t len)
     return (int)q;
 }
 
-fz_status fz_freeze_spec_syntax(const char *spec)
+fz_status freeze_spec_syntax(const char *spec)
 {
     if (!spec)
-        return fz_set_error(FZ_EINVAL, "freeze spec: NULL");
-    /* prefix:K first: fz_spec_select's message for a bad K names the model's layer
+        return set_error(FZ_EINVAL, "freeze spec: NULL");
+    /* prefix:K first: spec_select's message for a bad K names the model's layer
      * count, which the model below does not have.  Items are split and trimmed as
-     * fz_spec_select splits them. */
+     * spec_select splits them. */
     for (const char *p = spec, *end; p; p = end ? end + 1 : NULL) {
         end = strchr(p, ',');
         const char *b = p, *e = end ? end : p + strlen(p);
@@ -237,16 +237,16 @@ fz_status fz_freeze_spec_syntax(const char *spec)
             continue;
         for (const char *d = b + 7; d < e; d++)
             if (!isdigit((unsigned char)*d))
-                return fz_set_error(FZ_EINVAL, "freeze spec '%.*s', item '%.*s': K must be "
+                return set_error(FZ_EINVAL, "freeze spec '%.*s', item '%.*s': K must be "
                                     "a whole number of layers, from 0",
                                     quote_len(spec, strlen(spec)), spec,
                                     quote_len(b, (size_t)(e - b)), b);
     }
-    /* A model with no tensors and no bound on its layer count: fz_spec_select parses
+    /* A model with no tensors and no bound on its layer count: spec_select parses
      * every item (its first pass, which needs no tensor) and then finds that no glob
      * matches anything, which says nothing about the syntax. */
     fz_model any = { .n_layers = SIZE_MAX };
     bool unused;
-    fz_status st = fz_spec_select(&any, spec, &unused);
+    fz_status st = spec_select(&any, spec, &unused);
     return st == FZ_ENOTFOUND ? FZ_OK : st;
 }

@@ -13,6 +13,6 @@
  * glob made of name characters; FZ_EINVAL naming the offending item otherwise (the
  * message is fz_freeze's own).  What needs the model (K beyond its layer count, a glob
  * that matches nothing) is left to fz_freeze. */
-fz_status fz_freeze_spec_syntax(const char *spec);
+fz_status freeze_spec_syntax(const char *spec);
 
 #endif

@@ -23,29 +23,29 @@ fz_model *fz_mlp_create_biases(const size_t *widths, size_t n_widths, const bool
                                uint64_t seed)
 {
     if (!widths) {
-        fz_set_error(FZ_EINVAL, "fz_mlp_create: widths is NULL");
+        set_error(FZ_EINVAL, "fz_mlp_create: widths is NULL");
         return NULL;
     }
     if (n_widths < 2) {
-        fz_set_error(FZ_EINVAL, "fz_mlp_create: %zu widths given; an MLP needs at least 2 "
+        set_error(FZ_EINVAL, "fz_mlp_create: %zu widths given; an MLP needs at least 2 "
                      "(in, out)", n_widths);
         return NULL;
     }
     size_t total = 0, slots = 0;   /* parameters; floats with each tensor on a line */
     for (size_t i = 0; i < n_widths; i++) {
         if (widths[i] == 0) {
-            fz_set_error(FZ_EINVAL, "fz_mlp_create: widths[%zu] is 0", i);
+            set_error(FZ_EINVAL, "fz_mlp_create: widths[%zu] is 0", i);
             return NULL;
         }
     }
     for (size_t l = 0; l + 1 < n_widths; l++) {
         size_t w, wb;
         size_t bias = !has_bias || has_bias[l] ? widths[l + 1] : 0;
-        if (!fz_mul_ok(widths[l], widths[l + 1], &w) || !fz_add_ok(w, bias, &wb) ||
-            !fz_add_ok(total, wb, &total) || !fz_add_ok(slots, fz_line_floats(w), &slots) ||
-            !fz_add_ok(slots, fz_line_floats(bias), &slots) ||
-            !fz_mul_ok(slots, sizeof(float), &(size_t){0})) {
-            fz_set_error(FZ_ENOMEM, "fz_mlp_create: layer fc%zu (%zu -> %zu) makes the "
+        if (!size_mul_ok(widths[l], widths[l + 1], &w) || !size_add_ok(w, bias, &wb) ||
+            !size_add_ok(total, wb, &total) || !size_add_ok(slots, line_floats(w), &slots) ||
+            !size_add_ok(slots, line_floats(bias), &slots) ||
+            !size_mul_ok(slots, sizeof(float), &(size_t){0})) {
+            set_error(FZ_ENOMEM, "fz_mlp_create: layer fc%zu (%zu -> %zu) makes the "
                          "parameter count overflow size_t", l + 1, widths[l], widths[l + 1]);
             return NULL;
         }
@@ -64,14 +64,14 @@ fz_model *fz_mlp_create_biases(const size_t *widths, size_t n_widths, const bool
     m->tensors = calloc(m->n_tensors, sizeof *m->tensors);
     m->w_index = malloc(n_layers * sizeof *m->w_index);
     m->b_index = malloc(n_layers * sizeof *m->b_index);
-    m->params = fz_alloc_floats(slots ? slots : 1);
+    m->params = alloc_floats(slots ? slots : 1);
     if (!m->widths || !m->tensors || !m->w_index || !m->b_index || !m->params)
         goto nomem;
     memcpy(m->widths, widths, n_widths * sizeof *widths);
     memset(m->params, 0, slots * sizeof(float));   /* the padding too: saved nowhere */
 
     fz_rng rng;
-    fz_rng_seed(&rng, seed);
+    rng_seed(&rng, seed);
     float *p = m->params;
     size_t ti = 0;   /* state_dict order: fc1.weight, fc1.bias (if any), fc2.weight, ... */
     for (size_t l = 0; l < n_layers; l++) {
@@ -82,9 +82,9 @@ fz_model *fz_mlp_create_biases(const size_t *widths, size_t n_widths, const bool
         *w = (fz_tensor){ .data = p, .rows = out, .cols = in, .numel = out * in,
                           .layer = l, .is_bias = false, .requires_grad = true };
         snprintf(w->name, sizeof w->name, "fc%zu.weight", l + 1);
-        p += fz_line_floats(w->numel);
+        p += line_floats(w->numel);
         for (size_t i = 0; i < w->numel; i++)
-            w->data[i] = fz_rng_uniform(&rng, -bound, bound);
+            w->data[i] = rng_uniform(&rng, -bound, bound);
         m->b_index[l] = FZ_NO_BIAS;
         if (has_bias && !has_bias[l])
             continue;
@@ -93,15 +93,15 @@ fz_model *fz_mlp_create_biases(const size_t *widths, size_t n_widths, const bool
         *b = (fz_tensor){ .data = p, .rows = out, .cols = 1, .numel = out,
                           .layer = l, .is_bias = true, .requires_grad = true };
         snprintf(b->name, sizeof b->name, "fc%zu.bias", l + 1);
-        p += fz_line_floats(b->numel);
+        p += line_floats(b->numel);
         for (size_t i = 0; i < b->numel; i++)
-            b->data[i] = fz_rng_uniform(&rng, -bound, bound);
+            b->data[i] = rng_uniform(&rng, -bound, bound);
     }
     return m;
 
 nomem:
     fz_model_free(m);
-    fz_set_error(FZ_ENOMEM, "fz_mlp_create: out of memory allocating %zu parameters", total);
+    set_error(FZ_ENOMEM, "fz_mlp_create: out of memory allocating %zu parameters", total);
     return NULL;
 }
 
@@ -129,7 +129,7 @@ size_t fz_width(const fz_model *m, size_t i)
     return m && i <= m->n_layers ? m->widths[i] : 0;
 }
 
-fz_linear fz_model_layer(const fz_model *m, size_t l)
+fz_linear model_layer(const fz_model *m, size_t l)
 {
     size_t iW = m->w_index[l], ib = m->b_index[l];
     return (fz_linear){ .W = m->tensors[iW].data,
@@ -138,7 +138,7 @@ fz_linear fz_model_layer(const fz_model *m, size_t l)
                         .W_index = iW, .b_index = ib };
 }
 
-size_t fz_model_max_width(const fz_model *m)
+size_t model_max_width(const fz_model *m)
 {
     size_t w = 0;
     for (size_t i = 0; i <= m->n_layers; i++)
@@ -155,10 +155,10 @@ const char *fz_param_name(const fz_model *m, size_t i)
 
 const char *fz_param_state_name(const fz_model *m, size_t i)
 {
-    return m && i < m->n_tensors ? fz_tensor_state_name(&m->tensors[i]) : NULL;
+    return m && i < m->n_tensors ? tensor_state_name(&m->tensors[i]) : NULL;
 }
 
-long fz_model_find(const fz_model *m, const char *name)
+long model_find(const fz_model *m, const char *name)
 {
     if (!m || !name)
         return -1;
@@ -166,7 +166,7 @@ long fz_model_find(const fz_model *m, const char *name)
      * archive of layers fc0, fc1, fc2, "fc1.weight" is the archive's fc1, not the
      * library's fc1.weight, which is the archive's fc0.weight (param_names.h). */
     for (size_t i = 0; i < m->n_tensors; i++)
-        if (!strcmp(fz_tensor_state_name(&m->tensors[i]), name))
+        if (!strcmp(tensor_state_name(&m->tensors[i]), name))
             return (long)i;
     return -1;
 }
@@ -174,14 +174,14 @@ long fz_model_find(const fz_model *m, const char *name)
 static long find_or_complain(const fz_model *m, const char *name, const char *who)
 {
     if (!m || !name) {
-        fz_set_error(FZ_EINVAL, "%s: %s is NULL", who, !m ? "model" : "name");
+        set_error(FZ_EINVAL, "%s: %s is NULL", who, !m ? "model" : "name");
         return -1;
     }
-    long i = fz_model_find(m, name);
+    long i = model_find(m, name);
     if (i < 0) {
         char names[200];
-        fz_describe_param_names(m, names, sizeof names);
-        fz_set_error(FZ_ENOTFOUND, "%s: no parameter named '%s' (the model has %s)", who,
+        describe_param_names(m, names, sizeof names);
+        set_error(FZ_ENOTFOUND, "%s: no parameter named '%s' (the model has %s)", who,
                      name, names);
     }
     return i;
@@ -195,7 +195,7 @@ float *fz_param_data(fz_model *m, const char *name, size_t *numel)
     if (numel)
         *numel = m->tensors[i].numel;
     /* The caller may write through the pointer: copies made of the tensor are stale. */
-    fz_model_touch(m, (size_t)i);
+    model_touch(m, (size_t)i);
     return m->tensors[i].data;
 }
 

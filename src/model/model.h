@@ -68,34 +68,34 @@ typedef struct {
 
 /* Layer l (0-based: fc1 is 0, l < n_layers).  The one place that knows how layers map
  * to tensors. */
-fz_linear fz_model_layer(const fz_model *m, size_t l);
+fz_linear model_layer(const fz_model *m, size_t l);
 
 /* Index of the tensor with this name (fc1.weight) or state_dict name (0.weight), or -1. */
-long fz_model_find(const fz_model *m, const char *name);
+long model_find(const fz_model *m, const char *name);
 
 /* Tensor i's data may have changed: copies of it made before now are stale. */
-static inline void fz_model_touch(fz_model *m, size_t i)
+static inline void model_touch(fz_model *m, size_t i)
 {
     m->tensors[i].changed_at = ++m->clock;
 }
 
 /* A requires_grad flag changed: plans made before now are stale. */
-static inline void fz_model_flags_changed(fz_model *m) { m->flags_changed_at = ++m->clock; }
+static inline void model_flags_changed(fz_model *m) { m->flags_changed_at = ++m->clock; }
 
 /* Whether something made at clock `made_at` is still current for a change stamped
  * `changed_at` (a tensor's changed_at, the model's flags_changed_at). */
-static inline bool fz_model_current(uint64_t made_at, uint64_t changed_at)
+static inline bool model_current(uint64_t made_at, uint64_t changed_at)
 {
     return changed_at <= made_at;
 }
 
 /* The name a state_dict gives tensor t. */
-static inline const char *fz_tensor_state_name(const fz_tensor *t)
+static inline const char *tensor_state_name(const fz_tensor *t)
 {
     return t->ext[0] ? t->ext : t->name;
 }
 
 /* Largest width of the model. */
-size_t fz_model_max_width(const fz_model *m);
+size_t model_max_width(const fz_model *m);
 
 #endif

@@ -11,14 +11,14 @@
 typedef struct fz_binder fz_binder;
 
 /* NULL (and a message) when hwloc is not built in or cannot load this machine.  Keeps
- * the calling thread's affinity as the one fz_binder_unbind_self restores. */
-fz_binder *fz_binder_open(void);
-void       fz_binder_close(fz_binder *b);
+ * the calling thread's affinity as the one binder_unbind_self restores. */
+fz_binder *binder_open(void);
+void       binder_close(fz_binder *b);
 
 /* Binds the calling thread to the PU the OS calls `os_index`.  Thread-safe. */
-fz_status  fz_binder_bind_self(fz_binder *b, int os_index);
+fz_status  binder_bind_self(fz_binder *b, int os_index);
 
 /* Gives the calling thread the affinity the opening thread had.  Thread-safe. */
-fz_status  fz_binder_unbind_self(fz_binder *b);
+fz_status  binder_unbind_self(fz_binder *b);
 
 #endif /* FZ_BINDING_H */

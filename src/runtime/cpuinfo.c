@@ -11,7 +11,7 @@ static bool key_matches(const char *line, const char *key)
     return strncmp(line, key, n) == 0 && (line[n] == ' ' || line[n] == '\t' || line[n] == ':');
 }
 
-bool fz_cpuinfo_value(const char *const keys[], char *out, size_t cap)
+bool cpuinfo_value(const char *const keys[], char *out, size_t cap)
 {
     FILE *f = fopen("/proc/cpuinfo", "r");
     if (!f)

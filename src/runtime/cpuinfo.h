@@ -15,6 +15,6 @@
  * blanks around it, truncated to cap - 1 bytes.  Lines with an empty value are passed
  * over.  False, with out untouched, when no line has a value or the file cannot be read
  * (another OS, a sandbox without /proc). */
-bool fz_cpuinfo_value(const char *const keys[], char *out, size_t cap);
+bool cpuinfo_value(const char *const keys[], char *out, size_t cap);
 
 #endif /* FZ_CPUINFO_H */

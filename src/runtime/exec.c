@@ -5,7 +5,7 @@
 
 fz_exec exec_now(void (*progress)(void *arg), void *arg)
 {
-    fz_exec x = { .k = fz_kernels_get(), .gemm = fz_team_gemm_ctx() };
+    fz_exec x = { .k = kernels_get(), .gemm = team_gemm_ctx() };
     x.gemm.progress = progress;
     x.gemm.progress_arg = arg;
     return x;
@@ -14,7 +14,7 @@ fz_exec exec_now(void (*progress)(void *arg), void *arg)
 void exec_gemm(const fz_exec *x, const fz_gemm_op *op, const fz_sgemm_packed *pb,
                fz_counter *flops)
 {
-    fz_sgemm_run_prepacked(x->k->microkernel, op, pb, &x->gemm, flops);
+    sgemm_run_prepacked(x->k->microkernel, op, pb, &x->gemm, flops);
 }
 
 bool exec_same_blocking(const fz_exec *a, const fz_exec *b)

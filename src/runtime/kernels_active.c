@@ -21,39 +21,39 @@ static pthread_once_t chosen_once = PTHREAD_ONCE_INIT;
 
 static void choose(void)
 {
-    chosen = fz_kernels_best();
+    chosen = kernels_best();
     const char *forced = getenv("FREEZEBENCH_ISA");
     if (!forced || !*forced)
         return;
-    const fz_kernels *k = fz_kernels_for(forced);
+    const fz_kernels *k = kernels_for(forced);
     if (k) {
         chosen = k;
         return;
     }
     chosen_status = FZ_EINVAL;
-    fz_note("FREEZEBENCH_ISA=%s cannot run here (this CPU or build lacks it; known: "
+    log_note("FREEZEBENCH_ISA=%s cannot run here (this CPU or build lacks it; known: "
             "scalar, avx2, avx512, neon); using %s", forced, chosen->isa);
 }
 
-const fz_kernels *fz_kernels_get(void)
+const fz_kernels *kernels_get(void)
 {
     pthread_once(&chosen_once, choose);
     return chosen;
 }
 
-void fz_kernels_override(const fz_kernels *k)
+void kernels_override(const fz_kernels *k)
 {
     pthread_once(&chosen_once, choose);
-    chosen = k ? k : fz_kernels_best();
+    chosen = k ? k : kernels_best();
 }
 
-const char *fz_isa(void) { return fz_kernels_get()->isa; }
+const char *fz_isa(void) { return kernels_get()->isa; }
 
 fz_status fz_isa_status(void)
 {
-    const fz_kernels *k = fz_kernels_get();
+    const fz_kernels *k = kernels_get();
     if (chosen_status != FZ_OK)
-        fz_set_error(chosen_status, "fz_isa: FREEZEBENCH_ISA=%s cannot run here; using %s",
+        set_error(chosen_status, "fz_isa: FREEZEBENCH_ISA=%s cannot run here; using %s",
                      getenv("FREEZEBENCH_ISA"), k->isa);
     return chosen_status;
 }

@@ -10,11 +10,11 @@
 
 /* The table in use, chosen on first call (thread-safe): the best this CPU runs, or
  * FREEZEBENCH_ISA's.  One of simd's constant tables.  Never NULL. */
-const fz_kernels *fz_kernels_get(void);
+const fz_kernels *kernels_get(void);
 
 /* For tests only: makes `k` the table in use (NULL: back to the default), so a whole
  * training run can be compared across ISAs in one process.  Swaps which table is in use;
  * the tables themselves never change.  Not thread-safe; call it while no kernel runs. */
-void fz_kernels_override(const fz_kernels *k);
+void kernels_override(const fz_kernels *k);
 
 #endif /* FZ_KERNELS_ACTIVE_H */

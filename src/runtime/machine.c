@@ -10,9 +10,9 @@
 fz_status fz_machine_get(fz_machine *out)
 {
     if (!out)
-        return fz_set_error(FZ_EINVAL, "fz_machine_get: out is NULL");
-    const fz_team_config *c = fz_team_get();
-    const fz_topo *t = fz_team_topology();
+        return set_error(FZ_EINVAL, "fz_machine_get: out is NULL");
+    const fz_team_config *c = team_get();
+    const fz_topo *t = team_topology();
     memset(out, 0, sizeof *out);
     snprintf(out->cpu_model, sizeof out->cpu_model, "%s", t->cpu_model[0] ? t->cpu_model : "unknown");
     snprintf(out->arch, sizeof out->arch, "%s", t->arch[0] ? t->arch : "unknown");
@@ -28,11 +28,11 @@ fz_status fz_machine_get(fz_machine *out)
     out->threads = c->threads;
     out->groups = c->groups;
     /* The blocking the GEMM in use derives for its tile (products whose C spills half
-     * the L2 deepen KC: fz_sgemm_blocking_for); the scalar reference has none. */
-    const fz_sgemm_kernel *kern = fz_kernels_get()->microkernel;
+     * the L2 deepen KC: sgemm_blocking_for); the scalar reference has none. */
+    const fz_sgemm_kernel *kern = kernels_get()->microkernel;
     if (kern) {
-        fz_gemm_ctx ctx = fz_team_gemm_ctx();
-        fz_blocking b = fz_sgemm_blocking(kern, &ctx);
+        fz_gemm_ctx ctx = team_gemm_ctx();
+        fz_blocking b = sgemm_blocking(kern, &ctx);
         out->kc = b.kc;
         out->mc = b.mc;
         out->nc = b.nc;
@@ -40,7 +40,7 @@ fz_status fz_machine_get(fz_machine *out)
     out->smt = c->smt;
     out->bound = c->bound_pu != NULL;
     snprintf(out->topology, sizeof out->topology, "%s", t->source);
-    snprintf(out->team_note, sizeof out->team_note, "%s", fz_team_schedule()->note);
+    snprintf(out->team_note, sizeof out->team_note, "%s", team_schedule()->note);
     return FZ_OK;
 }
 
@@ -63,8 +63,8 @@ void fz_machine_print(FILE *f)
         return;
     fz_machine m;
     fz_machine_get(&m);
-    const fz_topo *t = fz_team_topology();
-    const fz_schedule *s = fz_team_schedule();
+    const fz_topo *t = team_topology();
+    const fz_schedule *s = team_schedule();
     char a[32], b[32], c[32];
     fprintf(f, "machine   %s (%s), kernels %s; topology from %s\n", m.cpu_model, m.arch,
             m.isa, m.topology);
@@ -95,7 +95,7 @@ void fz_machine_print(FILE *f)
     fprintf(f, "%s\n", s->threads > 16 ? " ..." : "");
     if (s->note[0])
         fprintf(f, "          note: %s\n", s->note);
-    const fz_sgemm_kernel *kern = fz_kernels_get()->microkernel;
+    const fz_sgemm_kernel *kern = kernels_get()->microkernel;
     if (kern)
         fprintf(f, "blocking  KC %zu, MC %zu, NC %zu for the %zux%zu microkernel\n", m.kc,
                 m.mc, m.nc, kern->mr, kern->nr);

@@ -26,20 +26,20 @@
 #define FZ_PARALLEL_ALIGN ((size_t)16)
 
 /* The element-wise split: shares start on whole cache lines. */
-static inline fz_range fz_split(size_t n, int ith, int nth)
+static inline fz_range split_range(size_t n, int ith, int nth)
 {
-    return fz_split_by(n, FZ_PARALLEL_ALIGN, ith, nth);
+    return split_range_by(n, FZ_PARALLEL_ALIGN, ith, nth);
 }
 
 /* Threads worth using for `work` elements: 1 below the threshold, else the team. */
-static inline int fz_threads_for(size_t work, int team_threads)
+static inline int threads_for(size_t work, int team_threads)
 {
     return work < FZ_PARALLEL_MIN_WORK ? 1 : team_threads;
 }
 
 /* Inside a parallel region: this thread's number and the region's real size (the
  * runtime may give fewer threads than asked for). */
-static inline int fz_thread_num(void)
+static inline int thread_num(void)
 {
 #ifdef _OPENMP
     return omp_get_thread_num();
@@ -48,7 +48,7 @@ static inline int fz_thread_num(void)
 #endif
 }
 
-static inline int fz_thread_count(void)
+static inline int thread_count(void)
 {
 #ifdef _OPENMP
     return omp_get_num_threads();

@@ -4,7 +4,7 @@
 
 #include "schedule.h"
 
-int fz_schedule_default_threads(const fz_topo *t, bool smt)
+int schedule_default_threads(const fz_topo *t, bool smt)
 {
     int n = 0;
     for (int p = 0; p < t->n_pus; p++)
@@ -78,10 +78,10 @@ static bool place_evenly(const fz_topo *t, const int *order, int eligible, int n
     return false;
 }
 
-void fz_schedule_plan(const fz_topo *t, int requested, bool smt, fz_schedule *out)
+void schedule_plan(const fz_topo *t, int requested, bool smt, fz_schedule *out)
 {
     memset(out, 0, sizeof *out);
-    int n = requested > 0 ? requested : fz_schedule_default_threads(t, smt);
+    int n = requested > 0 ? requested : schedule_default_threads(t, smt);
     if (n > FZ_MAX_THREADS) {
         snprintf(out->note, sizeof out->note, "%d threads asked for, %d is the most", n,
                  FZ_MAX_THREADS);

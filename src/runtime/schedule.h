@@ -36,10 +36,10 @@ typedef struct {
 } fz_schedule;
 
 /* The default thread count of `t`: cores of the best kind (their PUs with smt). */
-int fz_schedule_default_threads(const fz_topo *t, bool smt);
+int schedule_default_threads(const fz_topo *t, bool smt);
 
 /* The plan for `requested` threads (0 = the default; more than FZ_MAX_THREADS is cut
  * there, with a note).  Never fails: every topology with a PU has a plan. */
-void fz_schedule_plan(const fz_topo *t, int requested, bool smt, fz_schedule *out);
+void schedule_plan(const fz_topo *t, int requested, bool smt, fz_schedule *out);
 
 #endif /* FZ_SCHEDULE_H */

@@ -41,7 +41,7 @@ static struct {
     fz_cache_sizes caches;  /* the topology's, as the GEMM blocking counts on them */
     int bound_pu[FZ_MAX_THREADS];
     fz_team_config config;
-} team = { .load = fz_topo_load_this_machine };
+} team = { .load = topo_load_this_machine };
 
 static pthread_once_t team_once = PTHREAD_ONCE_INIT;
 
@@ -54,16 +54,16 @@ static void load_topology(void)
         char why[192];
         snprintf(why, sizeof why, "fallback (%s)", fz_last_error());
 #ifdef FZ_HAVE_HWLOC   /* without hwloc this is the build's choice: the report says it */
-        fz_note("no topology (%s); one thread per allowed CPU, "
+        log_note("no topology (%s); one thread per allowed CPU, "
                 "unbound, default cache sizes", fz_last_error());
 #endif
-        fz_topo_fallback(&team.topo, why);
+        topo_fallback(&team.topo, why);
     }
-    team.caches = fz_topo_cache_sizes(&team.topo);
+    team.caches = topo_cache_sizes(&team.topo);
     /* Threads bound to the old topology's PUs are let go before those PUs are forgotten. */
     if (team.binder && team.config.bound_pu)
         unbind_threads();
-    fz_binder_close(team.binder);
+    binder_close(team.binder);
     team.binder = NULL;
 }
 
@@ -89,14 +89,14 @@ static int on_every_thread(fz_status (*each)(fz_binder *b, int os_index))
 static fz_status unbind_one(fz_binder *b, int os_index)
 {
     (void)os_index;
-    return fz_binder_unbind_self(b);
+    return binder_unbind_self(b);
 }
 
 /* Gives every thread of the team back the affinity the process started with. */
 static void unbind_threads(void)
 {
     if (on_every_thread(unbind_one))
-        fz_note("threads could not all be unbound (%s)",
+        log_note("threads could not all be unbound (%s)",
                 fz_last_error());
 }
 
@@ -105,13 +105,13 @@ static bool bind_threads(void)
 {
     if (!team.bind || team.topo.fallback)
         return false;
-    if (!team.binder && !(team.binder = fz_binder_open())) {
-        fz_note("threads will not be bound: %s", fz_last_error());
+    if (!team.binder && !(team.binder = binder_open())) {
+        log_note("threads will not be bound: %s", fz_last_error());
         return false;
     }
-    int failed = on_every_thread(fz_binder_bind_self);
+    int failed = on_every_thread(binder_bind_self);
     if (failed)
-        fz_note("%d of %d threads could not be bound (%s)", failed,
+        log_note("%d of %d threads could not be bound (%s)", failed,
                 team.sched.threads, fz_last_error());
     return !failed;
 }
@@ -123,9 +123,9 @@ static void rebuild(void)
     requested = 1;   /* no OpenMP: the team is the calling thread */
 #endif
     bool was_bound = team.config.bound_pu != NULL;
-    fz_schedule_plan(&team.topo, requested, team.smt, &team.sched);
+    schedule_plan(&team.topo, requested, team.smt, &team.sched);
     if (team.sched.note[0])
-        fz_note("%s", team.sched.note);
+        log_note("%s", team.sched.note);
 #ifdef _OPENMP
     omp_set_num_threads(team.sched.threads);
 #endif
@@ -148,7 +148,7 @@ static int env_int(const char *name, int fallback)
     char *end;
     long v = strtol(s, &end, 10);
     if (*end || v < 0 || v > 1 << 20) {
-        fz_note("%s=%s is not a count >= 0; using %d", name, s, fallback);
+        log_note("%s=%s is not a count >= 0; using %d", name, s, fallback);
         return fallback;
     }
     return (int)v;
@@ -163,7 +163,7 @@ static void first_build(void)
     rebuild();
 }
 
-const fz_team_config *fz_team_get(void)
+const fz_team_config *team_get(void)
 {
     pthread_once(&team_once, first_build);
     return &team.config;
@@ -176,7 +176,7 @@ void fz_set_threads(int n)
     rebuild();
 }
 
-int fz_get_threads(void) { return fz_team_get()->threads; }
+int fz_get_threads(void) { return team_get()->threads; }
 
 void fz_set_smt(bool on)
 {
@@ -192,30 +192,30 @@ void fz_set_binding(bool on)
     rebuild();
 }
 
-bool fz_get_binding(void) { return fz_team_get()->bind; }
+bool fz_get_binding(void) { return team_get()->bind; }
 
-fz_gemm_ctx fz_team_gemm_ctx(void)
+fz_gemm_ctx team_gemm_ctx(void)
 {
-    const fz_team_config *c = fz_team_get();
+    const fz_team_config *c = team_get();
     return (fz_gemm_ctx){ .caches = team.caches, .threads = c->threads, .groups = c->groups };
 }
 
-const fz_topo *fz_team_topology(void)
+const fz_topo *team_topology(void)
 {
     pthread_once(&team_once, first_build);
     return &team.topo;
 }
 
-const fz_schedule *fz_team_schedule(void)
+const fz_schedule *team_schedule(void)
 {
     pthread_once(&team_once, first_build);
     return &team.sched;
 }
 
-void fz_team_reload(fz_status (*load)(fz_topo *t))
+void team_reload(fz_status (*load)(fz_topo *t))
 {
     pthread_once(&team_once, first_build);
-    team.load = load ? load : fz_topo_load_this_machine;
+    team.load = load ? load : topo_load_this_machine;
     load_topology();
     rebuild();
 }

@@ -1,6 +1,6 @@
 /*
  * Internal: the thread team's layout, as the training step uses it and as the GEMM is
- * handed it (fz_team_gemm_ctx).  Computed once from the machine's topology (hwloc where
+ * handed it (team_gemm_ctx).  Computed once from the machine's topology (hwloc where
  * available).
  */
 #ifndef FZ_TEAM_H
@@ -19,7 +19,7 @@ typedef struct {
                          * share the packed B panel.  1 when unknown.  Divides threads.
                          * Thread t is in group t / (threads / groups).  For results that
                          * are bitwise identical for any thread count, K is never split
-                         * and M, N are split in whole MR, NR tiles (fz_split_by in
+                         * and M, N are split in whole MR, NR tiles (split_range_by in
                          * parallel.h), so C is cut into the same tiles whatever the
                          * team, unless edge tiles compute exactly like full ones. */
     /* Where the threads run: bound_pu[t] is the OS index of the PU thread t is bound to
@@ -34,19 +34,19 @@ typedef struct {
 
 /* The current layout (after fz_set_threads / FREEZEBENCH_THREADS).  Never NULL.  Cheap:
  * the layout is computed when the team is (re)built, not here. */
-const fz_team_config *fz_team_get(void);
+const fz_team_config *team_get(void);
 
 /* The plan a GEMM runs with on this team: its threads and L3 groups, and the cache
  * sizes each kernel derives its blocking from for its own tile; no progress call (the
  * caller's execution context adds its own, exec.h).  Cheap. */
-fz_gemm_ctx fz_team_gemm_ctx(void);
+fz_gemm_ctx team_gemm_ctx(void);
 
 /* What the team was built from, for the report and the tests. */
-const fz_topo *fz_team_topology(void);
-const fz_schedule *fz_team_schedule(void);
+const fz_topo *team_topology(void);
+const fz_schedule *team_schedule(void);
 
 /* Tests: reload the topology through `load` (a failing one exercises the fallback) and
  * rebuild the team with the current thread request.  Not for concurrent use. */
-void fz_team_reload(fz_status (*load)(fz_topo *t));
+void team_reload(fz_status (*load)(fz_topo *t));
 
 #endif

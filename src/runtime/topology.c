@@ -27,12 +27,12 @@ static void copy_text(char *dst, size_t cap, const char *src)
     dst[n] = '\0';
 }
 
-void fz_topo_fill_identity(fz_topo *t)
+void topo_fill_identity(fz_topo *t)
 {
     if (!t->cpu_model[0]) {
         /* x86 names its model; Arm kernels give only implementer/part numbers. */
         static const char *const keys[] = { "model name", "Hardware", "CPU part", NULL };
-        if (!fz_cpuinfo_value(keys, t->cpu_model, sizeof t->cpu_model))
+        if (!cpuinfo_value(keys, t->cpu_model, sizeof t->cpu_model))
             copy_text(t->cpu_model, sizeof t->cpu_model, "unknown");
     }
     if (!t->arch[0]) {
@@ -51,7 +51,7 @@ static int allowed_cpus(void)
 #endif
 }
 
-void fz_topo_fallback(fz_topo *t, const char *why)
+void topo_fallback(fz_topo *t, const char *why)
 {
     memset(t, 0, sizeof *t);
     int n = allowed_cpus();
@@ -63,7 +63,7 @@ void fz_topo_fallback(fz_topo *t, const char *why)
     t->n_groups = t->n_packages = t->n_numa = t->n_kinds = 1;
     t->fallback = true;
     copy_text(t->source, sizeof t->source, why);
-    fz_topo_fill_identity(t);
+    topo_fill_identity(t);
 }
 
 #ifdef FZ_HAVE_HWLOC
@@ -227,7 +227,7 @@ static fz_status flatten(fz_topo *t, hwloc_topology_t topo, hwloc_const_cpuset_t
     int *pus_of_core = calloc((size_t)cores.cap + (size_t)hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_PU), sizeof(int));
     fz_status st = FZ_OK;
     if (!ok || !pus_of_core) {
-        st = fz_set_error(FZ_ENOMEM, "topology: out of memory flattening the hwloc topology");
+        st = set_error(FZ_ENOMEM, "topology: out of memory flattening the hwloc topology");
         goto done;
     }
     t->has_l3 = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_L3CACHE) > 0;
@@ -268,7 +268,7 @@ static fz_status flatten(fz_topo *t, hwloc_topology_t topo, hwloc_const_cpuset_t
             t->l3 = min_known(t->l3, (size_t)l3->attr->cache.size);
     }
     if (t->n_pus == 0) {
-        st = fz_set_error(FZ_EINVAL, "topology: no PU of the topology is in the allowed set");
+        st = set_error(FZ_EINVAL, "topology: no PU of the topology is in the allowed set");
         goto done;
     }
     t->n_cores = cores.n;
@@ -297,22 +297,22 @@ static fz_status load(fz_topo *t, topo_from from, const char *what)
     memset(t, 0, sizeof *t);
     hwloc_topology_t topo;
     if (hwloc_topology_init(&topo) != 0)
-        return fz_set_error(FZ_ENOMEM, "topology: hwloc_topology_init failed");
+        return set_error(FZ_ENOMEM, "topology: hwloc_topology_init failed");
     fz_status st = FZ_OK;
     int rc = from == FROM_SYNTHETIC ? hwloc_topology_set_synthetic(topo, what)
            : from == FROM_XML ? hwloc_topology_set_xml(topo, what) : 0;
     if (rc != 0) {
-        st = fz_set_error(from == FROM_XML ? FZ_EIO : FZ_EINVAL, "topology: hwloc cannot use "
+        st = set_error(from == FROM_XML ? FZ_EIO : FZ_EINVAL, "topology: hwloc cannot use "
                           "the %s '%s'", from == FROM_XML ? "XML file" : "synthetic description", what);
         goto out;
     }
     if (hwloc_topology_load(topo) != 0) {
-        st = fz_set_error(FZ_EIO, "topology: hwloc_topology_load failed");
+        st = set_error(FZ_EIO, "topology: hwloc_topology_load failed");
         goto out;
     }
     hwloc_bitmap_t allowed = hwloc_bitmap_dup(hwloc_topology_get_allowed_cpuset(topo));
     if (!allowed) {
-        st = fz_set_error(FZ_ENOMEM, "topology: out of memory for a cpuset");
+        st = set_error(FZ_ENOMEM, "topology: out of memory for a cpuset");
         goto out;
     }
     if (from == FROM_THIS_MACHINE) {
@@ -335,26 +335,26 @@ static fz_status load(fz_topo *t, topo_from from, const char *what)
                  from == FROM_SYNTHETIC ? " synthetic: " : from == FROM_XML ? " XML: " : "",
                  from == FROM_THIS_MACHINE ? "" : what);
         if (from == FROM_THIS_MACHINE)
-            fz_topo_fill_identity(t);
+            topo_fill_identity(t);
     }
 out:
     hwloc_topology_destroy(topo);
     return st;
 }
 
-fz_status fz_topo_load_this_machine(fz_topo *t) { return load(t, FROM_THIS_MACHINE, NULL); }
+fz_status topo_load_this_machine(fz_topo *t) { return load(t, FROM_THIS_MACHINE, NULL); }
 
-fz_status fz_topo_load_synthetic(fz_topo *t, const char *description)
+fz_status topo_load_synthetic(fz_topo *t, const char *description)
 {
     if (!t || !description)
-        return fz_set_error(FZ_EINVAL, "fz_topo_load_synthetic: NULL argument");
+        return set_error(FZ_EINVAL, "topo_load_synthetic: NULL argument");
     return load(t, FROM_SYNTHETIC, description);
 }
 
-fz_status fz_topo_load_xml(fz_topo *t, const char *path)
+fz_status topo_load_xml(fz_topo *t, const char *path)
 {
     if (!t || !path)
-        return fz_set_error(FZ_EINVAL, "fz_topo_load_xml: NULL argument");
+        return set_error(FZ_EINVAL, "topo_load_xml: NULL argument");
     return load(t, FROM_XML, path);
 }
 
@@ -362,11 +362,11 @@ fz_status fz_topo_load_xml(fz_topo *t, const char *path)
 
 static fz_status no_hwloc(void)
 {
-    return fz_set_error(FZ_EIO, "topology: hwloc is not built in (meson option hwloc)");
+    return set_error(FZ_EIO, "topology: hwloc is not built in (meson option hwloc)");
 }
 
-fz_status fz_topo_load_this_machine(fz_topo *t) { (void)t; return no_hwloc(); }
-fz_status fz_topo_load_synthetic(fz_topo *t, const char *d) { (void)t; (void)d; return no_hwloc(); }
-fz_status fz_topo_load_xml(fz_topo *t, const char *path) { (void)t; (void)path; return no_hwloc(); }
+fz_status topo_load_this_machine(fz_topo *t) { (void)t; return no_hwloc(); }
+fz_status topo_load_synthetic(fz_topo *t, const char *d) { (void)t; (void)d; return no_hwloc(); }
+fz_status topo_load_xml(fz_topo *t, const char *path) { (void)t; (void)path; return no_hwloc(); }
 
 #endif

@@ -50,25 +50,25 @@ typedef struct {
 /* Loads this machine's topology, restricted to the CPUs this process may run on (cgroup
  * cpuset and the process's affinity mask, as taskset sets it).  FZ_EIO with a message
  * when hwloc is not built in or fails; `t` then holds nothing useful. */
-fz_status fz_topo_load_this_machine(fz_topo *t);
+fz_status topo_load_this_machine(fz_topo *t);
 
 /* Loads a hwloc synthetic description ("pack:2 l3:1(size=32MiB) core:8 pu:2"), or an
  * XML file written by lstopo.  FZ_EINVAL/FZ_EIO with a message on failure, or FZ_EIO when
  * hwloc is not built in. */
-fz_status fz_topo_load_synthetic(fz_topo *t, const char *description);
-fz_status fz_topo_load_xml(fz_topo *t, const char *path);
+fz_status topo_load_synthetic(fz_topo *t, const char *description);
+fz_status topo_load_xml(fz_topo *t, const char *path);
 
 /* What the team uses when no topology could be loaded: one core per CPU the OpenMP
  * runtime says we may use, no SMT knowledge, one group, default caches left at 0.
  * `why` is kept in t->source for the report. */
-void fz_topo_fallback(fz_topo *t, const char *why);
+void topo_fallback(fz_topo *t, const char *why);
 
 /* The CPU model string and architecture of this machine (from /proc/cpuinfo and
  * uname), for topologies that do not carry them. */
-void fz_topo_fill_identity(fz_topo *t);
+void topo_fill_identity(fz_topo *t);
 
 /* The caches a GEMM blocking counts on: L1d, the L2 share of one core, the group's L3. */
-static inline fz_cache_sizes fz_topo_cache_sizes(const fz_topo *t)
+static inline fz_cache_sizes topo_cache_sizes(const fz_topo *t)
 {
     return (fz_cache_sizes){ t->l1d, t->l2_per_core, t->l3 };
 }

@@ -42,15 +42,15 @@ fz_status fz_epoch_run(fz_trainer *t, const float *x, const float *y, size_t n,
     if (stats)
         *stats = st;
     if (!t || !x || !y)
-        return fz_set_error(FZ_EINVAL, "fz_epoch_run: %s is NULL",
+        return set_error(FZ_EINVAL, "fz_epoch_run: %s is NULL",
                             !t ? "trainer" : !x ? "x" : "y");
     size_t B = trainer_batch(t);
     if (n < B)
-        return fz_set_error(FZ_EINVAL, "fz_epoch_run: %zu samples are fewer than a batch "
+        return set_error(FZ_EINVAL, "fz_epoch_run: %zu samples are fewer than a batch "
                             "of %zu", n, B);
     for (size_t i = 0; order && i < n; i++)
         if (order[i] >= n)
-            return fz_set_error(FZ_EINVAL, "fz_epoch_run: order[%zu] = %zu is not a sample "
+            return set_error(FZ_EINVAL, "fz_epoch_run: order[%zu] = %zu is not a sample "
                                 "(n = %zu)", i, order[i], n);
     fz_epoch_opts o = opts ? *opts : (fz_epoch_opts){0};
     fz_model *m = trainer_step_model(t);
@@ -72,12 +72,12 @@ fz_status fz_epoch_run(fz_trainer *t, const float *x, const float *y, size_t n,
 
     size_t *seq = NULL;   /* 0..n-1 for the in-order case */
     if (!order && !(seq = malloc(n * sizeof *seq)))
-        return fz_set_error(FZ_ENOMEM, "fz_epoch_run: out of memory for the sample order");
+        return set_error(FZ_ENOMEM, "fz_epoch_run: out of memory for the sample order");
     for (size_t i = 0; !order && i < n; i++)
         seq[i] = i;
     const size_t *ord = order ? order : seq;
 
-    double t0 = fz_now(), sum = 0;
+    double t0 = clock_now(), sum = 0;
     size_t steps = n / B;
     for (size_t s = 0; s < steps; s++) {
         const size_t *idx = ord + s * B;
@@ -96,7 +96,7 @@ fz_status fz_epoch_run(fz_trainer *t, const float *x, const float *y, size_t n,
         add_flops(&st.planned, fz_flops_planned(t));
         add_flops(&st.executed, fz_flops_executed(t));
     }
-    st.seconds = fz_now() - t0;
+    st.seconds = clock_now() - t0;
     st.loss = st.steps ? sum / (double)st.steps : 0;
     prefix_cache_settle(c, rc == FZ_OK, &st.cache_layer, &st.cache_bytes);
     free(seq);

@@ -34,7 +34,7 @@ fz_sgemm_packed *linear_pack_forward(const fz_exec *x, const fz_linear *layer, s
     if (!x->k->microkernel)
         return NULL;
     fz_gemm_op op = forward_op(layer, batch, NULL, NULL, false);
-    return fz_sgemm_prepack_b(x->k->microkernel, &op, &x->gemm);
+    return sgemm_prepack_b(x->k->microkernel, &op, &x->gemm);
 }
 
 fz_sgemm_packed *linear_pack_dgrad(const fz_exec *x, const fz_linear *layer, size_t batch)
@@ -42,19 +42,19 @@ fz_sgemm_packed *linear_pack_dgrad(const fz_exec *x, const fz_linear *layer, siz
     if (!x->k->microkernel)
         return NULL;
     fz_gemm_op op = dgrad_op(layer, batch, NULL, NULL, false, NULL);
-    return fz_sgemm_prepack_b(x->k->microkernel, &op, &x->gemm);
+    return sgemm_prepack_b(x->k->microkernel, &op, &x->gemm);
 }
 
 bool linear_forward_reads_pack(const fz_exec *x, const fz_linear *layer, size_t batch)
 {
     fz_gemm_op op = forward_op(layer, batch, NULL, NULL, false);
-    return x->k->microkernel && fz_sgemm_reads_packed_b(x->k->microkernel, &op, &x->gemm);
+    return x->k->microkernel && sgemm_reads_packed_b(x->k->microkernel, &op, &x->gemm);
 }
 
 bool linear_dgrad_reads_pack(const fz_exec *x, const fz_linear *layer, size_t batch)
 {
     fz_gemm_op op = dgrad_op(layer, batch, NULL, NULL, false, NULL);
-    return x->k->microkernel && fz_sgemm_reads_packed_b(x->k->microkernel, &op, &x->gemm);
+    return x->k->microkernel && sgemm_reads_packed_b(x->k->microkernel, &op, &x->gemm);
 }
 
 bool linear_packs_fit(const fz_exec *x, const fz_linear *layer, size_t batch,
@@ -62,8 +62,8 @@ bool linear_packs_fit(const fz_exec *x, const fz_linear *layer, size_t batch,
 {
     fz_gemm_op f = forward_op(layer, batch, NULL, NULL, false);
     fz_gemm_op d = dgrad_op(layer, batch, NULL, NULL, false, NULL);
-    return (!fwd || fz_sgemm_packed_fits(fwd, x->k->microkernel, &f, &x->gemm)) &&
-           (!dgrad || fz_sgemm_packed_fits(dgrad, x->k->microkernel, &d, &x->gemm));
+    return (!fwd || sgemm_packed_fits(fwd, x->k->microkernel, &f, &x->gemm)) &&
+           (!dgrad || sgemm_packed_fits(dgrad, x->k->microkernel, &d, &x->gemm));
 }
 
 void linear_forward(const fz_exec *x, const fz_linear *layer, const fz_sgemm_packed *pw,
@@ -78,7 +78,7 @@ void linear_forward(const fz_exec *x, const fz_linear *layer, const fz_sgemm_pac
 static void colsum_slice(const fz_kernels *k, float *db, const float *dy, size_t m,
                          size_t n, size_t ld, fz_counter *cnt, int ith, int nth)
 {
-    fz_range r = fz_split(n, ith, nth);
+    fz_range r = split_range(n, ith, nth);
     if (r.end > r.begin)
         k->colsum(db + r.begin, dy + r.begin, m, r.end - r.begin, ld, cnt);
 }
@@ -88,7 +88,7 @@ static void colsum_team(const fz_exec *x, float *db, const float *dy, size_t m, 
                         size_t ld, fz_counter *cnt)
 {
     const fz_kernels *k = x->k;
-    int nth = fz_threads_for(m * n, x->gemm.threads);
+    int nth = threads_for(m * n, x->gemm.threads);
     /* No region at all for one thread: even an inactive one costs libgomp a team
      * allocation, a visible share of a small network's step. */
     if (nth <= 1) {
@@ -97,7 +97,7 @@ static void colsum_team(const fz_exec *x, float *db, const float *dy, size_t m, 
     }
 #ifdef _OPENMP
 #pragma omp parallel num_threads(nth)
-    colsum_slice(k, db, dy, m, n, ld, cnt, fz_thread_num(), fz_thread_count());
+    colsum_slice(k, db, dy, m, n, ld, cnt, thread_num(), thread_count());
 #endif
 }
 

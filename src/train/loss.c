@@ -9,7 +9,7 @@ float mse_forward(const float *out, const float *y, size_t n, fz_counter *flops)
         float d = out[i] - y[i];
         sum += (double)(d * d);
     }
-    fz_counter_add(flops, 3 * (uint64_t)n);
+    counter_add(flops, 3 * (uint64_t)n);
     return (float)(sum / (double)n);
 }
 
@@ -19,5 +19,5 @@ void mse_backward(float *dout, const float *out, const float *y, size_t n, size_
     float scale = 2.0f / (float)mean_over;
     for (size_t i = 0; i < n; i++)
         dout[i] = scale * (out[i] - y[i]);
-    fz_counter_add(flops, 2 * (uint64_t)n);
+    counter_add(flops, 2 * (uint64_t)n);
 }

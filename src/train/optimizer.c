@@ -35,7 +35,7 @@ static int optimizer_slice(const sgd_update *u, const fz_kernels *k, int ith, in
     for (size_t i = 0; i < m->n_tensors; i++) {
         if (!plan_trains(u->plan, i))
             continue;
-        fz_range r = fz_split(m->tensors[i].numel, ith, team);
+        fz_range r = split_range(m->tensors[i].numel, ith, team);
         for (size_t at = r.begin; at < r.end; at += OPT_CHUNK) {
             size_t n = r.end - at < OPT_CHUNK ? r.end - at : OPT_CHUNK;
             float *p = m->tensors[i].data + at, *keep = undo_of(u, i) + at;
@@ -47,7 +47,7 @@ static int optimizer_slice(const sgd_update *u, const fz_kernels *k, int ith, in
                 k->copy_aside(keep + u->undo_half, mom, n);
             k->sgd(p, u->grad[i] + at, mom, n, u->opt.lr, u->opt.momentum,
                    u->opt.weight_decay, u->flops);
-            bad |= fz_first_nonfinite(p, n) < n || (mom && fz_first_nonfinite(mom, n) < n);
+            bad |= first_nonfinite(p, n) < n || (mom && first_nonfinite(mom, n) < n);
         }
     }
     return bad;
@@ -66,8 +66,8 @@ static fz_status undo_update(const sgd_update *u)
             continue;
         size_t n = m->tensors[i].numel;
         float *mom = u->opt.momentum != 0.0f ? u->mom[i] : NULL;
-        size_t bad_p = fz_first_nonfinite(m->tensors[i].data, n);
-        size_t bad_m = mom ? fz_first_nonfinite(mom, n) : n;
+        size_t bad_p = first_nonfinite(m->tensors[i].data, n);
+        size_t bad_m = mom ? first_nonfinite(mom, n) : n;
         if (bad_p < n || bad_m < n) {
             name = m->tensors[i].name;
             what = bad_p < n ? "parameter" : "momentum of";
@@ -78,7 +78,7 @@ static fz_status undo_update(const sgd_update *u)
         if (mom)
             memcpy(mom, undo_of(u, i) + u->undo_half, n * sizeof(float));
     }
-    return fz_set_error(FZ_ENONFINITE, "fz_train_step: step %llu: the update made %s %s[%zu] "
+    return set_error(FZ_ENONFINITE, "fz_train_step: step %llu: the update made %s %s[%zu] "
                         "%g (the model diverged; try a lower learning rate, now %g); "
                         "parameters and momentum left as after step %llu",
                         (unsigned long long)u->step, what, name, at, (double)value,
@@ -88,19 +88,19 @@ static fz_status undo_update(const sgd_update *u)
 fz_status sgd_update_run(const sgd_update *u, const fz_exec *x)
 {
     const fz_kernels *k = x->k;
-    int nth = fz_threads_for(u->grad_floats, x->gemm.threads);
+    int nth = threads_for(u->grad_floats, x->gemm.threads);
     int bad = 0;
     if (nth <= 1) {
         bad = optimizer_slice(u, k, 0, 1);
     } else {
 #ifdef _OPENMP
 #pragma omp parallel num_threads(nth) reduction(|:bad)
-        bad |= optimizer_slice(u, k, fz_thread_num(), fz_thread_count());
+        bad |= optimizer_slice(u, k, thread_num(), thread_count());
 #endif
     }
     /* The update wrote (or undid) every trained tensor: copies of them are stale. */
     for (size_t i = 0; i < u->m->n_tensors; i++)
         if (plan_trains(u->plan, i))
-            fz_model_touch(u->m, i);
+            model_touch(u->m, i);
     return bad ? undo_update(u) : FZ_OK;
 }

@@ -32,7 +32,7 @@ typedef struct {
 } sgd_update;
 
 /* SGD on every tensor u->plan trains, split over x's threads; each tensor it wrote is
- * marked written (fz_model_touch).  FZ_ENONFINITE, with every tensor and its momentum
+ * marked written (model_touch).  FZ_ENONFINITE, with every tensor and its momentum
  * put back as before and the first bad value named, when the update made one NaN or
  * infinite. */
 fz_status sgd_update_run(const sgd_update *u, const fz_exec *x);

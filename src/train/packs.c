@@ -23,8 +23,8 @@ fz_status frozen_packs_init(frozen_packs *fp, size_t n_layers)
 void frozen_packs_drop(frozen_packs *fp)
 {
     for (size_t l = 0; fp->layer && l < fp->n_layers; l++) {
-        fz_sgemm_packed_free(fp->layer[l].fwd);
-        fz_sgemm_packed_free(fp->layer[l].dgrad);
+        sgemm_packed_free(fp->layer[l].fwd);
+        sgemm_packed_free(fp->layer[l].dgrad);
         fp->layer[l] = (layer_packs){0};
     }
     fp->match_plan = false;
@@ -47,9 +47,9 @@ static bool layer_reusable(const frozen_packs *fp, const fz_model *m, const fz_p
     const layer_packs *lp = &fp->layer[l];
     if (!p->pack_fwd && !p->pack_dgrad)
         return !lp->fwd && !lp->dgrad;
-    fz_linear layer = fz_model_layer(m, l);
+    fz_linear layer = model_layer(m, l);
     return !lp->fwd == !p->pack_fwd && !lp->dgrad == !p->pack_dgrad &&
-           fz_model_current(lp->made_at, m->tensors[layer.W_index].changed_at) &&
+           model_current(lp->made_at, m->tensors[layer.W_index].changed_at) &&
            linear_packs_fit(&plan->exec, &layer, plan->batch, lp->fwd, lp->dgrad);
 }
 
@@ -60,7 +60,7 @@ bool frozen_packs_current(const frozen_packs *fp, const fz_model *m)
     for (size_t l = 0; l < fp->n_layers; l++) {
         const layer_packs *lp = &fp->layer[l];
         if ((lp->fwd || lp->dgrad) &&
-            !fz_model_current(lp->made_at, m->tensors[m->w_index[l]].changed_at))
+            !model_current(lp->made_at, m->tensors[m->w_index[l]].changed_at))
             return false;
     }
     return true;
@@ -71,9 +71,9 @@ static void abandon(frozen_packs *fp)
 {
     for (size_t l = 0; l < fp->n_layers; l++) {
         if (fp->next[l].fwd != fp->layer[l].fwd)
-            fz_sgemm_packed_free(fp->next[l].fwd);
+            sgemm_packed_free(fp->next[l].fwd);
         if (fp->next[l].dgrad != fp->layer[l].dgrad)
-            fz_sgemm_packed_free(fp->next[l].dgrad);
+            sgemm_packed_free(fp->next[l].dgrad);
         fp->next[l] = (layer_packs){0};
     }
 }
@@ -89,14 +89,14 @@ fz_status frozen_packs_prepare(frozen_packs *fp, const fz_model *m, const fz_pla
         }
         if (!p->pack_fwd && !p->pack_dgrad)
             continue;
-        fz_linear layer = fz_model_layer(m, l);
+        fz_linear layer = model_layer(m, l);
         layer_packs *np = &fp->next[l];
         np->made_at = m->clock;
         np->fwd = p->pack_fwd ? linear_pack_forward(&plan->exec, &layer, plan->batch) : NULL;
         np->dgrad = p->pack_dgrad ? linear_pack_dgrad(&plan->exec, &layer, plan->batch) : NULL;
         if ((p->pack_fwd && !np->fwd) || (p->pack_dgrad && !np->dgrad)) {
             abandon(fp);
-            return fz_set_error(FZ_ENOMEM, "fz_train_step: out of memory for the packed "
+            return set_error(FZ_ENOMEM, "fz_train_step: out of memory for the packed "
                                 "copy of frozen fc%zu.weight (%zu×%zu)", l + 1,
                                 layer.out, layer.in);
         }
@@ -108,9 +108,9 @@ void frozen_packs_commit(frozen_packs *fp)
 {
     for (size_t l = 0; l < fp->n_layers; l++) {
         if (fp->layer[l].fwd != fp->next[l].fwd)
-            fz_sgemm_packed_free(fp->layer[l].fwd);
+            sgemm_packed_free(fp->layer[l].fwd);
         if (fp->layer[l].dgrad != fp->next[l].dgrad)
-            fz_sgemm_packed_free(fp->layer[l].dgrad);
+            sgemm_packed_free(fp->layer[l].dgrad);
         fp->layer[l] = fp->next[l];
         fp->next[l] = (layer_packs){0};
     }
@@ -121,7 +121,7 @@ size_t frozen_packs_bytes(const frozen_packs *fp)
 {
     size_t bytes = 0;
     for (size_t l = 0; fp->layer && l < fp->n_layers; l++)
-        bytes += fz_sgemm_packed_bytes(fp->layer[l].fwd) +
-                 fz_sgemm_packed_bytes(fp->layer[l].dgrad);
+        bytes += sgemm_packed_bytes(fp->layer[l].fwd) +
+                 sgemm_packed_bytes(fp->layer[l].dgrad);
     return bytes;
 }

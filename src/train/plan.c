@@ -28,7 +28,7 @@ static void plan_layers(const fz_model *m, fz_plan *plan)
     plan->lowest = m->n_layers;
     for (size_t l = 0; l < m->n_layers; l++) {
         fz_plan_layer *p = &plan->layer[l];
-        fz_linear layer = fz_model_layer(m, l);
+        fz_linear layer = model_layer(m, l);
         p->need_dW = m->tensors[layer.W_index].requires_grad;
         p->need_db = layer.b && m->tensors[layer.b_index].requires_grad;
         p->need_dX = up;
@@ -47,7 +47,7 @@ static void plan_packs(const fz_model *m, const plan_inputs *in, fz_plan *plan)
 {
     for (size_t l = 0; l < m->n_layers; l++) {
         fz_plan_layer *p = &plan->layer[l];
-        fz_linear layer = fz_model_layer(m, l);
+        fz_linear layer = model_layer(m, l);
         bool frozen = !p->need_dW && in->prepack && in->exec->k->microkernel;
         p->pack_fwd = frozen && linear_forward_reads_pack(in->exec, &layer, in->batch);
         p->pack_dgrad = frozen && p->need_dX &&
@@ -68,7 +68,7 @@ static void plan_layout(const fz_model *m, fz_plan *plan)
             plan->act_bytes += plan->batch * m->widths[l] * sizeof(float);
         p->act_off = plan->act_floats;
         if (l > 0 && p->keep_X)
-            plan->act_floats += fz_line_floats(plan->batch * m->widths[l]);
+            plan->act_floats += line_floats(plan->batch * m->widths[l]);
     }
     plan->grad_floats = plan->grad_elems = 0;
     for (size_t i = 0; i < m->n_tensors; i++) {
@@ -77,7 +77,7 @@ static void plan_layout(const fz_model *m, fz_plan *plan)
         plan->grad_off[i] = PLAN_NO_GRAD;
         if (t->is_bias ? p->need_db : p->need_dW) {
             plan->grad_off[i] = plan->grad_floats;
-            plan->grad_floats += fz_line_floats(t->numel);
+            plan->grad_floats += line_floats(t->numel);
             plan->grad_elems += t->numel;
         }
     }
@@ -124,7 +124,7 @@ static void plan_buckets(const fz_model *m, fz_plan *plan, uint64_t bucket_bytes
         return;
     bucketing b = { .plan = plan };
     for (size_t l = m->n_layers; l-- > plan->lowest;) {
-        fz_linear lin = fz_model_layer(m, l);
+        fz_linear lin = model_layer(m, l);
         size_t idx[2] = { lin.b_index, lin.W_index };   /* descending, as the arena runs */
         size_t first = plan->n_buckets;
         for (int j = 0; j < 2; j++) {
@@ -199,7 +199,7 @@ fz_status plan_build(const fz_model *m, const plan_inputs *in, fz_plan **out)
     }
     if (!plan || !plan->layer || !plan->grad_off || !plan->bucket || !plan->piece) {
         plan_free(plan);
-        return fz_set_error(FZ_ENOMEM, "fz_train_step: out of memory for a backward plan "
+        return set_error(FZ_ENOMEM, "fz_train_step: out of memory for a backward plan "
                             "of %zu layers", m->n_layers);
     }
     plan->n_layers = m->n_layers;
@@ -220,7 +220,7 @@ fz_status plan_build(const fz_model *m, const plan_inputs *in, fz_plan **out)
 
 bool plan_current(const fz_plan *plan, const fz_model *m, const fz_exec *exec)
 {
-    return plan && fz_model_current(plan->made_at, m->flags_changed_at) &&
+    return plan && model_current(plan->made_at, m->flags_changed_at) &&
            exec_same_blocking(&plan->exec, exec);
 }
 
@@ -230,7 +230,7 @@ double plan_forward_flops(const fz_model *m, size_t batch, size_t from, size_t t
     for (size_t l = from; l < to; l++) {
         double I = (double)m->widths[l], O = (double)m->widths[l + 1];
         f += 2 * B * I * O;                       /* GEMM */
-        if (fz_model_layer(m, l).b)
+        if (model_layer(m, l).b)
             f += B * O;                           /* bias, in the GEMM's epilogue */
         if (l + 1 < m->n_layers)
             f += B * O;                           /* ReLU */

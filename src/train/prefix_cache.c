@@ -53,16 +53,16 @@ void prefix_cache_free(void *p)
 prefix_cache *prefix_cache_new(const fz_model *m, size_t B)
 {
     prefix_cache *c = calloc(1, sizeof *c);
-    size_t w = fz_model_max_width(m);
+    size_t w = model_max_width(m);
     if (c) {
-        c->bx = fz_alloc_floats(B * m->widths[0]);
-        c->by = fz_alloc_floats(B * m->widths[m->n_layers]);
-        c->bin = fz_alloc_floats(B * w);
-        c->rec = fz_alloc_floats(B * w);
+        c->bx = alloc_floats(B * m->widths[0]);
+        c->by = alloc_floats(B * m->widths[m->n_layers]);
+        c->bin = alloc_floats(B * w);
+        c->rec = alloc_floats(B * w);
     }
     if (!c || !c->bx || !c->by || !c->bin || !c->rec) {
         prefix_cache_free(c);
-        fz_set_error(FZ_ENOMEM, "fz_epoch_run: out of memory for the batch buffers");
+        set_error(FZ_ENOMEM, "fz_epoch_run: out of memory for the batch buffers");
         return NULL;
     }
     return c;
@@ -74,7 +74,7 @@ static bool slot_current(const slot *s, const fz_model *m)
 {
     for (size_t i = 0; i < m->n_tensors; i++)
         if (m->tensors[i].layer < s->level &&
-            !fz_model_current(s->made_at, m->tensors[i].changed_at))
+            !model_current(s->made_at, m->tensors[i].changed_at))
             return false;
     return true;
 }
@@ -82,8 +82,8 @@ static bool slot_current(const slot *s, const fz_model *m)
 static size_t slot_bytes(const fz_model *m, size_t n, size_t level)
 {
     size_t b;
-    if (!fz_mul_ok(n, m->widths[level], &b) || !fz_mul_ok(b, sizeof(float), &b) ||
-        !fz_add_ok(b, n, &b))
+    if (!size_mul_ok(n, m->widths[level], &b) || !size_mul_ok(b, sizeof(float), &b) ||
+        !size_add_ok(b, n, &b))
         return SIZE_MAX;
     return b;
 }
@@ -92,7 +92,7 @@ static bool slot_make(slot *s, const fz_model *m, size_t n, size_t level)
 {
     s->level = level;
     s->bytes = slot_bytes(m, n, level);
-    s->rows = fz_alloc_floats(n * m->widths[level]);
+    s->rows = alloc_floats(n * m->widths[level]);
     s->valid = calloc(n, 1);
     s->made_at = m->clock;
     if (!s->rows || !s->valid) {

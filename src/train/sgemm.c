@@ -21,7 +21,7 @@ void fz_sgemm(fz_trans ta, fz_trans tb, size_t m, size_t n, size_t k, float alph
      * refuse, write nothing, and leave the message.  The checks come before the m/n == 0
      * shortcut, as in BLAS's xerbla, so a wrong call is reported even when it is empty. */
     if ((ta != FZ_NOTRANS && ta != FZ_TRANS) || (tb != FZ_NOTRANS && tb != FZ_TRANS)) {
-        fz_set_error(FZ_EINVAL, "fz_sgemm: transpose flag %s is %d, not FZ_NOTRANS (0) or "
+        set_error(FZ_EINVAL, "fz_sgemm: transpose flag %s is %d, not FZ_NOTRANS (0) or "
                      "FZ_TRANS (1); C left as it was", ta != FZ_NOTRANS && ta != FZ_TRANS
                      ? "ta" : "tb", ta != FZ_NOTRANS && ta != FZ_TRANS ? (int)ta : (int)tb);
         return;
@@ -33,7 +33,7 @@ void fz_sgemm(fz_trans ta, fz_trans tb, size_t m, size_t n, size_t k, float alph
     if (bad_ld) {
         size_t got = lda < a_cols ? lda : ldb < b_cols ? ldb : ldc;
         size_t need = lda < a_cols ? a_cols : ldb < b_cols ? b_cols : n;
-        fz_set_error(FZ_EINVAL, "fz_sgemm: %s is %zu, less than the %zu columns of its "
+        set_error(FZ_EINVAL, "fz_sgemm: %s is %zu, less than the %zu columns of its "
                      "row-major matrix (m %zu, n %zu, k %zu); C left as it was", bad_ld, got,
                      need, m, n, k);
         return;
@@ -44,7 +44,7 @@ void fz_sgemm(fz_trans ta, fz_trans tb, size_t m, size_t n, size_t k, float alph
     bool product = k > 0 && alpha != 0.0f;
     const char *missing = !c ? "c" : product && !a ? "a" : product && !b ? "b" : NULL;
     if (missing) {
-        fz_set_error(FZ_EINVAL, "fz_sgemm: %s is NULL (m %zu, n %zu, k %zu); C left as it "
+        set_error(FZ_EINVAL, "fz_sgemm: %s is NULL (m %zu, n %zu, k %zu); C left as it "
                      "was", missing, m, n, k);
         return;
     }

@@ -88,10 +88,10 @@ struct fz_trainer {
 static fz_status apply_plan(fz_trainer *t, fz_plan *plan, bool for_step)
 {
     fz_model *m = t->m;
-    float *act_arena = plan->act_floats ? fz_alloc_floats(plan->act_floats) : NULL;
-    float *grad_arena = plan->grad_floats ? fz_alloc_floats(plan->grad_floats) : NULL;
+    float *act_arena = plan->act_floats ? alloc_floats(plan->act_floats) : NULL;
+    float *grad_arena = plan->grad_floats ? alloc_floats(plan->grad_floats) : NULL;
     size_t undo_floats = t->opt.momentum != 0.0f ? 2 * plan->grad_floats : plan->grad_floats;
-    float *undo_arena = undo_floats ? fz_alloc_floats(undo_floats) : NULL;
+    float *undo_arena = undo_floats ? alloc_floats(undo_floats) : NULL;
     grad_bucket *buckets = malloc((plan->n_buckets ? plan->n_buckets : 1) * sizeof *buckets);
     grad_piece *pieces = malloc((plan->n_buckets + plan->n_pieces + 1) * sizeof *pieces);
     /* Momentum buffers for tensors that become trainable, built aside and adopted only
@@ -103,7 +103,7 @@ static fz_status apply_plan(fz_trainer *t, fz_plan *plan, bool for_step)
     if (t->opt.momentum != 0.0f) {
         for (size_t i = 0; i < m->n_tensors; i++) {
             if (plan_trains(plan, i) && !t->mom[i]) {
-                new_mom[i] = fz_alloc_floats(m->tensors[i].numel);
+                new_mom[i] = alloc_floats(m->tensors[i].numel);
                 if (!new_mom[i])
                     goto nomem;
                 memset(new_mom[i], 0, m->tensors[i].numel * sizeof(float));
@@ -165,7 +165,7 @@ nomem:
     free(pieces);
     size_t act_bytes = plan->act_bytes, grad_elems = plan->grad_elems;
     plan_free(plan);
-    return fz_set_error(FZ_ENOMEM, "fz_train_step: out of memory for the buffers of a new "
+    return set_error(FZ_ENOMEM, "fz_train_step: out of memory for the buffers of a new "
                         "backward plan (%zu activation bytes, %zu gradient elements)",
                         act_bytes, grad_elems);
 }
@@ -237,26 +237,26 @@ void fz_trainer_free(fz_trainer *t)
 fz_trainer *fz_trainer_create(fz_model *m, size_t batch, fz_sgd opt)
 {
     if (!m) {
-        fz_set_error(FZ_EINVAL, "fz_trainer_create: model is NULL");
+        set_error(FZ_EINVAL, "fz_trainer_create: model is NULL");
         return NULL;
     }
     if (batch == 0) {
-        fz_set_error(FZ_EINVAL, "fz_trainer_create: batch is 0");
+        set_error(FZ_EINVAL, "fz_trainer_create: batch is 0");
         return NULL;
     }
     /* An infinite rate turns every update into Inf or NaN: refused here, not found
      * after the first step. */
     if (!(opt.lr >= 0.0f && isfinite(opt.lr)) || !(opt.momentum >= 0.0f &&
         isfinite(opt.momentum)) || !(opt.weight_decay >= 0.0f && isfinite(opt.weight_decay))) {
-        fz_set_error(FZ_EINVAL, "fz_trainer_create: lr %g, momentum %g, weight_decay %g: "
+        set_error(FZ_EINVAL, "fz_trainer_create: lr %g, momentum %g, weight_decay %g: "
                      "each must be a finite number >= 0", (double)opt.lr,
                      (double)opt.momentum, (double)opt.weight_decay);
         return NULL;
     }
-    size_t maxw = fz_model_max_width(m), buf;
-    if (!fz_mul_ok(batch, maxw, &buf) || !fz_mul_ok(buf, sizeof(float), &buf) ||
-        !fz_mul_ok(buf, m->n_layers + 1, &(size_t){0})) {
-        fz_set_error(FZ_ENOMEM, "fz_trainer_create: batch %zu × width %zu × %zu layers "
+    size_t maxw = model_max_width(m), buf;
+    if (!size_mul_ok(batch, maxw, &buf) || !size_mul_ok(buf, sizeof(float), &buf) ||
+        !size_mul_ok(buf, m->n_layers + 1, &(size_t){0})) {
+        set_error(FZ_ENOMEM, "fz_trainer_create: batch %zu × width %zu × %zu layers "
                      "overflows size_t", batch, maxw, m->n_layers);
         return NULL;
     }
@@ -272,15 +272,15 @@ fz_trainer *fz_trainer_create(fz_model *m, size_t batch, fz_sgd opt)
     t->act = calloc(m->n_layers, sizeof *t->act);
     t->grad = calloc(m->n_tensors, sizeof *t->grad);
     t->mom = calloc(m->n_tensors, sizeof *t->mom);
-    t->fwd_scratch[0] = fz_alloc_floats(buf / sizeof(float));
-    t->fwd_scratch[1] = fz_alloc_floats(buf / sizeof(float));
-    t->out = fz_alloc_floats(buf / sizeof(float));
-    t->dy[0] = fz_alloc_floats(buf / sizeof(float));
-    t->dy[1] = fz_alloc_floats(buf / sizeof(float));
-    t->cnt_fwd = fz_aligned_calloc(_Alignof(fz_counter), 1, sizeof(fz_counter));
-    t->cnt_dgrad = fz_aligned_calloc(_Alignof(fz_counter), 1, sizeof(fz_counter));
-    t->cnt_wgrad = fz_aligned_calloc(_Alignof(fz_counter), 1, sizeof(fz_counter));
-    t->cnt_opt = fz_aligned_calloc(_Alignof(fz_counter), 1, sizeof(fz_counter));
+    t->fwd_scratch[0] = alloc_floats(buf / sizeof(float));
+    t->fwd_scratch[1] = alloc_floats(buf / sizeof(float));
+    t->out = alloc_floats(buf / sizeof(float));
+    t->dy[0] = alloc_floats(buf / sizeof(float));
+    t->dy[1] = alloc_floats(buf / sizeof(float));
+    t->cnt_fwd = aligned_calloc(_Alignof(fz_counter), 1, sizeof(fz_counter));
+    t->cnt_dgrad = aligned_calloc(_Alignof(fz_counter), 1, sizeof(fz_counter));
+    t->cnt_wgrad = aligned_calloc(_Alignof(fz_counter), 1, sizeof(fz_counter));
+    t->cnt_opt = aligned_calloc(_Alignof(fz_counter), 1, sizeof(fz_counter));
     if (!t->act || !t->grad || !t->mom || !t->fwd_scratch[0] ||
         !t->fwd_scratch[1] || !t->out || !t->dy[0] || !t->dy[1] || !t->cnt_fwd ||
         !t->cnt_dgrad || !t->cnt_wgrad || !t->cnt_opt ||
@@ -288,12 +288,12 @@ fz_trainer *fz_trainer_create(fz_model *m, size_t batch, fz_sgd opt)
         goto nomem;
     if (ensure_plan_now(t) != FZ_OK) {
         fz_trainer_free(t);
-        fz_set_error(FZ_ENOMEM, "fz_trainer_create: out of memory for the plan's buffers");
+        set_error(FZ_ENOMEM, "fz_trainer_create: out of memory for the plan's buffers");
         return NULL;
     }
     if (!t->plan->any_trainable) {
         fz_trainer_free(t);
-        fz_set_error(FZ_EINVAL, "fz_trainer_create: every parameter is frozen: nothing to "
+        set_error(FZ_EINVAL, "fz_trainer_create: every parameter is frozen: nothing to "
                      "train (PyTorch's backward refuses this too)");
         return NULL;
     }
@@ -301,7 +301,7 @@ fz_trainer *fz_trainer_create(fz_model *m, size_t batch, fz_sgd opt)
 
 nomem:
     fz_trainer_free(t);
-    fz_set_error(FZ_ENOMEM, "fz_trainer_create: out of memory (batch %zu, widest layer %zu)",
+    set_error(FZ_ENOMEM, "fz_trainer_create: out of memory (batch %zu, widest layer %zu)",
                  batch, maxw);
     return NULL;
 }
@@ -318,7 +318,7 @@ static void forward(fz_trainer *t, const fz_exec *x, const fz_step_io *io)
     for (size_t l = io->start; l < L; l++) {
         if (io->record_dst && l == io->record)
             memcpy(io->record_dst, in, B * m->widths[l] * sizeof(float));
-        fz_linear layer = fz_model_layer(m, l);
+        fz_linear layer = model_layer(m, l);
         float *dst = t->out;
         if (l + 1 < L)
             dst = t->act[l + 1] ? t->act[l + 1]
@@ -344,7 +344,7 @@ static void backward(fz_trainer *t, const fz_exec *x, const fz_step_io *io)
     float *dY = t->dy[0];
     for (size_t l = m->n_layers; l-- > plan->lowest;) {
         const fz_plan_layer *p = &plan->layer[l];
-        fz_linear layer = fz_model_layer(m, l);
+        fz_linear layer = model_layer(m, l);
         /* dX goes to the other gradient buffer, so the GEMM never reads what it writes;
          * layer 1's input never needs one (need_dX is never set there). */
         float *dX = !p->need_dX ? NULL : dY == t->dy[0] ? t->dy[1] : t->dy[0];
@@ -380,7 +380,7 @@ static fz_status optimizer_step(fz_trainer *t, const fz_exec *x)
 fz_status fz_train_step(fz_trainer *t, const float *x, const float *y, float *loss)
 {
     if (!t || !x || !y)
-        return fz_set_error(FZ_EINVAL, "fz_train_step: %s is NULL",
+        return set_error(FZ_EINVAL, "fz_train_step: %s is NULL",
                             !t ? "trainer" : !x ? "x" : "y");
     return trainer_step(t, &(fz_step_io){ .in = x }, y, loss);
 }
@@ -398,52 +398,52 @@ fz_status trainer_step(fz_trainer *t, const fz_step_io *io, const float *y, floa
         return st;
     const fz_plan *plan = t->plan;
     if (!plan->any_trainable)
-        return fz_set_error(FZ_EINVAL, "fz_train_step: every parameter is frozen: nothing "
+        return set_error(FZ_EINVAL, "fz_train_step: every parameter is frozen: nothing "
                             "to train");
     /* A cached input is the output of frozen layers the step does not run: it can only
      * start at or below the first layer with backward work. */
     if (io->start > plan->lowest)
-        return fz_set_error(FZ_EINVAL, "fz_train_step: starting at layer fc%zu, above the "
+        return set_error(FZ_EINVAL, "fz_train_step: starting at layer fc%zu, above the "
                             "lowest trainable layer fc%zu", io->start + 1, plan->lowest + 1);
     size_t n_in = t->batch * t->m->widths[0], n_out = t->batch * t->m->widths[t->m->n_layers];
     /* A cached input was computed from a checked sample: only a sample is scanned. */
-    size_t bad = io->start == 0 ? fz_first_nonfinite(x, n_in) : n_in;
+    size_t bad = io->start == 0 ? first_nonfinite(x, n_in) : n_in;
     if (bad < n_in)
-        return fz_set_error(FZ_ENONFINITE, "fz_train_step: step %llu: x[%zu][%zu] is %g; "
+        return set_error(FZ_ENONFINITE, "fz_train_step: step %llu: x[%zu][%zu] is %g; "
                             "not training on it", (unsigned long long)t->steps + 1,
                             bad / t->m->widths[0], bad % t->m->widths[0], (double)x[bad]);
     size_t out_w = t->m->widths[t->m->n_layers];
-    bad = fz_first_nonfinite(y, n_out);
+    bad = first_nonfinite(y, n_out);
     if (bad < n_out)
-        return fz_set_error(FZ_ENONFINITE, "fz_train_step: step %llu: y[%zu][%zu] is %g; "
+        return set_error(FZ_ENONFINITE, "fz_train_step: step %llu: y[%zu][%zu] is %g; "
                             "not training on it", (unsigned long long)t->steps + 1,
                             bad / out_w, bad % out_w, (double)y[bad]);
 
-    fz_counter_reset(t->cnt_fwd);
-    fz_counter_reset(t->cnt_dgrad);
-    fz_counter_reset(t->cnt_wgrad);
-    fz_counter_reset(t->cnt_opt);
+    counter_reset(t->cnt_fwd);
+    counter_reset(t->cnt_dgrad);
+    counter_reset(t->cnt_wgrad);
+    counter_reset(t->cnt_opt);
 
-    double t0 = fz_now();
+    double t0 = clock_now();
     forward(t, &ex, io);
     float l = mse_forward(t->out, y, n_out, t->cnt_fwd);
-    double t1 = fz_now();
+    double t1 = clock_now();
     /* A diverged model: stop before the update, so the parameters stay those of the
      * last good step. */
     if (!isfinite(l))
-        return fz_set_error(FZ_ENONFINITE, "fz_train_step: step %llu: the loss is %g (the "
+        return set_error(FZ_ENONFINITE, "fz_train_step: step %llu: the loss is %g (the "
                             "model diverged; try a lower learning rate); parameters left "
                             "as after step %llu", (unsigned long long)t->steps + 1, (double)l,
                             (unsigned long long)t->steps);
     size_t mean_over = t->hooks.mean_over_rows ? t->hooks.mean_over_rows * out_w : n_out;
     mse_backward(t->dy[0], t->out, y, n_out, mean_over, t->cnt_dgrad);
     backward(t, &ex, io);
-    double t2 = fz_now();
+    double t2 = clock_now();
     /* Data-parallel: the gradients are summed across ranks before any update. */
     if (t->hooks.before_update && (st = t->hooks.before_update(t->hooks.ctx)) != FZ_OK)
         return st;
     st = optimizer_step(t, &ex);
-    double t3 = fz_now();
+    double t3 = clock_now();
     if (st != FZ_OK)
         return st;
 
@@ -451,12 +451,12 @@ fz_status trainer_step(fz_trainer *t, const fz_step_io *io, const float *y, floa
      * the executed FLOPs always describe the same step. */
     t->step_planned = t->planned;
     t->step_planned.fwd -= plan_forward_flops(t->m, t->batch, 0, io->start);
-    t->exec = (fz_flops){ .fwd = (double)fz_counter_total(t->cnt_fwd),
-                          .bwd = (double)(fz_counter_total(t->cnt_dgrad) +
-                                          fz_counter_total(t->cnt_wgrad)),
-                          .opt = (double)fz_counter_total(t->cnt_opt) };
-    t->exec_split = (fz_bwd_split){ .dgrad = (double)fz_counter_total(t->cnt_dgrad),
-                                    .wgrad = (double)fz_counter_total(t->cnt_wgrad) };
+    t->exec = (fz_flops){ .fwd = (double)counter_total(t->cnt_fwd),
+                          .bwd = (double)(counter_total(t->cnt_dgrad) +
+                                          counter_total(t->cnt_wgrad)),
+                          .opt = (double)counter_total(t->cnt_opt) };
+    t->exec_split = (fz_bwd_split){ .dgrad = (double)counter_total(t->cnt_dgrad),
+                                    .wgrad = (double)counter_total(t->cnt_wgrad) };
     t->times = (fz_times){ .fwd = t1 - t0, .bwd = t2 - t1, .opt = t3 - t2 };
     t->steps++;
     if (loss)
@@ -498,10 +498,10 @@ fz_bwd_split fz_bwd_executed(const fz_trainer *t)
 fz_status fz_layer_plan_get(fz_trainer *t, size_t layer, fz_layer_plan *out)
 {
     if (!t || !out)
-        return fz_set_error(FZ_EINVAL, "fz_layer_plan_get: %s is NULL",
+        return set_error(FZ_EINVAL, "fz_layer_plan_get: %s is NULL",
                             !t ? "trainer" : "out");
     if (layer >= t->m->n_layers)
-        return fz_set_error(FZ_EINVAL, "fz_layer_plan_get: layer %zu out of range 0..%zu "
+        return set_error(FZ_EINVAL, "fz_layer_plan_get: layer %zu out of range 0..%zu "
                             "(0-based: fc1 is 0)", layer, t->m->n_layers - 1);
     fz_status st = ensure_plan_now(t);
     if (st != FZ_OK)
