@@ -14,7 +14,8 @@
  * read at its first call) and makes its trainer (FREEZEBENCH_PREPACK), and only then;
  * the same path on both sides is loaded twice (through a copy), so one build can be
  * compared under two settings.  Workloads: mlp8x1024 (widths 1024×9, batch 256, nothing
- * frozen), seed (10→5→1, batch 64, fc1 frozen: the seed example's step), or all.
+ * frozen), mlp8x1024-prefix4 (the same with fc1-fc4 frozen: packs, no backward below
+ * fc5), seed (10→5→1, batch 64, fc1 frozen: the seed example's step), or all.
  */
 #include <dlfcn.h>
 #include <getopt.h>
@@ -59,6 +60,8 @@ typedef struct {
 static const workload workloads[] = {
     { "mlp8x1024", { 1024, 1024, 1024, 1024, 1024, 1024, 1024, 1024, 1024 }, 9, 256,
       NULL, 3 },
+    { "mlp8x1024-prefix4", { 1024, 1024, 1024, 1024, 1024, 1024, 1024, 1024, 1024 }, 9,
+      256, "prefix:4", 4 },
     { "seed", { 10, 5, 1 }, 3, 64, "fc1.*", 20000 },
 };
 
@@ -243,8 +246,8 @@ int main(int argc, char **argv)
     }
     if (argc - optind != 2 || rounds < FZB_MIN_SAMPLES || threads < 1) {
         fprintf(stderr, "usage: ab_builds [--rounds N>=%d] [--threads T] [--workload "
-                "mlp8x1024|seed|all] [--env-a VAR=VALUE]... [--env-b VAR=VALUE]... LIB_A "
-                "LIB_B\n", FZB_MIN_SAMPLES);
+                "mlp8x1024|mlp8x1024-prefix4|seed|all]\n                 [--env-a VAR=VALUE]... "
+                "[--env-b VAR=VALUE]... LIB_A LIB_B\n", FZB_MIN_SAMPLES);
         return 2;
     }
     sides[0].path = argv[optind];
