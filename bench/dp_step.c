@@ -150,7 +150,7 @@ int main(int argc, char **argv)
     fz_agree_value v[FZ_AGREE_MAX];
     size_t n = status > 0 ? 0 : option_values(&o, help, v);
     status = dp_agree_print("dp_step", status > 0 ? status : 0, msg, v, n,
-                               "every rank must be given the same arguments");
+                            "every rank must be given the same arguments");
     if (status || help) {
         if (!status && rank == 0)
             fputs(usage, stdout);

@@ -106,26 +106,26 @@ typedef struct fz_sgemm_packed fz_sgemm_packed;
  * `ctx` (NULL: default caches).  NULL where kern is NULL (the scalar reference packs
  * nothing), k or n is 0, or memory runs out. */
 fz_sgemm_packed *sgemm_prepack_b(const struct fz_sgemm_kernel *kern,
-                                    const fz_gemm_op *op, const fz_gemm_ctx *ctx);
+                                 const fz_gemm_op *op, const fz_gemm_ctx *ctx);
 void sgemm_packed_free(fz_sgemm_packed *pb);
 /* Bytes the handle holds (its panels, padding included); 0 for NULL. */
 size_t sgemm_packed_bytes(const fz_sgemm_packed *pb);
 /* Whether pb holds op's B as `kern` with ctx's blocking for op's shape would pack it. */
 bool sgemm_packed_fits(const fz_sgemm_packed *pb, const struct fz_sgemm_kernel *kern,
-                          const fz_gemm_op *op, const fz_gemm_ctx *ctx);
+                       const fz_gemm_op *op, const fz_gemm_ctx *ctx);
 /* Whether the GEMM of op with kern and ctx's plan reads a pre-packed B at all: not
  * where the product is empty, nor on the small path's transposed form (a tall, narrow
  * C such as the seed network's 64×5), which packs A instead.  Where it does not, a pack
  * would be memory and checks for nothing. */
 bool sgemm_reads_packed_b(const struct fz_sgemm_kernel *kern, const fz_gemm_op *op,
-                             const fz_gemm_ctx *ctx);
+                          const fz_gemm_ctx *ctx);
 /* The GEMM of kern's loop nest with ctx's plan, reading B from pb and packing none of
  * it (nor waiting on the barriers that share a packed block) where pb fits, otherwise
  * packing on the fly; bitwise the same result and FLOP count either way.  kern NULL
  * runs the scalar reference. */
 void sgemm_run_prepacked(const struct fz_sgemm_kernel *kern, const fz_gemm_op *op,
-                            const fz_sgemm_packed *pb, const fz_gemm_ctx *ctx,
-                            fz_counter *flops);
+                         const fz_sgemm_packed *pb, const fz_gemm_ctx *ctx,
+                         fz_counter *flops);
 
 /* CPU features a table may use, as cpu_flags() reports them for this CPU and OS. */
 enum {

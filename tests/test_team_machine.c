@@ -195,7 +195,7 @@ static void blocking_follows_the_tile_of_the_kernels_in_use(void **state)
         fz_machine m;
         assert_int_equal(fz_machine_get(&m), FZ_OK);
         fz_blocking b = blocking_from_caches(caches, k->microkernel->mr,
-                                                k->microkernel->nr, sizeof(float));
+                                             k->microkernel->nr, sizeof(float));
         assert_int_equal(m.kc, b.kc);
         assert_int_equal(m.mc, b.mc);
         assert_int_equal(m.nc, b.nc);

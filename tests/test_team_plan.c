@@ -231,7 +231,7 @@ static void phone_blocking_fits_the_little_cores_and_has_no_l3(void **state)
      * cluster's 1 MiB L2 is shared by 4 cores: 256 KiB / 2 / (304·4) = 107 -> 104 (8·13);
      * no L3: NC = 4096 rounded down to 12 = 4092. */
     fz_blocking b = blocking_from_caches(topo_cache_sizes(&f->topo), 8, 12,
-                                            sizeof(float));
+                                         sizeof(float));
     assert_int_equal(b.kc, 304);
     assert_int_equal(b.mc, 104);
     assert_int_equal(b.nc, 4092);
@@ -245,7 +245,7 @@ static void server_blocking_comes_from_its_caches_alone(void **state)
     NEED_HWLOC();
     assert_int_equal(topo_load_synthetic(&f->topo, SERVER_2S), FZ_OK);
     fz_blocking b = blocking_from_caches(topo_cache_sizes(&f->topo), 6, 16,
-                                            sizeof(float));
+                                         sizeof(float));
     assert_int_equal(b.kc, 416);   /* 48 KiB · 3/4 / (22 floats) = 418 -> 416 */
 }
 

@@ -134,7 +134,7 @@ static void k_blocks_deepen_only_where_c_spills_half_the_l2(void **state)
                      blocking_from_caches(small_l2, 6, 64, sizeof(float)).kc);
     assert_int_equal(blocking_for_product(emr, 6, 64, sizeof(float), 0, 1024).kc, 128);
     assert_int_equal(blocking_for_product(emr, 6, 64, sizeof(float), SIZE_MAX / 2,
-                                             SIZE_MAX / 2).kc, 1024);
+                                          SIZE_MAX / 2).kc, 1024);
 }
 
 int main(void)

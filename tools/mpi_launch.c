@@ -43,7 +43,7 @@ int cli_mpi_agree(int status, const char *msg, const fz_agree_value *v, size_t n
 #ifdef FZ_TOOLS_MPI
     if (parallel) {
         return dp_agree_print("freezebench", status, msg, v, n, "every rank must take "
-                                 "the same steps with the same settings");
+                              "the same steps with the same settings");
     }
 #endif
     (void)v, (void)n;

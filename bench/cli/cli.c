@@ -16,9 +16,9 @@ static fz_status getopt_error(int c, char **argv)
         return set_error(FZ_EINVAL, "%s: missing value", arg);
     if (strncmp(arg, "--benchmark_", 12) == 0)
         return set_error(FZ_EINVAL, "unknown option '%s': not a Google Benchmark flag, "
-                            "or a bad value for one (see --help)", arg);
+                         "or a bad value for one (see --help)", arg);
     return set_error(FZ_EINVAL, "unknown option '%s', or a value given to an option that "
-                        "takes none (see --help)", arg);
+                     "takes none (see --help)", arg);
 }
 
 static fz_status take_run_option(int c, const char *v, const fzb_run_options *run)
@@ -59,7 +59,7 @@ fz_status fzb_getopt_parse(int argc, char **argv, const struct option *longopts,
     }
     if (optind < argc)
         return set_error(FZ_EINVAL, "unexpected argument '%s' (options start with --; "
-                            "see --help)", argv[optind]);
+                         "see --help)", argv[optind]);
     return FZ_OK;
 }
 
@@ -68,7 +68,7 @@ fz_status fzb_parse_threads(const char *opt, const char *value, int *out)
     uint64_t v;
     if (!parse_whole(value, 0, FZ_MAX_THREADS, &v))
         return set_error(FZ_EINVAL, "%s '%s': expected 0 (all cores) to %d", opt, value,
-                            FZ_MAX_THREADS);
+                         FZ_MAX_THREADS);
     *out = (int)v;
     return FZ_OK;
 }
@@ -78,7 +78,7 @@ fz_status fzb_parse_repetitions(const char *opt, const char *value, int *out)
     uint64_t v;
     if (!parse_whole(value, 1, 1000, &v))
         return set_error(FZ_EINVAL, "%s '%s': expected a whole number from 1 to 1000",
-                            opt, value);
+                         opt, value);
     *out = (int)v;
     return FZ_OK;
 }
@@ -90,7 +90,7 @@ fz_status fzb_parse_min_time(const char *opt, const char *value, double *out)
     double t;
     if (!unit_ok || !parse_real_prefix(value, n, &t) || !(t > 0) || t > 60)
         return set_error(FZ_EINVAL, "%s '%s': expected seconds, more than 0 and at most "
-                            "60", opt, value);
+                         "60", opt, value);
     *out = t;
     return FZ_OK;
 }

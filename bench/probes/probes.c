@@ -198,8 +198,8 @@ fzb_probes *fzb_probes_register(const fzb_probe_options *opt)
     if (!p->c) {
         char each[FZB_UNIT_TEXT], all[FZB_UNIT_TEXT];
         set_error(FZ_ENOMEM, FZB_PROBE_BANDWIDTH ": out of memory for its 3 arrays of %s "
-                     "(%s in all)", fzb_fmt_bytes(each, sizeof each, (double)bytes),
-                     fzb_fmt_bytes(all, sizeof all, 3.0 * (double)bytes));
+                  "(%s in all)", fzb_fmt_bytes(each, sizeof each, (double)bytes),
+                  fzb_fmt_bytes(all, sizeof all, 3.0 * (double)bytes));
         fzb_probes_free(p);
         return NULL;
     }

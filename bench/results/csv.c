@@ -256,11 +256,11 @@ fz_status fzb_csv_parse(const char *text, size_t len, const char *what, fzb_csv 
         return set_error(FZ_EFORMAT, "fzb_csv_read: %s is empty: no header row", what);
     if (memchr(text, '\0', len))
         return set_error(FZ_EFORMAT, "fzb_csv_read: %s holds a NUL byte at offset %zu: "
-                            "not a CSV text file", what,
-                            (size_t)((const char *)memchr(text, '\0', len) - text));
+                         "not a CSV text file", what,
+                         (size_t)((const char *)memchr(text, '\0', len) - text));
     if (text[len - 1] != '\n')
         return set_error(FZ_EFORMAT, "fzb_csv_read: %s is truncated: its last record "
-                            "has no line end", what);
+                         "has no line end", what);
     char *copy = malloc(len + 1);   /* parse_record reads up to a NUL */
     if (!copy)
         return set_error(FZ_ENOMEM, "fzb_csv_read: out of memory reading %s", what);
@@ -284,7 +284,7 @@ fz_status fzb_csv_parse(const char *text, size_t len, const char *what, fzb_csv 
             break;
         if (l.n != t->n_columns) {
             st = set_error(FZ_EFORMAT, "fzb_csv_read: %s record %zu has %zu fields, the "
-                              "header %zu", what, line, l.n, t->n_columns);
+                           "header %zu", what, line, l.n, t->n_columns);
             break;
         }
         if ((st = fzb_csv_add_row(t, (const char *const *)l.v)) != FZ_OK)
@@ -294,7 +294,7 @@ fz_status fzb_csv_parse(const char *text, size_t len, const char *what, fzb_csv 
         st = set_error(FZ_ENOMEM, "fzb_csv_read: out of memory reading %s", what);
     else if (rc == -2)
         st = set_error(FZ_EFORMAT, "fzb_csv_read: %s is truncated: it ends inside a "
-                          "quoted field", what);
+                       "quoted field", what);
     for (size_t i = 0; i < l.n; i++)
         free(l.v[i]);
     free(l.v);

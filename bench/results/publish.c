@@ -36,7 +36,7 @@ static fz_status take_lock(fzb_publish *p)
         int fd = open(p->lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
         if (fd < 0)
             return set_error(FZ_EIO, "cannot create the lock file %s: %s", p->lock_path,
-                                strerror(errno));
+                             strerror(errno));
         if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
             char pid[32] = "";
             ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
@@ -44,8 +44,8 @@ static fz_status take_lock(fzb_publish *p)
             pid[strcspn(pid, "\n")] = '\0';
             close(fd);
             return set_error(FZ_EINVAL, "%s is being written by another run (process %s, "
-                                "lock %s); wait for it, or write another file", p->path,
-                                pid[0] ? pid : "unknown", p->lock_path);
+                             "lock %s); wait for it, or write another file", p->path,
+                             pid[0] ? pid : "unknown", p->lock_path);
         }
         /* The holder before us may have removed the file after we opened it: then our
          * lock is on an orphan, and a third run could lock a new file.  Start again. */
@@ -63,7 +63,7 @@ static fz_status take_lock(fzb_publish *p)
         close(fd);
     }
     return set_error(FZ_EIO, "cannot take the lock %s (it keeps being replaced)",
-                        p->lock_path);
+                     p->lock_path);
 }
 
 void fzb_publish_end(fzb_publish *p)
@@ -98,10 +98,10 @@ fz_status fzb_publish_begin(fzb_publish *p, const fzb_publish_opts *o,
         return set_error(FZ_EINVAL, "--append and --overwrite contradict each other");
     if (!o->allow_dirty && fzb_revision_is_dirty(ctx->machine.git_revision))
         return set_error(FZ_EINVAL, "refusing to write results from a build of a tree with "
-                            "uncommitted changes (git_revision %s): a published number must "
-                            "name the code that made it.  Commit and rebuild, or pass "
-                            "--allow-dirty (the rows keep the -dirty revision, and the report "
-                            "marks them)", ctx->machine.git_revision);
+                         "uncommitted changes (git_revision %s): a published number must "
+                         "name the code that made it.  Commit and rebuild, or pass "
+                         "--allow-dirty (the rows keep the -dirty revision, and the report "
+                         "marks them)", ctx->machine.git_revision);
     if (o->output)
         snprintf(p->path, sizeof p->path, "%s", o->output);
     else
@@ -113,7 +113,7 @@ fz_status fzb_publish_begin(fzb_publish *p, const fzb_publish_opts *o,
     if (exists && !o->append && !o->overwrite) {
         if (o->output)
             return set_error(FZ_EINVAL, "%s exists; --append adds to it, --overwrite "
-                                "replaces it", p->path);
+                             "replaces it", p->path);
         char published[1024], stamp[32];
         snprintf(published, sizeof published, "%s", p->path);
         time_t now = time(NULL);
@@ -126,7 +126,7 @@ fz_status fzb_publish_begin(fzb_publish *p, const fzb_publish_opts *o,
         for (int k = 2; access(p->path, F_OK) == 0; k++) {
             if (k > 999)
                 return set_error(FZ_EIO, "%s and 998 numbered names after it exist",
-                                    p->path);
+                                 p->path);
             snprintf(stamp + len, sizeof stamp - len, "-%d", k);
             default_path(p->path, sizeof p->path, o, ctx, stamp);
         }

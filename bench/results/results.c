@@ -93,9 +93,9 @@ static fz_status check_same_machine(const fzb_csv *old, const char *path,
             const char *theirs = fzb_csv_field(old, r, col), *ours = fzb_csv_field(mine, 0, col);
             if (strcmp(theirs, ours) != 0) {
                 st = set_error(FZ_EINVAL, "refusing to append to %s: row %zu was measured "
-                                  "on another machine (%s '%s', here '%s'); write another "
-                                  "file, or pass --force to mix machines in one file",
-                                  path, r + 2, machine_identity[k], theirs, ours);
+                               "on another machine (%s '%s', here '%s'); write another "
+                               "file, or pass --force to mix machines in one file",
+                               path, r + 2, machine_identity[k], theirs, ours);
                 break;
             }
         }
@@ -115,16 +115,16 @@ fz_status fzb_result_table_append_file(fzb_csv *table, const char *path,
         return st;
     if (fzb_csv_columns(old) != fzb_result_n_columns) {
         st = set_error(FZ_EFORMAT, "refusing to append to %s: it has %zu columns, schema "
-                          "version %d has %zu", path, fzb_csv_columns(old), FZB_SCHEMA_VERSION,
-                          fzb_result_n_columns);
+                       "version %d has %zu", path, fzb_csv_columns(old), FZB_SCHEMA_VERSION,
+                       fzb_result_n_columns);
         goto done;
     }
     for (size_t c = 0; c < fzb_result_n_columns; c++) {
         if (strcmp(fzb_csv_column_name(old, c), fzb_result_columns[c]) != 0) {
             st = set_error(FZ_EFORMAT, "refusing to append to %s: its column %zu is '%s', "
-                              "schema version %d has '%s' there", path, c + 1,
-                              fzb_csv_column_name(old, c), FZB_SCHEMA_VERSION,
-                              fzb_result_columns[c]);
+                           "schema version %d has '%s' there", path, c + 1,
+                           fzb_csv_column_name(old, c), FZB_SCHEMA_VERSION,
+                           fzb_result_columns[c]);
             goto done;
         }
     }
@@ -140,8 +140,8 @@ fz_status fzb_result_table_append_file(fzb_csv *table, const char *path,
     for (size_t r = 0; r < fzb_csv_rows(old) && st == FZ_OK; r++)
         if (strcmp(fzb_csv_field(old, r, vcol), version) != 0)
             st = set_error(FZ_EFORMAT, "refusing to append to %s: row %zu has schema "
-                              "version '%s', this program writes %s", path, r + 2,
-                              fzb_csv_field(old, r, vcol), version);
+                           "version '%s', this program writes %s", path, r + 2,
+                           fzb_csv_field(old, r, vcol), version);
     if (st == FZ_OK && same_machine)
         st = check_same_machine(old, path, same_machine);
     for (size_t r = 0; r < fzb_csv_rows(old) && st == FZ_OK; r++) {
@@ -269,7 +269,7 @@ fz_status fzb_result_add(fzb_csv *table, const fzb_context *c, const fzb_result 
     char *samples = have ? samples_text(r->samples, (size_t)r->repetitions) : NULL;
     if (have && !samples)
         return set_error(FZ_ENOMEM, "results: out of memory for %d samples",
-                            r->repetitions);
+                         r->repetitions);
     set_text(&b, "time_samples_s", samples);
     set_num(&b, "gflops", gflops);
     set_num(&b, "bytes", r->bytes);

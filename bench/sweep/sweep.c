@@ -49,7 +49,7 @@ static fz_status model_init(bench_model *bm, const fzb_model_arg *arg, size_t ba
     bm->m = fz_mlp_create(arg->widths, arg->n_widths, 42);
     if (!bm->m && ranks <= 1)
         return set_error(FZ_ENOMEM, "cannot create model %s: %s", arg->name,
-                            last_cause().text);
+                         last_cause().text);
     if (ranks > 1) {   /* collective; the trainer is the rank's own, at batch/ranks rows */
         /* Called even without a model: fz_dp_create is where the ranks agree, so a rank
          * whose model could not be made fails there together with the others instead
@@ -58,16 +58,16 @@ static fz_status model_init(bench_model *bm, const fzb_model_arg *arg, size_t ba
         bm->dp = fz_dp_create(bm->m, batch, sgd, NULL);
         if (!bm->m)
             return set_error(FZ_ENOMEM, "cannot create model %s: %s", arg->name,
-                                model_cause.text);
+                             model_cause.text);
         if (!bm->dp)
             return set_error(FZ_EINVAL, "model %s at batch %zu: %s", arg->name, batch,
-                                last_cause().text);
+                             last_cause().text);
         bm->t = fz_dp_trainer(bm->dp);
     } else {
         bm->t = fz_trainer_create(bm->m, batch, sgd);
         if (!bm->t)
             return set_error(FZ_ENOMEM, "model %s at batch %zu: %s", arg->name, batch,
-                                last_cause().text);
+                             last_cause().text);
     }
     size_t in = arg->widths[0], out = arg->widths[arg->n_widths - 1];
     /* The caller's x and y on 64-byte lines, as the trainer's own buffers and PyTorch's
@@ -76,20 +76,20 @@ static fz_status model_init(bench_model *bm, const fzb_model_arg *arg, size_t ba
     bm->y = alloc_floats(batch * out);
     if (!bm->x || !bm->y)
         return set_error(FZ_ENOMEM, "out of memory for model %s's inputs and targets at "
-                            "batch %zu", arg->name, batch);
+                         "batch %zu", arg->name, batch);
     rng_fill(bm->x, batch * in, 1, -1.0f, 1.0f);
     rng_fill(bm->y, batch * out, 2, -1.0f, 1.0f);
     if (n_epoch == 0)
         return FZ_OK;
     if (n_epoch < batch)
         return set_error(FZ_EINVAL, "--epoch-samples %zu: fewer than model %s's batch of "
-                            "%zu", n_epoch, arg->name, batch);
+                         "%zu", n_epoch, arg->name, batch);
     bm->n_epoch = n_epoch;
     bm->ex = alloc_floats(n_epoch * in);
     bm->ey = alloc_floats(n_epoch * out);
     if (!bm->ex || !bm->ey)
         return set_error(FZ_ENOMEM, "out of memory for %zu epoch samples of model %s",
-                            n_epoch, arg->name);
+                         n_epoch, arg->name);
     rng_fill(bm->ex, n_epoch * in, 3, -1.0f, 1.0f);
     rng_fill(bm->ey, n_epoch * out, 4, -1.0f, 1.0f);
     return FZ_OK;
@@ -190,7 +190,7 @@ fz_status fzb_sweep_create_ranks(const fzb_sweep_args *a, int cores, FILE *notes
     if (!s->models || !s->configs) {
         fzb_sweep_free(s);
         return set_error(FZ_ENOMEM, "out of memory for the sweep's models and "
-                            "configurations");
+                         "configurations");
     }
     bool spec_used[FZB_SWEEP_MAX] = { true };   /* none always fits */
     char why_not[FZB_SWEEP_MAX][160] = { "" };   /* each --spec: a model it did not fit, why */
@@ -243,7 +243,7 @@ fz_status fzb_sweep_create_ranks(const fzb_sweep_args *a, int cores, FILE *notes
         if (!spec_used[si]) {
             fzb_sweep_free(s);
             return set_error(FZ_EINVAL, "--spec '%s': fits none of the models (%s)",
-                                a->specs[si], why_not[si]);
+                             a->specs[si], why_not[si]);
         }
     }
     *out = s;
@@ -275,7 +275,7 @@ static fz_status prepare(config *c)
     fz_set_threads(c->threads);
     if (fz_get_threads() != c->threads)
         return set_error(FZ_EINVAL, "asked for %d threads, the team has %d",
-                            c->threads, fz_get_threads());
+                         c->threads, fz_get_threads());
     return fz_train_step(bm->t, bm->x, bm->y, NULL);
 }
 
@@ -402,8 +402,8 @@ fz_status fzb_sweep_register(fzb_sweep *s, const fzb_sweep_args *a)
                                     NULL, 0);
         if (!b)
             return set_error(FZ_EINVAL, "benchmark '%s' registered twice "
-                                "(a repeated --model, --batch, --threads or --spec?)",
-                                s->configs[i].name);
+                             "(a repeated --model, --batch, --threads or --spec?)",
+                             s->configs[i].name);
         fzb_set_repetitions(b, a->repetitions);
         fzb_set_min_time(b, a->min_time);
         /* Each phase as a manual-time entry of its own in --benchmark_out files, so Google

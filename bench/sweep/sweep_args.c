@@ -73,17 +73,17 @@ fz_status fzb_parse_model(const char *text, fzb_model_arg *m)
     m->batch = 64;
     if (at && parse_size(at + 1, 1, 1 << 20, &m->batch))
         return set_error(FZ_EINVAL, "--model '%s': the batch after @ must be a whole "
-                            "number from 1 to %d", text, 1 << 20);
+                         "number from 1 to %d", text, 1 << 20);
     if (len == 0 || len >= sizeof m->name)
         return set_error(FZ_EINVAL, "--model '%s': expected widths such as 10,5,1 or "
-                            "1024x9 (at most %zu characters)", text, sizeof m->name - 1);
+                         "1024x9 (at most %zu characters)", text, sizeof m->name - 1);
     memcpy(m->name, text, len);
     char item[96];
     for (const char *p = m->name; *p;) {
         size_t n = strcspn(p, ",");
         if (n == 0 || n >= sizeof item)
             return set_error(FZ_EINVAL, "--model '%s': empty or overlong width item",
-                                text);
+                             text);
         memcpy(item, p, n);
         item[n] = '\0';
         p += n + (p[n] == ',');
@@ -98,18 +98,18 @@ fz_status fzb_parse_model(const char *text, fzb_model_arg *m)
             if (x)
                 *x = 'x';
             return set_error(FZ_EINVAL, "--model '%s': '%s' is not a width W (1 to %d) "
-                                "or WxR (R copies, 1 to %d)", text, item, 1 << 16,
-                                FZB_SWEEP_MAX_WIDTHS);
+                             "or WxR (R copies, 1 to %d)", text, item, 1 << 16,
+                             FZB_SWEEP_MAX_WIDTHS);
         }
         if (m->n_widths + repeat > FZB_SWEEP_MAX_WIDTHS)
             return set_error(FZ_EINVAL, "--model '%s': more than %d widths", text,
-                                FZB_SWEEP_MAX_WIDTHS);
+                             FZB_SWEEP_MAX_WIDTHS);
         for (size_t r = 0; r < repeat; r++)
             m->widths[m->n_widths++] = width;
     }
     if (m->n_widths < 2)
         return set_error(FZ_EINVAL, "--model '%s': a model needs at least two widths "
-                            "(inputs and outputs), e.g. 10,1 or 1024x2", text);
+                         "(inputs and outputs), e.g. 10,1 or 1024x2", text);
     return FZ_OK;
 }
 
@@ -120,7 +120,7 @@ static fz_status parse_list(const char *opt, const char *value, size_t lo, size_
     char buf[256];
     if (strlen(value) >= sizeof buf || *value == '\0')
         return set_error(FZ_EINVAL, "%s '%s': expected a comma-separated list of numbers",
-                            opt, value);
+                         opt, value);
     strcpy(buf, value);
     char *save = NULL;
     size_t count = 0;
@@ -128,16 +128,16 @@ static fz_status parse_list(const char *opt, const char *value, size_t lo, size_
         size_t v;
         if (parse_size(tok, lo, hi, &v))
             return set_error(FZ_EINVAL, "%s '%s': '%s' is not a whole number from %zu "
-                                "to %zu", opt, value, tok, lo, hi);
+                             "to %zu", opt, value, tok, lo, hi);
         if (*n == FZB_SWEEP_MAX)
             return set_error(FZ_EINVAL, "%s '%s': more than %d values in all", opt,
-                                value, FZB_SWEEP_MAX);
+                             value, FZB_SWEEP_MAX);
         list[(*n)++] = v;
         count++;
     }
     if (count == 0 || value[strlen(value) - 1] == ',' || value[0] == ',' || strstr(value, ",,"))
         return set_error(FZ_EINVAL, "%s '%s': expected a comma-separated list of numbers",
-                            opt, value);
+                         opt, value);
     return FZ_OK;
 }
 
@@ -208,7 +208,7 @@ static fz_status take_option(int opt, const char *v, void *ctx)
     case 'm':
         if (a->n_models == FZB_SWEEP_MAX)
             return set_error(FZ_EINVAL, "--model '%s': more than %d models", v,
-                                FZB_SWEEP_MAX);
+                             FZB_SWEEP_MAX);
         return fzb_parse_model(v, &a->models[a->n_models++]);
     case 'b':
         return parse_list("--batch", v, 1, 1 << 20, a->batches, &a->n_batches);
@@ -217,7 +217,7 @@ static fz_status take_option(int opt, const char *v, void *ctx)
     case 'e':
         if (parse_size(v, 1, (size_t)1 << 30, &a->epoch_samples))
             return set_error(FZ_EINVAL, "--epoch-samples '%s': not a whole number from 1 "
-                                "to 2^30", v);
+                             "to 2^30", v);
         return FZ_OK;
     case 's':
         if (*v == '\0')
@@ -227,7 +227,7 @@ static fz_status take_option(int opt, const char *v, void *ctx)
             return FZ_OK;   /* always measured */
         if (a->n_specs == FZB_SWEEP_MAX)
             return set_error(FZ_EINVAL, "--spec '%s': more than %d specs", v,
-                                FZB_SWEEP_MAX);
+                             FZB_SWEEP_MAX);
         a->specs[a->n_specs++] = v;
         return FZ_OK;
     }
@@ -349,8 +349,8 @@ fz_status fzb_sweep_check_memory(const fzb_sweep_args *a, int ranks, double usab
     fzb_fmt_bytes(all, sizeof all, total);
     fzb_fmt_bytes(have, sizeof have, usable_bytes);
     return set_error(FZ_ENOMEM, "--model %s at batch %zu needs at least %s (parameters, "
-                        "gradients, momentum, activations%s), the whole sweep %s: more than "
-                        "%s, %s; refused before allocating anything",
-                        big->name, big_batch, need, a->epoch_samples ? ", epoch samples" : "",
-                        all, have, usable_what);
+                     "gradients, momentum, activations%s), the whole sweep %s: more than "
+                     "%s, %s; refused before allocating anything",
+                     big->name, big_batch, need, a->epoch_samples ? ", epoch samples" : "",
+                     all, have, usable_what);
 }

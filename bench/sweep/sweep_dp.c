@@ -52,7 +52,7 @@ static _Noreturn void die(const char *what)
 static int agree(int status, const char *msg, const fz_agree_value *v, size_t n)
 {
     return dp_agree_print("freeze_sweep", status, msg, v, n, "every rank must run the "
-                             "same configurations and steps");
+                          "same configurations and steps");
 }
 
 /* Whether `ok` holds on every rank; a rank that failed prints its message (once for
@@ -175,7 +175,7 @@ static void prepare(config *c)
     fz_set_threads(c->threads);
     if (fz_get_threads() != c->threads) {
         set_error(FZ_EINVAL, "asked for %d threads, the team has %d", c->threads,
-                     fz_get_threads());
+                  fz_get_threads());
         die(c->name);
     }
     dp_step(c);

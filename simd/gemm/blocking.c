@@ -34,7 +34,7 @@ fz_blocking blocking_from_caches(fz_cache_sizes c, size_t mr, size_t nr, size_t 
 #define DEEP_KC_MAX ((size_t)1024)
 
 fz_blocking blocking_for_product(fz_cache_sizes c, size_t mr, size_t nr, size_t elem,
-                                    size_t m, size_t n)
+                                 size_t m, size_t n)
 {
     fz_blocking b = blocking_from_caches(c, mr, nr, elem);
     size_t l2 = c.l2 ? c.l2 : FZ_DEFAULT_L2;

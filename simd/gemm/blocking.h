@@ -51,13 +51,13 @@ typedef struct { size_t kc, mc, nc; } fz_blocking;
 /* KC a multiple of 8 (at least 8), MC a multiple of MR, NC a multiple of NR (each at
  * least one tile).  mr, nr and elem_size must be >= 1. */
 fz_blocking blocking_from_caches(fz_cache_sizes caches, size_t mr, size_t nr,
-                                    size_t elem_size);
+                                 size_t elem_size);
 
 /* The blocking for a product whose C is m×n: blocking_from_caches's, with deeper K
  * blocks where C does not fit in half the L2, or beside the A block in three quarters of
  * it (see above).  Never a shallower KC. */
 fz_blocking blocking_for_product(fz_cache_sizes caches, size_t mr, size_t nr,
-                                    size_t elem_size, size_t m, size_t n);
+                                 size_t elem_size, size_t m, size_t n);
 
 /* blocking_from_caches(...).kc alone: all the small-product path needs to know, so
  * a tiny GEMM does not pay the other divisions (the seed step runs five of them). */

@@ -47,15 +47,15 @@ fz_blocking sgemm_blocking(const fz_sgemm_kernel *kern, const fz_gemm_ctx *ctx)
 {
     fz_cache_sizes none = { 0, 0, 0 };
     return blocking_from_caches(ctx ? ctx->caches : none, kern->mr, kern->nr,
-                                   sizeof(float));
+                                sizeof(float));
 }
 
 fz_blocking sgemm_blocking_for(const fz_sgemm_kernel *kern, const fz_gemm_ctx *ctx,
-                                  size_t m, size_t n)
+                               size_t m, size_t n)
 {
     fz_cache_sizes none = { 0, 0, 0 };
     return blocking_for_product(ctx ? ctx->caches : none, kern->mr, kern->nr,
-                                   sizeof(float), m, n);
+                                sizeof(float), m, n);
 }
 
 /* Where op(A) element (i, p) and op(B) element (p, j) live: x[i·rs + p·cs]. */
@@ -312,7 +312,7 @@ static size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
  * group's other threads' packs.  Splitting N or M in whole tiles, the layout never
  * changes a result. */
 int sgemm_split_groups(const fz_sgemm_kernel *kern, const fz_gemm_op *op, int threads,
-                          int l3, bool packs_a, bool packs_b)
+                       int l3, bool packs_a, bool packs_b)
 {
     size_t mp = ceil_div(op->m, kern->mr), np = ceil_div(op->n, kern->nr);
     int best = l3;
@@ -411,25 +411,25 @@ static bool takes_small_path(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
     return (uint64_t)op->m * op->n * op->k <= SMALL_MNK &&
            op->k * round_up(op->n, kern->nr) <= SMALL_B_FLOATS &&
            op->k <= blocking_kc(ctx ? ctx->caches : none, kern->mr, kern->nr,
-                                   sizeof(float));
+                                sizeof(float));
 }
 
 bool sgemm_reads_packed_b(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
-                             const fz_gemm_ctx *ctx)
+                          const fz_gemm_ctx *ctx)
 {
     return op->m > 0 && op->n > 0 &&
            !(takes_small_path(kern, op, ctx) && small_transposed_fits(kern, op));
 }
 
 bool sgemm_streams_c(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
-                        const fz_gemm_ctx *ctx)
+                     const fz_gemm_ctx *ctx)
 {
     return op->m > 0 && op->n > 0 && !takes_small_path(kern, op, ctx) &&
            c_worth_streaming(kern, op, ctx, sgemm_blocking_for(kern, ctx, op->m, op->n));
 }
 
 void sgemm_run_with_b(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
-                         const fz_gemm_ctx *ctx, const float *bpre, fz_counter *flops)
+                      const fz_gemm_ctx *ctx, const float *bpre, fz_counter *flops)
 {
     if (op->m == 0 || op->n == 0)
         return;
@@ -441,7 +441,7 @@ void sgemm_run_with_b(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
 }
 
 void sgemm_run(const fz_sgemm_kernel *kern, const fz_gemm_op *op, const fz_gemm_ctx *ctx,
-                  fz_counter *flops)
+               fz_counter *flops)
 {
     sgemm_run_with_b(kern, op, ctx, NULL, flops);
 }

@@ -73,7 +73,7 @@ typedef struct fz_sgemm_kernel {
  * default cache sizes): chooses the small (unpacked A, one thread) or the blocked
  * parallel path, and counts 2·m·n·k plus m·n per epilogue stage. */
 void sgemm_run(const fz_sgemm_kernel *kern, const fz_gemm_op *op, const fz_gemm_ctx *ctx,
-                  fz_counter *flops);
+               fz_counter *flops);
 
 /* sgemm_run with op(B) already packed at bpre (NULL: packed on the fly), as
  * prepack.c lays it out: for the K block starting at pc (blocks of the KC of
@@ -82,7 +82,7 @@ void sgemm_run(const fz_sgemm_kernel *kern, const fz_gemm_op *op, const fz_gemm_
  * panels the loop nest would pack, so the result is bitwise the same.  The caller
  * guarantees the KC (prepack.c checks it). */
 void sgemm_run_with_b(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
-                         const fz_gemm_ctx *ctx, const float *bpre, fz_counter *flops);
+                      const fz_gemm_ctx *ctx, const float *bpre, fz_counter *flops);
 
 /* The blocking of `kern` with `ctx`: derived from ctx's cache sizes (defaults where ctx
  * is NULL or a size is 0) for kern's MR×NR tile.  What sgemm_run uses for a product
@@ -91,7 +91,7 @@ fz_blocking sgemm_blocking(const fz_sgemm_kernel *kern, const fz_gemm_ctx *ctx);
 /* The blocking sgemm_run uses for a product whose C is m×n (blocking.h:
  * blocking_for_product). */
 fz_blocking sgemm_blocking_for(const fz_sgemm_kernel *kern, const fz_gemm_ctx *ctx,
-                                  size_t m, size_t n);
+                               size_t m, size_t n);
 
 /* How many groups of the product's `threads` split N (each group's threads split M and
  * share one packed B): a divisor of threads that is a multiple of the team's L3 groups
@@ -99,13 +99,13 @@ fz_blocking sgemm_blocking_for(const fz_sgemm_kernel *kern, const fz_gemm_ctx *c
  * this product packs A (see a_worth_packing) and B (no pre-packed B).  Exposed for the
  * tests, which check that their shapes reach both layouts. */
 int sgemm_split_groups(const fz_sgemm_kernel *kern, const fz_gemm_op *op, int threads,
-                          int l3, bool packs_a, bool packs_b);
+                       int l3, bool packs_a, bool packs_b);
 
 /* Whether sgemm_run would let `kern` stream C's stores for `op` with `ctx`
  * (fz_tile_epilogue.stream: beta 0, one K block, C larger than the L2, a kernel with a
  * fence).  Exposed for the tests, which check that their shapes stream. */
 bool sgemm_streams_c(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
-                        const fz_gemm_ctx *ctx);
+                     const fz_gemm_ctx *ctx);
 
 /* The GEMM kernel of an ISA ("avx2", "avx512", "neon"), or NULL where this build or CPU
  * lacks it (or for "scalar", which has no microkernel).  For tests and benchmarks. */

@@ -11,7 +11,7 @@
 /* Lanes [0, lanes) of depth k, element (l, p) at src[l·ls + p·ks], into panels W lanes
  * wide: dst[(l / W)·W·k + p·W + l % W]; the last panel's missing lanes are zero. */
 static inline void pack_panels(float *dst, const float *src, size_t ls, size_t ks,
-                                  size_t lanes, size_t k, size_t W)
+                               size_t lanes, size_t k, size_t W)
 {
     for (size_t l0 = 0; l0 < lanes; l0 += W, dst += W * k) {
         size_t w = lanes - l0 < W ? lanes - l0 : W;

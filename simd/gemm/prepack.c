@@ -30,7 +30,7 @@ struct fz_sgemm_packed {
 };
 
 fz_sgemm_packed *sgemm_prepack_b(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
-                                    const fz_gemm_ctx *ctx)
+                                 const fz_gemm_ctx *ctx)
 {
     if (!kern || !op || op->k == 0 || op->n == 0 || !op->b)
         return NULL;
@@ -75,7 +75,7 @@ size_t sgemm_packed_bytes(const fz_sgemm_packed *pb)
 }
 
 bool sgemm_packed_fits(const fz_sgemm_packed *pb, const fz_sgemm_kernel *kern,
-                          const fz_gemm_op *op, const fz_gemm_ctx *ctx)
+                       const fz_gemm_op *op, const fz_gemm_ctx *ctx)
 {
     /* A kernel override or other cache sizes (another KC) make the handle stale: the
      * GEMM then packs on the fly rather than read panels of another layout. */
@@ -85,12 +85,12 @@ bool sgemm_packed_fits(const fz_sgemm_packed *pb, const fz_sgemm_kernel *kern,
 }
 
 void sgemm_run_prepacked(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
-                            const fz_sgemm_packed *pb, const fz_gemm_ctx *ctx,
-                            fz_counter *flops)
+                         const fz_sgemm_packed *pb, const fz_gemm_ctx *ctx,
+                         fz_counter *flops)
 {
     if (!kern)
         kernels_scalar()->sgemm_ctx(op, ctx, flops);
     else
         sgemm_run_with_b(kern, op, ctx,
-                            sgemm_packed_fits(pb, kern, op, ctx) ? pb->data : NULL, flops);
+                         sgemm_packed_fits(pb, kern, op, ctx) ? pb->data : NULL, flops);
 }

@@ -20,7 +20,7 @@ typedef struct {
 } root_word;
 
 int dp_agree(int status, const char *msg, const fz_agree_value *v, size_t n,
-                const char *why, char *say, size_t say_size)
+             const char *why, char *say, size_t say_size)
 {
     int rank = 0;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
@@ -78,7 +78,7 @@ int dp_agree(int status, const char *msg, const fz_agree_value *v, size_t n,
 }
 
 int dp_agree_print(const char *program, int status, const char *msg,
-                      const fz_agree_value *v, size_t n, const char *why)
+                   const fz_agree_value *v, size_t n, const char *why)
 {
     char say[FZ_AGREE_MSG + 32];
     int decision = dp_agree(status, msg, v, n, why, say, sizeof say);

@@ -105,12 +105,12 @@ static inline void agree_text(fz_agree_value *v, const char *what, const char *s
  * is rank 0's word for word (the same input fails the same way) is printed by rank 0
  * alone, and without the rank when every rank failed so. */
 int dp_agree(int status, const char *msg, const fz_agree_value *v, size_t n,
-                const char *why, char *say, size_t say_size);
+             const char *why, char *say, size_t say_size);
 
 /* dp_agree, with what this rank should say printed on stderr as "<program>: <say>":
  * the one way the programs under mpirun (freezebench, freeze_sweep, dp_step) report a
  * decision, so their messages cannot drift apart.  Returns the decision. */
 int dp_agree_print(const char *program, int status, const char *msg,
-                      const fz_agree_value *v, size_t n, const char *why);
+                   const fz_agree_value *v, size_t n, const char *why);
 
 #endif

@@ -68,7 +68,7 @@ static void comm_failed(fz_dp *dp, const char *call, int rc)
 {
     if (dp->comm_status == FZ_OK)
         dp->comm_status = set_error(FZ_EIO, "fz_dp_step: rank %d: %s failed (%d)",
-                                       dp->rank, call, rc);
+                                    dp->rank, call, rc);
 }
 
 /* Starts the sum over the ranks of the n floats at g, in place. */
@@ -182,9 +182,9 @@ static int reduce_range(MPI_Comm comm, const uint64_t *v, size_t n, uint64_t *lo
 static fz_status models_differ(const char *where, int rank, uint64_t h, uint64_t lo)
 {
     return set_error(FZ_EINVAL, "%s: rank %d: the ranks' models differ in shape or in "
-                        "which tensors are frozen (this rank's %s); every rank must freeze "
-                        "the same tensors", where, rank,
-                        h == lo ? "is the lowest fingerprint" : "differs");
+                     "which tensors are frozen (this rank's %s); every rank must freeze "
+                     "the same tensors", where, rank,
+                     h == lo ? "is the lowest fingerprint" : "differs");
 }
 
 /* Collective: FZ_OK on every rank when all ranks' models agree, FZ_EINVAL on every rank
@@ -199,7 +199,7 @@ static fz_status ranks_agree(fz_dp *dp, const char *where)
     int rc = reduce_range(dp->comm, &h, 1, &lo, &hi);
     if (rc != MPI_SUCCESS)
         return set_error(FZ_EIO, "%s: rank %d: MPI_Allreduce failed (%d)", where,
-                            dp->rank, rc);
+                         dp->rank, rc);
     return lo == hi ? FZ_OK : models_differ(where, dp->rank, h, lo);
 }
 
@@ -246,13 +246,13 @@ static fz_status agree_on_create(MPI_Comm comm, int rank, fz_status local,
     int rc = reduce_range(comm, v, N_SETTINGS, lo, hi);
     if (rc != MPI_SUCCESS)
         return set_error(FZ_EIO, "fz_dp_create: rank %d: MPI_Allreduce failed (%d)",
-                            rank, rc);
+                         rank, rc);
     if (local != FZ_OK)
         return local;
     if (lo[S_READY] == 0)
         return set_error(FZ_EINVAL, "fz_dp_create: rank %d: another rank could not "
-                            "create its trainer (its own message says why), so no rank "
-                            "did", rank);
+                         "create its trainer (its own message says why), so no rank "
+                         "did", rank);
     if (lo[S_MODEL] != hi[S_MODEL])
         return models_differ("fz_dp_create", rank, v[S_MODEL], lo[S_MODEL]);
     for (int s = S_BATCH; s < N_SETTINGS; s++) {
@@ -263,9 +263,9 @@ static fz_status agree_on_create(MPI_Comm comm, int rank, fz_status local,
         show_setting(s, lo[s], low, sizeof low);
         show_setting(s, hi[s], high, sizeof high);
         return set_error(FZ_EINVAL, "fz_dp_create: rank %d: the ranks were given "
-                            "different %s (%s on this rank; from %s to %s over the ranks): "
-                            "every rank must train with the same settings", rank,
-                            setting_name[s], here, low, high);
+                         "different %s (%s on this rank; from %s to %s over the ranks): "
+                         "every rank must train with the same settings", rank,
+                         setting_name[s], here, low, high);
     }
     return FZ_OK;
 }
@@ -276,8 +276,8 @@ static fz_status read_env(fz_dp *dp)
     dp->bucket_bytes = BUCKET_BYTES;
     if (b && *b && !parse_whole(b, 1, UINT64_MAX, &dp->bucket_bytes))
         return set_error(FZ_EINVAL, "fz_dp_create: rank %d: "
-                            "FREEZEBENCH_DP_BUCKET_BYTES='%s': expected a whole number of "
-                            "bytes, at least 1", dp->rank, b);
+                         "FREEZEBENCH_DP_BUCKET_BYTES='%s': expected a whole number of "
+                         "bytes, at least 1", dp->rank, b);
     const char *s = getenv("FREEZEBENCH_DP_FAIL");
     dp->fail_rank = -1;
     if (!s || !*s)
@@ -287,7 +287,7 @@ static fz_status read_env(fz_dp *dp)
     char end;
     if (sscanf(s, "%d:%llu%c", &r, &step, &end) != 2 || r < 0 || step == 0)
         return set_error(FZ_EINVAL, "fz_dp_create: rank %d: FREEZEBENCH_DP_FAIL='%s': "
-                            "expected RANK:STEP (step from 1)", dp->rank, s);
+                         "expected RANK:STEP (step from 1)", dp->rank, s);
     dp->fail_rank = r;
     dp->fail_step = step;
     return FZ_OK;
@@ -309,8 +309,8 @@ static fz_status setup(fz_dp *dp, MPI_Comm comm, fz_model *m, size_t global_batc
         return st;
     if (global_batch == 0 || global_batch % (size_t)dp->ranks != 0)
         return set_error(FZ_EINVAL, "fz_dp_create: rank %d: global batch %zu is not a "
-                            "positive multiple of the %d ranks (every rank trains an equal "
-                            "shard)", dp->rank, global_batch, dp->ranks);
+                         "positive multiple of the %d ranks (every rank trains an equal "
+                         "shard)", dp->rank, global_batch, dp->ranks);
     dp->rows = global_batch / (size_t)dp->ranks;
     dp->t = fz_trainer_create(m, dp->rows, opt);
     if (!dp->t)
@@ -426,7 +426,7 @@ fz_status fz_dp_step(fz_dp *dp, const float *x, const float *y, float *loss)
     uint64_t step = fz_trainer_steps(dp->t) + 1;
     if (dp->rank == dp->fail_rank && step == dp->fail_step)
         return set_error(FZ_EIO, "fz_dp_step: rank %d: step %llu: failure injected by "
-                            "FREEZEBENCH_DP_FAIL", dp->rank, (unsigned long long)step);
+                         "FREEZEBENCH_DP_FAIL", dp->rank, (unsigned long long)step);
     /* Freezing may change between steps (schedules): checked every step, a few
      * microseconds, before any gradient is sent. */
     fz_status st = ranks_agree(dp, "fz_dp_step");

@@ -12,7 +12,7 @@ fz_dp *fz_dp_create(fz_model *m, size_t global_batch, fz_sgd opt, const void *mp
 {
     (void)m, (void)global_batch, (void)opt, (void)mpi_comm;
     set_error(FZ_EINVAL, "fz_dp_create: this freezebench was built without MPI "
-                 "(meson option mpi; Debian: libopenmpi-dev)");
+              "(meson option mpi; Debian: libopenmpi-dev)");
     return NULL;
 }
 

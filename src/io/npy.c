@@ -38,7 +38,7 @@ static bool take(cursor *c, char ch)
 static fz_status bad(const cursor *c, const char *expected)
 {
     return set_error(FZ_EFORMAT, "%s: .npy header: expected %s at header byte %td",
-                        c->what, expected, c->p - c->start);
+                     c->what, expected, c->p - c->start);
 }
 
 /* A quoted string, copied into dst (truncated to cap-1). */
@@ -109,9 +109,9 @@ static fz_status check_descr(const char *descr, const char *what)
         return FZ_OK;
     if (!strcmp(descr, ">f4"))
         return set_error(FZ_EFORMAT, "%s: byte order: dtype '>f4' is big-endian float32; "
-                            "only little-endian '<f4' is read (use arr.astype('<f4'))", what);
+                         "only little-endian '<f4' is read (use arr.astype('<f4'))", what);
     return set_error(FZ_EFORMAT, "%s: dtype '%s' is not float32: only '<f4' is read "
-                        "(use arr.astype(np.float32))", what, descr);
+                     "(use arr.astype(np.float32))", what, descr);
 }
 
 static fz_status parse_dict(cursor *c, fz_npy_view *v)
@@ -146,18 +146,18 @@ static fz_status parse_dict(cursor *c, fz_npy_view *v)
     }
     if (!have_descr || !have_order || !have_shape)
         return set_error(FZ_EFORMAT, "%s: .npy header lacks '%s'", c->what,
-                            !have_descr ? "descr" : !have_order ? "fortran_order" : "shape");
+                         !have_descr ? "descr" : !have_order ? "fortran_order" : "shape");
     fz_status st = check_descr(descr, c->what);
     if (st != FZ_OK)
         return st;
     if (fortran && v->ndim > 1)
         return set_error(FZ_EFORMAT, "%s: fortran_order is True (column-major); only C "
-                            "order is read (use np.ascontiguousarray)", c->what);
+                         "order is read (use np.ascontiguousarray)", c->what);
     return FZ_OK;
 }
 
 fz_status npy_parse(const unsigned char *buf, size_t len, const char *what,
-                       fz_npy_view *out)
+                    fz_npy_view *out)
 {
     if (len < 10 || memcmp(buf, MAGIC, sizeof MAGIC))
         return set_error(FZ_EFORMAT, "%s: not a .npy array (no \\x93NUMPY magic)", what);
@@ -174,11 +174,11 @@ fz_status npy_parse(const unsigned char *buf, size_t len, const char *what,
         header_at = 12;
     } else {
         return set_error(FZ_EFORMAT, "%s: .npy format version %u.%u is not supported "
-                            "(1.0, 2.0, 3.0 are)", what, major, minor);
+                         "(1.0, 2.0, 3.0 are)", what, major, minor);
     }
     if (header_len > len - header_at)
         return set_error(FZ_EFORMAT, "%s: .npy header of %zu bytes runs past the end of "
-                            "the %zu-byte member (truncated)", what, header_len, len);
+                         "the %zu-byte member (truncated)", what, header_len, len);
     cursor c = { (const char *)buf + header_at, (const char *)buf + header_at + header_len,
                  (const char *)buf + header_at, what };
     fz_npy_view v = { 0 };
@@ -192,8 +192,8 @@ fz_status npy_parse(const unsigned char *buf, size_t len, const char *what,
     size_t data_len = len - header_at - header_len, want;
     if (!size_mul_ok(v.numel, sizeof(float), &want) || data_len != want)
         return set_error(FZ_EFORMAT, "%s: data is %zu bytes at member offset %zu, the "
-                            "shape needs %zu elements of 4 bytes (truncated or corrupt)",
-                            what, data_len, header_at + header_len, v.numel);
+                         "shape needs %zu elements of 4 bytes (truncated or corrupt)",
+                         what, data_len, header_at + header_len, v.numel);
     v.data = buf + header_at + header_len;
     *out = v;
     return FZ_OK;

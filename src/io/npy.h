@@ -25,7 +25,7 @@ typedef struct {
  * magic or header, a dtype other than '<f4' (a big-endian '>f4' is reported as a
  * byte-order error), fortran_order True, or a data size that does not match the shape. */
 fz_status npy_parse(const unsigned char *buf, size_t len, const char *what,
-                       fz_npy_view *out);
+                    fz_npy_view *out);
 
 /* Formats a version 1.0 header for a '<f4' C-order array of the given shape, padded with
  * spaces and a newline so that the data starts on a 64-byte boundary, as numpy does.

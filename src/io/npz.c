@@ -37,8 +37,8 @@ static fz_status slurp(const char *path, unsigned char **buf, size_t *len)
     struct stat sb;
     if (fstat(fileno(f), &sb) != 0 || S_ISDIR(sb.st_mode)) {
         fz_status bad = set_error(FZ_EIO, "%s: cannot read: %s", path,
-                                     S_ISDIR(sb.st_mode) ? "it is a directory, not a .npz "
-                                     "file" : strerror(errno));
+                                  S_ISDIR(sb.st_mode) ? "it is a directory, not a .npz "
+                                  "file" : strerror(errno));
         fclose(f);
         return bad;
     }
@@ -65,7 +65,7 @@ static fz_status slurp(const char *path, unsigned char **buf, size_t *len)
         if (!regular && n >= 4 && n - got < 4 && memcmp(b, "PK\3\4", 4) &&
             memcmp(b, "PK\5\6", 4)) {
             st = set_error(FZ_EFORMAT, "%s: not a zip archive (%s starting with %02x %02x "
-                              "%02x %02x)", path, file_kind(sb.st_mode), b[0], b[1], b[2], b[3]);
+                           "%02x %02x)", path, file_kind(sb.st_mode), b[0], b[1], b[2], b[3]);
             break;
         }
         if (n > limit) {
@@ -74,13 +74,13 @@ static fz_status slurp(const char *path, unsigned char **buf, size_t *len)
                 break;
             }
             st = set_error(FZ_EFORMAT, "%s: %s longer than %zu bytes: refused", path,
-                              file_kind(sb.st_mode), limit);
+                           file_kind(sb.st_mode), limit);
             break;
         }
         if (got == 0) {
             if (ferror(f))
                 st = set_error(FZ_EIO, "%s: read error after %zu bytes: %s", path, n,
-                                  strerror(errno));
+                               strerror(errno));
             break;
         }
     }
@@ -101,7 +101,7 @@ static fz_status decode_member(const fz_zip_member *zm, const char *path, fz_npz
     size_t name_len = strlen(zm->name), suffix = sizeof NPY_SUFFIX - 1;
     if (name_len <= suffix || strcmp(zm->name + name_len - suffix, NPY_SUFFIX))
         return set_error(FZ_EFORMAT, "%s: member '%s' (local header at offset %zu) is not "
-                            "a .npy array", path, zm->name, zm->header_offset);
+                         "a .npy array", path, zm->name, zm->header_offset);
     char what[512];
     snprintf(what, sizeof what, "%s: array '%.*s'", path, (int)(name_len - suffix), zm->name);
     fz_npy_view v;
@@ -135,7 +135,7 @@ fz_status npz_read(const char *path, fz_npz *out)
 }
 
 fz_status npz_read_checked(const char *path, fz_npz_name_check *check, void *ctx,
-                              fz_npz *out)
+                           fz_npz *out)
 {
     if (!path || !out)
         return set_error(FZ_EINVAL, "npz_read: %s is NULL", !path ? "path" : "out");
@@ -179,7 +179,7 @@ fz_status npz_read_checked(const char *path, fz_npz_name_check *check, void *ctx
         z.count++;
         if (npz_find(&(fz_npz){ z.arrays, i }, z.arrays[i].name))
             st = set_error(FZ_EFORMAT, "%s: array '%s' appears twice", path,
-                              z.arrays[i].name);
+                           z.arrays[i].name);
     }
     zip_free(&zip);
     if (st != FZ_OK) {
@@ -248,7 +248,7 @@ static fz_status write_arrays(FILE *f, const char *path, const fz_npz_array *arr
         const unsigned char *body = le_bytes(a, &copies[i]);
         if (hl == 0 || nl < 0 || nl >= 256)
             st = set_error(FZ_EINVAL, "%s: array '%s': name or shape too long for the "
-                              "header", path, a->name);
+                           "header", path, a->name);
         else if (!body)
             st = set_error(FZ_ENOMEM, "%s: out of memory", path);
         else
@@ -289,7 +289,7 @@ fz_status npz_write(const char *path, const fz_npz_array *arrays, size_t count)
             numel *= arrays[i].shape[d];
         if (!arrays[i].name || arrays[i].ndim > FZ_NPY_MAX_DIM || numel != arrays[i].numel)
             return set_error(FZ_EINVAL, "npz_write: array %zu has no name or a shape "
-                                "that does not match its %zu elements", i, arrays[i].numel);
+                             "that does not match its %zu elements", i, arrays[i].numel);
     }
     fz_status st = file_check_output(path);
     if (st != FZ_OK)

@@ -36,7 +36,7 @@ void      npz_free(fz_npz *z);
 typedef fz_status fz_npz_name_check(const char *path, const char *name, void *ctx);
 /* npz_read, with `check` (if not NULL) run over the names first. */
 fz_status npz_read_checked(const char *path, fz_npz_name_check *check, void *ctx,
-                              fz_npz *out);
+                           fz_npz *out);
 
 /* The array named `name`, or NULL. */
 const fz_npz_array *npz_find(const fz_npz *z, const char *name);

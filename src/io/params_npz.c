@@ -73,11 +73,11 @@ static fz_status refuse_batchnorm(const char *path, const char *name, void *ctx)
     for (size_t i = 0; i < sizeof NORM_BUFFERS / sizeof NORM_BUFFERS[0]; i++)
         if (!strcmp(last, NORM_BUFFERS[i]))
             return set_error(FZ_EFORMAT, "%s: '%s' is a buffer of a BatchNorm layer"
-                                "%s%.*s%s: freezebench trains Linear/ReLU MLPs and its "
-                                "forward would skip the BatchNorm, so such a model is "
-                                "refused by design (--ignore-unknown or not)", path, name,
-                                dot ? " ('" : "", dot ? (int)(dot - name) : 0, name,
-                                dot ? "')" : "");
+                             "%s%.*s%s: freezebench trains Linear/ReLU MLPs and its "
+                             "forward would skip the BatchNorm, so such a model is "
+                             "refused by design (--ignore-unknown or not)", path, name,
+                             dot ? " ('" : "", dot ? (int)(dot - name) : 0, name,
+                             dot ? "')" : "");
     return FZ_OK;
 }
 
@@ -92,14 +92,14 @@ static fz_status check_against(const fz_model *m, const fz_npz *z, const char *p
         if (x) {
             if (a->ndim != x->ndim || memcmp(a->shape, x->shape, a->ndim * sizeof *a->shape))
                 return set_error(FZ_EFORMAT, "%s: array '%s' has another shape than the "
-                                    "model's", path, a->name);
+                                 "model's", path, a->name);
             continue;
         }
         if (t < 0) {
             char names[200];
             describe_param_names(m, names, sizeof names);
             return set_error(FZ_ENOTFOUND, "%s: unknown tensor '%s': the model has %s",
-                                path, a->name, names);
+                             path, a->name, names);
         }
         size_t want[2], ndim = expected_shape(&m->tensors[t], want);
         if (a->ndim != ndim || a->shape[0] != want[0] || (ndim == 2 && a->shape[1] != want[1])) {
@@ -107,7 +107,7 @@ static fz_status check_against(const fz_model *m, const fz_npz *z, const char *p
             format_shape(got_s, sizeof got_s, a->shape, a->ndim);
             format_shape(want_s, sizeof want_s, want, ndim);
             return set_error(FZ_EFORMAT, "%s: tensor '%s' has shape %s, the model needs %s",
-                                path, a->name, got_s, want_s);
+                             path, a->name, got_s, want_s);
         }
         /* A NaN would train silently (ReLU maps it to 0 where torch.relu keeps it) and be
          * written back: refused here, with the element named. */
@@ -119,13 +119,13 @@ static fz_status check_against(const fz_model *m, const fz_npz *z, const char *p
             else
                 snprintf(at, sizeof at, "[%zu]", bad);
             return set_error(FZ_ENONFINITE, "%s: tensor '%s' holds %g at %s: parameters "
-                                "must be finite", path, a->name, (double)a->data[bad], at);
+                             "must be finite", path, a->name, (double)a->data[bad], at);
         }
     }
     for (size_t t = 0; t < m->n_tensors; t++)
         if (!find_array(z, &m->tensors[t]))
             return set_error(FZ_ENOTFOUND, "%s: missing tensor '%s'", path,
-                                tensor_state_name(&m->tensors[t]));
+                             tensor_state_name(&m->tensors[t]));
     return FZ_OK;
 }
 
@@ -229,7 +229,7 @@ static fz_status parse_map(const char *map, map_item **items, size_t *n)
     *n = 0;
     if (!*map)
         return set_error(FZ_EINVAL, "--map is empty: name the layers fc1=PREFIX,"
-                            "fc2=PREFIX,... (PREFIX.weight is the layer's weight)");
+                         "fc2=PREFIX,... (PREFIX.weight is the layer's weight)");
     size_t cap = 1;
     for (const char *c = map; *c; c++)
         cap += *c == ',';
@@ -245,22 +245,22 @@ static fz_status parse_map(const char *map, map_item **items, size_t *n)
         size_t len = eq ? (size_t)(end - eq - 1) : 0;
         if (end == p)
             st = set_error(FZ_EINVAL, "--map '%.*s%s': item %zu is empty (a trailing "
-                              "comma, or two commas in a row)", MAP_Q(map), k);
+                           "comma, or two commas in a row)", MAP_Q(map), k);
         else if (!eq || (size_t)(eq - p) + 1 != wl || strncmp(p, want, wl))
             st = set_error(FZ_EINVAL, "--map '%.*s%s': item %zu should be fc%zu=PREFIX "
-                              "(layers in order from fc1)", MAP_Q(map), k, k);
+                           "(layers in order from fc1)", MAP_Q(map), k, k);
         else if (len == 0)
             st = set_error(FZ_EINVAL, "--map '%.*s%s': item %zu, fc%zu=, names no "
-                              "prefix", MAP_Q(map), k, k);
+                           "prefix", MAP_Q(map), k, k);
         else if (len > FZ_EXT_NAME_MAX - 8)
             st = set_error(FZ_EINVAL, "--map: fc%zu's prefix is longer than %d bytes",
-                              k, FZ_EXT_NAME_MAX - 8);
+                           k, FZ_EXT_NAME_MAX - 8);
         for (size_t j = 0; st == FZ_OK && j < *n; j++)
             if (it[j].len == len && !memcmp(it[j].prefix, eq + 1, len))
                 st = set_error(FZ_EINVAL, "--map '%.*s%s': fc%zu and fc%zu both name "
-                                  "'%.*s': each layer must be a different archive prefix "
-                                  "(one array cannot be two layers)", MAP_Q(map), j + 1, k,
-                                  (int)len, eq + 1);
+                               "'%.*s': each layer must be a different archive prefix "
+                               "(one array cannot be two layers)", MAP_Q(map), j + 1, k,
+                               (int)len, eq + 1);
         if (st != FZ_OK)
             break;
         it[(*n)++] = (map_item){ eq + 1, len };
@@ -336,7 +336,7 @@ static fz_status find_layers(const fz_npz *z, const char *path, const char *map,
             const fz_npz_array *w = npz_find(z, name);
             if (!w)
                 st = set_error(FZ_ENOTFOUND, "%s: --map fc%zu=%.*s: no array '%s'", path,
-                                  k + 1, (int)items[k].len, items[k].prefix, name);
+                               k + 1, (int)items[k].len, items[k].prefix, name);
             else
                 out[(*n)++] = (found_layer){ w, bias_of(z, items[k].prefix, items[k].len) };
         }
@@ -358,7 +358,7 @@ static fz_status find_layers(const fz_npz *z, const char *path, const char *map,
     }
     if (*n == 0)
         return set_error(FZ_ENOTFOUND, "%s: no 2-D array named *.weight: not an MLP "
-                            "state_dict (fc1.weight, 0.weight, ...)", path);
+                         "state_dict (fc1.weight, 0.weight, ...)", path);
     return FZ_OK;
 }
 
@@ -370,15 +370,15 @@ static fz_status check_layers(const found_layer *f, size_t n, const char *path,
         const fz_npz_array *w = f[l].w;
         if (w->ndim != 2 || w->shape[0] == 0 || w->shape[1] == 0)
             return set_error(FZ_EFORMAT, "%s: tensor '%s' is not a non-empty 2-D weight",
-                                path, w->name);
+                             path, w->name);
         if (strlen(w->name) >= FZ_EXT_NAME_MAX)
             return set_error(FZ_EFORMAT, "%s: tensor name '%.40s...' is longer than %d "
-                                "bytes", path, w->name, FZ_EXT_NAME_MAX - 1);
+                             "bytes", path, w->name, FZ_EXT_NAME_MAX - 1);
         if (l > 0 && w->shape[1] != widths[l])
             return set_error(FZ_EFORMAT, "%s: tensor '%s' has %zu inputs but the layer "
-                                "before it ('%s') has %zu outputs (layers are taken in archive "
-                                "order; --map names them)", path, w->name, w->shape[1],
-                                f[l - 1].w->name, widths[l]);
+                             "before it ('%s') has %zu outputs (layers are taken in archive "
+                             "order; --map names them)", path, w->name, w->shape[1],
+                             f[l - 1].w->name, widths[l]);
         if (l == 0)
             widths[0] = w->shape[1];
         widths[l + 1] = w->shape[0];
@@ -390,7 +390,7 @@ static fz_status check_layers(const found_layer *f, size_t n, const char *path,
         const fz_npz_array *w = f[l].w, *b = f[l].b;
         if (b && (b->ndim != 1 || b->shape[0] != w->shape[0]))
             return set_error(FZ_EFORMAT, "%s: tensor '%s' is not a bias of %zu entries for "
-                                "'%s'", path, b->name, w->shape[0], w->name);
+                             "'%s'", path, b->name, w->shape[0], w->name);
     }
     return FZ_OK;
 }
@@ -432,8 +432,8 @@ static fz_status take_extras(fz_model *m, const fz_npz *z, const char *path,
     }
     if (count && !keep)
         return set_error(FZ_ENOTFOUND, "%s: %zu array%s no Linear layer's weight or bias: "
-                            "%s (--ignore-unknown keeps them unchanged and writes them back)",
-                            path, count, count == 1 ? " is" : "s are", names);
+                         "%s (--ignore-unknown keeps them unchanged and writes them back)",
+                         path, count, count == 1 ? " is" : "s are", names);
     if (count)
         log_note("%s: not trained, written back unchanged: %s", path, names);
     return FZ_OK;

@@ -50,7 +50,7 @@ fz_status file_check_output(const char *path)
         return set_error(FZ_EIO, "'%s' names a directory, not a file", path);
     if (strlen(base) > NAME_MAX)
         return set_error(FZ_EIO, "'%s': the file name is %zu bytes, more than the %d a "
-                            "file name may have", path, strlen(base), NAME_MAX);
+                         "file name may have", path, strlen(base), NAME_MAX);
     if (strlen(path) >= PATH_MAX - 32)
         return set_error(FZ_EIO, "'%s': path too long", path);
     struct stat sb;
@@ -60,8 +60,8 @@ fz_status file_check_output(const char *path)
          * rename can do.  So only regular files are written, like sqlite3's .save. */
         if (!S_ISREG(sb.st_mode))
             return set_error(FZ_EIO, "'%s' is %s; outputs are written only to "
-                                "regular files (a new one, or one replaced whole)", path,
-                                file_kind(sb.st_mode));
+                             "regular files (a new one, or one replaced whole)", path,
+                             file_kind(sb.st_mode));
     } else if (errno != ENOENT) {
         return set_error(FZ_EIO, "'%s' cannot be written: %s", path, strerror(errno));
     }
@@ -70,10 +70,10 @@ fz_status file_check_output(const char *path)
     dir[dl ? dl : 1] = '\0';
     if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
         return set_error(FZ_EIO, "'%s': directory '%s' cannot be used: %s", path, dir,
-                            S_ISDIR(sb.st_mode) ? strerror(errno) : "not a directory");
+                         S_ISDIR(sb.st_mode) ? strerror(errno) : "not a directory");
     if (access(dir, W_OK | X_OK) != 0)
         return set_error(FZ_EIO, "'%s': cannot write into directory '%s': %s", path, dir,
-                            strerror(errno));
+                         strerror(errno));
     return FZ_OK;
 }
 
@@ -235,7 +235,7 @@ static fz_status replace_guarded(const char *path, fz_file_writer *write, void *
     int fd = create_temp(path, tmp, sizeof tmp, slot);
     if (fd < 0)
         return set_error(FZ_EIO, "%s: cannot create a temporary file next to it: %s",
-                            path, strerror(errno));
+                         path, strerror(errno));
     FILE *f = fdopen(fd, "wb");
     fz_status st = f ? write(f, ctx)
                      : set_error(FZ_EIO, "%s: fdopen: %s", path, strerror(errno));
@@ -246,7 +246,7 @@ static fz_status replace_guarded(const char *path, fz_file_writer *write, void *
             st = set_error(FZ_EIO, "%s: cannot close %s: %s", path, tmp, strerror(errno));
     if (st == FZ_OK && rename(tmp, path) != 0)
         st = set_error(FZ_EIO, "%s: cannot rename %s over it: %s", path, tmp,
-                          strerror(errno));
+                       strerror(errno));
     if (st != FZ_OK)
         unlink(tmp);
     return st;

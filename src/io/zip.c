@@ -65,7 +65,7 @@ static fz_status apply_zip64(central_entry *e, const unsigned char *extra, size_
                     continue;
                 if (end - p < 8)
                     return set_error(FZ_EFORMAT, "%s: zip64 extra field of the central "
-                                        "directory entry at offset %zu is too short", what, at);
+                                     "directory entry at offset %zu is too short", what, at);
                 *fields[i] = rd64(p);
                 p += 8;
             }
@@ -76,7 +76,7 @@ static fz_status apply_zip64(central_entry *e, const unsigned char *extra, size_
     }
     if (e->usize == U32_SENTINEL || e->csize == U32_SENTINEL || e->offset == U32_SENTINEL)
         return set_error(FZ_EFORMAT, "%s: central directory entry at offset %zu needs a "
-                            "zip64 extra field and has none", what, at);
+                         "zip64 extra field and has none", what, at);
     return FZ_OK;
 }
 
@@ -85,12 +85,12 @@ static fz_status read_central(const unsigned char *buf, size_t len, size_t at,
 {
     if (len - at < CENTRAL_SIZE || rd32(buf + at) != SIG_CENTRAL)
         return set_error(FZ_EFORMAT, "%s: no central directory entry at offset %zu "
-                            "(corrupt or truncated archive)", what, at);
+                         "(corrupt or truncated archive)", what, at);
     const unsigned char *h = buf + at;
     size_t name_len = rd16(h + 28), extra_len = rd16(h + 30), comment_len = rd16(h + 32);
     if (len - at - CENTRAL_SIZE < name_len + extra_len + comment_len)
         return set_error(FZ_EFORMAT, "%s: central directory entry at offset %zu runs past "
-                            "the end of the file", what, at);
+                         "the end of the file", what, at);
     *e = (central_entry){ .flags = rd16(h + 8), .method = rd16(h + 10), .crc = rd32(h + 16),
                           .csize = rd32(h + 20), .usize = rd32(h + 24),
                           .offset = rd32(h + 42), .name = h + CENTRAL_SIZE,
@@ -130,11 +130,11 @@ static fz_status inflate_raw(const unsigned char *src, size_t csize, unsigned ch
     }
     if (rc != Z_STREAM_END)
         st = set_error(FZ_EFORMAT, "%s: member '%s': deflate stream is corrupt or does "
-                          "not match its recorded size (%s)", what, name,
-                          zs.msg ? zs.msg : "ended early or overran");
+                       "not match its recorded size (%s)", what, name,
+                       zs.msg ? zs.msg : "ended early or overran");
     else if (zs.total_out != usize)
         st = set_error(FZ_EFORMAT, "%s: member '%s' inflates to %lu bytes, the directory "
-                          "says %zu", what, name, (unsigned long)zs.total_out, usize);
+                       "says %zu", what, name, (unsigned long)zs.total_out, usize);
     inflateEnd(&zs);
     return st;
 }
@@ -151,32 +151,32 @@ static fz_status read_member(const unsigned char *buf, size_t len, const central
         return set_error(FZ_EFORMAT, "%s: member '%s' is encrypted", what, name);
     if (e->method != METHOD_STORED && e->method != METHOD_DEFLATE)
         return set_error(FZ_EFORMAT, "%s: member '%s' uses compression method %u; only "
-                            "stored (0) and deflate (8) are supported", what, name, e->method);
+                         "stored (0) and deflate (8) are supported", what, name, e->method);
     size_t off = (size_t)e->offset;
     if (e->offset >= len || len - off < LOCAL_SIZE || rd32(buf + off) != SIG_LOCAL)
         return set_error(FZ_EFORMAT, "%s: member '%s': no local header at offset %zu "
-                            "(corrupt or truncated archive)", what, name, off);
+                         "(corrupt or truncated archive)", what, name, off);
     size_t local_name_len = rd16(buf + off + 26);
     if (local_name_len != e->name_len || len - off - LOCAL_SIZE < local_name_len ||
         memcmp(buf + off + LOCAL_SIZE, e->name, e->name_len))
         return set_error(FZ_EFORMAT, "%s: member '%s': the local header at offset %zu "
-                            "names another member (corrupt archive)", what, name, off);
+                         "names another member (corrupt archive)", what, name, off);
     size_t data_at = off + LOCAL_SIZE + local_name_len + rd16(buf + off + 28);
     if (data_at > len || len - data_at < e->csize)
         return set_error(FZ_EFORMAT, "%s: member '%s': %llu bytes of data at offset %zu "
-                            "run past the end of the %zu-byte file (truncated)", what, name,
-                            (unsigned long long)e->csize, data_at, len);
+                         "run past the end of the %zu-byte file (truncated)", what, name,
+                         (unsigned long long)e->csize, data_at, len);
     if (e->method == METHOD_STORED && e->csize != e->usize)
         return set_error(FZ_EFORMAT, "%s: stored member '%s' has compressed size %llu "
-                            "and size %llu", what, name, (unsigned long long)e->csize,
-                            (unsigned long long)e->usize);
+                         "and size %llu", what, name, (unsigned long long)e->csize,
+                         (unsigned long long)e->usize);
     /* deflate cannot expand data by more than 1032:1, so a larger recorded size is
      * corruption; checking it here keeps a flipped size byte from allocating gigabytes */
     if (e->method == METHOD_DEFLATE && e->usize / 1032 > e->csize + 1)
         return set_error(FZ_EFORMAT, "%s: member '%s' claims %llu bytes from %llu "
-                            "compressed, more than deflate can expand (corrupt directory "
-                            "entry)", what, name, (unsigned long long)e->usize,
-                            (unsigned long long)e->csize);
+                         "compressed, more than deflate can expand (corrupt directory "
+                         "entry)", what, name, (unsigned long long)e->usize,
+                         (unsigned long long)e->csize);
     if (e->usize > SIZE_MAX - 1)
         return set_error(FZ_ENOMEM, "%s: member '%s' is too large", what, name);
 
@@ -186,7 +186,7 @@ static fz_status read_member(const unsigned char *buf, size_t len, const central
         free(m->name);
         free(m->data);
         return set_error(FZ_ENOMEM, "%s: out of memory for member '%s' (%llu bytes)",
-                            what, name, (unsigned long long)e->usize);
+                         what, name, (unsigned long long)e->usize);
     }
     memcpy(m->name, e->name, e->name_len);
     m->name[e->name_len] = '\0';
@@ -206,8 +206,8 @@ static fz_status read_member(const unsigned char *buf, size_t len, const central
         }
         if ((uint32_t)crc != e->crc)
             st = set_error(FZ_EFORMAT, "%s: member '%s' (data at offset %zu) fails its "
-                              "CRC-32 check: stored %08x, computed %08x (corrupt archive)",
-                              what, name, data_at, e->crc, (uint32_t)crc);
+                           "CRC-32 check: stored %08x, computed %08x (corrupt archive)",
+                           what, name, data_at, e->crc, (uint32_t)crc);
     }
     if (st != FZ_OK) {
         free(m->name);
@@ -222,21 +222,21 @@ fz_status zip_parse(const unsigned char *buf, size_t len, const char *what, fz_z
     long eocd = find_eocd(buf, len);
     if (eocd < 0)
         return set_error(FZ_EFORMAT, "%s: no zip end-of-central-directory record in the "
-                            "%zu-byte file (truncated, or not a .npz archive)", what, len);
+                         "%zu-byte file (truncated, or not a .npz archive)", what, len);
     const unsigned char *e = buf + eocd;
     size_t count = rd16(e + 10);
     uint32_t cd_size = rd32(e + 12), cd_offset = rd32(e + 16);
     if (rd16(e + 4) != 0 || rd16(e + 6) != 0 || rd16(e + 8) != count)
         return set_error(FZ_EFORMAT, "%s: multi-disk zip archives are not supported "
-                            "(end record at offset %ld)", what, eocd);
+                         "(end record at offset %ld)", what, eocd);
     if (count == U16_SENTINEL || cd_size == U32_SENTINEL || cd_offset == U32_SENTINEL ||
         (eocd >= 20 && rd32(buf + eocd - 20) == SIG_EOCD64_LOCATOR))
         return set_error(FZ_EFORMAT, "%s: zip64 end-of-central-directory record (an "
-                            "archive over 2 GiB or 65535 members) is not supported", what);
+                         "archive over 2 GiB or 65535 members) is not supported", what);
     if ((size_t)cd_offset > (size_t)eocd || (size_t)eocd - cd_offset < cd_size)
         return set_error(FZ_EFORMAT, "%s: central directory (offset %u, %u bytes) does "
-                            "not end before the end record at offset %ld (corrupt archive)",
-                            what, cd_offset, cd_size, eocd);
+                         "not end before the end record at offset %ld (corrupt archive)",
+                         what, cd_offset, cd_size, eocd);
 
     fz_zip_member *members = calloc(count ? count : 1, sizeof *members);
     if (!members)
@@ -256,9 +256,9 @@ fz_status zip_parse(const unsigned char *buf, size_t len, const char *what, fz_z
      * a count too small would silently drop the members after it (numpy reads them). */
     if (st == FZ_OK && at - cd_offset != cd_size)
         st = set_error(FZ_EFORMAT, "%s: the end record counts %zu members in a central "
-                          "directory of %u bytes at offset %u, but those entries take %zu "
-                          "bytes (corrupt archive)", what, count, cd_size, cd_offset,
-                          at - (size_t)cd_offset);
+                       "directory of %u bytes at offset %u, but those entries take %zu "
+                       "bytes (corrupt archive)", what, count, cd_size, cd_offset,
+                       at - (size_t)cd_offset);
     if (st != FZ_OK) {
         fz_zip partial = { members, done };
         zip_free(&partial);
@@ -312,11 +312,11 @@ static void common_fields(unsigned char *p, uint32_t crc, uint32_t size, size_t 
 }
 
 fz_status zip_write(FILE *file, const fz_zip_entry *entries, size_t count,
-                       const char *what)
+                    const char *what)
 {
     if (count >= U16_SENTINEL)
         return set_error(FZ_EINVAL, "%s: %zu members need zip64, which is not written",
-                            what, count);
+                         what, count);
     uint32_t *crcs = malloc((count ? count : 1) * sizeof *crcs);
     uint64_t *offsets = malloc((count ? count : 1) * sizeof *offsets);
     if (!crcs || !offsets) {
@@ -333,8 +333,8 @@ fz_status zip_write(FILE *file, const fz_zip_entry *entries, size_t count,
         if (size >= U32_SENTINEL || pos + LOCAL_SIZE + name_len + size >= U32_SENTINEL ||
             name_len > 0xffff) {
             st = set_error(FZ_EINVAL, "%s: member '%s' (%llu bytes) would need zip64, "
-                              "which is not written", what, en->name,
-                              (unsigned long long)size);
+                           "which is not written", what, en->name,
+                           (unsigned long long)size);
             break;
         }
         crcs[i] = crc_of(crc_of(0, en->prefix, en->prefix_size), en->body, en->body_size);
@@ -347,7 +347,7 @@ fz_status zip_write(FILE *file, const fz_zip_entry *entries, size_t count,
             fwrite(en->prefix, 1, en->prefix_size, file) != en->prefix_size ||
             fwrite(en->body, 1, en->body_size, file) != en->body_size)
             st = set_error(FZ_EIO, "%s: write error in member '%s': %s", what, en->name,
-                              strerror(errno));
+                           strerror(errno));
         pos += LOCAL_SIZE + name_len + size;
     }
     uint64_t cd_start = pos;
@@ -363,12 +363,12 @@ fz_status zip_write(FILE *file, const fz_zip_entry *entries, size_t count,
         if (fwrite(h, 1, sizeof h, file) != sizeof h ||
             fwrite(en->name, 1, name_len, file) != name_len)
             st = set_error(FZ_EIO, "%s: write error in the central directory: %s", what,
-                              strerror(errno));
+                           strerror(errno));
         pos += CENTRAL_SIZE + name_len;
     }
     if (st == FZ_OK && (cd_start >= U32_SENTINEL || pos - cd_start >= U32_SENTINEL))
         st = set_error(FZ_EINVAL, "%s: archive would need zip64, which is not written",
-                          what);
+                       what);
     if (st == FZ_OK) {
         unsigned char h[EOCD_SIZE] = { 0 };
         put32(h, SIG_EOCD);
@@ -378,7 +378,7 @@ fz_status zip_write(FILE *file, const fz_zip_entry *entries, size_t count,
         put32(h + 16, (uint32_t)cd_start);
         if (fwrite(h, 1, sizeof h, file) != sizeof h)
             st = set_error(FZ_EIO, "%s: write error in the end record: %s", what,
-                              strerror(errno));
+                           strerror(errno));
     }
     free(crcs);
     free(offsets);

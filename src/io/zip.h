@@ -41,6 +41,6 @@ typedef struct {
     size_t body_size;
 } fz_zip_entry;
 fz_status zip_write(FILE *file, const fz_zip_entry *entries, size_t count,
-                       const char *what);
+                    const char *what);
 
 #endif

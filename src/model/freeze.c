@@ -39,7 +39,7 @@ static fz_status select_item(const fz_model *m, const char *item, size_t len,
 
     if (len == 0)
         return set_error(FZ_EINVAL, "freeze spec: empty item (two commas in a row, or a "
-                            "leading or trailing comma)");
+                         "leading or trailing comma)");
     if (len == 4 && !memcmp(item, "none", 4))
         return FZ_OK;
     if (len == 4 && !memcmp(item, "last", 4)) {
@@ -57,12 +57,12 @@ static fz_status select_item(const fz_model *m, const char *item, size_t len,
         for (size_t i = 7; i < len; i++) {
             if (!isdigit((unsigned char)item[i]) || k > m->n_layers)
                 return set_error(FZ_EINVAL, "freeze spec: '%.*s': K must be a number "
-                                    "from 0 to %zu (the layer count)", q, item, m->n_layers);
+                                 "from 0 to %zu (the layer count)", q, item, m->n_layers);
             k = 10 * k + (size_t)(item[i] - '0');
         }
         if (k > m->n_layers)
             return set_error(FZ_EINVAL, "freeze spec: '%.*s': K must be a number from 0 "
-                                "to %zu (the layer count)", q, item, m->n_layers);
+                             "to %zu (the layer count)", q, item, m->n_layers);
         for (size_t i = 0; i < m->n_tensors; i++)
             selected[i] |= m->tensors[i].layer < k;
         return FZ_OK;
@@ -78,8 +78,8 @@ static fz_status select_item(const fz_model *m, const char *item, size_t len,
         else
             snprintf(bad, sizeof bad, "bad byte 0x%02x: names are ASCII", c);
         return set_error(FZ_EINVAL, "freeze spec: '%.*s' is neither a shorthand "
-                            "(none, prefix:K, last, bitfit) nor a glob over parameter "
-                            "names such as fc1.* (%s)", q, item, bad);
+                         "(none, prefix:K, last, bitfit) nor a glob over parameter "
+                         "names such as fc1.* (%s)", q, item, bad);
     }
     if (!match)
         return FZ_OK;
@@ -87,7 +87,7 @@ static fz_status select_item(const fz_model *m, const char *item, size_t len,
     char pattern[FZ_NAME_MAX * 4];
     if (len >= sizeof pattern)
         return set_error(FZ_ENOTFOUND, "freeze spec: '%.*s...' matches no parameter "
-                            "(longer than any name)", q, item);
+                         "(longer than any name)", q, item);
     memcpy(pattern, item, len);
     pattern[len] = '\0';
     bool any = false;
@@ -104,7 +104,7 @@ static fz_status select_item(const fz_model *m, const char *item, size_t len,
         char names[200];
         describe_param_names(m, names, sizeof names);
         return set_error(FZ_ENOTFOUND, "freeze spec: '%s' matches no parameter (the "
-                            "model has %s)", pattern, names);
+                         "model has %s)", pattern, names);
     }
     return FZ_OK;
 }
@@ -120,7 +120,7 @@ static fz_status where_in_spec(fz_status st, const char *spec, size_t item)
     snprintf(msg, sizeof msg, "%s", why);   /* set_error overwrites fz_last_error() */
     size_t len = strlen(spec);
     return set_error(st, "freeze spec '%.*s%s', item %zu: %s", quote_len(spec, len), spec,
-                        len <= ITEM_QUOTE ? "" : "...", item, msg);
+                     len <= ITEM_QUOTE ? "" : "...", item, msg);
 }
 
 /* One pass over the comma-separated items; see select_item for `match`. */
@@ -149,10 +149,10 @@ fz_status spec_select(const fz_model *m, const char *spec, bool *selected)
 {
     if (!m || !spec || !selected)
         return set_error(FZ_EINVAL, "freeze spec: %s is NULL",
-                            !m ? "model" : !spec ? "spec" : "selection");
+                         !m ? "model" : !spec ? "spec" : "selection");
     if (!spec[strspn(spec, " \t\n")])
         return set_error(FZ_EINVAL, "freeze spec '%s' is empty (say 'none' to freeze "
-                            "nothing)", spec);
+                         "nothing)", spec);
     /* Parse the whole spec before matching any glob, so a malformed spec is FZ_EINVAL
      * (naming the malformed item) even when an earlier item also matches nothing. */
     memset(selected, 0, m->n_tensors * sizeof *selected);

@@ -56,8 +56,8 @@ fz_freeze_schedule *fz_freeze_schedule_parse(const char *text)
     if (empty) {
         const char *from = empty - text > 40 ? empty - 40 : text;
         set_error(FZ_EINVAL, "freeze schedule '%s': an empty entry (two commas in a row) "
-                     "after '%s%.*s'", text, from > text ? "..." : "", (int)(empty - from),
-                     from);
+                  "after '%s%.*s'", text, from > text ? "..." : "", (int)(empty - from),
+                  from);
         return NULL;
     }
     if (text[strlen(text) - 1] == ',') {
@@ -77,15 +77,15 @@ fz_freeze_schedule *fz_freeze_schedule_parse(const char *text)
         size_t head = epoch_prefix(p);
         if (!head) {
             set_error(FZ_EINVAL, "freeze schedule '%s': '%.40s' should start with an "
-                         "epoch number and ':' (E:SPEC)", text, p);
+                      "epoch number and ':' (E:SPEC)", text, p);
             goto fail;
         }
         errno = 0;
         unsigned long e = strtoul(p, NULL, 10);
         if (errno || (s->n > 0 && e <= s->e[s->n - 1].epoch)) {
             set_error(FZ_EINVAL, "freeze schedule '%s': epoch %.*s %s", text,
-                         (int)head - 1, p, errno ? "is out of range"
-                         : "does not come after the entry before it");
+                      (int)head - 1, p, errno ? "is out of range"
+                      : "does not come after the entry before it");
             goto fail;
         }
         const char *spec = p + head, *end = spec;
@@ -103,7 +103,7 @@ fz_freeze_schedule *fz_freeze_schedule_parse(const char *text)
         }
         if (end == spec) {
             set_error(FZ_EINVAL, "freeze schedule '%s': epoch %lu has an empty spec "
-                         "(use 'none' to unfreeze everything)", text, e);
+                      "(use 'none' to unfreeze everything)", text, e);
             goto fail;
         }
         char *copy = malloc((size_t)(end - spec) + 1);
@@ -151,8 +151,8 @@ static fz_status set_exactly(fz_model *m, const char *spec, bool apply, unsigned
     if (all) {
         free(frozen);
         return set_error(FZ_EINVAL, "freeze schedule, entry %lu:%.64s: freezes every "
-                            "parameter, so nothing would train from epoch %lu on", epoch,
-                            spec, epoch);
+                         "parameter, so nothing would train from epoch %lu on", epoch,
+                         spec, epoch);
     }
     bool changed = false;
     for (size_t i = 0; apply && i < m->n_tensors; i++) {
@@ -238,9 +238,9 @@ fz_status freeze_spec_syntax(const char *spec)
         for (const char *d = b + 7; d < e; d++)
             if (!isdigit((unsigned char)*d))
                 return set_error(FZ_EINVAL, "freeze spec '%.*s', item '%.*s': K must be "
-                                    "a whole number of layers, from 0",
-                                    quote_len(spec, strlen(spec)), spec,
-                                    quote_len(b, (size_t)(e - b)), b);
+                                 "a whole number of layers, from 0",
+                                 quote_len(spec, strlen(spec)), spec,
+                                 quote_len(b, (size_t)(e - b)), b);
     }
     /* A model with no tensors and no bound on its layer count: spec_select parses
      * every item (its first pass, which needs no tensor) and then finds that no glob

@@ -28,7 +28,7 @@ fz_model *fz_mlp_create_biases(const size_t *widths, size_t n_widths, const bool
     }
     if (n_widths < 2) {
         set_error(FZ_EINVAL, "fz_mlp_create: %zu widths given; an MLP needs at least 2 "
-                     "(in, out)", n_widths);
+                  "(in, out)", n_widths);
         return NULL;
     }
     size_t total = 0, slots = 0;   /* parameters; floats with each tensor on a line */
@@ -46,7 +46,7 @@ fz_model *fz_mlp_create_biases(const size_t *widths, size_t n_widths, const bool
             !size_add_ok(slots, line_floats(bias), &slots) ||
             !size_mul_ok(slots, sizeof(float), &(size_t){0})) {
             set_error(FZ_ENOMEM, "fz_mlp_create: layer fc%zu (%zu -> %zu) makes the "
-                         "parameter count overflow size_t", l + 1, widths[l], widths[l + 1]);
+                      "parameter count overflow size_t", l + 1, widths[l], widths[l + 1]);
             return NULL;
         }
     }
@@ -182,7 +182,7 @@ static long find_or_complain(const fz_model *m, const char *name, const char *wh
         char names[200];
         describe_param_names(m, names, sizeof names);
         set_error(FZ_ENOTFOUND, "%s: no parameter named '%s' (the model has %s)", who,
-                     name, names);
+                  name, names);
     }
     return i;
 }

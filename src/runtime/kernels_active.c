@@ -54,6 +54,6 @@ fz_status fz_isa_status(void)
     const fz_kernels *k = kernels_get();
     if (chosen_status != FZ_OK)
         set_error(chosen_status, "fz_isa: FREEZEBENCH_ISA=%s cannot run here; using %s",
-                     getenv("FREEZEBENCH_ISA"), k->isa);
+                  getenv("FREEZEBENCH_ISA"), k->isa);
     return chosen_status;
 }

@@ -303,7 +303,7 @@ static fz_status load(fz_topo *t, topo_from from, const char *what)
            : from == FROM_XML ? hwloc_topology_set_xml(topo, what) : 0;
     if (rc != 0) {
         st = set_error(from == FROM_XML ? FZ_EIO : FZ_EINVAL, "topology: hwloc cannot use "
-                          "the %s '%s'", from == FROM_XML ? "XML file" : "synthetic description", what);
+                       "the %s '%s'", from == FROM_XML ? "XML file" : "synthetic description", what);
         goto out;
     }
     if (hwloc_topology_load(topo) != 0) {

@@ -43,15 +43,15 @@ fz_status fz_epoch_run(fz_trainer *t, const float *x, const float *y, size_t n,
         *stats = st;
     if (!t || !x || !y)
         return set_error(FZ_EINVAL, "fz_epoch_run: %s is NULL",
-                            !t ? "trainer" : !x ? "x" : "y");
+                         !t ? "trainer" : !x ? "x" : "y");
     size_t B = trainer_batch(t);
     if (n < B)
         return set_error(FZ_EINVAL, "fz_epoch_run: %zu samples are fewer than a batch "
-                            "of %zu", n, B);
+                         "of %zu", n, B);
     for (size_t i = 0; order && i < n; i++)
         if (order[i] >= n)
             return set_error(FZ_EINVAL, "fz_epoch_run: order[%zu] = %zu is not a sample "
-                                "(n = %zu)", i, order[i], n);
+                             "(n = %zu)", i, order[i], n);
     fz_epoch_opts o = opts ? *opts : (fz_epoch_opts){0};
     fz_model *m = trainer_step_model(t);
     size_t level;

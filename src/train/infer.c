@@ -10,13 +10,13 @@ fz_status fz_forward(fz_model *m, size_t batch, const float *x, float *y)
 {
     if (!m || !x || !y)
         return set_error(FZ_EINVAL, "fz_forward: %s is NULL",
-                            !m ? "model" : !x ? "x" : "y");
+                         !m ? "model" : !x ? "x" : "y");
     if (batch == 0)
         return set_error(FZ_EINVAL, "fz_forward: batch is 0");
     size_t maxw = model_max_width(m), n;
     if (!size_mul_ok(batch, maxw, &n) || !size_mul_ok(n, sizeof(float), &(size_t){0}))
         return set_error(FZ_ENOMEM, "fz_forward: batch %zu × width %zu overflows size_t",
-                            batch, maxw);
+                         batch, maxw);
     float *scratch[2] = { malloc(n * sizeof(float)), malloc(n * sizeof(float)) };
     if (!scratch[0] || !scratch[1]) {
         free(scratch[0]);

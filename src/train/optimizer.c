@@ -79,10 +79,10 @@ static fz_status undo_update(const sgd_update *u)
             memcpy(mom, undo_of(u, i) + u->undo_half, n * sizeof(float));
     }
     return set_error(FZ_ENONFINITE, "fz_train_step: step %llu: the update made %s %s[%zu] "
-                        "%g (the model diverged; try a lower learning rate, now %g); "
-                        "parameters and momentum left as after step %llu",
-                        (unsigned long long)u->step, what, name, at, (double)value,
-                        (double)u->opt.lr, (unsigned long long)u->step - 1);
+                     "%g (the model diverged; try a lower learning rate, now %g); "
+                     "parameters and momentum left as after step %llu",
+                     (unsigned long long)u->step, what, name, at, (double)value,
+                     (double)u->opt.lr, (unsigned long long)u->step - 1);
 }
 
 fz_status sgd_update_run(const sgd_update *u, const fz_exec *x)

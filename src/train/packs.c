@@ -97,8 +97,8 @@ fz_status frozen_packs_prepare(frozen_packs *fp, const fz_model *m, const fz_pla
         if ((p->pack_fwd && !np->fwd) || (p->pack_dgrad && !np->dgrad)) {
             abandon(fp);
             return set_error(FZ_ENOMEM, "fz_train_step: out of memory for the packed "
-                                "copy of frozen fc%zu.weight (%zu×%zu)", l + 1,
-                                layer.out, layer.in);
+                             "copy of frozen fc%zu.weight (%zu×%zu)", l + 1,
+                             layer.out, layer.in);
         }
     }
     return FZ_OK;

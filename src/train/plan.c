@@ -200,7 +200,7 @@ fz_status plan_build(const fz_model *m, const plan_inputs *in, fz_plan **out)
     if (!plan || !plan->layer || !plan->grad_off || !plan->bucket || !plan->piece) {
         plan_free(plan);
         return set_error(FZ_ENOMEM, "fz_train_step: out of memory for a backward plan "
-                            "of %zu layers", m->n_layers);
+                         "of %zu layers", m->n_layers);
     }
     plan->n_layers = m->n_layers;
     plan->n_tensors = m->n_tensors;

@@ -22,8 +22,8 @@ void fz_sgemm(fz_trans ta, fz_trans tb, size_t m, size_t n, size_t k, float alph
      * shortcut, as in BLAS's xerbla, so a wrong call is reported even when it is empty. */
     if ((ta != FZ_NOTRANS && ta != FZ_TRANS) || (tb != FZ_NOTRANS && tb != FZ_TRANS)) {
         set_error(FZ_EINVAL, "fz_sgemm: transpose flag %s is %d, not FZ_NOTRANS (0) or "
-                     "FZ_TRANS (1); C left as it was", ta != FZ_NOTRANS && ta != FZ_TRANS
-                     ? "ta" : "tb", ta != FZ_NOTRANS && ta != FZ_TRANS ? (int)ta : (int)tb);
+                  "FZ_TRANS (1); C left as it was", ta != FZ_NOTRANS && ta != FZ_TRANS
+                  ? "ta" : "tb", ta != FZ_NOTRANS && ta != FZ_TRANS ? (int)ta : (int)tb);
         return;
     }
     /* Row-major: a row of op(A) is k wide (A stored m×k), or A is stored k×m; the same
@@ -34,8 +34,8 @@ void fz_sgemm(fz_trans ta, fz_trans tb, size_t m, size_t n, size_t k, float alph
         size_t got = lda < a_cols ? lda : ldb < b_cols ? ldb : ldc;
         size_t need = lda < a_cols ? a_cols : ldb < b_cols ? b_cols : n;
         set_error(FZ_EINVAL, "fz_sgemm: %s is %zu, less than the %zu columns of its "
-                     "row-major matrix (m %zu, n %zu, k %zu); C left as it was", bad_ld, got,
-                     need, m, n, k);
+                  "row-major matrix (m %zu, n %zu, k %zu); C left as it was", bad_ld, got,
+                  need, m, n, k);
         return;
     }
     if (m == 0 || n == 0)
@@ -45,7 +45,7 @@ void fz_sgemm(fz_trans ta, fz_trans tb, size_t m, size_t n, size_t k, float alph
     const char *missing = !c ? "c" : product && !a ? "a" : product && !b ? "b" : NULL;
     if (missing) {
         set_error(FZ_EINVAL, "fz_sgemm: %s is NULL (m %zu, n %zu, k %zu); C left as it "
-                     "was", missing, m, n, k);
+                  "was", missing, m, n, k);
         return;
     }
     if (!product) {

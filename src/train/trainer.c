@@ -166,8 +166,8 @@ nomem:
     size_t act_bytes = plan->act_bytes, grad_elems = plan->grad_elems;
     plan_free(plan);
     return set_error(FZ_ENOMEM, "fz_train_step: out of memory for the buffers of a new "
-                        "backward plan (%zu activation bytes, %zu gradient elements)",
-                        act_bytes, grad_elems);
+                     "backward plan (%zu activation bytes, %zu gradient elements)",
+                     act_bytes, grad_elems);
 }
 
 /* Re-plans when the flags, the execution context's kernels or blocking, or the hooks'
@@ -249,15 +249,15 @@ fz_trainer *fz_trainer_create(fz_model *m, size_t batch, fz_sgd opt)
     if (!(opt.lr >= 0.0f && isfinite(opt.lr)) || !(opt.momentum >= 0.0f &&
         isfinite(opt.momentum)) || !(opt.weight_decay >= 0.0f && isfinite(opt.weight_decay))) {
         set_error(FZ_EINVAL, "fz_trainer_create: lr %g, momentum %g, weight_decay %g: "
-                     "each must be a finite number >= 0", (double)opt.lr,
-                     (double)opt.momentum, (double)opt.weight_decay);
+                  "each must be a finite number >= 0", (double)opt.lr,
+                  (double)opt.momentum, (double)opt.weight_decay);
         return NULL;
     }
     size_t maxw = model_max_width(m), buf;
     if (!size_mul_ok(batch, maxw, &buf) || !size_mul_ok(buf, sizeof(float), &buf) ||
         !size_mul_ok(buf, m->n_layers + 1, &(size_t){0})) {
         set_error(FZ_ENOMEM, "fz_trainer_create: batch %zu × width %zu × %zu layers "
-                     "overflows size_t", batch, maxw, m->n_layers);
+                  "overflows size_t", batch, maxw, m->n_layers);
         return NULL;
     }
 
@@ -294,7 +294,7 @@ fz_trainer *fz_trainer_create(fz_model *m, size_t batch, fz_sgd opt)
     if (!t->plan->any_trainable) {
         fz_trainer_free(t);
         set_error(FZ_EINVAL, "fz_trainer_create: every parameter is frozen: nothing to "
-                     "train (PyTorch's backward refuses this too)");
+                  "train (PyTorch's backward refuses this too)");
         return NULL;
     }
     return t;
@@ -302,7 +302,7 @@ fz_trainer *fz_trainer_create(fz_model *m, size_t batch, fz_sgd opt)
 nomem:
     fz_trainer_free(t);
     set_error(FZ_ENOMEM, "fz_trainer_create: out of memory (batch %zu, widest layer %zu)",
-                 batch, maxw);
+              batch, maxw);
     return NULL;
 }
 
@@ -381,7 +381,7 @@ fz_status fz_train_step(fz_trainer *t, const float *x, const float *y, float *lo
 {
     if (!t || !x || !y)
         return set_error(FZ_EINVAL, "fz_train_step: %s is NULL",
-                            !t ? "trainer" : !x ? "x" : "y");
+                         !t ? "trainer" : !x ? "x" : "y");
     return trainer_step(t, &(fz_step_io){ .in = x }, y, loss);
 }
 
@@ -399,25 +399,25 @@ fz_status trainer_step(fz_trainer *t, const fz_step_io *io, const float *y, floa
     const fz_plan *plan = t->plan;
     if (!plan->any_trainable)
         return set_error(FZ_EINVAL, "fz_train_step: every parameter is frozen: nothing "
-                            "to train");
+                         "to train");
     /* A cached input is the output of frozen layers the step does not run: it can only
      * start at or below the first layer with backward work. */
     if (io->start > plan->lowest)
         return set_error(FZ_EINVAL, "fz_train_step: starting at layer fc%zu, above the "
-                            "lowest trainable layer fc%zu", io->start + 1, plan->lowest + 1);
+                         "lowest trainable layer fc%zu", io->start + 1, plan->lowest + 1);
     size_t n_in = t->batch * t->m->widths[0], n_out = t->batch * t->m->widths[t->m->n_layers];
     /* A cached input was computed from a checked sample: only a sample is scanned. */
     size_t bad = io->start == 0 ? first_nonfinite(x, n_in) : n_in;
     if (bad < n_in)
         return set_error(FZ_ENONFINITE, "fz_train_step: step %llu: x[%zu][%zu] is %g; "
-                            "not training on it", (unsigned long long)t->steps + 1,
-                            bad / t->m->widths[0], bad % t->m->widths[0], (double)x[bad]);
+                         "not training on it", (unsigned long long)t->steps + 1,
+                         bad / t->m->widths[0], bad % t->m->widths[0], (double)x[bad]);
     size_t out_w = t->m->widths[t->m->n_layers];
     bad = first_nonfinite(y, n_out);
     if (bad < n_out)
         return set_error(FZ_ENONFINITE, "fz_train_step: step %llu: y[%zu][%zu] is %g; "
-                            "not training on it", (unsigned long long)t->steps + 1,
-                            bad / out_w, bad % out_w, (double)y[bad]);
+                         "not training on it", (unsigned long long)t->steps + 1,
+                         bad / out_w, bad % out_w, (double)y[bad]);
 
     counter_reset(t->cnt_fwd);
     counter_reset(t->cnt_dgrad);
@@ -432,9 +432,9 @@ fz_status trainer_step(fz_trainer *t, const fz_step_io *io, const float *y, floa
      * last good step. */
     if (!isfinite(l))
         return set_error(FZ_ENONFINITE, "fz_train_step: step %llu: the loss is %g (the "
-                            "model diverged; try a lower learning rate); parameters left "
-                            "as after step %llu", (unsigned long long)t->steps + 1, (double)l,
-                            (unsigned long long)t->steps);
+                         "model diverged; try a lower learning rate); parameters left "
+                         "as after step %llu", (unsigned long long)t->steps + 1, (double)l,
+                         (unsigned long long)t->steps);
     size_t mean_over = t->hooks.mean_over_rows ? t->hooks.mean_over_rows * out_w : n_out;
     mse_backward(t->dy[0], t->out, y, n_out, mean_over, t->cnt_dgrad);
     backward(t, &ex, io);
@@ -499,10 +499,10 @@ fz_status fz_layer_plan_get(fz_trainer *t, size_t layer, fz_layer_plan *out)
 {
     if (!t || !out)
         return set_error(FZ_EINVAL, "fz_layer_plan_get: %s is NULL",
-                            !t ? "trainer" : "out");
+                         !t ? "trainer" : "out");
     if (layer >= t->m->n_layers)
         return set_error(FZ_EINVAL, "fz_layer_plan_get: layer %zu out of range 0..%zu "
-                            "(0-based: fc1 is 0)", layer, t->m->n_layers - 1);
+                         "(0-based: fc1 is 0)", layer, t->m->n_layers - 1);
     fz_status st = ensure_plan_now(t);
     if (st != FZ_OK)
         return st;
