@@ -10,6 +10,7 @@
 #if X86_VEC_BITS == 512
 #define VL 16
 typedef __m512 vf;
+typedef __m512i XVI;
 #define XV(op) _mm512_##op
 
 /* Tails under an opmask: masked loads never fault on masked-off lanes, masked stores
@@ -28,6 +29,7 @@ static inline void vf_store_part(float *p, vf v, size_t count)
 #include "avx2_partial.h"
 #define VL 8
 typedef __m256 vf;
+typedef __m256i XVI;
 #define XV(op) _mm256_##op
 /* Tails by masked loads, stored in pieces (avx2_partial.h says why). */
 #define vf_load_part avx2_load_first
@@ -44,6 +46,9 @@ static inline vf vf_relu(vf x)
 {
     return XV(max_ps)(x, XV(setzero_ps)());
 }
+
+/* Unsigned 32-bit lanes (AVX2 and AVX-512F both have it). */
+#define vu_max(a, b) ((vf_ubits)XV(max_epu32)((XVI)(a), (XVI)(b)))
 
 #define VF_STREAM 1
 static inline void vf_stream(float *p, vf v) { XV(stream_ps)(p, v); }
