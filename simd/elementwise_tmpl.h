@@ -23,9 +23,12 @@
  *                      the first count (0 < count < VL) lanes: the load reads nothing
  *                      past p[count - 1] and zeroes the other lanes, the store writes
  *                      nothing past it
- *   vu_max(a, b)       the lane-by-lane maximum of two vf_ubits, unsigned (the magnitudes'
- *                      bits); declared after the vf_ubits this file defines, so the ISA
- *                      defines it as a macro
+ *   vu_max(a, b), vu_lanes_max(v)
+ *                      the lane-by-lane maximum of two vf_ubits, unsigned (the magnitudes'
+ *                      bits), and the largest lane of one, as a uint32_t (the ISA's
+ *                      reduction: a loop over the lanes went through the stack, and on
+ *                      the seed network's 6 floats it doubled the update's time); macros,
+ *                      since vf_ubits is defined here
  *   VF_STREAM with vf_stream(p, v) (p aligned to a whole vector) and vf_stream_fence(),
  *                      where the ISA has streaming stores; an ISA without them writes
  *                      its own copy_aside.
@@ -159,8 +162,8 @@ static void ISA_NAME(colsum)(float *db, const float *dy, size_t m, size_t n, siz
     counter_add(flops, (uint64_t)m * n);
 }
 
-/* The magnitudes' bits lane by lane (magnitude_bits), their running maximum, and the
- * maximum of a vector's lanes.  A tail's lanes past its count are zero, magnitude 0, so
+/* The magnitudes' bits lane by lane (magnitude_bits) and their running maximum (the
+ * ISA's vu_max; vu_lanes_max ends it).  A tail's lanes past its count are zero, magnitude 0, so
  * they never raise a maximum. */
 typedef uint32_t vf_ubits __attribute__((vector_size(sizeof(vf))));
 
@@ -169,13 +172,6 @@ static inline vf_ubits vf_magnitude_bits(vf x)
     return (vf_ubits)x & 0x7fffffffu;
 }
 
-static inline uint32_t vu_lanes_max(vf_ubits v)
-{
-    uint32_t max = 0;
-    for (int j = 0; j < VL; j++)
-        max = max_bits(max, v[j]);
-    return max;
-}
 
 /* sgd_elem on `count` lanes, in its order: d = g + wd·p; buf = momentum·buf + d (when buf
  * is not NULL); p = p - lr·d, each product rounded before its sum.  The magnitudes
@@ -211,7 +207,7 @@ static sgd_maxima ISA_NAME(sgd)(float *p, const float *g, float *buf, size_t n, 
                    &max_p, &max_buf);
     counter_add(flops, sgd_flops(n, buf, wd));
     return (sgd_maxima){ float_of_bits(vu_lanes_max(max_p)),
-                         float_of_bits(vu_lanes_max(max_buf)) };
+                         buf ? float_of_bits(vu_lanes_max(max_buf)) : 0.0f };
 }
 
 /* Two running maxima, so consecutive vectors do not wait on one another's max. */

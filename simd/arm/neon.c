@@ -37,6 +37,7 @@ static inline void vf_store_part(float *p, vf v, size_t count)
 }
 
 #define vu_max(a, b) ((vf_ubits)vmaxq_u32((uint32x4_t)(a), (uint32x4_t)(b)))
+#define vu_lanes_max(v) ((uint32_t)vmaxvq_u32((uint32x4_t)(v)))
 
 #include "elementwise_tmpl.h"
 
