@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 static inline float relu_fwd_elem(float x) { return x > 0.0f ? x : 0.0f; }
 
@@ -29,6 +30,25 @@ static inline void sgd_elem(float *p, const float *g, float *buf, size_t i, floa
     }
     p[i] -= lr * d;
 }
+
+/* |x|'s bits.  For floats without a sign the integer order of the bits is the numeric
+ * order, and every infinity and NaN lies above every finite value: the integer maximum
+ * of these is the largest magnitude, and not finite exactly when some x is not. */
+static inline uint32_t magnitude_bits(float x)
+{
+    uint32_t bits;
+    memcpy(&bits, &x, sizeof bits);
+    return bits & 0x7fffffffu;
+}
+
+static inline float float_of_bits(uint32_t bits)
+{
+    float x;
+    memcpy(&x, &bits, sizeof x);
+    return x;
+}
+
+static inline uint32_t max_bits(uint32_t a, uint32_t b) { return a > b ? a : b; }
 
 /* FLOPs of an SGD update of n elements (../DESIGN.md): 2n, +2n momentum, +2n decay. */
 static inline uint64_t sgd_flops(size_t n, const float *buf, float wd)

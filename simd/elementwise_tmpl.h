@@ -1,6 +1,6 @@
 /*
  * Internal: the element-wise kernels of a vector ISA (ReLU forward and backward, the bias
- * gradient, SGD and the streamed copy), written once over vectors of VL floats and
+ * gradient, SGD, the largest magnitude and the streamed copy), written once over vectors of VL floats and
  * included by each ISA's file (dav1d's template style).  Each kernel is one main loop
  * over whole vectors and one partial vector for the tail; what differs by ISA (the
  * vector, how the first lanes of a vector are loaded and stored, the streaming store,
@@ -23,6 +23,12 @@
  *                      the first count (0 < count < VL) lanes: the load reads nothing
  *                      past p[count - 1] and zeroes the other lanes, the store writes
  *                      nothing past it
+ *   vu_max(a, b), vu_lanes_max(v)
+ *                      the lane-by-lane maximum of two vf_ubits, unsigned (the magnitudes'
+ *                      bits), and the largest lane of one, as a uint32_t (the ISA's
+ *                      reduction: a loop over the lanes went through the stack, and on
+ *                      the seed network's 6 floats it doubled the update's time); macros,
+ *                      since vf_ubits is defined here
  *   VF_STREAM with vf_stream(p, v) (p aligned to a whole vector) and vf_stream_fence(),
  *                      where the ISA has streaming stores; an ISA without them writes
  *                      its own copy_aside.
@@ -156,11 +162,23 @@ static void ISA_NAME(colsum)(float *db, const float *dy, size_t m, size_t n, siz
     counter_add(flops, (uint64_t)m * n);
 }
 
+/* The magnitudes' bits lane by lane (magnitude_bits) and their running maximum (the
+ * ISA's vu_max; vu_lanes_max ends it).  A tail's lanes past its count are zero, magnitude 0, so
+ * they never raise a maximum. */
+typedef uint32_t vf_ubits __attribute__((vector_size(sizeof(vf))));
+
+static inline vf_ubits vf_magnitude_bits(vf x)
+{
+    return (vf_ubits)x & 0x7fffffffu;
+}
+
+
 /* sgd_elem on `count` lanes, in its order: d = g + wd·p; buf = momentum·buf + d (when buf
- * is not NULL); p = p - lr·d, each product rounded before its sum. */
+ * is not NULL); p = p - lr·d, each product rounded before its sum.  The magnitudes
+ * stored join the running maxima *max_p and *max_buf. */
 static inline __attribute__((always_inline)) void
 sgd_vector(float *p, const float *g, float *buf, size_t count, float lr, float momentum,
-           float wd, bool decay)
+           float wd, bool decay, vf_ubits *max_p, vf_ubits *max_buf)
 {
     vf vp = vf_load_first(p, count), d = vf_load_first(g, count);
     if (decay)
@@ -168,20 +186,44 @@ sgd_vector(float *p, const float *g, float *buf, size_t count, float lr, float m
     if (buf) {
         d = momentum * vf_load_first(buf, count) + d;
         vf_store_first(buf, d, count);
+        *max_buf = vu_max(*max_buf, vf_magnitude_bits(d));
     }
-    vf_store_first(p, vp - lr * d, count);
+    vp = vp - lr * d;
+    vf_store_first(p, vp, count);
+    *max_p = vu_max(*max_p, vf_magnitude_bits(vp));
 }
 
-static void ISA_NAME(sgd)(float *p, const float *g, float *buf, size_t n, float lr,
-                          float momentum, float wd, fz_counter *flops)
+static sgd_maxima ISA_NAME(sgd)(float *p, const float *g, float *buf, size_t n, float lr,
+                                float momentum, float wd, fz_counter *flops)
 {
     const bool decay = wd != 0.0f;
+    vf_ubits max_p = { 0 }, max_buf = { 0 };
     size_t i = 0;
     for (; i + VL <= n; i += VL)
-        sgd_vector(p + i, g + i, buf ? buf + i : NULL, VL, lr, momentum, wd, decay);
+        sgd_vector(p + i, g + i, buf ? buf + i : NULL, VL, lr, momentum, wd, decay,
+                   &max_p, &max_buf);
     if (i < n)   /* tail */
-        sgd_vector(p + i, g + i, buf ? buf + i : NULL, n - i, lr, momentum, wd, decay);
+        sgd_vector(p + i, g + i, buf ? buf + i : NULL, n - i, lr, momentum, wd, decay,
+                   &max_p, &max_buf);
     counter_add(flops, sgd_flops(n, buf, wd));
+    return (sgd_maxima){ float_of_bits(vu_lanes_max(max_p)),
+                         buf ? float_of_bits(vu_lanes_max(max_buf)) : 0.0f };
+}
+
+/* Two running maxima, so consecutive vectors do not wait on one another's max. */
+static float ISA_NAME(abs_max)(const float *x, size_t n)
+{
+    vf_ubits max0 = { 0 }, max1 = { 0 };
+    size_t i = 0;
+    for (; i + 2 * VL <= n; i += 2 * VL) {
+        max0 = vu_max(max0, vf_magnitude_bits(vf_load(x + i)));
+        max1 = vu_max(max1, vf_magnitude_bits(vf_load(x + i + VL)));
+    }
+    for (; i + VL <= n; i += VL)
+        max0 = vu_max(max0, vf_magnitude_bits(vf_load(x + i)));
+    if (i < n)   /* tail */
+        max1 = vu_max(max1, vf_magnitude_bits(vf_load_part(x + i, n - i)));
+    return float_of_bits(vu_lanes_max(vu_max(max0, max1)));
 }
 
 #ifdef VF_STREAM

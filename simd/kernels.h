@@ -62,6 +62,10 @@ typedef struct {
 
 struct fz_sgemm_kernel;
 
+/* The largest magnitudes an SGD update wrote, of p and of the momentum buffer (0 without
+ * one), as abs_max finds them: the optimizer keeps them to bound the next update. */
+typedef struct { float p, buf; } sgd_maxima;
+
 typedef struct {
     const char *isa;   /* "scalar", "avx2", "avx512", "neon" */
 
@@ -82,9 +86,16 @@ typedef struct {
     /* SGD as torch.optim.SGD (dampening 0, no nesterov) on n elements:
      *   g' = g + wd·p;  buf = momentum·buf + g';  p -= lr·buf
      * buf is NULL when momentum == 0 (then p -= lr·g').  Counts 2n, +2n with momentum,
-     * +2n with weight decay. */
-    void (*sgd)(float *p, const float *g, float *buf, size_t n,
-                float lr, float momentum, float wd, fz_counter *flops);
+     * +2n with weight decay.  Returns the largest magnitude among the values of p and of
+     * buf it wrote, as abs_max finds it (not finite where one is not): found as they are
+     * stored, so keeping them costs no pass of its own. */
+    sgd_maxima (*sgd)(float *p, const float *g, float *buf, size_t n,
+                      float lr, float momentum, float wd, fz_counter *flops);
+    /* The largest |x[i]| of n floats (0 for n == 0) when every one is finite; otherwise
+     * not finite (+Inf, or a NaN where one is NaN).  Taken as the integer maximum of the
+     * magnitudes' bits (elementwise.h: magnitude_bits), so it is exact, the same in every
+     * order, and a NaN is never dropped as a float max would drop it.  Counts nothing. */
+    float (*abs_max)(const float *x, size_t n);
     /* dst = src, n floats, bitwise, with stores that bypass the caches where the ISA has
      * them: for a copy written at every step and read back almost never (the
      * optimizer's copy aside, for an exact undo), which would otherwise read each of

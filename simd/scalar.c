@@ -79,12 +79,26 @@ static void colsum_scalar(float *db, const float *dy, size_t m, size_t n, size_t
     counter_add(flops, (uint64_t)m * n);
 }
 
-static void sgd_scalar(float *p, const float *g, float *buf, size_t n,
-                       float lr, float momentum, float wd, fz_counter *flops)
+static sgd_maxima sgd_scalar(float *p, const float *g, float *buf, size_t n,
+                             float lr, float momentum, float wd, fz_counter *flops)
 {
-    for (size_t i = 0; i < n; i++)
+    uint32_t max_p = 0, max_buf = 0;
+    for (size_t i = 0; i < n; i++) {
         sgd_elem(p, g, buf, i, lr, momentum, wd);
+        max_p = max_bits(max_p, magnitude_bits(p[i]));
+        if (buf)
+            max_buf = max_bits(max_buf, magnitude_bits(buf[i]));
+    }
     counter_add(flops, sgd_flops(n, buf, wd));
+    return (sgd_maxima){ float_of_bits(max_p), float_of_bits(max_buf) };
+}
+
+static float abs_max_scalar(const float *x, size_t n)
+{
+    uint32_t max = 0;
+    for (size_t i = 0; i < n; i++)
+        max = max_bits(max, magnitude_bits(x[i]));
+    return float_of_bits(max);
 }
 
 /* One thread, no blocking: the plan has nothing to tell the reference. */
@@ -108,6 +122,7 @@ static const fz_kernels scalar_table = {
     .relu_bwd = relu_bwd_scalar,
     .colsum = colsum_scalar,
     .sgd = sgd_scalar,
+    .abs_max = abs_max_scalar,
     .copy_aside = copy_aside_scalar,
 };
 

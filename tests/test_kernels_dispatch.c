@@ -104,6 +104,7 @@ static void tables_have_every_kernel(void **state)
         assert_non_null(k->colsum);
         assert_non_null(k->sgd);
         assert_non_null(k->copy_aside);
+        assert_non_null(k->abs_max);
     }
 }
 
@@ -125,7 +126,8 @@ static void flags_mask_decides_the_table(void **state)
             assert_string_equal(t.isa, cases[i].isa);
         else   /* not in this build: the table stays below it */
             assert_string_not_equal(t.isa, cases[i].isa);
-        assert_true(t.sgemm_ctx && t.copy_aside && t.relu_fwd && t.relu_bwd && t.colsum && t.sgd);
+        assert_true(t.sgemm_ctx && t.copy_aside && t.relu_fwd && t.relu_bwd && t.colsum && t.sgd &&
+                    t.abs_max);
     }
     /* With this CPU's own flags it is the default table (AVX-512 is default where it runs). */
     assert_string_equal(kernels_init_for_flags(cpu_flags()).isa,

@@ -1,7 +1,7 @@
 /*
- * ReLU forward/backward, the bias gradient (colsum) and SGD of each ISA against the
- * scalar reference.  These kernels keep the reference's arithmetic, so results must be
- * bitwise equal — special values (NaN, ±0, ±inf) included — for every length, which
+ * ReLU forward/backward, the bias gradient (colsum), SGD (with the largest magnitudes it
+ * returns) and the largest magnitude (abs_max) of each ISA against the scalar reference.
+ * These kernels keep the reference's arithmetic, so results must be bitwise equal — special values (NaN, ±0, ±inf) included — for every length, which
  * covers the vector body and each tail length.  FLOP counts must equal the reference's.
  * The optimizer's copy aside (copy_aside: streaming stores, short copies through the
  * caches) is a bitwise copy for every length and every alignment of source and
@@ -138,7 +138,9 @@ static void colsum_equals_scalar_bitwise(void **state)
 }
 
 /* Plain, momentum, weight decay and both, over every tail length: p and the momentum
- * buffer bitwise equal to the reference's after three steps. */
+ * buffer bitwise equal to the reference's after three steps, and so the largest
+ * magnitudes each step returns (the special values in p and g make some of them Inf or
+ * NaN, which must come back as such). */
 static void sgd_equals_scalar_bitwise(void **state)
 {
     const fz_kernels *isa = isa_or_skip(state), *ref = kernels_scalar();
@@ -155,8 +157,16 @@ static void sgd_equals_scalar_bitwise(void **state)
             assert_non_null(bi);
             memcpy(pi, pr, (n + 1) * sizeof(float));
             for (int step = 0; step < 3; step++) {
-                ref->sgd(pr, g, m != 0.0f ? br : NULL, n, 0.05f, m, w, fr);
-                isa->sgd(pi, g, m != 0.0f ? bi : NULL, n, 0.05f, m, w, fi);
+                sgd_maxima xr = ref->sgd(pr, g, m != 0.0f ? br : NULL, n, 0.05f, m, w, fr);
+                sgd_maxima xi = isa->sgd(pi, g, m != 0.0f ? bi : NULL, n, 0.05f, m, w, fi);
+                assert_memory_equal(&xr, &xi, sizeof xr);
+                assert_true(xr.p == ref->abs_max(pr, n) || isnan(xr.p));
+                assert_true(isnan(xr.p) == isnan(ref->abs_max(pr, n)));
+                if (m != 0.0f)
+                    assert_memory_equal(&xr.buf, &(float){ ref->abs_max(br, n) },
+                                        sizeof xr.buf);
+                else
+                    assert_true(xr.buf == 0.0f);
             }
             assert_memory_equal(pr, pi, (n + 1) * sizeof(float));
             assert_memory_equal(br, bi, (n + 1) * sizeof(float));
@@ -169,6 +179,44 @@ static void sgd_equals_scalar_bitwise(void **state)
     assert_int_equal(counter_total(fr), counter_total(fi));
     free(fr);
     free(fi);
+}
+
+/* The largest |x| by bits: the reference's own definition checked on finite data (the
+ * numeric max of fabsf), then each ISA bitwise equal to the reference with NaN, ±Inf,
+ * ±0 and subnormals at every position a vector or a tail puts them, a lone NaN or Inf
+ * never missed (a float max would drop a NaN), and the float past the end never read
+ * into the result. */
+static void abs_max_equals_scalar_bitwise(void **state)
+{
+    const fz_kernels *isa = isa_or_skip(state), *ref = kernels_scalar();
+    for (size_t t = 0; t < LENGTHS; t++) {
+        size_t n = length(t);
+        float *x = malloc((n + 1) * sizeof(float));
+        assert_non_null(x);
+        float expect = 0.0f;
+        for (size_t i = 0; i < n; i++) {
+            x[i] = uniform() * (float)(i % 7 + 1);
+            expect = fabsf(x[i]) > expect ? fabsf(x[i]) : expect;
+        }
+        x[n] = NAN;   /* past the end: must not count */
+        float got = ref->abs_max(x, n), got_isa = isa->abs_max(x, n);
+        assert_true(got == expect);
+        assert_memory_equal(&got, &got_isa, sizeof got);
+        for (size_t at = 0; at < n; at++) {
+            static const float special[] = { NAN, -NAN, INFINITY, -INFINITY, -0.0f, 1e-40f,
+                                             -3e38f };
+            for (size_t s = 0; s < sizeof special / sizeof special[0]; s++) {
+                float keep = x[at];
+                x[at] = special[s];
+                float r = ref->abs_max(x, n), v = isa->abs_max(x, n);
+                assert_memory_equal(&r, &v, sizeof r);
+                if (!isfinite(special[s]))
+                    assert_false(isfinite(v));
+                x[at] = keep;
+            }
+        }
+        free(x);
+    }
 }
 
 /* Every length, and those around FZ_STREAM_MIN_FLOATS, where the copy switches from
@@ -213,11 +261,13 @@ static void copy_aside_is_a_bitwise_copy(void **state)
     ISA_TEST(isa, relu_bwd_equals_scalar_bitwise),   \
     ISA_TEST(isa, colsum_equals_scalar_bitwise),     \
     ISA_TEST(isa, sgd_equals_scalar_bitwise),        \
+    ISA_TEST(isa, abs_max_equals_scalar_bitwise),    \
     ISA_TEST(isa, copy_aside_is_a_bitwise_copy)
 
 int main(void)
 {
     const struct CMUnitTest tests[] = { ISA_TEST("scalar", copy_aside_is_a_bitwise_copy),
+                                        ISA_TEST("scalar", abs_max_equals_scalar_bitwise),
                                         ISA_TESTS("avx2"), ISA_TESTS("avx512"),
                                         ISA_TESTS("neon") };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,6 +10,7 @@
 #if X86_VEC_BITS == 512
 #define VL 16
 typedef __m512 vf;
+typedef __m512i XVI;
 #define XV(op) _mm512_##op
 
 /* Tails under an opmask: masked loads never fault on masked-off lanes, masked stores
@@ -28,6 +29,7 @@ static inline void vf_store_part(float *p, vf v, size_t count)
 #include "avx2_partial.h"
 #define VL 8
 typedef __m256 vf;
+typedef __m256i XVI;
 #define XV(op) _mm256_##op
 /* Tails by masked loads, stored in pieces (avx2_partial.h says why). */
 #define vf_load_part avx2_load_first
@@ -44,6 +46,25 @@ static inline vf vf_relu(vf x)
 {
     return XV(max_ps)(x, XV(setzero_ps)());
 }
+
+/* Unsigned 32-bit lanes (AVX2 and AVX-512F both have it). */
+#define vu_max(a, b) ((vf_ubits)XV(max_epu32)((XVI)(a), (XVI)(b)))
+
+/* The largest unsigned lane: halves folded onto each other down to one 128-bit vector,
+ * then its four lanes by two shuffles. */
+static inline uint32_t x86_lanes_max_epu32(XVI v)
+{
+#if X86_VEC_BITS == 512
+    __m256i h = _mm256_max_epu32(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1));
+#else
+    __m256i h = v;
+#endif
+    __m128i q = _mm_max_epu32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+    q = _mm_max_epu32(q, _mm_shuffle_epi32(q, _MM_SHUFFLE(1, 0, 3, 2)));
+    q = _mm_max_epu32(q, _mm_shuffle_epi32(q, _MM_SHUFFLE(2, 3, 0, 1)));
+    return (uint32_t)_mm_cvtsi128_si32(q);
+}
+#define vu_lanes_max(v) x86_lanes_max_epu32((XVI)(v))
 
 #define VF_STREAM 1
 static inline void vf_stream(float *p, vf v) { XV(stream_ps)(p, v); }

@@ -226,7 +226,9 @@ FZ_API void        fz_trainer_free(fz_trainer *t);
  * repacking the weight in every product.  A freeze change, another kernel table
  * (FREEZEBENCH_ISA, an override) or cache sizes repack; so does fz_param_data or
  * fz_load_npz on a frozen weight.  Write through a pointer from fz_param_data before
- * the next step, not one kept from before it: a later write is not seen.
+ * the next step, not one kept from before it: a later write is not seen (by the packs,
+ * nor by the largest |p| the optimizer keeps to know an update cannot overflow, so an
+ * update that such a write makes overflow could go unreported).
  * FREEZEBENCH_PREPACK=0 when the trainer is created turns this off.  Results are
  * bitwise the same either way. */
 FZ_API fz_status   fz_train_step(fz_trainer *t, const float *x, const float *y, float *loss);

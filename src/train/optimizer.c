@@ -1,11 +1,16 @@
 /*
- * The optimizer phase (optimizer.h): SGD on the tensors the plan trains, each chunk
- * copied aside before it is updated and checked after, so that an update which makes a
- * value NaN or infinite is undone exactly and the step reports it.
+ * The optimizer phase (optimizer.h): SGD on the tensors the plan trains.  A first pass
+ * reads every gradient (and each parameter tensor written from outside since the last
+ * update) for its largest magnitude; where update_bound.h shows that no value can become
+ * NaN or infinite, the update runs with nothing copied and nothing checked after.
+ * Otherwise each chunk is copied aside before it is updated and checked after, so that
+ * an update which makes a value NaN or infinite is undone exactly and the step reports
+ * it.
  */
 #include <math.h>
 #include <string.h>
 
+#include "elementwise.h"
 #include "error.h"
 #include "finite.h"
 #include "optimizer.h"
@@ -17,40 +22,91 @@ static float *undo_of(const sgd_update *u, size_t i)
     return u->undo_arena + (u->grad[i] - u->grad_arena);
 }
 
-/* Floats of a tensor the optimizer updates at a time: the chunk's parameters, gradient,
- * momentum and their copies aside (5 × 8 KiB) stay in L1/L2 between the copy, the update
- * and the check.  Done slice-wide, each of the three passes went to memory again: the
- * 8×1024 MLP's optimizer phase took about twice the time of the update alone. */
+/* Floats of a tensor the optimizer updates at a time on the checked path: the chunk's
+ * parameters, gradient, momentum and their copies aside (5 × 8 KiB) stay in L1/L2
+ * between the copy, the update and the check.  Done slice-wide, each of the three passes
+ * went to memory again: the 8×1024 MLP's optimizer phase took about twice the time of
+ * the update alone. */
 #define OPT_CHUNK 2048
 
-/* SGD on every tensor the plan trains, each split by element over the team (one parallel
- * region for all of them); every thread counts the FLOPs of its own slices.  Each chunk
- * is copied aside first and checked after, while it is still in cache; returns whether
- * some value of this thread's slices became NaN or infinite.  SGD is element-wise, so
- * the chunking changes no result. */
-static int optimizer_slice(const sgd_update *u, const fz_kernels *k, int ith, int team)
+/* *slot = the larger of it and bits, between the threads of a team of `team` that
+ * share the slot (one merge per tensor and thread).  A thread alone takes no lock: the
+ * seed network's whole update is a few tens of nanoseconds, about what a lock costs.
+ * Unnamed: a named critical section is a lock symbol the library would export. */
+static void merge_max(uint32_t *slot, uint32_t bits, int team)
+{
+    if (team <= 1) {
+        *slot = max_bits(*slot, bits);
+        return;
+    }
+#ifdef _OPENMP
+#pragma omp critical
+#endif
+    *slot = max_bits(*slot, bits);
+}
+
+/* What the optimizer passes do to one thread's slice of tensor i. */
+typedef enum { PASS_SCAN, PASS_UPDATE, PASS_CHECKED_UPDATE } opt_pass;
+
+/* One pass over this thread's slices of every tensor the plan trains, each tensor split
+ * by element over the team (one parallel region for all of them); each thread merges
+ * its slices' maxima into the tensor's step slots.  PASS_SCAN reads the gradient and,
+ * where the tracked max |p| is stale, p.  PASS_UPDATE runs SGD; PASS_CHECKED_UPDATE
+ * copies each chunk aside first, while it is in cache.  SGD is element-wise, so neither
+ * the split nor the chunking changes a result. */
+static void optimizer_slice(const sgd_update *u, const fz_kernels *k, opt_pass pass,
+                            int ith, int team)
 {
     fz_model *m = u->m;
-    int bad = 0;
     for (size_t i = 0; i < m->n_tensors; i++) {
         if (!plan_trains(u->plan, i))
             continue;
+        tensor_maxima *mx = &u->maxima[i];
         fz_range r = split_range(m->tensors[i].numel, ith, team);
-        for (size_t at = r.begin; at < r.end; at += OPT_CHUNK) {
-            size_t n = r.end - at < OPT_CHUNK ? r.end - at : OPT_CHUNK;
-            float *p = m->tensors[i].data + at, *keep = undo_of(u, i) + at;
-            float *mom = u->opt.momentum != 0.0f ? u->mom[i] + at : NULL;
-            /* Streamed past the caches: read back only to undo, and on the 8×1024 MLP
-             * 67 MB a step that a cached copy read in (and evicted data for) first. */
-            k->copy_aside(keep, p, n);
-            if (mom)
-                k->copy_aside(keep + u->undo_half, mom, n);
-            k->sgd(p, u->grad[i] + at, mom, n, u->opt.lr, u->opt.momentum,
-                   u->opt.weight_decay, u->flops);
-            bad |= first_nonfinite(p, n) < n || (mom && first_nonfinite(mom, n) < n);
+        float *p = m->tensors[i].data + r.begin, *g = u->grad[i] + r.begin;
+        float *mom = u->opt.momentum != 0.0f ? u->mom[i] + r.begin : NULL;
+        size_t n = r.end - r.begin;
+        if (pass == PASS_SCAN) {
+            merge_max(&mx->step_g, magnitude_bits(k->abs_max(g, n)), team);
+            if (!maxima_current(mx, m, i))
+                merge_max(&mx->step_p, magnitude_bits(k->abs_max(p, n)), team);
+            continue;
         }
+        uint32_t max_p = 0, max_mom = 0;
+        for (size_t at = 0; at < n; at += pass == PASS_UPDATE ? n : OPT_CHUNK) {
+            size_t c = pass == PASS_UPDATE || n - at < OPT_CHUNK ? n - at : OPT_CHUNK;
+            float *buf = mom ? mom + at : NULL;
+            if (pass == PASS_CHECKED_UPDATE) {
+                float *keep = undo_of(u, i) + r.begin + at;
+                /* Streamed past the caches: read back only to undo, and on the 8×1024
+                 * MLP 67 MB a step that a cached copy read in (and evicted data for)
+                 * first. */
+                k->copy_aside(keep, p + at, c);
+                if (buf)
+                    k->copy_aside(keep + u->undo_half, buf, c);
+            }
+            sgd_maxima w = k->sgd(p + at, g + at, buf, c, u->opt.lr, u->opt.momentum,
+                                  u->opt.weight_decay, u->flops);
+            max_p = max_bits(max_p, magnitude_bits(w.p));
+            max_mom = max_bits(max_mom, magnitude_bits(w.buf));
+        }
+        merge_max(&mx->step_p, max_p, team);
+        merge_max(&mx->step_mom, max_mom, team);
     }
-    return bad;
+}
+
+/* optimizer_slice over a team of nth threads (the caller alone for 1). */
+static void optimizer_pass(const sgd_update *u, const fz_kernels *k, opt_pass pass,
+                           int nth)
+{
+    if (nth <= 1) {
+        optimizer_slice(u, k, pass, 0, 1);
+        return;
+    }
+#ifdef _OPENMP
+#pragma omp parallel num_threads(nth)
+    optimizer_slice(u, k, pass, thread_num(), thread_count());
+#endif
 }
 
 /* Puts back every tensor the plan trains, and its momentum, as they were before the update,
@@ -85,22 +141,54 @@ static fz_status undo_update(const sgd_update *u)
                      (double)u->opt.lr, (unsigned long long)u->step - 1);
 }
 
-fz_status sgd_update_run(const sgd_update *u, const fz_exec *x)
+fz_status sgd_update_run(const sgd_update *u, const fz_exec *x, bool *checked)
 {
     const fz_kernels *k = x->k;
+    fz_model *m = u->m;
     int nth = threads_for(u->grad_floats, x->gemm.threads);
-    int bad = 0;
-    if (nth <= 1) {
-        bad = optimizer_slice(u, k, 0, 1);
-    } else {
-#ifdef _OPENMP
-#pragma omp parallel num_threads(nth) reduction(|:bad)
-        bad |= optimizer_slice(u, k, thread_num(), thread_count());
-#endif
-    }
-    /* The update wrote (or undid) every trained tensor: copies of them are stale. */
-    for (size_t i = 0; i < u->m->n_tensors; i++)
+
+    for (size_t i = 0; i < m->n_tensors; i++)
         if (plan_trains(u->plan, i))
-            model_touch(u->m, i);
-    return bad ? undo_update(u) : FZ_OK;
+            u->maxima[i].step_g = u->maxima[i].step_p = 0;
+    optimizer_pass(u, k, PASS_SCAN, nth);
+    /* A stale max |p| is now current: the scan changed nothing, whatever follows. */
+    bool bounded = !u->always_check;
+    for (size_t i = 0; i < m->n_tensors; i++) {
+        if (!plan_trains(u->plan, i))
+            continue;
+        tensor_maxima *mx = &u->maxima[i];
+        if (!maxima_current(mx, m, i))
+            *mx = (tensor_maxima){ .p = float_of_bits(mx->step_p), .p_known = true,
+                                   .p_at = m->tensors[i].changed_at, .mom = mx->mom,
+                                   .step_g = mx->step_g };
+        bounded = bounded && update_bounded(mx->p, float_of_bits(mx->step_g),
+                                            u->opt.momentum != 0.0f ? mx->mom : 0.0f,
+                                            u->opt);
+        mx->step_p = mx->step_mom = 0;
+    }
+
+    optimizer_pass(u, k, bounded ? PASS_UPDATE : PASS_CHECKED_UPDATE, nth);
+    /* Bounded, nothing can have gone bad (and nothing was copied aside to undo). */
+    bool bad = false;
+    for (size_t i = 0; !bounded && i < m->n_tensors; i++)
+        if (plan_trains(u->plan, i))
+            bad = bad || !isfinite(float_of_bits(u->maxima[i].step_p)) ||
+                  !isfinite(float_of_bits(u->maxima[i].step_mom));
+    fz_status st = bad ? undo_update(u) : FZ_OK;
+    /* The update wrote (or undid) every trained tensor: copies of them are stale.  The
+     * maxima follow what the tensors now hold: the update's, or as before it. */
+    for (size_t i = 0; i < m->n_tensors; i++) {
+        if (!plan_trains(u->plan, i))
+            continue;
+        tensor_maxima *mx = &u->maxima[i];
+        model_touch(m, i);
+        mx->p_at = m->tensors[i].changed_at;
+        if (!bad) {
+            mx->p = float_of_bits(mx->step_p);
+            if (u->opt.momentum != 0.0f)
+                mx->mom = float_of_bits(mx->step_mom);
+        }
+    }
+    *checked = !bounded;
+    return st;
 }

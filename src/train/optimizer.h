@@ -1,7 +1,8 @@
 /*
  * Internal: the SGD update of one training step (the trainer's optimizer phase), on
- * every tensor the plan trains, with the copy aside that lets an update which makes a
- * value NaN or infinite be undone exactly.
+ * every tensor the plan trains.  An update that could make a value NaN or infinite
+ * (update_bound.h) runs with the copy aside that lets it be undone exactly; every other
+ * one runs unguarded.
  */
 #ifndef FZ_OPTIMIZER_H
 #define FZ_OPTIMIZER_H
@@ -14,6 +15,7 @@
 #include "exec.h"
 #include "model.h"
 #include "plan.h"
+#include "update_bound.h"
 
 typedef struct {
     fz_model *m;
@@ -27,14 +29,20 @@ typedef struct {
      * second half undo_half floats on. */
     float *undo_arena;
     size_t undo_half;
+    /* Per tensor: the maxima that bound the update, kept up to date by it. */
+    tensor_maxima *maxima;
+    /* Copy aside and check every update, bounded or not: the path the tests compare the
+     * unguarded one against (FREEZEBENCH_UPDATE_BOUND=0). */
+    bool always_check;
     fz_counter *flops;
     uint64_t step;              /* the step's number (from 1), for the message */
 } sgd_update;
 
 /* SGD on every tensor u->plan trains, split over x's threads; each tensor it wrote is
- * marked written (model_touch).  FZ_ENONFINITE, with every tensor and its momentum
- * put back as before and the first bad value named, when the update made one NaN or
- * infinite. */
-fz_status sgd_update_run(const sgd_update *u, const fz_exec *x);
+ * marked written (model_touch) and its maxima brought up to date.  FZ_ENONFINITE, with
+ * every tensor and its momentum put back as before and the first bad value named, when
+ * the update made one NaN or infinite.  *checked says whether the update was copied
+ * aside and checked (the bound did not hold, or always_check). */
+fz_status sgd_update_run(const sgd_update *u, const fz_exec *x, bool *checked);
 
 #endif

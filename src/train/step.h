@@ -28,6 +28,10 @@ fz_status trainer_step(fz_trainer *t, const fz_step_io *io, const float *y, floa
 
 fz_model *trainer_step_model(const fz_trainer *t);
 size_t trainer_batch(const fz_trainer *t);
+/* Steps whose update was copied aside and checked because the bound on its values did
+ * not hold (optimizer.h), failed ones included: for the tests, which must know which
+ * path they exercised. */
+uint64_t trainer_checked_updates(const fz_trainer *t);
 /* The level of the frozen-prefix cache under the plan as it stands (re-planned if the
  * flags changed): the 0-based layer whose input it holds, 0 for none. */
 fz_status trainer_cache_level(fz_trainer *t, size_t *level);

@@ -33,6 +33,9 @@ struct fz_trainer {
     /* FREEZEBENCH_PREPACK=0 at creation turns the packs of frozen weights off: the switch
      * the tests compare against, and a way to measure the gain. */
     bool prepack;
+    /* FREEZEBENCH_UPDATE_BOUND=0 at creation copies aside and checks every update, as if
+     * no bound held (optimizer.h): the same kind of switch, for the optimizer. */
+    bool update_bound;
 
     fz_plan *plan;              /* the plan in use (never NULL once created) */
     fz_plan_flops planned;
@@ -62,6 +65,10 @@ struct fz_trainer {
      * out as the gradient arena (momentum in a second half of grad_floats floats), so an
      * update that makes a value NaN or infinite can be undone exactly. */
     float *undo_arena;
+    /* Per tensor, the largest |p| and |momentum| that bound the next update
+     * (update_bound.h); the steps whose update was copied aside and checked. */
+    tensor_maxima *maxima;
+    uint64_t checked_updates;
     /* Frozen weights packed once per plan for their forward and dgrad GEMMs (packs.h). */
     frozen_packs packs;
 
@@ -112,9 +119,12 @@ static fz_status apply_plan(fz_trainer *t, fz_plan *plan, bool for_step)
     }
     if (for_step && frozen_packs_prepare(&t->packs, m, plan) != FZ_OK)
         goto nomem;
-    for (size_t i = 0; i < m->n_tensors; i++)
-        if (new_mom[i])
+    for (size_t i = 0; i < m->n_tensors; i++) {
+        if (new_mom[i]) {
             t->mom[i] = new_mom[i];
+            t->maxima[i].mom = 0.0f;   /* a new buffer is zero */
+        }
+    }
     free(new_mom);
 
     free(t->act_arena);
@@ -213,6 +223,7 @@ void fz_trainer_free(fz_trainer *t)
         for (size_t i = 0; i < t->m->n_tensors; i++)
             free(t->mom[i]);
     free(t->mom);
+    free(t->maxima);
     frozen_packs_free(&t->packs);
     plan_free(t->plan);
     free(t->grad);
@@ -269,6 +280,9 @@ fz_trainer *fz_trainer_create(fz_model *m, size_t batch, fz_sgd opt)
     t->opt = opt;
     const char *prepack = getenv("FREEZEBENCH_PREPACK");
     t->prepack = !(prepack && prepack[0] == '0' && prepack[1] == '\0');
+    const char *bound = getenv("FREEZEBENCH_UPDATE_BOUND");
+    t->update_bound = !(bound && bound[0] == '0' && bound[1] == '\0');
+    t->maxima = calloc(m->n_tensors, sizeof *t->maxima);
     t->act = calloc(m->n_layers, sizeof *t->act);
     t->grad = calloc(m->n_tensors, sizeof *t->grad);
     t->mom = calloc(m->n_tensors, sizeof *t->mom);
@@ -281,7 +295,7 @@ fz_trainer *fz_trainer_create(fz_model *m, size_t batch, fz_sgd opt)
     t->cnt_dgrad = aligned_calloc(_Alignof(fz_counter), 1, sizeof(fz_counter));
     t->cnt_wgrad = aligned_calloc(_Alignof(fz_counter), 1, sizeof(fz_counter));
     t->cnt_opt = aligned_calloc(_Alignof(fz_counter), 1, sizeof(fz_counter));
-    if (!t->act || !t->grad || !t->mom || !t->fwd_scratch[0] ||
+    if (!t->act || !t->grad || !t->mom || !t->maxima || !t->fwd_scratch[0] ||
         !t->fwd_scratch[1] || !t->out || !t->dy[0] || !t->dy[1] || !t->cnt_fwd ||
         !t->cnt_dgrad || !t->cnt_wgrad || !t->cnt_opt ||
         frozen_packs_init(&t->packs, m->n_layers) != FZ_OK)
@@ -372,9 +386,13 @@ static fz_status optimizer_step(fz_trainer *t, const fz_exec *x)
     sgd_update u = { .m = t->m, .plan = t->plan, .opt = t->opt, .grad = t->grad,
                      .grad_arena = t->grad_arena, .grad_floats = t->plan->grad_elems,
                      .mom = t->mom, .undo_arena = t->undo_arena,
-                     .undo_half = t->plan->grad_floats, .flops = t->cnt_opt,
+                     .undo_half = t->plan->grad_floats, .maxima = t->maxima,
+                     .always_check = !t->update_bound, .flops = t->cnt_opt,
                      .step = t->steps + 1 };
-    return sgd_update_run(&u, x);
+    bool checked = false;
+    fz_status st = sgd_update_run(&u, x, &checked);
+    t->checked_updates += checked;
+    return st;
 }
 
 fz_status fz_train_step(fz_trainer *t, const float *x, const float *y, float *loss)
@@ -549,6 +567,8 @@ fz_status trainer_plan_summary_get(fz_trainer *t, trainer_plan_summary *out)
 fz_model *trainer_step_model(const fz_trainer *t) { return t->m; }
 
 size_t trainer_batch(const fz_trainer *t) { return t->batch; }
+
+uint64_t trainer_checked_updates(const fz_trainer *t) { return t->checked_updates; }
 
 fz_status trainer_cache_level(fz_trainer *t, size_t *level)
 {

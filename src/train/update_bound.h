@@ -1,0 +1,70 @@
+/*
+ * Internal: what lets the optimizer know, before it changes anything, that an SGD update
+ * cannot make a value NaN or infinite, so that it needs no copy aside to undo one.
+ *
+ * Per tensor the trainer keeps the largest |p| and |momentum| as the optimizer last
+ * wrote them (the SGD kernel returns them as it stores), and each step scans its
+ * gradients for the largest |g|.  From these, with torch.optim.SGD's arithmetic
+ * (kernels.h: d = g + wd·p; buf = momentum·buf + d; p -= lr·buf, or p -= lr·d), every
+ * value the update computes is bounded; where every bound is far enough below FLT_MAX the
+ * update runs unguarded.
+ */
+#ifndef FZ_UPDATE_BOUND_H
+#define FZ_UPDATE_BOUND_H
+
+#include <float.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "freezebench.h"
+#include "model.h"
+
+typedef struct {
+    /* max |p| of the tensor's data as of the model's clock p_at (p_known).  The
+     * optimizer's writes keep it; a write from outside (fz_param_data, fz_load_npz, the
+     * data-parallel broadcast) stamps the tensor later than p_at, and the next update
+     * scans p once before trusting it again. */
+    float p;
+    uint64_t p_at;
+    bool p_known;
+    /* max |momentum buffer|: only the optimizer writes the buffers, and a new one is
+     * zero, so this is never stale. */
+    float mom;
+    /* The step's maxima as magnitude bits (elementwise.h), merged over the threads that
+     * each took a slice of the tensor: of g, of a stale p, and of what the update wrote. */
+    uint32_t step_g, step_p, step_mom;
+} tensor_maxima;
+
+/* Whether m's tensor i still holds what mx->p was taken from. */
+static inline bool maxima_current(const tensor_maxima *mx, const fz_model *m, size_t i)
+{
+    return mx->p_known && model_current(mx->p_at, m->tensors[i].changed_at);
+}
+
+/* Headroom below FLT_MAX for float rounding.  Each value of the update is at most six
+ * float operations from the inputs its bound is taken of (p' = p - lr·(momentum·buf +
+ * (g + wd·p))), each rounding up by at most 2^-24 relatively, and the bounds themselves
+ * are summed in double (rounding at 2^-53): a computed value exceeds its bound by far
+ * less than a factor of 16, so nothing the update computes can overflow to an infinity;
+ * and with every input finite and no overflow, no operation makes a NaN. */
+#define UPDATE_BOUND_LIMIT ((double)FLT_MAX / 16)
+
+/* Whether SGD under opt keeps every value finite on a tensor whose |p| <= max_p,
+ * |g| <= max_g and |momentum| <= max_mom (each not finite, or NaN, where some element
+ * is not: then false).  |d| <= G + wd·P; |buf'| <= momentum·M + |d|; |p'| <= P + lr·|buf'|
+ * (lr·|d| without momentum). */
+static inline bool update_bounded(float max_p, float max_g, float max_mom, fz_sgd opt)
+{
+    double d = (double)max_g + (double)opt.weight_decay * max_p;
+    double step = d;
+    if (opt.momentum != 0.0f) {
+        step = (double)opt.momentum * max_mom + d;
+        if (!(step <= UPDATE_BOUND_LIMIT))
+            return false;
+    }
+    double p = (double)max_p + (double)opt.lr * step;
+    /* Written so that a NaN anywhere fails every comparison, and so the bound. */
+    return d <= UPDATE_BOUND_LIMIT && p <= UPDATE_BOUND_LIMIT;
+}
+
+#endif
