@@ -26,6 +26,7 @@
 #include "kernels_active.h"
 #include "step.h"
 #include "trainer_hooks.h"
+#include "update_bound.h"
 
 #define STEPS 5
 
@@ -153,6 +154,37 @@ static void bounded_updates_train_as_checked_ones(void **state)
             fz_model_free(ma);
             fz_model_free(mb);
         }
+}
+
+/* A plan that trains fewer than UPDATE_BOUND_MIN_FLOATS floats (the seed network's 6)
+ * takes the checked path at every step, bounded or not, and trains as a trainer held to
+ * it does. */
+static void tiny_update_is_checked_without_a_bound(void **state)
+{
+    isa_or_skip(state);
+    const size_t widths[] = { 10, 5, 1 };
+    fz_set_threads(1);
+    fz_model *ma = fz_mlp_create(widths, 3, 5), *mb = fz_mlp_create(widths, 3, 5);
+    assert_true(ma && mb);
+    assert_int_equal(fz_freeze(ma, "fc1.*"), FZ_OK);
+    assert_int_equal(fz_freeze(mb, "fc1.*"), FZ_OK);
+    assert_true(fz_trainable_elements(ma) < UPDATE_BOUND_MIN_FLOATS);
+    fz_sgd opt = { .lr = 0.05f, .momentum = 0.9f };
+    fz_trainer *ta = trainer(ma, 64, opt, false), *tb = trainer(mb, 64, opt, true);
+    float *x = random_floats(64 * 10, 21), *y = random_floats(64, 22);
+    assert_true(x && y);
+    for (int s = 0; s < STEPS; s++) {
+        assert_int_equal(fz_train_step(ta, x, y, NULL), FZ_OK);
+        assert_int_equal(fz_train_step(tb, x, y, NULL), FZ_OK);
+        assert_same_parameters(ma, mb);
+    }
+    assert_int_equal(trainer_checked_updates(ta), STEPS);
+    free(x);
+    free(y);
+    fz_trainer_free(ta);
+    fz_trainer_free(tb);
+    fz_model_free(ma);
+    fz_model_free(mb);
 }
 
 /* Inputs whose feature 0 is zero, so that fc1.weight's column 0 neither reaches the
@@ -369,7 +401,8 @@ static void overflowing_rate_is_undone_bit_for_bit(void **state)
     ISA_TEST(isa, parameter_written_between_steps_is_scanned_again),            \
     ISA_TEST(isa, checked_update_that_succeeds_trains_as_the_unguarded_would), \
     ISA_TEST(isa, nan_gradient_is_caught_and_nothing_moves),                    \
-    ISA_TEST(isa, overflowing_rate_is_undone_bit_for_bit)
+    ISA_TEST(isa, overflowing_rate_is_undone_bit_for_bit),                      \
+    ISA_TEST(isa, tiny_update_is_checked_without_a_bound)
 
 int main(void)
 {

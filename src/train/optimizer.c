@@ -147,24 +147,32 @@ fz_status sgd_update_run(const sgd_update *u, const fz_exec *x, bool *checked)
     fz_model *m = u->m;
     int nth = threads_for(u->grad_floats, x->gemm.threads);
 
-    for (size_t i = 0; i < m->n_tensors; i++)
+    /* A small update (the seed network trains 6 floats) is checked rather than bounded:
+     * there the scan and the bookkeeping per tensor cost more than the copy aside and
+     * the check they save, which stay in L1. */
+    bool bounded = !u->always_check && u->grad_floats >= UPDATE_BOUND_MIN_FLOATS;
+    for (size_t i = 0; bounded && i < m->n_tensors; i++)
         if (plan_trains(u->plan, i))
             u->maxima[i].step_g = u->maxima[i].step_p = 0;
-    optimizer_pass(u, k, PASS_SCAN, nth);
-    /* A stale max |p| is now current: the scan changed nothing, whatever follows. */
-    bool bounded = !u->always_check;
+    if (bounded)
+        optimizer_pass(u, k, PASS_SCAN, nth);
+    bool scanned = bounded;
     for (size_t i = 0; i < m->n_tensors; i++) {
         if (!plan_trains(u->plan, i))
             continue;
         tensor_maxima *mx = &u->maxima[i];
-        if (!maxima_current(mx, m, i))
-            *mx = (tensor_maxima){ .p = float_of_bits(mx->step_p), .p_known = true,
-                                   .p_at = m->tensors[i].changed_at, .mom = mx->mom,
-                                   .step_g = mx->step_g };
-        bounded = bounded && update_bounded(mx->p, float_of_bits(mx->step_g),
-                                            u->opt.momentum != 0.0f ? mx->mom : 0.0f,
-                                            u->opt);
-        mx->step_p = mx->step_mom = 0;
+        if (scanned) {
+            /* A stale max |p| is now current: the scan changed nothing, whatever
+             * follows. */
+            if (!maxima_current(mx, m, i))
+                *mx = (tensor_maxima){ .p = float_of_bits(mx->step_p), .p_known = true,
+                                       .p_at = m->tensors[i].changed_at, .mom = mx->mom,
+                                       .step_g = mx->step_g };
+            bounded = bounded && update_bounded(mx->p, float_of_bits(mx->step_g),
+                                                u->opt.momentum != 0.0f ? mx->mom : 0.0f,
+                                                u->opt);
+        }
+        mx->step_p = mx->step_mom = 0;   /* the update's maxima merge from here */
     }
 
     optimizer_pass(u, k, bounded ? PASS_UPDATE : PASS_CHECKED_UPDATE, nth);
@@ -184,7 +192,9 @@ fz_status sgd_update_run(const sgd_update *u, const fz_exec *x, bool *checked)
         model_touch(m, i);
         mx->p_at = m->tensors[i].changed_at;
         if (!bad) {
+            /* The update wrote every element: its maximum is the tensor's. */
             mx->p = float_of_bits(mx->step_p);
+            mx->p_known = true;
             if (u->opt.momentum != 0.0f)
                 mx->mom = float_of_bits(mx->step_mom);
         }
