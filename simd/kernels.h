@@ -91,6 +91,10 @@ typedef struct {
      * stored, so keeping them costs no pass of its own. */
     sgd_maxima (*sgd)(float *p, const float *g, float *buf, size_t n,
                       float lr, float momentum, float wd, fz_counter *flops);
+    /* The same update, bitwise, without the maxima: for an update too small to bound
+     * (the seed network's 6 floats), where reducing them cost more than the update. */
+    void (*sgd_plain)(float *p, const float *g, float *buf, size_t n,
+                      float lr, float momentum, float wd, fz_counter *flops);
     /* The largest |x[i]| of n floats (0 for n == 0) when every one is finite; otherwise
      * not finite (+Inf, or a NaN where one is NaN).  Taken as the integer maximum of the
      * magnitudes' bits (elementwise.h: magnitude_bits), so it is exact, the same in every

@@ -79,6 +79,14 @@ static void colsum_scalar(float *db, const float *dy, size_t m, size_t n, size_t
     counter_add(flops, (uint64_t)m * n);
 }
 
+static void sgd_plain_scalar(float *p, const float *g, float *buf, size_t n,
+                             float lr, float momentum, float wd, fz_counter *flops)
+{
+    for (size_t i = 0; i < n; i++)
+        sgd_elem(p, g, buf, i, lr, momentum, wd);
+    counter_add(flops, sgd_flops(n, buf, wd));
+}
+
 static sgd_maxima sgd_scalar(float *p, const float *g, float *buf, size_t n,
                              float lr, float momentum, float wd, fz_counter *flops)
 {
@@ -122,6 +130,7 @@ static const fz_kernels scalar_table = {
     .relu_bwd = relu_bwd_scalar,
     .colsum = colsum_scalar,
     .sgd = sgd_scalar,
+    .sgd_plain = sgd_plain_scalar,
     .abs_max = abs_max_scalar,
     .copy_aside = copy_aside_scalar,
 };

@@ -105,6 +105,7 @@ static void tables_have_every_kernel(void **state)
         assert_non_null(k->sgd);
         assert_non_null(k->copy_aside);
         assert_non_null(k->abs_max);
+        assert_non_null(k->sgd_plain);
     }
 }
 

@@ -152,13 +152,18 @@ static void sgd_equals_scalar_bitwise(void **state)
             float m = mom[variant & 1], w = wd[variant >> 1];
             float *g = vec(n), *pr = vec(n), *pi = malloc((n + 1) * sizeof(float));
             float *br = calloc(n + 1, sizeof(float)), *bi = calloc(n + 1, sizeof(float));
+            /* sgd_plain's copies: the same update without the maxima, bitwise. */
+            float *pp = malloc((n + 1) * sizeof(float)), *bp = calloc(n + 1, sizeof(float));
             assert_non_null(pi);
             assert_non_null(br);
             assert_non_null(bi);
+            assert_true(pp && bp);
             memcpy(pi, pr, (n + 1) * sizeof(float));
+            memcpy(pp, pr, (n + 1) * sizeof(float));
             for (int step = 0; step < 3; step++) {
                 sgd_maxima xr = ref->sgd(pr, g, m != 0.0f ? br : NULL, n, 0.05f, m, w, fr);
                 sgd_maxima xi = isa->sgd(pi, g, m != 0.0f ? bi : NULL, n, 0.05f, m, w, fi);
+                isa->sgd_plain(pp, g, m != 0.0f ? bp : NULL, n, 0.05f, m, w, NULL);
                 assert_memory_equal(&xr, &xi, sizeof xr);
                 assert_true(xr.p == ref->abs_max(pr, n) || isnan(xr.p));
                 assert_true(isnan(xr.p) == isnan(ref->abs_max(pr, n)));
@@ -170,6 +175,10 @@ static void sgd_equals_scalar_bitwise(void **state)
             }
             assert_memory_equal(pr, pi, (n + 1) * sizeof(float));
             assert_memory_equal(br, bi, (n + 1) * sizeof(float));
+            assert_memory_equal(pr, pp, (n + 1) * sizeof(float));
+            assert_memory_equal(br, bp, (n + 1) * sizeof(float));
+            free(pp);
+            free(bp);
             free(g);
             free(pr);
             free(pi);
