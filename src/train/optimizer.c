@@ -46,7 +46,7 @@ static void merge_max(uint32_t *slot, uint32_t bits, int team)
 }
 
 /* What the optimizer passes do to one thread's slice of tensor i. */
-typedef enum { PASS_SCAN, PASS_UPDATE, PASS_CHECKED_UPDATE, PASS_SMALL_UPDATE } opt_pass;
+typedef enum { PASS_SCAN, PASS_UPDATE, PASS_CHECKED_UPDATE } opt_pass;
 
 /* One pass over this thread's slices of every tensor the plan trains, each tensor split
  * by element over the team (one parallel region for all of them); each thread merges
@@ -70,19 +70,6 @@ static void optimizer_slice(const sgd_update *u, const fz_kernels *k, opt_pass p
             merge_max(&mx->step_g, magnitude_bits(k->abs_max(g, n)), team);
             if (!maxima_current(mx, m, i))
                 merge_max(&mx->step_p, magnitude_bits(k->abs_max(p, n)), team);
-            continue;
-        }
-        if (pass == PASS_SMALL_UPDATE) {
-            /* Below UPDATE_BOUND_MIN_FLOATS: copied aside and checked as it lies in L1,
-             * with no maxima to keep (a non-finite value marks the step's slot). */
-            float *keep = undo_of(u, i) + r.begin;
-            memcpy(keep, p, n * sizeof(float));
-            if (mom)
-                memcpy(keep + u->undo_half, mom, n * sizeof(float));
-            k->sgd_plain(p, g, mom, n, u->opt.lr, u->opt.momentum, u->opt.weight_decay,
-                         u->flops);
-            if (first_nonfinite(p, n) < n || (mom && first_nonfinite(mom, n) < n))
-                merge_max(&mx->step_p, magnitude_bits(INFINITY), team);
             continue;
         }
         uint32_t max_p = 0, max_mom = 0;
@@ -154,6 +141,35 @@ static fz_status undo_update(const sgd_update *u)
                      (double)u->opt.lr, (unsigned long long)u->step - 1);
 }
 
+/* The whole update of a plan under UPDATE_BOUND_MIN_FLOATS, on the calling thread (too
+ * little work for a team): each tensor copied aside, updated by sgd_plain and checked
+ * while it lies in L1, and undone, all of them, if a value went bad.  No maxima are kept:
+ * should the plan grow, its first update scans p, and the unknown momentum fails the
+ * bound once, so that the checked update measures it. */
+static fz_status small_update(const sgd_update *u, const fz_kernels *k)
+{
+    fz_model *m = u->m;
+    bool bad = false;
+    for (size_t i = 0; i < m->n_tensors; i++) {
+        if (!plan_trains(u->plan, i))
+            continue;
+        size_t n = m->tensors[i].numel;
+        float *p = m->tensors[i].data, *keep = undo_of(u, i);
+        float *mom = u->opt.momentum != 0.0f ? u->mom[i] : NULL;
+        memcpy(keep, p, n * sizeof(float));
+        if (mom)
+            memcpy(keep + u->undo_half, mom, n * sizeof(float));
+        k->sgd_plain(p, u->grad[i], mom, n, u->opt.lr, u->opt.momentum, u->opt.weight_decay,
+                     u->flops);
+        bad = bad || first_nonfinite(p, n) < n || (mom && first_nonfinite(mom, n) < n);
+        /* The update wrote the tensor: copies of it are stale. */
+        model_touch(m, i);
+        u->maxima[i].p_known = false;
+        u->maxima[i].mom = INFINITY;
+    }
+    return bad ? undo_update(u) : FZ_OK;
+}
+
 fz_status sgd_update_run(const sgd_update *u, const fz_exec *x, bool *checked)
 {
     const fz_kernels *k = x->k;
@@ -163,8 +179,11 @@ fz_status sgd_update_run(const sgd_update *u, const fz_exec *x, bool *checked)
     /* A small update (the seed network trains 6 floats) is checked rather than bounded:
      * there the scan and the bookkeeping per tensor cost more than the copy aside and
      * the check they save, which stay in L1. */
-    bool small = u->grad_floats < UPDATE_BOUND_MIN_FLOATS;
-    bool bounded = !u->always_check && !small;
+    if (u->grad_floats < UPDATE_BOUND_MIN_FLOATS) {
+        *checked = true;
+        return small_update(u, k);
+    }
+    bool bounded = !u->always_check;
     for (size_t i = 0; bounded && i < m->n_tensors; i++)
         if (plan_trains(u->plan, i))
             u->maxima[i].step_g = u->maxima[i].step_p = 0;
@@ -189,8 +208,7 @@ fz_status sgd_update_run(const sgd_update *u, const fz_exec *x, bool *checked)
         mx->step_p = mx->step_mom = 0;   /* the update's maxima merge from here */
     }
 
-    optimizer_pass(u, k, bounded ? PASS_UPDATE : small ? PASS_SMALL_UPDATE
-                                                       : PASS_CHECKED_UPDATE, nth);
+    optimizer_pass(u, k, bounded ? PASS_UPDATE : PASS_CHECKED_UPDATE, nth);
     /* Bounded, nothing can have gone bad (and nothing was copied aside to undo). */
     bool bad = false;
     for (size_t i = 0; !bounded && i < m->n_tensors; i++)
@@ -206,13 +224,7 @@ fz_status sgd_update_run(const sgd_update *u, const fz_exec *x, bool *checked)
         tensor_maxima *mx = &u->maxima[i];
         model_touch(m, i);
         mx->p_at = m->tensors[i].changed_at;
-        if (small) {
-            /* No maxima were kept: should the plan grow, its first update scans p, and
-             * the unknown momentum fails the bound once, so that the checked update
-             * measures it. */
-            mx->p_known = false;
-            mx->mom = INFINITY;
-        } else if (!bad) {
+        if (!bad) {
             /* The update wrote every element: its maximum is the tensor's. */
             mx->p = float_of_bits(mx->step_p);
             mx->p_known = true;
