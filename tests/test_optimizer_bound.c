@@ -109,6 +109,28 @@ static float *snapshot(fz_model *m)
     return s;
 }
 
+/* STEPS steps of two trainers on the same batch, their models bitwise equal after each. */
+static void step_twins_alike(fz_trainer *ta, fz_trainer *tb, fz_model *ma, fz_model *mb,
+                             const float *x, const float *y)
+{
+    for (int s = 0; s < STEPS; s++) {
+        assert_int_equal(fz_train_step(ta, x, y, NULL), FZ_OK);
+        assert_int_equal(fz_train_step(tb, x, y, NULL), FZ_OK);
+        assert_same_parameters(ma, mb);
+    }
+}
+
+static void free_twins(fz_trainer *ta, fz_trainer *tb, fz_model *ma, fz_model *mb, float *x,
+                       float *y)
+{
+    free(x);
+    free(y);
+    fz_trainer_free(ta);
+    fz_trainer_free(tb);
+    fz_model_free(ma);
+    fz_model_free(mb);
+}
+
 static void assert_model_equals(fz_model *m, const float *snap)
 {
     float *now = snapshot(m);
@@ -140,19 +162,10 @@ static void bounded_updates_train_as_checked_ones(void **state)
             float *x = random_floats(nc->batch * in, 3);
             float *y = random_floats(nc->batch * out, 4);
             assert_true(x && y);
-            for (int s = 0; s < STEPS; s++) {
-                assert_int_equal(fz_train_step(ta, x, y, NULL), FZ_OK);
-                assert_int_equal(fz_train_step(tb, x, y, NULL), FZ_OK);
-                assert_same_parameters(ma, mb);
-            }
+            step_twins_alike(ta, tb, ma, mb, x, y);
             assert_int_equal(trainer_checked_updates(ta), 0);
             assert_int_equal(trainer_checked_updates(tb), STEPS);
-            free(x);
-            free(y);
-            fz_trainer_free(ta);
-            fz_trainer_free(tb);
-            fz_model_free(ma);
-            fz_model_free(mb);
+            free_twins(ta, tb, ma, mb, x, y);
         }
 }
 
@@ -173,18 +186,9 @@ static void tiny_update_is_checked_without_a_bound(void **state)
     fz_trainer *ta = trainer(ma, 64, opt, false), *tb = trainer(mb, 64, opt, true);
     float *x = random_floats(64 * 10, 21), *y = random_floats(64, 22);
     assert_true(x && y);
-    for (int s = 0; s < STEPS; s++) {
-        assert_int_equal(fz_train_step(ta, x, y, NULL), FZ_OK);
-        assert_int_equal(fz_train_step(tb, x, y, NULL), FZ_OK);
-        assert_same_parameters(ma, mb);
-    }
+    step_twins_alike(ta, tb, ma, mb, x, y);
     assert_int_equal(trainer_checked_updates(ta), STEPS);
-    free(x);
-    free(y);
-    fz_trainer_free(ta);
-    fz_trainer_free(tb);
-    fz_model_free(ma);
-    fz_model_free(mb);
+    free_twins(ta, tb, ma, mb, x, y);
 }
 
 /* Inputs whose feature 0 is zero, so that fc1.weight's column 0 neither reaches the
@@ -234,12 +238,7 @@ static void parameter_written_between_steps_is_scanned_again(void **state)
     assert_same_parameters(m, twin);
     assert_int_equal(trainer_checked_updates(t), 1);
     free(before);
-    free(x);
-    free(y);
-    fz_trainer_free(t);
-    fz_trainer_free(tt);
-    fz_model_free(m);
-    fz_model_free(twin);
+    free_twins(t, tt, m, twin, x, y);
 }
 
 /* A parameter past the bound's headroom (3e37 > FLT_MAX/16) whose update stays finite:
@@ -260,18 +259,9 @@ static void checked_update_that_succeeds_trains_as_the_unguarded_would(void **st
     inert_first_feature(x, nc->batch, in);
     fz_param_data(ma, "fc1.weight", NULL)[0] = 3e37f;
     fz_param_data(mb, "fc1.weight", NULL)[0] = 3e37f;
-    for (int s = 0; s < STEPS; s++) {
-        assert_int_equal(fz_train_step(ta, x, y, NULL), FZ_OK);
-        assert_int_equal(fz_train_step(tb, x, y, NULL), FZ_OK);
-        assert_same_parameters(ma, mb);
-    }
+    step_twins_alike(ta, tb, ma, mb, x, y);
     assert_int_equal(trainer_checked_updates(ta), STEPS);
-    free(x);
-    free(y);
-    fz_trainer_free(ta);
-    fz_trainer_free(tb);
-    fz_model_free(ma);
-    fz_model_free(mb);
+    free_twins(ta, tb, ma, mb, x, y);
 }
 
 /* A gradient poisoned after the backward (before_update, the hook a data-parallel sum
@@ -338,12 +328,7 @@ static void nan_gradient_is_caught_and_nothing_moves(void **state)
         }
         assert_int_equal(trainer_checked_updates(t), 1);
         free(before);
-        free(x);
-        free(y);
-        fz_trainer_free(t);
-        fz_trainer_free(tt);
-        fz_model_free(m);
-        fz_model_free(twin);
+        free_twins(t, tt, m, twin, x, y);
     }
 }
 
@@ -385,13 +370,8 @@ static void overflowing_rate_is_undone_bit_for_bit(void **state)
         assert_int_equal(fz_train_step(tt, x, y, NULL), FZ_OK);
         assert_same_parameters(m, twin);
         free(before);
-        free(x);
-        free(y);
         free(huge);
-        fz_trainer_free(t);
-        fz_trainer_free(tt);
-        fz_model_free(m);
-        fz_model_free(twin);
+        free_twins(t, tt, m, twin, x, y);
     }
 }
 

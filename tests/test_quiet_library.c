@@ -18,31 +18,13 @@
 
 #include "core_testutil.h"
 #include "freezebench.h"
-
-/* Runs `work` with file descriptor 2 pointing at a temporary file, and returns what was
- * written there (at most cap - 1 bytes). */
-static void capture_stderr(void (*work)(void), char *out, size_t cap)
-{
-    FILE *f = tmpfile();
-    assert_non_null(f);
-    fflush(stderr);
-    int saved = dup(2);
-    assert_true(saved >= 0);
-    assert_true(dup2(fileno(f), 2) >= 0);
-    work();
-    fflush(stderr);
-    assert_true(dup2(saved, 2) >= 0);
-    close(saved);
-    rewind(f);
-    size_t got = fread(out, 1, cap - 1, f);
-    out[got] = '\0';
-    fclose(f);
-}
+#include "stderr_testutil.h"
 
 enum { BATCH = 16, SAMPLES = 64, IN = 24, H = 32, OUT = 4 };
 
-static void train_a_little(void)
+static void train_a_little(void *unused)
 {
+    (void)unused;
     const size_t widths[] = { IN, H, H, OUT };
     fz_model *m = fz_mlp_create(widths, 4, 3);
     assert_non_null(m);
@@ -72,8 +54,9 @@ static void train_a_little(void)
     fz_model_free(m);
 }
 
-static void oversubscribe(void)
+static void oversubscribe(void *unused)
 {
+    (void)unused;
     fz_machine mc;
     assert_int_equal(fz_machine_get(&mc), FZ_OK);
     fz_set_threads(mc.cores + 1);
@@ -84,10 +67,10 @@ static void a_training_run_writes_nothing_to_stderr(void **state)
 {
     (void)state;
     char text[1024];
-    capture_stderr(train_a_little, text, sizeof text);
+    capture_stderr(train_a_little, NULL, text, sizeof text);
     assert_string_equal(text, "");
     /* Fallbacks that leave notes stay silent too. */
-    capture_stderr(oversubscribe, text, sizeof text);
+    capture_stderr(oversubscribe, NULL, text, sizeof text);
     assert_string_equal(text, "");
     assert_int_not_equal(fz_isa_status(), FZ_OK);   /* the forced ISA was refused */
 }
@@ -100,7 +83,7 @@ static void notes_appear_when_asked_for(void **state)
 #endif
     setenv("FREEZEBENCH_VERBOSE", "1", 1);
     char text[1024];
-    capture_stderr(oversubscribe, text, sizeof text);
+    capture_stderr(oversubscribe, NULL, text, sizeof text);
     unsetenv("FREEZEBENCH_VERBOSE");
     assert_non_null(strstr(text, "freezebench: note: "));
 }

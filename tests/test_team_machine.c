@@ -12,6 +12,7 @@
 #include "freezebench.h"
 #include "gemm.h"
 #include "kernels_active.h"
+#include "stderr_testutil.h"
 #include "team.h"
 
 static void default_team_is_one_thread_per_core_without_smt(void **state)
@@ -46,23 +47,12 @@ static void set_threads_rebuilds_the_team(void **state)
     assert_int_equal(fz_get_threads(), schedule_default_threads(team_topology(), false));
 }
 
+static void set_threads_to(void *n) { fz_set_threads(*(int *)n); }
+
 /* Runs fz_set_threads(n) with stderr captured into `out`. */
 static void set_threads_capturing_stderr(int n, char *out, size_t cap)
 {
-    FILE *f = tmpfile();
-    assert_non_null(f);
-    fflush(stderr);
-    int saved = dup(2);
-    assert_true(saved >= 0);
-    assert_true(dup2(fileno(f), 2) >= 0);
-    fz_set_threads(n);
-    fflush(stderr);
-    dup2(saved, 2);
-    close(saved);
-    rewind(f);
-    size_t got = fread(out, 1, cap - 1, f);
-    out[got] = '\0';
-    fclose(f);
+    capture_stderr(set_threads_to, &n, out, cap);
 }
 
 /* More threads than cores are allowed, with a note: in fz_machine's team_note always,
