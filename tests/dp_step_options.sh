@@ -10,13 +10,8 @@ set -u
 mpirun=$1 dp_step=$2
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
-cat >"$dir/per_rank.sh" <<'SH'
-#!/bin/sh
-r=${OMPI_COMM_WORLD_RANK:-0}
-eval "extra=\${EXTRA_$r:-}"
-exec "$@" $extra
-SH
-chmod +x "$dir/per_rank.sh"
+. "$(dirname "$0")/dp_ranks_testutil.sh"
+per_rank_wrapper "$dir"
 fail=0
 # expect NP RC NEEDLE ARGS...: exit RC within the timeout, NEEDLE in the output.
 expect() {

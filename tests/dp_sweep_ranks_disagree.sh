@@ -10,44 +10,23 @@
 set -u
 mpirun=$1 sweep=$2
 case $sweep in /*) ;; *) sweep=$PWD/$sweep ;; esac
+. "$(dirname "$0")/dp_ranks_testutil.sh"
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 cd "$dir" || exit 1
-cat >"$dir/per_rank.sh" <<'SH'
-#!/bin/sh
-r=${OMPI_COMM_WORLD_RANK:-0}
-eval "extra=\${EXTRA_$r:-} envs=\${ENV_$r:-}"
-exec env $envs "$@" $extra
-SH
-chmod +x "$dir/per_rank.sh"
+per_rank_wrapper "$dir"
 
 fail=0 e0="" e1="" env1=""
-# expect NAME NEEDLE...: with EXTRA_0, EXTRA_1 and ENV_1 as set, exit 2 within the
-# timeout, every NEEDLE in stderr, no CSV.
+ranks_cmd() {
+    timeout 60 "$mpirun" -np 2 --oversubscribe "$dir/per_rank.sh" "$sweep" --quick-probes \
+        --model 16x4@8 --allow-dirty --output "$dir/out.csv" >"$dir/stdout" 2>"$dir/stderr"
+}
+# expect NAME NEEDLE...: with e0, e1 and env1 as set, exit 2 within the timeout, every
+# NEEDLE in stderr, no CSV.
 expect() {
     name=$1
     shift
-    start=$(date +%s)
-    EXTRA_0=$e0 EXTRA_1=$e1 ENV_1=$env1 timeout 60 "$mpirun" -np 2 --oversubscribe \
-        "$dir/per_rank.sh" "$sweep" --quick-probes --model 16x4@8 --allow-dirty \
-        --output "$dir/out.csv" >"$dir/stdout" 2>"$dir/stderr"
-    rc=$? took=$(( $(date +%s) - start ))
-    bad=""
-    [ $rc -eq 124 ] || [ $rc -eq 137 ] && bad="a hang (killed by timeout)"
-    [ -z "$bad" ] && [ $rc -ne 2 ] && bad="exit $rc, want 2"
-    for needle in "$@"; do
-        [ -z "$bad" ] && ! grep -qF -e "$needle" "$dir/stderr" && bad="no '$needle'"
-    done
-    [ -z "$bad" ] && [ -e "$dir/out.csv" ] && bad="a refused run wrote its CSV"
-    if [ -n "$bad" ]; then
-        echo "FAIL: $name: $bad"
-        sed 's/^/    /' "$dir/stderr"
-        fail=1
-    else
-        echo "ok: $name: exit 2 in ${took}s: $(grep -m1 'freeze_sweep: rank' "$dir/stderr")"
-    fi
-    rm -f "$dir/out.csv"
-    e0="" e1="" env1=""
+    ranks_expect "$name" 2 "$dir/stderr" "$dir/out.csv" "freeze_sweep: rank" "$@"
 }
 
 # What sets the steps of each configuration.

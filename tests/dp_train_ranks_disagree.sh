@@ -13,41 +13,20 @@ dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 "$py" "$(dirname "$0")/dp_fixture.py" "$dir" --variants || exit $?   # 77: SKIP
 mkdir "$dir/outdir.npz"   # a directory where rank 1's OUT.npz should go
-cat >"$dir/per_rank.sh" <<'SH'
-#!/bin/sh
-r=${OMPI_COMM_WORLD_RANK:-0}
-eval "extra=\${EXTRA_$r:-} envs=\${ENV_$r:-}"
-exec env $envs "$@" $extra
-SH
-chmod +x "$dir/per_rank.sh"
+. "$(dirname "$0")/dp_ranks_testutil.sh"
+per_rank_wrapper "$dir"
 
 base="train --model $dir/m.npz --batch 16 --out $dir/out.npz"
 fail=0 e0="" e1="" env1=""
-# expect NAME RC NEEDLE...: with EXTRA_0, EXTRA_1 and ENV_1 as set, exit RC within the
-# timeout and every NEEDLE in the output, nothing written.
+ranks_cmd() {
+    timeout 30 "$mpirun" -np 2 --oversubscribe "$dir/per_rank.sh" "$fz" $base >"$dir/out" 2>&1
+}
+# expect NAME RC NEEDLE...: with e0, e1 and env1 as set, exit RC within the timeout and
+# every NEEDLE in the output, nothing written.
 expect() {
     name=$1 want=$2
     shift 2
-    start=$(date +%s)
-    EXTRA_0=$e0 EXTRA_1=$e1 ENV_1=$env1 timeout 30 "$mpirun" -np 2 --oversubscribe \
-        "$dir/per_rank.sh" "$fz" $base >"$dir/out" 2>&1
-    rc=$? took=$(( $(date +%s) - start ))
-    bad=""
-    [ $rc -eq 124 ] || [ $rc -eq 137 ] && bad="a hang (killed by timeout)"
-    [ -z "$bad" ] && [ $rc -ne "$want" ] && bad="exit $rc, want $want"
-    for needle in "$@"; do
-        [ -z "$bad" ] && ! grep -qF -e "$needle" "$dir/out" && bad="no '$needle'"
-    done
-    [ -z "$bad" ] && [ -e "$dir/out.npz" ] && bad="a refused run wrote OUT.npz"
-    if [ -n "$bad" ]; then
-        echo "FAIL: $name: $bad"
-        sed 's/^/    /' "$dir/out"
-        fail=1
-    else
-        echo "ok: $name: exit $rc in ${took}s: $(grep -m1 'freezebench:' "$dir/out")"
-    fi
-    rm -f "$dir/out.npz"
-    e0="" e1="" env1=""
+    ranks_expect "$name" "$want" "$dir/out" "$dir/out.npz" "freezebench:" "$@"
 }
 common="--data $dir/d.npz --epochs 2 --lr 0.05"
 
