@@ -117,7 +117,7 @@ static void close_stage(bucketing *b)
  * bucket_bytes; what is left starts when the backward is done. */
 static void plan_buckets(const fz_model *m, fz_plan *plan, uint64_t bucket_bytes)
 {
-    plan->n_buckets = plan->n_pieces = plan->staged_floats = plan->final_bucket = 0;
+    plan->n_buckets = plan->n_pieces = plan->final_bucket = 0;
     for (size_t l = 0; l < m->n_layers; l++)
         plan->layer[l].first_bucket = plan->layer[l].n_buckets = 0;
     if (!bucket_bytes)
@@ -137,7 +137,6 @@ static void plan_buckets(const fz_model *m, fz_plan *plan, uint64_t bucket_bytes
             } else if (plan_staged_size(bucket_bytes, n)) {
                 plan->piece[plan->n_pieces++] = (plan_piece){ off, n };
                 b.stage_floats += n;
-                plan->staged_floats += n;
             } else {
                 close_run(&b);
                 b.open = (plan_piece){ off, n };
@@ -202,8 +201,6 @@ fz_status plan_build(const fz_model *m, const plan_inputs *in, fz_plan **out)
         return set_error(FZ_ENOMEM, "fz_train_step: out of memory for a backward plan "
                          "of %zu layers", m->n_layers);
     }
-    plan->n_layers = m->n_layers;
-    plan->n_tensors = m->n_tensors;
     plan->batch = in->batch;
     plan->exec = *in->exec;
     plan->exec.gemm.progress = NULL;       /* a step's own, not the plan's */

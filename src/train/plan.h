@@ -53,7 +53,7 @@ typedef struct {
 } plan_bucket;
 
 typedef struct {
-    size_t n_layers, n_tensors, batch;
+    size_t batch;
     fz_plan_layer *layer;    /* n_layers entries, fc1 first */
     size_t lowest;           /* lowest layer (0-based) with backward work; n_layers if none */
     bool any_trainable;
@@ -70,7 +70,7 @@ typedef struct {
     size_t n_buckets;
     size_t final_bucket;     /* bucket[final_bucket ..] start once the backward is done */
     plan_piece *piece;       /* the staged gradients, in the order they are written */
-    size_t n_pieces, staged_floats;
+    size_t n_pieces;
     /* What every data-parallel rank must share: the shapes and which tensors train. */
     uint64_t fingerprint;
     uint64_t made_at;        /* the model's clock when made (model.h) */
