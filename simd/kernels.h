@@ -30,7 +30,21 @@ typedef struct { size_t l1d, l2, l3; } fz_cache_sizes;
  *   C = max(C, 0)                        if relu                (m·n FLOPs)
  *   C = mask > 0 ? C : 0                 if mask != NULL        (m·n FLOPs)
  * The mask is an m×n matrix with leading dimension ldmask: the ReLU-backward mask is the
- * ReLU's own output, which is positive exactly where the gradient passes. */
+ * ReLU's own output, which is positive exactly where the gradient passes.
+ *
+ * After the epilogue, a tile hook (after_tile) may consume each finished tile of C while
+ * it is still in the L1: the trainer applies the optimizer there (fused_update.h). */
+typedef struct {
+    /* Called once per finished block of C, rows [i, i + rows) × columns [j, j + cols),
+     * on the thread that computed it, after its last K block and the epilogue; c points
+     * at the block's first element, ldc as C's.  Blocks of one product never overlap and
+     * together cover C once; calls run concurrently on a team.  It may read and rewrite
+     * the block (nothing reads C after it within the product). */
+    void (*fn)(void *ctx, float *c, size_t ldc, size_t i, size_t j, size_t rows,
+               size_t cols);
+    void *ctx;
+} fz_tile_hook;
+
 typedef struct {
     fz_trans ta, tb;
     size_t m, n, k;
@@ -42,6 +56,7 @@ typedef struct {
     const float *bias;
     bool relu;
     const float *mask; size_t ldmask;
+    const fz_tile_hook *after_tile;   /* NULL: none */
 } fz_gemm_op;
 
 /* What the caller decides for one GEMM (BLIS's context and runtime, in one): the cache

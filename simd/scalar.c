@@ -49,6 +49,9 @@ static void sgemm_scalar(const fz_gemm_op *op, fz_counter *flops)
             }
         }
     }
+    /* The reference has no tiles: all of C is one block. */
+    if (op->after_tile && m && n)
+        op->after_tile->fn(op->after_tile->ctx, op->c, op->ldc, 0, 0, m, n);
     uint64_t mn = (uint64_t)m * n;
     counter_add(flops, 2 * mn * k + mn * (!!op->bias + !!op->relu + !!op->mask));
 }

@@ -91,6 +91,15 @@ static fz_tile_epilogue tile_epilogue(const fz_gemm_op *op, size_t i, size_t j,
     return ep;
 }
 
+/* Hands the finished tile at (i, j) to the product's hook, if it has one. */
+static inline void tile_done(const fz_gemm_op *op, size_t i, size_t j, size_t rows,
+                             size_t cols)
+{
+    if (op->after_tile)
+        op->after_tile->fn(op->after_tile->ctx, op->c + i * op->ldc + j, op->ldc, i, j,
+                           rows, cols);
+}
+
 /* Whether the transposed small path applies: C narrow enough that most lanes of a tile
  * would idle, tall enough for whole tiles of lanes, and a kernel that can store a tile
  * transposed. */
@@ -116,6 +125,7 @@ static void sgemm_small_transposed(const fz_sgemm_kernel *kern, const fz_gemm_op
         /* op(B)ᵀ(j, p) = op(B)(p, j): read where it lies, as the microkernel's A. */
         kern->ukr(k, op->b, s.csb, s.rsb, apack + i * k, op->c + i * op->ldc, op->ldc, n,
                   min_size(nr, m - i), &ep);
+        tile_done(op, i, 0, min_size(nr, m - i), n);
     }
     uint64_t mn = (uint64_t)m * n;
     counter_add(flops, 2 * mn * k + mn * epilogue_stages(op));
@@ -145,6 +155,7 @@ static void sgemm_small(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
             fz_tile_epilogue ep = tile_epilogue(op, i, j, true, true);
             kern->ukr(k, op->a + i * s.rsa, s.rsa, s.csa, bp, op->c + i * op->ldc + j,
                       op->ldc, min_size(mr, m - i), min_size(nr, n - j), &ep);
+            tile_done(op, i, j, min_size(mr, m - i), min_size(nr, n - j));
         }
     }
     uint64_t mn = (uint64_t)m * n;
@@ -193,7 +204,8 @@ static bool c_worth_streaming(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
                               const fz_gemm_ctx *ctx, fz_blocking blk)
 {
     size_t l2 = ctx && ctx->caches.l2 ? ctx->caches.l2 : FZ_DEFAULT_L2;
-    return kern->fence && op->beta == 0.0f && op->k <= blk.kc &&
+    /* A tile hook reads each tile right after it is stored: it must stay cached. */
+    return kern->fence && !op->after_tile && op->beta == 0.0f && op->k <= blk.kc &&
            op->n > l2 / sizeof(float) / op->m;   /* m·n·4 > L2, without overflow */
 }
 
@@ -269,6 +281,8 @@ static uint64_t blocked_worker(const blocked_job *job, int t, int nt)
                                   &ep);
                         done += 2 * (uint64_t)mrc * nrc * kcur +
                                 (last ? (uint64_t)mrc * nrc * stages : 0);
+                        if (last)
+                            tile_done(op, ic + i, jc + j, mrc, nrc);
                     }
                 }
                 if (t == 0 && job->progress)

@@ -73,6 +73,19 @@ void linear_forward(const fz_exec *x, const fz_linear *layer, const fz_sgemm_pac
     exec_gemm(x, &op, pw, flops);
 }
 
+void linear_wgrad(const fz_exec *x, const fz_linear *layer, size_t batch, const float *X,
+                  const float *dY, float *dW, const fz_tile_hook *after_tile,
+                  fz_counter *wgrad)
+{
+    size_t I = layer->in, O = layer->out;
+    fz_gemm_op op = {
+        .ta = FZ_TRANS, .tb = FZ_NOTRANS, .m = O, .n = I, .k = batch, .alpha = 1.0f,
+        .a = dY, .lda = O, .b = X, .ldb = I, .beta = 0.0f, .c = dW, .ldc = I,
+        .after_tile = after_tile,
+    };
+    exec_gemm(x, &op, NULL, wgrad);
+}
+
 /* Thread ith's share of the column sums.  Each column still sums its rows in order, so
  * db is the same for any thread count. */
 static void colsum_slice(const fz_kernels *k, float *db, const float *dy, size_t m,
@@ -105,14 +118,9 @@ void linear_backward(const fz_exec *x, const fz_linear *layer, const fz_sgemm_pa
                      size_t batch, const float *X, const float *dY, bool relu_below,
                      float *dW, float *db, float *dX, fz_counter *wgrad, fz_counter *dgrad)
 {
-    size_t I = layer->in, O = layer->out;
-    if (dW) {
-        fz_gemm_op op = {
-            .ta = FZ_TRANS, .tb = FZ_NOTRANS, .m = O, .n = I, .k = batch, .alpha = 1.0f,
-            .a = dY, .lda = O, .b = X, .ldb = I, .beta = 0.0f, .c = dW, .ldc = I,
-        };
-        exec_gemm(x, &op, NULL, wgrad);
-    }
+    size_t O = layer->out;
+    if (dW)
+        linear_wgrad(x, layer, batch, X, dY, dW, NULL, wgrad);
     if (db)
         colsum_team(x, db, dY, batch, O, O, wgrad);
     if (dX) {

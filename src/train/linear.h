@@ -38,6 +38,13 @@ void linear_backward(const fz_exec *x, const fz_linear *layer, const fz_sgemm_pa
                      size_t batch, const float *X, const float *dY, bool relu_below,
                      float *dW, float *db, float *dX, fz_counter *wgrad, fz_counter *dgrad);
 
+/* linear_backward's dW alone, each finished tile of it handed to `after_tile` (NULL:
+ * none) while it is in the L1: the trainer folds the optimizer's update of W in there
+ * (fused_update.h). */
+void linear_wgrad(const fz_exec *x, const fz_linear *layer, size_t batch, const float *X,
+                  const float *dY, float *dW, const fz_tile_hook *after_tile,
+                  fz_counter *wgrad);
+
 /* A frozen layer's W packed once (kernels.h, fz_sgemm_packed) as the B operand of the
  * forward (op(B) = Wᵀ) or of dgrad (op(B) = W) at `batch` rows, for x's microkernel and
  * blocking.  NULL where x has no microkernel (scalar) or memory runs out.  The pack is

@@ -16,6 +16,12 @@
 #include "optimizer.h"
 #include "parallel.h"
 
+/* Whether this pass updates tensor i: trained, and not already by the backward. */
+static bool updates(const sgd_update *u, size_t i)
+{
+    return plan_trains(u->plan, i) && !(u->fused && u->fused[i]);
+}
+
 /* Where tensor i's pre-update copy lives: at its gradient's offset, momentum after. */
 static float *undo_of(const sgd_update *u, size_t i)
 {
@@ -59,7 +65,7 @@ static void optimizer_slice(const sgd_update *u, const fz_kernels *k, opt_pass p
 {
     fz_model *m = u->m;
     for (size_t i = 0; i < m->n_tensors; i++) {
-        if (!plan_trains(u->plan, i))
+        if (!updates(u, i))
             continue;
         tensor_maxima *mx = &u->maxima[i];
         fz_range r = split_range(m->tensors[i].numel, ith, team);
@@ -174,7 +180,10 @@ fz_status sgd_update_run(const sgd_update *u, const fz_exec *x, bool *checked)
 {
     const fz_kernels *k = x->k;
     fz_model *m = u->m;
-    int nth = threads_for(u->grad_floats, x->gemm.threads);
+    size_t left = u->grad_floats;   /* what this pass updates */
+    for (size_t i = 0; u->fused && i < m->n_tensors; i++)
+        left -= u->fused[i] ? m->tensors[i].numel : 0;
+    int nth = threads_for(left, x->gemm.threads);
 
     /* A small update (the seed network trains 6 floats) is checked rather than bounded:
      * there the scan and the bookkeeping per tensor cost more than the copy aside and
@@ -183,15 +192,15 @@ fz_status sgd_update_run(const sgd_update *u, const fz_exec *x, bool *checked)
         *checked = true;
         return small_update(u, k);
     }
-    bool bounded = !u->always_check;
-    for (size_t i = 0; bounded && i < m->n_tensors; i++)
+    /* Proven before the backward, the update needs no scan of its own. */
+    bool bounded = u->proven || !u->always_check, scanned = bounded && !u->proven;
+    for (size_t i = 0; scanned && i < m->n_tensors; i++)
         if (plan_trains(u->plan, i))
             u->maxima[i].step_g = u->maxima[i].step_p = 0;
-    if (bounded)
+    if (scanned)
         optimizer_pass(u, k, PASS_SCAN, nth);
-    bool scanned = bounded;
     for (size_t i = 0; i < m->n_tensors; i++) {
-        if (!plan_trains(u->plan, i))
+        if (!updates(u, i))
             continue;
         tensor_maxima *mx = &u->maxima[i];
         if (scanned) {

@@ -34,11 +34,16 @@ typedef struct {
     /* Copy aside and check every update, bounded or not: the path the tests compare the
      * unguarded one against (FREEZEBENCH_UPDATE_BOUND=0). */
     bool always_check;
+    /* The whole update was shown bounded before the backward (fused_update.h): no scan,
+     * no copy aside.  fused[i] (NULL: none) marks the tensors the backward updated
+     * already; their maxima of the update are in maxima[i].step_p and step_mom. */
+    bool proven;
+    const bool *fused;
     fz_counter *flops;
     uint64_t step;              /* the step's number (from 1), for the message */
 } sgd_update;
 
-/* SGD on every tensor u->plan trains, split over x's threads; each tensor it wrote is
+/* SGD on every tensor u->plan trains (but those u->fused marks), split over x's threads; each tensor it wrote is
  * marked written (model_touch) and its maxima brought up to date.  FZ_ENONFINITE, with
  * every tensor and its momentum put back as before and the first bad value named, when
  * the update made one NaN or infinite.  *checked says whether the update was copied

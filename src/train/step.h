@@ -32,6 +32,8 @@ size_t trainer_batch(const fz_trainer *t);
  * not hold (optimizer.h), failed ones included: for the tests, which must know which
  * path they exercised. */
 uint64_t trainer_checked_updates(const fz_trainer *t);
+/* Steps whose weights' update was folded into the backward (fused_update.h). */
+uint64_t trainer_fused_updates(const fz_trainer *t);
 /* The level of the frozen-prefix cache under the plan as it stands (re-planned if the
  * flags changed): the 0-based layer whose input it holds, 0 for none. */
 fz_status trainer_cache_level(fz_trainer *t, size_t *level);

@@ -17,6 +17,7 @@
 #include "error.h"
 #include "finite.h"
 #include "exec.h"
+#include "fused_update.h"
 #include "linear.h"
 #include "loss.h"
 #include "model.h"
@@ -36,6 +37,10 @@ struct fz_trainer {
     /* FREEZEBENCH_UPDATE_BOUND=0 at creation copies aside and checks every update, as if
      * no bound held (optimizer.h): the same kind of switch, for the optimizer. */
     bool update_bound;
+    /* FREEZEBENCH_FUSED_UPDATE=0 at creation keeps every weight's update in the
+     * optimizer's own pass, after the backward (fused_update.h): the switch the tests
+     * compare the folded update against, and a way to measure it. */
+    bool fuse_update;
 
     fz_plan *plan;              /* the plan in use (never NULL once created) */
     fz_plan_flops planned;
@@ -69,6 +74,13 @@ struct fz_trainer {
      * (update_bound.h); the steps whose update was copied aside and checked. */
     tensor_maxima *maxima;
     uint64_t checked_updates;
+    /* The update folded into the backward (fused_update.h): per layer the hook's state,
+     * per tensor whether this step's backward updated it, the bound's scratch, and the
+     * steps that folded it. */
+    fused_sgd *fused_layer;
+    bool *fused;
+    double *bound_scratch;
+    uint64_t fused_steps;
     /* Frozen weights packed once per plan for their forward and dgrad GEMMs (packs.h). */
     frozen_packs packs;
 
@@ -224,6 +236,9 @@ void fz_trainer_free(fz_trainer *t)
             free(t->mom[i]);
     free(t->mom);
     free(t->maxima);
+    free(t->fused_layer);
+    free(t->fused);
+    free(t->bound_scratch);
     frozen_packs_free(&t->packs);
     plan_free(t->plan);
     free(t->grad);
@@ -282,6 +297,11 @@ fz_trainer *fz_trainer_create(fz_model *m, size_t batch, fz_sgd opt)
     t->prepack = !(prepack && prepack[0] == '0' && prepack[1] == '\0');
     const char *bound = getenv("FREEZEBENCH_UPDATE_BOUND");
     t->update_bound = !(bound && bound[0] == '0' && bound[1] == '\0');
+    const char *fuse = getenv("FREEZEBENCH_FUSED_UPDATE");
+    t->fuse_update = !(fuse && fuse[0] == '0' && fuse[1] == '\0');
+    t->fused_layer = calloc(m->n_layers, sizeof *t->fused_layer);
+    t->fused = calloc(m->n_tensors, sizeof *t->fused);
+    t->bound_scratch = calloc(m->n_layers, sizeof *t->bound_scratch);
     t->maxima = calloc(m->n_tensors, sizeof *t->maxima);
     t->act = calloc(m->n_layers, sizeof *t->act);
     t->grad = calloc(m->n_tensors, sizeof *t->grad);
@@ -295,7 +315,8 @@ fz_trainer *fz_trainer_create(fz_model *m, size_t batch, fz_sgd opt)
     t->cnt_dgrad = aligned_calloc(_Alignof(fz_counter), 1, sizeof(fz_counter));
     t->cnt_wgrad = aligned_calloc(_Alignof(fz_counter), 1, sizeof(fz_counter));
     t->cnt_opt = aligned_calloc(_Alignof(fz_counter), 1, sizeof(fz_counter));
-    if (!t->act || !t->grad || !t->mom || !t->maxima || !t->fwd_scratch[0] ||
+    if (!t->act || !t->grad || !t->mom || !t->maxima || !t->fused_layer || !t->fused ||
+        !t->bound_scratch || !t->fwd_scratch[0] ||
         !t->fwd_scratch[1] || !t->out || !t->dy[0] || !t->dy[1] || !t->cnt_fwd ||
         !t->cnt_dgrad || !t->cnt_wgrad || !t->cnt_opt ||
         frozen_packs_init(&t->packs, m->n_layers) != FZ_OK)
@@ -349,9 +370,39 @@ static void buckets_ready(const fz_trainer *t, size_t first, size_t n)
         t->hooks.grads_ready(t->hooks.ctx, t->buckets + first, n);
 }
 
+/* Layer l's dX, then its dW with W's update folded into the GEMM's tiles (dX read W
+ * as it was), then db; fused_update.h.  The hook's maxima become the optimizer's. */
+static void backward_fused(fz_trainer *t, const fz_exec *x, size_t l, const float *X,
+                           const float *dY, float *dX)
+{
+    const fz_plan_layer *p = &t->plan->layer[l];
+    fz_linear layer = model_layer(t->m, l);
+    if (dX)
+        linear_backward(x, &layer, t->packs.layer[l].dgrad, t->batch, X, dY, l > 0,
+                        NULL, NULL, dX, t->cnt_wgrad, t->cnt_dgrad);
+    if (p->need_dW) {
+        size_t iW = layer.W_index;
+        fused_sgd *f = &t->fused_layer[l];
+        *f = (fused_sgd){ .k = x->k, .W = t->m->tensors[iW].data, .ld = layer.in,
+                          .mom = t->opt.momentum != 0.0f ? t->mom[iW] : NULL,
+                          .opt = t->opt, .flops = t->cnt_opt };
+        atomic_init(&f->max_p, 0);
+        atomic_init(&f->max_mom, 0);
+        fz_tile_hook hook = { .fn = fused_sgd_tile, .ctx = f };
+        linear_wgrad(x, &layer, t->batch, X, dY, t->grad[iW], &hook, t->cnt_wgrad);
+        t->maxima[iW].step_p = atomic_load(&f->max_p);
+        t->maxima[iW].step_mom = atomic_load(&f->max_mom);
+        t->fused[iW] = true;
+    }
+    if (p->need_db)
+        linear_backward(x, &layer, NULL, t->batch, X, dY, l > 0, NULL,
+                        t->grad[layer.b_index], NULL, t->cnt_wgrad, t->cnt_dgrad);
+}
+
 /* Backward from dY of the last layer down to the lowest layer with work.  Each layer
- * gets an output only for the gradients its plan entry asks for; NULL skips the rest. */
-static void backward(fz_trainer *t, const fz_exec *x, const fz_step_io *io)
+ * gets an output only for the gradients its plan entry asks for; NULL skips the rest.
+ * With `fuse`, each trained weight is updated inside its wgrad (backward_fused). */
+static void backward(fz_trainer *t, const fz_exec *x, const fz_step_io *io, bool fuse)
 {
     const fz_model *m = t->m;
     const fz_plan *plan = t->plan;
@@ -363,6 +414,11 @@ static void backward(fz_trainer *t, const fz_exec *x, const fz_step_io *io)
          * layer 1's input never needs one (need_dX is never set there). */
         float *dX = !p->need_dX ? NULL : dY == t->dy[0] ? t->dy[1] : t->dy[0];
         const float *X = l == io->start ? io->in : t->act[l];
+        if (fuse) {
+            backward_fused(t, x, l, X, dY, dX);
+            dY = dX ? dX : dY;
+            continue;
+        }
         /* The layer's own gradients first, then its dX: a data-parallel listener starts
          * summing them across ranks while dX and the layers below compute. */
         if (p->need_dW || p->need_db) {
@@ -381,13 +437,35 @@ static void backward(fz_trainer *t, const fz_exec *x, const fz_step_io *io)
     buckets_ready(t, plan->final_bucket, plan->n_buckets - plan->final_bucket);
 }
 
-static fz_status optimizer_step(fz_trainer *t, const fz_exec *x)
+/* Whether this step folds the weights' update into the backward: the trainer allows it,
+ * nobody listens between the backward and the update (data-parallel training sums the
+ * gradients first), the update is large enough to be bounded at all, and every tensor's
+ * update is shown bounded (fused_update.h).  Takes the maxima of the step's input and of
+ * the loss's gradient (in dy[0]). */
+static bool fold_update(fz_trainer *t, const fz_exec *x, const fz_step_io *io)
+{
+    const fz_model *m = t->m;
+    if (!t->fuse_update || !t->update_bound || t->hooks.grads_ready ||
+        t->hooks.before_update || t->plan->grad_elems < UPDATE_BOUND_MIN_FLOATS)
+        return false;
+    size_t L = m->n_layers;
+    step_bound_inputs in = {
+        .m = t->m, .plan = t->plan, .maxima = t->maxima, .k = x->k, .opt = t->opt,
+        .start = io->start, .max_in = x->k->abs_max(io->in, t->batch * m->widths[io->start]),
+        .max_dy = x->k->abs_max(t->dy[0], t->batch * m->widths[L]),
+        .scratch = t->bound_scratch,
+    };
+    return step_update_bounded(&in);
+}
+
+static fz_status optimizer_step(fz_trainer *t, const fz_exec *x, bool fused)
 {
     sgd_update u = { .m = t->m, .plan = t->plan, .opt = t->opt, .grad = t->grad,
                      .grad_arena = t->grad_arena, .grad_floats = t->plan->grad_elems,
                      .mom = t->mom, .undo_arena = t->undo_arena,
                      .undo_half = t->plan->grad_floats, .maxima = t->maxima,
-                     .always_check = !t->update_bound, .flops = t->cnt_opt,
+                     .always_check = !t->update_bound, .proven = fused,
+                     .fused = fused ? t->fused : NULL, .flops = t->cnt_opt,
                      .step = t->steps + 1 };
     bool checked = false;
     fz_status st = sgd_update_run(&u, x, &checked);
@@ -455,15 +533,23 @@ fz_status trainer_step(fz_trainer *t, const fz_step_io *io, const float *y, floa
                          (unsigned long long)t->steps);
     size_t mean_over = t->hooks.mean_over_rows ? t->hooks.mean_over_rows * out_w : n_out;
     mse_backward(t->dy[0], t->out, y, n_out, mean_over, t->cnt_dgrad);
-    backward(t, &ex, io);
+    bool fused = fold_update(t, &ex, io);
+    memset(t->fused, 0, t->m->n_tensors * sizeof *t->fused);
+    backward(t, &ex, io, fused);
     double t2 = clock_now();
     /* Data-parallel: the gradients are summed across ranks before any update. */
     if (t->hooks.before_update && (st = t->hooks.before_update(t->hooks.ctx)) != FZ_OK)
         return st;
-    st = optimizer_step(t, &ex);
+    st = optimizer_step(t, &ex, fused);
     double t3 = clock_now();
     if (st != FZ_OK)
         return st;
+    /* Counted where a weight's update ran in the backward (a plan that trains only
+     * biases has its proven update in the optimizer's pass alone). */
+    bool folded = false;
+    for (size_t i = 0; fused && i < t->m->n_tensors; i++)
+        folded = folded || t->fused[i];
+    t->fused_steps += folded;
 
     /* Only a completed step changes what the counting calls report, so the planned and
      * the executed FLOPs always describe the same step. */
@@ -569,6 +655,8 @@ fz_model *trainer_step_model(const fz_trainer *t) { return t->m; }
 size_t trainer_batch(const fz_trainer *t) { return t->batch; }
 
 uint64_t trainer_checked_updates(const fz_trainer *t) { return t->checked_updates; }
+
+uint64_t trainer_fused_updates(const fz_trainer *t) { return t->fused_steps; }
 
 fz_status trainer_cache_level(fz_trainer *t, size_t *level)
 {

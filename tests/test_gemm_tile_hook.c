@@ -1,0 +1,122 @@
+/*
+ * The GEMM's tile hook (fz_gemm_op.after_tile, kernels.h), which the trainer folds the
+ * optimizer into: on every path (the small one, its transposed form, the blocked one
+ * with one K block and with several, one and two threads) and every ISA, each element
+ * of C is handed to the hook exactly once, already final (bitwise what the same product
+ * without a hook leaves in C), and the hook's blocks never reach outside C.  The hook
+ * here rewrites each block (c = -c) as the trainer's may, and C must end up so.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "core_testutil.h"
+#include "gemm.h"
+#include "kernels.h"
+#include "kernels_active.h"
+
+typedef struct {
+    size_t m, n;
+    const float *expect;     /* C as the product without a hook leaves it (ld n) */
+    _Atomic int *visits;     /* per element of C */
+    _Atomic int wrong;       /* elements not final when handed over, or out of C */
+} hook_probe;
+
+static void probe_tile(void *ctx, float *c, size_t ldc, size_t i, size_t j, size_t rows,
+                       size_t cols)
+{
+    hook_probe *p = ctx;
+    if (ldc != p->n || i + rows > p->m || j + cols > p->n || !rows || !cols) {
+        atomic_fetch_add(&p->wrong, 1);
+        return;
+    }
+    for (size_t r = 0; r < rows; r++)
+        for (size_t q = 0; q < cols; q++) {
+            size_t at = (i + r) * p->n + j + q;
+            if (memcmp(&c[r * ldc + q], &p->expect[at], sizeof(float)) != 0)
+                atomic_fetch_add(&p->wrong, 1);
+            atomic_fetch_add(&p->visits[at], 1);
+            c[r * ldc + q] = -c[r * ldc + q];
+        }
+}
+
+/* {m, n, k}: the small path (10×5×4), its transposed form (a tall C 5 wide), the
+ * blocked path with K in one block and (k 1500) in several, edges in both directions. */
+static const size_t shapes[][3] = {
+    { 10, 5, 4 }, { 64, 5, 10 }, { 200, 3, 7 }, { 130, 70, 90 }, { 97, 301, 64 },
+    { 37, 45, 1500 }, { 300, 260, 33 },
+};
+
+static void check(const fz_kernels *k, const fz_gemm_ctx *ctx, const size_t *shape,
+                  fz_trans ta, bool epilogue)
+{
+    size_t m = shape[0], n = shape[1], kk = shape[2];
+    uint64_t seed = m * 1000003u + n * 1009u + kk;
+    float *a = random_floats(m * kk, seed), *b = random_floats(kk * n, seed + 1);
+    float *bias = random_floats(n, seed + 2);
+    float *expect = malloc(m * n * sizeof(float)), *c = malloc(m * n * sizeof(float));
+    _Atomic int *visits = calloc(m * n, sizeof *visits);
+    assert_true(a && b && bias && expect && c && visits);
+    fz_gemm_op op = { .ta = ta, .tb = FZ_NOTRANS, .m = m, .n = n, .k = kk, .alpha = 1.0f,
+                      .a = a, .lda = ta == FZ_NOTRANS ? kk : m, .b = b, .ldb = n,
+                      .beta = 0.0f, .c = expect, .ldc = n,
+                      .bias = epilogue ? bias : NULL, .relu = epilogue };
+    k->sgemm_ctx(&op, ctx, NULL);
+
+    hook_probe probe = { .m = m, .n = n, .expect = expect, .visits = visits };
+    fz_tile_hook hook = { .fn = probe_tile, .ctx = &probe };
+    op.c = c;
+    op.after_tile = &hook;
+    k->sgemm_ctx(&op, ctx, NULL);
+    if (atomic_load(&probe.wrong))
+        fail_msg("%s %zux%zux%zu: %d elements handed over not final or out of C", k->isa,
+                 m, n, kk, atomic_load(&probe.wrong));
+    for (size_t e = 0; e < m * n; e++) {
+        if (atomic_load(&visits[e]) != 1)
+            fail_msg("%s %zux%zux%zu: element %zu handed to the hook %d times", k->isa, m,
+                     n, kk, e, atomic_load(&visits[e]));
+        float neg = -expect[e];
+        assert_memory_equal(&c[e], &neg, sizeof(float));
+    }
+    free(a);
+    free(b);
+    free(bias);
+    free(expect);
+    free(c);
+    free(visits);
+}
+
+static void every_element_reaches_the_hook_once_and_final(void **state)
+{
+    const fz_kernels *k = kernels_for(*state);
+    if (!k) {
+        print_message("  %s: not in this build or not on this CPU: skipped\n",
+                      (const char *)*state);
+        skip();
+    }
+    /* A 64 KiB L2 and a 32 KiB L1 keep KC small, so k 1500 spans several blocks. */
+    for (int threads = 1; threads <= 2; threads++) {
+        fz_gemm_ctx ctx = { .caches = { .l1d = 32 << 10, .l2 = 64 << 10, .l3 = 1 << 20 },
+                            .threads = threads, .groups = 1 };
+        for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
+            for (int t = 0; t < 2; t++)
+                for (int e = 0; e < 2; e++)
+                    check(k, &ctx, shapes[s], t ? FZ_TRANS : FZ_NOTRANS, e);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_prestate(every_element_reaches_the_hook_once_and_final, "scalar"),
+        cmocka_unit_test_prestate(every_element_reaches_the_hook_once_and_final, "avx2"),
+        cmocka_unit_test_prestate(every_element_reaches_the_hook_once_and_final, "avx512"),
+        cmocka_unit_test_prestate(every_element_reaches_the_hook_once_and_final, "neon"),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
