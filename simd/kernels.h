@@ -43,6 +43,11 @@ typedef struct {
     void (*fn)(void *ctx, float *c, size_t ldc, size_t i, size_t j, size_t rows,
                size_t cols);
     void *ctx;
+    /* The hook is the block's only reader: nobody reads C after the product, so where
+     * a tile needs no second K block the loop nest may hand the hook a scratch copy
+     * (c, ldc its own) and never store the tile to C.  C's contents are then
+     * unspecified. */
+    bool consumes_c;
 } fz_tile_hook;
 
 typedef struct {

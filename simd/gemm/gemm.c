@@ -100,6 +100,32 @@ static inline void tile_done(const fz_gemm_op *op, size_t i, size_t j, size_t ro
                            rows, cols);
 }
 
+/* Room for one tile of any kernel, on the stack of the thread that computes it. */
+#define TILE_SCRATCH_FLOATS 1024
+
+/* Where the microkernel stores the tile at (i, j) and with what ld: into `scratch`
+ * (NR floats a row) where the product's hook consumes C and k is one K block deep, so
+ * that a tile the hook alone reads never travels to memory (the trainer's dW: 4 MiB a
+ * layer of the 8×1024 MLP); otherwise into C. */
+typedef struct { float *c; size_t ldc; } tile_dest;
+
+static tile_dest tile_dest_for(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
+                               bool one_block, float *scratch, size_t i, size_t j)
+{
+    if (one_block && op->after_tile && op->after_tile->consumes_c &&
+        kern->mr * kern->nr <= TILE_SCRATCH_FLOATS)
+        return (tile_dest){ scratch, kern->nr };
+    return (tile_dest){ op->c + i * op->ldc + j, op->ldc };
+}
+
+/* tile_done for a tile stored at d. */
+static inline void tile_done_at(const fz_gemm_op *op, tile_dest d, size_t i, size_t j,
+                                size_t rows, size_t cols)
+{
+    if (op->after_tile)
+        op->after_tile->fn(op->after_tile->ctx, d.c, d.ldc, i, j, rows, cols);
+}
+
 /* Whether the transposed small path applies: C narrow enough that most lanes of a tile
  * would idle, tall enough for whole tiles of lanes, and a kernel that can store a tile
  * transposed. */
@@ -149,13 +175,15 @@ static void sgemm_small(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
     if (!bpre)
         kern->pack_b(bpack, op->b, s.csb, s.rsb, n, k);
     const float *bsrc = bpre ? bpre : bpack;
+    _Alignas(64) float scratch[TILE_SCRATCH_FLOATS];
     for (size_t j = 0; j < n; j += nr) {
         const float *bp = bsrc + j * k;
         for (size_t i = 0; i < m; i += mr) {
             fz_tile_epilogue ep = tile_epilogue(op, i, j, true, true);
-            kern->ukr(k, op->a + i * s.rsa, s.rsa, s.csa, bp, op->c + i * op->ldc + j,
-                      op->ldc, min_size(mr, m - i), min_size(nr, n - j), &ep);
-            tile_done(op, i, j, min_size(mr, m - i), min_size(nr, n - j));
+            tile_dest d = tile_dest_for(kern, op, true, scratch, i, j);
+            kern->ukr(k, op->a + i * s.rsa, s.rsa, s.csa, bp, d.c, d.ldc,
+                      min_size(mr, m - i), min_size(nr, n - j), &ep);
+            tile_done_at(op, d, i, j, min_size(mr, m - i), min_size(nr, n - j));
         }
     }
     uint64_t mn = (uint64_t)m * n;
@@ -225,6 +253,7 @@ static uint64_t blocked_worker(const blocked_job *job, int t, int nt)
     float *ap = job->abuf + (size_t)t * job->astride;
     unsigned stages = epilogue_stages(op);
     uint64_t done = 0;
+    _Alignas(64) float scratch[TILE_SCRATCH_FLOATS];
 
     fz_range cols = split_range_by(n, nr, g, groups), rows = split_range_by(m, mr, tg, per_group);
     size_t n0 = cols.begin, n1 = cols.end, m0 = rows.begin, m1 = rows.end;
@@ -276,13 +305,14 @@ static uint64_t blocked_worker(const blocked_job *job, int t, int nt)
                         fz_tile_epilogue ep = tile_epilogue(op, ic + i, jc + j, first, last);
                         ep.a_packed = !job->a_in_place;
                         ep.stream = job->stream_c;
+                        tile_dest d = tile_dest_for(kern, op, first && last, scratch,
+                                                    ic + i, jc + j);
                         kern->ukr(kcur, ablock + i / mr * panel, rsa, csa, bp + j * kcur,
-                                  op->c + (ic + i) * op->ldc + jc + j, op->ldc, mrc, nrc,
-                                  &ep);
+                                  d.c, d.ldc, mrc, nrc, &ep);
                         done += 2 * (uint64_t)mrc * nrc * kcur +
                                 (last ? (uint64_t)mrc * nrc * stages : 0);
                         if (last)
-                            tile_done(op, ic + i, jc + j, mrc, nrc);
+                            tile_done_at(op, d, ic + i, jc + j, mrc, nrc);
                     }
                 }
                 if (t == 0 && job->progress)

@@ -388,7 +388,9 @@ static void backward_fused(fz_trainer *t, const fz_exec *x, size_t l, const floa
                           .opt = t->opt, .flops = t->cnt_opt };
         atomic_init(&f->max_p, 0);
         atomic_init(&f->max_mom, 0);
-        fz_tile_hook hook = { .fn = fused_sgd_tile, .ctx = f };
+        /* Nothing reads dW after the update: where one K block suffices the GEMM keeps
+         * each tile in a scratch and never stores it. */
+        fz_tile_hook hook = { .fn = fused_sgd_tile, .ctx = f, .consumes_c = true };
         linear_wgrad(x, &layer, t->batch, X, dY, t->grad[iW], &hook, t->cnt_wgrad);
         t->maxima[iW].step_p = atomic_load(&f->max_p);
         t->maxima[iW].step_mom = atomic_load(&f->max_mom);
