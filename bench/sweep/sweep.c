@@ -346,6 +346,7 @@ static void bench_epoch(fzb_state *st, config *c)
     c->executed = es.executed;
     c->cache_bytes = es.cache_bytes;
     c->mem = fz_memory_used(bm->t);
+    c->update = fz_update_last(bm->t);
     c->trainable = fz_trainable_elements(bm->m);
     c->frozen = fz_frozen_elements(bm->m);
     c->ran = true;
@@ -381,6 +382,7 @@ static void bench_config(fzb_state *st, void *user)
     c->bwd_planned = fz_bwd_planned(bm->t);
     c->bwd_executed = fz_bwd_executed(bm->t);
     c->mem = fz_memory_used(bm->t);
+    c->update = fz_update_last(bm->t);
     c->trainable = fz_trainable_elements(bm->m);
     c->frozen = fz_frozen_elements(bm->m);
     c->ran = true;
@@ -542,8 +544,10 @@ fz_status fzb_sweep_add_rows(fzb_sweep *s, const fzb_limits *lim, const fzb_cont
                 .wgrad_flops_executed = bwd ? R * c->bwd_executed.wgrad : 0,
                 .time_min_s = c->tmin[p], .time_median_s = c->tmed[p], .time_max_s = c->tmax[p],
                 .repetitions = c->reps, .samples = c->samples[p], .time_median_ci = c->tmed_ci[p],
-                /* SGD with momentum reads p, g, buf and writes p, buf. */
-                .bytes = p == OPT ? R * 5.0 * sizeof(float) * (double)c->trainable : 0,
+                /* What the optimizer phase's own updates must move: SGD with momentum
+                 * reads p, g, buf and writes p, buf (results/README.md). */
+                .bytes = p == OPT ? R * 5.0 * sizeof(float) *
+                                    (double)c->update.optimizer_floats : 0,
                 .peak_gflops = lim->peak_gflops_per_core * c->threads * R,
                 .peak_isa = lim->fma_isa,
                 .bandwidth_gbytes_per_s = lim->bandwidth_gbytes_per_s,

@@ -255,6 +255,7 @@ static void repetition(config *c, samples *sm, int reps, double min_time)
     c->bwd_planned = fz_bwd_planned(t);
     c->bwd_executed = fz_bwd_executed(t);
     c->mem = fz_memory_used(t);
+    c->update = fz_update_last(t);
     c->trainable = fz_trainable_elements(c->bm->m);
     c->frozen = fz_frozen_elements(c->bm->m);
     c->ar_planned = (double)comm.bytes_planned;

@@ -45,6 +45,9 @@ typedef struct {
     fz_bwd_split bwd_planned, bwd_executed;
     fz_memory mem;
     size_t trainable, frozen;
+    /* Where the last step's update ran: the optimizer row's bytes count only what ran in
+     * the optimizer phase (the rest was folded into the backward). */
+    fz_update_split update;
     size_t cache_bytes;         /* epoch_cached: the cache's memory */
     /* From the finished runs: every repetition's time per phase (reps of them, in
      * repetition order; NULL for a phase not timed), and what the rows derive from them. */

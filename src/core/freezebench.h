@@ -264,6 +264,16 @@ FZ_API uint64_t    fz_trainer_steps(const fz_trainer *t);
 typedef struct { double fwd, bwd, opt; } fz_times;
 FZ_API fz_times    fz_times_last(const fz_trainer *t);
 
+/* Where the last completed step updated its parameters (floats): in the optimizer
+ * phase, or inside the backward, where each trained weight's SGD update is folded into
+ * its wgrad GEMM, tile by tile, whenever the step's update is shown unable to overflow
+ * before the backward starts (DESIGN.md, "The update folded into the backward";
+ * FREEZEBENCH_FUSED_UPDATE=0 at fz_trainer_create turns it off).  A folded update's
+ * time is part of fz_times_last().bwd; its FLOPs stay in the optimizer's count.  Both
+ * 0 before the first completed step. */
+typedef struct { uint64_t optimizer_floats, folded_floats; } fz_update_split;
+FZ_API fz_update_split fz_update_last(const fz_trainer *t);
+
 /* Parameter elements (floats) of the trainable and of the frozen tensors. */
 FZ_API size_t      fz_trainable_elements(const fz_model *m);
 FZ_API size_t      fz_frozen_elements(const fz_model *m);

@@ -90,6 +90,7 @@ struct fz_trainer {
     fz_flops exec;
     fz_bwd_split exec_split;
     fz_times times;
+    fz_update_split update;     /* where the last completed step's update ran */
     uint64_t steps;             /* completed steps */
     trainer_hooks hooks;        /* data-parallel listeners (trainer_hooks.h); none: zero */
     bool replan;                /* the hooks' bucket size changed: plan again */
@@ -548,10 +549,12 @@ fz_status trainer_step(fz_trainer *t, const fz_step_io *io, const float *y, floa
         return st;
     /* Counted where a weight's update ran in the backward (a plan that trains only
      * biases has its proven update in the optimizer's pass alone). */
-    bool folded = false;
+    uint64_t folded = 0;
     for (size_t i = 0; fused && i < t->m->n_tensors; i++)
-        folded = folded || t->fused[i];
-    t->fused_steps += folded;
+        folded += t->fused[i] ? t->m->tensors[i].numel : 0;
+    t->fused_steps += folded > 0;
+    t->update = (fz_update_split){ .optimizer_floats = t->plan->grad_elems - folded,
+                                   .folded_floats = folded };
 
     /* Only a completed step changes what the counting calls report, so the planned and
      * the executed FLOPs always describe the same step. */
@@ -633,6 +636,11 @@ fz_memory fz_memory_used(fz_trainer *t)
 fz_times fz_times_last(const fz_trainer *t)
 {
     return t ? t->times : (fz_times){0};
+}
+
+fz_update_split fz_update_last(const fz_trainer *t)
+{
+    return t ? t->update : (fz_update_split){0};
 }
 
 uint64_t fz_trainer_steps(const fz_trainer *t) { return t ? t->steps : 0; }
