@@ -252,6 +252,8 @@ static void queries_on_null_objects_return_empty_values(void **state)
     assert_true(mem.activations == 0 && mem.gradients == 0 && mem.optimizer == 0);
     fz_times tm = fz_times_last(NULL);
     assert_true(tm.fwd == 0 && tm.bwd == 0 && tm.opt == 0);
+    fz_update_split us = fz_update_last(NULL);
+    assert_true(us.optimizer_floats == 0 && us.folded_floats == 0);
     fz_model_free(NULL);
     fz_trainer_free(NULL);
 }

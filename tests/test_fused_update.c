@@ -146,6 +146,21 @@ static void folded_update_trains_as_the_separate_pass(void **state)
                      (unsigned long long)trainer_fused_updates(ta));
         assert_int_equal(trainer_fused_updates(tb), 0);
         assert_int_equal(trainer_checked_updates(ta), boundable ? 0 : STEPS);
+        /* fz_update_last: folded, every trained weight's floats; the rest in the
+         * optimizer phase. */
+        uint64_t weights = 0;
+        for (size_t i = 0; i < fz_param_count(ma); i++) {
+            const char *name = fz_param_name(ma, i);
+            size_t n;
+            fz_param_data(ma, name, &n);
+            if (fz_requires_grad(ma, name) && strstr(name, ".weight"))
+                weights += n;
+        }
+        fz_update_split ua = fz_update_last(ta), ub = fz_update_last(tb);
+        assert_int_equal(ua.folded_floats, foldable ? weights : 0);
+        assert_int_equal(ua.optimizer_floats + ua.folded_floats, fz_trainable_elements(ma));
+        assert_int_equal(ub.folded_floats, 0);
+        assert_int_equal(ub.optimizer_floats, fz_trainable_elements(mb));
         free(x);
         free(y);
         fz_trainer_free(ta);
