@@ -7,6 +7,8 @@
 #ifndef FZ_SIMD_ELEMENTWISE_H
 #define FZ_SIMD_ELEMENTWISE_H
 
+#include <math.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -29,6 +31,63 @@ static inline void sgd_elem(float *p, const float *g, float *buf, size_t i, floa
         d = buf[i];
     }
     p[i] -= lr * d;
+}
+
+/* One AdamW step's scalars, as torch.optim.AdamW (1.13, single-tensor path) forms them
+ * in double from lr, the betas, eps, weight_decay and the tensor's step count t, then
+ * rounds to float where a tensor operation takes them. */
+typedef struct {
+    float decay;           /* 1 - lr·weight_decay (p.mul_) */
+    bool decays;           /* weight_decay != 0 */
+    float one_minus_beta1; /* the lerp weight of exp_avg */
+    float beta2, one_minus_beta2;
+    float bc2_sqrt;        /* sqrt(1 - beta2^t) */
+    float eps;
+    float step_size;       /* lr / (1 - beta1^t) */
+} adamw_step;
+
+/* The scalars of step t (from 1) of a tensor, as torch forms them: Python floats
+ * (double) from the float hyperparameters, rounded to float where they meet a tensor. */
+static inline adamw_step adamw_step_make(float lr, float beta1, float beta2, float eps,
+                                         float weight_decay, uint64_t t)
+{
+    double bc1 = 1.0 - pow((double)beta1, (double)t), bc2 = 1.0 - pow((double)beta2, (double)t);
+    return (adamw_step){
+        .decay = (float)(1.0 - (double)lr * (double)weight_decay),
+        .decays = weight_decay != 0.0f,
+        .one_minus_beta1 = (float)(1.0 - (double)beta1),
+        .beta2 = beta2,
+        .one_minus_beta2 = (float)(1.0 - (double)beta2),
+        .bc2_sqrt = (float)sqrt(bc2),
+        .eps = eps,
+        .step_size = (float)((double)lr / bc1),
+    };
+}
+
+/* Element i of torch.optim.AdamW, each operation in torch's order:
+ *   p = p·decay;  m = m + (1-b1)·(g - m)  (lerp with a weight below 0.5);
+ *   v = v·b2 + ((1-b2)·g)·g  (mul_, then addcmul_);
+ *   denom = sqrt(v) / bc2_sqrt + eps;  p = p + ((-step_size)·m) / denom  (addcdiv_). */
+static inline void adamw_elem(float *p, const float *g, float *m, float *v, size_t i,
+                              const adamw_step *s)
+{
+    float pv = p[i];
+    if (s->decays)
+        pv = pv * s->decay;
+    float mv = m[i] + s->one_minus_beta1 * (g[i] - m[i]);
+    float vv = v[i] * s->beta2;
+    vv = vv + s->one_minus_beta2 * g[i] * g[i];
+    float denom = sqrtf(vv) / s->bc2_sqrt + s->eps;
+    p[i] = pv + -s->step_size * mv / denom;
+    m[i] = mv;
+    v[i] = vv;
+}
+
+/* FLOPs of an AdamW update of n elements (../DESIGN.md): 13n (lerp 3, second moment 4,
+ * denominator 3, step 3), +n with weight decay. */
+static inline uint64_t adamw_flops(size_t n, bool decays)
+{
+    return (uint64_t)n * (13 + (decays ? 1 : 0));
 }
 
 /* |x|'s bits.  For floats without a sign the integer order of the bits is the numeric

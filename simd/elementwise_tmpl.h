@@ -29,6 +29,7 @@
  *                      reduction: a loop over the lanes went through the stack, and on
  *                      the seed network's 6 floats it doubled the update's time); macros,
  *                      since vf_ubits is defined here
+ *   vf_sqrt(x)         the correctly rounded square root of each lane (AdamW)
  *   VF_STREAM with vf_stream(p, v) (p aligned to a whole vector) and vf_stream_fence(),
  *                      where the ISA has streaming stores; an ISA without them writes
  *                      its own copy_aside.
@@ -217,6 +218,48 @@ static void ISA_NAME(sgd_plain)(float *p, const float *g, float *buf, size_t n, 
                                 float momentum, float wd, fz_counter *flops)
 {
     (void)ISA_NAME(sgd)(p, g, buf, n, lr, momentum, wd, flops);
+}
+
+/* adamw_elem on `count` lanes, in its order; the magnitudes stored join the running
+ * maxima of p and v. */
+static inline __attribute__((always_inline)) void
+adamw_vector(float *p, const float *g, float *m, float *v, size_t count, const adamw_step *s,
+             vf_ubits *max_p, vf_ubits *max_v)
+{
+    vf vp = vf_load_first(p, count), vg = vf_load_first(g, count);
+    vf vm = vf_load_first(m, count), vv = vf_load_first(v, count);
+    if (s->decays)
+        vp = vp * s->decay;
+    vm = vm + s->one_minus_beta1 * (vg - vm);
+    vv = vv * s->beta2;
+    vv = vv + s->one_minus_beta2 * vg * vg;
+    vf denom = vf_sqrt(vv) / s->bc2_sqrt + s->eps;
+    vp = vp + -s->step_size * vm / denom;
+    vf_store_first(p, vp, count);
+    vf_store_first(m, vm, count);
+    vf_store_first(v, vv, count);
+    /* A tail's dead lanes (zeros: 0/0 with eps 0) must not reach the maxima: the live
+     * ones are read back, the rest zero. */
+    if (count < VL) {
+        vp = vf_load_first(p, count);
+        vv = vf_load_first(v, count);
+    }
+    *max_p = vu_max(*max_p, vf_magnitude_bits(vp));
+    *max_v = vu_max(*max_v, vf_magnitude_bits(vv));
+}
+
+static sgd_maxima ISA_NAME(adamw)(float *p, const float *g, float *m, float *v, size_t n,
+                                  const adamw_step *s, fz_counter *flops)
+{
+    vf_ubits max_p = { 0 }, max_v = { 0 };
+    size_t i = 0;
+    for (; i + VL <= n; i += VL)
+        adamw_vector(p + i, g + i, m + i, v + i, VL, s, &max_p, &max_v);
+    if (i < n)   /* tail */
+        adamw_vector(p + i, g + i, m + i, v + i, n - i, s, &max_p, &max_v);
+    counter_add(flops, adamw_flops(n, s->decays));
+    return (sgd_maxima){ float_of_bits(vu_lanes_max(max_p)),
+                         float_of_bits(vu_lanes_max(max_v)) };
 }
 
 /* Two running maxima, so consecutive vectors do not wait on one another's max. */

@@ -19,6 +19,7 @@
 
 #include "freezebench.h"
 #include "counter.h"
+#include "elementwise.h"
 
 /* Cache sizes in bytes (0 = not reported): what the runtime reports and the GEMM's
  * blocking (gemm/blocking.h) is derived from. */
@@ -115,6 +116,13 @@ typedef struct {
      * (the seed network's 6 floats), where reducing them cost more than the update. */
     void (*sgd_plain)(float *p, const float *g, float *buf, size_t n,
                       float lr, float momentum, float wd, fz_counter *flops);
+    /* AdamW as torch.optim.AdamW on n elements, with the step's scalars s
+     * (elementwise.h: adamw_elem, each operation in torch's order): p, the first moment
+     * m and the second v are updated in place.  Counts adamw_flops.  Returns the largest
+     * magnitude of p and of v it wrote (in .p and .buf), not finite where a value is
+     * not: v finite means every g·g was, so g and m are finite too. */
+    sgd_maxima (*adamw)(float *p, const float *g, float *m, float *v, size_t n,
+                        const adamw_step *s, fz_counter *flops);
     /* The largest |x[i]| of n floats (0 for n == 0) when every one is finite; otherwise
      * not finite (+Inf, or a NaN where one is NaN).  Taken as the integer maximum of the
      * magnitudes' bits (elementwise.h: magnitude_bits), so it is exact, the same in every

@@ -90,6 +90,19 @@ static void sgd_plain_scalar(float *p, const float *g, float *buf, size_t n,
     counter_add(flops, sgd_flops(n, buf, wd));
 }
 
+static sgd_maxima adamw_scalar(float *p, const float *g, float *m, float *v, size_t n,
+                               const adamw_step *s, fz_counter *flops)
+{
+    uint32_t max_p = 0, max_v = 0;
+    for (size_t i = 0; i < n; i++) {
+        adamw_elem(p, g, m, v, i, s);
+        max_p = max_bits(max_p, magnitude_bits(p[i]));
+        max_v = max_bits(max_v, magnitude_bits(v[i]));
+    }
+    counter_add(flops, adamw_flops(n, s->decays));
+    return (sgd_maxima){ float_of_bits(max_p), float_of_bits(max_v) };
+}
+
 static sgd_maxima sgd_scalar(float *p, const float *g, float *buf, size_t n,
                              float lr, float momentum, float wd, fz_counter *flops)
 {
@@ -133,6 +146,7 @@ static const fz_kernels scalar_table = {
     .relu_bwd = relu_bwd_scalar,
     .colsum = colsum_scalar,
     .sgd = sgd_scalar,
+    .adamw = adamw_scalar,
     .sgd_plain = sgd_plain_scalar,
     .abs_max = abs_max_scalar,
     .copy_aside = copy_aside_scalar,

@@ -190,6 +190,53 @@ static void sgd_equals_scalar_bitwise(void **state)
     free(fi);
 }
 
+/* AdamW with and without weight decay, eps 1e-8 and 0 (then 0/0 where v is 0: NaN in
+ * live lanes, never from a tail's dead ones), over every tail length: p, m and v
+ * bitwise the reference's after three steps, and so the maxima of p and v each step
+ * returns. */
+static void adamw_equals_scalar_bitwise(void **state)
+{
+    const fz_kernels *isa = isa_or_skip(state), *ref = kernels_scalar();
+    fz_counter *fr = counter(), *fi = counter();
+    const float wds[2] = { 0.0f, 1e-2f }, epss[2] = { 1e-8f, 0.0f };
+    for (size_t variant = 0; variant < 4; variant++)
+        for (size_t t = 0; t < LENGTHS; t++) {
+            size_t n = length(t);
+            float wd = wds[variant & 1], eps = epss[variant >> 1];
+            float *g = vec(n), *p[2], *m[2], *v[2];
+            for (int side = 0; side < 2; side++) {
+                p[side] = malloc((n + 1) * sizeof(float));
+                m[side] = calloc(n + 1, sizeof(float));
+                v[side] = calloc(n + 1, sizeof(float));
+                assert_true(p[side] && m[side] && v[side]);
+            }
+            memcpy(p[0], g, (n + 1) * sizeof(float));   /* any finite start */
+            memcpy(p[1], g, (n + 1) * sizeof(float));
+            if (eps == 0.0f)
+                g[0] = 0.0f;   /* v stays 0 there: 0/0 in a live lane */
+            for (uint64_t step = 1; step <= 3; step++) {
+                adamw_step s = adamw_step_make(1e-3f, 0.9f, 0.999f, eps, wd, step);
+                sgd_maxima xr = ref->adamw(p[0], g, m[0], v[0], n, &s, fr);
+                sgd_maxima xi = isa->adamw(p[1], g, m[1], v[1], n, &s, fi);
+                assert_memory_equal(&xr, &xi, sizeof xr);
+                assert_true(isnan(xr.p) == isnan(ref->abs_max(p[0], n)));
+                assert_memory_equal(&xr.buf, &(float){ ref->abs_max(v[0], n) }, sizeof xr.buf);
+            }
+            assert_memory_equal(p[0], p[1], (n + 1) * sizeof(float));
+            assert_memory_equal(m[0], m[1], (n + 1) * sizeof(float));
+            assert_memory_equal(v[0], v[1], (n + 1) * sizeof(float));
+            free(g);
+            for (int side = 0; side < 2; side++) {
+                free(p[side]);
+                free(m[side]);
+                free(v[side]);
+            }
+        }
+    assert_int_equal(counter_total(fr), counter_total(fi));
+    free(fr);
+    free(fi);
+}
+
 /* The largest |x| by bits: the reference's own definition checked on finite data (the
  * numeric max of fabsf), then each ISA bitwise equal to the reference with NaN, ±Inf,
  * ±0 and subnormals at every position a vector or a tail puts them, a lone NaN or Inf
@@ -270,6 +317,7 @@ static void copy_aside_is_a_bitwise_copy(void **state)
     ISA_TEST(isa, relu_bwd_equals_scalar_bitwise),   \
     ISA_TEST(isa, colsum_equals_scalar_bitwise),     \
     ISA_TEST(isa, sgd_equals_scalar_bitwise),        \
+    ISA_TEST(isa, adamw_equals_scalar_bitwise),      \
     ISA_TEST(isa, abs_max_equals_scalar_bitwise),    \
     ISA_TEST(isa, copy_aside_is_a_bitwise_copy)
 

@@ -36,6 +36,9 @@ static inline void vf_store_part(float *p, vf v, size_t count)
         vst1q_lane_f32(p + 2, v, 2);
 }
 
+/* Correctly rounded, as sqrtf: the vector AdamW is bitwise the scalar one. */
+static inline vf vf_sqrt(vf x) { return vsqrtq_f32(x); }
+
 #define vu_max(a, b) ((vf_ubits)vmaxq_u32((uint32x4_t)(a), (uint32x4_t)(b)))
 #define vu_lanes_max(v) ((uint32_t)vmaxvq_u32((uint32x4_t)(v)))
 

@@ -132,7 +132,7 @@ extern const fz_sgemm_kernel fz_sgemm_neon_8x12;
     }
 
 /* The dispatch table of the ISA `name` whose element-wise kernels are named relu_fwd_<name>,
- * relu_bwd_<name>, colsum_<name>, sgd_<name>, abs_max_<name> and copy_aside_<name> and
+ * relu_bwd_<name>, colsum_<name>, sgd_<name>, adamw_<name>, abs_max_<name> and copy_aside_<name> and
  * whose GEMM is this loop nest with microkernel `kernel`: the two GEMM entry points and
  * the table, written once for every ISA file.  The table is constant data, so nothing in
  * the ISA's file (compiled with its -m flags) runs before the dispatcher has checked the
@@ -148,6 +148,7 @@ extern const fz_sgemm_kernel fz_sgemm_neon_8x12;
         .microkernel = &(kernel), .relu_fwd = relu_fwd_##name, .relu_bwd = relu_bwd_##name, \
         .colsum = colsum_##name, .sgd = sgd_##name, .copy_aside = copy_aside_##name,       \
         .abs_max = abs_max_##name, .sgd_plain = sgd_plain_##name,                          \
+        .adamw = adamw_##name,                                                             \
     }
 
 #endif /* FZ_SIMD_GEMM_H */

@@ -47,6 +47,9 @@ static inline vf vf_relu(vf x)
     return XV(max_ps)(x, XV(setzero_ps)());
 }
 
+/* Correctly rounded, as sqrtf: the vector AdamW is bitwise the scalar one. */
+static inline vf vf_sqrt(vf x) { return XV(sqrt_ps)(x); }
+
 /* Unsigned 32-bit lanes (AVX2 and AVX-512F both have it). */
 #define vu_max(a, b) ((vf_ubits)XV(max_epu32)((XVI)(a), (XVI)(b)))
 
