@@ -5,7 +5,8 @@ from the source, the one list both sides follow), its schema_version against
 bench/results/results.h's FZB_SCHEMA_VERSION, and every row against the schema's rules.  Given
 the built freeze_sweep, the same tiny sweep runs there too and both must have the same
 configurations, phases and machine columns, the same parameter counts and the same
-planned FLOPs (total, dgrad, wgrad) and optimizer bytes.
+planned FLOPs (total, dgrad, wgrad); the optimizer's bytes at most PyTorch's (freezebench
+folds weights' updates into the backward).
 
 The repetitions (schema 4), on both sides' rows: time_samples_s parses (results/stats.py
 parse_samples), holds `repetitions` times whose median, min and max are exactly
@@ -63,7 +64,7 @@ MACHINE = ["schema_version", "system_id", "host", "cpu_vendor", "cpu_family",
            "hypervisor", "cores", "smt", "l1d_bytes", "l2_bytes", "l3_bytes", "cache_source",
            "memory_bytes", "governor", "os", "kernel"]
 SAME_AS_C = ["trainable_params", "frozen_params", "flops_planned", "dgrad_flops_planned",
-             "wgrad_flops_planned", "bytes", "repetitions"]
+             "wgrad_flops_planned", "repetitions"]
 
 
 def schema_columns():
@@ -257,6 +258,14 @@ def main():
             if c[k][col] != ours[k][col]:
                 problems.append(f"{' '.join(k)}: {col} C '{c[k][col]}', PyTorch "
                                 f"'{ours[k][col]}'")
+        # The optimizer row's bytes: PyTorch updates every trainable parameter in the
+        # phase, freezebench only those whose update it did not fold into the backward
+        # (results/README.md): 20 bytes each of at most as many.
+        cb, pb = float(c[k]["bytes"]), float(ours[k]["bytes"])
+        if not (cb <= pb and cb % 20 == 0):
+            problems.append(f"{' '.join(k)}: bytes C '{c[k]['bytes']}', PyTorch "
+                            f"'{ours[k]['bytes']}' (C must count 20 per parameter, at "
+                            "most PyTorch's)")
     for p in problems:
         print("FAIL", p)
     print(f"{len(rows)} rows checked against {len(c_rows)} freeze_sweep rows")

@@ -233,6 +233,56 @@ FZ_API void        fz_trainer_free(fz_trainer *t);
  * bitwise the same either way. */
 FZ_API fz_status   fz_train_step(fz_trainer *t, const float *x, const float *y, float *loss);
 
+/* ---- fine-tuning: cross-entropy, AdamW, evaluation -------------------------------- */
+
+/* The loss a trainer minimises: MSE as nn.MSELoss (targets y, batch×out floats), or
+ * cross-entropy as nn.CrossEntropyLoss (class labels, batch int32 values in
+ * [0, out): softmax and negative log-likelihood fused, the mean over the batch). */
+typedef enum { FZ_LOSS_MSE = 0, FZ_LOSS_CROSS_ENTROPY = 1 } fz_loss;
+
+/* AdamW exactly as torch.optim.AdamW (amsgrad off): p *= 1 - lr·weight_decay;
+ * m = β1·m + (1-β1)·g; v = β2·v + (1-β2)·g²; p -= lr/(1-β1^t) · m/(√v/√(1-β2^t) + eps),
+ * t counted per tensor from its first update.  fz_adamw_defaults() is PyTorch's:
+ * lr 1e-3, betas 0.9 and 0.999, eps 1e-8, weight_decay 0.01. */
+typedef struct { float lr, beta1, beta2, eps, weight_decay; } fz_adamw;
+FZ_API fz_adamw    fz_adamw_defaults(void);
+
+typedef enum { FZ_OPTIM_SGD = 0, FZ_OPTIM_ADAMW = 1 } fz_optim;
+
+/* What a trainer runs: the loss, and the optimizer with its settings (sgd for
+ * FZ_OPTIM_SGD, adamw for FZ_OPTIM_ADAMW; the other is ignored).  Zero-initialised
+ * except sgd, it is fz_trainer_create's MSE and SGD. */
+typedef struct {
+    fz_loss loss;
+    fz_optim optim;
+    fz_sgd sgd;
+    fz_adamw adamw;
+} fz_train_opts;
+
+/* fz_trainer_create with any loss and optimizer.  NULL on failure, as there, and for
+ * settings PyTorch refuses: AdamW's lr, eps or weight_decay negative, a beta outside
+ * [0, 1), anything NaN or infinite; a loss or optimizer not in the enums.
+ * Cross-entropy needs at least 2 outputs.  Optimizer state (SGD's momentum, AdamW's two
+ * moments) exists only for tensors some plan has trained: fz_memory_used().optimizer
+ * shows what freezing saves.  A tensor first trained later (a freeze schedule) starts
+ * with zero state and its own step count, as PyTorch's state for a parameter starts at
+ * its first update; one frozen and trained again resumes both. */
+FZ_API fz_trainer *fz_trainer_create_opts(fz_model *m, size_t batch, const fz_train_opts *o);
+
+/* fz_train_step for a cross-entropy trainer: labels holds batch class indices, each in
+ * [0, out) (FZ_EINVAL naming the first that is not, parameters untouched).  An MSE
+ * trainer refuses it (FZ_EINVAL), as a cross-entropy trainer refuses fz_train_step. */
+FZ_API fz_status   fz_train_step_labels(fz_trainer *t, const float *x, const int32_t *labels,
+                                        float *loss);
+
+/* The loss of m on n samples (x: n×in), in batches, without training: MSE against y
+ * (n×out), or cross-entropy against labels (n values in [0, out)), the mean over every
+ * sample; for cross-entropy also the accuracy, the fraction of samples whose largest
+ * output (the first, on a tie) is their label (NaN for MSE). */
+typedef struct { double loss, accuracy; size_t samples; } fz_eval;
+FZ_API fz_status   fz_evaluate(fz_model *m, fz_loss loss, size_t n, const float *x,
+                               const float *y, const int32_t *labels, fz_eval *out);
+
 /* FLOPs of the last completed step, per phase (conventions: DESIGN.md at the repository
  * root): as planned from the backward plan, and as the kernels counted them while they
  * ran.  The two agree (a flag change shows up in both with the next step).  A failed step

@@ -86,7 +86,7 @@ fz_status fz_epoch_run(fz_trainer *t, const float *x, const float *y, size_t n,
         bool cached;
         prefix_cache_batch(c, m, B, x, y, idx, !order, s, &io, &by, &cached);
         float loss = 0;
-        rc = trainer_step(t, &io, by, &loss);
+        rc = trainer_step(t, &io, &(step_target){ .y = by }, &loss);
         if (rc != FZ_OK)
             break;
         prefix_cache_store(c, m, B, &io, idx);

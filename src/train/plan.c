@@ -8,6 +8,8 @@
 #include "error.h"
 #include "linear.h"
 #include "plan.h"
+#include "elementwise.h"
+#include "loss.h"
 
 /* Tensors smaller than this fraction of the bucket size that do not adjoin the open
  * bucket are copied into a staging buffer, which goes as buckets of its own: BitFit's
@@ -235,7 +237,7 @@ double plan_forward_flops(const fz_model *m, size_t batch, size_t from, size_t t
     return f;
 }
 
-fz_plan_flops plan_flops(const fz_model *m, const fz_plan *plan, fz_sgd opt)
+fz_plan_flops plan_flops(const fz_model *m, const fz_plan *plan, const fz_train_opts *o)
 {
     fz_plan_flops f = {0};
     double B = (double)plan->batch;
@@ -253,12 +255,22 @@ fz_plan_flops plan_flops(const fz_model *m, const fz_plan *plan, fz_sgd opt)
             f.relu_bwd += B * I;                  /* the ReLU below this layer */
         }
     }
-    double out = B * (double)m->widths[L];
-    f.fwd += 3 * out;                             /* MSE forward */
-    if (plan->any_trainable)
-        f.loss_bwd = 2 * out;
+    size_t classes = m->widths[L];
+    double out = B * (double)classes;
+    if (o->loss == FZ_LOSS_CROSS_ENTROPY) {
+        f.fwd += (double)xent_forward_flops(plan->batch, classes);
+        if (plan->any_trainable)
+            f.loss_bwd = (double)xent_backward_flops(plan->batch, classes);
+    } else {
+        f.fwd += 3 * out;                         /* MSE forward */
+        if (plan->any_trainable)
+            f.loss_bwd = 2 * out;
+    }
 
-    double per_param = 2 + (opt.momentum != 0.0f ? 2 : 0) + (opt.weight_decay != 0.0f ? 2 : 0);
+    fz_sgd opt = o->sgd;
+    double per_param = o->optim == FZ_OPTIM_ADAMW
+        ? (double)adamw_flops(1, o->adamw.weight_decay != 0.0f)
+        : 2 + (opt.momentum != 0.0f ? 2 : 0) + (opt.weight_decay != 0.0f ? 2 : 0);
     for (size_t i = 0; i < m->n_tensors; i++)
         if (plan_trains(plan, i))
             f.opt += per_param * (double)m->tensors[i].numel;

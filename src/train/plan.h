@@ -109,7 +109,7 @@ bool plan_staged_size(uint64_t bucket_bytes, size_t n);
 typedef struct {
     double fwd, loss_bwd, dX, relu_bwd, dW, db, opt;
 } fz_plan_flops;
-fz_plan_flops plan_flops(const fz_model *m, const fz_plan *plan, fz_sgd opt);
+fz_plan_flops plan_flops(const fz_model *m, const fz_plan *plan, const fz_train_opts *o);
 
 /* Forward GEMM, bias and ReLU FLOPs of layers from..to-1 (0-based) at `batch`, without
  * the loss: what a step that starts at layer `from` (the frozen-prefix cache) skips is

@@ -21,10 +21,18 @@ typedef struct {
     float *record_dst;
 } fz_step_io;
 
+/* What a step's loss compares the output with: targets y (batch×out) for MSE, or class
+ * labels (batch) for cross-entropy; the other is NULL. */
+typedef struct {
+    const float *y;
+    const int32_t *labels;
+} step_target;
+
 /* fz_train_step from io->start; FZ_EINVAL if io->start is above the plan's lowest layer
  * with backward work.  Only a step from layer 1 scans its input for NaN/Inf.  The
  * planned forward FLOPs of the step leave out the layers below io->start. */
-fz_status trainer_step(fz_trainer *t, const fz_step_io *io, const float *y, float *loss);
+fz_status trainer_step(fz_trainer *t, const fz_step_io *io, const step_target *target,
+                       float *loss);
 
 fz_model *trainer_step_model(const fz_trainer *t);
 size_t trainer_batch(const fz_trainer *t);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "adamw.h"
 #include "align.h"
 #include "clock.h"
 #include "error.h"
@@ -30,7 +31,8 @@
 struct fz_trainer {
     fz_model *m;
     size_t batch;
-    fz_sgd opt;
+    fz_train_opts cfg;          /* the loss and the optimizer */
+    fz_sgd opt;                 /* cfg.sgd: SGD's settings (zero under AdamW) */
     /* FREEZEBENCH_PREPACK=0 at creation turns the packs of frozen weights off: the switch
      * the tests compare against, and a way to measure the gain. */
     bool prepack;
@@ -66,9 +68,14 @@ struct fz_trainer {
     /* Momentum buffers, per tensor, allocated on a tensor's first trainable step and kept
      * when it is frozen (torch.optim keeps its state too), so unfreezing resumes it. */
     float **mom;
-    /* The trainable parameters and their momentum as they were before the update, laid
-     * out as the gradient arena (momentum in a second half of grad_floats floats), so an
-     * update that makes a value NaN or infinite can be undone exactly. */
+    /* AdamW's state the same way: first and second moments per tensor, and each
+     * tensor's step count (its bias corrections). */
+    float **exp_avg, **exp_avg_sq;
+    uint64_t *adam_steps;
+    /* The trainable parameters and their optimizer state as they were before the
+     * update, laid out as the gradient arena (each state buffer in a further part of
+     * grad_floats floats), so an update that makes a value NaN or infinite can be undone
+     * exactly. */
     float *undo_arena;
     /* Per tensor, the largest |p| and |momentum| that bound the next update
      * (update_bound.h); the steps whose update was copied aside and checked. */
@@ -100,6 +107,24 @@ struct fz_trainer {
     void (*attached_free)(void *);
 };
 
+/* Optimizer state buffers a trained tensor has: SGD's momentum (none without), or
+ * AdamW's two moments. */
+static size_t state_buffers(const fz_trainer *t)
+{
+    if (t->cfg.optim == FZ_OPTIM_ADAMW)
+        return 2;
+    return t->opt.momentum != 0.0f ? 1 : 0;
+}
+
+/* Where buffer b (< state_buffers) of tensor i's state is kept; buffer 0 also says
+ * whether the tensor has state at all. */
+static float **state_slot(fz_trainer *t, size_t b, size_t i)
+{
+    if (t->cfg.optim == FZ_OPTIM_ADAMW)
+        return b == 0 ? &t->exp_avg[i] : &t->exp_avg_sq[i];
+    return &t->mom[i];
+}
+
 /* The arenas and buffers `plan` asks for, made aside and swapped in only when every
  * allocation succeeded, so a failure leaves the trainer on its previous plan.  With
  * `for_step` (the plan is made for a step) the frozen weights' packs are among them;
@@ -110,35 +135,39 @@ static fz_status apply_plan(fz_trainer *t, fz_plan *plan, bool for_step)
     fz_model *m = t->m;
     float *act_arena = plan->act_floats ? alloc_floats(plan->act_floats) : NULL;
     float *grad_arena = plan->grad_floats ? alloc_floats(plan->grad_floats) : NULL;
-    size_t undo_floats = t->opt.momentum != 0.0f ? 2 * plan->grad_floats : plan->grad_floats;
+    size_t undo_floats = (1 + state_buffers(t)) * plan->grad_floats;
     float *undo_arena = undo_floats ? alloc_floats(undo_floats) : NULL;
     grad_bucket *buckets = malloc((plan->n_buckets ? plan->n_buckets : 1) * sizeof *buckets);
     grad_piece *pieces = malloc((plan->n_buckets + plan->n_pieces + 1) * sizeof *pieces);
     /* Momentum buffers for tensors that become trainable, built aside and adopted only
      * once everything else succeeded. */
-    float **new_mom = calloc(m->n_tensors, sizeof *new_mom);
+    /* new_state[b·n + i]: buffer b of tensor i, for tensors first trained here. */
+    size_t n_state = state_buffers(t);
+    float **new_state = calloc(2 * m->n_tensors, sizeof *new_state);
     if ((plan->act_floats && !act_arena) || (plan->grad_floats && !grad_arena) ||
-        (undo_floats && !undo_arena) || !buckets || !pieces || !new_mom)
+        (undo_floats && !undo_arena) || !buckets || !pieces || !new_state)
         goto nomem;
-    if (t->opt.momentum != 0.0f) {
-        for (size_t i = 0; i < m->n_tensors; i++) {
-            if (plan_trains(plan, i) && !t->mom[i]) {
-                new_mom[i] = alloc_floats(m->tensors[i].numel);
-                if (!new_mom[i])
-                    goto nomem;
-                memset(new_mom[i], 0, m->tensors[i].numel * sizeof(float));
-            }
+    for (size_t i = 0; i < m->n_tensors; i++) {
+        if (!plan_trains(plan, i) || *state_slot(t, 0, i))
+            continue;
+        for (size_t b = 0; b < n_state; b++) {
+            float *buf = alloc_floats(m->tensors[i].numel);
+            if (!buf)
+                goto nomem;
+            memset(buf, 0, m->tensors[i].numel * sizeof(float));
+            new_state[b * m->n_tensors + i] = buf;
         }
     }
     if (for_step && frozen_packs_prepare(&t->packs, m, plan) != FZ_OK)
         goto nomem;
     for (size_t i = 0; i < m->n_tensors; i++) {
-        if (new_mom[i]) {
-            t->mom[i] = new_mom[i];
-            t->maxima[i].mom = 0.0f;   /* a new buffer is zero */
-        }
+        if (!new_state[i])
+            continue;
+        for (size_t b = 0; b < n_state; b++)
+            *state_slot(t, b, i) = new_state[b * m->n_tensors + i];
+        t->maxima[i].mom = 0.0f;   /* a new buffer is zero */
     }
-    free(new_mom);
+    free(new_state);
 
     free(t->act_arena);
     free(t->grad_arena);
@@ -174,13 +203,13 @@ static fz_status apply_plan(fz_trainer *t, fz_plan *plan, bool for_step)
     }
     plan_free(t->plan);
     t->plan = plan;
-    t->planned = plan_flops(m, plan, t->opt);
+    t->planned = plan_flops(m, plan, &t->cfg);
     return FZ_OK;
 
 nomem:
-    for (size_t i = 0; new_mom && i < m->n_tensors; i++)
-        free(new_mom[i]);
-    free(new_mom);
+    for (size_t i = 0; new_state && i < 2 * m->n_tensors; i++)
+        free(new_state[i]);
+    free(new_state);
     free(act_arena);
     free(grad_arena);
     free(undo_arena);
@@ -232,10 +261,15 @@ void fz_trainer_free(fz_trainer *t)
         return;
     if (t->attached_free)
         t->attached_free(t->attached);
-    if (t->mom)
-        for (size_t i = 0; i < t->m->n_tensors; i++)
-            free(t->mom[i]);
+    for (size_t i = 0; i < t->m->n_tensors; i++) {
+        free(t->mom ? t->mom[i] : NULL);
+        free(t->exp_avg ? t->exp_avg[i] : NULL);
+        free(t->exp_avg_sq ? t->exp_avg_sq[i] : NULL);
+    }
     free(t->mom);
+    free(t->exp_avg);
+    free(t->exp_avg_sq);
+    free(t->adam_steps);
     free(t->maxima);
     free(t->fused_layer);
     free(t->fused);
@@ -261,30 +295,95 @@ void fz_trainer_free(fz_trainer *t)
     free(t);
 }
 
+static fz_trainer *trainer_create(const char *fn, fz_model *m, size_t batch,
+                                  const fz_train_opts *o);
+
+fz_adamw fz_adamw_defaults(void)
+{
+    return (fz_adamw){ .lr = 1e-3f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f,
+                       .weight_decay = 1e-2f };
+}
+
+static bool finite_nonneg(float x) { return x >= 0.0f && isfinite(x); }
+
+/* Whether the settings are ones PyTorch takes (and no update is infinite from the
+ * start); the message names them otherwise. */
+static bool opts_valid(const char *fn, const fz_model *m, const fz_train_opts *o)
+{
+    if (o->loss != FZ_LOSS_MSE && o->loss != FZ_LOSS_CROSS_ENTROPY) {
+        set_error(FZ_EINVAL, "%s: loss %d is neither FZ_LOSS_MSE nor "
+                  "FZ_LOSS_CROSS_ENTROPY", fn, (int)o->loss);
+        return false;
+    }
+    if (o->loss == FZ_LOSS_CROSS_ENTROPY && m->widths[m->n_layers] < 2) {
+        set_error(FZ_EINVAL, "%s: cross-entropy needs at least 2 outputs (classes); the "
+                  "model has %zu", fn, m->widths[m->n_layers]);
+        return false;
+    }
+    if (o->optim == FZ_OPTIM_SGD) {
+        fz_sgd opt = o->sgd;
+        /* An infinite rate turns every update into Inf or NaN: refused here, not found
+         * after the first step. */
+        if (!finite_nonneg(opt.lr) || !finite_nonneg(opt.momentum) ||
+            !finite_nonneg(opt.weight_decay)) {
+            set_error(FZ_EINVAL, "%s: lr %g, momentum %g, weight_decay %g: each must be a "
+                      "finite number >= 0", fn, (double)opt.lr, (double)opt.momentum,
+                      (double)opt.weight_decay);
+            return false;
+        }
+        return true;
+    }
+    if (o->optim != FZ_OPTIM_ADAMW) {
+        set_error(FZ_EINVAL, "%s: optimizer %d is neither FZ_OPTIM_SGD nor FZ_OPTIM_ADAMW",
+                  fn, (int)o->optim);
+        return false;
+    }
+    fz_adamw a = o->adamw;
+    if (!finite_nonneg(a.lr) || !finite_nonneg(a.eps) || !finite_nonneg(a.weight_decay) ||
+        !(a.beta1 >= 0.0f && a.beta1 < 1.0f) || !(a.beta2 >= 0.0f && a.beta2 < 1.0f)) {
+        set_error(FZ_EINVAL, "%s: AdamW lr %g, betas %g and %g, eps %g, weight_decay %g: "
+                  "lr, eps and weight_decay must be finite numbers >= 0 and each beta in "
+                  "[0, 1), as torch.optim.AdamW requires", fn, (double)a.lr,
+                  (double)a.beta1, (double)a.beta2, (double)a.eps, (double)a.weight_decay);
+        return false;
+    }
+    return true;
+}
+
 fz_trainer *fz_trainer_create(fz_model *m, size_t batch, fz_sgd opt)
 {
+    return trainer_create("fz_trainer_create", m, batch,
+                          &(fz_train_opts){ .loss = FZ_LOSS_MSE, .optim = FZ_OPTIM_SGD,
+                                            .sgd = opt });
+}
+
+fz_trainer *fz_trainer_create_opts(fz_model *m, size_t batch, const fz_train_opts *o)
+{
+    if (!o) {
+        set_error(FZ_EINVAL, "fz_trainer_create_opts: opts is NULL");
+        return NULL;
+    }
+    return trainer_create("fz_trainer_create_opts", m, batch, o);
+}
+
+static fz_trainer *trainer_create(const char *fn, fz_model *m, size_t batch,
+                                  const fz_train_opts *o)
+{
     if (!m) {
-        set_error(FZ_EINVAL, "fz_trainer_create: model is NULL");
+        set_error(FZ_EINVAL, "%s: model is NULL", fn);
         return NULL;
     }
     if (batch == 0) {
-        set_error(FZ_EINVAL, "fz_trainer_create: batch is 0");
+        set_error(FZ_EINVAL, "%s: batch is 0", fn);
         return NULL;
     }
-    /* An infinite rate turns every update into Inf or NaN: refused here, not found
-     * after the first step. */
-    if (!(opt.lr >= 0.0f && isfinite(opt.lr)) || !(opt.momentum >= 0.0f &&
-        isfinite(opt.momentum)) || !(opt.weight_decay >= 0.0f && isfinite(opt.weight_decay))) {
-        set_error(FZ_EINVAL, "fz_trainer_create: lr %g, momentum %g, weight_decay %g: "
-                  "each must be a finite number >= 0", (double)opt.lr,
-                  (double)opt.momentum, (double)opt.weight_decay);
+    if (!opts_valid(fn, m, o))
         return NULL;
-    }
     size_t maxw = model_max_width(m), buf;
     if (!size_mul_ok(batch, maxw, &buf) || !size_mul_ok(buf, sizeof(float), &buf) ||
         !size_mul_ok(buf, m->n_layers + 1, &(size_t){0})) {
-        set_error(FZ_ENOMEM, "fz_trainer_create: batch %zu × width %zu × %zu layers "
-                  "overflows size_t", batch, maxw, m->n_layers);
+        set_error(FZ_ENOMEM, "%s: batch %zu × width %zu × %zu layers "
+                  "overflows size_t", fn, batch, maxw, m->n_layers);
         return NULL;
     }
 
@@ -293,7 +392,8 @@ fz_trainer *fz_trainer_create(fz_model *m, size_t batch, fz_sgd opt)
         goto nomem;
     t->m = m;
     t->batch = batch;
-    t->opt = opt;
+    t->cfg = *o;
+    t->opt = o->optim == FZ_OPTIM_SGD ? o->sgd : (fz_sgd){0};
     const char *prepack = getenv("FREEZEBENCH_PREPACK");
     t->prepack = !(prepack && prepack[0] == '0' && prepack[1] == '\0');
     const char *bound = getenv("FREEZEBENCH_UPDATE_BOUND");
@@ -307,6 +407,9 @@ fz_trainer *fz_trainer_create(fz_model *m, size_t batch, fz_sgd opt)
     t->act = calloc(m->n_layers, sizeof *t->act);
     t->grad = calloc(m->n_tensors, sizeof *t->grad);
     t->mom = calloc(m->n_tensors, sizeof *t->mom);
+    t->exp_avg = calloc(m->n_tensors, sizeof *t->exp_avg);
+    t->exp_avg_sq = calloc(m->n_tensors, sizeof *t->exp_avg_sq);
+    t->adam_steps = calloc(m->n_tensors, sizeof *t->adam_steps);
     t->fwd_scratch[0] = alloc_floats(buf / sizeof(float));
     t->fwd_scratch[1] = alloc_floats(buf / sizeof(float));
     t->out = alloc_floats(buf / sizeof(float));
@@ -316,7 +419,8 @@ fz_trainer *fz_trainer_create(fz_model *m, size_t batch, fz_sgd opt)
     t->cnt_dgrad = aligned_calloc(_Alignof(fz_counter), 1, sizeof(fz_counter));
     t->cnt_wgrad = aligned_calloc(_Alignof(fz_counter), 1, sizeof(fz_counter));
     t->cnt_opt = aligned_calloc(_Alignof(fz_counter), 1, sizeof(fz_counter));
-    if (!t->act || !t->grad || !t->mom || !t->maxima || !t->fused_layer || !t->fused ||
+    if (!t->act || !t->grad || !t->mom || !t->exp_avg || !t->exp_avg_sq || !t->adam_steps ||
+        !t->maxima || !t->fused_layer || !t->fused ||
         !t->bound_scratch || !t->fwd_scratch[0] ||
         !t->fwd_scratch[1] || !t->out || !t->dy[0] || !t->dy[1] || !t->cnt_fwd ||
         !t->cnt_dgrad || !t->cnt_wgrad || !t->cnt_opt ||
@@ -324,20 +428,20 @@ fz_trainer *fz_trainer_create(fz_model *m, size_t batch, fz_sgd opt)
         goto nomem;
     if (ensure_plan_now(t) != FZ_OK) {
         fz_trainer_free(t);
-        set_error(FZ_ENOMEM, "fz_trainer_create: out of memory for the plan's buffers");
+        set_error(FZ_ENOMEM, "%s: out of memory for the plan's buffers", fn);
         return NULL;
     }
     if (!t->plan->any_trainable) {
         fz_trainer_free(t);
-        set_error(FZ_EINVAL, "fz_trainer_create: every parameter is frozen: nothing to "
-                  "train (PyTorch's backward refuses this too)");
+        set_error(FZ_EINVAL, "%s: every parameter is frozen: nothing to "
+                  "train (PyTorch's backward refuses this too)", fn);
         return NULL;
     }
     return t;
 
 nomem:
     fz_trainer_free(t);
-    set_error(FZ_ENOMEM, "fz_trainer_create: out of memory (batch %zu, widest layer %zu)",
+    set_error(FZ_ENOMEM, "%s: out of memory (batch %zu, widest layer %zu)", fn,
               batch, maxw);
     return NULL;
 }
@@ -448,7 +552,8 @@ static void backward(fz_trainer *t, const fz_exec *x, const fz_step_io *io, bool
 static bool fold_update(fz_trainer *t, const fz_exec *x, const fz_step_io *io)
 {
     const fz_model *m = t->m;
-    if (!t->fuse_update || !t->update_bound || t->hooks.grads_ready ||
+    if (t->cfg.optim != FZ_OPTIM_SGD || !t->fuse_update || !t->update_bound ||
+        t->hooks.grads_ready ||
         t->hooks.before_update || t->plan->grad_elems < UPDATE_BOUND_MIN_FLOATS)
         return false;
     size_t L = m->n_layers;
@@ -463,6 +568,15 @@ static bool fold_update(fz_trainer *t, const fz_exec *x, const fz_step_io *io)
 
 static fz_status optimizer_step(fz_trainer *t, const fz_exec *x, bool fused)
 {
+    if (t->cfg.optim == FZ_OPTIM_ADAMW) {
+        adamw_update u = { .m = t->m, .plan = t->plan, .opt = t->cfg.adamw, .grad = t->grad,
+                           .grad_arena = t->grad_arena, .exp_avg = t->exp_avg,
+                           .exp_avg_sq = t->exp_avg_sq, .steps = t->adam_steps,
+                           .undo_arena = t->undo_arena, .third = t->plan->grad_floats,
+                           .grad_floats = t->plan->grad_elems, .flops = t->cnt_opt,
+                           .step = t->steps + 1 };
+        return adamw_update_run(&u, x);
+    }
     sgd_update u = { .m = t->m, .plan = t->plan, .opt = t->opt, .grad = t->grad,
                      .grad_arena = t->grad_arena, .grad_floats = t->plan->grad_elems,
                      .mom = t->mom, .undo_arena = t->undo_arena,
@@ -481,10 +595,66 @@ fz_status fz_train_step(fz_trainer *t, const float *x, const float *y, float *lo
     if (!t || !x || !y)
         return set_error(FZ_EINVAL, "fz_train_step: %s is NULL",
                          !t ? "trainer" : !x ? "x" : "y");
-    return trainer_step(t, &(fz_step_io){ .in = x }, y, loss);
+    return trainer_step(t, &(fz_step_io){ .in = x }, &(step_target){ .y = y }, loss);
 }
 
-fz_status trainer_step(fz_trainer *t, const fz_step_io *io, const float *y, float *loss)
+fz_status fz_train_step_labels(fz_trainer *t, const float *x, const int32_t *labels,
+                               float *loss)
+{
+    if (!t || !x || !labels)
+        return set_error(FZ_EINVAL, "fz_train_step_labels: %s is NULL",
+                         !t ? "trainer" : !x ? "x" : "labels");
+    return trainer_step(t, &(fz_step_io){ .in = x }, &(step_target){ .labels = labels },
+                        loss);
+}
+
+/* Whether the step's target suits the trainer's loss and holds only what it may: finite
+ * targets for MSE, labels in [0, out) for cross-entropy; the message says otherwise. */
+static fz_status check_target(const fz_trainer *t, const step_target *target)
+{
+    size_t out_w = t->m->widths[t->m->n_layers], n_out = t->batch * out_w;
+    uint64_t step = t->steps + 1;
+    if (t->cfg.loss == FZ_LOSS_CROSS_ENTROPY) {
+        if (!target->labels)
+            return set_error(FZ_EINVAL, "fz_train_step: step %llu: a cross-entropy "
+                             "trainer takes class labels (fz_train_step_labels), not "
+                             "targets", (unsigned long long)step);
+        for (size_t r = 0; r < t->batch; r++)
+            if (target->labels[r] < 0 || (size_t)target->labels[r] >= out_w)
+                return set_error(FZ_EINVAL, "fz_train_step: step %llu: label[%zu] is "
+                                 "%ld, not a class in [0, %zu)", (unsigned long long)step,
+                                 r, (long)target->labels[r], out_w);
+        return FZ_OK;
+    }
+    if (!target->y)
+        return set_error(FZ_EINVAL, "fz_train_step: step %llu: an MSE trainer takes "
+                         "targets y (fz_train_step), not labels", (unsigned long long)step);
+    size_t bad = first_nonfinite(target->y, n_out);
+    if (bad < n_out)
+        return set_error(FZ_ENONFINITE, "fz_train_step: step %llu: y[%zu][%zu] is %g; "
+                         "not training on it", (unsigned long long)step,
+                         bad / out_w, bad % out_w, (double)target->y[bad]);
+    return FZ_OK;
+}
+
+/* The loss of the step's output, and its gradient into dy[0], for the trainer's loss;
+ * mean_over_rows rows make up the batch the mean is over. */
+static float loss_and_gradient(fz_trainer *t, const step_target *target, size_t mean_over_rows)
+{
+    size_t out_w = t->m->widths[t->m->n_layers], n_out = t->batch * out_w;
+    if (t->cfg.loss == FZ_LOSS_CROSS_ENTROPY)
+        return xent_forward_backward(t->out, target->labels, t->batch, out_w,
+                                     mean_over_rows, t->dy[0], t->cnt_fwd, t->cnt_dgrad);
+    float l = mse_forward(t->out, target->y, n_out, t->cnt_fwd);
+    /* A non-finite loss stops the step before anything reads the gradient. */
+    if (isfinite(l))
+        mse_backward(t->dy[0], t->out, target->y, n_out, mean_over_rows * out_w,
+                     t->cnt_dgrad);
+    return l;
+}
+
+fz_status trainer_step(fz_trainer *t, const fz_step_io *io, const step_target *target,
+                       float *loss)
 {
     const float *x = io->in;
     /* The step's one execution context: the table and the team read once, the
@@ -504,19 +674,15 @@ fz_status trainer_step(fz_trainer *t, const fz_step_io *io, const float *y, floa
     if (io->start > plan->lowest)
         return set_error(FZ_EINVAL, "fz_train_step: starting at layer fc%zu, above the "
                          "lowest trainable layer fc%zu", io->start + 1, plan->lowest + 1);
-    size_t n_in = t->batch * t->m->widths[0], n_out = t->batch * t->m->widths[t->m->n_layers];
+    size_t n_in = t->batch * t->m->widths[0];
     /* A cached input was computed from a checked sample: only a sample is scanned. */
     size_t bad = io->start == 0 ? first_nonfinite(x, n_in) : n_in;
     if (bad < n_in)
         return set_error(FZ_ENONFINITE, "fz_train_step: step %llu: x[%zu][%zu] is %g; "
                          "not training on it", (unsigned long long)t->steps + 1,
                          bad / t->m->widths[0], bad % t->m->widths[0], (double)x[bad]);
-    size_t out_w = t->m->widths[t->m->n_layers];
-    bad = first_nonfinite(y, n_out);
-    if (bad < n_out)
-        return set_error(FZ_ENONFINITE, "fz_train_step: step %llu: y[%zu][%zu] is %g; "
-                         "not training on it", (unsigned long long)t->steps + 1,
-                         bad / out_w, bad % out_w, (double)y[bad]);
+    if ((st = check_target(t, target)) != FZ_OK)
+        return st;
 
     counter_reset(t->cnt_fwd);
     counter_reset(t->cnt_dgrad);
@@ -525,7 +691,8 @@ fz_status trainer_step(fz_trainer *t, const fz_step_io *io, const float *y, floa
 
     double t0 = clock_now();
     forward(t, &ex, io);
-    float l = mse_forward(t->out, y, n_out, t->cnt_fwd);
+    size_t mean_over_rows = t->hooks.mean_over_rows ? t->hooks.mean_over_rows : t->batch;
+    float l = loss_and_gradient(t, target, mean_over_rows);
     double t1 = clock_now();
     /* A diverged model: stop before the update, so the parameters stay those of the
      * last good step. */
@@ -534,8 +701,6 @@ fz_status trainer_step(fz_trainer *t, const fz_step_io *io, const float *y, floa
                          "model diverged; try a lower learning rate); parameters left "
                          "as after step %llu", (unsigned long long)t->steps + 1, (double)l,
                          (unsigned long long)t->steps);
-    size_t mean_over = t->hooks.mean_over_rows ? t->hooks.mean_over_rows * out_w : n_out;
-    mse_backward(t->dy[0], t->out, y, n_out, mean_over, t->cnt_dgrad);
     bool fused = fold_update(t, &ex, io);
     memset(t->fused, 0, t->m->n_tensors * sizeof *t->fused);
     backward(t, &ex, io, fused);
@@ -627,7 +792,8 @@ fz_memory fz_memory_used(fz_trainer *t)
         return (fz_memory){0};
     size_t mom = 0;
     for (size_t i = 0; i < t->m->n_tensors; i++)
-        mom += t->mom[i] ? t->m->tensors[i].numel * sizeof(float) : 0;
+        mom += (!!t->mom[i] + !!t->exp_avg[i] + !!t->exp_avg_sq[i]) *
+               t->m->tensors[i].numel * sizeof(float);
     return (fz_memory){ .activations = t->plan->act_bytes,
                         .gradients = t->plan->grad_elems * sizeof(float),
                         .optimizer = mom, .packed = frozen_packs_bytes(&t->packs) };
