@@ -245,7 +245,9 @@ fz_status npz_read_labels(const char *path, const char *name, int32_t **labels, 
         st = set_error(FZ_ENOTFOUND, "%s: no array '%s' (the class labels)", path, name);
     else
         st = npy_parse_labels(zm->data, zm->size, what, &v);
-    if (st == FZ_OK && !(out = malloc(v.numel ? v.numel * sizeof *out : 1)))
+    size_t bytes;
+    if (st == FZ_OK && (!size_mul_ok(v.numel, sizeof *out, &bytes) ||
+                        !(out = malloc(bytes ? bytes : 1))))
         st = set_error(FZ_ENOMEM, "%s: out of memory for %zu labels", what, v.numel);
     if (st == FZ_OK)
         st = npy_labels_to_int32(&v, what, out);
