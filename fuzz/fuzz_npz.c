@@ -1,6 +1,7 @@
 /*
  * Fuzz target: the .npz reader.  Any bytes are parsed as a zip archive; every member
- * that comes out is parsed as a .npy.  Nothing may crash, and a failure must say why.
+ * that comes out is parsed as a .npy of floats and as one of class labels.  Nothing may
+ * crash, and a failure must say why.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -23,6 +24,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (npy_parse(z.members[i].data, z.members[i].size, z.members[i].name, &v) !=
                 FZ_OK && !fz_last_error()[0])
             abort();
+        /* The same member as class labels (a data archive's y). */
+        if (npy_parse_labels(z.members[i].data, z.members[i].size, z.members[i].name,
+                             &v) != FZ_OK) {
+            if (!fz_last_error()[0])
+                abort();
+            continue;
+        }
+        int32_t *labels = malloc(v.numel ? v.numel * sizeof *labels : 1);
+        if (labels && npy_labels_to_int32(&v, z.members[i].name, labels) != FZ_OK &&
+            !fz_last_error()[0])
+            abort();
+        free(labels);
     }
     zip_free(&z);
     return 0;

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Installs the Debian 12 packages a freezebench task needs, only those missing, so it is
-# cheap to run again.  Groups: build (always), python, cross, fuzz, valgrind.
-#   usage: scripts/deps.sh [python] [cross] [fuzz] [valgrind]
+# cheap to run again.  Groups: build (always), python, data, cross, fuzz, valgrind.
+#   usage: scripts/deps.sh [python] [data] [cross] [fuzz] [valgrind]
 set -euo pipefail
 
 pkgs=(build-essential meson ninja-build pkg-config libhwloc-dev hwloc libcmocka-dev
@@ -11,13 +11,16 @@ arm64=false
 for group in "$@"; do
     case "$group" in
     python)   pkgs+=(python3 python3-numpy python3-scipy python3-torch python3-matplotlib) ;;
+    # Fashion-MNIST as gzip'd IDX files in /usr/share/datasets/fashion-mnist: the
+    # fine-tuning data (src/io/class_data.h), and test_class_data's real-data check.
+    data)     pkgs+=(dataset-fashion-mnist) ;;
     cross)    pkgs+=(gcc-aarch64-linux-gnu g++-aarch64-linux-gnu qemu-user
                      libcmocka-dev:arm64 libhwloc-dev:arm64 libbenchmark-dev:arm64
                      zlib1g-dev:arm64)
               arm64=true ;;
     fuzz)     pkgs+=(clang libclang-rt-14-dev) ;;
     valgrind) pkgs+=(valgrind) ;;
-    *) echo "deps.sh: unknown group '$group' (python, cross, fuzz, valgrind)" >&2; exit 2 ;;
+    *) echo "deps.sh: unknown group '$group' (python, data, cross, fuzz, valgrind)" >&2; exit 2 ;;
     esac
 done
 

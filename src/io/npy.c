@@ -5,7 +5,9 @@
  * (either quote, any key order, extra spaces, a trailing comma); anything else is an
  * error that says where in the header it stopped.
  */
+#include <inttypes.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -103,10 +105,13 @@ static fz_status parse_shape(cursor *c, fz_npy_view *v)
     return FZ_OK;
 }
 
-static fz_status check_descr(const char *descr, const char *what)
+static fz_status check_descr(const char *descr, const char *what, fz_npy_view *v)
 {
-    if (!strcmp(descr, "<f4"))
+    if (!strcmp(descr, "<f4")) {
+        v->dtype = FZ_NPY_F4;
+        v->elem_size = 4;
         return FZ_OK;
+    }
     if (!strcmp(descr, ">f4"))
         return set_error(FZ_EFORMAT, "%s: byte order: dtype '>f4' is big-endian float32; "
                          "only little-endian '<f4' is read (use arr.astype('<f4'))", what);
@@ -114,7 +119,11 @@ static fz_status check_descr(const char *descr, const char *what)
                      "(use arr.astype(np.float32))", what, descr);
 }
 
-static fz_status parse_dict(cursor *c, fz_npy_view *v)
+/* Decides whether an array of dtype `descr` (and the shape already in *v) is wanted,
+ * and sets v->dtype and v->elem_size if so. */
+typedef fz_status descr_check(const char *descr, const char *what, fz_npy_view *v);
+
+static fz_status parse_dict(cursor *c, descr_check *check, fz_npy_view *v)
 {
     bool have_descr = false, have_order = false, have_shape = false, fortran = false;
     char descr[32] = "";
@@ -147,7 +156,7 @@ static fz_status parse_dict(cursor *c, fz_npy_view *v)
     if (!have_descr || !have_order || !have_shape)
         return set_error(FZ_EFORMAT, "%s: .npy header lacks '%s'", c->what,
                          !have_descr ? "descr" : !have_order ? "fortran_order" : "shape");
-    fz_status st = check_descr(descr, c->what);
+    fz_status st = check(descr, c->what, v);
     if (st != FZ_OK)
         return st;
     if (fortran && v->ndim > 1)
@@ -156,8 +165,10 @@ static fz_status parse_dict(cursor *c, fz_npy_view *v)
     return FZ_OK;
 }
 
-fz_status npy_parse(const unsigned char *buf, size_t len, const char *what,
-                    fz_npy_view *out)
+/* The header, checked by `check`, and the data, which must be exactly the shape's
+ * elements of the dtype's size. */
+static fz_status parse(const unsigned char *buf, size_t len, const char *what,
+                       descr_check *check, fz_npy_view *out)
 {
     if (len < 10 || memcmp(buf, MAGIC, sizeof MAGIC))
         return set_error(FZ_EFORMAT, "%s: not a .npy array (no \\x93NUMPY magic)", what);
@@ -182,7 +193,7 @@ fz_status npy_parse(const unsigned char *buf, size_t len, const char *what,
     cursor c = { (const char *)buf + header_at, (const char *)buf + header_at + header_len,
                  (const char *)buf + header_at, what };
     fz_npy_view v = { 0 };
-    fz_status st = parse_dict(&c, &v);
+    fz_status st = parse_dict(&c, check, &v);
     if (st != FZ_OK)
         return st;
     v.numel = 1;
@@ -190,12 +201,81 @@ fz_status npy_parse(const unsigned char *buf, size_t len, const char *what,
         if (!size_mul_ok(v.numel, v.shape[i], &v.numel))
             return set_error(FZ_EFORMAT, "%s: shape overflows size_t", what);
     size_t data_len = len - header_at - header_len, want;
-    if (!size_mul_ok(v.numel, sizeof(float), &want) || data_len != want)
+    if (!size_mul_ok(v.numel, v.elem_size, &want) || data_len != want)
         return set_error(FZ_EFORMAT, "%s: data is %zu bytes at member offset %zu, the "
-                         "shape needs %zu elements of 4 bytes (truncated or corrupt)",
-                         what, data_len, header_at + header_len, v.numel);
+                         "shape needs %zu elements of %zu bytes (truncated or corrupt)",
+                         what, data_len, header_at + header_len, v.numel, v.elem_size);
     v.data = buf + header_at + header_len;
     *out = v;
+    return FZ_OK;
+}
+
+fz_status npy_parse(const unsigned char *buf, size_t len, const char *what,
+                    fz_npy_view *out)
+{
+    return parse(buf, len, what, check_descr, out);
+}
+
+/* Integer dtypes a class label array may have, as numpy writes them on a little-endian
+ * machine ('|u1': a byte has no order; numpy also accepts '<u1'). */
+static const struct {
+    const char *descr;
+    fz_npy_dtype dtype;
+    size_t size;
+} LABEL_DTYPES[] = {
+    { "<i8", FZ_NPY_I8, 8 }, { "<i4", FZ_NPY_I4, 4 }, { "|u1", FZ_NPY_U1, 1 },
+    { "<u1", FZ_NPY_U1, 1 },
+};
+
+static fz_status check_label_descr(const char *descr, const char *what, fz_npy_view *v)
+{
+    for (size_t i = 0; i < sizeof LABEL_DTYPES / sizeof LABEL_DTYPES[0]; i++)
+        if (!strcmp(descr, LABEL_DTYPES[i].descr)) {
+            v->dtype = LABEL_DTYPES[i].dtype;
+            v->elem_size = LABEL_DTYPES[i].size;
+            if (v->ndim != 1)
+                return set_error(FZ_EFORMAT, "%s: class labels need shape (N,), the array "
+                                 "has %zu dimensions", what, v->ndim);
+            return FZ_OK;
+        }
+    if (descr[0] == '>')
+        return set_error(FZ_EFORMAT, "%s: byte order: dtype '%s' is big-endian; class "
+                         "labels are read as little-endian int64, int32 or uint8 (use "
+                         "arr.astype('<i8'))", what, descr);
+    return set_error(FZ_EFORMAT, "%s: dtype '%s' is not an integer type: class labels are "
+                     "read as int64 ('<i8'), int32 ('<i4') or uint8 ('|u1')", what, descr);
+}
+
+fz_status npy_parse_labels(const unsigned char *buf, size_t len, const char *what,
+                           fz_npy_view *out)
+{
+    return parse(buf, len, what, check_label_descr, out);
+}
+
+static int64_t label_at(const fz_npy_view *v, size_t i)
+{
+    const unsigned char *p = v->data + i * v->elem_size;
+    uint64_t bits = 0;
+    for (size_t b = 0; b < v->elem_size; b++)   /* little-endian bytes */
+        bits |= (uint64_t)p[b] << (8 * b);
+    switch (v->dtype) {
+    case FZ_NPY_I8: return (int64_t)bits;
+    case FZ_NPY_I4: return (int32_t)(uint32_t)bits;
+    default:        return (int64_t)bits;        /* FZ_NPY_U1 */
+    }
+}
+
+fz_status npy_labels_to_int32(const fz_npy_view *v, const char *what, int32_t *dst)
+{
+    if (v->dtype != FZ_NPY_I8 && v->dtype != FZ_NPY_I4 && v->dtype != FZ_NPY_U1)
+        return set_error(FZ_EINVAL, "%s: npy_labels_to_int32: not a label array", what);
+    for (size_t i = 0; i < v->numel; i++) {
+        int64_t label = label_at(v, i);
+        if (label < 0 || label > INT32_MAX)
+            return set_error(FZ_EFORMAT, "%s: label %" PRId64 " at index %zu is %s", what,
+                             label, i, label < 0 ? "negative" : "above INT32_MAX");
+        dst[i] = (int32_t)label;
+    }
     return FZ_OK;
 }
 

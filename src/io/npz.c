@@ -210,6 +210,57 @@ const fz_npz_array *npz_find(const fz_npz *z, const char *name)
     return NULL;
 }
 
+fz_status npz_read_labels(const char *path, const char *name, int32_t **labels, size_t *n)
+{
+    if (!path || !name || !labels || !n)
+        return set_error(FZ_EINVAL, "npz_read_labels: %s is NULL", !path ? "path" :
+                         !name ? "name" : !labels ? "labels" : "n");
+    *labels = NULL;
+    *n = 0;
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    fz_status st = slurp(path, &buf, &len);
+    if (st != FZ_OK)
+        return st;
+    fz_zip zip;
+    st = zip_parse(buf, len, path, &zip);
+    free(buf);
+    if (st != FZ_OK)
+        return st;
+    char member[512], what[1024];
+    snprintf(member, sizeof member, "%s%s", name, NPY_SUFFIX);
+    snprintf(what, sizeof what, "%s: array '%s'", path, name);
+    const fz_zip_member *zm = NULL;
+    for (size_t i = 0; i < zip.count; i++)
+        if (!strcmp(zip.members[i].name, member)) {
+            if (zm) {
+                zip_free(&zip);
+                return set_error(FZ_EFORMAT, "%s appears twice", what);
+            }
+            zm = &zip.members[i];
+        }
+    fz_npy_view v;
+    int32_t *out = NULL;
+    if (!zm)
+        st = set_error(FZ_ENOTFOUND, "%s: no array '%s' (the class labels)", path, name);
+    else
+        st = npy_parse_labels(zm->data, zm->size, what, &v);
+    size_t bytes;
+    if (st == FZ_OK && (!size_mul_ok(v.numel, sizeof *out, &bytes) ||
+                        !(out = malloc(bytes ? bytes : 1))))
+        st = set_error(FZ_ENOMEM, "%s: out of memory for %zu labels", what, v.numel);
+    if (st == FZ_OK)
+        st = npy_labels_to_int32(&v, what, out);
+    zip_free(&zip);
+    if (st != FZ_OK) {
+        free(out);
+        return st;
+    }
+    *labels = out;
+    *n = v.numel;
+    return FZ_OK;
+}
+
 /* ---- writing ------------------------------------------------------------------------ */
 
 enum { HEADER_CAP = 512 };

@@ -1,11 +1,12 @@
 /*
  * Internal: named float32 arrays in a NumPy .npz archive — the parameter files and the
- * training data (x, y) of the freezebench command.
+ * training data (x, y) of the freezebench command — and integer class labels.
  */
 #ifndef FZ_NPZ_H
 #define FZ_NPZ_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "freezebench.h"
 #include "npy.h"
@@ -37,6 +38,14 @@ typedef fz_status fz_npz_name_check(const char *path, const char *name, void *ct
 /* npz_read, with `check` (if not NULL) run over the names first. */
 fz_status npz_read_checked(const char *path, fz_npz_name_check *check, void *ctx,
                            fz_npz *out);
+
+/* The class labels of the archive at `path`: its array `name` (the data's "y"), of dtype
+ * int64, int32 or uint8 and shape (N,), as N int32s in a malloc'd *labels.  Only that
+ * member is decoded (the archive's other members may be of any dtype), after every
+ * member's CRC-32 is checked.  FZ_ENOTFOUND if there is no such array, FZ_EFORMAT for
+ * a float or 2-D array or a label that is negative or above INT32_MAX (the message names
+ * its index), FZ_EIO, FZ_ENOMEM.  On failure *labels is NULL and *n is 0. */
+fz_status npz_read_labels(const char *path, const char *name, int32_t **labels, size_t *n);
 
 /* The array named `name`, or NULL. */
 const fz_npz_array *npz_find(const fz_npz *z, const char *name);
