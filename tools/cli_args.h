@@ -15,17 +15,23 @@
 /* Exit status of a usage error (bad or missing argument), as for most Unix tools. */
 #define FZ_CLI_USAGE_ERROR 2
 
-typedef enum { FZ_CLI_HELP, FZ_CLI_PARAMS, FZ_CLI_TRAIN } fz_cli_command;
+typedef enum { FZ_CLI_HELP, FZ_CLI_PARAMS, FZ_CLI_TRAIN, FZ_CLI_EVAL } fz_cli_command;
 
 typedef struct {
     fz_cli_command command;
-    const char *model;        /* params: the positional MODEL.npz; train: --model */
+    const char *model;        /* params: the positional MODEL.npz; train, eval: --model */
     const char *freeze;       /* --freeze SPEC; "none" when not given */
-    const char *data;         /* train: --data DATA.npz (arrays x: N×in, y: N×out) */
+    const char *data;         /* train, eval: --data DATA.npz (x: N×in; y: N×out floats,
+                               * or N int labels for cross-entropy) */
     const char *out;          /* train: --out OUT.npz */
     unsigned long epochs;     /* train: --epochs N, N >= 1 */
     size_t batch;             /* train: --batch B, B >= 1 */
-    fz_sgd sgd;               /* --lr (required), --momentum, --weight-decay (default 0) */
+    fz_sgd sgd;               /* --lr (required for SGD), --momentum, --weight-decay
+                               * (default 0) */
+    fz_loss loss;             /* train, eval: --loss mse|cross-entropy (default mse) */
+    fz_optim optim;           /* train: --optimizer sgd|adamw (default sgd) */
+    fz_adamw adamw;           /* train --optimizer adamw: --lr, --betas B1,B2, --eps,
+                               * --weight-decay (PyTorch's defaults) */
     bool shuffle;             /* --seed S given: shuffle the samples each epoch */
     uint64_t seed;
     unsigned long log_every;  /* --log-every K: print the loss every K epochs (default 10) */

@@ -13,6 +13,7 @@
 #include "agree.h"
 #include "clock.h"
 #include "cli_args.h"
+#include "cli_data.h"
 #include "error.h"
 #include "freezebench.h"
 #include "freeze_syntax.h"
@@ -56,7 +57,8 @@ static size_t command_values(const fz_cli_args *a, fz_agree_value *v)
 {
     static const char *const command[] = { [FZ_CLI_HELP] = "help",
                                            [FZ_CLI_PARAMS] = "params",
-                                           [FZ_CLI_TRAIN] = "train" };
+                                           [FZ_CLI_TRAIN] = "train",
+                                           [FZ_CLI_EVAL] = "eval" };
     size_t n = 0;
     agree_text(&v[n++], "the command", command[a->command]);
     if (a->command == FZ_CLI_HELP)
@@ -122,67 +124,12 @@ static int cmd_params(const fz_cli_args *a)
     return status;
 }
 
-/* x (N×in) and y (N×out) of the data file, checked against the model and the batch. */
-typedef struct {
-    fz_npz file;
-    const fz_npz_array *x, *y;
-    size_t n;
-} dataset;
-
-static int load_data(const fz_cli_args *a, const fz_model *m, dataset *d, char *msg,
-                     size_t size)
-{
-    if (npz_read(a->data, &d->file) != FZ_OK)
-        return verdict(EXIT_FAILED, msg, size, "%s", fz_last_error());
-    d->x = npz_find(&d->file, "x");
-    d->y = npz_find(&d->file, "y");
-    const char *problem = NULL;
-    char text[256];
-    size_t in = fz_width(m, 0), out = fz_width(m, fz_layer_count(m));
-    if (!d->x || !d->y)
-        problem = !d->x ? "has no array 'x'" : "has no array 'y'";
-    else if (d->x->ndim != 2 || d->x->shape[1] != in) {
-        snprintf(text, sizeof text, "array 'x' must be N x %zu (the model's inputs)", in);
-        problem = text;
-    } else if (d->y->ndim != 2 || d->y->shape[1] != out) {
-        snprintf(text, sizeof text, "array 'y' must be N x %zu (the model's outputs)", out);
-        problem = text;
-    } else if (d->x->shape[0] != d->y->shape[0]) {
-        snprintf(text, sizeof text, "'x' has %zu samples and 'y' %zu", d->x->shape[0],
-                 d->y->shape[0]);
-        problem = text;
-    } else if (d->x->shape[0] < a->batch) {
-        snprintf(text, sizeof text, "%zu samples are fewer than --batch %zu",
-                 d->x->shape[0], a->batch);
-        problem = text;
-    }
-    if (problem)
-        return verdict(EXIT_FAILED, msg, size, "%s: %s", a->data, problem);
-    d->n = d->x->shape[0];
-    return 0;
-}
-
-/* 64-bit words of the data (the tail bytes too), mixed: cheap beside a single epoch. */
-static uint64_t hash_floats(const float *p, size_t n, uint64_t h)
-{
-    const unsigned char *b = (const unsigned char *)p;
-    size_t bytes = n * sizeof *p, i = 0;
-    for (; i + 8 <= bytes; i += 8) {
-        uint64_t w;
-        memcpy(&w, b + i, sizeof w);
-        h = (h ^ w) * 0x100000001b3ULL;
-        h ^= h >> 29;
-    }
-    return agree_hash(b + i, bytes - i, h);
-}
-
 /* What every rank must share once the data is read: its samples set the steps, and
  * each rank trains its shard of the same global batches. */
-static size_t data_values(const dataset *d, fz_agree_value *v)
+static size_t data_values(const cli_dataset *d, fz_agree_value *v)
 {
     agree_number(&v[0], "the sample count of --data", d->n);
-    uint64_t h = hash_floats(d->x->data, d->n * d->x->shape[1], FZ_AGREE_HASH0);
-    h = hash_floats(d->y->data, d->n * d->y->shape[1], h);
+    uint64_t h = cli_data_hash(d, FZ_AGREE_HASH0);
     v[1].what = "the contents of --data";
     v[1].value = h;
     snprintf(v[1].text, sizeof v[1].text, "(hash %016llx)", (unsigned long long)h);
@@ -213,7 +160,7 @@ static fz_status step(fz_trainer *t, fz_dp *dp, const float *x, const float *y, 
 
 /* One data-parallel epoch, step by step (fz_epoch_run and its cache are one process's):
  * *loss is the mean of the steps' losses. */
-static int dp_epoch(const fz_cli_args *a, fz_trainer *t, fz_dp *dp, const dataset *d,
+static int dp_epoch(const fz_cli_args *a, fz_trainer *t, fz_dp *dp, const cli_dataset *d,
                     const size_t *order, double *loss)
 {
     size_t in = d->x->shape[1], out = d->y->shape[1], steps = d->n / a->batch;
@@ -248,7 +195,7 @@ static int dp_epoch(const fz_cli_args *a, fz_trainer *t, fz_dp *dp, const datase
  * schedule applied at its epoch boundaries; one process runs each as fz_epoch_run (with
  * the frozen-prefix cache when asked). */
 static int run_epochs(const fz_cli_args *a, fz_trainer *t, fz_dp *dp, fz_model *m,
-                      const dataset *d, const fz_freeze_schedule *sched)
+                      const cli_dataset *d, const fz_freeze_schedule *sched)
 {
     size_t *order = malloc(d->n * sizeof *order);
     if (!order) {
@@ -281,8 +228,12 @@ static int run_epochs(const fz_cli_args *a, fz_trainer *t, fz_dp *dp, fz_model *
             rc = dp_epoch(a, t, dp, d, a->shuffle ? order : NULL, &loss);
         } else {
             fz_epoch_stats st;
-            if (fz_epoch_run(t, d->x->data, d->y->data, d->n, a->shuffle ? order : NULL,
-                             &opts, &st) != FZ_OK)
+            fz_status est = d->labels
+                ? fz_epoch_run_labels(t, d->x->data, d->labels, d->n,
+                                      a->shuffle ? order : NULL, &opts, &st)
+                : fz_epoch_run(t, d->x->data, d->y->data, d->n, a->shuffle ? order : NULL,
+                               &opts, &st);
+            if (est != FZ_OK)
                 rc = fail();
             if (!rc && st.cache_fallback && !noted) {
                 fprintf(stderr, "freezebench: note: %s\n", st.note);
@@ -344,7 +295,7 @@ static int check_train_options(const fz_cli_args *a, fz_freeze_schedule **sched,
  * entry applies before the trainer is made) and the data.  0, or 1 (a file) or 2 (an
  * option that does not fit this model) with msg. */
 static int load_train_files(const fz_cli_args *a, const fz_freeze_schedule *sched,
-                            fz_model **m, dataset *d, char *msg, size_t size)
+                            fz_model **m, cli_dataset *d, char *msg, size_t size)
 {
     int status = load_frozen_model(a, m, msg, size);
     if (status)
@@ -354,7 +305,7 @@ static int load_train_files(const fz_cli_args *a, const fz_freeze_schedule *sche
                   (st = fz_freeze_schedule_apply(sched, *m, 0, NULL)) != FZ_OK))
         return verdict(st == FZ_EINVAL ? FZ_CLI_USAGE_ERROR : EXIT_FAILED, msg, size,
                        "--schedule: %s", fz_last_error());
-    return load_data(a, *m, d, msg, size);
+    return cli_data_load(a->data, *m, a->loss, a->batch, d, msg, size);
 }
 
 static int cmd_train(const fz_cli_args *a)
@@ -369,7 +320,7 @@ static int cmd_train(const fz_cli_args *a)
     fz_agree_value v[2];
     fz_freeze_schedule *sched = NULL;
     fz_model *m = NULL;
-    dataset d = { 0 };
+    cli_dataset d = { 0 };
     fz_dp *dp = NULL;
     fz_trainer *t = NULL;
     int rc = cli_mpi_agree(check_train_options(a, &sched, msg, sizeof msg), msg, NULL, 0);
@@ -378,13 +329,19 @@ static int cmd_train(const fz_cli_args *a)
         size_t n = !rc && cli_mpi_parallel() ? data_values(&d, v) : 0;
         rc = cli_mpi_agree(rc, msg, v, n);
     }
+    if (!rc && cli_mpi_parallel() && (a->loss != FZ_LOSS_MSE || a->optim != FZ_OPTIM_SGD))
+        rc = cli_mpi_agree(FZ_CLI_USAGE_ERROR, "data-parallel training (mpirun) takes "
+                           "--loss mse and --optimizer sgd only", NULL, 0);
     if (!rc && cli_mpi_parallel()) {
         /* fz_dp_create decides alike on every rank: all fail together, and end so. */
         if (!(dp = fz_dp_create(m, a->batch, a->sgd, NULL)))
             rc = cli_mpi_agree(EXIT_FAILED, fz_last_error(), NULL, 0);
         t = fz_dp_trainer(dp);
-    } else if (!rc && !(t = fz_trainer_create(m, a->batch, a->sgd))) {
-        rc = fail();
+    } else if (!rc) {
+        fz_train_opts o = { .loss = a->loss, .optim = a->optim, .sgd = a->sgd,
+                            .adamw = a->adamw };
+        if (!(t = fz_trainer_create_opts(m, a->batch, &o)))
+            rc = fail();
     }
     if (!rc)
         rc = run_epochs(a, t, dp, m, &d, sched);
@@ -395,7 +352,35 @@ static int cmd_train(const fz_cli_args *a)
         fz_dp_free(dp);
     else
         fz_trainer_free(t);
-    npz_free(&d.file);
+    cli_data_free(&d);
+    fz_model_free(m);
+    return rc;
+}
+
+/* eval: the loss (and for cross-entropy the accuracy) of --model on --data. */
+static int cmd_eval(const fz_cli_args *a)
+{
+    if (cli_mpi_parallel() && cli_mpi_rank() != 0)
+        return 0;   /* one process's answer; the other ranks have nothing to add */
+    if (a->threads >= 0)
+        fz_set_threads(a->threads);
+    char msg[FZ_AGREE_MSG] = "";
+    fz_npz_import imp = { .map = a->map, .ignore_unknown = a->ignore_unknown };
+    fz_model *m = fz_mlp_from_state_dict(a->model, &imp);
+    cli_dataset d = { 0 };
+    int rc = !m ? verdict(EXIT_FAILED, msg, sizeof msg, "%s", fz_last_error())
+                : cli_data_load(a->data, m, a->loss, 1, &d, msg, sizeof msg);
+    fz_eval e;
+    if (!rc && fz_evaluate(m, a->loss, d.n, d.x->data, d.y ? d.y->data : NULL, d.labels,
+                           &e) != FZ_OK)
+        rc = verdict(EXIT_FAILED, msg, sizeof msg, "%s", fz_last_error());
+    if (rc)
+        fprintf(stderr, "freezebench: %s\n", msg);
+    else if (a->loss == FZ_LOSS_CROSS_ENTROPY)
+        printf("loss %.4f accuracy %.4f\n", e.loss, e.accuracy);
+    else
+        printf("loss %.4f\n", e.loss);
+    cli_data_free(&d);
     fz_model_free(m);
     return rc;
 }
@@ -425,6 +410,9 @@ int main(int argc, char **argv)
             break;
         case FZ_CLI_TRAIN:
             rc = cmd_train(&args);
+            break;
+        case FZ_CLI_EVAL:
+            rc = cmd_eval(&args);
             break;
         }
     }

@@ -530,6 +530,11 @@ typedef struct {
 FZ_API fz_status fz_epoch_run(fz_trainer *t, const float *x, const float *y, size_t n,
                               const size_t *order, const fz_epoch_opts *opts,
                               fz_epoch_stats *stats);
+/* fz_epoch_run for a cross-entropy trainer: labels holds n class indices, gathered
+ * batch by batch in the same order as x's rows. */
+FZ_API fz_status fz_epoch_run_labels(fz_trainer *t, const float *x, const int32_t *labels,
+                                     size_t n, const size_t *order,
+                                     const fz_epoch_opts *opts, fz_epoch_stats *stats);
 /* Frees the trainer's cache (the next epoch with the cache rebuilds it). */
 FZ_API void      fz_epoch_cache_drop(fz_trainer *t);
 

@@ -134,8 +134,29 @@ fz_status npz_read(const char *path, fz_npz *out)
     return npz_read_checked(path, NULL, NULL, out);
 }
 
+/* Whether zip member `member` is the array `name` (the member's name less ".npy"). */
+static bool member_is(const char *member, const char *name)
+{
+    size_t nl = strlen(name), ml = strlen(member), suffix = sizeof NPY_SUFFIX - 1;
+    return ml == nl + suffix && !strncmp(member, name, nl) && !strcmp(member + nl, NPY_SUFFIX);
+}
+
+static fz_status read_members(const char *path, fz_npz_name_check *check, void *ctx,
+                              const char *skip, fz_npz *out);
+
 fz_status npz_read_checked(const char *path, fz_npz_name_check *check, void *ctx,
                            fz_npz *out)
+{
+    return read_members(path, check, ctx, NULL, out);
+}
+
+fz_status npz_read_except(const char *path, const char *skip, fz_npz *out)
+{
+    return read_members(path, NULL, NULL, skip, out);
+}
+
+static fz_status read_members(const char *path, fz_npz_name_check *check, void *ctx,
+                              const char *skip, fz_npz *out)
 {
     if (!path || !out)
         return set_error(FZ_EINVAL, "npz_read: %s is NULL", !path ? "path" : "out");
@@ -173,13 +194,15 @@ fz_status npz_read_checked(const char *path, fz_npz_name_check *check, void *ctx
     if (!z.arrays)
         st = set_error(FZ_ENOMEM, "%s: out of memory", path);
     for (size_t i = 0; st == FZ_OK && i < zip.count; i++) {
-        st = decode_member(&zip.members[i], path, &z.arrays[i]);
+        if (skip && member_is(zip.members[i].name, skip))
+            continue;   /* read by its own reader (npz_read_labels) */
+        st = decode_member(&zip.members[i], path, &z.arrays[z.count]);
         if (st != FZ_OK)
             break;
         z.count++;
-        if (npz_find(&(fz_npz){ z.arrays, i }, z.arrays[i].name))
+        if (npz_find(&(fz_npz){ z.arrays, z.count - 1 }, z.arrays[z.count - 1].name))
             st = set_error(FZ_EFORMAT, "%s: array '%s' appears twice", path,
-                           z.arrays[i].name);
+                           z.arrays[z.count - 1].name);
     }
     zip_free(&zip);
     if (st != FZ_OK) {

@@ -39,6 +39,10 @@ typedef fz_status fz_npz_name_check(const char *path, const char *name, void *ct
 fz_status npz_read_checked(const char *path, fz_npz_name_check *check, void *ctx,
                            fz_npz *out);
 
+/* npz_read, leaving out the array `skip` (not decoded: it may be of a dtype npz_read
+ * refuses, such as a data archive's integer labels "y"). */
+fz_status npz_read_except(const char *path, const char *skip, fz_npz *out);
+
 /* The class labels of the archive at `path`: its array `name` (the data's "y"), of dtype
  * int64, int32 or uint8 and shape (N,), as N int32s in a malloc'd *labels.  Only that
  * member is decoded (the archive's other members may be of any dtype), after every

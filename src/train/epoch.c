@@ -4,6 +4,7 @@
  * lives with the trainer between calls (trainer_attachment), so the next epoch starts
  * from what this one stored.
  */
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "clock.h"
@@ -34,24 +35,25 @@ static void add_flops(fz_flops *sum, fz_flops f)
     sum->opt += f.opt;
 }
 
-fz_status fz_epoch_run(fz_trainer *t, const float *x, const float *y, size_t n,
-                       const size_t *order, const fz_epoch_opts *opts,
-                       fz_epoch_stats *stats)
+/* The epoch against targets y or labels (the other NULL); `fn` names the call. */
+static fz_status epoch_run(const char *fn, fz_trainer *t, const float *x, const float *y,
+                           const int32_t *labels, size_t n, const size_t *order,
+                           const fz_epoch_opts *opts, fz_epoch_stats *stats)
 {
     fz_epoch_stats st = { 0 };
     if (stats)
         *stats = st;
-    if (!t || !x || !y)
-        return set_error(FZ_EINVAL, "fz_epoch_run: %s is NULL",
-                         !t ? "trainer" : !x ? "x" : "y");
+    if (!t || !x || (!y && !labels))
+        return set_error(FZ_EINVAL, "%s: %s is NULL", fn,
+                         !t ? "trainer" : !x ? "x" : y ? "y" : "labels");
     size_t B = trainer_batch(t);
     if (n < B)
-        return set_error(FZ_EINVAL, "fz_epoch_run: %zu samples are fewer than a batch "
-                         "of %zu", n, B);
+        return set_error(FZ_EINVAL, "%s: %zu samples are fewer than a batch "
+                         "of %zu", fn, n, B);
     for (size_t i = 0; order && i < n; i++)
         if (order[i] >= n)
-            return set_error(FZ_EINVAL, "fz_epoch_run: order[%zu] = %zu is not a sample "
-                             "(n = %zu)", i, order[i], n);
+            return set_error(FZ_EINVAL, "%s: order[%zu] = %zu is not a sample "
+                             "(n = %zu)", fn, i, order[i], n);
     fz_epoch_opts o = opts ? *opts : (fz_epoch_opts){0};
     fz_model *m = trainer_step_model(t);
     size_t level;
@@ -71,8 +73,12 @@ fz_status fz_epoch_run(fz_trainer *t, const float *x, const float *y, size_t n,
         prefix_cache_drop(c);
 
     size_t *seq = NULL;   /* 0..n-1 for the in-order case */
-    if (!order && !(seq = malloc(n * sizeof *seq)))
-        return set_error(FZ_ENOMEM, "fz_epoch_run: out of memory for the sample order");
+    int32_t *blabels = labels ? malloc(B * sizeof *blabels) : NULL;
+    if ((!order && !(seq = malloc(n * sizeof *seq))) || (labels && !blabels)) {
+        free(seq);
+        free(blabels);
+        return set_error(FZ_ENOMEM, "%s: out of memory for the sample order", fn);
+    }
     for (size_t i = 0; !order && i < n; i++)
         seq[i] = i;
     const size_t *ord = order ? order : seq;
@@ -85,8 +91,10 @@ fz_status fz_epoch_run(fz_trainer *t, const float *x, const float *y, size_t n,
         const float *by;
         bool cached;
         prefix_cache_batch(c, m, B, x, y, idx, !order, s, &io, &by, &cached);
+        for (size_t r = 0; labels && r < B; r++)
+            blabels[r] = labels[idx[r]];
         float loss = 0;
-        rc = trainer_step(t, &io, &(step_target){ .y = by }, &loss);
+        rc = trainer_step(t, &io, &(step_target){ .y = by, .labels = blabels }, &loss);
         if (rc != FZ_OK)
             break;
         prefix_cache_store(c, m, B, &io, idx);
@@ -100,7 +108,26 @@ fz_status fz_epoch_run(fz_trainer *t, const float *x, const float *y, size_t n,
     st.loss = st.steps ? sum / (double)st.steps : 0;
     prefix_cache_settle(c, rc == FZ_OK, &st.cache_layer, &st.cache_bytes);
     free(seq);
+    free(blabels);
     if (stats)
         *stats = st;
     return rc;
+}
+
+fz_status fz_epoch_run(fz_trainer *t, const float *x, const float *y, size_t n,
+                       const size_t *order, const fz_epoch_opts *opts,
+                       fz_epoch_stats *stats)
+{
+    if (!y)   /* checked here: NULL labels below would mean "targets" */
+        return set_error(FZ_EINVAL, "fz_epoch_run: y is NULL");
+    return epoch_run("fz_epoch_run", t, x, y, NULL, n, order, opts, stats);
+}
+
+fz_status fz_epoch_run_labels(fz_trainer *t, const float *x, const int32_t *labels,
+                              size_t n, const size_t *order, const fz_epoch_opts *opts,
+                              fz_epoch_stats *stats)
+{
+    if (!labels)
+        return set_error(FZ_EINVAL, "fz_epoch_run_labels: labels is NULL");
+    return epoch_run("fz_epoch_run_labels", t, x, NULL, labels, n, order, opts, stats);
 }

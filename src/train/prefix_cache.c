@@ -167,8 +167,9 @@ void prefix_cache_batch(prefix_cache *c, const fz_model *m, size_t B, const floa
                         fz_step_io *io, const float **by, bool *from_cache)
 {
     size_t in = m->widths[0], out = m->widths[m->n_layers];
-    *by = y + b * B * out;
-    if (!contiguous) {
+    /* No targets (a cross-entropy epoch gathers its labels itself): none to gather. */
+    *by = y ? y + b * B * out : NULL;
+    if (y && !contiguous) {
         gather(c->by, y, out, idx, B);
         *by = c->by;
     }

@@ -42,7 +42,8 @@ void prefix_cache_sync(prefix_cache *c, const fz_model *m, const float *x, size_
 /* The input of a step on samples idx[0..B) (batch b of the epoch; `contiguous` when
  * idx is b·B, b·B+1, ...): from the top slot when it holds them all, else from the low
  * slot or the samples themselves, with the top level's input recorded when the top
- * slot lacks them.  Targets gathered into *by.  Sets *from_cache. */
+ * slot lacks them.  Targets gathered into *by (NULL where y is NULL).  Sets
+ * *from_cache. */
 void prefix_cache_batch(prefix_cache *c, const fz_model *m, size_t B, const float *x,
                         const float *y, const size_t *idx, bool contiguous, size_t b,
                         fz_step_io *io, const float **by, bool *from_cache);
