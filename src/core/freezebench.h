@@ -462,11 +462,20 @@ FZ_API fz_model   *fz_mlp_from_npz(const char *path);
  * lookup (fz_param_data, fz_requires_grad, ...) and a message use them, and the
  * library's own fcK names (fz_param_name) are never matched beside them, so in an
  * archive of fc2 and fc3, 'fc2.*' is the archive's fc2 (the first layer) alone.
- * Consecutive layers must chain (inputs = the previous outputs); ReLU is assumed
- * between them.  Any other array (a buffer, an unmapped weight) is refused with
- * FZ_ENOTFOUND naming it, unless opts->ignore_unknown: then it is kept unchanged, never
- * trained, written back by fz_save_npz (so load_state_dict(strict=True) accepts the
- * result), with a note naming it (FREEZEBENCH_VERBOSE=1).  Arrays must be float32 (the reader
+ * Consecutive layers must chain (inputs = the previous outputs).
+ * What runs between them: an archive written by scripts/export_mlp.py records it (the
+ * uint8 array "_freezebench_architecture", the text of torch.fx's trace: "linear:0
+ * relu linear:2"), and opts->architecture may state it; each must be exactly the
+ * layers found, in that order, with ReLU between them (a leading flatten aside), or the
+ * archive is refused, FZ_EFORMAT, naming the first step that is not (a Tanh, a
+ * LayerNorm, a ReLU after the last layer): freezebench would train another model.
+ * Without either, ReLU is assumed, with a note (FREEZEBENCH_VERBOSE=1) saying so.
+ * Any other array is refused with FZ_ENOTFOUND naming it, unless opts->ignore_unknown
+ * and it is a buffer: then it is kept unchanged, never trained, written back by
+ * fz_save_npz (so load_state_dict(strict=True) accepts the result), with a note naming
+ * it.  An unknown parameter (an array named *.weight or *.bias that is no Linear
+ * layer's: a LayerNorm's, a 1-D weight) is refused, FZ_EFORMAT, ignore_unknown or not:
+ * keeping it aside would change what the forward computes.  Arrays must be float32 (the reader
  * refuses other dtypes, int64 buffers included).  A model with a BatchNorm layer (an
  * array named *.running_mean, *.running_var or *.num_batches_tracked) is refused,
  * FZ_EFORMAT, ignore_unknown or not, with a message that says why: freezebench trains
@@ -475,6 +484,10 @@ FZ_API fz_model   *fz_mlp_from_npz(const char *path);
 typedef struct {
     const char *map;
     bool ignore_unknown;
+    /* What the network computes between the layers, in forward order ("linear:0 relu
+     * linear:2", or kinds alone: "linear relu linear"), checked as the archive's own
+     * record is (below); NULL: only the record, if any. */
+    const char *architecture;
 } fz_npz_import;
 FZ_API fz_model   *fz_mlp_from_state_dict(const char *path, const fz_npz_import *opts);
 

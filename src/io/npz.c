@@ -141,22 +141,19 @@ static bool member_is(const char *member, const char *name)
     return ml == nl + suffix && !strncmp(member, name, nl) && !strcmp(member + nl, NPY_SUFFIX);
 }
 
-static fz_status read_members(const char *path, fz_npz_name_check *check, void *ctx,
-                              const char *skip, fz_npz *out);
-
 fz_status npz_read_checked(const char *path, fz_npz_name_check *check, void *ctx,
                            fz_npz *out)
 {
-    return read_members(path, check, ctx, NULL, out);
+    return npz_read_filtered(path, check, ctx, NULL, out);
 }
 
 fz_status npz_read_except(const char *path, const char *skip, fz_npz *out)
 {
-    return read_members(path, NULL, NULL, skip, out);
+    return npz_read_filtered(path, NULL, NULL, skip, out);
 }
 
-static fz_status read_members(const char *path, fz_npz_name_check *check, void *ctx,
-                              const char *skip, fz_npz *out)
+fz_status npz_read_filtered(const char *path, fz_npz_name_check *check, void *ctx,
+                            const char *skip, fz_npz *out)
 {
     if (!path || !out)
         return set_error(FZ_EINVAL, "npz_read: %s is NULL", !path ? "path" : "out");

@@ -39,6 +39,10 @@ typedef fz_status fz_npz_name_check(const char *path, const char *name, void *ct
 fz_status npz_read_checked(const char *path, fz_npz_name_check *check, void *ctx,
                            fz_npz *out);
 
+/* npz_read_checked, leaving out the array `skip` (NULL: none). */
+fz_status npz_read_filtered(const char *path, fz_npz_name_check *check, void *ctx,
+                            const char *skip, fz_npz *out);
+
 /* npz_read, leaving out the array `skip` (not decoded: it may be of a dtype npz_read
  * refuses, such as a data archive's integer labels "y"). */
 fz_status npz_read_except(const char *path, const char *skip, fz_npz *out);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "architecture.h"
 #include "error.h"
 #include "finite.h"
 #include "model.h"
@@ -152,7 +153,7 @@ fz_status fz_load_npz(fz_model *m, const char *path)
     if (!m || !path)
         return set_error(FZ_EINVAL, "fz_load_npz: %s is NULL", !m ? "model" : "path");
     fz_npz z;
-    fz_status st = npz_read_checked(path, refuse_batchnorm, NULL, &z);
+    fz_status st = npz_read_filtered(path, refuse_batchnorm, NULL, ARCH_ARRAY, &z);
     if (st == FZ_OK)
         st = load_checked(m, &z, path);
     npz_free(&z);
@@ -408,6 +409,14 @@ static fz_status take_extras(fz_model *m, const fz_npz *z, const char *path,
             used = a == f[l].w || a == f[l].b;
         if (used)
             continue;
+        /* A parameter of a module the forward does not run (a LayerNorm's weight): kept
+         * aside, the network would train without that module. */
+        if (ends_with(a->name, ".weight") || ends_with(a->name, ".bias"))
+            return set_error(FZ_EFORMAT, "%s: '%s' is a parameter of a module that is no "
+                             "Linear layer (%zu-D): freezebench's forward runs Linear layers "
+                             "and ReLU only, so it would train your network without that "
+                             "module; refused, --ignore-unknown or not (it keeps buffers, "
+                             "never parameters)", path, a->name, a->ndim);
         size_t len = strlen(names);
         if (len + 8 < sizeof names)
             snprintf(names + len, sizeof names - len, "%s'%s'", count ? ", " : "", a->name);
@@ -439,6 +448,58 @@ static fz_status take_extras(fz_model *m, const fz_npz *z, const char *path,
     return FZ_OK;
 }
 
+/* The archive's architecture record (architecture.h) and the caller's, each checked
+ * against the layers found; a note where neither says what runs between them. */
+static fz_status check_architecture(const char *path, const found_layer *f, size_t n,
+                                    const char *stated)
+{
+    int32_t *codes = NULL;
+    size_t count = 0;
+    fz_status st = npz_read_labels(path, ARCH_ARRAY, &codes, &count);
+    if (st == FZ_ENOTFOUND) {
+        st = FZ_OK;
+    } else if (st != FZ_OK) {
+        return st;
+    }
+    char *record = codes ? malloc(count + 1) : NULL;
+    const char **prefixes = malloc((n ? n : 1) * sizeof *prefixes);
+    char (*names)[FZ_EXT_NAME_MAX] = malloc((n ? n : 1) * sizeof *names);
+    if ((codes && !record) || !prefixes || !names) {
+        st = set_error(FZ_ENOMEM, "%s: out of memory", path);
+        goto done;
+    }
+    for (size_t i = 0; record && i < count; i++) {
+        if (codes[i] < 0x20 || codes[i] > 0x7e) {
+            st = set_error(FZ_EFORMAT, "%s: array '%s' byte %zu is %ld, not printable "
+                           "ASCII (the record is text)", path, ARCH_ARRAY, i, (long)codes[i]);
+            goto done;
+        }
+        record[i] = (char)codes[i];
+    }
+    if (record)
+        record[count] = '\0';
+    for (size_t l = 0; l < n; l++) {   /* "0.weight" -> "0" */
+        snprintf(names[l], sizeof names[l], "%.*s", (int)(strlen(f[l].w->name) - 7),
+                 f[l].w->name);
+        prefixes[l] = names[l];
+    }
+    if (record)
+        st = architecture_check(record, prefixes, n, path, "the archive's record "
+                                "(" ARCH_ARRAY ")");
+    if (st == FZ_OK && stated)
+        st = architecture_check(stated, prefixes, n, path, "--architecture");
+    if (st == FZ_OK && !record && !stated && n > 1)
+        log_note("%s: the archive does not record what runs between its Linear layers: "
+                 "trained with ReLU between them (scripts/export_mlp.py records it; "
+                 "--architecture states it)", path);
+done:
+    free(codes);
+    free(record);
+    free(prefixes);
+    free(names);
+    return st;
+}
+
 fz_model *fz_mlp_from_state_dict(const char *path, const fz_npz_import *opts)
 {
     if (!path) {
@@ -449,7 +510,9 @@ fz_model *fz_mlp_from_state_dict(const char *path, const fz_npz_import *opts)
     if (opts && opts->map && fz_npz_map_check(opts->map) != FZ_OK)
         return NULL;
     fz_npz z;
-    if (npz_read_checked(path, refuse_batchnorm, NULL, &z) != FZ_OK)
+    /* The architecture record is text (uint8), which the float reader refuses: read
+     * apart, by check_architecture. */
+    if (npz_read_filtered(path, refuse_batchnorm, NULL, ARCH_ARRAY, &z) != FZ_OK)
         return NULL;
     fz_model *m = NULL;
     found_layer *f = calloc(z.count ? z.count : 1, sizeof *f);
@@ -460,7 +523,8 @@ fz_model *fz_mlp_from_state_dict(const char *path, const fz_npz_import *opts)
         goto done;
     }
     if (find_layers(&z, path, opts ? opts->map : NULL, f, &n) != FZ_OK ||
-        check_layers(f, n, path, widths, has_bias) != FZ_OK)
+        check_layers(f, n, path, widths, has_bias) != FZ_OK ||
+        check_architecture(path, f, n, opts ? opts->architecture : NULL) != FZ_OK)
         goto done;
     m = fz_mlp_create_biases(widths, n + 1, has_bias, 0);
     if (!m)
