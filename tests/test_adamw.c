@@ -36,8 +36,31 @@
 #include "kernels.h"
 #include "kernels_active.h"
 
-static const size_t widths[] = { 6, 9, 3 };
-enum { LAYERS = 2, N_T = 2 * LAYERS, BATCH = 5, IN = 6, OUT = 3 };
+enum { FC1_SMALL = 6 * 9 };   /* fc1.weight's elements in the small network */
+
+/* The networks: a small one (every tensor within one chunk of the update, one thread)
+ * and one of 56K parameters, whose tensors span several of the update's chunks and whose
+ * update is split over two threads. */
+typedef struct {
+    size_t widths[4], n_widths, batch;
+    int threads;
+} net_case;
+
+enum { MAX_T = 6, MAX_X = 16 * 64, MAX_Y = 16 * 4 };   /* the largest network's */
+static const net_case small_net = { { 6, 9, 3 }, 3, 5, 1 };
+static const net_case big_net = { { 64, 300, 120, 4 }, 4, 16, 2 };
+static const net_case *net = &small_net;   /* the one in use */
+
+static size_t n_t(void) { return 2 * (net->n_widths - 1); }
+static size_t batch(void) { return net->batch; }
+static size_t in_w(void) { return net->widths[0]; }
+static size_t out_w(void) { return net->widths[net->n_widths - 1]; }
+
+static void use_net(const net_case *c)
+{
+    net = c;
+    fz_set_threads(c->threads);
+}
 
 /* ---- kernels ------------------------------------------------------------------------ */
 
@@ -56,6 +79,7 @@ static int restore_kernels(void **state)
 {
     (void)state;
     kernels_override(NULL);
+    use_net(&small_net);
     return 0;
 }
 
@@ -63,7 +87,7 @@ static int restore_kernels(void **state)
 
 static fz_model *model(uint64_t seed)
 {
-    fz_model *m = fz_mlp_create(widths, LAYERS + 1, seed);
+    fz_model *m = fz_mlp_create(net->widths, net->n_widths, seed);
     assert_non_null(m);
     return m;
 }
@@ -71,7 +95,7 @@ static fz_model *model(uint64_t seed)
 static fz_trainer *adamw_trainer(fz_model *m, fz_adamw a)
 {
     fz_train_opts o = { .loss = FZ_LOSS_MSE, .optim = FZ_OPTIM_ADAMW, .adamw = a };
-    fz_trainer *t = fz_trainer_create_opts(m, BATCH, &o);
+    fz_trainer *t = fz_trainer_create_opts(m, batch(), &o);
     assert_non_null(t);
     return t;
 }
@@ -80,8 +104,8 @@ static fz_trainer *adamw_trainer(fz_model *m, fz_adamw a)
  * and the moments' history matters. */
 static void batch_of(int k, float *x, float *y)
 {
-    fill_uniform(x, BATCH * IN, 100 + (uint64_t)k, -1.5f, 1.5f);
-    fill_uniform(y, BATCH * OUT, 200 + (uint64_t)k, -1.0f, 1.0f);
+    fill_uniform(x, batch() * in_w(), 100 + (uint64_t)k, -1.5f, 1.5f);
+    fill_uniform(y, batch() * out_w(), 200 + (uint64_t)k, -1.0f, 1.0f);
 }
 
 /* Sets every flag: the spec's tensors frozen, the rest trainable. */
@@ -93,19 +117,19 @@ static void set_frozen(fz_model *m, const char *spec)
 
 /* The gradient of every trainable tensor of m on (x, y) as the library computes it, read
  * off an SGD step with lr 1 of a twin (NULL for frozen tensors; the caller frees). */
-static void library_gradients(fz_model *m, const float *x, const float *y, double *g[N_T])
+static void library_gradients(fz_model *m, const float *x, const float *y, double *g[MAX_T])
 {
     fz_model *twin = model(1);
     copy_params(twin, m);
-    for (size_t i = 0; i < N_T; i++) {
+    for (size_t i = 0; i < n_t(); i++) {
         const char *name = fz_param_name(m, i);
         assert_int_equal(fz_requires_grad(m, name) ? fz_unfreeze(twin, name)
                                                    : fz_freeze(twin, name), FZ_OK);
     }
-    fz_trainer *t = fz_trainer_create(twin, BATCH, (fz_sgd){ .lr = 1.0f });
+    fz_trainer *t = fz_trainer_create(twin, batch(), (fz_sgd){ .lr = 1.0f });
     assert_non_null(t);
     assert_int_equal(fz_train_step(t, x, y, NULL), FZ_OK);
-    for (size_t i = 0; i < N_T; i++) {
+    for (size_t i = 0; i < n_t(); i++) {
         g[i] = NULL;
         const char *name = fz_param_name(m, i);
         if (!fz_requires_grad(m, name))
@@ -125,23 +149,23 @@ static void library_gradients(fz_model *m, const float *x, const float *y, doubl
 
 typedef struct {
     fz_adamw opt;
-    size_t numel[N_T];
-    double *m[N_T], *v[N_T];    /* NULL until the tensor's first update */
-    double *dm[N_T], *dv[N_T];  /* bounds on |m − m_exact|, |v − v_exact| from δg */
-    uint64_t t[N_T];
+    size_t numel[MAX_T];
+    double *m[MAX_T], *v[MAX_T];    /* NULL until the tensor's first update */
+    double *dm[MAX_T], *dv[MAX_T];  /* bounds on |m − m_exact|, |v − v_exact| from δg */
+    uint64_t t[MAX_T];
 } adam_ref;
 
 static adam_ref ref_new(fz_model *mod, fz_adamw opt)
 {
     adam_ref r = { .opt = opt };
-    for (size_t i = 0; i < N_T; i++)
+    for (size_t i = 0; i < n_t(); i++)
         fz_param_data(mod, fz_param_name(mod, i), &r.numel[i]);
     return r;
 }
 
 static void ref_free(adam_ref *r)
 {
-    for (size_t i = 0; i < N_T; i++) {
+    for (size_t i = 0; i < n_t(); i++) {
         free(r->m[i]);
         free(r->v[i]);
         free(r->dm[i]);
@@ -175,16 +199,16 @@ static double ratio_spread(const adam_ref *r, double m, double v, double dm, dou
 static void step_and_check(fz_trainer *t, fz_model *mod, adam_ref *r, int k,
                            double *moved, double *gabs)
 {
-    float x[BATCH * IN], y[BATCH * OUT];
+    float x[MAX_X], y[MAX_Y];
     batch_of(k, x, y);
-    double *g[N_T];
+    double *g[MAX_T];
     library_gradients(mod, x, y, g);
     model_snapshot before = snapshot_take(mod);
     assert_int_equal(fz_train_step(t, x, y, NULL), FZ_OK);
 
     const fz_adamw o = r->opt;
     const double lr = o.lr, b1 = o.beta1, b2 = o.beta2;
-    for (size_t i = 0; i < N_T; i++) {
+    for (size_t i = 0; i < n_t(); i++) {
         const char *name = fz_param_name(mod, i);
         size_t n;
         const float *after = fz_param_data(mod, name, &n);
@@ -224,7 +248,7 @@ static void step_and_check(fz_trainer *t, fz_model *mod, adam_ref *r, int k,
             }
         }
     }
-    for (size_t i = 0; i < N_T; i++)
+    for (size_t i = 0; i < n_t(); i++)
         free(g[i]);
     snapshot_free(&before);
 }
@@ -264,6 +288,18 @@ static void adamw_matches_the_reference_over_three_steps(void **state)
     run_schedule(fz_adamw_defaults(), all, 3);
 }
 
+/* The same on the network whose tensors span several chunks and whose update is split
+ * over two threads. */
+static void adamw_matches_the_reference_over_chunks_and_threads(void **state)
+{
+    isa_or_skip(state);
+    use_net(&big_net);
+    const char *const all[] = { "none", "none", "none" };
+    const char *const some[] = { "fc1.weight,fc3.bias", "fc1.weight,fc3.bias", "fc2.*" };
+    run_schedule(fz_adamw_defaults(), all, 3);
+    run_schedule(fz_adamw_defaults(), some, 3);
+}
+
 /* fc1 frozen for two steps, then trained: its first update has t = 1 and zero state, so
  * with weight_decay 0 each element moves by lr·|g|/(|g| + eps) ≈ lr wherever |g| ≫ eps;
  * a step count shared with fc2 (t = 3) would move it by ≈ 0.64·lr. */
@@ -278,13 +314,13 @@ static void tensor_trained_later_starts_with_zero_state_and_its_own_step_count(v
     step_and_check(t, m, &r, 0, NULL, NULL);
     step_and_check(t, m, &r, 1, NULL, NULL);
     assert_int_equal(fz_unfreeze(m, "fc1.*"), FZ_OK);
-    double moved[IN * 9], gabs[IN * 9];
+    double moved[FC1_SMALL], gabs[FC1_SMALL];
     step_and_check(t, m, &r, 2, moved, gabs);
     assert_int_equal(r.t[0], 1);
     assert_int_equal(r.t[2], 3);
     size_t checked = 0;
     const double lr = opt.lr;
-    for (size_t j = 0; j < IN * 9; j++) {
+    for (size_t j = 0; j < FC1_SMALL; j++) {
         if (gabs[j] < 1e-4)   /* eps/|g| <= 1e-4: the move is within 1e-4 of lr */
             continue;
         /* |p| < 1 after the step: reading the move costs at most half an ulp (2^-24)
@@ -295,7 +331,7 @@ static void tensor_trained_later_starts_with_zero_state_and_its_own_step_count(v
                      "lr = %g", j, moved[j], gabs[j], lr);
         checked++;
     }
-    assert_true(checked >= IN * 9 / 2);
+    assert_true(checked >= FC1_SMALL / 2);
     ref_free(&r);
     fz_trainer_free(t);
     fz_model_free(m);
@@ -319,15 +355,15 @@ static void tensor_frozen_and_trained_again_resumes_its_state(void **state)
     step_and_check(t, m, &r, 2, NULL, NULL);
     step_and_check(t, m, &r, 3, NULL, NULL);
     assert_int_equal(fz_unfreeze(m, "fc1.*"), FZ_OK);
-    double moved[IN * 9], gabs[IN * 9];
+    double moved[FC1_SMALL], gabs[FC1_SMALL];
     step_and_check(t, m, &r, 4, moved, gabs);
     assert_int_equal(r.t[0], 3);
     size_t unlike_fresh = 0;
-    for (size_t j = 0; j < IN * 9; j++)
+    for (size_t j = 0; j < FC1_SMALL; j++)
         unlike_fresh += fabs(moved[j] - opt.lr) > 1e-3 * opt.lr;
-    if (unlike_fresh < IN * 9 / 2)
+    if (unlike_fresh < FC1_SMALL / 2)
         fail_msg("only %zu of %d fc1.weight elements moved unlike a fresh start",
-                 unlike_fresh, IN * 9);
+                 unlike_fresh, FC1_SMALL);
     ref_free(&r);
     fz_trainer_free(t);
     fz_model_free(m);
@@ -339,7 +375,7 @@ static void optimizer_state_exists_only_for_trained_tensors(void **state)
 {
     (void)state;
     const char *specs[] = { "none", "fc1.*", "bitfit", "last", "fc2.bias", "fc1.weight" };
-    float x[BATCH * IN], y[BATCH * OUT];
+    float x[MAX_X], y[MAX_Y];
     batch_of(0, x, y);
     for (size_t s = 0; s < sizeof specs / sizeof *specs; s++) {
         const fz_train_opts opts[] = {
@@ -352,7 +388,7 @@ static void optimizer_state_exists_only_for_trained_tensors(void **state)
             fz_model *m = model(3);
             assert_int_equal(fz_freeze(m, specs[s]), FZ_OK);
             size_t trainable = fz_trainable_elements(m);
-            fz_trainer *t = fz_trainer_create_opts(m, BATCH, &opts[c]);
+            fz_trainer *t = fz_trainer_create_opts(m, batch(), &opts[c]);
             assert_non_null(t);
             assert_int_equal(fz_train_step(t, x, y, NULL), FZ_OK);
             size_t want = floats_per_element[c] * sizeof(float) * trainable;
@@ -361,14 +397,14 @@ static void optimizer_state_exists_only_for_trained_tensors(void **state)
                          c, fz_memory_used(t).optimizer, want);
             /* Frozen afterwards, a tensor keeps its state (to resume it): every tensor
              * trained in either step has state after the second. */
-            bool was[N_T];
-            for (size_t i = 0; i < N_T; i++)
+            bool was[MAX_T];
+            for (size_t i = 0; i < n_t(); i++)
                 was[i] = fz_requires_grad(m, fz_param_name(m, i));
             assert_int_equal(fz_unfreeze(m, "*"), FZ_OK);
             assert_int_equal(fz_freeze(m, "fc2.weight"), FZ_OK);
             assert_int_equal(fz_train_step(t, x, y, NULL), FZ_OK);
             size_t ever = 0;
-            for (size_t i = 0; i < N_T; i++) {
+            for (size_t i = 0; i < n_t(); i++) {
                 size_t n;
                 const char *name = fz_param_name(m, i);
                 fz_param_data(m, name, &n);
@@ -392,25 +428,24 @@ static void optimizer_state_exists_only_for_trained_tensors(void **state)
  * (1-β2)·g·g is not), then three good steps: the bad step is refused with every
  * parameter bitwise as before, and a twin that never saw it reaches bitwise the same
  * parameters, so the moments and the step count were put back too. */
-static void overflowing_second_moment_is_undone_exactly(void **state)
+static void check_overflow_undone(void)
 {
-    isa_or_skip(state);
     const fz_adamw opt = { .lr = 1e-2f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f,
                            .weight_decay = 0.01f };
     fz_model *m = model(7), *twin = model(7);
     fz_trainer *t = adamw_trainer(m, opt), *tt = adamw_trainer(twin, opt);
-    float x[BATCH * IN], y[BATCH * OUT];
+    float x[MAX_X], y[MAX_Y];
     for (int k = 0; k < 2; k++) {
         batch_of(k, x, y);
         assert_int_equal(fz_train_step(t, x, y, NULL), FZ_OK);
         assert_int_equal(fz_train_step(tt, x, y, NULL), FZ_OK);
     }
-    float xb[BATCH * IN], yb[BATCH * OUT];
+    float xb[MAX_X], yb[MAX_Y];
     batch_of(9, xb, yb);
-    for (size_t i = 0; i < BATCH * IN; i++)
+    for (size_t i = 0; i < batch() * in_w(); i++)
         xb[i] *= 1000.0f;
-    assert_int_equal(fz_forward(m, BATCH, xb, yb), FZ_OK);
-    for (size_t i = 0; i < BATCH * OUT; i++)
+    assert_int_equal(fz_forward(m, batch(), xb, yb), FZ_OK);
+    for (size_t i = 0; i < batch() * out_w(); i++)
         yb[i] += 1.5e19f;
     fz_flops flops = fz_flops_executed(t);
     model_snapshot before = snapshot_take(m);
@@ -426,7 +461,7 @@ static void overflowing_second_moment_is_undone_exactly(void **state)
         batch_of(k, x, y);
         assert_int_equal(fz_train_step(t, x, y, NULL), FZ_OK);
         assert_int_equal(fz_train_step(tt, x, y, NULL), FZ_OK);
-        for (size_t i = 0; i < N_T; i++) {
+        for (size_t i = 0; i < n_t(); i++) {
             size_t n;
             const char *name = fz_param_name(m, i);
             const float *a = fz_param_data(m, name, &n), *b = fz_param_data(twin, name, &n);
@@ -442,6 +477,19 @@ static void overflowing_second_moment_is_undone_exactly(void **state)
     fz_model_free(twin);
 }
 
+static void overflowing_second_moment_is_undone_exactly(void **state)
+{
+    isa_or_skip(state);
+    check_overflow_undone();
+}
+
+static void overflowing_second_moment_is_undone_exactly_over_threads(void **state)
+{
+    isa_or_skip(state);
+    use_net(&big_net);
+    check_overflow_undone();
+}
+
 /* A rate so large that lr/(1-β1) overflows: the update makes parameters infinite; the
  * step is refused naming a parameter, and nothing moves. */
 static void overflowing_parameter_is_undone_and_named(void **state)
@@ -450,7 +498,7 @@ static void overflowing_parameter_is_undone_and_named(void **state)
     const fz_adamw opt = { .lr = 1e38f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f };
     fz_model *m = model(7);
     fz_trainer *t = adamw_trainer(m, opt);
-    float x[BATCH * IN], y[BATCH * OUT];
+    float x[MAX_X], y[MAX_Y];
     batch_of(0, x, y);
     model_snapshot before = snapshot_take(m);
     assert_int_equal(fz_train_step(t, x, y, NULL), FZ_ENONFINITE);
@@ -489,20 +537,20 @@ static void create_refuses_adamw_settings_torch_refuses(void **state)
     fz_model *m = model(1);
     for (size_t c = 0; c < sizeof bad / sizeof *bad; c++) {
         fz_train_opts o = { .optim = FZ_OPTIM_ADAMW, .adamw = bad[c].a };
-        fz_trainer *t = fz_trainer_create_opts(m, BATCH, &o);
+        fz_trainer *t = fz_trainer_create_opts(m, batch(), &o);
         if (t || !strstr(fz_last_error(), bad[c].says) || !strstr(fz_last_error(), "AdamW"))
             fail_msg("case %zu: %s, message '%s' (want '%s')", c, t ? "accepted" : "refused",
                      fz_last_error(), bad[c].says);
         /* The same settings under SGD are ignored. */
         o.optim = FZ_OPTIM_SGD;
         o.sgd = (fz_sgd){ .lr = 0.1f };
-        t = fz_trainer_create_opts(m, BATCH, &o);
+        t = fz_trainer_create_opts(m, batch(), &o);
         assert_non_null(t);
         fz_trainer_free(t);
     }
     /* The edges torch accepts: betas 0, eps, lr and weight_decay 0. */
     fz_train_opts o = { .optim = FZ_OPTIM_ADAMW, .adamw = { 0, 0, 0, 0, 0 } };
-    fz_trainer *t = fz_trainer_create_opts(m, BATCH, &o);
+    fz_trainer *t = fz_trainer_create_opts(m, batch(), &o);
     assert_non_null(t);
     fz_trainer_free(t);
     fz_model_free(m);
@@ -511,9 +559,11 @@ static void create_refuses_adamw_settings_torch_refuses(void **state)
 #define ISA_TEST(isa, f) { isa ": " #f, f, NULL, restore_kernels, (void *)isa }
 #define ISA_TESTS(isa)                                                                  \
     ISA_TEST(isa, adamw_matches_the_reference_over_three_steps),                        \
+    ISA_TEST(isa, adamw_matches_the_reference_over_chunks_and_threads),                 \
     ISA_TEST(isa, tensor_trained_later_starts_with_zero_state_and_its_own_step_count),  \
     ISA_TEST(isa, tensor_frozen_and_trained_again_resumes_its_state),                   \
     ISA_TEST(isa, overflowing_second_moment_is_undone_exactly),                         \
+    ISA_TEST(isa, overflowing_second_moment_is_undone_exactly_over_threads),            \
     ISA_TEST(isa, overflowing_parameter_is_undone_and_named)
 
 int main(void)
