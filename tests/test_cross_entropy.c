@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -297,6 +298,55 @@ static void huge_logits_give_a_finite_loss_and_gradient(void **state)
         }
         fz_trainer_free(t);
         fz_model_free(m);
+    }
+}
+
+/* On a network large enough (56K parameters) for SGD's update to be folded into the
+ * backward's wgrad GEMMs (its bound taken from the softmax gradient), five steps train
+ * bitwise as with the fold turned off (FREEZEBENCH_FUSED_UPDATE=0 at creation). */
+static void folded_update_trains_cross_entropy_bitwise_as_the_unfolded(void **state)
+{
+    (void)state;
+    const size_t w[] = { 64, 300, 120, 10 };
+    enum { B = 16, STEPS = 5 };
+    fz_model *m[2];
+    fz_trainer *t[2];
+    for (int k = 0; k < 2; k++) {
+        m[k] = fz_mlp_create(w, 4, 5);
+        assert_non_null(m[k]);
+        assert_int_equal(fz_freeze(m[k], "fc1.bias"), FZ_OK);
+        if (k == 1)
+            setenv("FREEZEBENCH_FUSED_UPDATE", "0", 1);
+        fz_train_opts o = { .loss = FZ_LOSS_CROSS_ENTROPY,
+                            .sgd = { .lr = 0.05f, .momentum = 0.9f } };
+        t[k] = fz_trainer_create_opts(m[k], B, &o);
+        unsetenv("FREEZEBENCH_FUSED_UPDATE");
+        assert_non_null(t[k]);
+    }
+    float x[B * 64];
+    int32_t lab[B];
+    for (int s = 0; s < STEPS; s++) {
+        fill_uniform(x, B * 64, 40 + (uint64_t)s, -1.0f, 1.0f);
+        for (int i = 0; i < B; i++)
+            lab[i] = (i * 3 + s) % 10;
+        float loss[2];
+        for (int k = 0; k < 2; k++)
+            assert_int_equal(fz_train_step_labels(t[k], x, lab, &loss[k]), FZ_OK);
+        assert_true(loss[0] == loss[1]);
+        assert_true(fz_update_last(t[0]).folded_floats > 0);
+        assert_int_equal(fz_update_last(t[1]).folded_floats, 0);
+        for (size_t i = 0; i < fz_param_count(m[0]); i++) {
+            size_t n;
+            const char *name = fz_param_name(m[0], i);
+            const float *a = fz_param_data(m[0], name, &n), *b = fz_param_data(m[1], name, &n);
+            if (memcmp(a, b, n * sizeof(float)) != 0)
+                fail_msg("step %d: %s differs between the folded and the unfolded update",
+                         s + 1, name);
+        }
+    }
+    for (int k = 0; k < 2; k++) {
+        fz_trainer_free(t[k]);
+        fz_model_free(m[k]);
     }
 }
 
@@ -587,6 +637,7 @@ int main(void)
         cmocka_unit_test(cross_entropy_gradients_match_finite_differences),
         cmocka_unit_test(cross_entropy_gradients_under_a_frozen_head_match_finite_differences),
         cmocka_unit_test(huge_logits_give_a_finite_loss_and_gradient),
+        cmocka_unit_test(folded_update_trains_cross_entropy_bitwise_as_the_unfolded),
         cmocka_unit_test(labels_out_of_range_or_missing_are_refused_and_nothing_moves),
         cmocka_unit_test(mse_trainer_refuses_labels_and_nothing_moves),
         cmocka_unit_test(create_refuses_one_output_and_bad_enums),
