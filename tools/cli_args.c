@@ -89,7 +89,15 @@ void fz_cli_usage(FILE *f)
 "                      2.weight, ...).  A layer without a bias is allowed.  OUT.npz\n"
 "                      keeps the archive's own names.\n"
 "  --ignore-unknown    keep arrays that are no layer's parameter (buffers) unchanged\n"
-"                      and write them back, with a note; without it they are refused\n"
+"                      and write them back, with a note; without it they are refused.\n"
+"                      A parameter (*.weight, *.bias) of a module that is no Linear\n"
+"                      layer (a LayerNorm) is refused even so: the forward would skip\n"
+"                      that module and train another network than yours\n"
+"  --architecture A    what runs between the layers, in forward order: \"linear relu\n"
+"                      linear\" (or with names: \"linear:0 relu linear:2\"); anything\n"
+"                      but Linear layers with ReLU between them is refused.  An archive\n"
+"                      written by scripts/export_mlp.py records it; without either,\n"
+"                      ReLU is assumed, with a note\n"
 "  -h, --help          this text\n"
 "\n"
 "Numbers are decimal: digits only for N, B, S, K, T; LR, M and WD may add a fraction\n"
@@ -198,7 +206,7 @@ typedef enum {
     OPT_FREEZE, OPT_MODEL, OPT_DATA, OPT_OUT, OPT_EPOCHS, OPT_BATCH, OPT_LR, OPT_MOMENTUM,
     OPT_WEIGHT_DECAY, OPT_SEED, OPT_LOG_EVERY, OPT_THREADS, OPT_SCHEDULE, OPT_CACHE_FROZEN,
     OPT_CACHE_MAX, OPT_MAP, OPT_IGNORE_UNKNOWN, OPT_LOSS, OPT_OPTIMIZER, OPT_BETAS, OPT_EPS,
-    N_OPTS
+    OPT_ARCHITECTURE, N_OPTS
 } option_id;
 
 /* The commands an option is for, as bits of fz_cli_command. */
@@ -224,6 +232,7 @@ static const struct { const char *name; unsigned commands; bool is_flag; } OPTIO
     [OPT_LOSS] = { "--loss", FOR_TRAIN | FOR_EVAL },
     [OPT_OPTIMIZER] = { "--optimizer", FOR_TRAIN },
     [OPT_BETAS] = { "--betas", FOR_TRAIN },          [OPT_EPS] = { "--eps", FOR_TRAIN },
+    [OPT_ARCHITECTURE] = { "--architecture", FOR_PARAMS | FOR_TRAIN | FOR_EVAL },
 };
 
 static const char *const COMMAND_NAMES[] = { [FZ_CLI_PARAMS] = "params",
@@ -316,9 +325,10 @@ static int set_option(option_id id, const char *v, fz_cli_args *a, char *err, si
         a->threads = (int)u;
         return 0;
     case OPT_SCHEDULE:
+    case OPT_ARCHITECTURE:
         if (!*v)
             return usage_error(err, size, "%s: the value is empty", name);
-        a->schedule = v;
+        *(id == OPT_SCHEDULE ? &a->schedule : &a->architecture) = v;
         return 0;
     case OPT_CACHE_FROZEN:
         a->cache_frozen = true;

@@ -40,7 +40,9 @@ typedef struct {
     bool cache_frozen;        /* --cache-frozen: the frozen-prefix activation cache */
     size_t cache_max_bytes;   /* --cache-max-bytes N; 0 = no cap */
     const char *map;          /* --map fc1=PREFIX,...; NULL when not given */
-    bool ignore_unknown;      /* --ignore-unknown: keep non-layer arrays, write them back */
+    bool ignore_unknown;      /* --ignore-unknown: keep buffers, write them back */
+    const char *architecture; /* --architecture "linear relu linear": what runs between
+                               * the layers; NULL when not given */
 } fz_cli_args;
 
 /* Parses argv (argv[0] is the program).  Returns 0 with *out filled, or

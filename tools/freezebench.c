@@ -85,7 +85,8 @@ static size_t command_values(const fz_cli_args *a, fz_agree_value *v)
  * file that cannot be read, 2 for a --freeze that does not fit this model. */
 static int load_frozen_model(const fz_cli_args *a, fz_model **out, char *msg, size_t size)
 {
-    fz_npz_import imp = { .map = a->map, .ignore_unknown = a->ignore_unknown };
+    fz_npz_import imp = { .map = a->map, .ignore_unknown = a->ignore_unknown,
+                          .architecture = a->architecture };
     fz_model *m = fz_mlp_from_state_dict(a->model, &imp);
     if (!m)
         return verdict(EXIT_FAILED, msg, size, "%s", fz_last_error());
@@ -365,7 +366,8 @@ static int cmd_eval(const fz_cli_args *a)
     if (a->threads >= 0)
         fz_set_threads(a->threads);
     char msg[FZ_AGREE_MSG] = "";
-    fz_npz_import imp = { .map = a->map, .ignore_unknown = a->ignore_unknown };
+    fz_npz_import imp = { .map = a->map, .ignore_unknown = a->ignore_unknown,
+                          .architecture = a->architecture };
     fz_model *m = fz_mlp_from_state_dict(a->model, &imp);
     cli_dataset d = { 0 };
     int rc = !m ? verdict(EXIT_FAILED, msg, sizeof msg, "%s", fz_last_error())
