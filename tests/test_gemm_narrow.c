@@ -134,8 +134,9 @@ static fz_gemm_op op_of(fz_trans ta, fz_trans tb, size_t m, size_t n, size_t k, 
 /* The issue's shapes get the kernels meant for them: DeepBench's 1760×16×1760 (NN, TN)
  * the narrow one, the head's wgrad 10×1024×256 TN the short one; the head's forward
  * 256×10×1024 NT keeps the main kernel (A's rows 4 KiB apart would share an L1 set),
- * as do a transposed op(B) with few rows, fewer than 3 rows, a wide product, and the
- * seed network's tall 64×5 layer (the main kernel's transposed small path). */
+ * as do a transposed op(B) with few rows, fewer than 3 rows, a wide product, a C within
+ * one main tile, and the seed network's tall 64×5 layer (the main kernel's transposed
+ * small path). */
 static void each_shape_gets_its_kernel(void **state)
 {
     const fz_sgemm_kernel *kern = kernel_or_skip(state);
@@ -156,6 +157,10 @@ static void each_shape_gets_its_kernel(void **state)
         { op_of(FZ_TRANS, FZ_TRANS, 10, 1024, 256, 10), kern },
         { op_of(FZ_NOTRANS, FZ_NOTRANS, 256, 1024, 10, 10), kern },
         { op_of(FZ_NOTRANS, FZ_TRANS, 64, 5, 10, 10), kern },
+        /* C within one main tile (the seed network's wgrad 1×5×64): the main kernel. */
+        { op_of(FZ_TRANS, FZ_NOTRANS, 1, 5, 64, 1), kern },
+        { op_of(FZ_NOTRANS, FZ_NOTRANS, kern->mr, 16, 1000, 1000), kern },
+        { op_of(FZ_NOTRANS, FZ_NOTRANS, kern->mr + 1, 16, 1000, 1000), narrow },
     };
     for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
         const fz_sgemm_kernel *got = sgemm_kernel_for_op(kern, &cases[c].op, &ctx);

@@ -517,7 +517,11 @@ const fz_sgemm_kernel *sgemm_kernel_for_op(const fz_sgemm_kernel *kern, const fz
                                            const fz_gemm_ctx *ctx)
 {
     if (kern->narrow && op->n <= kern->narrow->nr) {
-        if (takes_small_path(kern, op, ctx) && small_transposed_fits(kern, op))
+        /* C within one of kern's tiles: the narrow tile would compute more rows (as
+         * many as it has, for A where it lies) for the same few chains, which cost the
+         * seed network's step 17% (its wgrad of 1×5×64). */
+        if (op->m <= kern->mr ||
+            (small_transposed_fits(kern, op) && takes_small_path(kern, op, ctx)))
             return kern;
         return narrow_rows_fit(op) ? kern->narrow : kern;
     }
