@@ -47,8 +47,19 @@ static const size_t shapes[][3] = {
 static void check_one(const fz_sgemm_kernel *kern, int threads, fz_trans ta, size_t m,
                       size_t n, size_t k, size_t ldc, size_t offset, int epi)
 {
-    fz_sgemm_kernel plain = *kern;
+    /* Its variants too (the narrow and short kernels run some of these shapes). */
+    fz_sgemm_kernel plain = *kern, plain_narrow, plain_few_rows;
     plain.fence = NULL;
+    if (kern->narrow) {
+        plain_narrow = *kern->narrow;
+        plain_narrow.fence = NULL;
+        plain.narrow = &plain_narrow;
+    }
+    if (kern->few_rows) {
+        plain_few_rows = *kern->few_rows;
+        plain_few_rows.fence = NULL;
+        plain.few_rows = &plain_few_rows;
+    }
     fz_gemm_ctx ctx = tiny_l2(threads);
     size_t lda = ta == FZ_NOTRANS ? k : m;
     uint64_t seed = (uint64_t)m << 32 ^ (uint64_t)n << 16 ^ k << 4 ^ (uint64_t)epi;

@@ -1,7 +1,8 @@
 /*
  * The GEMM's tile hook (fz_gemm_op.after_tile, kernels.h), which the trainer folds the
  * optimizer into: on every path (the small one, its transposed form, the blocked one
- * with one K block and with several, one and two threads) and every ISA, each element
+ * with one K block and with several, the short path and the narrow tile, one and two
+ * threads) and every ISA, each element
  * of C is handed to the hook exactly once, already final (bitwise what the same product
  * without a hook leaves in C), and the hook's blocks never reach outside C.  The hook
  * here rewrites each block (c = -c) as the trainer's may, and C must end up so; a hook
@@ -59,6 +60,9 @@ static void probe_tile(void *ctx, float *c, size_t ldc, size_t i, size_t j, size
 static const size_t shapes[][3] = {
     { 10, 5, 4 }, { 64, 5, 10 }, { 200, 3, 7 }, { 130, 70, 90 }, { 97, 301, 64 },
     { 37, 45, 1500 }, { 300, 260, 33 },
+    /* AVX-512's short path (3..14 rows: a classifier head's wgrad) and narrow tile (C
+     * at most 16 wide), each on one thread and split over two */
+    { 10, 1024, 64 }, { 5, 700, 33 }, { 300, 16, 200 }, { 1000, 13, 300 },
 };
 
 /* Returns how many blocks the hook was handed in a scratch. */

@@ -53,6 +53,11 @@ static const gemm_shape other_shapes[] = {
     { "sgemm_deepbench_tn", 2048, 128, 2048, FZ_TRANS, FZ_NOTRANS },
     { "sgemm_deepbench_nn", 2560, 64, 2560, FZ_NOTRANS, FZ_NOTRANS },
     { "sgemm_deepbench_nt", 2560, 64, 2560, FZ_NOTRANS, FZ_TRANS },
+    /* A classifier head of 10 outputs on 1024 inputs at batch 256 (issue #26): its
+     * forward X·Wᵀ, dgrad dY·W and wgrad dYᵀ·X, products with a side of 10. */
+    { "sgemm_head_fwd_nt", 256, 10, 1024, FZ_NOTRANS, FZ_TRANS },
+    { "sgemm_head_dgrad_nn", 256, 1024, 10, FZ_NOTRANS, FZ_NOTRANS },
+    { "sgemm_head_wgrad_tn", 10, 1024, 256, FZ_TRANS, FZ_NOTRANS },
 };
 static const size_t relu_sizes[] = { 256 * 1024, 512 * 4096 };
 static const size_t sgd_sizes[] = { 1024 * 1024, 4096 * 4096 };

@@ -190,6 +190,97 @@ static void sgemm_small(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
     counter_add(flops, 2 * mn * k + mn * epilogue_stages(op));
 }
 
+/* C written by one K block (the caller's part of c_worth_streaming, below, which says
+ * why): beta 0, C larger than the L2, a kernel with a fence. */
+static bool c_written_once_past_l2(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
+                                   const fz_gemm_ctx *ctx)
+{
+    size_t l2 = ctx && ctx->caches.l2 ? ctx->caches.l2 : FZ_DEFAULT_L2;
+    /* A tile hook reads each tile right after it is stored: it must stay cached. */
+    return kern->fence && !op->after_tile && op->beta == 0.0f &&
+           op->n > l2 / sizeof(float) / op->m;   /* m·n·4 > L2, without overflow */
+}
+
+/* The fewest rows of C the short path takes.  With fewer rows its tile keeps fewer
+ * chains of FMAs (2·m, against 4·m in the main kernel's edge tile), and the packing of B
+ * it saves is no longer the larger cost.  Zen 4, one thread, the short path against the
+ * main kernel alone (41 alternating rounds in one process, median ratio of main's time
+ * to the short path's, 95% interval), on a shared machine: 1×1024×256 NN 0.77
+ * [0.71, 0.83], 2×1024×256 NN 0.99 [0.97, 1.00], 3×1024×256 TN 1.30 [1.26, 1.45],
+ * 3×4096×64 NN 1.28 [1.19, 1.36], 4×1024×256 NN 1.51 [1.50, 1.54], the head's
+ * 10×1024×256 TN 1.76 [1.75, 1.77], 14×1024×1024 TN 1.72 [1.71, 1.75]. */
+#define SHORT_MIN_ROWS 3
+/* Tiles of the short path thread 0 computes between two progress calls. */
+#define SHORT_TILES_PER_PROGRESS 8
+
+/* Whether the short path can take op with kernel `few` (a kernel with
+ * reads_b_in_place): all of C's rows in one tile, and op(B)'s rows contiguous. */
+static bool short_path_fits(const fz_sgemm_kernel *few, const fz_gemm_op *op)
+{
+    return op->m >= SHORT_MIN_ROWS && op->m <= few->mr && op->tb == FZ_NOTRANS;
+}
+
+/* C with few rows (the classifier head's wgrad, 10×1024): one tile's rows cover all of
+ * C, so each element of op(B) is read once, by one tile, and the microkernel reads it
+ * where it lies instead of from a packed copy; op(A), m×k, is packed into one panel.
+ * Threads split C's columns in whole tiles; K is one block, each element one chain of
+ * FMAs over k in order, so any thread count gives the same bits. */
+static void sgemm_short(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
+                        const fz_gemm_ctx *ctx, fz_counter *flops)
+{
+    _Alignas(64) float stack[SMALL_B_FLOATS];
+    size_t m = op->m, n = op->n, k = op->k, mr = kern->mr, nr = kern->nr;
+    operand_strides s = strides_of(op);
+    float *apack = stack, *raw = NULL;
+    if (k > SMALL_B_FLOATS / mr) {
+        size_t floats;
+        if (size_mul_ok(k, mr, &floats) && size_add_ok(floats, 16, &floats) &&
+            floats < SIZE_MAX / sizeof(float))
+            raw = malloc(floats * sizeof(float));
+        if (!raw) {   /* as the blocked path: the scalar kernel needs no buffer */
+            kernels_scalar()->sgemm_ctx(op, NULL, flops);
+            return;
+        }
+        apack = (float *)(((uintptr_t)raw + 63) & ~(uintptr_t)63);
+    }
+    kern->pack_a(apack, op->a, s.rsa, s.csa, m, k);
+    bool stream = c_written_once_past_l2(kern, op, ctx);   /* one K block, always */
+
+    int threads = 1;
+#ifdef _OPENMP
+    if (ctx && (uint64_t)m * n * k >= PARALLEL_MNK)
+        threads = ctx->threads > 0 ? ctx->threads : 1;
+#pragma omp parallel num_threads(threads) if (threads > 1)
+#endif
+    {
+        int t = 0, nt = 1;
+#ifdef _OPENMP
+        t = omp_get_thread_num();
+        nt = omp_get_num_threads();
+#endif
+        fz_range cols = split_range_by(n, nr, t, nt);
+        size_t tiles = 0;
+        _Alignas(64) float scratch[TILE_SCRATCH_FLOATS];
+        for (size_t j = cols.begin; j < cols.end; j += nr) {
+            fz_tile_epilogue ep = tile_epilogue(op, 0, j, true, true);
+            ep.a_packed = true;
+            ep.ldb = op->ldb;
+            ep.stream = stream;
+            tile_dest d = tile_dest_for(kern, op, true, scratch, 0, j);
+            kern->ukr(k, apack, 1, mr, op->b + j, d.c, d.ldc, m,
+                      min_size(nr, cols.end - j), &ep);
+            tile_done_at(op, d, 0, j, m, min_size(nr, cols.end - j));
+            if (t == 0 && ctx && ctx->progress && ++tiles % SHORT_TILES_PER_PROGRESS == 0)
+                ctx->progress(ctx->progress_arg);
+        }
+        if (stream)   /* C complete and visible before the team joins */
+            kern->fence();
+    }
+    free(raw);
+    uint64_t mn = (uint64_t)m * n;
+    counter_add(flops, 2 * mn * k + mn * epilogue_stages(op));
+}
+
 typedef struct {
     const fz_sgemm_kernel *kern;
     const fz_gemm_op *op;
@@ -231,10 +322,7 @@ static bool a_worth_packing(const fz_sgemm_kernel *kern, const fz_gemm_op *op)
 static bool c_worth_streaming(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
                               const fz_gemm_ctx *ctx, fz_blocking blk)
 {
-    size_t l2 = ctx && ctx->caches.l2 ? ctx->caches.l2 : FZ_DEFAULT_L2;
-    /* A tile hook reads each tile right after it is stored: it must stay cached. */
-    return kern->fence && !op->after_tile && op->beta == 0.0f && op->k <= blk.kc &&
-           op->n > l2 / sizeof(float) / op->m;   /* m·n·4 > L2, without overflow */
+    return op->k <= blk.kc && c_written_once_past_l2(kern, op, ctx);
 }
 
 /* One thread's share of the blocked GEMM; returns the FLOPs it executed.  Every thread
@@ -458,16 +546,57 @@ static bool takes_small_path(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
                                 sizeof(float));
 }
 
+/* Whether the narrow kernel's rows of A, read where they lie (a_worth_packing), share
+ * the L1 without evicting each other: rows of a plain A whose stride is a multiple of
+ * 2 KiB fall into one or two of the L1's sets (64-byte lines, 4 KiB a way), and 14 of
+ * them overflow its 8 ways (Zen 4, the classifier head's forward 256×10×1024 NT, A's
+ * rows 4 KiB apart: 144 µs against 83 µs with the 6×64 kernel's six rows).  A
+ * transposed A puts the tile's rows side by side. */
+static bool narrow_rows_fit(const fz_gemm_op *op)
+{
+    return op->ta == FZ_TRANS || op->lda * sizeof(float) % 2048 != 0;
+}
+
+/* A kernel with a narrow variant keeps its own small transposed form, where that takes
+ * the product: the 6×64 tile's form has C's rows on 64 lanes and 4 chains per column of
+ * C (the seed network's 64×5 and 64×1 layers), where the 14×16 tile's would have one. */
+const fz_sgemm_kernel *sgemm_kernel_for_op(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
+                                           const fz_gemm_ctx *ctx)
+{
+    if (kern->narrow && op->n <= kern->narrow->nr) {
+        /* C within one of kern's tiles: the narrow tile would compute more rows (as
+         * many as it has, for A where it lies) for the same few chains, which cost the
+         * seed network's step 17% (its wgrad of 1×5×64). */
+        if (op->m <= kern->mr ||
+            (small_transposed_fits(kern, op) && takes_small_path(kern, op, ctx)))
+            return kern;
+        return narrow_rows_fit(op) ? kern->narrow : kern;
+    }
+    if (kern->few_rows && short_path_fits(kern->few_rows, op))
+        return kern->few_rows;
+    return kern;
+}
+
+/* Whether op runs on the short path with `kern`, the kernel sgemm_kernel_for_op chose. */
+static bool takes_short_path(const fz_sgemm_kernel *kern, const fz_gemm_op *op)
+{
+    return kern->reads_b_in_place && short_path_fits(kern, op);
+}
+
 bool sgemm_reads_packed_b(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
                           const fz_gemm_ctx *ctx)
 {
-    return op->m > 0 && op->n > 0 &&
+    kern = sgemm_kernel_for_op(kern, op, ctx);
+    return op->m > 0 && op->n > 0 && !takes_short_path(kern, op) &&
            !(takes_small_path(kern, op, ctx) && small_transposed_fits(kern, op));
 }
 
 bool sgemm_streams_c(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
                      const fz_gemm_ctx *ctx)
 {
+    kern = sgemm_kernel_for_op(kern, op, ctx);
+    if (op->m > 0 && op->n > 0 && takes_short_path(kern, op))
+        return c_written_once_past_l2(kern, op, ctx);
     return op->m > 0 && op->n > 0 && !takes_small_path(kern, op, ctx) &&
            c_worth_streaming(kern, op, ctx, sgemm_blocking_for(kern, ctx, op->m, op->n));
 }
@@ -477,7 +606,9 @@ void sgemm_run_with_b(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
 {
     if (op->m == 0 || op->n == 0)
         return;
-    if (takes_small_path(kern, op, ctx))
+    if (takes_short_path(kern, op))   /* reads B where it lies: bpre has nothing for it */
+        sgemm_short(kern, op, ctx, flops);
+    else if (takes_small_path(kern, op, ctx))
         sgemm_small(kern, op, bpre, flops);
     else
         sgemm_blocked(kern, op, ctx, sgemm_blocking_for(kern, ctx, op->m, op->n), bpre,
@@ -487,7 +618,7 @@ void sgemm_run_with_b(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
 void sgemm_run(const fz_sgemm_kernel *kern, const fz_gemm_op *op, const fz_gemm_ctx *ctx,
                fz_counter *flops)
 {
-    sgemm_run_with_b(kern, op, ctx, NULL, flops);
+    sgemm_run_with_b(sgemm_kernel_for_op(kern, op, ctx), op, ctx, NULL, flops);
 }
 
 /* The table of an ISA carries its microkernel: nothing per ISA here. */

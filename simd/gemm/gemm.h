@@ -8,7 +8,7 @@
  * each k deep with MR consecutive floats per k step; the packed B block is a run of
  * NR-column panels, NR consecutive floats per k step.  Panels are zero padded to MR/NR,
  * except that a kernel whose microkernel skips B's vectors past nr may leave those
- * unwritten (gemm_avx512.c).
+ * unwritten (gemm_avx512_tile.h).
  */
 #ifndef FZ_SIMD_GEMM_H
 #define FZ_SIMD_GEMM_H
@@ -39,6 +39,10 @@ typedef struct {
      * saves reading each line of C in before it is overwritten.  Only set for kernels
      * with a fence. */
     bool stream;
+    /* Nonzero: B is not a packed panel but the caller's op(B) itself, element (p, j) at
+     * b[p·ldb + j], with A a packed panel (a_packed).  Only for kernels with
+     * reads_b_in_place (the short path, gemm.c). */
+    size_t ldb;
 } fz_tile_epilogue;
 
 /* The tile C[0..mr)×[0..nr) (mr <= MR, nr <= NR) becomes the epilogue of
@@ -67,6 +71,14 @@ typedef struct fz_sgemm_kernel {
      * the loop nest calls it on each thread after its last tile, before the team joins.
      * NULL for a kernel that never streams. */
     void (*fence)(void);
+    /* The kernel to run instead where C is at most narrow->nr columns wide (its tile
+     * keeps more independent FMA chains there: gemm_avx512_narrow.c), or NULL.
+     * sgemm_kernel_for_op makes the choice; a narrow kernel has none of its own. */
+    const struct fz_sgemm_kernel *narrow;
+    /* The kernel to run instead where C has at most few_rows->mr rows and op(B)'s rows
+     * are contiguous: it reads B where it lies (gemm_avx512_short.c), or NULL. */
+    const struct fz_sgemm_kernel *few_rows;
+    bool reads_b_in_place;   /* the microkernel honours fz_tile_epilogue.ldb */
 } fz_sgemm_kernel;
 
 /* The whole GEMM of `op` with kernel `kern` and the caller's plan (ctx NULL: one thread,
@@ -75,7 +87,16 @@ typedef struct fz_sgemm_kernel {
 void sgemm_run(const fz_sgemm_kernel *kern, const fz_gemm_op *op, const fz_gemm_ctx *ctx,
                fz_counter *flops);
 
-/* sgemm_run with op(B) already packed at bpre (NULL: packed on the fly), as
+/* The kernel that runs `op` for the caller's kernel `kern`: kern->narrow where C is at
+ * most its NR columns wide (unless kern's own small transposed form takes the product),
+ * kern->few_rows where C has at most its MR rows and op(B) is not transposed (gemm.c:
+ * the short path), kern otherwise.  sgemm_run, the prepacked B (prepack.c) and
+ * sgemm_reads_packed_b all go through it, so a B is packed by the kernel that reads it. */
+const fz_sgemm_kernel *sgemm_kernel_for_op(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
+                                           const fz_gemm_ctx *ctx);
+
+/* sgemm_run with op(B) already packed at bpre (NULL: packed on the fly) by `kern`, the
+ * kernel that runs (sgemm_kernel_for_op's choice: this function chooses none), as
  * prepack.c lays it out: for the K block starting at pc (blocks of the KC of
  * sgemm_blocking_for(kern, ctx, m, n)), round_up(n, NR)·kcur floats at
  * bpre + pc·round_up(n, NR), panel j (NR columns from j) at + j·kcur — exactly the
@@ -116,6 +137,8 @@ extern const fz_sgemm_kernel fz_sgemm_avx2_6x16;
 #endif
 #if FZ_HAVE_AVX512
 extern const fz_sgemm_kernel fz_sgemm_avx512;
+extern const fz_sgemm_kernel fz_sgemm_avx512_narrow;
+extern const fz_sgemm_kernel fz_sgemm_avx512_short;
 #endif
 #if FZ_HAVE_NEON
 extern const fz_sgemm_kernel fz_sgemm_neon_8x12;
@@ -124,7 +147,7 @@ extern const fz_sgemm_kernel fz_sgemm_neon_8x12;
 /* The GEMM kernel `var` of an ISA file: its microkernel `ukr`, its packers pack_a_<isa>
  * and pack_b_<isa>, and the file's MR×NR tile, written once for every ISA file; the
  * remaining arguments are designated initializers of what differs by ISA
- * (.stores_transposed, .fence). */
+ * (.stores_transposed, .fence, .narrow, .few_rows, .reads_b_in_place). */
 #define FZ_SGEMM_KERNEL(var, kernel_name, ukr_fn, isa, ...)                                 \
     const fz_sgemm_kernel var = {                                                          \
         .name = kernel_name, .mr = MR, .nr = NR, .ukr = ukr_fn,                            \

@@ -11,7 +11,9 @@
  * the block (jc, pc) is the slice starting at jc·kcur: the same panels, element for
  * element, whatever NC, MC, the thread count or the L3 groups.  Only KC (where the K
  * blocks start) and the kernel (NR, its packer) shape the layout, so those are what a
- * handle must match; the small path's single K block (k <= KC) is the first one.
+ * handle must match; the small path's single K block (k <= KC) is the first one.  The
+ * kernel is the one that runs the product (sgemm_kernel_for_op: a narrow product's B
+ * is packed in the 16-wide panels of the narrow kernel, not the main kernel's 64).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +36,7 @@ fz_sgemm_packed *sgemm_prepack_b(const fz_sgemm_kernel *kern, const fz_gemm_op *
 {
     if (!kern || !op || op->k == 0 || op->n == 0 || !op->b)
         return NULL;
+    kern = sgemm_kernel_for_op(kern, op, ctx);   /* packed by the kernel that reads it */
     size_t nr = kern->nr, npad = (op->n + nr - 1) / nr * nr, floats;
     if (npad < op->n || !size_mul_ok(op->k, npad, &floats) ||
         floats > SIZE_MAX / sizeof(float))
@@ -79,7 +82,10 @@ bool sgemm_packed_fits(const fz_sgemm_packed *pb, const fz_sgemm_kernel *kern,
 {
     /* A kernel override or other cache sizes (another KC) make the handle stale: the
      * GEMM then packs on the fly rather than read panels of another layout. */
-    return pb && kern && pb->kern == kern && pb->tb == op->tb && pb->b == op->b &&
+    if (!pb || !kern)
+        return false;
+    kern = sgemm_kernel_for_op(kern, op, ctx);
+    return pb->kern == kern && pb->tb == op->tb && pb->b == op->b &&
            pb->ldb == op->ldb && pb->k == op->k && pb->n == op->n &&
            pb->blk.kc == sgemm_blocking_for(kern, ctx, op->m, op->n).kc;
 }
@@ -91,6 +97,6 @@ void sgemm_run_prepacked(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
     if (!kern)
         kernels_scalar()->sgemm_ctx(op, ctx, flops);
     else
-        sgemm_run_with_b(kern, op, ctx,
+        sgemm_run_with_b(sgemm_kernel_for_op(kern, op, ctx), op, ctx,
                          sgemm_packed_fits(pb, kern, op, ctx) ? pb->data : NULL, flops);
 }
