@@ -14,11 +14,31 @@ static void merge_max_atomic(_Atomic uint32_t *slot, uint32_t bits)
         ;
 }
 
+/* The cache lines of rows [r0, r1) × columns [j, j + cols) of W (and of its momentum)
+ * requested ahead, for writing. */
+static void prefetch_block(const fused_sgd *f, size_t r0, size_t r1, size_t j, size_t cols)
+{
+    for (size_t r = r0; r < r1; r++)
+        for (size_t at = 0; at < cols; at += 64 / sizeof(float)) {
+            __builtin_prefetch(f->W + r * f->ld + j + at, 1, 3);
+            if (f->mom)
+                __builtin_prefetch(f->mom + r * f->ld + j + at, 1, 3);
+        }
+}
+
 void fused_sgd_tile(void *ctx, float *c, size_t ldc, size_t i, size_t j, size_t rows,
                     size_t cols)
 {
     fused_sgd *f = ctx;
     uint32_t max_p = 0, max_mom = 0;
+    /* W and its momentum come from memory, in tiles of a few rows 4 KiB apart that no
+     * hardware prefetcher follows: each tile's loads would stall the GEMM.  The next
+     * tile's are requested now, a tile's products ahead: below this one where the loop
+     * nest goes down a panel, else to its right (the short path's single row of tiles). */
+    if (i + 2 * rows <= f->rows)
+        prefetch_block(f, i + rows, i + 2 * rows, j, cols);
+    else if (j + 2 * cols <= f->ld)
+        prefetch_block(f, i, i + rows, j + cols, cols);
     /* Row by row, with the table's own sgd: each element goes through the very
      * operations the separate optimizer pass would apply to it. */
     for (size_t r = 0; r < rows; r++) {
