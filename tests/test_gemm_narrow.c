@@ -135,8 +135,8 @@ static fz_gemm_op op_of(fz_trans ta, fz_trans tb, size_t m, size_t n, size_t k, 
  * the narrow one, the head's wgrad 10×1024×256 TN the short one; the head's forward
  * 256×10×1024 NT keeps the main kernel (A's rows 4 KiB apart would share an L1 set),
  * as do a transposed op(B) with few rows, fewer than 3 rows, a wide product, a C within
- * one main tile, and the seed network's tall 64×5 layer (the main kernel's transposed
- * small path). */
+ * one main tile; the seed network's small products with C 2 to 16 wide go to the tiny
+ * kernel (AVX-512: the AVX2 tile), its one-column layer stays on the main kernel. */
 static void each_shape_gets_its_kernel(void **state)
 {
     const fz_sgemm_kernel *kern = kernel_or_skip(state);
@@ -144,6 +144,7 @@ static void each_shape_gets_its_kernel(void **state)
                         .threads = 1, .groups = 1 };
     const fz_sgemm_kernel *narrow = kern->narrow ? kern->narrow : kern;
     const fz_sgemm_kernel *few = kern->few_rows ? kern->few_rows : kern;
+    const fz_sgemm_kernel *tiny = kern->tiny ? kern->tiny : kern;
     struct { fz_gemm_op op; const fz_sgemm_kernel *want; } cases[] = {
         { op_of(FZ_NOTRANS, FZ_NOTRANS, 1760, 16, 1760, 1760), narrow },
         { op_of(FZ_TRANS, FZ_NOTRANS, 1760, 16, 1760, 1760), narrow },
@@ -156,9 +157,13 @@ static void each_shape_gets_its_kernel(void **state)
         { op_of(FZ_NOTRANS, FZ_NOTRANS, 2, 100, 64, 64), kern },
         { op_of(FZ_TRANS, FZ_TRANS, 10, 1024, 256, 10), kern },
         { op_of(FZ_NOTRANS, FZ_NOTRANS, 256, 1024, 10, 10), kern },
-        { op_of(FZ_NOTRANS, FZ_TRANS, 64, 5, 10, 10), kern },
-        /* C within one main tile (the seed network's wgrad 1×5×64): the main kernel. */
-        { op_of(FZ_TRANS, FZ_NOTRANS, 1, 5, 64, 1), kern },
+        /* The seed network's small products: C 2 to 16 wide on the tiny kernel (its
+         * forward 64×5×10, its wgrad 1×5×64), a one-column C (64×1×5) on kern's own
+         * transposed form; a C 17 wide, or too big for the small path, not. */
+        { op_of(FZ_NOTRANS, FZ_TRANS, 64, 5, 10, 10), tiny },
+        { op_of(FZ_TRANS, FZ_NOTRANS, 1, 5, 64, 1), tiny },
+        { op_of(FZ_NOTRANS, FZ_TRANS, 64, 1, 5, 5), kern },
+        { op_of(FZ_NOTRANS, FZ_TRANS, 64, 17, 10, 10), kern },
         { op_of(FZ_NOTRANS, FZ_NOTRANS, kern->mr, 16, 1000, 1000), kern },
         { op_of(FZ_NOTRANS, FZ_NOTRANS, kern->mr + 1, 16, 1000, 1000), narrow },
     };
@@ -336,7 +341,7 @@ static void prepacked_b_is_packed_by_the_kernel_that_reads_it(void **state)
                 /* The main kernel's own pack (64-wide panels) does not fit the product
                  * the narrow or short kernel runs: not read, same bits. */
                 fz_sgemm_kernel alone = *kern;
-                alone.narrow = alone.few_rows = NULL;
+                alone.narrow = alone.few_rows = alone.tiny = NULL;
                 fz_sgemm_packed *wide = sgemm_prepack_b(&alone, &op, &ctx);
                 assert_false(sgemm_packed_fits(wide, kern, &op, &ctx));
                 memset(c1, 0, m * n * sizeof *c1);

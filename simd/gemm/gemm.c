@@ -563,6 +563,16 @@ static bool narrow_rows_fit(const fz_gemm_op *op)
 const fz_sgemm_kernel *sgemm_kernel_for_op(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
                                            const fz_gemm_ctx *ctx)
 {
+    /* The seed network's products on AVX-512 (Zen 4, each kernel's fastest of 40
+     * alternating rounds of 20000 calls of each table's GEMM on the three shapes):
+     * 64×5×10 NT (small, transposed) 6×64 277 ns, 6×16 247 ns: one 64-lane tile for 5
+     * rows of C costs four 8×16 transposes where the 16-lane tiles need 8×8 ones; 1×5×64
+     * TN 168 ns against 121 ns: the 64-float panel stride spreads a 5-wide B over four
+     * times the cache lines.  64×1×5 NT (a one-column C) stays on the 6×64 tile's straight
+     * store, 106 ns against 173 ns. */
+    if (kern->tiny && op->n > 1 && op->n <= kern->tiny->nr &&
+        takes_small_path(kern->tiny, op, ctx))
+        return kern->tiny;
     if (kern->narrow && op->n <= kern->narrow->nr) {
         /* C within one of kern's tiles: the narrow tile would compute more rows (as
          * many as it has, for A where it lies) for the same few chains, which cost the

@@ -78,6 +78,11 @@ typedef struct fz_sgemm_kernel {
     /* The kernel to run instead where C has at most few_rows->mr rows and op(B)'s rows
      * are contiguous: it reads B where it lies (gemm_avx512_short.c), or NULL. */
     const struct fz_sgemm_kernel *few_rows;
+    /* The kernel to run instead for a product on the small path whose C is 2 to
+     * tiny->nr columns wide (the seed network's 64×5×10 forward and 1×5×64 wgrad), or
+     * NULL: a narrower tile wastes fewer lanes and transposes less there (gemm.c,
+     * sgemm_kernel_for_op).  A one-column C keeps kern's own transposed form. */
+    const struct fz_sgemm_kernel *tiny;
     bool reads_b_in_place;   /* the microkernel honours fz_tile_epilogue.ldb */
 } fz_sgemm_kernel;
 

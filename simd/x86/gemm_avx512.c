@@ -33,6 +33,15 @@
 #define STR2(x) #x
 #define STR(x) STR2(x)
 
+/* Small products with a C 2 to 16 wide run on the AVX2 tile (gemm.c says why); a build
+ * without it has none to offer. */
+#if FZ_HAVE_AVX2
+#define TINY_KERNEL (&fz_sgemm_avx2_6x16)
+#else
+#define TINY_KERNEL NULL
+#endif
+
 FZ_SGEMM_KERNEL(fz_sgemm_avx512, "sgemm_avx512_" STR(MR) "x" STR(NR), sgemm_avx512_ukr,
                 avx512, .stores_transposed = true, .fence = fence_avx512,
-                .narrow = &fz_sgemm_avx512_narrow, .few_rows = &fz_sgemm_avx512_short);
+                .narrow = &fz_sgemm_avx512_narrow, .few_rows = &fz_sgemm_avx512_short,
+                .tiny = TINY_KERNEL);
