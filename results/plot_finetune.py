@@ -5,8 +5,9 @@ results/README.md "The fine-tuning CSV").
 
 usage: /usr/bin/python3 results/plot_finetune.py CSV... --output PNG
 
-One panel per optimizer; one colour per freeze spec; freezebench solid, freezebench with
-the frozen-prefix cache dash-dotted, PyTorch dashed; a marker at each epoch.  The grey
+One panel per optimizer; one colour per freeze spec; freezebench solid with circles, freezebench with
+the frozen-prefix cache dotted with squares, PyTorch dashed with triangles; a marker at
+each epoch.  The grey
 line is the target accuracy (the freezebench rows' target_accuracy: a fraction of the
 best accuracy of spec none).  time_s excludes evaluation.  Files of another schema are
 refused (exit 2).  The PNG is written whole (results/runs.py write_whole).
@@ -21,7 +22,9 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 SCHEMA = "finetune-1"
-STYLES = {("freezebench", "0"): "-", ("freezebench", "1"): "-.", ("pytorch", "0"): "--"}
+# (line, marker) per implementation and cache setting.
+STYLES = {("freezebench", "0"): ("-", "o"), ("freezebench", "1"): (":", "s"),
+          ("pytorch", "0"): ("--", "^")}
 COLOURS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown",
            "tab:pink", "tab:olive", "tab:cyan", "tab:gray")
 
@@ -58,9 +61,9 @@ def plot(rows, output):
         for (impl, cache, spec), rs in runs_here.items():
             rs.sort(key=lambda r: int(r["epoch"]))
             label = f"{spec} ({impl}{', cache' if cache == '1' else ''})"
+            line, marker = STYLES.get((impl, cache), ("-.", "x"))
             ax.plot([float(r["time_s"]) for r in rs], [float(r["test_accuracy"]) for r in rs],
-                    STYLES.get((impl, cache), ":"), marker="o", ms=3, color=colour[spec],
-                    label=label)
+                    line, marker=marker, ms=4, color=colour[spec], label=label)
         targets = {float(r["target_accuracy"]) for r in mine
                    if r["impl"] == "freezebench" and r["target_accuracy"] not in ("", "NA")}
         for t in targets:
@@ -72,8 +75,8 @@ def plot(rows, output):
         ax.set_ylabel("test accuracy, classes 5-9")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, ncol=2)
-    fig.suptitle("Fine-tuning under freeze specs: freezebench solid (cache dash-dot), "
-                 "PyTorch dashed; grey: target", fontsize=10)
+    fig.suptitle("Fine-tuning under freeze specs: freezebench solid (with the cache dotted), "
+                 "PyTorch dashed; grey: target accuracy", fontsize=10)
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110)
