@@ -14,7 +14,11 @@ void ft_print(FILE *f, const ft_args *a, const ft_run *runs, size_t n)
                 r->spec->name, r->cache ? "yes" : "no");
         for (unsigned e = 0; e < a->epochs; e++)
             fprintf(f, "  %12.4f %7.2f", r->epochs[e].test_accuracy, r->epochs[e].time_s);
-        fprintf(f, "  %6.4f  %6.4f", r->best_accuracy, r->target_accuracy);
+        fprintf(f, "  %6.4f", r->best_accuracy);
+        if (isnan(r->target_accuracy))
+            fprintf(f, "  %6s", "-");   /* no `none` run with this optimizer */
+        else
+            fprintf(f, "  %6.4f", r->target_accuracy);
         if (isnan(r->time_to_target_s))
             fprintf(f, "  %12s", "never");
         else
