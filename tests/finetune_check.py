@@ -14,6 +14,8 @@ same optimizer, and reached_target, time_to_target_s and target_epoch agree with
 C only: with --cache, a cache=1 run for each spec that freezes fc1 (prefix:K, last,
 gradual) whose epochs after the first start at the cached layer, with the same
 accuracies as without the cache (the cache keeps training bitwise the same).
+Both: a second run onto the existing --output without --overwrite is refused (exit 2)
+and leaves the file as it was.
 Then results/plot_finetune.py draws it (a SKIP of its own without matplotlib is
 tolerated).  Exit 77 (meson's SKIP) without the data set, or torch for the PyTorch mode.
 """
@@ -112,6 +114,14 @@ def main():
                 if s != "gradual" and not all(int(r["cached_steps"]) == int(r["steps"])
                                              for r in cached[1:]):
                     fail(f"{o} {s}: epochs after the first did not start at the cache")
+    # Publishing: an existing --output is refused without --overwrite (exit 2, before any
+    # training), and the file is left as it was.
+    before = open(out, "rb").read()
+    again = subprocess.run([c for c in cmd if c != "--overwrite"], capture_output=True,
+                           text=True, timeout=120)
+    if again.returncode != 2 or "exists" not in again.stderr or open(out, "rb").read() != before:
+        fail(f"an existing --output without --overwrite: exit {again.returncode}, "
+             f"{again.stderr.strip()}")
     print(f"{len(rows)} rows, {len(runs)} runs: OK")
     png = os.path.join(outdir, f"finetune_quick_{mode}.png")
     p = subprocess.run([sys.executable, plot, out, "--output", png])
