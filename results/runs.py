@@ -184,6 +184,11 @@ def load(inputs):
         if version in RETIRED_SCHEMAS:
             skipped.append((name, f"schema {version} is retired (results/retired/): not read"))
             continue
+        if version and version.startswith("finetune-"):
+            # Epochs of training runs, not phase timings: plot_finetune.py draws them.
+            skipped.append((name, "fine-tuning results (schema finetune-*): "
+                                  "results/plot_finetune.py draws them"))
+            continue
         if version not in SUPPORTED_SCHEMAS:
             skipped.append((name, f"schema version {version!r}, this script reads "
                                   f"{', '.join(SUPPORTED_SCHEMAS)}"))

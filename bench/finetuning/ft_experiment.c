@@ -1,0 +1,243 @@
+#include "ft_experiment.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "error.h"
+#include "rng.h"
+
+/* Keeps the first `max` samples (0: all).  The arrays stay as allocated; only n shrinks,
+ * which class_data_free does not mind. */
+static void keep_first(fz_class_data *s, size_t max)
+{
+    if (max && s->n > max)
+        s->n = max;
+}
+
+fz_status ft_data_load(const ft_args *a, ft_data *d)
+{
+    memset(d, 0, sizeof *d);
+    fz_class_data train = { 0 }, test = { 0 };
+    fz_status st = class_data_fashion_mnist(a->data_dir, "train", &train);
+    if (st == FZ_OK)
+        st = class_data_fashion_mnist(a->data_dir, "t10k", &test);
+    if (st == FZ_OK) st = class_data_select(&train, 0, 5, false, &d->pre_train);
+    if (st == FZ_OK) st = class_data_select(&test, 0, 5, false, &d->pre_test);
+    if (st == FZ_OK) st = class_data_select(&train, 5, 10, true, &d->ft_train);
+    if (st == FZ_OK) st = class_data_select(&test, 5, 10, true, &d->ft_test);
+    class_data_free(&train);
+    class_data_free(&test);
+    if (st != FZ_OK) {
+        ft_data_free(d);
+        return st;
+    }
+    /* The pretraining head has the 10-class set's class count unless relabelled: the
+     * labels are 0-4 either way, and the head has 5 outputs. */
+    d->pre_train.classes = d->pre_test.classes = FT_CLASSES;
+    keep_first(&d->pre_train, a->max_train);
+    keep_first(&d->ft_train, a->max_train);
+    keep_first(&d->pre_test, a->max_test);
+    keep_first(&d->ft_test, a->max_test);
+    if (d->pre_train.n < a->batch || d->ft_train.n < a->batch) {
+        size_t n = d->pre_train.n < d->ft_train.n ? d->pre_train.n : d->ft_train.n;
+        ft_data_free(d);
+        return set_error(FZ_EINVAL, "--batch %zu: larger than the %zu training samples",
+                         a->batch, n);
+    }
+    return FZ_OK;
+}
+
+void ft_data_free(ft_data *d)
+{
+    class_data_free(&d->pre_train);
+    class_data_free(&d->pre_test);
+    class_data_free(&d->ft_train);
+    class_data_free(&d->ft_test);
+}
+
+void ft_shuffle(size_t *order, size_t n, uint64_t seed, unsigned epoch)
+{
+    fz_rng r;
+    rng_seed(&r, seed ^ (0x5851f42d4c957f2dull * (epoch + 1)));
+    for (size_t i = 0; i < n; i++)
+        order[i] = i;
+    for (size_t i = n; i > 1; i--) {
+        size_t j = (size_t)(rng_next(&r) % i);
+        size_t t = order[i - 1];
+        order[i - 1] = order[j];
+        order[j] = t;
+    }
+}
+
+/* Trains `m` for `epochs` epochs (from epoch `first`, for the shuffles) without a cache;
+ * the pretraining's loop. */
+static fz_status train_epochs(fz_trainer *t, const fz_class_data *s, size_t *order,
+                              uint64_t seed, unsigned epochs, double *seconds)
+{
+    for (unsigned e = 0; e < epochs; e++) {
+        ft_shuffle(order, s->n, seed, e);
+        fz_epoch_stats stats;
+        double t0 = clock_now();
+        fz_status st = fz_epoch_run_labels(t, s->x, s->y, s->n, order, NULL, &stats);
+        *seconds += clock_now() - t0;
+        if (st != FZ_OK)
+            return st;
+    }
+    return FZ_OK;
+}
+
+fz_status ft_pretrain(const ft_args *a, const ft_data *d, fz_model **out, double *accuracy,
+                      double *seconds)
+{
+    *out = NULL;
+    *seconds = 0;
+    fz_model *m = fz_mlp_create(a->widths, a->n_widths, a->seed);
+    size_t *order = malloc(d->pre_train.n * sizeof *order);
+    fz_train_opts o = ft_optimizer_opts(FZ_OPTIM_ADAMW);
+    fz_trainer *t = m ? fz_trainer_create_opts(m, a->batch, &o) : NULL;
+    fz_status st = t && order ? FZ_OK : set_error(FZ_ENOMEM, "pretraining: %s",
+                                                  fz_last_error());
+    /* The pretraining's shuffles are seeded apart from the fine-tuning's. */
+    if (st == FZ_OK)
+        st = train_epochs(t, &d->pre_train, order, ~a->seed, a->pretrain_epochs, seconds);
+    fz_eval ev;
+    if (st == FZ_OK)
+        st = fz_evaluate(m, FZ_LOSS_CROSS_ENTROPY, d->pre_test.n, d->pre_test.x, NULL,
+                         d->pre_test.y, &ev);
+    fz_trainer_free(t);
+    free(order);
+    if (st != FZ_OK) {
+        fz_model_free(m);
+        return st;
+    }
+    *accuracy = ev.accuracy;
+    *out = m;
+    return FZ_OK;
+}
+
+/* The new model: the pretrained hidden layers, and the head of a model drawn from
+ * seed+1, so every run starts from the same head and none from the pretraining's. */
+static fz_model *new_model(const ft_args *a, fz_model *pretrained)
+{
+    fz_model *m = fz_mlp_create(a->widths, a->n_widths, a->seed + 1);
+    size_t hidden = a->n_widths - 2;
+    for (size_t i = 0; m && i < fz_param_count(m); i++) {
+        const char *name = fz_param_name(m, i);
+        if (strncmp(name, "fc", 2) != 0 || strtoul(name + 2, NULL, 10) > hidden)
+            continue;   /* the head (fcL) stays new */
+        size_t n, n_src;
+        float *dst = fz_param_data(m, name, &n);
+        const float *src = fz_param_data(pretrained, name, &n_src);
+        if (!dst || !src || n != n_src) {
+            fz_model_free(m);
+            return NULL;
+        }
+        memcpy(dst, src, n * sizeof *dst);
+    }
+    return m;
+}
+
+bool ft_spec_caches(const ft_args *a, const ft_spec *spec)
+{
+    fz_model *m = fz_mlp_create(a->widths, a->n_widths, 0);
+    bool yes = false;
+    if (!m)
+        return false;
+    if (spec->schedule) {
+        fz_freeze_schedule *s = fz_freeze_schedule_parse(spec->text);
+        yes = s && fz_freeze_schedule_apply(s, m, 0, NULL) == FZ_OK;
+        fz_freeze_schedule_free(s);
+    } else {
+        yes = fz_freeze(m, spec->text) == FZ_OK;
+    }
+    yes = yes && !fz_requires_grad(m, "fc1.weight") && !fz_requires_grad(m, "fc1.bias");
+    fz_model_free(m);
+    return yes;
+}
+
+/* Freezes per the run's spec before epoch e (a schedule's entry, if it has one then). */
+static fz_status apply_spec(const ft_spec *spec, fz_freeze_schedule *sched, fz_model *m,
+                            unsigned e)
+{
+    if (sched)
+        return fz_freeze_schedule_apply(sched, m, e, NULL);
+    return e == 0 ? fz_freeze(m, spec->text) : FZ_OK;
+}
+
+fz_status ft_finetune(const ft_args *a, const ft_data *d, fz_model *pretrained, ft_run *run)
+{
+    const fz_class_data *tr = &d->ft_train, *te = &d->ft_test;
+    fz_model *m = new_model(a, pretrained);
+    size_t *order = malloc(tr->n * sizeof *order);
+    fz_freeze_schedule *sched = NULL;
+    fz_trainer *t = NULL;
+    fz_status st = m && order ? FZ_OK : set_error(FZ_ENOMEM, "fine-tuning: out of memory");
+    if (st == FZ_OK && run->spec->schedule) {
+        sched = fz_freeze_schedule_parse(run->spec->text);
+        st = sched ? fz_freeze_schedule_check(sched, m) : FZ_EINVAL;
+    }
+    /* The first epoch's freezing happens before the trainer exists: a trainer needs
+     * something trainable, and its state then starts with the spec's tensors only. */
+    if (st == FZ_OK)
+        st = apply_spec(run->spec, sched, m, 0);
+    fz_train_opts o = ft_optimizer_opts(run->optim);
+    if (st == FZ_OK && !(t = fz_trainer_create_opts(m, a->batch, &o)))
+        st = FZ_EINVAL;
+    fz_epoch_opts eo = { .cache_frozen = run->cache };
+    double total = 0;
+    run->best_accuracy = 0;
+    for (unsigned e = 0; e < a->epochs && st == FZ_OK; e++) {
+        ft_epoch *r = &run->epochs[e];
+        ft_shuffle(order, tr->n, a->seed, e);
+        if (e > 0 && (st = apply_spec(run->spec, sched, m, e)) != FZ_OK)
+            break;
+        fz_epoch_stats stats;
+        double t0 = clock_now();
+        st = fz_epoch_run_labels(t, tr->x, tr->y, tr->n, order, &eo, &stats);
+        double dt = clock_now() - t0;   /* training only: the evaluation below is not timed */
+        if (st != FZ_OK)
+            break;
+        total += dt;
+        fz_eval ev;
+        if ((st = fz_evaluate(m, FZ_LOSS_CROSS_ENTROPY, te->n, te->x, NULL, te->y, &ev)) != FZ_OK)
+            break;
+        *r = (ft_epoch){ .epoch = e + 1, .time_s = total, .epoch_s = dt,
+                         .train_loss = stats.loss, .test_loss = ev.loss,
+                         .test_accuracy = ev.accuracy,
+                         .trainable = fz_trainable_elements(m),
+                         .frozen = fz_frozen_elements(m),
+                         .optimizer_bytes = fz_memory_used(t).optimizer,
+                         .cache_bytes = stats.cache_bytes, .steps = stats.steps,
+                         .cached_steps = stats.cached_steps };
+        if (ev.accuracy > run->best_accuracy)
+            run->best_accuracy = ev.accuracy;
+    }
+    fz_trainer_free(t);
+    fz_freeze_schedule_free(sched);
+    free(order);
+    fz_model_free(m);
+    return st;
+}
+
+void ft_targets(ft_run *runs, size_t n, unsigned epochs, double fraction)
+{
+    for (size_t i = 0; i < n; i++) {
+        ft_run *r = &runs[i];
+        r->target_accuracy = r->time_to_target_s = NAN;
+        r->target_epoch = 0;
+        for (size_t j = 0; j < n; j++)
+            if (runs[j].optim == r->optim && !runs[j].cache &&
+                !strcmp(runs[j].spec->name, "none"))
+                r->target_accuracy = fraction * runs[j].best_accuracy;
+        for (unsigned e = 0; e < epochs && !isnan(r->target_accuracy); e++) {
+            if (r->epochs[e].test_accuracy >= r->target_accuracy) {
+                r->time_to_target_s = r->epochs[e].time_s;
+                r->target_epoch = e + 1;
+                break;
+            }
+        }
+    }
+}

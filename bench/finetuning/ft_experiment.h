@@ -1,0 +1,77 @@
+/*
+ * The fine-tuning experiment itself: the data of both phases, the pretraining (once),
+ * and one fine-tuning run per optimizer, freeze setting and cache setting, each starting
+ * from the same pretrained hidden layers and the same new head.
+ */
+#ifndef FT_EXPERIMENT_H
+#define FT_EXPERIMENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "class_data.h"
+#include "ft_args.h"
+
+/* Pretraining: classes 0-4; fine-tuning: classes 5-9 relabelled 0-4; train and test
+ * sets of each (test = Fashion-MNIST's t10k split). */
+typedef struct {
+    fz_class_data pre_train, pre_test, ft_train, ft_test;
+} ft_data;
+
+/* One epoch of one run, measured after it ends. */
+typedef struct {
+    unsigned epoch;            /* 1-based: epochs completed */
+    double time_s;             /* cumulative training wall time (evaluation excluded) */
+    double epoch_s;            /* this epoch's training wall time */
+    double train_loss;         /* mean of the epoch's step losses, before each update */
+    double test_loss, test_accuracy;
+    size_t trainable, frozen;  /* parameter elements during this epoch */
+    size_t optimizer_bytes;    /* fz_memory_used().optimizer after the epoch */
+    size_t cache_bytes, steps, cached_steps;
+} ft_epoch;
+
+typedef struct {
+    fz_optim optim;
+    const ft_spec *spec;
+    bool cache;
+    ft_epoch *epochs;          /* args->epochs of them */
+    double best_accuracy;
+    double target_accuracy;    /* NAN where the group has no `none` run */
+    double time_to_target_s;   /* NAN where never reached */
+    unsigned target_epoch;     /* first epoch at the target; 0: never */
+} ft_run;
+
+/* Reads both splits from args->data_dir and selects the classes, keeping the first
+ * args->max_train / max_test samples of each set where those are set.  FZ_EIO when the
+ * files are not there (the caller may skip), else class_data's errors. */
+fz_status ft_data_load(const ft_args *a, ft_data *d);
+void      ft_data_free(ft_data *d);
+
+/* The sample order of epoch `epoch` (0-based) of n samples: a Fisher-Yates shuffle
+ * seeded by the seed and the epoch, the same for every run, so runs differ only by
+ * their freeze setting, optimizer and cache. */
+void ft_shuffle(size_t *order, size_t n, uint64_t seed, unsigned epoch);
+
+/* Pretrains a model of args->widths on classes 0-4 with AdamW (the defaults) for
+ * args->pretrain_epochs; *accuracy is its test accuracy on classes 0-4, *seconds its
+ * training time. */
+fz_status ft_pretrain(const ft_args *a, const ft_data *d, fz_model **out, double *accuracy,
+                      double *seconds);
+
+/* One fine-tuning run: a new model whose hidden layers are copies of `pretrained`'s and
+ * whose head is drawn from seed+1 (the same head for every run), frozen per run->spec,
+ * trained on classes 5-9 for args->epochs, evaluated after each epoch.  Fills
+ * run->epochs and best_accuracy. */
+fz_status ft_finetune(const ft_args *a, const ft_data *d, fz_model *pretrained,
+                      ft_run *run);
+
+/* Whether `spec` freezes all of fc1 at its first epoch, so the frozen-prefix cache has
+ * something to keep (a run with --cache would otherwise repeat the run without it). */
+bool ft_spec_caches(const ft_args *a, const ft_spec *spec);
+
+/* Per optimizer: target = fraction × the best accuracy of its `none` run (without the
+ * cache, which `none` has nothing for; a run with the cache shares its spec's target),
+ * and each run's first epoch at or above it. */
+void ft_targets(ft_run *runs, size_t n, unsigned epochs, double fraction);
+
+#endif

@@ -1,0 +1,124 @@
+/* finetune's command line: the defaults (widths with the head, the default specs and the
+ * gradual schedule fitted to the depth), --quick, and a refusal naming the option for
+ * every bad value; and the target rule on made-up runs. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "ft_args.h"
+#include "ft_experiment.h"
+
+static fz_status parse(ft_args *a, const char *const *argv)
+{
+    int argc = 0;
+    while (argv[argc])
+        argc++;
+    return ft_args_parse(argc, (char **)argv, a);
+}
+
+static void defaults(void **state)
+{
+    (void)state;
+    ft_args a;
+    assert_int_equal(parse(&a, (const char *[]){ "finetune", NULL }), FZ_OK);
+    assert_string_equal(a.model_text, "784,512,512,512,5");
+    assert_int_equal(a.batch, 64);
+    assert_int_equal(a.pretrain_epochs, 3);
+    assert_int_equal(a.epochs, 3);
+    assert_true(a.adamw && a.sgd);
+    assert_int_equal(a.threads, 1);
+    assert_true(fabs(a.target_fraction - 0.95) < 1e-12);
+    assert_int_equal(a.max_train, 0);
+    const char *names[] = { "none", "prefix:1", "prefix:2", "last", "bitfit", "gradual" };
+    assert_int_equal(a.n_specs, 6);
+    for (size_t i = 0; i < 6; i++)
+        assert_string_equal(a.specs[i].name, names[i]);
+    assert_true(a.specs[5].schedule);
+    assert_string_equal(a.specs[5].text, "0:prefix:3,1:prefix:2,2:prefix:1");
+    assert_false(a.specs[3].schedule);
+}
+
+static void quick_and_own_values(void **state)
+{
+    (void)state;
+    ft_args a;
+    assert_int_equal(parse(&a, (const char *[]){ "finetune", "--quick", NULL }), FZ_OK);
+    assert_string_equal(a.model_text, "784,64,64,64,5");
+    assert_int_equal(a.max_train, 512);
+    assert_int_equal(a.max_test, 256);
+    assert_int_equal(a.pretrain_epochs, 1);
+    /* gradual follows the depth and stops at the last epoch. */
+    assert_int_equal(parse(&a, (const char *[]){ "finetune", "--widths=784,32,32,32,32",
+                                                 "--epochs", "2", "--spec", "gradual",
+                                                 "--spec", "0:last,1:none", "--optimizer",
+                                                 "sgd", "--threads", "0", NULL }), FZ_OK);
+    assert_string_equal(a.model_text, "784,32,32,32,32,5");
+    assert_int_equal(a.n_specs, 2);
+    assert_string_equal(a.specs[0].text, "0:prefix:4,1:prefix:3");
+    assert_true(a.specs[1].schedule);
+    assert_string_equal(a.specs[1].name, "0:last,1:none");
+    assert_true(a.sgd && !a.adamw);
+    assert_int_equal(a.threads, 0);
+}
+
+static void refusals_name_the_option(void **state)
+{
+    (void)state;
+    ft_args a;
+    const char *const bad[][4] = {
+        { "--widths", "784", "--widths" }, { "--widths", "10,5", "784" },
+        { "--widths", "784,,5", "--widths" }, { "--batch", "0", "--batch" },
+        { "--epochs", "x", "--epochs" }, { "--optimizer", "adam", "--optimizer" },
+        { "--target-fraction", "1.5", "--target-fraction" }, { "--threads", "-1", "--threads" },
+        { "--spec", "", "--spec" }, { "--bogus", "1", "--bogus" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        const char *argv[] = { "finetune", bad[i][0], bad[i][1], NULL };
+        assert_int_equal(parse(&a, argv), FZ_EINVAL);
+        if (!strstr(fz_last_error(), bad[i][2]))
+            fail_msg("'%s %s': message '%s' lacks '%s'", bad[i][0], bad[i][1],
+                     fz_last_error(), bad[i][2]);
+    }
+}
+
+/* Targets come from `none` without the cache, per optimizer; the first epoch at the
+ * target gives the time. */
+static void targets(void **state)
+{
+    (void)state;
+    ft_spec none = { .name = "none" }, last = { .name = "last" };
+    ft_epoch e[4][2] = {
+        { { .test_accuracy = 0.8, .time_s = 1 }, { .test_accuracy = 0.9, .time_s = 2 } },
+        { { .test_accuracy = 0.5, .time_s = 1 }, { .test_accuracy = 0.86, .time_s = 2 } },
+        { { .test_accuracy = 0.5, .time_s = 1 }, { .test_accuracy = 0.6, .time_s = 2 } },
+        { { .test_accuracy = 0.7, .time_s = 1 }, { .test_accuracy = 0.7, .time_s = 2 } },
+    };
+    ft_run runs[4] = {
+        { .optim = FZ_OPTIM_ADAMW, .spec = &none, .epochs = e[0], .best_accuracy = 0.9 },
+        { .optim = FZ_OPTIM_ADAMW, .spec = &last, .cache = true, .epochs = e[1] },
+        { .optim = FZ_OPTIM_ADAMW, .spec = &last, .epochs = e[2] },
+        { .optim = FZ_OPTIM_SGD, .spec = &last, .epochs = e[3] },
+    };
+    ft_targets(runs, 4, 2, 0.95);
+    assert_true(fabs(runs[1].target_accuracy - 0.855) < 1e-12);
+    assert_int_equal(runs[1].target_epoch, 2);
+    assert_true(runs[1].time_to_target_s == 2);
+    assert_int_equal(runs[2].target_epoch, 0);
+    assert_true(isnan(runs[2].time_to_target_s));
+    assert_true(isnan(runs[3].target_accuracy));   /* no sgd none */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(defaults),
+        cmocka_unit_test(quick_and_own_values),
+        cmocka_unit_test(refusals_name_the_option),
+        cmocka_unit_test(targets),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
