@@ -7,7 +7,8 @@
  * seed, and what is reported is each side's median time a step with its 95% interval
  * and the ratio B/A with its bootstrap interval (bench/results/stats.h).
  *
- *   ab_builds [--rounds N] [--threads T] [--workload NAME] [--env-a VAR=VALUE]...
+ *   ab_builds [--rounds N] [--threads T] [--momentum M] [--workload NAME]
+ *             [--env-a VAR=VALUE]...
  *             [--env-b VAR=VALUE]... LIB_A LIB_B
  *
  * Each side's --env settings are in force while that library starts (FREEZEBENCH_ISA is
@@ -152,7 +153,7 @@ static void print_side(char name, const side *s, const double *t, int n)
            ci.hi, s->path);
 }
 
-static int run(side sides[2], const workload *w, int rounds, int threads)
+static int run(side sides[2], const workload *w, int rounds, int threads, float momentum)
 {
     fz_model *m[2] = { NULL, NULL };
     fz_trainer *t[2] = { NULL, NULL };
@@ -174,7 +175,9 @@ static int run(side sides[2], const workload *w, int rounds, int threads)
         m[s] = sides[s].mlp_create(w->widths, w->n_widths, 42);
         if (m[s] && w->freeze)
             sides[s].freeze(m[s], w->freeze);
-        t[s] = m[s] ? sides[s].trainer_create(m[s], w->batch, (sgd){ .lr = 1e-4f }) : NULL;
+        t[s] = m[s] ? sides[s].trainer_create(m[s], w->batch, (sgd){ .lr = 1e-4f,
+                                                                     .momentum = momentum })
+                    : NULL;
         env_restore(&sides[s], saved);
         if (!t[s]) {
             fail("%s: %s", sides[s].path, sides[s].last_error());
@@ -196,8 +199,8 @@ static int run(side sides[2], const workload *w, int rounds, int threads)
             times[s][r] = (clock_now() - t0) / w->steps;
         }
     }
-    printf("%s (%d threads, %d rounds of %d steps a side, order drawn per round)\n", w->name,
-           threads, rounds, w->steps);
+    printf("%s (%d threads, SGD momentum %g, %d rounds of %d steps a side, order drawn per "
+           "round)\n", w->name, threads, (double)momentum, rounds, w->steps);
     print_side('A', &sides[0], times[0], rounds);
     print_side('B', &sides[1], times[1], rounds);
     fzb_interval ratio = fzb_ratio_ci(times[1], (size_t)rounds, times[0], (size_t)rounds);
@@ -222,11 +225,13 @@ int main(int argc, char **argv)
 {
     side sides[2] = { { 0 }, { 0 } };
     int rounds = 20, threads = 1;
+    float momentum = 0.0f;
     const char *which = "all";
     static const struct option opts[] = {
         { "rounds", required_argument, NULL, 'r' }, { "threads", required_argument, NULL, 't' },
         { "workload", required_argument, NULL, 'w' }, { "env-a", required_argument, NULL, 'a' },
-        { "env-b", required_argument, NULL, 'b' }, { NULL, 0, NULL, 0 },
+        { "env-b", required_argument, NULL, 'b' },
+        { "momentum", required_argument, NULL, 'm' }, { NULL, 0, NULL, 0 },
     };
     for (int c; (c = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
         side *s = c == 'a' ? &sides[0] : &sides[1];
@@ -234,6 +239,7 @@ int main(int argc, char **argv)
         case 'r': rounds = atoi(optarg); break;
         case 't': threads = atoi(optarg); break;
         case 'w': which = optarg; break;
+        case 'm': momentum = (float)atof(optarg); break;
         case 'a':
         case 'b':
             if (!strchr(optarg, '=') || s->n_env == 8)
@@ -245,7 +251,7 @@ int main(int argc, char **argv)
         }
     }
     if (argc - optind != 2 || rounds < FZB_MIN_SAMPLES || threads < 1) {
-        fprintf(stderr, "usage: ab_builds [--rounds N>=%d] [--threads T] [--workload "
+        fprintf(stderr, "usage: ab_builds [--rounds N>=%d] [--threads T] [--momentum M] [--workload "
                 "mlp8x1024|mlp8x1024-prefix4|seed|all]\n                 [--env-a VAR=VALUE]... "
                 "[--env-b VAR=VALUE]... LIB_A LIB_B\n", FZB_MIN_SAMPLES);
         return 2;
@@ -267,7 +273,7 @@ int main(int argc, char **argv)
     }
     for (size_t i = 0; rc == 0 && i < sizeof workloads / sizeof *workloads; i++)
         if (strcmp(which, "all") == 0 || strcmp(which, workloads[i].name) == 0)
-            rc = run(sides, &workloads[i], rounds, threads);
+            rc = run(sides, &workloads[i], rounds, threads, momentum);
     if (sides[1].path == tmp)
         unlink(tmp);
     return rc;

@@ -213,6 +213,32 @@ ISA_NAME(sgd)(float *p, const float *g, float *buf, size_t n, float lr, float mo
                          buf ? float_of_bits(vu_lanes_max(max_buf)) : 0.0f };
 }
 
+/* sgd over `rows` rows of `cols` elements, p's rows ldp floats apart, g's ldg and buf's
+ * ldp: a tile of a weight, whose update the trainer folds into the wgrad GEMM.  One
+ * call and one reduction of the maxima for the whole tile, where a call per row cost
+ * the 6-row tile twelve horizontal reductions. */
+static sgd_maxima ISA_NAME(sgd_rows)(float *p, size_t ldp, const float *g, size_t ldg,
+                                     float *buf, size_t rows, size_t cols, float lr,
+                                     float momentum, float wd, fz_counter *flops)
+{
+    const bool decay = wd != 0.0f;
+    vf_ubits max_p = { 0 }, max_buf = { 0 };
+    for (size_t r = 0; r < rows; r++) {
+        float *pr = p + r * ldp, *br = buf ? buf + r * ldp : NULL;
+        const float *gr = g + r * ldg;
+        size_t i = 0;
+        for (; i + VL <= cols; i += VL)
+            sgd_vector(pr + i, gr + i, br ? br + i : NULL, VL, lr, momentum, wd, decay,
+                       &max_p, &max_buf);
+        if (i < cols)   /* tail */
+            sgd_vector(pr + i, gr + i, br ? br + i : NULL, cols - i, lr, momentum, wd,
+                       decay, &max_p, &max_buf);
+    }
+    counter_add(flops, sgd_flops(rows * cols, buf, wd));
+    return (sgd_maxima){ float_of_bits(vu_lanes_max(max_p)),
+                         buf ? float_of_bits(vu_lanes_max(max_buf)) : 0.0f };
+}
+
 /* sgd with its maxima unused: once it is inlined here, the compiler drops them. */
 static void ISA_NAME(sgd_plain)(float *p, const float *g, float *buf, size_t n, float lr,
                                 float momentum, float wd, fz_counter *flops)

@@ -112,6 +112,11 @@ typedef struct {
      * stored, so keeping them costs no pass of its own. */
     sgd_maxima (*sgd)(float *p, const float *g, float *buf, size_t n,
                       float lr, float momentum, float wd, fz_counter *flops);
+    /* sgd on a rows × cols block: p's and buf's rows ldp floats apart, g's ldg.  The
+     * same update, bitwise, element by element; the maxima of the whole block. */
+    sgd_maxima (*sgd_rows)(float *p, size_t ldp, const float *g, size_t ldg, float *buf,
+                           size_t rows, size_t cols, float lr, float momentum, float wd,
+                           fz_counter *flops);
     /* The same update, bitwise, without the maxima: for an update too small to bound
      * (the seed network's 6 floats), where reducing them cost more than the update. */
     void (*sgd_plain)(float *p, const float *g, float *buf, size_t n,

@@ -103,6 +103,24 @@ static sgd_maxima adamw_scalar(float *p, const float *g, float *m, float *v, siz
     return (sgd_maxima){ float_of_bits(max_p), float_of_bits(max_v) };
 }
 
+static sgd_maxima sgd_rows_scalar(float *p, size_t ldp, const float *g, size_t ldg,
+                                  float *buf, size_t rows, size_t cols, float lr,
+                                  float momentum, float wd, fz_counter *flops)
+{
+    uint32_t max_p = 0, max_buf = 0;
+    for (size_t r = 0; r < rows; r++) {
+        float *pr = p + r * ldp, *br = buf ? buf + r * ldp : NULL;
+        for (size_t i = 0; i < cols; i++) {
+            sgd_elem(pr, g + r * ldg, br, i, lr, momentum, wd);
+            max_p = max_bits(max_p, magnitude_bits(pr[i]));
+            if (br)
+                max_buf = max_bits(max_buf, magnitude_bits(br[i]));
+        }
+    }
+    counter_add(flops, sgd_flops(rows * cols, buf, wd));
+    return (sgd_maxima){ float_of_bits(max_p), float_of_bits(max_buf) };
+}
+
 static sgd_maxima sgd_scalar(float *p, const float *g, float *buf, size_t n,
                              float lr, float momentum, float wd, fz_counter *flops)
 {
@@ -147,6 +165,7 @@ static const fz_kernels scalar_table = {
     .colsum = colsum_scalar,
     .sgd = sgd_scalar,
     .adamw = adamw_scalar,
+    .sgd_rows = sgd_rows_scalar,
     .sgd_plain = sgd_plain_scalar,
     .abs_max = abs_max_scalar,
     .copy_aside = copy_aside_scalar,

@@ -190,6 +190,39 @@ static void sgd_equals_scalar_bitwise(void **state)
     free(fi);
 }
 
+/* sgd_rows on a block (rows ld apart, every tail width) is sgd row by row, bitwise,
+ * its maxima those of the rows' maxima, on the ISA and on the reference. */
+static void sgd_rows_equals_sgd_by_row(void **state)
+{
+    const fz_kernels *isa = isa_or_skip(state), *ref = kernels_scalar();
+    const fz_kernels *tables[2] = { ref, isa };
+    for (int tb = 0; tb < 2; tb++)
+        for (size_t cols = 1; cols <= 70; cols += cols < 20 ? 1 : 17)
+            for (int mom = 0; mom < 2; mom++) {
+                const fz_kernels *k = tables[tb];
+                size_t rows = 6, ld = cols + 3, n = rows * ld;
+                float *g = vec(n), *p1 = vec(n), *p2 = malloc((n + 1) * sizeof(float));
+                float *b1 = calloc(n + 1, sizeof(float)), *b2 = calloc(n + 1, sizeof(float));
+                assert_true(p2 && b1 && b2);
+                memcpy(p2, p1, (n + 1) * sizeof(float));
+                float m = mom ? 0.9f : 0.0f;
+                sgd_maxima whole = k->sgd_rows(p1, ld, g, ld, mom ? b1 : NULL, rows, cols,
+                                               0.05f, m, 1e-2f, NULL);
+                uint32_t mp = 0, mb = 0;
+                for (size_t r = 0; r < rows; r++) {
+                    sgd_maxima w = k->sgd(p2 + r * ld, g + r * ld, mom ? b2 + r * ld : NULL,
+                                          cols, 0.05f, m, 1e-2f, NULL);
+                    mp = mp > magnitude_bits(w.p) ? mp : magnitude_bits(w.p);
+                    mb = mb > magnitude_bits(w.buf) ? mb : magnitude_bits(w.buf);
+                }
+                assert_memory_equal(p1, p2, (n + 1) * sizeof(float));
+                assert_memory_equal(b1, b2, (n + 1) * sizeof(float));
+                assert_int_equal(magnitude_bits(whole.p), mp);
+                assert_int_equal(magnitude_bits(whole.buf), mb);
+                free(g); free(p1); free(p2); free(b1); free(b2);
+            }
+}
+
 /* AdamW with and without weight decay, eps 1e-8 and 0 (then 0/0 where v is 0: NaN in
  * live lanes, never from a tail's dead ones), over every tail length: p, m and v
  * bitwise the reference's after three steps, and so the maxima of p and v each step
@@ -318,6 +351,7 @@ static void copy_aside_is_a_bitwise_copy(void **state)
     ISA_TEST(isa, colsum_equals_scalar_bitwise),     \
     ISA_TEST(isa, sgd_equals_scalar_bitwise),        \
     ISA_TEST(isa, adamw_equals_scalar_bitwise),      \
+    ISA_TEST(isa, sgd_rows_equals_sgd_by_row),       \
     ISA_TEST(isa, abs_max_equals_scalar_bitwise),    \
     ISA_TEST(isa, copy_aside_is_a_bitwise_copy)
 

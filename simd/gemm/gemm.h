@@ -176,7 +176,7 @@ extern const fz_sgemm_kernel fz_sgemm_neon_8x12;
         .microkernel = &(kernel), .relu_fwd = relu_fwd_##name, .relu_bwd = relu_bwd_##name, \
         .colsum = colsum_##name, .sgd = sgd_##name, .copy_aside = copy_aside_##name,       \
         .abs_max = abs_max_##name, .sgd_plain = sgd_plain_##name,                          \
-        .adamw = adamw_##name,                                                             \
+        .adamw = adamw_##name, .sgd_rows = sgd_rows_##name,                                \
     }
 
 #endif /* FZ_SIMD_GEMM_H */

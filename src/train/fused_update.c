@@ -30,7 +30,7 @@ void fused_sgd_tile(void *ctx, float *c, size_t ldc, size_t i, size_t j, size_t 
                     size_t cols)
 {
     fused_sgd *f = ctx;
-    uint32_t max_p = 0, max_mom = 0;
+    uint32_t max_p, max_mom;
     /* W and its momentum come from memory, in tiles of a few rows 4 KiB apart that no
      * hardware prefetcher follows: each tile's loads would stall the GEMM.  The next
      * tile's are requested now, a tile's products ahead: below this one where the loop
@@ -39,15 +39,14 @@ void fused_sgd_tile(void *ctx, float *c, size_t ldc, size_t i, size_t j, size_t 
         prefetch_block(f, i + rows, i + 2 * rows, j, cols);
     else if (j + 2 * cols <= f->ld)
         prefetch_block(f, i, i + rows, j + cols, cols);
-    /* Row by row, with the table's own sgd: each element goes through the very
-     * operations the separate optimizer pass would apply to it. */
-    for (size_t r = 0; r < rows; r++) {
-        size_t at = (i + r) * f->ld + j;
-        sgd_maxima w = f->k->sgd(f->W + at, c + r * ldc, f->mom ? f->mom + at : NULL, cols,
-                                 f->opt.lr, f->opt.momentum, f->opt.weight_decay, NULL);
-        max_p = max_bits(max_p, magnitude_bits(w.p));
-        max_mom = max_bits(max_mom, magnitude_bits(w.buf));
-    }
+    /* The table's sgd over the block: each element goes through the very operations
+     * the separate optimizer pass would apply to it. */
+    size_t at = i * f->ld + j;
+    sgd_maxima w = f->k->sgd_rows(f->W + at, f->ld, c, ldc, f->mom ? f->mom + at : NULL,
+                                  rows, cols, f->opt.lr, f->opt.momentum,
+                                  f->opt.weight_decay, NULL);
+    max_p = magnitude_bits(w.p);
+    max_mom = magnitude_bits(w.buf);
     merge_max_atomic(&f->max_p, max_p);
     merge_max_atomic(&f->max_mom, max_mom);
     counter_add(f->flops, sgd_flops(rows * cols, f->mom, f->opt.weight_decay));
