@@ -41,12 +41,35 @@ static cause last_cause(void)
     return c;
 }
 
+/* The default specs of an archive's model in the archive's names: the one layer
+ * "fcK.*" becomes that layer's own prefix ("2.*" for nn.Sequential's second Linear). */
+static void archive_names(bench_model *bm)
+{
+    for (size_t si = 0; si < FZB_DEFAULT_SPECS; si++) {
+        char *spec = bm->fitted[si];
+        size_t k;
+        char weight[FZB_SPEC_TEXT + 8], tail[4] = "";
+        if (sscanf(spec, "fc%zu.%1s", &k, tail) != 2 || strcmp(tail, "*"))
+            continue;
+        snprintf(weight, sizeof weight, "fc%zu.weight", k);
+        for (size_t i = 0; i < fz_param_count(bm->m); i++) {
+            if (strcmp(fz_param_name(bm->m, i), weight))
+                continue;
+            const char *own = fz_param_state_name(bm->m, i);
+            size_t plen = strlen(own) - strlen(".weight");
+            if (plen + 2 < FZB_SPEC_TEXT)
+                snprintf(spec, FZB_SPEC_TEXT, "%.*s.*", (int)plen, own);
+        }
+    }
+}
+
 static fz_status model_init(bench_model *bm, const fzb_model_arg *arg, size_t batch,
                             size_t n_epoch, int ranks)
 {
     bm->arg = arg;
     bm->batch = batch;
-    bm->m = fz_mlp_create(arg->widths, arg->n_widths, 42);
+    bm->m = arg->path[0] ? fz_mlp_from_state_dict(arg->path, NULL)
+                         : fz_mlp_create(arg->widths, arg->n_widths, 42);
     if (!bm->m && ranks <= 1)
         return set_error(FZ_ENOMEM, "cannot create model %s: %s", arg->name,
                          last_cause().text);
@@ -210,6 +233,8 @@ fz_status fzb_sweep_create_ranks(const fzb_sweep_args *a, int cores, FILE *notes
             memcpy(specs, a->specs, n_specs * sizeof *specs);
             if (a->fit_default_specs) {
                 n_specs = fzb_default_specs(a->models[mi].n_widths - 1, bm->fitted);
+                if (bm->arg->path[0])
+                    archive_names(bm);
                 for (size_t si = 0; si < n_specs; si++)
                     specs[si] = bm->fitted[si];
             }

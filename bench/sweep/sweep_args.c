@@ -12,7 +12,9 @@
 
 const char fzb_sweep_usage[] =
     "usage: freeze_sweep [--benchmark_* flags] [options]   (--opt value or --opt=value)\n"
-    "  --model M[@B]      widths: items W or WxR, comma-separated (10,5,1  1024x9  784,1024x3,10);\n"
+    "  --model M[@B]      widths: items W or WxR, comma-separated (10,5,1  1024x9  784,1024x3,10),\n"
+    "                     or your model archive M.npz (any MLP's state_dict; --spec then takes\n"
+    "                     the archive's names: 0.*, encoder.fc.weight);\n"
     "                     @B its batch (default 64); repeatable\n"
     "  --batch B[,B..]    batch sizes for every model\n"
     "  --threads T[,T..]  thread counts (0 = all cores)\n"
@@ -65,15 +67,43 @@ static int parse_size(const char *s, size_t lo, size_t hi, size_t *out)
     return 0;
 }
 
+/* --model M.npz: the archive's widths (it is read again, whole, when the sweep is
+ * built); its file name names it in the table and the CSV. */
+static fz_status parse_archive(const char *text, size_t len, fzb_model_arg *m)
+{
+    if (len >= sizeof m->path)
+        return set_error(FZ_EINVAL, "--model '%s': a path of at most %zu bytes", text,
+                         sizeof m->path - 1);
+    memcpy(m->path, text, len);
+    m->path[len] = '\0';
+    fz_model *model = fz_mlp_from_state_dict(m->path, NULL);
+    if (!model)
+        return set_error(FZ_EINVAL, "--model '%s': %s", text, fz_last_error());
+    size_t layers = fz_layer_count(model);
+    if (layers + 1 > FZB_SWEEP_MAX_WIDTHS) {
+        fz_model_free(model);
+        return set_error(FZ_EINVAL, "--model '%s': more than %d widths", text,
+                         FZB_SWEEP_MAX_WIDTHS);
+    }
+    for (size_t l = 0; l <= layers; l++)
+        m->widths[m->n_widths++] = fz_width(model, l);
+    fz_model_free(model);
+    const char *slash = strrchr(m->path, '/'), *base = slash ? slash + 1 : m->path;
+    snprintf(m->name, sizeof m->name, "%.*s", (int)sizeof m->name - 1, base);
+    return FZ_OK;
+}
+
 fz_status fzb_parse_model(const char *text, fzb_model_arg *m)
 {
     memset(m, 0, sizeof *m);
-    const char *at = strchr(text, '@');
+    const char *at = strrchr(text, '@');
     size_t len = at ? (size_t)(at - text) : strlen(text);
     m->batch = 64;
     if (at && parse_size(at + 1, 1, 1 << 20, &m->batch))
         return set_error(FZ_EINVAL, "--model '%s': the batch after @ must be a whole "
                          "number from 1 to %d", text, 1 << 20);
+    if (len > 4 && !strncmp(text + len - 4, ".npz", 4))
+        return parse_archive(text, len, m);
     if (len == 0 || len >= sizeof m->name)
         return set_error(FZ_EINVAL, "--model '%s': expected widths such as 10,5,1 or "
                          "1024x9 (at most %zu characters)", text, sizeof m->name - 1);

@@ -2,7 +2,9 @@
  * The freeze sweep's command line: GNU long options, `--opt value` or `--opt=value`.
  * Options (each may be given more than once; values add up):
  *
- *   --model M[@B]    an MLP by its widths: comma-separated items, each a width W or W×R
+ *   --model M[@B]    an MLP by its widths: comma-separated items, each a width W or W×R,
+ *                    or a user's model archive M.npz (any MLP's state_dict, read as
+ *                    fz_mlp_from_state_dict reads it: its own parameters and names)
  *                    (R copies of W, written WxR): "10,5,1", "1024x9" (8 layers of
  *                    1024), "784,1024x3,10".  @B sets its batch (default 64).
  *   --batch B[,B..]  batch sizes; replaces every model's own batch.
@@ -48,7 +50,8 @@
 #define FZB_DEFAULT_SPECS 8       /* at most this many default specs per model */
 
 typedef struct {
-    char name[96];                /* as given, without @B: "1024x9" */
+    char name[96];                /* as given, without @B: "1024x9"; an archive's file name */
+    char path[512];               /* a user's model archive (M.npz), or "" for widths */
     size_t widths[FZB_SWEEP_MAX_WIDTHS];
     size_t n_widths;
     size_t batch;
