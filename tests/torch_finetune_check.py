@@ -8,8 +8,8 @@ For several architectures, freeze specs and optimizer settings, PyTorch initiali
 MLP (fc1..fcL, ReLU between), writes its state_dict to IN.npz and random inputs with
 integer class labels (int64, int32 or uint8 `y` of shape (N,)) to DATA.npz; both sides
 train from those parameters on those batches in file order with nn.CrossEntropyLoss
-(mean) and torch.optim.AdamW (defaults, or other betas, eps and weight decay) or
-torch.optim.SGD over the trainable parameters.  The trained parameters must agree:
+(mean) and torch.optim.AdamW (defaults, or other betas, eps and weight decay; every kind of freeze
+spec; bias-free layers) or torch.optim.SGD over the trainable parameters.  The trained parameters must agree:
 
     |fz - torch| <= ATOL + RTOL * |torch|   elementwise, RTOL = 1e-4, ATOL = 1e-5
 
@@ -20,11 +20,15 @@ falls outside the tolerance, so the comparison can tell a step apart.  Frozen
 parameters must be bit-identical to IN.npz.  A freeze schedule under AdamW must match
 PyTorch's: a parameter whose requires_grad turns on later starts with zero state and its
 own step count (torch.optim.AdamW's lazily created state).  Then `freezebench eval` on
-the trained model must print PyTorch's loss and accuracy to its 4 decimals.
+the trained model must print PyTorch's loss and accuracy to its 4 decimals.  Last, the
+extreme logits (±1e4, all equal, one-hot-like) of a model whose logits are its inputs:
+eval's loss is nn.CrossEntropyLoss's and one SGD step at lr 1 moves the parameters as
+PyTorch's backward does.
 
 Exit status: 0 all cases agree, 1 a mismatch, 77 (meson's SKIP) when PyTorch or NumPy
 cannot be imported.
 """
+import fnmatch
 import os
 import re
 import subprocess
@@ -44,11 +48,11 @@ except ImportError as e:  # a visible skip, not a pass
 
 
 class MLP(nn.Module):
-    def __init__(self, widths):
+    def __init__(self, widths, bias=True):
         super().__init__()
         self.n = len(widths) - 1
         for i in range(self.n):
-            setattr(self, f"fc{i + 1}", nn.Linear(widths[i], widths[i + 1]))
+            setattr(self, f"fc{i + 1}", nn.Linear(widths[i], widths[i + 1], bias=bias))
 
     def forward(self, x):
         for i in range(self.n):
@@ -101,12 +105,31 @@ def within(a, b):
     return np.all(np.abs(a - b) <= ATOL + RTOL * np.abs(b))
 
 
+def frozen_names(spec, names, n_layers):
+    """The parameters a freezebench freeze spec names (see fz_freeze)."""
+    out = set()
+    for item in spec.split(","):
+        if item == "none":
+            continue
+        if item.startswith("prefix:"):
+            k = int(item[7:])
+            out |= {n for n in names if int(n[2:n.index(".")]) <= k}
+        elif item == "last":
+            out |= {n for n in names if int(n[2:n.index(".")]) < n_layers}
+        elif item == "bitfit":
+            out |= {n for n in names if n.endswith(".weight")}
+        else:
+            out |= set(fnmatch.filter(names, item))
+    return out
+
+
 def run_case(exe, tmp, case):
-    widths, n, batch, epochs, freeze, kind, args, sched_text, label_dtype, seed = case
+    widths, n, batch, epochs, freeze, kind, args, sched_text, label_dtype, seed = case[:10]
+    bias = case[10] if len(case) > 10 else True
     tag = (f"widths={widths} N={n} B={batch} epochs={epochs} freeze={freeze} {kind}={args}"
            f" schedule={sched_text} y={label_dtype}")
     torch.manual_seed(seed)
-    model = MLP(widths)
+    model = MLP(widths, bias)
     x = torch.randn(n, widths[0])
     y = torch.randint(0, widths[-1], (n,))
     initial = state(model)
@@ -115,9 +138,8 @@ def run_case(exe, tmp, case):
 
     names = list(initial)
 
-    def frozen_by(spec):   # "none" or comma-separated "fcK.*" items
-        return {k for item in spec.split(",") if item != "none"
-                for k in names if k.startswith(item.rstrip("*"))}
+    def frozen_by(spec):
+        return frozen_names(spec, names, len(widths) - 1)
 
     schedule = {0: frozen_by(freeze)}
     if sched_text:   # E:SPEC entries; an item not starting "digits:" continues a SPEC
@@ -129,7 +151,7 @@ def run_case(exe, tmp, case):
                 entries[-1][1] += "," + item
         for e, spec in entries:
             schedule[int(e)] = frozen_by(spec)
-    twin = MLP(widths)
+    twin = MLP(widths, bias)
     twin.load_state_dict(model.state_dict())
     torch_losses = torch_train(model, x, y, batch, epochs, kind, args, schedule)
     ref = state(model)
@@ -191,6 +213,56 @@ def run_case(exe, tmp, case):
     return problems
 
 
+def extreme_logits(exe, tmp):
+    """Cross-entropy at logits of ±1e4, all equal, and one-hot-like (one at 1e4, the
+    rest at -1e4): a one-layer model whose logits are its inputs (W = I, b = 0), one SGD
+    step at lr 1 over the batch, the parameters then equal to PyTorch's (its
+    backward), and eval's loss equal to nn.CrossEntropyLoss's (its forward)."""
+    problems = []
+    c = 4
+    logits = np.array([[1e4, -1e4, 1e4, -1e4], [3.0, 3.0, 3.0, 3.0],
+                       [1e4, -1e4, -1e4, -1e4], [-1e4, -1e4, -1e4, 1e4],
+                       [0.5, -2.0, 1e4, 7.0], [-1e4, -1e4, -1e4, -1e4]], dtype=np.float32)
+    labels = np.array([2, 1, 0, 0, 3, 2], dtype=np.int64)
+    w0 = np.eye(c, dtype=np.float32)
+    np.savez(os.path.join(tmp, "EX.npz"), **{"fc1.weight": w0, "fc1.bias": np.zeros(c, np.float32)})
+    np.savez(os.path.join(tmp, "EXD.npz"), x=logits, y=labels)
+    lin = nn.Linear(c, c)
+    with torch.no_grad():
+        lin.weight.copy_(torch.from_numpy(w0))
+        lin.bias.zero_()
+    x, y = torch.from_numpy(logits), torch.from_numpy(labels)
+    loss = nn.CrossEntropyLoss()(lin(x), y)
+    want_loss = loss.item()
+    loss.backward()
+    with torch.no_grad():
+        for p in lin.parameters():
+            p -= p.grad
+    out = os.path.join(tmp, "EXO.npz")
+    ev = subprocess.run([exe, "eval", "--model", os.path.join(tmp, "EX.npz"), "--data",
+                         os.path.join(tmp, "EXD.npz"), "--loss", "cross-entropy"],
+                        capture_output=True, text=True)
+    m = re.fullmatch(r"loss ([0-9.]+) accuracy ([0-9.]+)\n", ev.stdout)
+    if not m or abs(float(m.group(1)) - want_loss) > 1e-4 * max(1.0, want_loss):
+        problems.append(f"extreme logits: eval {ev.stdout!r} {ev.stderr!r}, PyTorch's "
+                        f"loss {want_loss}")
+    tr = subprocess.run([exe, "train", "--model", os.path.join(tmp, "EX.npz"), "--data",
+                         os.path.join(tmp, "EXD.npz"), "--loss", "cross-entropy",
+                         "--epochs", "1", "--batch", "6", "--lr", "1", "--out", out],
+                        capture_output=True, text=True)
+    if tr.returncode != 0:
+        return problems + [f"extreme logits: train exit {tr.returncode}: {tr.stderr}"]
+    got = dict(np.load(out))
+    for name, p in (("fc1.weight", lin.weight), ("fc1.bias", lin.bias)):
+        ref = p.detach().numpy()
+        if not within(got[name], ref):
+            problems.append(f"extreme logits: {name} after one step differs from PyTorch "
+                            f"by {np.max(np.abs(got[name] - ref)):.3g}")
+    print(f"{'ok  ' if not problems else 'FAIL'} extreme logits (±1e4, all equal, "
+          f"one-hot-like): loss {want_loss:.4f}")
+    return problems
+
+
 def main():
     if len(sys.argv) != 2:
         print(__doc__.strip().splitlines()[2], file=sys.stderr)
@@ -205,6 +277,11 @@ def main():
         ([8, 16, 16, 4], 96, 16, 4, "fc1.*", "adamw", adamw, None, "int32", 2),
         ([12, 32, 24, 5], 90, 20, 6, "fc2.*", "adamw", adamw2, None, "uint8", 3),
         ([8, 16, 16, 4], 96, 16, 4, "none", "sgd", sgd, None, "int64", 4),
+        # every kind of spec under AdamW with weight decay, and bias-free layers
+        ([8, 16, 16, 4], 64, 16, 3, "prefix:1", "adamw", adamw, None, "int64", 6),
+        ([8, 16, 16, 4], 64, 16, 3, "last", "adamw", adamw, None, "int64", 7),
+        ([8, 16, 16, 4], 64, 16, 3, "bitfit", "adamw", adamw, None, "int64", 8),
+        ([8, 16, 16, 4], 64, 16, 3, "fc2.*", "adamw", adamw, None, "int64", 9, False),
         # gradual unfreezing: fc1 and fc2 frozen, fc2 trained from epoch 2, fc1 from 4
         ([8, 16, 16, 4], 64, 16, 6, "none", "adamw", adamw,
          "0:fc1.*,fc2.*,2:fc1.*,4:none", "int64", 5),
@@ -213,6 +290,7 @@ def main():
     with tempfile.TemporaryDirectory(prefix="fz_finetune_check_") as tmp:
         for case in cases:
             problems += run_case(exe, tmp, case)
+        problems += extreme_logits(exe, tmp)
     for p in problems:
         print("FAIL", p)
     print(f"{len(cases)} cases, {len(problems)} problems")
