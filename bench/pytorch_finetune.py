@@ -31,8 +31,9 @@ exp_avg_sq, or momentum_buffer), not its step counters.
 
 Threads: OMP_NUM_THREADS, OPENBLAS_NUM_THREADS and MKL_NUM_THREADS are set to --threads
 (and OMP_WAIT_POLICY=PASSIVE unless set) in this process's environment before torch is
-imported, then torch.set_num_threads(T).  --blas-own-choice removes OPENBLAS_CORETYPE and
-OPENBLAS_L2_SIZE first.  The system columns come from `freeze_sweep --machine` run in
+imported, then torch.set_num_threads(T), and the process is pinned to T of its allowed
+CPUs (the variables alone did not hold PyTorch to one core).  --blas-own-choice removes
+OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE first.  The system columns come from `freeze_sweep --machine` run in
 that same environment (bench/sweep_setup.py), so openblas_core is the core PyTorch's
 OpenBLAS picks here; isa and compiler are PyTorch's.  The CSV follows pytorch_sweep.py's
 publishing rules: default results/finetune-pytorch-<system_id>-<threads>.csv, a dated name
@@ -305,6 +306,14 @@ def main(argv=None):
     n = str(a.threads or os.cpu_count())
     os.environ.update(OMP_NUM_THREADS=n, OPENBLAS_NUM_THREADS=n, MKL_NUM_THREADS=n)
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    # The variables alone did not keep PyTorch to its threads: on the Zen 4 VM, with
+    # --threads 1, Debian's PyTorch 1.13 spent 85 s of user and 25 s of system time in
+    # 57 s of wall time, and ran the unfrozen AdamW epoch in 1.96 s against 3.16 s when
+    # pinned to one CPU.  The process is pinned to T CPUs, as freezebench's bench
+    # programs bind their T threads (FREEZEBENCH_BIND), so both sides get the same cores.
+    if a.threads and hasattr(os, "sched_setaffinity"):
+        allowed = sorted(os.sched_getaffinity(0))
+        os.sched_setaffinity(0, allowed[:a.threads])
     try:
         import numpy  # noqa: F401
         import torch
