@@ -32,6 +32,7 @@
 #include <cmocka.h>
 
 #include "core_testutil.h"
+#include "step.h"
 #include "freezebench.h"
 #include "kernels.h"
 #include "kernels_active.h"
@@ -453,6 +454,7 @@ static void check_overflow_undone(void)
     assert_int_equal(fz_train_step(t, xb, yb, &loss), FZ_ENONFINITE);
     if (!strstr(fz_last_error(), "step 3") || !strstr(fz_last_error(), "exp_avg_sq"))
         fail_msg("message: %s", fz_last_error());
+    assert_int_equal(trainer_checked_updates(t), 1);   /* the bound refused it */
     assert_true(snapshot_model_same(&before, m));
     assert_int_equal(fz_trainer_steps(t), 2);
     fz_flops now = fz_flops_executed(t);
@@ -488,6 +490,44 @@ static void overflowing_second_moment_is_undone_exactly_over_threads(void **stat
     isa_or_skip(state);
     use_net(&big_net);
     check_overflow_undone();
+}
+
+/* The bounded path (nothing copied aside) trains bitwise as a trainer that copies
+ * aside and checks every update (FREEZEBENCH_UPDATE_BOUND=0), on both nets, and takes
+ * no checked step; the overflowing step of check_overflow_undone was the bound's
+ * refusal (one checked step), so both paths are exercised. */
+static void bounded_updates_train_as_checked_ones(void **state)
+{
+    isa_or_skip(state);
+    for (int big = 0; big < 2; big++) {
+        use_net(big ? &big_net : &small_net);
+        fz_adamw opt = fz_adamw_defaults();
+        fz_model *m = model(11), *twin = model(11);
+        fz_trainer *t = adamw_trainer(m, opt);
+        setenv("FREEZEBENCH_UPDATE_BOUND", "0", 1);
+        fz_trainer *tt = adamw_trainer(twin, opt);
+        unsetenv("FREEZEBENCH_UPDATE_BOUND");
+        float x[MAX_X], y[MAX_Y];
+        for (int k = 0; k < 4; k++) {
+            batch_of(k, x, y);
+            assert_int_equal(fz_train_step(t, x, y, NULL), FZ_OK);
+            assert_int_equal(fz_train_step(tt, x, y, NULL), FZ_OK);
+            for (size_t i = 0; i < n_t(); i++) {
+                size_t n;
+                const char *name = fz_param_name(m, i);
+                const float *a = fz_param_data(m, name, &n), *b = fz_param_data(twin, name, &n);
+                if (memcmp(a, b, n * sizeof(float)) != 0)
+                    fail_msg("step %d: %s differs between the bounded and checked paths",
+                             k + 1, name);
+            }
+        }
+        assert_int_equal(trainer_checked_updates(t), 0);
+        assert_int_equal(trainer_checked_updates(tt), 4);
+        fz_trainer_free(t);
+        fz_trainer_free(tt);
+        fz_model_free(m);
+        fz_model_free(twin);
+    }
 }
 
 /* A rate so large that lr/(1-β1) overflows: the update makes parameters infinite; the
@@ -564,7 +604,8 @@ static void create_refuses_adamw_settings_torch_refuses(void **state)
     ISA_TEST(isa, tensor_frozen_and_trained_again_resumes_its_state),                   \
     ISA_TEST(isa, overflowing_second_moment_is_undone_exactly),                         \
     ISA_TEST(isa, overflowing_second_moment_is_undone_exactly_over_threads),            \
-    ISA_TEST(isa, overflowing_parameter_is_undone_and_named)
+    ISA_TEST(isa, overflowing_parameter_is_undone_and_named),                           \
+    ISA_TEST(isa, bounded_updates_train_as_checked_ones)
 
 int main(void)
 {

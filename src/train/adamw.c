@@ -17,30 +17,102 @@ static float *undo_of(const adamw_update *u, size_t i)
     return u->undo_arena + (u->grad[i] - u->grad_arena);
 }
 
-/* This thread's slice of every trained tensor; whether some value went bad. */
-static bool adamw_slice(const adamw_update *u, const fz_kernels *k, int ith, int team)
+/* *slot = the larger of it and bits, between the threads that share the slot. */
+static void merge_max(uint32_t *slot, uint32_t bits, int team)
+{
+    if (team <= 1) {
+        *slot = max_bits(*slot, bits);
+        return;
+    }
+#ifdef _OPENMP
+#pragma omp critical
+#endif
+    *slot = max_bits(*slot, bits);
+}
+
+typedef enum { PASS_SCAN, PASS_UPDATE, PASS_CHECKED_UPDATE } adamw_pass;
+
+/* This thread's slice of every trained tensor: the scan of g and p, the update, or the
+ * update copied aside chunk by chunk; whether some value went bad. */
+static bool adamw_slice(const adamw_update *u, const fz_kernels *k, adamw_pass pass,
+                        int ith, int team)
 {
     fz_model *m = u->m;
     bool bad = false;
     for (size_t i = 0; i < m->n_tensors; i++) {
         if (!plan_trains(u->plan, i))
             continue;
+        adamw_maxima *mx = &u->maxima[i];
+        fz_range r = split_range(m->tensors[i].numel, ith, team);
+        if (pass == PASS_SCAN) {
+            merge_max(&mx->scan_g, magnitude_bits(k->abs_max(u->grad[i] + r.begin,
+                                                             r.end - r.begin)), team);
+            merge_max(&mx->scan_p, magnitude_bits(k->abs_max(m->tensors[i].data + r.begin,
+                                                             r.end - r.begin)), team);
+            continue;
+        }
         adamw_step s = adamw_step_make(u->opt.lr, u->opt.beta1, u->opt.beta2, u->opt.eps,
                                        u->opt.weight_decay, u->steps[i] + 1);
-        fz_range r = split_range(m->tensors[i].numel, ith, team);
-        for (size_t at = r.begin; at < r.end; at += ADAMW_CHUNK) {
-            size_t c = r.end - at < ADAMW_CHUNK ? r.end - at : ADAMW_CHUNK;
+        size_t chunk = pass == PASS_UPDATE ? r.end - r.begin : ADAMW_CHUNK;
+        uint32_t wrote_v = 0;
+        for (size_t at = r.begin; at < r.end; at += chunk) {
+            size_t c = r.end - at < chunk ? r.end - at : chunk;
             float *p = m->tensors[i].data + at, *g = u->grad[i] + at;
             float *ma = u->exp_avg[i] + at, *va = u->exp_avg_sq[i] + at;
-            float *keep = undo_of(u, i) + at;
-            k->copy_aside(keep, p, c);
-            k->copy_aside(keep + u->third, ma, c);
-            k->copy_aside(keep + 2 * u->third, va, c);
+            if (pass == PASS_CHECKED_UPDATE) {
+                float *keep = undo_of(u, i) + at;
+                k->copy_aside(keep, p, c);
+                k->copy_aside(keep + u->third, ma, c);
+                k->copy_aside(keep + 2 * u->third, va, c);
+            }
             sgd_maxima w = k->adamw(p, g, ma, va, c, &s, u->flops);
             bad = bad || !isfinite(w.p) || !isfinite(w.buf);
+            wrote_v = max_bits(wrote_v, magnitude_bits(w.buf));
         }
+        merge_max(&mx->wrote_v, wrote_v, team);
     }
     return bad;
+}
+
+/* One pass over a team of nth threads; whether some value went bad. */
+static bool adamw_pass_run(const adamw_update *u, const fz_kernels *k, adamw_pass pass,
+                           int nth)
+{
+    bool bad = false;
+    if (nth <= 1) {
+        bad = adamw_slice(u, k, pass, 0, 1);
+    } else {
+#ifdef _OPENMP
+#pragma omp parallel num_threads(nth) reduction(|| : bad)
+        bad = adamw_slice(u, k, pass, thread_num(), thread_count());
+#endif
+    }
+    return bad;
+}
+
+/* The first moment's bound after this step: |m'| <= max(|m|, |g|), with room for the
+ * lerp's three roundings. */
+static double first_moment_bound(const adamw_maxima *mx)
+{
+    double g = (double)float_of_bits(mx->scan_g), m = (double)mx->m;
+    return (g > m ? g : m) * (1.0 + 0x1p-21);
+}
+
+/* Whether AdamW under opt keeps every value of tensor i's update finite (update_bound.h's
+ * argument): v' <= b2·V + (1-b2)·G², sqrt(v')/bc2 + eps >= eps, so the step is at most
+ * step_size·M'/eps and |p'| <= P·|decay| + that.  Written so that a NaN fails. */
+static bool adamw_bounded(const adamw_update *u, const adamw_maxima *mx, uint64_t t)
+{
+    fz_adamw o = u->opt;
+    if (!(o.eps > 0.0f))
+        return false;   /* 0/0 where v and m are 0: nothing bounds it */
+    double g = (double)float_of_bits(mx->scan_g), p = (double)float_of_bits(mx->scan_p);
+    double v = (double)o.beta2 * mx->v + (1.0 - (double)o.beta2) * g * g;
+    double step_size = (double)o.lr / (1.0 - pow((double)o.beta1, (double)t));
+    double decay = fabs(1.0 - (double)o.lr * o.weight_decay);
+    double p_next = p * decay + step_size * first_moment_bound(mx) / (double)o.eps;
+    return g * g <= UPDATE_BOUND_LIMIT && v <= UPDATE_BOUND_LIMIT &&
+           p_next <= UPDATE_BOUND_LIMIT && step_size <= UPDATE_BOUND_LIMIT;
 }
 
 /* Puts back every trained tensor and its state, after naming the first bad value. */
@@ -74,20 +146,23 @@ static fz_status undo(const adamw_update *u)
                      (double)u->opt.lr, (unsigned long long)u->step - 1);
 }
 
-fz_status adamw_update_run(const adamw_update *u, const fz_exec *x)
+fz_status adamw_update_run(const adamw_update *u, const fz_exec *x, bool *checked)
 {
     const fz_kernels *k = x->k;
     fz_model *m = u->m;
     int nth = threads_for(u->grad_floats, x->gemm.threads);
-    bool bad = false;
-    if (nth <= 1) {
-        bad = adamw_slice(u, k, 0, 1);
-    } else {
-#ifdef _OPENMP
-#pragma omp parallel num_threads(nth) reduction(|| : bad)
-        bad = adamw_slice(u, k, thread_num(), thread_count());
-#endif
-    }
+    for (size_t i = 0; i < m->n_tensors; i++)
+        if (plan_trains(u->plan, i))
+            u->maxima[i].scan_g = u->maxima[i].scan_p = u->maxima[i].wrote_v = 0;
+    bool bounded = !u->always_check;
+    if (bounded)
+        adamw_pass_run(u, k, PASS_SCAN, nth);
+    for (size_t i = 0; bounded && i < m->n_tensors; i++)
+        if (plan_trains(u->plan, i))
+            bounded = adamw_bounded(u, &u->maxima[i], u->steps[i] + 1);
+    *checked = !bounded;
+    /* Bounded, nothing can go bad: the update runs whole, with nothing copied. */
+    bool bad = adamw_pass_run(u, k, bounded ? PASS_UPDATE : PASS_CHECKED_UPDATE, nth);
     if (bad) {
         fz_status st = undo(u);
         for (size_t i = 0; i < m->n_tensors; i++)
@@ -98,6 +173,11 @@ fz_status adamw_update_run(const adamw_update *u, const fz_exec *x)
     for (size_t i = 0; i < m->n_tensors; i++) {
         if (!plan_trains(u->plan, i))
             continue;
+        adamw_maxima *mx = &u->maxima[i];
+        /* The scan measured |g| whichever path the update took; without one
+         * (always_check) the bound is unknown, and stays so. */
+        mx->m = u->always_check ? INFINITY : (float)first_moment_bound(mx);
+        mx->v = float_of_bits(mx->wrote_v);
         u->steps[i]++;
         model_touch(m, i);
     }

@@ -6,11 +6,15 @@
  * plan trains it, as PyTorch's state for a parameter starts at its first update; frozen,
  * it keeps both and resumes them when unfrozen.
  *
- * Every update is copied aside, chunk by chunk while it is in cache, and checked: an
- * update that makes a parameter or a second moment NaN or infinite (a finite second
- * moment means finite gradients, so a finite first moment) is undone, state included,
- * and reported.  No bound is attempted (optimizer.h's is for SGD): AdamW's denominator
- * makes a cheap one loose.
+ * Exact undo, as SGD's (optimizer.h): a first pass reads every gradient and parameter
+ * for its largest magnitude; with those, the largest second moment the last update
+ * wrote and a running bound on the first moment, every value the update computes is
+ * bounded (adamw_bounded: with eps > 0 the step is at most step_size·|m|/eps), and where
+ * all stay below UPDATE_BOUND_LIMIT the update runs with nothing copied.  Otherwise
+ * each chunk is copied aside while it is in cache and checked after: an update that
+ * makes a parameter or a second moment NaN or infinite (a finite second moment means
+ * finite gradients, so a finite first moment) is undone, state included, and
+ * reported.
  */
 #ifndef FZ_ADAMW_H
 #define FZ_ADAMW_H
@@ -23,10 +27,23 @@
 #include "freezebench.h"
 #include "model.h"
 #include "plan.h"
+#include "update_bound.h"
+
+/* Per tensor, what bounds its next update beside the step's own scan: the largest
+ * second moment the last update wrote, and a bound on the first moment's magnitude (the
+ * largest |g| it has averaged, with rounding room: a convex combination never leaves
+ * the range of what it combines).  Zero for new state. */
+typedef struct {
+    float v, m;
+    uint32_t scan_g, scan_p;    /* the step's maxima as magnitude bits, merged by slices */
+    uint32_t wrote_v;           /* the largest v the update wrote, merged likewise */
+} adamw_maxima;
 
 typedef struct {
     fz_model *m;
     const fz_plan *plan;        /* which tensors it updates: plan_trains */
+    adamw_maxima *maxima;       /* per tensor */
+    bool always_check;          /* FREEZEBENCH_UPDATE_BOUND=0: copy aside every update */
     fz_adamw opt;
     float **grad;               /* per tensor, NULL where the plan has none */
     const float *grad_arena;    /* where the gradients lie */
@@ -45,6 +62,6 @@ typedef struct {
  * marked written (model_touch) and its step count advanced.  FZ_ENONFINITE, with every
  * tensor and its state put back as before and the first bad value named, when the
  * update made one NaN or infinite. */
-fz_status adamw_update_run(const adamw_update *u, const fz_exec *x);
+fz_status adamw_update_run(const adamw_update *u, const fz_exec *x, bool *checked);
 
 #endif

@@ -72,6 +72,7 @@ struct fz_trainer {
      * tensor's step count (its bias corrections). */
     float **exp_avg, **exp_avg_sq;
     uint64_t *adam_steps;
+    adamw_maxima *adam_maxima;  /* per tensor: what bounds its next update (adamw.h) */
     /* The trainable parameters and their optimizer state as they were before the
      * update, laid out as the gradient arena (each state buffer in a further part of
      * grad_floats floats), so an update that makes a value NaN or infinite can be undone
@@ -270,6 +271,7 @@ void fz_trainer_free(fz_trainer *t)
     free(t->exp_avg);
     free(t->exp_avg_sq);
     free(t->adam_steps);
+    free(t->adam_maxima);
     free(t->maxima);
     free(t->fused_layer);
     free(t->fused);
@@ -410,6 +412,7 @@ static fz_trainer *trainer_create(const char *fn, fz_model *m, size_t batch,
     t->exp_avg = calloc(m->n_tensors, sizeof *t->exp_avg);
     t->exp_avg_sq = calloc(m->n_tensors, sizeof *t->exp_avg_sq);
     t->adam_steps = calloc(m->n_tensors, sizeof *t->adam_steps);
+    t->adam_maxima = calloc(m->n_tensors, sizeof *t->adam_maxima);
     t->fwd_scratch[0] = alloc_floats(buf / sizeof(float));
     t->fwd_scratch[1] = alloc_floats(buf / sizeof(float));
     t->out = alloc_floats(buf / sizeof(float));
@@ -420,6 +423,7 @@ static fz_trainer *trainer_create(const char *fn, fz_model *m, size_t batch,
     t->cnt_wgrad = aligned_calloc(_Alignof(fz_counter), 1, sizeof(fz_counter));
     t->cnt_opt = aligned_calloc(_Alignof(fz_counter), 1, sizeof(fz_counter));
     if (!t->act || !t->grad || !t->mom || !t->exp_avg || !t->exp_avg_sq || !t->adam_steps ||
+        !t->adam_maxima ||
         !t->maxima || !t->fused_layer || !t->fused ||
         !t->bound_scratch || !t->fwd_scratch[0] ||
         !t->fwd_scratch[1] || !t->out || !t->dy[0] || !t->dy[1] || !t->cnt_fwd ||
@@ -575,8 +579,12 @@ static fz_status optimizer_step(fz_trainer *t, const fz_exec *x, bool fused)
                            .exp_avg_sq = t->exp_avg_sq, .steps = t->adam_steps,
                            .undo_arena = t->undo_arena, .third = t->plan->grad_floats,
                            .grad_floats = t->plan->grad_elems, .flops = t->cnt_opt,
-                           .step = t->steps + 1 };
-        return adamw_update_run(&u, x);
+                           .step = t->steps + 1, .maxima = t->adam_maxima,
+                           .always_check = !t->update_bound };
+        bool checked = false;
+        fz_status st = adamw_update_run(&u, x, &checked);
+        t->checked_updates += checked;
+        return st;
     }
     sgd_update u = { .m = t->m, .plan = t->plan, .opt = t->opt, .grad = t->grad,
                      .grad_arena = t->grad_arena, .grad_floats = t->plan->grad_elems,
