@@ -20,9 +20,12 @@ torch.optim.AdamW's defaults (lr 1e-3, betas 0.9/0.999, eps 1e-8, weight decay 0
 SGD lr 0.05 momentum 0.9.  The optimizer holds every parameter; a frozen one has
 requires_grad False, no gradient (zero_grad(set_to_none=True)) and so no update and no
 state; a schedule toggles requires_grad at the start of its epochs, as
-tests/torch_finetune_check.py does.  The weights are PyTorch's own init (torch.manual_seed
-(seed)), not freezebench's: the two libraries' curves are alike, not identical.  The
-shuffles are torch.randperm with a generator seeded per epoch, the same for every spec.
+tests/torch_finetune_check.py does.  Both libraries run the same experiment: the models
+start from fz_mlp_create's parameters for the same seeds (fz_init: rng.h's splitmix64
+drawn in state_dict order, as the library draws them; the new head from seed+1), and
+every epoch takes the samples in finetune's own order (fz_shuffle: ft_shuffle's
+Fisher-Yates from the same generator), so the curves differ only by float rounding
+and the time to a target compares speed, not luck.
 
 time_s is the cumulative wall time (time.perf_counter) of the training loops only:
 evaluation is excluded, as in the C program.  No frozen-prefix cache exists here: every
@@ -112,6 +115,51 @@ def select(x, y, first, end, relabel, limit):
     return (x[:limit], y[:limit]) if limit else (x, y)
 
 
+MASK64 = (1 << 64) - 1
+
+
+def splitmix64(seed, n):
+    """The first n draws of src/core/rng.h's generator seeded with `seed` (rng_next)."""
+    import numpy as np
+    with np.errstate(over="ignore"):
+        z = np.uint64(seed & MASK64) + np.arange(1, n + 1, dtype=np.uint64) * \
+            np.uint64(0x9e3779b97f4a7c15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xbf58476d1ce4e5b9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94d049bb133111eb)
+        return z ^ (z >> np.uint64(31))
+
+
+def fz_init(widths, seed):
+    """fz_mlp_create(widths, seed)'s parameters, by fcK name: nn.Linear's U(±1/sqrt(in)),
+    drawn in state_dict order from rng.h's generator (rng_uniform), in float32."""
+    import numpy as np
+    sizes = [(widths[l + 1], widths[l]) for l in range(len(widths) - 1)]
+    draws = splitmix64(seed, sum(o * i + o for o, i in sizes))
+    u = (draws >> np.uint64(40)).astype(np.float32) * np.float32(1.0 / 16777216.0)
+    out, at = {}, 0
+    for l, (o, i) in enumerate(sizes):
+        bound = np.float32(1.0) / np.sqrt(np.float32(i))
+        lo, span = -bound, bound - (-bound)
+        w = lo + span * u[at:at + o * i]
+        at += o * i
+        b = lo + span * u[at:at + o]
+        at += o
+        out[f"fc{l + 1}.weight"], out[f"fc{l + 1}.bias"] = w.reshape(o, i), b
+    return out
+
+
+def fz_shuffle(n, seed, epoch):
+    """finetune's sample order of an epoch (ft_shuffle): Fisher-Yates from rng.h's
+    generator seeded with seed ^ (0x5851f42d4c957f2d·(epoch + 1))."""
+    import numpy as np
+    draws = splitmix64(seed ^ ((0x5851f42d4c957f2d * (epoch + 1)) & MASK64), max(n - 1, 0))
+    order = list(range(n))
+    for k, i in enumerate(range(n, 1, -1)):
+        j = int(draws[k] % np.uint64(i))
+        order[i - 1], order[j] = order[j], order[i - 1]
+    return order
+
+
 def parse_schedule(text):
     """"E:SPEC,E:SPEC" as fz_freeze_schedule_parse: an item not starting with digits and
     ':' continues the previous spec."""
@@ -199,11 +247,16 @@ def run_all(a, torch, data):
     names = [f"fc{i + 1}.{k}" for i in range(L) for k in ("weight", "bias")]
 
     def make_model(seed):
-        torch.manual_seed(seed)
+        """finetune's model of this seed: the same parameters fz_mlp_create draws."""
         layers = []
         for i in range(L):
             layers += [nn.Linear(a.widths[i], a.widths[i + 1])] + ([nn.ReLU()] if i + 1 < L else [])
-        return nn.Sequential(*layers)
+        model = nn.Sequential(*layers)
+        init = fz_init(a.widths, seed)
+        with torch.no_grad():
+            for n, p in named(model).items():
+                p.copy_(torch.from_numpy(init[n]))
+        return model
 
     def named(model):   # fcK names for the Linear layers of the Sequential
         lin = [m for m in model if isinstance(m, nn.Linear)]
@@ -217,8 +270,7 @@ def run_all(a, torch, data):
                     (out.argmax(1) == y).float().mean().item())
 
     def epoch(model, opt, x, y, seed, e):
-        g = torch.Generator().manual_seed(seed * 1000003 + e)
-        order = torch.randperm(len(x), generator=g)
+        order = torch.tensor(fz_shuffle(len(x), seed, e))   # finetune's own order
         steps, total = len(x) // a.batch, 0.0
         t0 = time.perf_counter()
         for s in range(steps):
@@ -233,7 +285,7 @@ def run_all(a, torch, data):
     (ptx, pty), (pex, pey), (ftx, fty), (fex, fey) = data
     pre = make_model(a.seed)
     opt = torch.optim.AdamW(pre.parameters(), **SETTINGS["adamw"])
-    pre_s = sum(epoch(pre, opt, ptx, pty, ~a.seed & 0xffffffff, e)[0]
+    pre_s = sum(epoch(pre, opt, ptx, pty, ~a.seed & MASK64, e)[0]
                 for e in range(a.pretrain_epochs))
     pre_acc = evaluate(pre, pex, pey)[1]
     print(f"pretrained {','.join(map(str, a.widths))} on classes 0-4: test accuracy "
