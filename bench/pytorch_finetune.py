@@ -59,7 +59,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from sweep_setup import (  # noqa: E402
     blas_env, describe_machine, git_revision, torch_build, frozen_names, OPENBLAS_CORE_VARS)
-import pytorch_sweep  # noqa: E402  (the publishing rules: check_output, free_name, write_csv)
+# pytorch_sweep (the publishing rules: check_output, free_name, write_csv) is imported in
+# main, once the thread variables are set: it imports NumPy, whose OpenBLAS starts its
+# thread pool when it loads, one thread a core, and PyTorch shares that OpenBLAS.
 
 SKIP = 77
 CLASSES = 5
@@ -342,15 +344,11 @@ def targets(runs, fraction):
 def main(argv=None):
     a = parse_args(sys.argv[1:] if argv is None else argv)
     revision = git_revision()
-    why = pytorch_sweep.refuse_dirty(revision, a)
-    if why:
-        print(f"pytorch_finetune: refusing to write a CSV: {why}", file=sys.stderr)
-        return 2
     if not os.path.isdir(a.data_dir):
         print(f"SKIP: no Fashion-MNIST at {a.data_dir} (apt-get install "
               f"dataset-fashion-mnist, or --data-dir)", file=sys.stderr)
         return SKIP
-    # Before torch loads OpenBLAS and its OpenMP pool: they read these once.
+    # Before NumPy or torch loads OpenBLAS and its OpenMP pool: they read these once.
     env = blas_env(a.blas_own_choice)
     for v in OPENBLAS_CORE_VARS:
         if v not in env:
@@ -358,14 +356,19 @@ def main(argv=None):
     n = str(a.threads or os.cpu_count())
     os.environ.update(OMP_NUM_THREADS=n, OPENBLAS_NUM_THREADS=n, MKL_NUM_THREADS=n)
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    # The variables alone did not keep PyTorch to its threads: on the Zen 4 VM, with
-    # --threads 1, Debian's PyTorch 1.13 spent 85 s of user and 25 s of system time in
-    # 57 s of wall time, and ran the unfrozen AdamW epoch in 1.96 s against 3.16 s when
-    # pinned to one CPU.  The process is pinned to T CPUs, as freezebench's bench
-    # programs bind their T threads (FREEZEBENCH_BIND), so both sides get the same cores.
+    # The process is also pinned to T CPUs, as freezebench's bench programs bind their T
+    # threads (FREEZEBENCH_BIND).  (This script once imported NumPy before setting the
+    # variables: OpenBLAS then started a pool of 2 threads that PyTorch's GEMMs used with
+    # --threads 1, 85 s of user and 25 s of system time in 57 s of wall time.)
     if a.threads and hasattr(os, "sched_setaffinity"):
         allowed = sorted(os.sched_getaffinity(0))
         os.sched_setaffinity(0, allowed[:a.threads])
+    global pytorch_sweep
+    import pytorch_sweep
+    why = pytorch_sweep.refuse_dirty(revision, a)
+    if why:
+        print(f"pytorch_finetune: refusing to write a CSV: {why}", file=sys.stderr)
+        return 2
     try:
         import numpy  # noqa: F401
         import torch
