@@ -1,7 +1,7 @@
 /*
  * The update folded into the backward (fused_update.h): each trained weight updated in
- * its wgrad GEMM's tiles must give bitwise the parameters of the optimizer's separate
- * pass (FREEZEBENCH_FUSED_UPDATE=0), for every freeze spec, with and without momentum
+ * its wgrad GEMM's tiles (FREEZEBENCH_FUSED_UPDATE=1: at any batch) must give bitwise the
+ * parameters of the optimizer's separate pass (FREEZEBENCH_FUSED_UPDATE=0), for every freeze spec, with and without momentum
  * and weight decay, on one and two threads, under every kernel table this CPU has; and
  * trainer_fused_updates must show that the folded path really ran.  Where the bound
  * before the backward does not hold (a huge rate, a huge weight written from outside),
@@ -77,8 +77,8 @@ static int restore_kernels(void **state)
 /* A trainer that folds the update into the backward (fold) or never does. */
 static fz_trainer *trainer(fz_model *m, size_t batch, fz_sgd opt, bool fold)
 {
-    if (!fold)
-        setenv("FREEZEBENCH_FUSED_UPDATE", "0", 1);
+    /* =1: at these small batches too, below the default's FOLD_MIN_BATCH. */
+    setenv("FREEZEBENCH_FUSED_UPDATE", fold ? "1" : "0", 1);
     fz_trainer *t = fz_trainer_create(m, batch, opt);
     unsetenv("FREEZEBENCH_FUSED_UPDATE");
     assert_non_null(t);
@@ -280,11 +280,36 @@ static void weight_written_between_steps_is_scanned_and_not_folded(void **state)
     fz_model_free(m);
 }
 
+/* Without FREEZEBENCH_FUSED_UPDATE the update is folded from FOLD_MIN_BATCH (256) rows
+ * up, where the wgrad's tiles hide the hook's traffic, and not below. */
+static void default_folds_from_256_rows(void **state)
+{
+    isa_or_skip(state);
+    const size_t widths[] = { 12, 33, 17, 3 };
+    const size_t batches[] = { 255, 256 };
+    for (int b = 0; b < 2; b++) {
+        fz_model *m = fz_mlp_create(widths, 4, 7);
+        assert_non_null(m);
+        unsetenv("FREEZEBENCH_FUSED_UPDATE");
+        fz_trainer *t = fz_trainer_create(m, batches[b], opts[2]);
+        assert_non_null(t);
+        float *x = random_floats(batches[b] * 12, 3), *y = random_floats(batches[b] * 3, 4);
+        assert_true(x && y);
+        assert_int_equal(fz_train_step(t, x, y, NULL), FZ_OK);
+        assert_int_equal(trainer_fused_updates(t), b);
+        free(x);
+        free(y);
+        fz_trainer_free(t);
+        fz_model_free(m);
+    }
+}
+
 #define ISA_TEST(isa, f) { isa ": " #f, f, NULL, restore_kernels, (void *)isa }
 #define ISA_TESTS(isa)                                                  \
     ISA_TEST(isa, folded_update_trains_as_the_separate_pass),           \
     ISA_TEST(isa, overflowing_step_is_not_folded_and_is_undone),        \
-    ISA_TEST(isa, weight_written_between_steps_is_scanned_and_not_folded)
+    ISA_TEST(isa, weight_written_between_steps_is_scanned_and_not_folded), \
+    ISA_TEST(isa, default_folds_from_256_rows)
 
 int main(void)
 {

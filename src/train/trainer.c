@@ -28,6 +28,20 @@
 #include "step.h"
 #include "trainer_hooks.h"
 
+/* Whether the step folds the weights' update into the backward where the bound allows
+ * (fused_update.h): FREEZEBENCH_FUSED_UPDATE=0 never, =1 at any batch, unset from
+ * FOLD_MIN_BATCH rows up. */
+typedef enum { FOLD_BY_BATCH, FOLD_NEVER, FOLD_ALWAYS } fold_policy;
+
+/* The fewest rows (the wgrad's K) at which the update is folded by default.  At fewer,
+ * each tile's few FMAs do not hide the hook's traffic to W and its momentum.  Zen 4, one
+ * thread, SGD momentum 0.9: the Fashion-MNIST fine-tuning (784-512-512-512-5) at batch
+ * 64, two epochs, two alternating runs each: folded 3.73 and 3.95 s, separate 3.42 and
+ * 3.78 s; the 8×1024 MLP at batch 256 (ab_builds, 20 rounds, each order): folded over
+ * separate 1.004 [0.991, 1.016] and 1/0.991 [0.980, 1.007], plain SGD 0.985 [0.962,
+ * 1.010] and 1/1.022 [1.002, 1.037]. */
+#define FOLD_MIN_BATCH 256
+
 struct fz_trainer {
     fz_model *m;
     size_t batch;
@@ -39,10 +53,10 @@ struct fz_trainer {
     /* FREEZEBENCH_UPDATE_BOUND=0 at creation copies aside and checks every update, as if
      * no bound held (optimizer.h): the same kind of switch, for the optimizer. */
     bool update_bound;
-    /* FREEZEBENCH_FUSED_UPDATE=0 at creation keeps every weight's update in the
-     * optimizer's own pass, after the backward (fused_update.h): the switch the tests
-     * compare the folded update against, and a way to measure it. */
-    bool fuse_update;
+    /* FREEZEBENCH_FUSED_UPDATE at creation (fold_policy): =0 keeps every weight's
+     * update in the optimizer's own pass, =1 folds it at any batch: the switches the
+     * tests compare the two with, and a way to measure them. */
+    fold_policy fold;
 
     fz_plan *plan;              /* the plan in use (never NULL once created) */
     fz_plan_flops planned;
@@ -401,7 +415,8 @@ static fz_trainer *trainer_create(const char *fn, fz_model *m, size_t batch,
     const char *bound = getenv("FREEZEBENCH_UPDATE_BOUND");
     t->update_bound = !(bound && bound[0] == '0' && bound[1] == '\0');
     const char *fuse = getenv("FREEZEBENCH_FUSED_UPDATE");
-    t->fuse_update = !(fuse && fuse[0] == '0' && fuse[1] == '\0');
+    t->fold = !fuse || !*fuse ? FOLD_BY_BATCH
+            : fuse[0] == '0' && fuse[1] == '\0' ? FOLD_NEVER : FOLD_ALWAYS;
     t->fused_layer = calloc(m->n_layers, sizeof *t->fused_layer);
     t->fused = calloc(m->n_tensors, sizeof *t->fused);
     t->bound_scratch = calloc(m->n_layers, sizeof *t->bound_scratch);
@@ -557,7 +572,8 @@ static void backward(fz_trainer *t, const fz_exec *x, const fz_step_io *io, bool
 static bool fold_update(fz_trainer *t, const fz_exec *x, const fz_step_io *io)
 {
     const fz_model *m = t->m;
-    if (t->cfg.optim != FZ_OPTIM_SGD || !t->fuse_update || !t->update_bound ||
+    if (t->cfg.optim != FZ_OPTIM_SGD || t->fold == FOLD_NEVER ||
+        (t->fold == FOLD_BY_BATCH && t->batch < FOLD_MIN_BATCH) || !t->update_bound ||
         t->hooks.grads_ready ||
         t->hooks.before_update || t->plan->grad_elems < UPDATE_BOUND_MIN_FLOATS)
         return false;
