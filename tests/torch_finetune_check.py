@@ -28,7 +28,6 @@ PyTorch's backward does.
 Exit status: 0 all cases agree, 1 a mismatch, 77 (meson's SKIP) when PyTorch or NumPy
 cannot be imported.
 """
-import fnmatch
 import os
 import re
 import subprocess
@@ -37,6 +36,9 @@ import tempfile
 
 SKIP = 77
 RTOL, ATOL = 1e-4, 1e-5
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench"))
+from sweep_setup import frozen_names  # noqa: E402  (fz_freeze's reading of a spec)
 
 try:
     import numpy as np
@@ -103,24 +105,6 @@ def state(model):
 
 def within(a, b):
     return np.all(np.abs(a - b) <= ATOL + RTOL * np.abs(b))
-
-
-def frozen_names(spec, names, n_layers):
-    """The parameters a freezebench freeze spec names (see fz_freeze)."""
-    out = set()
-    for item in spec.split(","):
-        if item == "none":
-            continue
-        if item.startswith("prefix:"):
-            k = int(item[7:])
-            out |= {n for n in names if int(n[2:n.index(".")]) <= k}
-        elif item == "last":
-            out |= {n for n in names if int(n[2:n.index(".")]) < n_layers}
-        elif item == "bitfit":
-            out |= {n for n in names if n.endswith(".weight")}
-        else:
-            out |= set(fnmatch.filter(names, item))
-    return out
 
 
 def run_case(exe, tmp, case):

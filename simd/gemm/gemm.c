@@ -91,15 +91,6 @@ static fz_tile_epilogue tile_epilogue(const fz_gemm_op *op, size_t i, size_t j,
     return ep;
 }
 
-/* Hands the finished tile at (i, j) to the product's hook, if it has one. */
-static inline void tile_done(const fz_gemm_op *op, size_t i, size_t j, size_t rows,
-                             size_t cols)
-{
-    if (op->after_tile)
-        op->after_tile->fn(op->after_tile->ctx, op->c + i * op->ldc + j, op->ldc, i, j,
-                           rows, cols);
-}
-
 /* Room for one tile of any kernel, on the stack of the thread that computes it. */
 #define TILE_SCRATCH_FLOATS 1024
 
@@ -118,7 +109,7 @@ static tile_dest tile_dest_for(const fz_sgemm_kernel *kern, const fz_gemm_op *op
     return (tile_dest){ op->c + i * op->ldc + j, op->ldc };
 }
 
-/* tile_done for a tile stored at d. */
+/* Hands the finished tile at (i, j), stored at d, to the product's hook, if it has one. */
 static inline void tile_done_at(const fz_gemm_op *op, tile_dest d, size_t i, size_t j,
                                 size_t rows, size_t cols)
 {
@@ -151,7 +142,8 @@ static void sgemm_small_transposed(const fz_sgemm_kernel *kern, const fz_gemm_op
         /* op(B)ᵀ(j, p) = op(B)(p, j): read where it lies, as the microkernel's A. */
         kern->ukr(k, op->b, s.csb, s.rsb, apack + i * k, op->c + i * op->ldc, op->ldc, n,
                   min_size(nr, m - i), &ep);
-        tile_done(op, i, 0, min_size(nr, m - i), n);
+        tile_done_at(op, (tile_dest){ op->c + i * op->ldc, op->ldc }, i, 0,
+                     min_size(nr, m - i), n);
     }
     uint64_t mn = (uint64_t)m * n;
     counter_add(flops, 2 * mn * k + mn * epilogue_stages(op));

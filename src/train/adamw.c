@@ -17,19 +17,6 @@ static float *undo_of(const adamw_update *u, size_t i)
     return u->undo_arena + (u->grad[i] - u->grad_arena);
 }
 
-/* *slot = the larger of it and bits, between the threads that share the slot. */
-static void merge_max(uint32_t *slot, uint32_t bits, int team)
-{
-    if (team <= 1) {
-        *slot = max_bits(*slot, bits);
-        return;
-    }
-#ifdef _OPENMP
-#pragma omp critical
-#endif
-    *slot = max_bits(*slot, bits);
-}
-
 typedef enum { PASS_SCAN, PASS_UPDATE, PASS_CHECKED_UPDATE } adamw_pass;
 
 /* This thread's slice of every trained tensor: the scan of g and p, the update, or the
@@ -45,9 +32,9 @@ static bool adamw_slice(const adamw_update *u, const fz_kernels *k, adamw_pass p
         adamw_maxima *mx = &u->maxima[i];
         fz_range r = split_range(m->tensors[i].numel, ith, team);
         if (pass == PASS_SCAN) {
-            merge_max(&mx->scan_g, magnitude_bits(k->abs_max(u->grad[i] + r.begin,
+            merge_max_bits(&mx->scan_g, magnitude_bits(k->abs_max(u->grad[i] + r.begin,
                                                              r.end - r.begin)), team);
-            merge_max(&mx->scan_p, magnitude_bits(k->abs_max(m->tensors[i].data + r.begin,
+            merge_max_bits(&mx->scan_p, magnitude_bits(k->abs_max(m->tensors[i].data + r.begin,
                                                              r.end - r.begin)), team);
             continue;
         }
@@ -69,7 +56,7 @@ static bool adamw_slice(const adamw_update *u, const fz_kernels *k, adamw_pass p
             bad = bad || !isfinite(w.p) || !isfinite(w.buf);
             wrote_v = max_bits(wrote_v, magnitude_bits(w.buf));
         }
-        merge_max(&mx->wrote_v, wrote_v, team);
+        merge_max_bits(&mx->wrote_v, wrote_v, team);
     }
     return bad;
 }

@@ -35,22 +35,6 @@ static float *undo_of(const sgd_update *u, size_t i)
  * the update alone. */
 #define OPT_CHUNK 2048
 
-/* *slot = the larger of it and bits, between the threads of a team of `team` that
- * share the slot (one merge per tensor and thread).  A thread alone takes no lock: the
- * seed network's whole update is a few tens of nanoseconds, about what a lock costs.
- * Unnamed: a named critical section is a lock symbol the library would export. */
-static void merge_max(uint32_t *slot, uint32_t bits, int team)
-{
-    if (team <= 1) {
-        *slot = max_bits(*slot, bits);
-        return;
-    }
-#ifdef _OPENMP
-#pragma omp critical
-#endif
-    *slot = max_bits(*slot, bits);
-}
-
 /* What the optimizer passes do to one thread's slice of tensor i. */
 typedef enum { PASS_SCAN, PASS_UPDATE, PASS_CHECKED_UPDATE } opt_pass;
 
@@ -73,9 +57,9 @@ static void optimizer_slice(const sgd_update *u, const fz_kernels *k, opt_pass p
         float *mom = u->opt.momentum != 0.0f ? u->mom[i] + r.begin : NULL;
         size_t n = r.end - r.begin;
         if (pass == PASS_SCAN) {
-            merge_max(&mx->step_g, magnitude_bits(k->abs_max(g, n)), team);
+            merge_max_bits(&mx->step_g, magnitude_bits(k->abs_max(g, n)), team);
             if (!maxima_current(mx, m, i))
-                merge_max(&mx->step_p, magnitude_bits(k->abs_max(p, n)), team);
+                merge_max_bits(&mx->step_p, magnitude_bits(k->abs_max(p, n)), team);
             continue;
         }
         uint32_t max_p = 0, max_mom = 0;
@@ -96,8 +80,8 @@ static void optimizer_slice(const sgd_update *u, const fz_kernels *k, opt_pass p
             max_p = max_bits(max_p, magnitude_bits(w.p));
             max_mom = max_bits(max_mom, magnitude_bits(w.buf));
         }
-        merge_max(&mx->step_p, max_p, team);
-        merge_max(&mx->step_mom, max_mom, team);
+        merge_max_bits(&mx->step_p, max_p, team);
+        merge_max_bits(&mx->step_mom, max_mom, team);
     }
 }
 

@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "elementwise.h"
 #include "freezebench.h"
 #include "model.h"
 
@@ -34,6 +35,23 @@ typedef struct {
      * each took a slice of the tensor: of g, of a stale p, and of what the update wrote. */
     uint32_t step_g, step_p, step_mom;
 } tensor_maxima;
+
+/* *slot = the larger of it and bits, between the threads of a team of `team` that
+ * share the slot (one merge per tensor and thread; optimizer.c and adamw.c).  A thread
+ * alone takes no lock: the seed network's whole update is a few tens of nanoseconds,
+ * about what a lock costs.  Unnamed: a named critical section is a lock symbol the
+ * library would export. */
+static inline void merge_max_bits(uint32_t *slot, uint32_t bits, int team)
+{
+    if (team <= 1) {
+        *slot = max_bits(*slot, bits);
+        return;
+    }
+#ifdef _OPENMP
+#pragma omp critical
+#endif
+    *slot = max_bits(*slot, bits);
+}
 
 /* Whether m's tensor i still holds what mx->p was taken from. */
 static inline bool maxima_current(const tensor_maxima *mx, const fz_model *m, size_t i)
