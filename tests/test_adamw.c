@@ -36,6 +36,7 @@
 #include "freezebench.h"
 #include "kernels.h"
 #include "kernels_active.h"
+#include "isa_testutil.h"
 
 enum { FC1_SMALL = 6 * 9 };   /* fc1.weight's elements in the small network */
 
@@ -65,23 +66,10 @@ static void use_net(const net_case *c)
 
 /* ---- kernels ------------------------------------------------------------------------ */
 
-static void isa_or_skip(void **state)
-{
-    const fz_kernels *k = kernels_for(*state);
-    if (!k) {
-        print_message("  %s: not in this build or not on this CPU: skipped\n",
-                      (const char *)*state);
-        skip();
-    }
-    kernels_override(k);
-}
-
 static int restore_kernels(void **state)
 {
-    (void)state;
-    kernels_override(NULL);
     use_net(&small_net);
-    return 0;
+    return isa_restore(state);
 }
 
 /* ---- models and data ----------------------------------------------------------------- */
@@ -273,7 +261,7 @@ static void run_schedule(fz_adamw opt, const char *const *specs, int steps)
 
 static void adamw_matches_the_reference_over_three_steps(void **state)
 {
-    isa_or_skip(state);
+    isa_use_or_skip(state);
     const fz_adamw opts[] = {
         { .lr = 1e-2f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f, .weight_decay = 0.01f },
         { .lr = 1e-2f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f, .weight_decay = 0.0f },
@@ -293,7 +281,7 @@ static void adamw_matches_the_reference_over_three_steps(void **state)
  * over two threads. */
 static void adamw_matches_the_reference_over_chunks_and_threads(void **state)
 {
-    isa_or_skip(state);
+    isa_use_or_skip(state);
     use_net(&big_net);
     const char *const all[] = { "none", "none", "none" };
     const char *const some[] = { "fc1.weight,fc3.bias", "fc1.weight,fc3.bias", "fc2.*" };
@@ -306,7 +294,7 @@ static void adamw_matches_the_reference_over_chunks_and_threads(void **state)
  * a step count shared with fc2 (t = 3) would move it by ≈ 0.64·lr. */
 static void tensor_trained_later_starts_with_zero_state_and_its_own_step_count(void **state)
 {
-    isa_or_skip(state);
+    isa_use_or_skip(state);
     const fz_adamw opt = { .lr = 0.1f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f };
     fz_model *m = model(31);
     set_frozen(m, "fc1.*");
@@ -345,7 +333,7 @@ static void tensor_trained_later_starts_with_zero_state_and_its_own_step_count(v
  * fresh start, which a reset state would give them. */
 static void tensor_frozen_and_trained_again_resumes_its_state(void **state)
 {
-    isa_or_skip(state);
+    isa_use_or_skip(state);
     const fz_adamw opt = { .lr = 0.1f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f };
     fz_model *m = model(31);
     fz_trainer *t = adamw_trainer(m, opt);
@@ -481,13 +469,13 @@ static void check_overflow_undone(void)
 
 static void overflowing_second_moment_is_undone_exactly(void **state)
 {
-    isa_or_skip(state);
+    isa_use_or_skip(state);
     check_overflow_undone();
 }
 
 static void overflowing_second_moment_is_undone_exactly_over_threads(void **state)
 {
-    isa_or_skip(state);
+    isa_use_or_skip(state);
     use_net(&big_net);
     check_overflow_undone();
 }
@@ -498,7 +486,7 @@ static void overflowing_second_moment_is_undone_exactly_over_threads(void **stat
  * refusal (one checked step), so both paths are exercised. */
 static void bounded_updates_train_as_checked_ones(void **state)
 {
-    isa_or_skip(state);
+    isa_use_or_skip(state);
     for (int big = 0; big < 2; big++) {
         use_net(big ? &big_net : &small_net);
         fz_adamw opt = fz_adamw_defaults();
@@ -534,7 +522,7 @@ static void bounded_updates_train_as_checked_ones(void **state)
  * step is refused naming a parameter, and nothing moves. */
 static void overflowing_parameter_is_undone_and_named(void **state)
 {
-    isa_or_skip(state);
+    isa_use_or_skip(state);
     const fz_adamw opt = { .lr = 1e38f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f };
     fz_model *m = model(7);
     fz_trainer *t = adamw_trainer(m, opt);
@@ -596,16 +584,16 @@ static void create_refuses_adamw_settings_torch_refuses(void **state)
     fz_model_free(m);
 }
 
-#define ISA_TEST(isa, f) { isa ": " #f, f, NULL, restore_kernels, (void *)isa }
+#define ISA_TEST_R(isa, f) ISA_TEST_WITH(isa, f, restore_kernels)
 #define ISA_TESTS(isa)                                                                  \
-    ISA_TEST(isa, adamw_matches_the_reference_over_three_steps),                        \
-    ISA_TEST(isa, adamw_matches_the_reference_over_chunks_and_threads),                 \
-    ISA_TEST(isa, tensor_trained_later_starts_with_zero_state_and_its_own_step_count),  \
-    ISA_TEST(isa, tensor_frozen_and_trained_again_resumes_its_state),                   \
-    ISA_TEST(isa, overflowing_second_moment_is_undone_exactly),                         \
-    ISA_TEST(isa, overflowing_second_moment_is_undone_exactly_over_threads),            \
-    ISA_TEST(isa, overflowing_parameter_is_undone_and_named),                           \
-    ISA_TEST(isa, bounded_updates_train_as_checked_ones)
+    ISA_TEST_R(isa, adamw_matches_the_reference_over_three_steps),                        \
+    ISA_TEST_R(isa, adamw_matches_the_reference_over_chunks_and_threads),                 \
+    ISA_TEST_R(isa, tensor_trained_later_starts_with_zero_state_and_its_own_step_count),  \
+    ISA_TEST_R(isa, tensor_frozen_and_trained_again_resumes_its_state),                   \
+    ISA_TEST_R(isa, overflowing_second_moment_is_undone_exactly),                         \
+    ISA_TEST_R(isa, overflowing_second_moment_is_undone_exactly_over_threads),            \
+    ISA_TEST_R(isa, overflowing_parameter_is_undone_and_named),                           \
+    ISA_TEST_R(isa, bounded_updates_train_as_checked_ones)
 
 int main(void)
 {

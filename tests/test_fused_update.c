@@ -23,6 +23,7 @@
 #include "kernels.h"
 #include "kernels_active.h"
 #include "step.h"
+#include "isa_testutil.h"
 
 #define STEPS 4
 
@@ -54,25 +55,6 @@ static const spec_case specs[] = {
 };
 
 static const int thread_counts[] = { 1, 2 };
-
-static void isa_or_skip(void **state)
-{
-    const fz_kernels *k = kernels_for(*state);
-    if (!k) {
-        print_message("  %s: not in this build or not on this CPU: skipped\n",
-                      (const char *)*state);
-        skip();
-    }
-    kernels_override(k);
-}
-
-static int restore_kernels(void **state)
-{
-    (void)state;
-    kernels_override(NULL);
-    fz_set_threads(1);
-    return 0;
-}
 
 /* A trainer that folds the update into the backward (fold) or never does. */
 static fz_trainer *trainer(fz_model *m, size_t batch, fz_sgd opt, bool fold)
@@ -111,7 +93,7 @@ static void twin_models(const net_case *nc, const char *spec, fz_model **a, fz_m
 
 static void folded_update_trains_as_the_separate_pass(void **state)
 {
-    isa_or_skip(state);
+    isa_use_or_skip(state);
     for (size_t c = 0; c < sizeof nets / sizeof *nets; c++)
     for (size_t s = 0; s < sizeof specs / sizeof *specs; s++)
     for (size_t o = 0; o < sizeof opts / sizeof *opts; o++)
@@ -195,7 +177,7 @@ static float *values_of(fz_model *m, size_t *total)
  * again and match a twin that never saw the bad step (the momentum undone too). */
 static void overflowing_step_is_not_folded_and_is_undone(void **state)
 {
-    isa_or_skip(state);
+    isa_use_or_skip(state);
     const net_case *nc = &nets[2];
     for (size_t th = 0; th < sizeof thread_counts / sizeof *thread_counts; th++) {
         fz_set_threads(thread_counts[th]);
@@ -249,7 +231,7 @@ static void overflowing_step_is_not_folded_and_is_undone(void **state)
  * names the weight it made infinite and leaves every parameter as before. */
 static void weight_written_between_steps_is_scanned_and_not_folded(void **state)
 {
-    isa_or_skip(state);
+    isa_use_or_skip(state);
     const net_case *nc = &nets[2];
     fz_sgd opt = { .lr = 1.0f, .momentum = 0.5f, .weight_decay = 3.0f };
     fz_model *m = fz_mlp_create(nc->widths, nc->n_widths, 9);
@@ -284,7 +266,7 @@ static void weight_written_between_steps_is_scanned_and_not_folded(void **state)
  * up, where the wgrad's tiles hide the hook's traffic, and not below. */
 static void default_folds_from_256_rows(void **state)
 {
-    isa_or_skip(state);
+    isa_use_or_skip(state);
     const size_t widths[] = { 12, 33, 17, 3 };
     const size_t batches[] = { 255, 256 };
     for (int b = 0; b < 2; b++) {
@@ -304,12 +286,12 @@ static void default_folds_from_256_rows(void **state)
     }
 }
 
-#define ISA_TEST(isa, f) { isa ": " #f, f, NULL, restore_kernels, (void *)isa }
+#define ISA_TEST_R(isa, f) ISA_TEST_WITH(isa, f, isa_restore)
 #define ISA_TESTS(isa)                                                  \
-    ISA_TEST(isa, folded_update_trains_as_the_separate_pass),           \
-    ISA_TEST(isa, overflowing_step_is_not_folded_and_is_undone),        \
-    ISA_TEST(isa, weight_written_between_steps_is_scanned_and_not_folded), \
-    ISA_TEST(isa, default_folds_from_256_rows)
+    ISA_TEST_R(isa, folded_update_trains_as_the_separate_pass),           \
+    ISA_TEST_R(isa, overflowing_step_is_not_folded_and_is_undone),        \
+    ISA_TEST_R(isa, weight_written_between_steps_is_scanned_and_not_folded), \
+    ISA_TEST_R(isa, default_folds_from_256_rows)
 
 int main(void)
 {

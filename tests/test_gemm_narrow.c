@@ -25,6 +25,7 @@
 #include "gemm.h"
 #include "kernels.h"
 #include "rng.h"
+#include "isa_testutil.h"
 
 #define SENTINEL 4321.0f
 
@@ -354,7 +355,6 @@ static void prepacked_b_is_packed_by_the_kernel_that_reads_it(void **state)
         }
 }
 
-#define ISA_TEST(isa, f) { isa ": " #f, f, NULL, NULL, (void *)isa }
 #define ISA_TESTS(isa)                                                  \
     ISA_TEST(isa, each_shape_gets_its_kernel),                          \
     ISA_TEST(isa, narrow_products_match_scalar),                        \

@@ -18,6 +18,7 @@
 #include "core_testutil.h"
 #include "gemm.h"
 #include "kernels.h"
+#include "isa_testutil.h"
 
 /* A 16 KiB L2, so that a C of more than 4096 floats streams; KC stays L1-sized. */
 static fz_gemm_ctx tiny_l2(int threads)
@@ -148,7 +149,6 @@ static void only_c_written_once_and_too_big_for_l2_streams(void **state)
     assert_false(sgemm_streams_c(kern, &op, &big));
 }
 
-#define ISA_TEST(isa, f) { isa ": " #f, f, NULL, NULL, (void *)isa }
 
 int main(void)
 {

@@ -22,6 +22,7 @@
 #include "gemm.h"
 #include "kernels.h"
 #include "kernels_active.h"
+#include "isa_testutil.h"
 
 typedef struct {
     size_t m, n;
@@ -110,12 +111,7 @@ static int check(const fz_kernels *k, const fz_gemm_ctx *ctx, const size_t *shap
 
 static void every_element_reaches_the_hook_once_and_final(void **state)
 {
-    const fz_kernels *k = kernels_for(*state);
-    if (!k) {
-        print_message("  %s: not in this build or not on this CPU: skipped\n",
-                      (const char *)*state);
-        skip();
-    }
+    const fz_kernels *k = isa_table_or_skip(state);
     /* A 64 KiB L2 and a 32 KiB L1 keep KC small, so k 1500 spans several blocks. */
     int scratch_blocks = 0;
     for (int threads = 1; threads <= 2; threads++) {
@@ -139,10 +135,10 @@ static void every_element_reaches_the_hook_once_and_final(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_prestate(every_element_reaches_the_hook_once_and_final, "scalar"),
-        cmocka_unit_test_prestate(every_element_reaches_the_hook_once_and_final, "avx2"),
-        cmocka_unit_test_prestate(every_element_reaches_the_hook_once_and_final, "avx512"),
-        cmocka_unit_test_prestate(every_element_reaches_the_hook_once_and_final, "neon"),
+        ISA_TEST("scalar", every_element_reaches_the_hook_once_and_final),
+        ISA_TEST("avx2", every_element_reaches_the_hook_once_and_final),
+        ISA_TEST("avx512", every_element_reaches_the_hook_once_and_final),
+        ISA_TEST("neon", every_element_reaches_the_hook_once_and_final),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

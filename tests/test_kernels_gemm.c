@@ -25,6 +25,7 @@
 #include "kernels.h"
 #include "rng.h"
 #include "gemm.h"
+#include "isa_testutil.h"
 
 #define SENTINEL 12345.0f
 
@@ -150,11 +151,7 @@ static void check_case(const fz_kernels *isa, const gemm_case *g)
 static const fz_kernels *isa_or_skip(void **state, const fz_sgemm_kernel **kern)
 {
     const char *name = *state;
-    const fz_kernels *k = kernels_for(name);
-    if (!k) {
-        print_message("  %s: not in this build or not on this CPU: skipped\n", name);
-        skip();
-    }
+    const fz_kernels *k = isa_table_or_skip(state);
     *kern = sgemm_kernel_for(name);
     assert_non_null(*kern);
     return k;
@@ -349,7 +346,6 @@ static void gemm_blocking_is_whole_tiles(void **state)
     assert_non_null(strstr(kern->name, (const char *)*state));
 }
 
-#define ISA_TEST(isa, f) { isa ": " #f, f, NULL, NULL, (void *)isa }
 #define ISA_TESTS(isa)                                                 \
     ISA_TEST(isa, gemm_blocking_is_whole_tiles),                       \
     ISA_TEST(isa, gemm_matches_scalar_around_block_sizes),             \

@@ -15,6 +15,7 @@
 #include "freezebench.h"
 #include "kernels.h"
 #include "kernels_active.h"
+#include "isa_testutil.h"
 
 #define STEPS 6
 
@@ -51,12 +52,7 @@ static fz_model *train(const fz_kernels *k, const net_case *nc, float *losses,
 
 static void training_matches_scalar_reference(void **state)
 {
-    const fz_kernels *isa = kernels_for(*state);
-    if (!isa) {
-        print_message("  %s: not in this build or not on this CPU: skipped\n",
-                      (const char *)*state);
-        skip();
-    }
+    const fz_kernels *isa = isa_table_or_skip(state);
     const net_case cases[] = {
         { { 10, 5, 1 }, 3, 64, NULL },          /* the seed network */
         { { 12, 33, 17, 3 }, 4, 20, NULL },
@@ -88,12 +84,9 @@ static void training_matches_scalar_reference(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        { "avx2: training_matches_scalar_reference", training_matches_scalar_reference,
-          NULL, NULL, (void *)"avx2" },
-        { "avx512: training_matches_scalar_reference", training_matches_scalar_reference,
-          NULL, NULL, (void *)"avx512" },
-        { "neon: training_matches_scalar_reference", training_matches_scalar_reference,
-          NULL, NULL, (void *)"neon" },
+        ISA_TEST("avx2", training_matches_scalar_reference),
+        ISA_TEST("avx512", training_matches_scalar_reference),
+        ISA_TEST("neon", training_matches_scalar_reference),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

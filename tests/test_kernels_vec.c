@@ -20,6 +20,7 @@
 #include "elementwise.h"   /* FZ_STREAM_MIN_FLOATS */
 #include "kernels.h"
 #include "rng.h"
+#include "isa_testutil.h"
 
 #define MAXN 1100
 
@@ -47,17 +48,6 @@ static float *vec(size_t n)
 static size_t length(size_t i) { return i <= 70 ? i : i == 71 ? 1000 : 1027; }
 #define LENGTHS 73
 
-static const fz_kernels *isa_or_skip(void **state)
-{
-    const fz_kernels *k = kernels_for(*state);
-    if (!k) {
-        print_message("  %s: not in this build or not on this CPU: skipped\n",
-                      (const char *)*state);
-        skip();
-    }
-    return k;
-}
-
 static fz_counter *counter(void)
 {
     fz_counter *c = calloc(1, sizeof *c);
@@ -67,7 +57,7 @@ static fz_counter *counter(void)
 
 static void relu_fwd_equals_scalar_bitwise(void **state)
 {
-    const fz_kernels *isa = isa_or_skip(state), *ref = kernels_scalar();
+    const fz_kernels *isa = isa_table_or_skip(state), *ref = kernels_scalar();
     fz_counter *fr = counter(), *fi = counter();
     for (size_t t = 0; t < LENGTHS; t++) {
         size_t n = length(t);
@@ -89,7 +79,7 @@ static void relu_fwd_equals_scalar_bitwise(void **state)
 
 static void relu_bwd_equals_scalar_bitwise(void **state)
 {
-    const fz_kernels *isa = isa_or_skip(state), *ref = kernels_scalar();
+    const fz_kernels *isa = isa_table_or_skip(state), *ref = kernels_scalar();
     fz_counter *fr = counter(), *fi = counter();
     for (size_t t = 0; t < LENGTHS; t++) {
         size_t n = length(t);
@@ -114,7 +104,7 @@ static void relu_bwd_equals_scalar_bitwise(void **state)
  * exactly; a leading dimension larger than n leaves the padding unread. */
 static void colsum_equals_scalar_bitwise(void **state)
 {
-    const fz_kernels *isa = isa_or_skip(state), *ref = kernels_scalar();
+    const fz_kernels *isa = isa_table_or_skip(state), *ref = kernels_scalar();
     fz_counter *fr = counter(), *fi = counter();
     const size_t ms[] = { 1, 2, 7, 64, 257 };
     for (size_t im = 0; im < 5; im++)
@@ -143,7 +133,7 @@ static void colsum_equals_scalar_bitwise(void **state)
  * NaN, which must come back as such). */
 static void sgd_equals_scalar_bitwise(void **state)
 {
-    const fz_kernels *isa = isa_or_skip(state), *ref = kernels_scalar();
+    const fz_kernels *isa = isa_table_or_skip(state), *ref = kernels_scalar();
     fz_counter *fr = counter(), *fi = counter();
     const float mom[2] = { 0.0f, 0.9f }, wd[2] = { 0.0f, 1e-2f };
     for (size_t variant = 0; variant < 4; variant++)
@@ -194,7 +184,7 @@ static void sgd_equals_scalar_bitwise(void **state)
  * its maxima those of the rows' maxima, on the ISA and on the reference. */
 static void sgd_rows_equals_sgd_by_row(void **state)
 {
-    const fz_kernels *isa = isa_or_skip(state), *ref = kernels_scalar();
+    const fz_kernels *isa = isa_table_or_skip(state), *ref = kernels_scalar();
     const fz_kernels *tables[2] = { ref, isa };
     for (int tb = 0; tb < 2; tb++)
         for (size_t cols = 1; cols <= 70; cols += cols < 20 ? 1 : 17)
@@ -240,7 +230,7 @@ static void assert_same_or_both_nan(const float *a, const float *b, size_t n)
  * of p and v each step returns. */
 static void adamw_equals_scalar_bitwise(void **state)
 {
-    const fz_kernels *isa = isa_or_skip(state), *ref = kernels_scalar();
+    const fz_kernels *isa = isa_table_or_skip(state), *ref = kernels_scalar();
     fz_counter *fr = counter(), *fi = counter();
     const float wds[2] = { 0.0f, 1e-2f }, epss[2] = { 1e-8f, 0.0f };
     for (size_t variant = 0; variant < 4; variant++)
@@ -288,7 +278,7 @@ static void adamw_equals_scalar_bitwise(void **state)
  * into the result. */
 static void abs_max_equals_scalar_bitwise(void **state)
 {
-    const fz_kernels *isa = isa_or_skip(state), *ref = kernels_scalar();
+    const fz_kernels *isa = isa_table_or_skip(state), *ref = kernels_scalar();
     for (size_t t = 0; t < LENGTHS; t++) {
         size_t n = length(t);
         float *x = malloc((n + 1) * sizeof(float));
@@ -326,7 +316,7 @@ static void abs_max_equals_scalar_bitwise(void **state)
  * they were. */
 static void copy_aside_is_a_bitwise_copy(void **state)
 {
-    const fz_kernels *isa = isa_or_skip(state);
+    const fz_kernels *isa = isa_table_or_skip(state);
     enum { PAD = 16 };
     float *src = vec(MAXN + PAD);
     float *dst = aligned_calloc(64, MAXN + 3 * PAD, sizeof(float));   /* free() frees it */
@@ -355,7 +345,6 @@ static void copy_aside_is_a_bitwise_copy(void **state)
     free(guard);
 }
 
-#define ISA_TEST(isa, f) { isa ": " #f, f, NULL, NULL, (void *)isa }
 #define ISA_TESTS(isa)                               \
     ISA_TEST(isa, relu_fwd_equals_scalar_bitwise),   \
     ISA_TEST(isa, relu_bwd_equals_scalar_bitwise),   \

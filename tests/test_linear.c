@@ -22,6 +22,7 @@
 #include "linear.h"
 #include "model.h"
 #include "plan.h"
+#include "isa_testutil.h"
 
 /* Odd sizes, so every ISA runs partial tiles at each edge. */
 enum { B = 7, I = 19, O = 13 };
@@ -74,9 +75,7 @@ static void fixture_fill(fixture *f, bool X_from_relu)
 
 static void forward_matches_a_plain_loop(void **state)
 {
-    const fz_kernels *k = kernels_for(*state);
-    if (!k)
-        skip();
+    const fz_kernels *k = isa_table_or_skip(state);
     fz_exec x = exec_single(k);
     for (int relu = 0; relu <= 1; relu++) {
         fixture f;
@@ -103,9 +102,7 @@ static void forward_matches_a_plain_loop(void **state)
 /* Every combination of present and NULL outputs, with and without the ReLU below. */
 static void backward_computes_exactly_the_outputs_given(void **state)
 {
-    const fz_kernels *k = kernels_for(*state);
-    if (!k)
-        skip();
+    const fz_kernels *k = isa_table_or_skip(state);
     fz_exec x = exec_single(k);
     for (int relu_below = 0; relu_below <= 1; relu_below++) {
         fixture f;
@@ -243,7 +240,6 @@ static void aligned_calloc_is_aligned_and_zeroed(void **state)
     assert_null(aligned_calloc(64, 1, SIZE_MAX - 8));
 }
 
-#define ISA_TEST(isa, f) { isa ": " #f, f, NULL, NULL, (void *)isa }
 #define ISA_TESTS(isa)                                                  \
     ISA_TEST(isa, forward_matches_a_plain_loop),                        \
     ISA_TEST(isa, backward_computes_exactly_the_outputs_given)

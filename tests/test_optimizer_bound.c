@@ -27,6 +27,7 @@
 #include "step.h"
 #include "trainer_hooks.h"
 #include "update_bound.h"
+#include "isa_testutil.h"
 
 #define STEPS 5
 
@@ -47,26 +48,6 @@ static const fz_sgd opts[] = {
     { .lr = 0.05f },
     { .lr = 0.05f, .momentum = 0.9f, .weight_decay = 1e-3f },
 };
-
-static const fz_kernels *isa_or_skip(void **state)
-{
-    const fz_kernels *k = kernels_for(*state);
-    if (!k) {
-        print_message("  %s: not in this build or not on this CPU: skipped\n",
-                      (const char *)*state);
-        skip();
-    }
-    kernels_override(k);
-    return k;
-}
-
-static int restore_kernels(void **state)
-{
-    (void)state;
-    kernels_override(NULL);
-    fz_set_threads(1);
-    return 0;
-}
 
 /* A trainer whose every update is copied aside and checked (checked) or not. */
 static fz_trainer *trainer(fz_model *m, size_t batch, fz_sgd opt, bool checked)
@@ -148,7 +129,7 @@ static void assert_model_equals(fz_model *m, const float *snap)
  * bounded trainer checked. */
 static void bounded_updates_train_as_checked_ones(void **state)
 {
-    isa_or_skip(state);
+    isa_use_or_skip(state);
     for (size_t c = 0; c < sizeof nets / sizeof *nets; c++)
         for (size_t o = 0; o < sizeof opts / sizeof *opts; o++) {
             const net_case *nc = &nets[c];
@@ -174,7 +155,7 @@ static void bounded_updates_train_as_checked_ones(void **state)
  * it does. */
 static void tiny_update_is_checked_without_a_bound(void **state)
 {
-    isa_or_skip(state);
+    isa_use_or_skip(state);
     const size_t widths[] = { 10, 5, 1 };
     fz_set_threads(1);
     fz_model *ma = fz_mlp_create(widths, 3, 5), *mb = fz_mlp_create(widths, 3, 5);
@@ -205,7 +186,7 @@ static void inert_first_feature(float *x, size_t batch, size_t in)
  * would run it unguarded and return FZ_OK with the weight infinite. */
 static void parameter_written_between_steps_is_scanned_again(void **state)
 {
-    isa_or_skip(state);
+    isa_use_or_skip(state);
     const net_case *nc = &nets[0];
     size_t in = nc->widths[0], out = nc->widths[nc->n_widths - 1];
     fz_sgd opt = { .lr = 1.0f, .momentum = 0.5f, .weight_decay = 3.0f };
@@ -246,7 +227,7 @@ static void parameter_written_between_steps_is_scanned_again(void **state)
  * step; the max the checked update returns is tracked as the unguarded one's is. */
 static void checked_update_that_succeeds_trains_as_the_unguarded_would(void **state)
 {
-    isa_or_skip(state);
+    isa_use_or_skip(state);
     const net_case *nc = &nets[0];
     size_t in = nc->widths[0], out = nc->widths[nc->n_widths - 1];
     fz_sgd opt = { .lr = 0.05f, .momentum = 0.9f };
@@ -290,7 +271,7 @@ static fz_status poison_gradient(void *ctx)
 
 static void nan_gradient_is_caught_and_nothing_moves(void **state)
 {
-    isa_or_skip(state);
+    isa_use_or_skip(state);
     for (size_t c = 0; c < sizeof nets / sizeof *nets; c++) {
         const net_case *nc = &nets[c];
         fz_set_threads(nc->threads);
@@ -337,7 +318,7 @@ static void nan_gradient_is_caught_and_nothing_moves(void **state)
  * everything is put back bit for bit, the momentum included. */
 static void overflowing_rate_is_undone_bit_for_bit(void **state)
 {
-    isa_or_skip(state);
+    isa_use_or_skip(state);
     for (size_t c = 0; c < sizeof nets / sizeof *nets; c++) {
         const net_case *nc = &nets[c];
         fz_set_threads(nc->threads);
@@ -375,14 +356,14 @@ static void overflowing_rate_is_undone_bit_for_bit(void **state)
     }
 }
 
-#define ISA_TEST(isa, f) { isa ": " #f, f, NULL, restore_kernels, (void *)isa }
+#define ISA_TEST_R(isa, f) ISA_TEST_WITH(isa, f, isa_restore)
 #define ISA_TESTS(isa)                                                          \
-    ISA_TEST(isa, bounded_updates_train_as_checked_ones),                       \
-    ISA_TEST(isa, parameter_written_between_steps_is_scanned_again),            \
-    ISA_TEST(isa, checked_update_that_succeeds_trains_as_the_unguarded_would), \
-    ISA_TEST(isa, nan_gradient_is_caught_and_nothing_moves),                    \
-    ISA_TEST(isa, overflowing_rate_is_undone_bit_for_bit),                      \
-    ISA_TEST(isa, tiny_update_is_checked_without_a_bound)
+    ISA_TEST_R(isa, bounded_updates_train_as_checked_ones),                       \
+    ISA_TEST_R(isa, parameter_written_between_steps_is_scanned_again),            \
+    ISA_TEST_R(isa, checked_update_that_succeeds_trains_as_the_unguarded_would), \
+    ISA_TEST_R(isa, nan_gradient_is_caught_and_nothing_moves),                    \
+    ISA_TEST_R(isa, overflowing_rate_is_undone_bit_for_bit),                      \
+    ISA_TEST_R(isa, tiny_update_is_checked_without_a_bound)
 
 int main(void)
 {
