@@ -6,7 +6,6 @@
  * from the header but, for a gzip'd file, only grown as the stream really delivers, so a
  * header that lies about its sizes costs at most twice the bytes the stream holds.
  */
-#include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdbool.h>
@@ -14,11 +13,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <zlib.h>
 
 #include "error.h"
 #include "idx.h"
+#include "read_file.h"
 
 enum { TYPE_UBYTE = 0x08, MAGIC_SIZE = 4, DIM_SIZE = 4 };
 /* The most read from a pipe or a device, whose size is not known in advance: the
@@ -260,63 +259,6 @@ fz_status idx_parse(const unsigned char *buf, size_t len, const char *what,
     return FZ_OK;
 }
 
-/* The whole file: a regular file up to the size it had when opened, anything else (a
- * pipe) up to STREAM_MAX bytes. */
-static fz_status read_file(const char *path, unsigned char **buf, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return set_error(FZ_EIO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat sb;
-    if (fstat(fileno(f), &sb) != 0 || S_ISDIR(sb.st_mode)) {
-        fz_status bad = set_error(FZ_EIO, "%s: cannot read: %s", path, S_ISDIR(sb.st_mode)
-                                  ? "it is a directory, not an IDX file" : strerror(errno));
-        fclose(f);
-        return bad;
-    }
-    bool regular = S_ISREG(sb.st_mode);
-    size_t limit = regular ? (size_t)sb.st_size : STREAM_MAX;
-    size_t cap = regular ? limit + 1 : (size_t)1 << 16, n = 0;
-    unsigned char *b = malloc(cap);
-    fz_status st = b ? FZ_OK : set_error(FZ_ENOMEM, "%s: out of memory for %zu bytes",
-                                         path, cap);
-    while (st == FZ_OK) {
-        if (n == cap) {
-            size_t grown_cap = cap * 2 > limit + 1 ? limit + 1 : cap * 2;
-            unsigned char *grown = realloc(b, grown_cap);
-            if (!grown) {
-                st = set_error(FZ_ENOMEM, "%s: out of memory reading %zu bytes", path, n);
-                break;
-            }
-            b = grown;
-            cap = grown_cap;
-        }
-        size_t got = fread(b + n, 1, cap - n, f);
-        n += got;
-        if (n > limit) {
-            if (regular) {   /* it grew while read: what was there at the open is it */
-                n = limit;
-                break;
-            }
-            st = set_error(FZ_EIO, "%s: not a regular file and longer than %zu bytes: "
-                           "refused", path, limit);
-        } else if (got == 0) {
-            if (ferror(f))
-                st = set_error(FZ_EIO, "%s: read error after %zu bytes: %s", path, n,
-                               strerror(errno));
-            break;
-        }
-    }
-    fclose(f);
-    if (st != FZ_OK) {
-        free(b);
-        return st;
-    }
-    *buf = b;
-    *len = n;
-    return FZ_OK;
-}
-
 fz_status idx_read(const char *path, size_t want_ndim, fz_idx_array *out)
 {
     if (!path || !out)
@@ -324,7 +266,7 @@ fz_status idx_read(const char *path, size_t want_ndim, fz_idx_array *out)
     *out = (fz_idx_array){ 0 };
     unsigned char *buf = NULL;
     size_t len = 0;
-    fz_status st = read_file(path, &buf, &len);
+    fz_status st = read_whole_file(path, "an IDX file", STREAM_MAX, NULL, 0, &buf, &len);
     if (st != FZ_OK)
         return st;
     st = idx_parse(buf, len, path, want_ndim, out);

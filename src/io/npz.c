@@ -16,6 +16,7 @@
 
 #include "error.h"
 #include "npz.h"
+#include "read_file.h"
 #include "replace.h"
 #include "zip.h"
 
@@ -26,72 +27,14 @@
  * any model this library trains, far below what would exhaust memory. */
 #define STREAM_MAX ((size_t)1 << 30)
 
-/* Reads the whole file.  A regular file is read up to the size it had when opened; a
- * pipe or a device (/dev/zero) must start as a zip archive does and stop within
- * STREAM_MAX bytes, so neither can make the read run without bound. */
-static fz_status slurp(const char *path, unsigned char **buf, size_t *len)
+/* A pipe or a device (/dev/zero) must start as a zip archive does, so one that does not
+ * is refused after four bytes rather than read up to STREAM_MAX. */
+static fz_status zip_head(const char *path, const char *kind, const unsigned char *b)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return set_error(FZ_EIO, "%s: cannot open: %s", path, strerror(errno));
-    struct stat sb;
-    if (fstat(fileno(f), &sb) != 0 || S_ISDIR(sb.st_mode)) {
-        fz_status bad = set_error(FZ_EIO, "%s: cannot read: %s", path,
-                                  S_ISDIR(sb.st_mode) ? "it is a directory, not a .npz "
-                                  "file" : strerror(errno));
-        fclose(f);
-        return bad;
-    }
-    bool regular = S_ISREG(sb.st_mode);
-    size_t limit = regular ? (size_t)sb.st_size : STREAM_MAX;
-    size_t cap = 1 << 16, n = 0;
-    unsigned char *b = malloc(cap);
-    fz_status st = b ? FZ_OK : set_error(FZ_ENOMEM, "%s: out of memory", path);
-    while (st == FZ_OK) {
-        if (n == cap) {
-            unsigned char *grown = cap <= SIZE_MAX / 2 ? realloc(b, cap * 2) : NULL;
-            if (!grown) {
-                st = set_error(FZ_ENOMEM, "%s: out of memory reading %zu bytes", path, n);
-                break;
-            }
-            b = grown;
-            cap *= 2;
-        }
-        size_t want = cap - n;
-        if (want > limit - n + 1)   /* one byte past the limit tells a stream is longer */
-            want = limit - n + 1;
-        size_t got = fread(b + n, 1, want, f);
-        n += got;
-        if (!regular && n >= 4 && n - got < 4 && memcmp(b, "PK\3\4", 4) &&
-            memcmp(b, "PK\5\6", 4)) {
-            st = set_error(FZ_EFORMAT, "%s: not a zip archive (%s starting with %02x %02x "
-                           "%02x %02x)", path, file_kind(sb.st_mode), b[0], b[1], b[2], b[3]);
-            break;
-        }
-        if (n > limit) {
-            if (regular) {   /* it grew while read: what was there at the open is it */
-                n = limit;
-                break;
-            }
-            st = set_error(FZ_EFORMAT, "%s: %s longer than %zu bytes: refused", path,
-                           file_kind(sb.st_mode), limit);
-            break;
-        }
-        if (got == 0) {
-            if (ferror(f))
-                st = set_error(FZ_EIO, "%s: read error after %zu bytes: %s", path, n,
-                               strerror(errno));
-            break;
-        }
-    }
-    fclose(f);
-    if (st != FZ_OK) {
-        free(b);
-        return st;
-    }
-    *buf = b;
-    *len = n;
-    return FZ_OK;
+    if (!memcmp(b, "PK\3\4", 4) || !memcmp(b, "PK\5\6", 4))
+        return FZ_OK;
+    return set_error(FZ_EFORMAT, "%s: not a zip archive (%s starting with %02x %02x %02x "
+                     "%02x)", path, kind, b[0], b[1], b[2], b[3]);
 }
 
 static const char NPY_SUFFIX[] = ".npy";
@@ -160,7 +103,8 @@ fz_status npz_read_filtered(const char *path, fz_npz_name_check *check, void *ct
     *out = (fz_npz){ 0 };
     unsigned char *buf = NULL;
     size_t len = 0;
-    fz_status st = slurp(path, &buf, &len);
+    fz_status st = read_whole_file(path, "a .npz file", STREAM_MAX, zip_head, 4, &buf,
+                                   &len);
     if (st != FZ_OK)
         return st;
     fz_zip zip;
@@ -239,7 +183,8 @@ fz_status npz_read_labels(const char *path, const char *name, int32_t **labels, 
     *n = 0;
     unsigned char *buf = NULL;
     size_t len = 0;
-    fz_status st = slurp(path, &buf, &len);
+    fz_status st = read_whole_file(path, "a .npz file", STREAM_MAX, zip_head, 4, &buf,
+                                   &len);
     if (st != FZ_OK)
         return st;
     fz_zip zip;
