@@ -29,15 +29,15 @@
 #include <cmocka.h>
 
 #include "core_testutil.h"
+#include "gradcheck_testutil.h"
 #include "freezebench.h"
 
 static const size_t widths[] = { 5, 7, 4 };
-enum { LAYERS = 2, BATCH = 6, IN = 5, OUT = 4, MAXW = 7 };
+enum { LAYERS = 2, BATCH = 6, IN = 5, OUT = 4 };
 /* Every class appears, one of them twice and another three times. */
 static const int32_t labels[BATCH] = { 0, 1, 2, 3, 1, 1 };
 
 #define KINK_MARGIN 1e-3
-#define FD_STEP 1e-6
 
 /* ---- the reference ---------------------------------------------------------------- */
 
@@ -71,62 +71,11 @@ static double xent_of_floats(const float *z, const int32_t *lab, size_t rows, si
     return l;
 }
 
-/* The network's parameters in double, state_dict order: W1, b1, W2, b2. */
-typedef struct {
-    double *p[2 * LAYERS];
-    size_t numel[2 * LAYERS];
-} dnet;
-
-static dnet dnet_from_model(fz_model *m)
+/* Cross-entropy of the double network on the inputs ctx (the labels above). */
+static double loss_double(const dnet *n, const void *ctx)
 {
-    dnet n;
-    for (size_t i = 0; i < 2 * LAYERS; i++) {
-        const float *p = fz_param_data(m, fz_param_name(m, i), &n.numel[i]);
-        n.p[i] = malloc(n.numel[i] * sizeof(double));
-        assert_non_null(n.p[i]);
-        for (size_t j = 0; j < n.numel[i]; j++)
-            n.p[i][j] = p[j];
-    }
-    return n;
-}
-
-static void dnet_free(dnet *n)
-{
-    for (size_t i = 0; i < 2 * LAYERS; i++)
-        free(n->p[i]);
-}
-
-/* Cross-entropy of the double network on x; *min_abs_pre receives the smallest
- * |pre-activation| before a ReLU. */
-static double loss_double(const dnet *n, const float *x, double *min_abs_pre)
-{
-    double logits[BATCH * OUT], min_pre = INFINITY;
-    for (size_t s = 0; s < BATCH; s++) {
-        double a[MAXW], z[MAXW];
-        for (size_t i = 0; i < IN; i++)
-            a[i] = x[s * IN + i];
-        for (size_t l = 0; l < LAYERS; l++) {
-            size_t I = widths[l], O = widths[l + 1];
-            const double *W = n->p[2 * l], *b = n->p[2 * l + 1];
-            for (size_t o = 0; o < O; o++) {
-                double acc = b[o];
-                for (size_t i = 0; i < I; i++)
-                    acc += W[o * I + i] * a[i];
-                z[o] = acc;
-            }
-            for (size_t o = 0; o < O; o++) {
-                if (l + 1 < LAYERS) {
-                    min_pre = fmin(min_pre, fabs(z[o]));
-                    a[o] = z[o] > 0 ? z[o] : 0;
-                } else {
-                    a[o] = z[o];
-                }
-            }
-        }
-        memcpy(logits + s * OUT, a, OUT * sizeof(double));
-    }
-    if (min_abs_pre)
-        *min_abs_pre = min_pre;
+    double logits[BATCH * OUT];
+    dnet_forward(n, ctx, BATCH, logits, NULL);
     return xent_double(logits, labels, BATCH, OUT);
 }
 
@@ -135,8 +84,8 @@ static void data_away_from_kinks(const dnet *n, float *x)
 {
     for (uint64_t seed = 1; seed < 1000; seed++) {
         fill_uniform(x, BATCH * IN, seed, -2.0f, 2.0f);
-        double min_pre;
-        loss_double(n, x, &min_pre);
+        double logits[BATCH * OUT], min_pre;
+        dnet_forward(n, x, BATCH, logits, &min_pre);
         if (min_pre > KINK_MARGIN)
             return;
     }
@@ -164,7 +113,7 @@ static void check_gradients(const char *spec)
 {
     fz_model *m = model(77);
     assert_int_equal(fz_freeze(m, spec), FZ_OK);
-    dnet n = dnet_from_model(m);
+    dnet n = dnet_from_model(m, widths, LAYERS);
     float x[BATCH * IN];
     data_away_from_kinks(&n, x);
 
@@ -172,36 +121,11 @@ static void check_gradients(const char *spec)
     fz_trainer *t = xent_sgd(m, (fz_sgd){ .lr = 1.0f });
     float loss = NAN;
     assert_int_equal(fz_train_step_labels(t, x, labels, &loss), FZ_OK);
-    double loss_ref = loss_double(&n, x, NULL);
+    double loss_ref = loss_double(&n, x);
     if (!(fabs(loss - loss_ref) <= 1e-6 * fabs(loss_ref)))
         fail_msg("spec '%s': loss %.9g, reference %.9g", spec, (double)loss, loss_ref);
 
-    size_t checked = 0;
-    for (size_t i = 0; i < 2 * LAYERS; i++) {
-        const char *name = fz_param_name(m, i);
-        size_t numel;
-        const float *after = fz_param_data(m, name, &numel);
-        if (!before.requires_grad[i]) {
-            if (!snapshot_tensor_same(&before, m, i))
-                fail_msg("spec '%s': frozen %s moved", spec, name);
-            continue;
-        }
-        for (size_t j = 0; j < numel; j++) {
-            double g_lib = (double)before.data[i][j] - (double)after[j];
-            double saved = n.p[i][j];
-            n.p[i][j] = saved + FD_STEP;
-            double lp = loss_double(&n, x, NULL);
-            n.p[i][j] = saved - FD_STEP;
-            double lm = loss_double(&n, x, NULL);
-            n.p[i][j] = saved;
-            double g_fd = (lp - lm) / (2 * FD_STEP);
-            if (fabs(g_lib - g_fd) > 1e-5 + 1e-4 * fabs(g_fd))
-                fail_msg("spec '%s': d loss / d %s[%zu]: library %.9g, finite differences "
-                         "%.9g", spec, name, j, g_lib, g_fd);
-            checked++;
-        }
-    }
-    assert_int_equal(checked, fz_trainable_elements(m));
+    gradcheck_after_step(m, &before, &n, loss_double, x, spec);
     snapshot_free(&before);
     fz_trainer_free(t);
     dnet_free(&n);
