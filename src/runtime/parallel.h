@@ -9,6 +9,7 @@
 #ifndef FZ_PARALLEL_H
 #define FZ_PARALLEL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "split.h"
@@ -55,6 +56,24 @@ static inline int thread_count(void)
 #else
     return 1;
 #endif
+}
+
+/* One thread's share of a pass: slice ith of a team of nth; true if it saw a bad value. */
+typedef bool (*team_slice_fn)(void *ctx, int ith, int nth);
+
+/* Runs slice on every thread of a team of nth (on the caller alone for nth <= 1: even an
+ * inactive parallel region costs libgomp a team allocation, a visible share of a small
+ * network's step); whether any slice returned true. */
+static inline bool team_pass(int nth, team_slice_fn slice, void *ctx)
+{
+    if (nth <= 1)
+        return slice(ctx, 0, 1);
+    bool bad = false;
+#ifdef _OPENMP
+#pragma omp parallel num_threads(nth) reduction(|| : bad)
+    bad = slice(ctx, thread_num(), thread_count());
+#endif
+    return bad;
 }
 
 #endif /* FZ_PARALLEL_H */

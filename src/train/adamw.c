@@ -21,9 +21,19 @@ typedef enum { PASS_SCAN, PASS_UPDATE, PASS_CHECKED_UPDATE } adamw_pass;
 
 /* This thread's slice of every trained tensor: the scan of g and p, the update, or the
  * update copied aside chunk by chunk; whether some value went bad. */
-static bool adamw_slice(const adamw_update *u, const fz_kernels *k, adamw_pass pass,
-                        int ith, int team)
+/* What one pass of the team runs (team_pass's context). */
+typedef struct {
+    const adamw_update *u;
+    const fz_kernels *k;
+    adamw_pass pass;
+} adamw_job;
+
+static bool adamw_slice(void *ctx, int ith, int team)
 {
+    const adamw_job *job = ctx;
+    const adamw_update *u = job->u;
+    const fz_kernels *k = job->k;
+    adamw_pass pass = job->pass;
     fz_model *m = u->m;
     bool bad = false;
     for (size_t i = 0; i < m->n_tensors; i++) {
@@ -65,16 +75,7 @@ static bool adamw_slice(const adamw_update *u, const fz_kernels *k, adamw_pass p
 static bool adamw_pass_run(const adamw_update *u, const fz_kernels *k, adamw_pass pass,
                            int nth)
 {
-    bool bad = false;
-    if (nth <= 1) {
-        bad = adamw_slice(u, k, pass, 0, 1);
-    } else {
-#ifdef _OPENMP
-#pragma omp parallel num_threads(nth) reduction(|| : bad)
-        bad = adamw_slice(u, k, pass, thread_num(), thread_count());
-#endif
-    }
-    return bad;
+    return team_pass(nth, adamw_slice, &(adamw_job){ u, k, pass });
 }
 
 /* The first moment's bound after this step: |m'| <= max(|m|, |g|), with room for the

@@ -88,30 +88,29 @@ void linear_wgrad(const fz_exec *x, const fz_linear *layer, size_t batch, const 
 
 /* Thread ith's share of the column sums.  Each column still sums its rows in order, so
  * db is the same for any thread count. */
-static void colsum_slice(const fz_kernels *k, float *db, const float *dy, size_t m,
-                         size_t n, size_t ld, fz_counter *cnt, int ith, int nth)
+typedef struct {
+    const fz_kernels *k;
+    float *db;
+    const float *dy;
+    size_t m, n, ld;
+    fz_counter *cnt;
+} colsum_job;
+
+static bool colsum_slice(void *ctx, int ith, int nth)
 {
-    fz_range r = split_range(n, ith, nth);
+    const colsum_job *j = ctx;
+    fz_range r = split_range(j->n, ith, nth);
     if (r.end > r.begin)
-        k->colsum(db + r.begin, dy + r.begin, m, r.end - r.begin, ld, cnt);
+        j->k->colsum(j->db + r.begin, j->dy + r.begin, j->m, r.end - r.begin, j->ld, j->cnt);
+    return false;
 }
 
 /* db = column sums of an m×n dY, the columns split over the team. */
 static void colsum_team(const fz_exec *x, float *db, const float *dy, size_t m, size_t n,
                         size_t ld, fz_counter *cnt)
 {
-    const fz_kernels *k = x->k;
-    int nth = threads_for(m * n, x->gemm.threads);
-    /* No region at all for one thread: even an inactive one costs libgomp a team
-     * allocation, a visible share of a small network's step. */
-    if (nth <= 1) {
-        colsum_slice(k, db, dy, m, n, ld, cnt, 0, 1);
-        return;
-    }
-#ifdef _OPENMP
-#pragma omp parallel num_threads(nth)
-    colsum_slice(k, db, dy, m, n, ld, cnt, thread_num(), thread_count());
-#endif
+    team_pass(threads_for(m * n, x->gemm.threads), colsum_slice,
+              &(colsum_job){ x->k, db, dy, m, n, ld, cnt });
 }
 
 void linear_backward(const fz_exec *x, const fz_linear *layer, const fz_sgemm_packed *pw,

@@ -44,9 +44,19 @@ typedef enum { PASS_SCAN, PASS_UPDATE, PASS_CHECKED_UPDATE } opt_pass;
  * where the tracked max |p| is stale, p.  PASS_UPDATE runs SGD; PASS_CHECKED_UPDATE
  * copies each chunk aside first, while it is in cache.  SGD is element-wise, so neither
  * the split nor the chunking changes a result. */
-static void optimizer_slice(const sgd_update *u, const fz_kernels *k, opt_pass pass,
-                            int ith, int team)
+/* What one pass of the team runs (team_pass's context). */
+typedef struct {
+    const sgd_update *u;
+    const fz_kernels *k;
+    opt_pass pass;
+} opt_job;
+
+static bool optimizer_slice(void *ctx, int ith, int team)
 {
+    const opt_job *job = ctx;
+    const sgd_update *u = job->u;
+    const fz_kernels *k = job->k;
+    opt_pass pass = job->pass;
     fz_model *m = u->m;
     for (size_t i = 0; i < m->n_tensors; i++) {
         if (!updates(u, i))
@@ -83,20 +93,14 @@ static void optimizer_slice(const sgd_update *u, const fz_kernels *k, opt_pass p
         merge_max_bits(&mx->step_p, max_p, team);
         merge_max_bits(&mx->step_mom, max_mom, team);
     }
+    return false;   /* a bad value shows in the maxima merged above, judged by the caller */
 }
 
-/* optimizer_slice over a team of nth threads (the caller alone for 1). */
+/* optimizer_slice over a team of nth threads. */
 static void optimizer_pass(const sgd_update *u, const fz_kernels *k, opt_pass pass,
                            int nth)
 {
-    if (nth <= 1) {
-        optimizer_slice(u, k, pass, 0, 1);
-        return;
-    }
-#ifdef _OPENMP
-#pragma omp parallel num_threads(nth)
-    optimizer_slice(u, k, pass, thread_num(), thread_count());
-#endif
+    team_pass(nth, optimizer_slice, &(opt_job){ u, k, pass });
 }
 
 /* Puts back every tensor the plan trains, and its momentum, as they were before the update,
