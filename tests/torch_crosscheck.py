@@ -24,7 +24,6 @@ to the 4 printed decimals.
 Exit status: 0 all cases agree, 1 a mismatch, 77 (meson's SKIP) when PyTorch or NumPy
 cannot be imported — never a silent pass.
 """
-import fnmatch
 import os
 import re
 import subprocess
@@ -33,6 +32,9 @@ import tempfile
 
 SKIP = 77
 RTOL, ATOL = 1e-4, 1e-5
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench"))
+from sweep_setup import frozen_names  # noqa: E402,F401  (fz_freeze's reading of a spec)
 
 try:
     import numpy as np
@@ -46,11 +48,11 @@ except ImportError as e:  # a visible skip, not a pass
 class MLP(nn.Module):
     """fc1..fcL with ReLU between them: the state_dict names freezebench uses."""
 
-    def __init__(self, widths):
+    def __init__(self, widths, bias=True):
         super().__init__()
         self.n = len(widths) - 1
         for i in range(self.n):
-            setattr(self, f"fc{i + 1}", nn.Linear(widths[i], widths[i + 1]))
+            setattr(self, f"fc{i + 1}", nn.Linear(widths[i], widths[i + 1], bias=bias))
 
     def forward(self, x):
         for i in range(self.n):
@@ -58,24 +60,6 @@ class MLP(nn.Module):
             if i + 1 < self.n:
                 x = torch.relu(x)
         return x
-
-
-def frozen_names(spec, names, n_layers):
-    """The parameters a freezebench freeze spec names (see fz_freeze)."""
-    out = set()
-    for item in spec.split(","):
-        if item == "none":
-            continue
-        if item.startswith("prefix:"):
-            k = int(item[7:])
-            out |= {n for n in names if int(n[2:n.index(".")]) <= k}
-        elif item == "last":
-            out |= {n for n in names if int(n[2:n.index(".")]) < n_layers}
-        elif item == "bitfit":
-            out |= {n for n in names if n.endswith(".weight")}
-        else:
-            out |= set(fnmatch.filter(names, item))
-    return out
 
 
 def torch_train(model, x, y, batch, epochs, opt_args, stop_early=0):

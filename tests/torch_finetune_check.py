@@ -34,34 +34,12 @@ import subprocess
 import sys
 import tempfile
 
-SKIP = 77
-RTOL, ATOL = 1e-4, 1e-5
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench"))
-from sweep_setup import frozen_names  # noqa: E402  (fz_freeze's reading of a spec)
-
-try:
-    import numpy as np
-    import torch
-    from torch import nn
-except ImportError as e:  # a visible skip, not a pass
-    print(f"SKIP: cannot import PyTorch/NumPy ({e}); install python3-torch python3-numpy")
-    sys.exit(SKIP)
-
-
-class MLP(nn.Module):
-    def __init__(self, widths, bias=True):
-        super().__init__()
-        self.n = len(widths) - 1
-        for i in range(self.n):
-            setattr(self, f"fc{i + 1}", nn.Linear(widths[i], widths[i + 1], bias=bias))
-
-    def forward(self, x):
-        for i in range(self.n):
-            x = getattr(self, f"fc{i + 1}")(x)
-            if i + 1 < self.n:
-                x = torch.relu(x)
-        return x
+# torch_crosscheck skips (exit 77) without PyTorch or NumPy, and reads specs with
+# bench/sweep_setup.py's frozen_names, as fz_freeze does.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torch_crosscheck import (ATOL, MLP, RTOL, frozen_names, nn, np, state,  # noqa: E402
+                             torch, within)
 
 
 def make_optimizer(kind, params, args):
@@ -97,14 +75,6 @@ def torch_train(model, x, y, batch, epochs, kind, args, schedule, stop_early=0):
             done += 1
         epoch_losses.append(sum(losses) / len(losses))
     return epoch_losses
-
-
-def state(model):
-    return {k: v.detach().numpy().copy() for k, v in model.state_dict().items()}
-
-
-def within(a, b):
-    return np.all(np.abs(a - b) <= ATOL + RTOL * np.abs(b))
 
 
 def run_case(exe, tmp, case):
