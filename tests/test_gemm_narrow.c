@@ -40,14 +40,12 @@ static float *rand_floats(size_t n)
     return p;
 }
 
+/* The ISA's GEMM kernel, or a visible skip where the build or CPU lacks the ISA. */
 static const fz_sgemm_kernel *kernel_or_skip(void **state)
 {
+    isa_table_or_skip(state);
     const fz_sgemm_kernel *kern = sgemm_kernel_for((const char *)*state);
-    if (!kern) {
-        print_message("  %s: not in this build or not on this CPU: skipped\n",
-                      (const char *)*state);
-        skip();
-    }
+    assert_non_null(kern);
     return kern;
 }
 
