@@ -7,9 +7,11 @@
  *
  * Built with bench/machine's folder alone on the include path: src/runtime has a
  * cpuinfo.h of its own, which would shadow <cpuinfo.h>. */
+#define _GNU_SOURCE   /* sched_getcpu, CPU_SET */
 #include <stdio.h>
 
 #if defined(FZB_HAVE_LIBCPUINFO) && (defined(__x86_64__) || defined(__i386__))
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,19 +24,31 @@
 #include "cpu_ident.h"
 #include "uarch.h"
 
-static int setup(void **state)
+/* The logical processor this thread runs on, and the thread pinned to it, so both
+ * readings are of one core (a hybrid CPU's cores differ in caches and uarch). */
+static const struct cpuinfo_processor *pin_to_this_processor(void)
 {
-    (void)state;
-    return cpuinfo_initialize() ? 0 : -1;
+    int cpu = sched_getcpu();
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (cpu < 0 || cpu >= CPU_SETSIZE)
+        return NULL;
+    CPU_SET(cpu, &set);
+    if (sched_setaffinity(0, sizeof set, &set) != 0)
+        return NULL;
+    for (uint32_t i = 0; i < cpuinfo_get_processors_count(); i++) {
+        const struct cpuinfo_processor *p = cpuinfo_get_processor(i);
+        if (p->linux_id == cpu && p->core)
+            return p;
+    }
+    return NULL;
 }
 
 static void signature_is_the_same(void **state)
 {
-    (void)state;
+    const struct cpuinfo_core *core = ((const struct cpuinfo_processor *)*state)->core;
     fzb_cpu_ident id;
     fzb_cpu_ident_get(&id);
-    const struct cpuinfo_core *core = cpuinfo_get_core(0);
-    assert_non_null(core);
     unsigned family, model, stepping;
     fzb_x86_signature(core->cpuid, &family, &model, &stepping);
     print_message("CPUID 1.EAX 0x%08x: family %u model %u stepping %u\n",
@@ -48,11 +62,9 @@ static void signature_is_the_same(void **state)
  * compared (libcpuinfo also reads leaf 2's descriptors, bench/machine does not). */
 static void cache_sizes_are_the_same(void **state)
 {
-    (void)state;
+    const struct cpuinfo_processor *p = *state;
     fzb_cpu_ident id;
     fzb_cpu_ident_get(&id);
-    const struct cpuinfo_processor *p = cpuinfo_get_processor(0);
-    assert_non_null(p);
     struct { const char *level; size_t ours; const struct cpuinfo_cache *theirs; } c[] = {
         { "L1d", id.l1d, p->cache.l1d }, { "L2", id.l2, p->cache.l2 },
         { "L3", id.l3, p->cache.l3 },
@@ -88,10 +100,9 @@ static const struct { enum cpuinfo_uarch uarch; const char *ours[7]; } names[] =
 
 static void uarch_names_agree_where_both_have_one(void **state)
 {
-    (void)state;
+    enum cpuinfo_uarch u = ((const struct cpuinfo_processor *)*state)->core->uarch;
     fzb_cpu_ident id;
     fzb_cpu_ident_get(&id);
-    enum cpuinfo_uarch u = cpuinfo_get_core(0)->uarch;
     if (u == cpuinfo_uarch_unknown) {
         print_message("libcpuinfo has no name for this CPU; bench/machine: \"%s\"\n",
                       id.uarch);
@@ -112,17 +123,22 @@ static void uarch_names_agree_where_both_have_one(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(signature_is_the_same),
-        cmocka_unit_test(cache_sizes_are_the_same),
-        cmocka_unit_test(avx512f_is_the_same),
-        cmocka_unit_test(uarch_names_agree_where_both_have_one),
-    };
     if (!cpuinfo_initialize()) {
         printf("libcpuinfo cannot read this machine: cross-check skipped\n");
         return 77;
     }
-    return cmocka_run_group_tests(tests, setup, NULL);
+    void *p = (void *)pin_to_this_processor();
+    if (!p) {
+        printf("cannot pin to a processor libcpuinfo lists: cross-check skipped\n");
+        return 77;
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_prestate(signature_is_the_same, p),
+        cmocka_unit_test_prestate(cache_sizes_are_the_same, p),
+        cmocka_unit_test_prestate(avx512f_is_the_same, p),
+        cmocka_unit_test_prestate(uarch_names_agree_where_both_have_one, p),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
 }
 #else
 int main(void)
