@@ -6,7 +6,8 @@ set -euo pipefail
 
 pkgs=(build-essential meson ninja-build pkg-config libhwloc-dev hwloc libcmocka-dev
       libbenchmark-dev libopenblas-dev libblis-dev libdnnl-dev zlib1g-dev
-      libopenmpi-dev openmpi-bin)
+      libopenmpi-dev openmpi-bin
+      libcpuinfo-dev)   # only for test_cpuinfo_crosscheck: our CPU reading against PyTorch's library
 arm64=false
 for group in "$@"; do
     case "$group" in
