@@ -26,6 +26,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli_common.h"
 #include "clock.h"
 #include "stats.h"
 
@@ -231,15 +232,26 @@ int main(int argc, char **argv)
         { "rounds", required_argument, NULL, 'r' }, { "threads", required_argument, NULL, 't' },
         { "workload", required_argument, NULL, 'w' }, { "env-a", required_argument, NULL, 'a' },
         { "env-b", required_argument, NULL, 'b' },
-        { "momentum", required_argument, NULL, 'm' }, { NULL, 0, NULL, 0 },
+        { "momentum", required_argument, NULL, 'm' }, { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, 'V' }, { NULL, 0, NULL, 0 },
     };
-    for (int c; (c = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
+    static const char usage[] =
+        "usage: ab_builds [--rounds N>=%d] [--threads T] [--momentum M] [--workload "
+        "mlp8x1024|mlp8x1024-prefix4|seed|all]\n                 [--env-a VAR=VALUE]... "
+        "[--env-b VAR=VALUE]... LIB_A LIB_B\n       ab_builds --help | --version\n";
+    /* Each LIB is loaded at run time: its own version is in the table, not in --version. */
+    if (fz_cli_version_asked(argc, argv))
+        return fz_cli_print_version(stdout, "ab_builds");
+    for (int c; (c = getopt_long(argc, argv, "h", opts, NULL)) != -1;) {
         side *s = c == 'a' ? &sides[0] : &sides[1];
         switch (c) {
         case 'r': rounds = atoi(optarg); break;
         case 't': threads = atoi(optarg); break;
         case 'w': which = optarg; break;
         case 'm': momentum = (float)atof(optarg); break;
+        case 'h':
+            printf(usage, FZB_MIN_SAMPLES);
+            return fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1;
         case 'a':
         case 'b':
             if (!strchr(optarg, '=') || s->n_env == 8)
@@ -251,9 +263,7 @@ int main(int argc, char **argv)
         }
     }
     if (argc - optind != 2 || rounds < FZB_MIN_SAMPLES || threads < 1) {
-        fprintf(stderr, "usage: ab_builds [--rounds N>=%d] [--threads T] [--momentum M] [--workload "
-                "mlp8x1024|mlp8x1024-prefix4|seed|all]\n                 [--env-a VAR=VALUE]... "
-                "[--env-b VAR=VALUE]... LIB_A LIB_B\n", FZB_MIN_SAMPLES);
+        fprintf(stderr, usage, FZB_MIN_SAMPLES);
         return 2;
     }
     sides[0].path = argv[optind];

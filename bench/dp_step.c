@@ -19,6 +19,7 @@
 
 #include <mpi.h>
 
+#include "cli_common.h"
 #include "agree.h"
 #include "clock.h"
 #include "decimal.h"
@@ -40,6 +41,7 @@ static const char usage[] =
 "  SPEC ...     freeze specs (default: none prefix:2 prefix:4 prefix:6 prefix:7 last\n"
 "               bitfit)\n"
 "  -h, --help   this text\n"
+"  --version    the version and the git revision of the build\n"
 "FZ_DP_STEP_NO_TUNE=1 keeps Open MPI's default non-blocking allreduce instead of\n"
 "fz_dp_tune_mpi_env's ring.  Every rank must be given the same arguments.\n"
 "exit status: 0 success, 1 a failure while training, 2 a usage error.\n";
@@ -136,6 +138,9 @@ static size_t option_values(const options *o, bool help, fz_agree_value *v)
 
 int main(int argc, char **argv)
 {
+    /* Before MPI: a question about the program, answered by each process alone. */
+    if (fz_cli_version_asked(argc, argv))
+        return fz_cli_print_version(stdout, "dp_step");
     if (!getenv("FZ_DP_STEP_NO_TUNE"))   /* the Open MPI default, for comparison */
         fz_dp_tune_mpi_env();
     int provided;   /* only this thread calls MPI (also as the team's thread 0) */

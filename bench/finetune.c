@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli_common.h"
 #include "ft_args.h"
 #include "ft_csv.h"
 #include "ft_experiment.h"
@@ -78,9 +79,10 @@ int main(int argc, char **argv)
         return 0;
     }
     if (a.version) {
-        printf("finetune (freezebench %s)\n", fz_version());
-        return 0;
+        return fz_cli_print_version(stdout, "finetune");
     }
+    /* --quiet: errors only; the progress, the notes and the table go. */
+    FILE *notes = a.quiet ? NULL : stderr, *table_out = a.quiet ? NULL : stdout;
     int rc = check_specs(&a);
     if (rc)
         return rc;
@@ -101,7 +103,7 @@ int main(int argc, char **argv)
     fzb_publish_opts po = { .output = a.output, .prefix = "finetune-", .threads = threads,
                             .overwrite = a.overwrite, .allow_dirty = a.allow_dirty };
     fzb_publish pub = { .lock_fd = -1 };
-    if (a.write_csv && fzb_publish_begin(&pub, &po, &ctx, table, stderr) != FZ_OK) {
+    if (a.write_csv && fzb_publish_begin(&pub, &po, &ctx, table, notes) != FZ_OK) {
         fprintf(stderr, "finetune: --output: %s\n", fz_last_error());
         fzb_csv_free(table);
         return 2;
@@ -123,30 +125,35 @@ int main(int argc, char **argv)
         goto out_nodata;
     }
     double pre_acc, pre_s;
-    fprintf(stderr, "finetune: pretraining %s on classes 0-4 (%zu samples, %u epochs, "
+    if (notes)
+        fprintf(notes, "finetune: pretraining %s on classes 0-4 (%zu samples, %u epochs, "
             "AdamW, %d threads, isa %s)\n", a.model_text, d.pre_train.n, a.pretrain_epochs,
             fz_get_threads(), fz_isa());
     if (ft_pretrain(&a, &d, &pre, &pre_acc, &pre_s) != FZ_OK) {
         fprintf(stderr, "finetune: pretraining: %s\n", fz_last_error());
         goto out;
     }
-    printf("pretrained %s on classes 0-4: test accuracy %.4f after %u epochs (%.2f s)\n",
-           a.model_text, pre_acc, a.pretrain_epochs, pre_s);
+    if (table_out)
+        fprintf(table_out, "pretrained %s on classes 0-4: test accuracy %.4f after %u epochs "
+                "(%.2f s)\n", a.model_text, pre_acc, a.pretrain_epochs, pre_s);
     plan_runs(&a, runs);
     for (size_t i = 0; i < n_runs; i++) {
         runs[i].epochs = epochs + i * a.epochs;
-        fprintf(stderr, "finetune: [%zu/%zu] %s %s%s\n", i + 1, n_runs,
-                runs[i].optim == FZ_OPTIM_ADAMW ? "adamw" : "sgd", runs[i].spec->name,
-                runs[i].cache ? " (cache)" : "");
+        if (notes)
+            fprintf(notes, "finetune: [%zu/%zu] %s %s%s\n", i + 1, n_runs,
+                    runs[i].optim == FZ_OPTIM_ADAMW ? "adamw" : "sgd", runs[i].spec->name,
+                    runs[i].cache ? " (cache)" : "");
         if (ft_finetune(&a, &d, pre, &runs[i]) != FZ_OK) {
             fprintf(stderr, "finetune: %s: %s\n", runs[i].spec->name, fz_last_error());
             goto out;
         }
     }
     ft_targets(runs, n_runs, a.epochs, a.target_fraction);
-    printf("fine-tuned on classes 5-9 (%zu training, %zu test samples), batch %zu:\n",
-           d.ft_train.n, d.ft_test.n, a.batch);
-    ft_print(stdout, &a, runs, n_runs);
+    if (table_out) {
+        fprintf(table_out, "fine-tuned on classes 5-9 (%zu training, %zu test samples), "
+                "batch %zu:\n", d.ft_train.n, d.ft_test.n, a.batch);
+        ft_print(table_out, &a, runs, n_runs);
+    }
     rc = 0;
     if (a.write_csv) {
         ft_file_info info = { .args = &a, .pretrain_accuracy = pre_acc, .pretrain_s = pre_s,
@@ -158,8 +165,8 @@ int main(int argc, char **argv)
             rc = 1;
         if (rc)
             fprintf(stderr, "finetune: %s\n", fz_last_error());
-        else
-            fprintf(stderr, "finetune: wrote %zu rows to %s\n", fzb_csv_rows(table), pub.path);
+        else if (notes)
+            fprintf(notes, "finetune: wrote %zu rows to %s\n", fzb_csv_rows(table), pub.path);
     }
 out:
     fz_model_free(pre);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli_common.h"
 #include "publish.h"
 #include "sweep.h"
 #ifdef FZB_SWEEP_MPI
@@ -18,6 +19,8 @@
 
 int main(int argc, char **argv)
 {
+    if (fz_cli_version_asked(argc, argv))
+        return fz_cli_print_version(stdout, "freeze_sweep");
     long ranks = fz_dp_launched_ranks();
     if (ranks > 1) {
 #ifdef FZB_SWEEP_MPI
@@ -40,6 +43,12 @@ int main(int argc, char **argv)
         fputs(fzb_sweep_usage, stdout);
         return 0;
     }
+    if (args.quiet && args.verbose) {
+        fprintf(stderr, "freeze_sweep: --quiet and --verbose: choose one\n");
+        return 2;
+    }
+    /* --quiet: errors only; progress, notes and the table go (the CSV is still written). */
+    FILE *notes = args.quiet ? NULL : stderr, *table_out = args.quiet ? NULL : stdout;
     /* The system description as JSON, for every other writer of results (the PyTorch
      * sweep): one description of a machine, from one program. */
     if (args.machine) {
@@ -58,7 +67,7 @@ int main(int argc, char **argv)
     fzb_context ctx;
     fzb_context_get(&ctx);
     fzb_sweep *sweep;
-    if (fzb_sweep_create(&args, ctx.machine.cores, stderr, &sweep) != FZ_OK) {
+    if (fzb_sweep_create(&args, ctx.machine.cores, notes, &sweep) != FZ_OK) {
         fprintf(stderr, "freeze_sweep: %s\n", fz_last_error());
         return 2;
     }
@@ -76,7 +85,7 @@ int main(int argc, char **argv)
     fzb_publish publish = { .lock_fd = -1 };
     /* --benchmark_list_tests runs and writes nothing: no output file to check or lock. */
     if (args.write_csv && !fzb_list_only() &&
-        fzb_publish_begin(&publish, &publish_opts, &ctx, table, stderr) != FZ_OK) {
+        fzb_publish_begin(&publish, &publish_opts, &ctx, table, notes) != FZ_OK) {
         fprintf(stderr, "freeze_sweep: --output: %s\n", fz_last_error());
         fzb_csv_free(table);
         fzb_sweep_free(sweep);
@@ -102,8 +111,8 @@ int main(int argc, char **argv)
         return 1;
     }
     fzb_sweep_expect_extra(sweep, fzb_probes_count(probes) * (size_t)probe_opt.repetitions);
-    if (!fzb_list_only())
-        fprintf(stderr, "freeze_sweep: %zu configurations × %d repetitions and %zu probes × %d "
+    if (!fzb_list_only() && notes)
+        fprintf(notes, "freeze_sweep: %zu configurations × %d repetitions and %zu probes × %d "
                 "(isa %s); progress below (--verbose: every run), the table on stdout\n",
                 fzb_sweep_count(sweep), args.repetitions, fzb_probes_count(probes),
                 probe_opt.repetitions, fz_isa());
@@ -114,7 +123,8 @@ int main(int argc, char **argv)
     if (!res || !table) {
         fprintf(stderr, "freeze_sweep: out of memory\n");
     } else if (res->n == 0) {   /* --benchmark_list_tests, or a filter that matched nothing */
-        fprintf(stderr, "freeze_sweep: nothing ran; no CSV written\n");
+        if (notes)
+            fprintf(notes, "freeze_sweep: nothing ran; no CSV written\n");
         status = 0;
     } else if (fzb_probes_read(res, &lim)) {
         fprintf(stderr, "freeze_sweep: the probes did not run (a --benchmark_filter must let "
@@ -122,17 +132,19 @@ int main(int argc, char **argv)
     } else if (fzb_sweep_rows(sweep, res, &lim, &ctx, table) != FZ_OK) {
         fprintf(stderr, "freeze_sweep: %s\n", fz_last_error());
     } else {
-        printf("freeze_sweep on %s (%s, isa %s)\n", ctx.machine.cpu_model, ctx.machine.arch,
-               fz_isa());
-        fzb_print_limits(stdout, &lim, args.quick_probes);
-        fzb_sweep_print(sweep, stdout);
+        if (table_out) {
+            fprintf(table_out, "freeze_sweep on %s (%s, isa %s)\n", ctx.machine.cpu_model,
+                    ctx.machine.arch, fz_isa());
+            fzb_print_limits(table_out, &lim, args.quick_probes);
+            fzb_sweep_print(sweep, table_out);
+        }
         status = 0;
         if (args.write_csv) {
             if (fzb_publish_write(&publish, table) != FZ_OK) {
                 fprintf(stderr, "freeze_sweep: %s\n", fz_last_error());
                 status = 1;
-            } else {
-                fprintf(stderr, "freeze_sweep: wrote %zu rows to %s\n", fzb_csv_rows(table),
+            } else if (notes) {
+                fprintf(notes, "freeze_sweep: wrote %zu rows to %s\n", fzb_csv_rows(table),
                         publish.path);
             }
         }

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_common.h"
 #include "error.h"
 #include "gbench.h"
 #include "kernel_cases.h"
@@ -32,6 +33,8 @@ static const char usage[] =
     "                     being vendor-microarchitecture-isa; an existing default file is\n"
     "                     never replaced: the run writes a new file with the time in its name)\n"
     FZB_PUBLISH_FLAGS_USAGE
+    "  --verbose          Google Benchmark's console report of every run, on stderr (by\n"
+    "                     default only this program's table, on stdout)\n"
     "  --quick            one tiny shape per kernel and quick probes (small triad arrays,\n"
     "                     short runs): seconds, for tests; its limits are not for results\n"
     "The FMA peak is measured per vector width (probe/peak_fma_avx2, _avx512, ...); fractions\n"
@@ -53,11 +56,11 @@ typedef struct {
     int repetitions;
     double min_time;
     const char *output;
-    bool quick, append, overwrite, force, allow_dirty;
+    bool quick, verbose, append, overwrite, force, allow_dirty, quiet, help;
 } options;
 
 /* kernel_bench's own options (the shared ones fill the struct through fzb_run_options). */
-enum { THREADS = FZB_OPT_OWN, QUICK };
+enum { THREADS = FZB_OPT_OWN, QUICK, VERBOSE };
 
 static fz_status take_option(int code, const char *value, void *ctx)
 {
@@ -65,8 +68,10 @@ static fz_status take_option(int code, const char *value, void *ctx)
     switch (code) {
     case THREADS: return fzb_parse_threads("--threads", value, &o->threads);
     case QUICK: o->quick = true; return FZ_OK;
+    case VERBOSE: o->verbose = true; return FZ_OK;
+    /* --help is the shim's (with Google Benchmark's flags); -h gets here. */
+    case 'h': o->help = true; return FZ_OK;
     }
-    /* -h never gets here: the shim answers it before main parses. */
     return set_error(FZ_EINVAL, "option %d: not handled", code);   /* a bug, not input */
 }
 
@@ -78,16 +83,19 @@ static fz_status parse_options(int argc, char **argv, options *o)
     static const struct option longopts[] = {
         { "threads", required_argument, NULL, THREADS },
         { "quick", no_argument, NULL, QUICK },
+        { "verbose", no_argument, NULL, VERBOSE },
         FZB_RUN_LONGOPTS,
         { NULL, 0, NULL, 0 },
     };
     const fzb_run_options run = { &o->repetitions, &o->min_time, &o->output, &o->append,
-                                  &o->overwrite, &o->force, &o->allow_dirty };
+                                  &o->overwrite, &o->force, &o->allow_dirty, &o->quiet };
     return fzb_getopt_parse(argc, argv, longopts, &run, take_option, o);
 }
 
 int main(int argc, char **argv)
 {
+    if (fz_cli_version_asked(argc, argv))
+        return fz_cli_print_version(stdout, "kernel_bench");
     /* Repetitions interleaved in random order, as the sweep's: on a machine whose speed
      * drifts over a run, the implementations then share its slow and fast minutes
      * instead of the last one in the list taking whatever the end of the run brings. */
@@ -99,6 +107,16 @@ int main(int argc, char **argv)
         fprintf(stderr, "kernel_bench: %s\n", fz_last_error());
         return 2;
     }
+    if (opt.help) {
+        fputs(usage, stdout);
+        return fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1;
+    }
+    if (opt.quiet && opt.verbose) {
+        fprintf(stderr, "kernel_bench: --quiet and --verbose: choose one\n");
+        return 2;
+    }
+    /* --quiet: errors only; the notes, the table and Google Benchmark's report go. */
+    FILE *notes = opt.quiet ? NULL : stderr, *table_out = opt.quiet ? NULL : stdout;
     int threads = opt.threads;
     bool quick = opt.quick;
 
@@ -136,7 +154,7 @@ int main(int argc, char **argv)
     fzb_publish publish = { .lock_fd = -1 };
     /* --benchmark_list_tests runs and writes nothing: no output file to check or lock. */
     if (!fzb_list_only()
-        && fzb_publish_begin(&publish, &publish_opts, &ctx, table, stderr) != FZ_OK) {
+        && fzb_publish_begin(&publish, &publish_opts, &ctx, table, notes) != FZ_OK) {
         fprintf(stderr, "kernel_bench: --output: %s\n", fz_last_error());
         fzb_csv_free(table);
         return 2;
@@ -160,10 +178,13 @@ int main(int argc, char **argv)
     }
     fzb_kernel_cases_register(cases, opt.repetitions, opt.min_time);
 
-    res = fzb_run_all(FZB_STDOUT);
+    /* Google Benchmark's own table (about 240 lines) only when asked: by default the
+     * program's table is the whole of stdout. */
+    res = fzb_run_all(opt.verbose ? FZB_STDERR : FZB_QUIET);
     fzb_limits lim;
     if (res && res->n == 0) {   /* --benchmark_list_tests, or a filter that matched nothing */
-        fprintf(stderr, "kernel_bench: nothing ran; no CSV written\n");
+        if (notes)
+            fprintf(notes, "kernel_bench: nothing ran; no CSV written\n");
         status = 0;
         goto done;
     }
@@ -172,15 +193,17 @@ int main(int argc, char **argv)
                 "--benchmark_filter must let " FZB_PROBE_PREFIX " through); no CSV written\n");
         goto done;
     }
-    fzb_print_limits(stdout, &lim, quick);
+    if (table_out)
+        fzb_print_limits(table_out, &lim, quick);
 
-    status = fzb_kernel_cases_add_rows(cases, table, res, &lim, &ctx, threads) == FZ_OK ? 0 : 1;
+    status = fzb_kernel_cases_add_rows(cases, table, res, &lim, &ctx, threads, table_out)
+             == FZ_OK ? 0 : 1;
     if (status == 0) {
         if (fzb_publish_write(&publish, table) != FZ_OK) {
             fprintf(stderr, "kernel_bench: %s\n", fz_last_error());
             status = 1;
-        } else {
-            fprintf(stderr, "kernel_bench: wrote %s\n", publish.path);
+        } else if (notes) {
+            fprintf(notes, "kernel_bench: wrote %s\n", publish.path);
         }
     }
 done:

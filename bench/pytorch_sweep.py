@@ -8,6 +8,7 @@ usage: /usr/bin/python3 bench/pytorch_sweep.py [--model M[@B]]... [--batch B[,B.
            [--threads T[,T..]] [--spec S]... [--repetitions N] [--min-time S]
            [--momentum M] [--weight-decay W] [--machine-from FILE.csv] [--blas-own-choice]
            [--freeze-sweep PATH] [--output PATH [--overwrite] | --no-csv] [--allow-dirty]
+       /usr/bin/python3 bench/pytorch_sweep.py --list [--model M[@B]]... [--spec S]...
 
 The options are build/bench/freeze_sweep's, with the same meanings and defaults:
   --model M[@B]     widths: items W or WxR, comma-separated (10,5,1  1024x9  784,1024x3,10);
@@ -32,6 +33,9 @@ The options are build/bench/freeze_sweep's, with the same meanings and defaults:
                     checkout (changed code that no commit names); without it such a run
                     is refused before it measures (exit 2): a published number must name
                     the code that made it.  The rows' git_revision then ends in -dirty.
+  --list            print the configurations it would measure, MODEL/batch:B/SPEC one a
+                    line (freeze_sweep --benchmark_list_tests' names without the
+                    threads), and exit 0: nothing measured, no torch needed
   --freeze-sweep P  the built freeze_sweep that describes the machine (default
                     build/bench/freeze_sweep beside this script)
   --blas-own-choice run the measuring children and `freeze_sweep --machine` with
@@ -508,6 +512,8 @@ def parse_args(argv):
                     help="write the CSV even from a checkout whose scripts/git-revision.sh "
                          "revision ends in -dirty (refused without it, exit 2, before "
                          "measuring: a published number must name the code that made it)")
+    ap.add_argument("--list", action="store_true",
+                    help="print the configurations (MODEL/batch:B/SPEC), measure nothing")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if not 0 < args.min_time <= 60:
@@ -552,6 +558,12 @@ def refuse_dirty(revision, args):
 
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.list:   # what measure() would run, in its order: every spec that fits
+        for name, widths, batch, specs in args.models:
+            for spec in specs:
+                if fit(spec, widths)[0] is not None:
+                    print(f"{name}/batch:{batch}/{spec}")
+        return 0
     if args.child:
         json.dump([r for rows in measure(json.loads(args.child)) for r in rows], sys.stdout)
         return 0

@@ -4,6 +4,7 @@
  * the README, side by side.
  *
  *   usage: simple_net [SEED]
+ *          simple_net --help | --version
  */
 #include <math.h>
 #include <stdint.h>
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli_common.h"
 #include "freezebench.h"
 
 enum { SAMPLES = 64, IN = 10, HIDDEN = 5, OUT = 1, EPOCHS = 100 };
@@ -33,6 +35,16 @@ static void randn(float *x, size_t n)
 
 int main(int argc, char **argv)
 {
+    /* Every freezebench program answers these two the same way (cli/cli_common.h); linked
+     * to the shared library, --version also names the library loaded if it differs. */
+    if (fz_cli_version_asked(argc, argv))
+        return fz_cli_print_version(stdout, "simple_net");
+    if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+        puts("usage: simple_net [SEED]\n"
+             "Trains SimpleNet (10 -> 5 -> ReLU -> 1, fc1 frozen) for 100 epochs of SGD on 64\n"
+             "random samples drawn from SEED (default 42), as the README's PyTorch program.");
+        return fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1;
+    }
     uint64_t seed = argc > 1 ? strtoull(argv[1], NULL, 10) : 42;
     rng_state = seed ^ 0x5eedull;
 

@@ -16,7 +16,7 @@
 
 static const char *exe;
 static char tmpdir[64];
-static char output[8192];
+static char output[16384];   /* the --help text is over 8 KiB */
 
 /* Runs `freezebench ARGS` (a shell-quoted string), stdout and stderr into `output`;
  * returns the exit status. */

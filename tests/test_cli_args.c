@@ -166,6 +166,60 @@ static void unknown_option_is_usage_error_naming_it(void **state)
     expect_usage_error(parse_train_with(&a, err, sizeof err, "--lr=", NULL), err, "--lr");
 }
 
+/* getopt_long's grammar: --opt=value as --opt value; an abbreviation, which getopt_long
+ * itself would take, refused as unknown; a single-dash word is an (unknown) short
+ * option; after "--" every argument is an operand. */
+static void getopt_forms(void **state)
+{
+    (void)state;
+    fz_cli_args a;
+    char err[256];
+    assert_int_equal(PARSE(&a, err, "train", "--model=in.npz", "--data=d.npz", "--out=o.npz",
+                           "--epochs=5", "--batch=8", "--lr=0.1", "--quiet"), 0);
+    assert_string_equal(a.model, "in.npz");
+    assert_int_equal(a.epochs, 5);
+    assert_true(a.quiet);
+    expect_usage_error(parse_train_with(&a, err, sizeof err, "--mom", "0.9"), err,
+                       "unknown option '--mom'");
+    expect_usage_error(parse_train_with(&a, err, sizeof err, "--quiet=yes", NULL), err,
+                       "--quiet takes no value");
+    expect_usage_error(parse_train_with(&a, err, sizeof err, "-x", NULL), err, "'-x'");
+    expect_usage_error(PARSE(&a, err, "params", "--quiet", "m.npz"), err,
+                       "--quiet is not an option of params");
+    assert_int_equal(PARSE(&a, err, "params", "--freeze", "bitfit", "--", "-m.npz"), 0);
+    assert_string_equal(a.model, "-m.npz");
+    /* a value that looks like an option is still the value */
+    assert_int_equal(PARSE(&a, err, "params", "--freeze", "--map", "m.npz"), 0);
+    assert_string_equal(a.freeze, "--map");
+}
+
+/* getopt's state is global: a parse that stopped half-way (a missing value, inside a
+ * group of short options) must not leak into the next one. */
+static void parses_many_times(void **state)
+{
+    (void)state;
+    fz_cli_args a;
+    char err[256];
+    for (int i = 0; i < 3; i++) {
+        expect_usage_error(PARSE(&a, err, "params", "m.npz", "-xy"), err, "-x");
+        expect_usage_error(parse_train_with(&a, err, sizeof err, "--momentum", NULL), err,
+                           "--momentum needs a value");
+        assert_int_equal(PARSE(&a, err, "params", "m.npz", "--freeze", "last"), 0);
+        assert_string_equal(a.freeze, "last");
+    }
+}
+
+static void version_anywhere(void **state)
+{
+    (void)state;
+    fz_cli_args a;
+    char err[256];
+    assert_int_equal(PARSE(&a, err, "train", "--bogus", "--version"), 0);
+    assert_int_equal(a.command, FZ_CLI_VERSION);
+    assert_int_equal(PARSE(&a, err, "--version", "--help"), 0);   /* --help wins */
+    assert_int_equal(a.command, FZ_CLI_HELP);
+}
+
 static void option_without_value_is_usage_error(void **state)
 {
     (void)state;
@@ -270,6 +324,9 @@ int main(void)
         cmocka_unit_test(train_defaults_are_no_freeze_no_shuffle_log_every_10),
         cmocka_unit_test(params_takes_a_model_and_freeze),
         cmocka_unit_test(help_anywhere_wins),
+        cmocka_unit_test(getopt_forms),
+        cmocka_unit_test(parses_many_times),
+        cmocka_unit_test(version_anywhere),
         cmocka_unit_test(missing_or_unknown_command_is_usage_error),
         cmocka_unit_test(bad_numbers_are_usage_errors_naming_the_option),
         cmocka_unit_test(every_option_reads_numbers_with_one_decimal_grammar),

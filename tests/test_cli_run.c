@@ -107,6 +107,41 @@ static void train_keeps_frozen_bits_and_moves_the_rest(void **state)
     fz_model_free(trained);
 }
 
+/* --quiet: nothing on stdout or stderr but errors; the file asked for is still written.
+ * The same run without it prints loss lines and the note that the cache cap is too small,
+ * so an empty output here is --quiet's doing. */
+static void train_quiet_prints_nothing_but_writes_out(void **state)
+{
+    (void)state;
+    char data[128], out[128];
+    snprintf(data, sizeof data, "%s/data.npz", tmpdir);
+    snprintf(out, sizeof out, "%s/quiet.npz", tmpdir);
+    write_data(data, 4);
+    const char *line = "train --model %s/good_savez.npz --data %s --freeze fc1.weight "
+                       "--epochs 2 --batch 4 --lr 0.1 --log-every 1 --cache-frozen "
+                       "--cache-max-bytes 1 --out %s %s";
+    expect(run(line, FZ_TEST_DATA, data, out, ""), 0, "Epoch [1/2], Loss: ");
+    assert_non_null(strstr(output, "note:"));
+    unlink(out);
+    expect(run(line, FZ_TEST_DATA, data, out, "--quiet"), 0, "");
+    assert_string_equal(output, "");
+    assert_int_equal(access(out, F_OK), 0);
+    /* eval --quiet still prints its result, the one thing it was asked for */
+    expect(run("eval --model %s --data %s --quiet", out, data), 0, "loss ");
+    /* an error still says so */
+    expect(run("train --model %s/absent.npz --data %s --epochs 1 --batch 4 --lr 0.1 "
+               "--out %s --quiet", tmpdir, data, out), 1, "absent.npz");
+}
+
+/* GNU's form; that it goes to stdout alone is tests/program_options_check.py's check. */
+static void version_exits_0(void **state)
+{
+    (void)state;
+    expect(run("--version"), 0, "freezebench (freezebench) ");
+    assert_non_null(strstr(output, "\ngit "));
+    expect(run("train --bogus --version"), 0, "freezebench (freezebench) ");
+}
+
 static void train_rejects_data_that_does_not_fit(void **state)
 {
     (void)state;
@@ -251,6 +286,8 @@ int main(int argc, char **argv)
         return early;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(help_exits_0_and_documents_every_option),
+        cmocka_unit_test(train_quiet_prints_nothing_but_writes_out),
+        cmocka_unit_test(version_exits_0),
         cmocka_unit_test(usage_errors_exit_2_naming_the_argument),
         cmocka_unit_test(file_errors_exit_1_naming_the_file_or_tensor),
         cmocka_unit_test(params_prints_shape_and_requires_grad),

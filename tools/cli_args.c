@@ -1,12 +1,15 @@
 /*
- * Argument parsing for the freezebench command.  Every error names the argument it is
- * about, because "invalid argument" alone sends the user hunting.
+ * Argument parsing for the freezebench command: getopt_long (through cli/cli_common.h,
+ * as the bench programs), the command first, then its options, `--opt value` or
+ * `--opt=value`.  Every error names the argument it is about, because "invalid
+ * argument" alone sends the user hunting.
  */
 #include <limits.h>
 #include <stdarg.h>
 #include <string.h>
 
 #include "cli_args.h"
+#include "cli_common.h"
 #include "decimal.h"
 
 void fz_cli_usage(FILE *f)
@@ -18,10 +21,12 @@ void fz_cli_usage(FILE *f)
 "                         [--seed S] [--log-every K] [--threads T] [--schedule SCHED]\n"
 "                         [--cache-frozen [--cache-max-bytes N]] [--map MAP]\n"
 "                         [--ignore-unknown] [--loss L] [--optimizer O]\n"
-"                         [--betas B1,B2] [--eps E]\n"
+"                         [--betas B1,B2] [--eps E] [--quiet]\n"
 "       freezebench eval --model M.npz --data DATA.npz [--loss L] [--map MAP]\n"
-"                        [--ignore-unknown] [--threads T]\n"
-"       freezebench --help\n"
+"                        [--ignore-unknown] [--threads T] [--quiet]\n"
+"       freezebench --help | --version\n"
+"The command comes first, then its options, each --opt VALUE or --opt=VALUE (an\n"
+"abbreviated option name is refused).\n"
 "\n"
 "Train MLPs (Linear, ReLU between layers; MSE or cross-entropy; SGD or AdamW) with\n"
 "frozen parameters.\n"
@@ -98,7 +103,10 @@ void fz_cli_usage(FILE *f)
 "                      but Linear layers with ReLU between them is refused.  An archive\n"
 "                      written by scripts/export_mlp.py records it; without either,\n"
 "                      ReLU is assumed, with a note\n"
+"  --quiet             train, eval: only errors on stderr (train: no loss lines, notes\n"
+"                      or progress; eval still prints its result, which was asked for)\n"
 "  -h, --help          this text\n"
+"  --version           the version and the git revision of the build\n"
 "\n"
 "Numbers are decimal: digits only for N, B, S, K, T; LR, M and WD may add a fraction\n"
 "and an exponent (0.01, 1e-3).  No sign, spaces, hex, inf or nan.  A malformed SPEC,\n"
@@ -206,7 +214,7 @@ typedef enum {
     OPT_FREEZE, OPT_MODEL, OPT_DATA, OPT_OUT, OPT_EPOCHS, OPT_BATCH, OPT_LR, OPT_MOMENTUM,
     OPT_WEIGHT_DECAY, OPT_SEED, OPT_LOG_EVERY, OPT_THREADS, OPT_SCHEDULE, OPT_CACHE_FROZEN,
     OPT_CACHE_MAX, OPT_MAP, OPT_IGNORE_UNKNOWN, OPT_LOSS, OPT_OPTIMIZER, OPT_BETAS, OPT_EPS,
-    OPT_ARCHITECTURE, N_OPTS
+    OPT_ARCHITECTURE, OPT_QUIET, N_OPTS
 } option_id;
 
 /* The commands an option is for, as bits of fz_cli_command. */
@@ -233,7 +241,20 @@ static const struct { const char *name; unsigned commands; bool is_flag; } OPTIO
     [OPT_OPTIMIZER] = { "--optimizer", FOR_TRAIN },
     [OPT_BETAS] = { "--betas", FOR_TRAIN },          [OPT_EPS] = { "--eps", FOR_TRAIN },
     [OPT_ARCHITECTURE] = { "--architecture", FOR_PARAMS | FOR_TRAIN | FOR_EVAL },
+    [OPT_QUIET] = { "--quiet", FOR_TRAIN | FOR_EVAL, true },
 };
+
+/* getopt_long's table, made from OPTIONS (one list of names): an option's code is its
+ * option_id + 0x100, clear of 1 (an operand), '?' and ':'. */
+enum { OPT_CODE = 0x100 };
+static void long_options(struct option *lo)
+{
+    for (int o = 0; o < N_OPTS; o++)
+        lo[o] = (struct option){ OPTIONS[o].name + 2,
+                                 OPTIONS[o].is_flag ? no_argument : required_argument,
+                                 NULL, OPT_CODE + o };
+    lo[N_OPTS] = (struct option){ 0 };
+}
 
 static const char *const COMMAND_NAMES[] = { [FZ_CLI_PARAMS] = "params",
                                               [FZ_CLI_TRAIN] = "train",
@@ -341,6 +362,9 @@ static int set_option(option_id id, const char *v, fz_cli_args *a, char *err, si
     case OPT_IGNORE_UNKNOWN:
         a->ignore_unknown = true;
         return 0;
+    case OPT_QUIET:
+        a->quiet = true;
+        return 0;
     case OPT_CACHE_MAX: {
         uint64_t b;
         if (!parse_whole(v, 1, SIZE_MAX, &b))
@@ -361,12 +385,18 @@ int fz_cli_parse(int argc, char *const argv[], fz_cli_args *out, char *err, size
                       .adamw = fz_adamw_defaults() };
     if (err_size)
         err[0] = '\0';
-    for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            a.command = FZ_CLI_HELP;
-            *out = a;
-            return 0;
-        }
+    /* --help and --version anywhere win over everything else, as in most GNU tools,
+     * whatever else is on the line (even a bad option before them). */
+    bool help = false, version = false;
+    for (int i = 1; i < argc; i++) {
+        help = help || !strcmp(argv[i], "--help") || !strcmp(argv[i], "-h");
+        version = version || !strcmp(argv[i], "--version");
+    }
+    if (help || version) {
+        a.command = help ? FZ_CLI_HELP : FZ_CLI_VERSION;
+        *out = a;
+        return 0;
+    }
     if (argc < 2)
         return usage_error(err, err_size, "no command given (params, train or eval); see "
                            "--help");
@@ -376,49 +406,55 @@ int fz_cli_parse(int argc, char *const argv[], fz_cli_args *out, char *err, size
         a.command = FZ_CLI_TRAIN;
     else if (!strcmp(argv[1], "eval"))
         a.command = FZ_CLI_EVAL;
-    else if (!strcmp(argv[1], "help"))
-        a.command = FZ_CLI_HELP;
-    else
+    else if (!strcmp(argv[1], "help")) {
+        a.command = FZ_CLI_HELP;   /* whatever follows: help has no options to check */
+        *out = a;
+        return 0;
+    } else
         return usage_error(err, err_size, "unknown command '%s' (params, train or eval); "
                            "see --help", argv[1]);
 
+    /* The options after the command, through getopt_long from argv[1] on (the command
+     * is its argv[0]).  '-': operands come back in order as code 1 (params' MODEL.npz
+     * may stand anywhere among the options), nothing is reordered; ':': a missing value
+     * comes back as ':'. */
+    struct option lo[N_OPTS + 1];
+    long_options(lo);
     bool seen[N_OPTS] = { false };
-    for (int i = 2; i < argc; i++) {
-        const char *arg = argv[i];
-        if (strncmp(arg, "--", 2)) {
+    fz_cli_getopt_reset();
+    int c;
+    const char *tok;
+    while ((c = fz_cli_getopt(argc - 1, argv + 1, "-:", lo, &tok)) != -1) {
+        if (c == 1) {
             if (a.command == FZ_CLI_PARAMS && !a.model) {
-                a.model = arg;
+                a.model = optarg;
                 continue;
             }
-            return usage_error(err, err_size, "unexpected argument '%s'", arg);
+            return usage_error(err, err_size, "unexpected argument '%s'", optarg);
         }
-        const char *eq = strchr(arg, '=');
-        size_t name_len = eq ? (size_t)(eq - arg) : strlen(arg);
-        int id = -1;
-        for (int o = 0; o < N_OPTS; o++)
-            if (strlen(OPTIONS[o].name) == name_len && !strncmp(arg, OPTIONS[o].name, name_len))
-                id = o;
-        if (id < 0)
-            return usage_error(err, err_size, "unknown option '%.*s'; see --help",
-                               (int)name_len, arg);
+        if (c == '?' || c == ':') {
+            char msg[128];
+            fz_cli_getopt_message(c, tok, lo, msg, sizeof msg);
+            return usage_error(err, err_size, "%s", msg);
+        }
+        option_id id = (option_id)(c - OPT_CODE);
         if (!(OPTIONS[id].commands & (1u << a.command)))
             return usage_error(err, err_size, "%s is not an option of %s", OPTIONS[id].name,
                                COMMAND_NAMES[a.command]);
         if (seen[id])
             return usage_error(err, err_size, "%s is given twice", OPTIONS[id].name);
         seen[id] = true;
-        if (OPTIONS[id].is_flag) {
-            if (eq)
-                return usage_error(err, err_size, "%s takes no value", OPTIONS[id].name);
-            set_option((option_id)id, "", &a, err, err_size);
-            continue;
-        }
-        const char *value = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
-        if (!value)
-            return usage_error(err, err_size, "%s needs a value", OPTIONS[id].name);
-        int rc = set_option((option_id)id, value, &a, err, err_size);
+        int rc = set_option(id, OPTIONS[id].is_flag ? "" : optarg, &a, err, err_size);
         if (rc)
             return rc;
+    }
+    /* After "--" every argument is an operand. */
+    for (int i = optind + 1; i < argc; i++) {
+        if (a.command == FZ_CLI_PARAMS && !a.model) {
+            a.model = argv[i];
+            continue;
+        }
+        return usage_error(err, err_size, "unexpected argument '%s'", argv[i]);
     }
 
     if (a.command == FZ_CLI_PARAMS && !a.model)

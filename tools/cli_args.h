@@ -15,7 +15,7 @@
 /* Exit status of a usage error (bad or missing argument), as for most Unix tools. */
 #define FZ_CLI_USAGE_ERROR 2
 
-typedef enum { FZ_CLI_HELP, FZ_CLI_PARAMS, FZ_CLI_TRAIN, FZ_CLI_EVAL } fz_cli_command;
+typedef enum { FZ_CLI_HELP, FZ_CLI_PARAMS, FZ_CLI_TRAIN, FZ_CLI_EVAL, FZ_CLI_VERSION } fz_cli_command;
 
 typedef struct {
     fz_cli_command command;
@@ -43,11 +43,15 @@ typedef struct {
     bool ignore_unknown;      /* --ignore-unknown: keep buffers, write them back */
     const char *architecture; /* --architecture "linear relu linear": what runs between
                                * the layers; NULL when not given */
+    bool quiet;               /* train, eval: --quiet: errors only on stderr; no loss
+                               * lines, notes or progress (eval still prints its result) */
 } fz_cli_args;
 
 /* Parses argv (argv[0] is the program).  Returns 0 with *out filled, or
  * FZ_CLI_USAGE_ERROR with a message in err that names the offending argument.
- * --help / -h anywhere gives command FZ_CLI_HELP. */
+ * --help / -h anywhere gives command FZ_CLI_HELP, else --version anywhere
+ * FZ_CLI_VERSION.  getopt_long's global state is reset first, so it parses any number
+ * of times. */
 int fz_cli_parse(int argc, char *const argv[], fz_cli_args *out, char *err, size_t err_size);
 
 /* The --help text. */

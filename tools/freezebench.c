@@ -13,6 +13,7 @@
 #include "agree.h"
 #include "clock.h"
 #include "cli_args.h"
+#include "cli_common.h"
 #include "cli_data.h"
 #include "error.h"
 #include "freezebench.h"
@@ -58,10 +59,11 @@ static size_t command_values(const fz_cli_args *a, fz_agree_value *v)
     static const char *const command[] = { [FZ_CLI_HELP] = "help",
                                            [FZ_CLI_PARAMS] = "params",
                                            [FZ_CLI_TRAIN] = "train",
-                                           [FZ_CLI_EVAL] = "eval" };
+                                           [FZ_CLI_EVAL] = "eval",
+                                           [FZ_CLI_VERSION] = "version" };
     size_t n = 0;
     agree_text(&v[n++], "the command", command[a->command]);
-    if (a->command == FZ_CLI_HELP)
+    if (a->command == FZ_CLI_HELP || a->command == FZ_CLI_VERSION)
         return n;
     agree_text(&v[n++], "--freeze", a->freeze);
     agree_text(&v[n++], "--map", a->map);
@@ -209,7 +211,7 @@ static int run_epochs(const fz_cli_args *a, fz_trainer *t, fz_dp *dp, fz_model *
     rng_seed(&rng, a->seed);
     fz_epoch_opts opts = { .cache_frozen = a->cache_frozen,
                            .cache_max_bytes = a->cache_max_bytes };
-    if (dp && a->cache_frozen && cli_mpi_rank() == 0)
+    if (dp && a->cache_frozen && cli_mpi_rank() == 0 && !a->quiet)
         fprintf(stderr, "freezebench: note: --cache-frozen is not used under mpirun\n");
     double start = clock_now(), last_report = start;
     int rc = 0;
@@ -236,17 +238,18 @@ static int run_epochs(const fz_cli_args *a, fz_trainer *t, fz_dp *dp, fz_model *
                                &opts, &st);
             if (est != FZ_OK)
                 rc = fail();
-            if (!rc && st.cache_fallback && !noted) {
+            if (!rc && st.cache_fallback && !noted && !a->quiet) {
                 fprintf(stderr, "freezebench: note: %s\n", st.note);
                 noted = true;
             }
             loss = st.loss;
         }
-        if (!rc && cli_mpi_rank() == 0 && (epoch % a->log_every == 0 || epoch == a->epochs))
+        if (!rc && cli_mpi_rank() == 0 && !a->quiet &&
+            (epoch % a->log_every == 0 || epoch == a->epochs))
             printf("Epoch [%lu/%lu], Loss: %.4f\n", epoch, a->epochs, loss);
         double t_now = clock_now();
         if (t_now - last_report >= PROGRESS_EVERY_S && epoch < a->epochs &&
-            cli_mpi_rank() == 0) {
+            cli_mpi_rank() == 0 && !a->quiet) {
             double per_epoch = (t_now - start) / (double)epoch;
             fprintf(stderr, "freezebench: epoch %lu/%lu, %.1f s elapsed, about %.0f s left\n",
                     epoch, a->epochs, t_now - start, per_epoch * (double)(a->epochs - epoch));
@@ -400,12 +403,20 @@ int main(int argc, char **argv)
      * before any of them reads a file. */
     fz_agree_value v[FZ_AGREE_MAX];
     int rc = fz_cli_parse(argc, argv, &args, err, sizeof err);
+    /* --quiet: errors only.  The library's notes go too (it reads the variable at each
+     * note, so this holds from here on). */
+    if (rc == 0 && args.quiet)
+        setenv("FREEZEBENCH_VERBOSE", "0", 1);
     rc = cli_mpi_agree(rc, err, v, rc ? 0 : command_values(&args, v));
     if (rc == 0) {
         switch (args.command) {
         case FZ_CLI_HELP:
             if (cli_mpi_rank() == 0)
                 fz_cli_usage(stdout);
+            break;
+        case FZ_CLI_VERSION:
+            if (cli_mpi_rank() == 0)
+                fz_cli_print_version(stdout, "freezebench");   /* a write error: below */
             break;
         case FZ_CLI_PARAMS:
             rc = cmd_params(&args);

@@ -3,22 +3,22 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "cli_common.h"
 #include "counter.h"   /* FZ_MAX_THREADS */
 #include "decimal.h"
 #include "error.h"
 
 /* FZ_EINVAL for what getopt_long returned instead of an option it knows: ':' a missing
- * value, '?' an unknown option (or a value given to one that takes none). */
-static fz_status getopt_error(int c, char **argv)
+ * value, '?' an unknown option (or a value given to one that takes none), worded as the
+ * freezebench command words them (cli/cli_common.h). */
+static fz_status getopt_error(int c, const char *token, const struct option *longopts)
 {
-    const char *arg = optind > 0 ? argv[optind - 1] : "?";
-    if (c == ':')
-        return set_error(FZ_EINVAL, "%s: missing value", arg);
-    if (strncmp(arg, "--benchmark_", 12) == 0)
+    if (c == '?' && token && strncmp(token, "--benchmark_", 12) == 0)
         return set_error(FZ_EINVAL, "unknown option '%s': not a Google Benchmark flag, "
-                         "or a bad value for one (see --help)", arg);
-    return set_error(FZ_EINVAL, "unknown option '%s', or a value given to an option that "
-                     "takes none (see --help)", arg);
+                         "or a bad value for one (see --help)", token);
+    char msg[160];
+    fz_cli_getopt_message(c, token, longopts, msg, sizeof msg);
+    return set_error(FZ_EINVAL, "%s", msg);
 }
 
 static fz_status take_run_option(int c, const char *v, const fzb_run_options *run)
@@ -35,6 +35,7 @@ static fz_status take_run_option(int c, const char *v, const fzb_run_options *ru
     case FZB_OPT_OVERWRITE: *run->overwrite = true; return FZ_OK;
     case FZB_OPT_FORCE: *run->force = true; return FZ_OK;
     case FZB_OPT_ALLOW_DIRTY: *run->allow_dirty = true; return FZ_OK;
+    case FZB_OPT_QUIET: *run->quiet = true; return FZ_OK;
     }
     return set_error(FZ_EINVAL, "option %d: not handled", c);   /* a bug, not input */
 }
@@ -42,14 +43,14 @@ static fz_status take_run_option(int c, const char *v, const fzb_run_options *ru
 fz_status fzb_getopt_parse(int argc, char **argv, const struct option *longopts,
                            const fzb_run_options *run, fzb_take_option take, void *ctx)
 {
-    optind = 0;   /* glibc: 0 re-initialises everything, 1 would keep half-parsed state */
-    opterr = 0;   /* the messages are ours, with the option and the value */
+    fz_cli_getopt_reset();   /* tests parse many argvs in one process */
     int c;
+    const char *token;
     /* '+': stop at the first non-option; ':': report a missing value as ':'. */
-    while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
+    while ((c = fz_cli_getopt(argc, argv, "+:h", longopts, &token)) != -1) {
         fz_status s;
         if (c == ':' || c == '?')
-            s = getopt_error(c, argv);
+            s = getopt_error(c, token, longopts);
         else if (c >= FZB_OPT_REPETITIONS && c < FZB_OPT_OWN)
             s = take_run_option(c, optarg, run);
         else

@@ -18,7 +18,7 @@
  * from FZB_OPT_OWN up (or a letter). */
 enum {
     FZB_OPT_REPETITIONS = 0x100, FZB_OPT_MIN_TIME, FZB_OPT_OUTPUT, FZB_OPT_APPEND,
-    FZB_OPT_OVERWRITE, FZB_OPT_FORCE, FZB_OPT_ALLOW_DIRTY, FZB_OPT_OWN
+    FZB_OPT_OVERWRITE, FZB_OPT_FORCE, FZB_OPT_ALLOW_DIRTY, FZB_OPT_QUIET, FZB_OPT_OWN
 };
 
 /* Their rows of a getopt_long table, written once so the programs cannot drift apart. */
@@ -29,7 +29,8 @@ enum {
     { "append", no_argument, NULL, FZB_OPT_APPEND },                      \
     { "overwrite", no_argument, NULL, FZB_OPT_OVERWRITE },                \
     { "force", no_argument, NULL, FZB_OPT_FORCE },                        \
-    { "allow-dirty", no_argument, NULL, FZB_OPT_ALLOW_DIRTY }
+    { "allow-dirty", no_argument, NULL, FZB_OPT_ALLOW_DIRTY },            \
+    { "quiet", no_argument, NULL, FZB_OPT_QUIET }
 
 /* Their --help lines for the flags that decide how the CSV is published (publish.h's
  * rules), one text in both programs' usage; --repetitions, --min-time and --output have
@@ -40,7 +41,9 @@ enum {
     "  --overwrite        replace an existing --output file\n" \
     "  --force            with --append: accept a file with rows of another machine\n" \
     "  --allow-dirty      write the CSV even from a build of a tree with uncommitted changes\n" \
-    "                     (refused otherwise: a published number names the code that made it)\n"
+    "                     (refused otherwise: a published number names the code that made it)\n" \
+    "  --quiet            only errors: no table, progress or notes (the CSV is still written)\n" \
+    "  --version          the version and the git revision of the build\n"
 
 /* Where FZB_RUN_LONGOPTS' values go: fields of the program's own options struct. */
 typedef struct {
@@ -48,6 +51,7 @@ typedef struct {
     double *min_time;
     const char **output;
     bool *append, *overwrite, *force, *allow_dirty;
+    bool *quiet;
 } fzb_run_options;
 
 /* Takes one option getopt_long returned: its code and value (NULL for a flag). */
@@ -55,8 +59,10 @@ typedef fz_status (*fzb_take_option)(int code, const char *value, void *ctx);
 
 /* Parses argv from the start (tests parse many) with getopt_long against `longopts`,
  * stopping at the first non-option so nothing is reordered behind the caller's back.
+ * getopt's state is reset first; an abbreviated option is refused (cli_common.h).
  * FZB_RUN_LONGOPTS' options go into *run; every other option, and -h, goes to
- * take(code, value, ctx) in order.  FZ_EINVAL with a message for an unknown option, a
+ * take(code, value, ctx) in order.  --version is for the program to answer before it
+ * parses (fz_cli_version_asked).  FZ_EINVAL with a message for an unknown option, a
  * missing value, a value given to a flag, any operand, or what `take` refused. */
 fz_status fzb_getopt_parse(int argc, char **argv, const struct option *longopts,
                            const fzb_run_options *run, fzb_take_option take, void *ctx);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_common.h"
 #include "decimal.h"
 #include "error.h"
 
@@ -40,6 +41,7 @@ const char ft_usage[] =
     "  --allow-dirty           write the CSV even from a build of a tree with uncommitted\n"
     "                          changes (refused otherwise)\n"
     "  --no-csv                print the table only\n"
+    "  --quiet                 only errors: no progress or table (the CSV is still written)\n"
     "  --version, --help\n";
 
 fz_train_opts ft_optimizer_opts(fz_optim which)
@@ -151,7 +153,7 @@ static fz_status parse_count(const char *opt, const char *v, uint64_t lo, uint64
 
 enum { OPT_DATA = 0x100, OPT_WIDTHS, OPT_BATCH, OPT_PRE, OPT_EPOCHS, OPT_OPTIM, OPT_SPEC,
        OPT_CACHE, OPT_THREADS, OPT_SEED, OPT_TARGET, OPT_QUICK, OPT_OUTPUT, OPT_OVERWRITE,
-       OPT_DIRTY, OPT_NOCSV, OPT_VERSION };
+       OPT_DIRTY, OPT_NOCSV, OPT_VERSION, OPT_QUIET };
 
 static const struct option longopts[] = {
     { "data-dir", required_argument, NULL, OPT_DATA },
@@ -171,6 +173,7 @@ static const struct option longopts[] = {
     { "allow-dirty", no_argument, NULL, OPT_DIRTY },
     { "no-csv", no_argument, NULL, OPT_NOCSV },
     { "version", no_argument, NULL, OPT_VERSION },
+    { "quiet", no_argument, NULL, OPT_QUIET },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
 };
@@ -225,6 +228,7 @@ static fz_status take(int code, const char *v, ft_args *a, const char **given, s
     case OPT_DIRTY: a->allow_dirty = true; break;
     case OPT_NOCSV: a->write_csv = false; break;
     case OPT_VERSION: a->version = true; break;
+    case OPT_QUIET: a->quiet = true; break;
     case 'h': a->help = true; break;
     default: st = set_error(FZ_EINVAL, "unknown option (see --help)"); break;
     }
@@ -242,13 +246,15 @@ fz_status ft_args_parse(int argc, char **argv, ft_args *a)
     const char *given[FT_MAX_SPECS];
     size_t n_given = 0;
     bool widths_given = false, pre_given = false;
-    optind = 0;   /* a full rescan, so tests may parse many argument lists */
-    opterr = 0;
+    fz_cli_getopt_reset();   /* a full rescan, so tests may parse many argument lists */
     int code;
-    while ((code = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
-        if (code == '?' || code == ':')
-            return set_error(FZ_EINVAL, "'%s': an unknown option or a missing value "
-                             "(see --help)", argv[optind - 1]);
+    const char *token;
+    while ((code = fz_cli_getopt(argc, argv, "+:h", longopts, &token)) != -1) {
+        if (code == '?' || code == ':') {   /* worded as every program words it */
+            char msg[160];
+            fz_cli_getopt_message(code, token, longopts, msg, sizeof msg);
+            return set_error(FZ_EINVAL, "%s", msg);
+        }
         fz_status st = take(code, optarg, a, given, &n_given, &widths_given, &pre_given);
         if (st != FZ_OK)
             return st;

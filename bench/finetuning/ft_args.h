@@ -42,6 +42,7 @@ typedef struct {
     size_t max_train, max_test;         /* samples per phase; 0: all (--quick: 512, 256) */
     const char *output;
     bool overwrite, allow_dirty, write_csv, help, version;
+    bool quiet;                         /* --quiet: errors only (no progress, table) */
 } ft_args;
 
 extern const char ft_usage[];

@@ -270,7 +270,7 @@ static int pool_alloc(pool *p, const case_list *l)
 /* One line of the table: the median time with its 95% interval, the rates at the median
  * and the fraction of this CPU's ceiling (peak or bandwidth); '!' marks a row whose
  * interval is too wide to trust. */
-static void print_row(const kcase *c, const fzb_result *row)
+static void print_row(FILE *out, const kcase *c, const fzb_result *row)
 {
     char shape[64], time[FZB_UNIT_TEXT], ci[FZB_UNIT_TEXT], flops[FZB_UNIT_TEXT],
          bytes[FZB_UNIT_TEXT], of_peak[FZB_UNIT_TEXT];
@@ -290,7 +290,7 @@ static void print_row(const kcase *c, const fzb_result *row)
         snprintf(bytes, sizeof bytes, "-");
     fzb_fmt_percent(of_peak, sizeof of_peak, row->memory_bound
                     ? gb / row->bandwidth_gbytes_per_s : gf / row->peak_gflops);
-    printf("%-18s %-20s %-16s %*s %*s %*s %*s %8s%s\n", c->impl, c->phase, shape,
+    fprintf(out, "%-18s %-20s %-16s %*s %*s %*s %*s %8s%s\n", c->impl, c->phase, shape,
            fzb_pad(time, 10), time, fzb_pad(ci, 7), ci, fzb_pad(flops, 14), flops,
            fzb_pad(bytes, 11), bytes, of_peak, fzb_time_ci_too_wide(row->time_median_ci, row->time_median_s)
            ? " !" : "");
@@ -298,7 +298,7 @@ static void print_row(const kcase *c, const fzb_result *row)
 
 fz_status fzb_kernel_cases_add_rows(const fzb_kernel_cases *k, fzb_csv *table,
                                     const fzb_results *res, const fzb_limits *lim,
-                                    const fzb_context *ctx, int threads)
+                                    const fzb_context *ctx, int threads, FILE *out)
 {
     const case_list *cases = &k->cases;
     double *t = malloc(res->n * sizeof *t);   /* one case's repetition times */
@@ -306,7 +306,8 @@ fz_status fzb_kernel_cases_add_rows(const fzb_kernel_cases *k, fzb_csv *table,
         return FZ_ENOMEM;
     fz_status status = FZ_OK;
     size_t noisy = 0;
-    printf("\n%-18s %-20s %-16s %10s %7s %14s %11s %8s\n", "impl", "kernel", "shape", "time",
+    if (out)
+        fprintf(out, "\n%-18s %-20s %-16s %10s %7s %14s %11s %8s\n", "impl", "kernel", "shape", "time",
            "95% CI", "FLOP/s", "bytes/s", "of peak");
     for (size_t i = 0; status == FZ_OK && i < cases->n; i++) {
         const kcase *c = &cases->v[i];
@@ -336,12 +337,13 @@ fz_status fzb_kernel_cases_add_rows(const fzb_kernel_cases *k, fzb_csv *table,
             .flop_cut = NAN, .time_cut = NAN, .activation_bytes = NAN, .cache_bytes = NAN,
         };
         fzb_result_set_samples(&row, t, n);
-        print_row(c, &row);
+        if (out)
+            print_row(out, c, &row);
         noisy += fzb_time_ci_too_wide(row.time_median_ci, row.time_median_s);
         status = fzb_result_add(table, ctx, &row);
     }
-    if (noisy)
-        printf("! %zu row%s whose median's 95%% interval is wider than ±5%% (or has none: "
+    if (noisy && out)
+        fprintf(out, "! %zu row%s whose median's 95%% interval is wider than ±5%% (or has none: "
                "fewer than %d repetitions); rerun with more --repetitions before trusting "
                "%s\n", noisy, noisy == 1 ? "" : "s", FZB_MIN_SAMPLES, noisy == 1 ? "it" : "them");
     free(t);

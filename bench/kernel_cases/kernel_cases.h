@@ -14,6 +14,7 @@
 #define FZB_KERNEL_CASES_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "probes.h"
 #include "results.h"
@@ -30,13 +31,13 @@ fzb_kernel_cases *fzb_kernel_cases_create(bool quick);
 void fzb_kernel_cases_register(fzb_kernel_cases *k, int repetitions, double min_time);
 
 /* One row of `table` per case that ran (a --benchmark_filter may leave some out), each
- * also printed as a line of the table on stdout with a note on the rows too noisy to
+ * also printed as a line of the table on `out` (NULL: none, for --quiet) with a note on the rows too noisy to
  * trust: the median time with its interval, the rates and the fraction of this CPU's
  * limits `lim` (the FMA peak × `threads` for a GEMM, one core's peak or the bandwidth
  * for the others, which run on one thread). */
 fz_status fzb_kernel_cases_add_rows(const fzb_kernel_cases *k, fzb_csv *table,
                                     const fzb_results *res, const fzb_limits *lim,
-                                    const fzb_context *ctx, int threads);
+                                    const fzb_context *ctx, int threads, FILE *out);
 
 void fzb_kernel_cases_free(fzb_kernel_cases *k);
 

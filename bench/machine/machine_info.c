@@ -14,7 +14,7 @@
 
 #include "cpu_ident.h"
 #include "freezebench.h"
-#include "git_rev.h"
+#include "cli_common.h"   /* fz_cli_git_revision */
 
 #ifndef FZB_BLAS_BUILT
 #define FZB_BLAS_BUILT "none"
@@ -285,7 +285,7 @@ void fzb_machine_info_get(fzb_machine_info *m)
     copy(m->compiler, sizeof m->compiler, "unknown");
 #endif
     copy(m->blas, sizeof m->blas, FZB_BLAS_BUILT);
-    copy(m->git_revision, sizeof m->git_revision, FZB_GIT_REVISION);
+    copy(m->git_revision, sizeof m->git_revision, fz_cli_git_revision());
     /* Every text a CSV row and the JSON carry is clean UTF-8, whatever the brand string,
      * the OS name or a hostile sysfs tree held (a cut at a field's end can split a
      * character too). */

@@ -288,7 +288,7 @@ fz_status fzb_sweep_args_parse(int argc, char **argv, fzb_sweep_args *a)
         { NULL, 0, NULL, 0 },
     };
     const fzb_run_options run = { &a->repetitions, &a->min_time, &a->output, &a->append,
-                                  &a->overwrite, &a->force, &a->allow_dirty };
+                                  &a->overwrite, &a->force, &a->allow_dirty, &a->quiet };
     parse_state st = { .a = a };
     fz_status s = fzb_getopt_parse(argc, argv, longopts, &run, take_option, &st);
     if (s != FZ_OK)

@@ -77,6 +77,7 @@ typedef struct {
     bool allow_dirty;                /* write from a -dirty build */
     bool machine;                    /* print the system description and exit */
     bool verbose;
+    bool quiet;          /* --quiet: errors only (no progress, notes or table) */
     bool quick_probes;               /* small probe arrays, short probe runs */
     size_t epoch_samples;            /* 0: no epoch phases */
     bool help;

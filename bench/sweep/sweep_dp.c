@@ -341,7 +341,9 @@ static int sweep_main(const fzb_sweep_args *args)
     if (!all_ok(fzb_sweep_check_memory_here(args, ranks) == FZ_OK, ""))
         return 2;
     fzb_sweep *sweep = NULL;
-    fz_status st = fzb_sweep_create_ranks(args, ctx.machine.cores, rank == 0 ? stderr : NULL,
+    /* --quiet: rank 0 too keeps to errors (the CSV is still written). */
+    FILE *notes = rank == 0 && !args->quiet ? stderr : NULL;
+    fz_status st = fzb_sweep_create_ranks(args, ctx.machine.cores, notes,
                                           ranks, &sweep);
     if (!all_ok(st == FZ_OK, ""))
         return 2;
@@ -372,7 +374,7 @@ static int sweep_main(const fzb_sweep_args *args)
             fprintf(stderr, "freeze_sweep: out of memory\n");
             status = 1;
         } else if (args->write_csv &&
-                   fzb_publish_begin(&publish, &po, &ctx, table, stderr) != FZ_OK) {
+                   fzb_publish_begin(&publish, &po, &ctx, table, notes) != FZ_OK) {
             fprintf(stderr, "freeze_sweep: --output: %s\n", fz_last_error());
             status = 2;
         } else if (!(probes = fzb_probes_register(&probe_opt))) {
@@ -382,8 +384,8 @@ static int sweep_main(const fzb_sweep_args *args)
                    fzb_probes_read(res, &lim)) {
             fprintf(stderr, "freeze_sweep: the probes did not run\n");
             status = 1;
-        } else {
-            fprintf(stderr, "freeze_sweep: %d ranks: %zu configurations × %d repetitions, "
+        } else if (notes) {
+            fprintf(notes, "freeze_sweep: %d ranks: %zu configurations × %d repetitions, "
                     "global batch split into %d shards (isa %s); progress below, the table "
                     "on stdout\n", ranks, fzb_sweep_count(sweep), args->repetitions, ranks,
                     fz_isa());
@@ -401,15 +403,17 @@ static int sweep_main(const fzb_sweep_args *args)
             fprintf(stderr, "freeze_sweep: %s\n", fz_last_error());
             status = 1;
         } else {
-            printf("freeze_sweep on %s (%s, isa %s), %d MPI ranks\n", ctx.machine.cpu_model,
-                   ctx.machine.arch, fz_isa(), ranks);
-            fzb_print_limits(stdout, &lim, args->quick_probes);
-            fzb_sweep_print(sweep, stdout);
+            if (!args->quiet) {
+                printf("freeze_sweep on %s (%s, isa %s), %d MPI ranks\n",
+                       ctx.machine.cpu_model, ctx.machine.arch, fz_isa(), ranks);
+                fzb_print_limits(stdout, &lim, args->quick_probes);
+                fzb_sweep_print(sweep, stdout);
+            }
             if (args->write_csv && fzb_publish_write(&publish, table) != FZ_OK) {
                 fprintf(stderr, "freeze_sweep: %s\n", fz_last_error());
                 status = 1;
-            } else if (args->write_csv) {
-                fprintf(stderr, "freeze_sweep: wrote %zu rows to %s\n", fzb_csv_rows(table),
+            } else if (args->write_csv && notes) {
+                fprintf(notes, "freeze_sweep: wrote %zu rows to %s\n", fzb_csv_rows(table),
                         publish.path);
             }
         }
