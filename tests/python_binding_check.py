@@ -5,7 +5,7 @@ usage: FREEZEBENCH_LIBRARY=build/src/libfreezebench.so PYTHONPATH=python \
            /usr/bin/python3 tests/python_binding_check.py
 
   - names: a Sequential keeps its own names ("0.weight", ...; a bias-free layer has no
-    bias), the library's fcK names beside them, the module's values and requires_grad
+    bias), the library's fcK names beside them (name_map), the module's values and requires_grad
     flags; from_widths gives fc1.weight, ...;
   - freezing by the module's names and globs, unfreezing, requires_grad; a glob naming
     nothing (the library's own "fc1.*" on a Sequential included) raises FreezebenchError
@@ -13,7 +13,7 @@ usage: FREEZEBENCH_LIBRARY=build/src/libfreezebench.so PYTHONPATH=python \
   - modules and layouts the library cannot train are refused by name (Tanh, consecutive
     Linears, a ReLU first or last, float64, a nested Sequential, layers that do not chain);
   - bad inputs: wrong shapes, wrong dtypes (refused), non-contiguous and float64 inputs
-    (converted: the same loss as the contiguous float32 batch), NaN (FZ_ENONFINITE,
+    and negative views (converted: the same loss as the contiguous float32 batch), NaN (FZ_ENONFINITE,
     parameters untouched), labels out of range (the library's FZ_EINVAL);
   - trainer errors from the C library (nothing to train, a negative lr) raise with its
     message; FLOPs planned = executed; forward and evaluate against PyTorch;
@@ -91,6 +91,8 @@ m = fb.Model.from_torch(module)
 check(m.names == list(module.state_dict()), f"from_torch keeps the module's names {m.names}")
 check(m.library_names == ["fc1.weight", "fc1.bias", "fc2.weight", "fc3.weight", "fc3.bias"],
       f"library names {m.library_names}")
+check(m.name_map["4.bias"] == "fc3.bias" and m.name_map["2.weight"] == "fc2.weight",
+      "name_map: the module's names to the library's")
 sd = m.state_dict()
 check(all(np.array_equal(sd[n], p.detach().numpy()) for n, p in module.named_parameters()),
       "the parameters are the module's, bit for bit")
@@ -229,6 +231,9 @@ with torch.no_grad():
     got, want = m3.forward(xs), module3(xs)
     check(isinstance(got, torch.Tensor) and torch.allclose(got, want, rtol=1e-5, atol=1e-6),
           "forward matches the module")
+    # A negative view shares its source's (un-negated) data: it must be converted.
+    check(torch.equal(m3.forward(torch._neg_view(xs)), m3.forward(-xs)),
+          "a negative view (is_neg) is read as its values, not its source's")
     ys = torch.randn(7, 3)
     ev = m3.evaluate(xs, y=ys)
     check(abs(ev.loss - nn.functional.mse_loss(want, ys).item()) < 1e-5 and ev.samples == 7,

@@ -60,7 +60,9 @@ def as_float32(x, shape, what, why):
         if not x.dtype.is_floating_point:
             raise TypeError(f"freezebench: {what} is {x.dtype}; a float32 tensor is "
                             f"expected (floating types are converted)")
-        if x.dtype != torch.float32 or x.device.type != "cpu" or not x.is_contiguous():
+        # A negative view (is_neg) shares the data of its source un-negated: copy it too.
+        if x.dtype != torch.float32 or x.device.type != "cpu" or not x.is_contiguous() \
+                or x.is_neg():
             buf = torch.empty(tuple(shape), dtype=torch.float32)
             buf.copy_(x.detach())          # the one conversion: dtype, device, layout
             x = buf
@@ -152,6 +154,9 @@ class Model:
         n = lib.fz_param_count(handle)
         self.names = [lib.fz_param_state_name(handle, i).decode() for i in range(n)]
         self.library_names = [lib.fz_param_name(handle, i).decode() for i in range(n)]
+        # The module's name -> the library's fcK name (fz_param_name), for reading the
+        # library's documentation and the sweep's fcK specs against a Sequential.
+        self.name_map = dict(zip(self.names, self.library_names))
 
     # -- construction --
 
