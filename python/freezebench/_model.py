@@ -62,7 +62,7 @@ def as_float32(x, shape, what, why):
                             f"expected (floating types are converted)")
         # A negative view (is_neg) shares the data of its source un-negated: copy it too.
         if x.dtype != torch.float32 or x.device.type != "cpu" or not x.is_contiguous() \
-                or x.is_neg():
+                or getattr(x, "is_neg", lambda: False)():
             buf = torch.empty(tuple(shape), dtype=torch.float32)
             buf.copy_(x.detach())          # the one conversion: dtype, device, layout
             x = buf
