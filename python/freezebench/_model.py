@@ -34,7 +34,8 @@ class AdamW(collections.namedtuple("AdamW", "lr betas eps weight_decay")):
 # ---- inputs: the caller's buffer where its layout allows, else one conversion ----------
 
 def _torch_tensor(x):
-    """x if it is a torch.Tensor (without importing torch for callers who have none)."""
+    """Whether x is a torch.Tensor, without importing torch: if the caller never
+    imported it, x cannot be one, and users without torch pay nothing."""
     torch = sys.modules.get("torch")
     return torch is not None and isinstance(x, torch.Tensor)
 
@@ -50,7 +51,7 @@ def as_float32(x, shape, what, why):
     Zero-copy where the layout allows: a C-contiguous, aligned float32 NumPy array or a
     contiguous float32 CPU tensor is passed by its own data pointer.  Otherwise exactly
     one conversion into a new float32 C-ordered buffer (another float dtype, a strided
-    view, a GPU tensor, a list).  Non-float inputs are refused (TypeError): a silent
+    view, a GPU tensor; a list becomes an array first).  Non-float inputs are refused (TypeError): a silent
     int-to-float conversion would hide a caller's mistake (labels given as targets).
     `owner` keeps the buffer alive for the call."""
     if _torch_tensor(x):
