@@ -8,8 +8,11 @@ usage: /usr/bin/python3 bench/step_vs_pytorch.py [--model M[@B]] [--spec S]...
 The two sweeps (freeze_sweep, pytorch_sweep.py) run in separate processes, minutes
 apart; on a shared machine whose speed drifts by a third from one minute to the next,
 their ratio then measures the drift as much as the libraries.  Here one process loads
-libfreezebench (ctypes) and PyTorch and gives both the same model (PyTorch's initial
-weights copied into freezebench), the same batch and the same SGD.
+libfreezebench (through the freezebench Python package, python/freezebench beside this
+script, which --lib points at the library) and PyTorch and gives both the same model
+(PyTorch's initial weights copied into freezebench), the same batch and the same SGD.
+freezebench's step is the package's Trainer.step on PyTorch's own x and y (contiguous
+float32: read in place); its shape and dtype checks add about 4 µs a step in Python.
 
 How it avoids order bias.  Every (spec, library) is first warmed up to its steady state:
 untimed steps until the recent ones stop getting faster (bounded).  Then come the rounds.
@@ -57,7 +60,6 @@ disagreement is an error (exit 1).
 SGD: lr 1e-4, momentum 0.9, as both sweeps.  Bad options exit with status 2.
 """
 import argparse
-import ctypes
 import json
 import os
 import random
@@ -164,31 +166,14 @@ def warm_up(step, window, max_steps):
 
 # ---- the two libraries ------------------------------------------------------------------
 
-class Sgd(ctypes.Structure):
-    _fields_ = [("lr", ctypes.c_float), ("momentum", ctypes.c_float),
-                ("weight_decay", ctypes.c_float)]
-
-
 def load_freezebench(path):
-    lib = ctypes.CDLL(path)
-    vp, sz = ctypes.c_void_p, ctypes.c_size_t
-    lib.fz_mlp_create.restype = vp
-    lib.fz_mlp_create.argtypes = [ctypes.POINTER(sz), sz, ctypes.c_uint64]
-    lib.fz_param_data.restype = ctypes.POINTER(ctypes.c_float)
-    lib.fz_param_data.argtypes = [vp, ctypes.c_char_p, ctypes.POINTER(sz)]
-    lib.fz_freeze.argtypes = [vp, ctypes.c_char_p]
-    lib.fz_trainer_create.restype = vp
-    lib.fz_trainer_create.argtypes = [vp, sz, Sgd]
-    lib.fz_train_step.argtypes = [vp, vp, vp, ctypes.POINTER(ctypes.c_float)]
-    lib.fz_last_error.restype = ctypes.c_char_p
-    lib.fz_set_threads.argtypes = [ctypes.c_int]
-    for fn in ("fz_trainer_free", "fz_model_free"):
-        getattr(lib, fn).argtypes = [vp]
-    return lib
-
-
-def fz_error(lib, what):
-    raise RuntimeError(f"{what}: {lib.fz_last_error().decode()}")
+    """The freezebench package from this source tree (python/), ahead of an installed
+    one, set to load the library at `path` (--lib).  Imported in the measuring child
+    only: tests/test_step_schedule.py imports this script for its schedule alone."""
+    sys.path.insert(0, os.path.join(HERE, os.pardir, "python"))
+    import freezebench
+    freezebench.set_library(path)
+    return freezebench
 
 
 class Side:
@@ -230,32 +215,22 @@ def pytorch_side(torch, nn, widths, frozen, x, y, set_to_none):
     return side
 
 
-def freezebench_side(lib, widths, batch, spec, layers, x, y):
-    """freezebench's model with PyTorch's starting weights (row-major out×in in both)."""
-    c_widths = (ctypes.c_size_t * len(widths))(*widths)
-    model = lib.fz_mlp_create(c_widths, len(widths), 1) or fz_error(lib, "fz_mlp_create")
-    for n, p in layers.named_parameters():
-        numel = ctypes.c_size_t()
-        dst = lib.fz_param_data(model, n.encode(), ctypes.byref(numel))
-        if not dst or numel.value != p.numel():
-            fz_error(lib, f"fz_param_data({n})")
-        ctypes.memmove(dst, p.detach().contiguous().data_ptr(), 4 * p.numel())
-    if spec != "none" and lib.fz_freeze(model, spec.encode()) != 0:
-        fz_error(lib, f"fz_freeze({spec})")
-    trainer = lib.fz_trainer_create(model, batch, Sgd(LR, MOMENTUM, 0.0)) \
-        or fz_error(lib, "fz_trainer_create")
-    loss = ctypes.c_float()
-    xp, yp = x.data_ptr(), y.data_ptr()
+def freezebench_side(fb, widths, batch, spec, layers, x, y):
+    """freezebench's model with PyTorch's starting weights (row-major out×in in both;
+    the ModuleDict's fc1.weight, ... are the library's own names)."""
+    model = fb.Model.from_widths(widths, seed=1)
+    model.load_state_dict({n: p.detach() for n, p in layers.named_parameters()})
+    if spec != "none":
+        model.freeze(spec)
+    trainer = fb.Trainer(model, batch, fb.SGD(LR, MOMENTUM, 0.0))
     losses = []
 
     def step():
-        if lib.fz_train_step(trainer, xp, yp, ctypes.byref(loss)) != 0:
-            fz_error(lib, "fz_train_step")
-        losses.append(loss.value)
+        losses.append(trainer.step(x, y))
 
     def close():
-        lib.fz_trainer_free(trainer)
-        lib.fz_model_free(model)
+        trainer.close()
+        model.close()
     return Side(step, losses, close)
 
 
@@ -265,8 +240,8 @@ def measure(args):
     import torch
     from torch import nn
     torch.set_num_threads(args.threads)
-    lib = load_freezebench(args.lib)
-    lib.fz_set_threads(args.threads)
+    fb = load_freezebench(args.lib)
+    fb.set_threads(args.threads)
     _, widths, batch = sweep.parse_model(args.model)
     sides = side_names(args.zero_grad)
     setups = {}
@@ -280,8 +255,7 @@ def measure(args):
         setup = {s: pytorch_side(torch, nn, widths, frozen, x, y, s == "pytorch:none")
                  for s in sides if s != FREEZEBENCH}
         first_pt = setup[sides[0]]
-        setup[FREEZEBENCH] = freezebench_side(lib, widths, batch, spec, first_pt.layers, x, y)
-        setup["inputs"] = (x, y)        # kept alive: freezebench holds their pointers
+        setup[FREEZEBENCH] = freezebench_side(fb, widths, batch, spec, first_pt.layers, x, y)
         setups[spec] = setup
 
     plan = schedule(list(setups), args.rounds, args.seed, sides)
