@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "freezebench_dp.h"
 #include "publish.h"
 #include "sweep.h"
 #ifdef FZB_SWEEP_MPI
