@@ -9,7 +9,10 @@ With --dp the same for freezebench-dp: its pc file resolves, and a program using
 freezebench_dp.h links and runs against both installed libraries.  Exit 77 (skip) for
 --dp in a build without MPI, after checking nothing of the dp library was installed.
 
-Usage: pkgconfig_consumer.py [--dp] MESON BUILD_ROOT HAVE_MPI HAVE_OPENMP CC..."""
+The consumer is compiled with the build's sanitizers (b_sanitize), as a program linking a
+sanitized library must be.
+
+Usage: pkgconfig_consumer.py [--dp] MESON BUILD_ROOT HAVE_MPI HAVE_OPENMP SANITIZE CC..."""
 import os
 import re
 import shutil
@@ -24,8 +27,8 @@ args = sys.argv[1:]
 dp = args[:1] == ["--dp"]
 if dp:
     args = args[1:]
-meson, build_root, have_mpi, have_openmp = args[:4]
-cc = args[4:]
+meson, build_root, have_mpi, have_openmp, sanitize = args[:5]
+cc = args[5:] + ([] if sanitize == "none" else ["-fsanitize=" + sanitize])
 have_mpi, have_openmp = have_mpi == "true", have_openmp == "true"
 problems = []
 
