@@ -24,6 +24,7 @@
 #include "clock.h"
 #include "decimal.h"
 #include "freezebench.h"
+#include "freezebench_dp.h"
 #include "freeze_syntax.h"
 #include "rng.h"
 

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cli_common.h"
+#include "freezebench_dp.h"
 #include "publish.h"
 #include "sweep.h"
 #ifdef FZB_SWEEP_MPI

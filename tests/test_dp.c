@@ -23,6 +23,7 @@
 
 #include "core_testutil.h"
 #include "freezebench.h"
+#include "freezebench_dp.h"
 #include "rng.h"
 
 static int failures;

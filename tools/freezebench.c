@@ -17,6 +17,7 @@
 #include "cli_data.h"
 #include "error.h"
 #include "freezebench.h"
+#include "freezebench_dp.h"
 #include "freeze_syntax.h"
 #include "mpi_launch.h"
 #include "npz.h"

@@ -2,6 +2,7 @@
 #include <stdio.h>
 
 #include "freezebench.h"
+#include "freezebench_dp.h"
 #include "mpi_launch.h"
 
 #ifdef FZ_TOOLS_MPI

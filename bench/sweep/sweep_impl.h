@@ -6,6 +6,7 @@
 #ifndef FZB_SWEEP_IMPL_H
 #define FZB_SWEEP_IMPL_H
 
+#include "freezebench_dp.h"
 #include "sweep.h"
 
 enum { FWD, BWD, OPT, STEP, N_PHASES };

@@ -2,11 +2,13 @@
 #ifndef FZ_ERROR_H
 #define FZ_ERROR_H
 
+#include "extension.h"
 #include "freezebench.h"
 
 /* Formats the message into the calling thread's error buffer and returns `s`, so a
  * failing path reads `return set_error(FZ_EINVAL, "fz_freeze: ...", ...);`. */
-fz_status set_error(fz_status s, const char *fmt, ...)
+#define set_error fz_ext_set_error   /* exported for libfreezebench-dp (extension.h) */
+FZ_DP_EXTENSION fz_status set_error(fz_status s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /* A note for whoever runs the program (a fallback taken, an input kept aside): written

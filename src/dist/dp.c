@@ -22,6 +22,7 @@
 #include "clock.h"
 #include "decimal.h"
 #include "error.h"
+#include "freezebench_dp.h"
 #include "model.h"
 #include "plan.h"
 #include "trainer_hooks.h"

@@ -4,6 +4,7 @@
  */
 #include "error.h"
 #include "freezebench.h"
+#include "freezebench_dp.h"
 
 bool fz_dp_available(void) { return false; }
 void fz_dp_tune_mpi_env(void) {}

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "freezebench.h"
+#include "freezebench_dp.h"
 
 long fz_dp_launched_ranks(void)
 {

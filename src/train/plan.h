@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "exec.h"
+#include "extension.h"
 #include "freezebench.h"
 #include "model.h"
 
@@ -103,7 +104,8 @@ bool plan_current(const fz_plan *plan, const fz_model *m, const fz_exec *exec);
 
 /* Whether a gradient of n floats is small enough to go through the staging buffer rather
  * than as a bucket of its own, for buckets of bucket_bytes. */
-bool plan_staged_size(uint64_t bucket_bytes, size_t n);
+#define plan_staged_size fz_ext_plan_staged_size   /* for libfreezebench-dp (extension.h) */
+FZ_DP_EXTENSION bool plan_staged_size(uint64_t bucket_bytes, size_t n);
 
 /* FLOPs the plan implies for one step (conventions: DESIGN.md, "FLOP conventions"). */
 typedef struct {

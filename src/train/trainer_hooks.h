@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "extension.h"
 #include "freezebench.h"
 
 /* Gradient floats g[0..n) of this step, final. */
@@ -52,7 +53,8 @@ typedef struct {
 } trainer_hooks;
 
 /* Sets the hooks (NULL: none); the next step re-plans when the bucket size changed. */
-void trainer_set_hooks(fz_trainer *t, const trainer_hooks *h);
+#define trainer_set_hooks fz_ext_trainer_set_hooks   /* for libfreezebench-dp (extension.h) */
+FZ_DP_EXTENSION void trainer_set_hooks(fz_trainer *t, const trainer_hooks *h);
 
 /* What a listener reads between steps: the plan's fingerprint (what every rank must
  * share: shapes and which tensors train) and the gradient floats the plan sums per
@@ -61,6 +63,7 @@ typedef struct {
     uint64_t fingerprint;
     size_t grad_elems;
 } trainer_plan_summary;
-fz_status trainer_plan_summary_get(fz_trainer *t, trainer_plan_summary *out);
+#define trainer_plan_summary_get fz_ext_trainer_plan_summary_get   /* for libfreezebench-dp */
+FZ_DP_EXTENSION fz_status trainer_plan_summary_get(fz_trainer *t, trainer_plan_summary *out);
 
 #endif
