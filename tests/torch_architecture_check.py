@@ -80,6 +80,13 @@ def main():
             want = nn.MSELoss()(m(x), y).item()
             if rc != 0 or abs(float(out.split()[1]) - want) > 1e-4:
                 problems.append(f"relu: eval '{out.strip()}' vs PyTorch {want:.4f} ({err})")
+            # The trained archive says what it computes as its input did: the same
+            # record, as uint8, and eval has no ReLU to assume.
+            rec = got.get("_freezebench_architecture")
+            if rec is None or rec.dtype != np.uint8 or \
+                    bytes(rec).decode() != records["relu"] or "ReLU between them" in err:
+                problems.append(f"relu: out.npz record {rec!r} (wanted {records['relu']!r} "
+                                f"as uint8), eval stderr {err!r}")
 
         for name, needle, extra in [("tanh", "tanh:1", []),
                                     ("tanh", "tanh:1", ["--architecture", "linear relu linear"]),
@@ -104,6 +111,14 @@ def main():
         rc, out, err = run(exe, "params", path("plain.npz"), "--architecture", "linear tanh linear")
         if rc != 1 or "'tanh'" not in err:
             problems.append(f"plain stated tanh: exit {rc}, stderr {err!r}")
+        # An archive without a record trains to one without a record: load_state_dict
+        # (strict=True) takes it back as it took the input.
+        relu_plain = {k: v for k, v in np.load(path("relu.npz")).items() if not k.startswith("_")}
+        np.savez(path("relu_plain.npz"), **relu_plain)
+        rc, out, err = run(exe, *train, "--model", path("relu_plain.npz"))
+        if rc != 0 or set(np.load(path("out.npz")).keys()) != set(relu_plain):
+            problems.append(f"relu_plain: train exit {rc}, out.npz holds "
+                            f"{sorted(np.load(path('out.npz')).keys()) if rc == 0 else None}")
     for p in problems:
         print("FAIL", p)
     print(f"{len(problems)} problems")

@@ -400,7 +400,10 @@ FZ_API fz_model   *fz_mlp_from_npz(const char *path);
  * layers found, in that order, with ReLU between them (a leading flatten aside), or the
  * archive is refused, FZ_EFORMAT, naming the first step that is not (a Tanh, a
  * LayerNorm, a ReLU after the last layer): freezebench would train another model.
- * Without either, ReLU is assumed, with a note (FREEZEBENCH_VERBOSE=1) saying so.
+ * Without either, ReLU is assumed, with a note (FREEZEBENCH_VERBOSE=1) saying so.  A
+ * record the archive had is kept with the model and written back by fz_save_npz (an
+ * archive without one is written without one, so load_state_dict(strict=True) takes
+ * it back).
  * Any other array is refused with FZ_ENOTFOUND naming it, unless opts->ignore_unknown
  * and it is a buffer: then it is kept unchanged, never trained, written back by
  * fz_save_npz (so load_state_dict(strict=True) accepts the result), with a note naming

@@ -279,7 +279,8 @@ fz_status npy_labels_to_int32(const fz_npy_view *v, const char *what, int32_t *d
     return FZ_OK;
 }
 
-size_t npy_header(unsigned char *dst, size_t cap, const size_t *shape, size_t ndim)
+size_t npy_header(unsigned char *dst, size_t cap, const char *descr, const size_t *shape,
+                  size_t ndim)
 {
     char dict[512], dims[400] = "";
     size_t used = 0;
@@ -292,8 +293,8 @@ size_t npy_header(unsigned char *dst, size_t cap, const size_t *shape, size_t nd
         if (i + 1 < ndim && used + 1 < sizeof dims)
             dims[used++] = ' ', dims[used] = '\0';
     }
-    int n = snprintf(dict, sizeof dict, "{'descr': '<f4', 'fortran_order': False, "
-                     "'shape': (%s), }", dims);
+    int n = snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, "
+                     "'shape': (%s), }", descr, dims);
     if (n < 0 || (size_t)n >= sizeof dict)
         return 0;
     size_t total = 10 + (size_t)n + 1;          /* magic, version, length, dict, '\n' */

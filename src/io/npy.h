@@ -44,9 +44,11 @@ fz_status npy_parse_labels(const unsigned char *buf, size_t len, const char *wha
  * partly written: the caller owns and discards it). */
 fz_status npy_labels_to_int32(const fz_npy_view *v, const char *what, int32_t *dst);
 
-/* Formats a version 1.0 header for a '<f4' C-order array of the given shape, padded with
+/* Formats a version 1.0 header for a C-order array of dtype descr ('<f4', '|u1') and the
+ * given shape, padded with
  * spaces and a newline so that the data starts on a 64-byte boundary, as numpy does.
  * Returns the header length, or 0 if it would not fit in `cap` bytes. */
-size_t npy_header(unsigned char *dst, size_t cap, const size_t *shape, size_t ndim);
+size_t npy_header(unsigned char *dst, size_t cap, const char *descr, const size_t *shape,
+                  size_t ndim);
 
 #endif

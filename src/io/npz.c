@@ -259,9 +259,10 @@ static fz_status write_arrays(FILE *f, const char *path, const fz_npz_array *arr
                  : set_error(FZ_ENOMEM, "%s: out of memory", path);
     for (size_t i = 0; st == FZ_OK && i < count; i++) {
         const fz_npz_array *a = &arrays[i];
-        size_t hl = npy_header(headers + i * HEADER_CAP, HEADER_CAP, a->shape, a->ndim);
+        size_t hl = npy_header(headers + i * HEADER_CAP, HEADER_CAP, a->bytes ? "|u1" : "<f4",
+                               a->shape, a->ndim);
         int nl = snprintf(names + i * 256, 256, "%s%s", a->name, NPY_SUFFIX);
-        const unsigned char *body = le_bytes(a, &copies[i]);
+        const unsigned char *body = a->bytes ? a->bytes : le_bytes(a, &copies[i]);
         if (hl == 0 || nl < 0 || nl >= 256)
             st = set_error(FZ_EINVAL, "%s: array '%s': name or shape too long for the "
                            "header", path, a->name);
@@ -269,7 +270,7 @@ static fz_status write_arrays(FILE *f, const char *path, const fz_npz_array *arr
             st = set_error(FZ_ENOMEM, "%s: out of memory", path);
         else
             entries[i] = (fz_zip_entry){ names + i * 256, headers + i * HEADER_CAP, hl,
-                                         body, a->numel * sizeof(float) };
+                                         body, a->numel * (a->bytes ? 1 : sizeof(float)) };
     }
     if (st == FZ_OK)
         st = zip_write(f, entries, count, path);

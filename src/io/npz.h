@@ -17,6 +17,9 @@ typedef struct {
     size_t shape[FZ_NPY_MAX_DIM];
     size_t numel;
     float *data;                     /* numel floats, host order, malloc'd */
+    /* npz_write only: when set, the array is numel bytes ('|u1', e.g. a text record such
+     * as the architecture's) taken from here, and data is not read. */
+    const unsigned char *bytes;
 } fz_npz_array;
 
 typedef struct {

@@ -164,11 +164,13 @@ fz_status fz_save_npz(const fz_model *m, const char *path)
 {
     if (!m || !path)
         return set_error(FZ_EINVAL, "fz_save_npz: %s is NULL", !m ? "model" : "path");
-    fz_npz_array *arrays = calloc(m->n_tensors + m->n_extras, sizeof *arrays);
+    size_t count = m->n_tensors + m->n_extras + (m->arch_record != NULL);
+    fz_npz_array *arrays = calloc(count, sizeof *arrays);
     if (!arrays)
         return set_error(FZ_ENOMEM, "fz_save_npz: out of memory");
     /* The state_dict's own names, and its kept buffers: what load_state_dict(strict=True)
-     * expects back. */
+     * expects back; the architecture record only where the model's archive had one (the
+     * exporter's users already load without it). */
     for (size_t t = 0; t < m->n_tensors; t++) {
         const fz_tensor *tn = &m->tensors[t];
         arrays[t] = (fz_npz_array){ .name = (char *)tensor_state_name(tn),
@@ -182,7 +184,13 @@ fz_status fz_save_npz(const fz_model *m, const char *path)
                              .data = x->data };
         memcpy(a->shape, x->shape, x->ndim * sizeof *x->shape);
     }
-    fz_status st = npz_write(path, arrays, m->n_tensors + m->n_extras);
+    if (m->arch_record) {
+        size_t len = strlen(m->arch_record);
+        arrays[count - 1] = (fz_npz_array){ .name = (char *)ARCH_ARRAY, .ndim = 1,
+                                            .shape = { len }, .numel = len,
+                                            .bytes = (const unsigned char *)m->arch_record };
+    }
+    fz_status st = npz_write(path, arrays, count);
     free(arrays);
     return st;
 }
@@ -451,7 +459,7 @@ static fz_status take_extras(fz_model *m, const fz_npz *z, const char *path,
 /* The archive's architecture record (architecture.h) and the caller's, each checked
  * against the layers found; a note where neither says what runs between them. */
 static fz_status check_architecture(const char *path, const found_layer *f, size_t n,
-                                    const char *stated)
+                                    const char *stated, char **kept_record)
 {
     int32_t *codes = NULL;
     size_t count = 0;
@@ -492,6 +500,10 @@ static fz_status check_architecture(const char *path, const found_layer *f, size
         log_note("%s: the archive does not record what runs between its Linear layers: "
                  "trained with ReLU between them (scripts/export_mlp.py records it; "
                  "--architecture states it)", path);
+    if (st == FZ_OK) {   /* the record checked: the model keeps it (fz_save_npz) */
+        *kept_record = record;
+        record = NULL;
+    }
 done:
     free(codes);
     free(record);
@@ -515,6 +527,7 @@ fz_model *fz_mlp_from_state_dict(const char *path, const fz_npz_import *opts)
     if (npz_read_filtered(path, refuse_batchnorm, NULL, ARCH_ARRAY, &z) != FZ_OK)
         return NULL;
     fz_model *m = NULL;
+    char *record = NULL;   /* the archive's architecture record, once checked */
     found_layer *f = calloc(z.count ? z.count : 1, sizeof *f);
     size_t *widths = malloc((z.count + 1) * sizeof *widths), n = 0;
     bool *has_bias = malloc((z.count ? z.count : 1) * sizeof *has_bias);
@@ -524,11 +537,13 @@ fz_model *fz_mlp_from_state_dict(const char *path, const fz_npz_import *opts)
     }
     if (find_layers(&z, path, opts ? opts->map : NULL, f, &n) != FZ_OK ||
         check_layers(f, n, path, widths, has_bias) != FZ_OK ||
-        check_architecture(path, f, n, opts ? opts->architecture : NULL) != FZ_OK)
+        check_architecture(path, f, n, opts ? opts->architecture : NULL, &record) != FZ_OK)
         goto done;
     m = fz_mlp_create_biases(widths, n + 1, has_bias, 0);
     if (!m)
         goto done;
+    m->arch_record = record;
+    record = NULL;
     /* The archive's names, where they differ from the library's fcL names. */
     for (size_t l = 0; l < n; l++) {
         fz_linear layer = model_layer(m, l);
@@ -547,6 +562,7 @@ done:
     free(f);
     free(widths);
     free(has_bias);
+    free(record);
     npz_free(&z);
     return m;
 }

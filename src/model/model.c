@@ -119,6 +119,7 @@ void fz_model_free(fz_model *m)
         free(m->extras[i].data);
     }
     free(m->extras);
+    free(m->arch_record);
     free(m);
 }
 

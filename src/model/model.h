@@ -51,6 +51,9 @@ struct fz_model {
     uint64_t flags_changed_at;
     fz_extra *extras;         /* written back by fz_save_npz, never trained */
     size_t n_extras;
+    char *arch_record;        /* the archive's architecture record (io/architecture.h), if
+                               * it had one: written back by fz_save_npz, so a trained
+                               * archive says what it computes as its input did */
 };
 
 #define FZ_NO_BIAS ((size_t)-1)
