@@ -4,8 +4,11 @@
 Each fenced block of commands (```sh, ```bash or ```python) must follow a marker line:
 
     <!-- check: run -->        this check runs it (fast commands: the tour, the examples)
-    <!-- check: ci -->         .ci/run runs it: `readme_check.py --ci BUILD` from there
-                               (commands that install packages, build, or run minutes)
+    <!-- check: ci -->         .ci/run runs it: `readme_check.py --ci SOURCE BUILD` from
+                               there (commands that install packages or run minutes)
+    <!-- check: ci-fresh -->   the same, in a scratch folder without `build` (a block that
+                               configures and builds one itself)
+    <!-- check: ci-step -->    .ci/run has each of its command lines itself, verbatim
     <!-- check: test NAME -->  the meson test NAME runs the same thing (it must exist in
                                tests/meson.build)
     <!-- check: no -->         not a command to run: output shown, a file's contents
@@ -29,7 +32,7 @@ import sys
 import tempfile
 
 FENCE = re.compile(r"^```(\w*)\s*$")
-MARK = re.compile(r"^<!-- check: (run|ci|no|test [\w.-]+) -->\s*$")
+MARK = re.compile(r"^<!-- check: (run|ci|ci-fresh|ci-step|no|test [\w.-]+) -->\s*$")
 COMMAND_LANGS = {"sh", "bash", "python"}
 
 
@@ -56,15 +59,30 @@ def blocks(readme):
 
 def scratch(source, build):
     """A folder that looks like the checkout (links to its files) with build -> BUILD_DIR
-    and an empty results/."""
+    (none when BUILD_DIR is None) and an empty results/."""
     d = tempfile.mkdtemp(prefix="readme_check-")
     for name in os.listdir(source):
         if name in ("build", "results") or name.startswith("."):
             continue
         os.symlink(os.path.join(source, name), os.path.join(d, name))
-    os.symlink(os.path.abspath(build), os.path.join(d, "build"))
+    if build is not None:
+        os.symlink(os.path.abspath(build), os.path.join(d, "build"))
     os.mkdir(os.path.join(d, "results"))
     return d
+
+
+def commands(text):
+    """The block's command lines: continuation lines joined, comments dropped."""
+    out, cur = [], ""
+    for line in text.split("\n"):
+        line = re.sub(r"\s+#.*$", "", line.rstrip())
+        if not line.strip():
+            continue
+        cur += line[:-1].rstrip() + " " if line.endswith("\\") else line
+        if not line.endswith("\\"):
+            out.append(" ".join(cur.split()))
+            cur = ""
+    return out
 
 
 def run_block(lang, text, cwd):
@@ -85,6 +103,7 @@ def main(argv):
     source, build = argv
     readme = os.path.join(source, "README.md")
     tests = open(os.path.join(source, "tests", "meson.build"), encoding="utf-8").read()
+    ci_run = open(os.path.join(source, ".ci", "run"), encoding="utf-8").read().split("\n")
     failures, ran, skipped = [], 0, 0
     found = blocks(readme)
     for line, lang, mark, text in found:
@@ -106,13 +125,18 @@ def main(argv):
                 failures.append(f"{where}: names the test '{name}', which tests/meson.build "
                                 "does not define")
             continue
-        if (mark == "ci") != ci:
+        if mark == "ci-step":
+            missing = [c for c in commands(text) if c not in (l.strip() for l in ci_run)]
+            for c in missing:
+                failures.append(f"{where}: .ci/run does not run `{c}`")
             continue
-        cwd = scratch(source, build)
+        if (mark in ("ci", "ci-fresh")) != ci:
+            continue
+        cwd = scratch(source, None if mark == "ci-fresh" else build)
         print(f"--- {where} ({lang}, {mark})", flush=True)
         p = run_block(lang, text, cwd)
         sys.stdout.write(p.stdout[-4000:])
-        if lang == "python" and p.returncode != 0 and "No module named 'torch'" in p.stdout:
+        if p.returncode != 0 and "No module named 'torch'" in p.stdout:
             print(f"SKIP {where}: PyTorch is not installed")
             skipped += 1
         elif p.returncode != 0:
