@@ -38,13 +38,7 @@ except ImportError as e:
 import freezebench as fb
 from freezebench import _capi
 
-failures = []
-
-
-def check(ok, what):
-    print(("ok   " if ok else "FAIL ") + what)
-    if not ok:
-        failures.append(what)
+from pycheck import check, finish  # noqa: E402
 
 
 def raises(exc, fn, *args, contains=None, **kw):
@@ -295,5 +289,4 @@ for _ in range(3):                              # cycles: either finaliser may r
     gc.collect()
 check(True, "reference cycles of a model and its trainer are collected")
 
-print(f"{len(failures)} failure(s)")
-sys.exit(1 if failures else 0)
+finish()

@@ -33,13 +33,7 @@ except ImportError as e:
 
 import freezebench as fb
 
-failures = []
-
-
-def check(ok, what):
-    print(("ok   " if ok else "FAIL ") + what)
-    if not ok:
-        failures.append(what)
+from pycheck import check, finish  # noqa: E402
 
 
 SPECS = ["prefix:1", "fc2.*"]
@@ -89,5 +83,4 @@ try:
 except FileNotFoundError as e:
     check("FREEZEBENCH_SWEEP" in str(e), f"FREEZEBENCH_SWEEP naming no program: {e}")
 
-print(f"{len(failures)} failure(s)")
-sys.exit(1 if failures else 0)
+finish()

@@ -35,13 +35,7 @@ except ImportError:
 import freezebench as fb
 from freezebench import _capi
 
-failures = []
-
-
-def check(ok, what):
-    print(("ok   " if ok else "FAIL ") + what)
-    if not ok:
-        failures.append(what)
+from pycheck import check, finish  # noqa: E402
 
 
 seen = {}
@@ -118,5 +112,4 @@ check(grow_direct < x.nbytes // 16,
 check(grow_fortran >= x.nbytes,
       f"the same batch in Fortran order: {grow_fortran} bytes (the one conversion)")
 
-print(f"{len(failures)} failure(s)")
-sys.exit(1 if failures else 0)
+finish()
