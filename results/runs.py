@@ -185,9 +185,10 @@ def load(inputs):
             skipped.append((name, f"schema {version} is retired (results/retired/): not read"))
             continue
         if version and version.startswith("finetune-"):
-            # Epochs of training runs, not phase timings: plot_finetune.py draws them.
-            skipped.append((name, "fine-tuning results (schema finetune-*): "
-                                  "results/plot_finetune.py draws them"))
+            # Epochs of training runs (finetune-1, drawn by plot_finetune.py) or their
+            # ratios against PyTorch (finetune-vs-pytorch-1): not phase timings.
+            skipped.append((name, f"fine-tuning results (schema {version}): not phase "
+                                  "timings; results/README.md describes them"))
             continue
         if version not in SUPPORTED_SCHEMAS:
             skipped.append((name, f"schema version {version!r}, this script reads "
