@@ -100,7 +100,7 @@ def main(argv):
         argv = argv[1:]
     if len(argv) != 2:
         sys.exit(__doc__)
-    source, build = argv
+    source, build = (os.path.abspath(a) for a in argv)   # the scratch links need absolute targets
     readme = os.path.join(source, "README.md")
     tests = open(os.path.join(source, "tests", "meson.build"), encoding="utf-8").read()
     ci_run = open(os.path.join(source, ".ci", "run"), encoding="utf-8").read().split("\n")
