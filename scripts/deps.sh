@@ -33,11 +33,22 @@ if $arm64 && ! dpkg --print-foreign-architectures | grep -qx arm64; then
     need_update=true
 fi
 
+# Whether a package is installed for this machine: a name without ":arch" means the
+# native architecture's (or an arch-all) package.  With arm64 added, dpkg-query prints one
+# line per architecture, so comparing its whole output with "installed" took every
+# multi-arch package for missing and ran apt-get each time.
+native=$(dpkg --print-architecture)
+installed() {
+    case "$1" in
+    *:*) dpkg-query -W -f='${db:Status-Status}\n' "$1" 2>/dev/null | grep -qx installed ;;
+    *)   dpkg-query -W -f='${Architecture} ${db:Status-Status}\n' "$1" 2>/dev/null |
+             grep -Eqx "($native|all) installed" ;;
+    esac
+}
+
 missing=()
 for p in "${pkgs[@]}"; do
-    if [ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null)" != installed ]; then
-        missing+=("$p")
-    fi
+    installed "$p" || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ] || [ "${need_update:-false}" = true ]; then
     echo "deps.sh: installing ${missing[*]}" >&2
