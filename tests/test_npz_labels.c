@@ -62,29 +62,51 @@ static const char *write_data(void **state, const char *descr, const char *shape
     return path;
 }
 
-static void assert_labels(const char *path, const int32_t *want, size_t n)
+/* y's labels through either reader: npz_read_labels alone (via 0), or the float read
+ * that leaves y out and npz_skipped_labels on what it kept (via 1), which must say the
+ * same without reading the file again. */
+static fz_status read_y(const char *path, int via, int32_t **labels, size_t *n)
 {
-    int32_t *labels;
-    size_t got;
-    if (npz_read_labels(path, "y", &labels, &got) != FZ_OK)
-        fail_msg("%s", fz_last_error());
-    assert_int_equal(got, n);
-    assert_memory_equal(labels, want, n * sizeof *want);
-    free(labels);
+    if (via == 0)
+        return npz_read_labels(path, "y", labels, n);
+    fz_npz z;
+    fz_status st = npz_read_except(path, "y", &z);
+    if (st == FZ_OK)
+        st = npz_skipped_labels(&z, path, "y", labels, n);
+    else
+        *labels = NULL, *n = 0;
+    npz_free(&z);
+    return st;
 }
 
-/* The read fails with `status`, returns nothing, and the message holds both needles. */
+static void assert_labels(const char *path, const int32_t *want, size_t n)
+{
+    for (int via = 0; via < 2; via++) {
+        int32_t *labels;
+        size_t got;
+        if (read_y(path, via, &labels, &got) != FZ_OK)
+            fail_msg("reader %d: %s", via, fz_last_error());
+        assert_int_equal(got, n);
+        assert_memory_equal(labels, want, n * sizeof *want);
+        free(labels);
+    }
+}
+
+/* Both reads fail with `status`, return nothing, and the message holds both needles. */
 static void assert_refused(const char *path, fz_status status, const char *needle,
                            const char *needle2)
 {
-    int32_t *labels = (int32_t *)&labels;
-    size_t n = 99;
-    assert_int_equal(npz_read_labels(path, "y", &labels, &n), status);
-    assert_null(labels);
-    assert_int_equal(n, 0);
-    const char *msg = fz_last_error();
-    if (!strstr(msg, needle) || (needle2 && !strstr(msg, needle2)))
-        fail_msg("message \"%s\" lacks \"%s\" or \"%s\"", msg, needle, needle2 ? needle2 : "");
+    for (int via = 0; via < 2; via++) {
+        int32_t *labels = (int32_t *)&labels;
+        size_t n = 99;
+        assert_int_equal(read_y(path, via, &labels, &n), status);
+        assert_null(labels);
+        assert_int_equal(n, 0);
+        const char *msg = fz_last_error();
+        if (!strstr(msg, needle) || (needle2 && !strstr(msg, needle2)))
+            fail_msg("reader %d: message \"%s\" lacks \"%s\" or \"%s\"", via, msg, needle,
+                     needle2 ? needle2 : "");
+    }
 }
 
 static const int32_t WANT[] = { 3, 0, 9, 2147483647 };
@@ -173,6 +195,15 @@ static void refuses_a_missing_y_and_bad_arguments(void **state)
     assert_int_equal(npz_read_labels(path, "labels", &labels, &n), FZ_ENOTFOUND);
     assert_non_null(strstr(fz_last_error(), "no array 'labels'"));
     assert_null(labels);
+    /* The same from a float read that left out no member called "labels". */
+    fz_npz kept;
+    assert_int_equal(npz_read_except(path, "labels", &kept), FZ_EFORMAT);   /* y: not float */
+    assert_int_equal(npz_read_except(path, "y", &kept), FZ_OK);
+    /* Labels only of the array the read left out: y's are not another name's. */
+    assert_int_equal(npz_skipped_labels(&kept, path, "labels", &labels, &n), FZ_EINVAL);
+    assert_non_null(strstr(fz_last_error(), "left out 'y', not 'labels'"));
+    assert_null(labels);
+    npz_free(&kept);
     assert_int_equal(npz_read_labels(path, NULL, &labels, &n), FZ_EINVAL);
     assert_int_equal(npz_read_labels(tmp_file(state, "absent.npz"), "y", &labels, &n),
                      FZ_EIO);
@@ -180,6 +211,14 @@ static void refuses_a_missing_y_and_bad_arguments(void **state)
     fz_npz z;
     assert_int_equal(npz_read(tmp_file(state, "data.npz"), &z), FZ_EFORMAT);
     assert_non_null(strstr(fz_last_error(), "'|u1' is not float32"));
+    /* Left out but absent (data.npz rewritten with floats only): as npz_read_labels says it. */
+    const float yf[] = { 1, 2 };
+    const char *floats = write_data(state, "<f4", "(2,)", yf, sizeof yf);
+    assert_int_equal(npz_read_except(floats, "labels", &kept), FZ_OK);
+    assert_int_equal(npz_skipped_labels(&kept, floats, "labels", &labels, &n), FZ_ENOTFOUND);
+    assert_non_null(strstr(fz_last_error(), "no array 'labels'"));
+    assert_null(labels);
+    npz_free(&kept);
 }
 
 int main(void)

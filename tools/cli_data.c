@@ -74,10 +74,11 @@ int cli_data_load(const char *path, const fz_model *m, fz_loss loss, size_t min_
     *d = (cli_dataset){ 0 };
     bool xent = loss == FZ_LOSS_CROSS_ENTROPY;
     size_t n_labels = 0;
-    /* Labels are integers, which the float reader refuses: read apart. */
+    /* Labels are integers, which the float reader refuses: left out of it, and decoded
+     * from the same read of the file. */
     fz_status st = xent ? npz_read_except(path, "y", &d->file) : npz_read(path, &d->file);
     if (st == FZ_OK && xent) {
-        st = npz_read_labels(path, "y", &d->labels, &n_labels);
+        st = npz_skipped_labels(&d->file, path, "y", &d->labels, &n_labels);
         if (st == FZ_ENOTFOUND)
             st = set_error(FZ_EFORMAT, "%s: has no array 'y' (the class labels, N int64, "
                            "int32 or uint8, for --loss cross-entropy)", path);

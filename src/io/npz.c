@@ -131,17 +131,31 @@ fz_status npz_read_filtered(const char *path, fz_npz_name_check *check, void *ct
         }
     }
 
-    fz_npz z = { calloc(zip.count ? zip.count : 1, sizeof *z.arrays), 0 };
-    if (!z.arrays)
+    fz_npz z = { .arrays = calloc(zip.count ? zip.count : 1, sizeof *z.arrays),
+                 .skipped_name = skip ? malloc(strlen(skip) + 1) : NULL };
+    if (!z.arrays || (skip && !z.skipped_name))
         st = set_error(FZ_ENOMEM, "%s: out of memory", path);
+    else if (skip)
+        memcpy(z.skipped_name, skip, strlen(skip) + 1);
     for (size_t i = 0; st == FZ_OK && i < zip.count; i++) {
-        if (skip && member_is(zip.members[i].name, skip))
-            continue;   /* read by its own reader (npz_read_labels) */
+        const fz_zip_member *zm = &zip.members[i];
+        if (skip && member_is(zm->name, skip)) {
+            /* Kept undecoded for its own reader (npz_skipped_labels). */
+            if (z.skipped_count++ == 0) {
+                if (!(z.skipped = malloc(zm->size ? zm->size : 1)))
+                    st = set_error(FZ_ENOMEM, "%s: out of memory", path);
+                else
+                    memcpy(z.skipped, zm->data, zm->size);
+                z.skipped_size = zm->size;
+            }
+            continue;
+        }
         st = decode_member(&zip.members[i], path, &z.arrays[z.count]);
         if (st != FZ_OK)
             break;
         z.count++;
-        if (npz_find(&(fz_npz){ z.arrays, z.count - 1 }, z.arrays[z.count - 1].name))
+        if (npz_find(&(fz_npz){ .arrays = z.arrays, .count = z.count - 1 },
+                     z.arrays[z.count - 1].name))
             st = set_error(FZ_EFORMAT, "%s: array '%s' appears twice", path,
                            z.arrays[z.count - 1].name);
     }
@@ -163,6 +177,8 @@ void npz_free(fz_npz *z)
         free(z->arrays[i].data);
     }
     free(z->arrays);
+    free(z->skipped);
+    free(z->skipped_name);
     *z = (fz_npz){ 0 };
 }
 
@@ -172,6 +188,36 @@ const fz_npz_array *npz_find(const fz_npz *z, const char *name)
         if (!strcmp(z->arrays[i].name, name))
             return &z->arrays[i];
     return NULL;
+}
+
+/* The labels in the .npy bytes of the array `name` (found: how many members had that
+ * name), as npz_read_labels promises them. */
+static fz_status decode_labels(const unsigned char *data, size_t size, size_t found,
+                               const char *path, const char *name, int32_t **labels,
+                               size_t *n)
+{
+    char what[1024];
+    snprintf(what, sizeof what, "%s: array '%s'", path, name);
+    if (found > 1)
+        return set_error(FZ_EFORMAT, "%s appears twice", what);
+    if (found == 0)
+        return set_error(FZ_ENOTFOUND, "%s: no array '%s' (the class labels)", path, name);
+    fz_npy_view v;
+    fz_status st = npy_parse_labels(data, size, what, &v);
+    int32_t *out = NULL;
+    size_t bytes;
+    if (st == FZ_OK && (!size_mul_ok(v.numel, sizeof *out, &bytes) ||
+                        !(out = malloc(bytes ? bytes : 1))))
+        st = set_error(FZ_ENOMEM, "%s: out of memory for %zu labels", what, v.numel);
+    if (st == FZ_OK)
+        st = npy_labels_to_int32(&v, what, out);
+    if (st != FZ_OK) {
+        free(out);
+        return st;
+    }
+    *labels = out;
+    *n = v.numel;
+    return FZ_OK;
 }
 
 fz_status npz_read_labels(const char *path, const char *name, int32_t **labels, size_t *n)
@@ -192,38 +238,30 @@ fz_status npz_read_labels(const char *path, const char *name, int32_t **labels, 
     free(buf);
     if (st != FZ_OK)
         return st;
-    char member[512], what[1024];
-    snprintf(member, sizeof member, "%s%s", name, NPY_SUFFIX);
-    snprintf(what, sizeof what, "%s: array '%s'", path, name);
     const fz_zip_member *zm = NULL;
+    size_t found = 0;
     for (size_t i = 0; i < zip.count; i++)
-        if (!strcmp(zip.members[i].name, member)) {
-            if (zm) {
-                zip_free(&zip);
-                return set_error(FZ_EFORMAT, "%s appears twice", what);
-            }
+        if (member_is(zip.members[i].name, name) && found++ == 0)
             zm = &zip.members[i];
-        }
-    fz_npy_view v;
-    int32_t *out = NULL;
-    if (!zm)
-        st = set_error(FZ_ENOTFOUND, "%s: no array '%s' (the class labels)", path, name);
-    else
-        st = npy_parse_labels(zm->data, zm->size, what, &v);
-    size_t bytes;
-    if (st == FZ_OK && (!size_mul_ok(v.numel, sizeof *out, &bytes) ||
-                        !(out = malloc(bytes ? bytes : 1))))
-        st = set_error(FZ_ENOMEM, "%s: out of memory for %zu labels", what, v.numel);
-    if (st == FZ_OK)
-        st = npy_labels_to_int32(&v, what, out);
+    st = decode_labels(zm ? zm->data : NULL, zm ? zm->size : 0, found, path, name, labels, n);
     zip_free(&zip);
-    if (st != FZ_OK) {
-        free(out);
-        return st;
-    }
-    *labels = out;
-    *n = v.numel;
-    return FZ_OK;
+    return st;
+}
+
+fz_status npz_skipped_labels(const fz_npz *z, const char *path, const char *name,
+                             int32_t **labels, size_t *n)
+{
+    if (!z || !path || !name || !labels || !n)
+        return set_error(FZ_EINVAL, "npz_skipped_labels: an argument is NULL");
+    *labels = NULL;
+    *n = 0;
+    if (!z->skipped_name || strcmp(z->skipped_name, name))
+        return set_error(FZ_EINVAL, "npz_skipped_labels: %s: the read left out %s%s%s, "
+                         "not '%s'", path, z->skipped_name ? "'" : "no array",
+                         z->skipped_name ? z->skipped_name : "",
+                         z->skipped_name ? "'" : "", name);
+    return decode_labels(z->skipped, z->skipped_size, z->skipped_count, path, name, labels,
+                         n);
 }
 
 /* ---- writing ------------------------------------------------------------------------ */

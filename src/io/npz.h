@@ -25,6 +25,13 @@ typedef struct {
 typedef struct {
     fz_npz_array *arrays;
     size_t count;
+    /* The member a filtered read left out (npz_read_filtered's `skip`, its name in
+     * skipped_name), undecoded, so npz_skipped_labels decodes it without reading the
+     * file again: a copy of its .npy bytes (NULL: no such member), and how many members
+     * had that name. */
+    char *skipped_name;
+    unsigned char *skipped;
+    size_t skipped_size, skipped_count;
 } fz_npz;
 
 /* Reads every array of the archive at `path`.  Each member must be a '<f4', C-order
@@ -49,6 +56,12 @@ fz_status npz_read_filtered(const char *path, fz_npz_name_check *check, void *ct
 /* npz_read, leaving out the array `skip` (not decoded: it may be of a dtype npz_read
  * refuses, such as a data archive's integer labels "y"). */
 fz_status npz_read_except(const char *path, const char *skip, fz_npz *out);
+
+/* The class labels in the array `name` that a filtered read of `path` left out (z's
+ * skipped member), with npz_read_labels' checks and messages, without a second read of
+ * the file.  FZ_EINVAL if the read left out another name (or none). */
+fz_status npz_skipped_labels(const fz_npz *z, const char *path, const char *name,
+                             int32_t **labels, size_t *n);
 
 /* The class labels of the archive at `path`: its array `name` (the data's "y"), of dtype
  * int64, int32 or uint8 and shape (N,), as N int32s in a malloc'd *labels.  Only that

@@ -458,12 +458,12 @@ static fz_status take_extras(fz_model *m, const fz_npz *z, const char *path,
 
 /* The archive's architecture record (architecture.h) and the caller's, each checked
  * against the layers found; a note where neither says what runs between them. */
-static fz_status check_architecture(const char *path, const found_layer *f, size_t n,
-                                    const char *stated, char **kept_record)
+static fz_status check_architecture(const fz_npz *z, const char *path, const found_layer *f,
+                                    size_t n, const char *stated, char **kept_record)
 {
     int32_t *codes = NULL;
     size_t count = 0;
-    fz_status st = npz_read_labels(path, ARCH_ARRAY, &codes, &count);
+    fz_status st = npz_skipped_labels(z, path, ARCH_ARRAY, &codes, &count);
     if (st == FZ_ENOTFOUND) {
         st = FZ_OK;
     } else if (st != FZ_OK) {
@@ -522,8 +522,8 @@ fz_model *fz_mlp_from_state_dict(const char *path, const fz_npz_import *opts)
     if (opts && opts->map && fz_npz_map_check(opts->map) != FZ_OK)
         return NULL;
     fz_npz z;
-    /* The architecture record is text (uint8), which the float reader refuses: read
-     * apart, by check_architecture. */
+    /* The architecture record is text (uint8), which the float reader refuses: left out
+     * of it, and decoded by check_architecture from this same read of the file. */
     if (npz_read_filtered(path, refuse_batchnorm, NULL, ARCH_ARRAY, &z) != FZ_OK)
         return NULL;
     fz_model *m = NULL;
@@ -537,7 +537,8 @@ fz_model *fz_mlp_from_state_dict(const char *path, const fz_npz_import *opts)
     }
     if (find_layers(&z, path, opts ? opts->map : NULL, f, &n) != FZ_OK ||
         check_layers(f, n, path, widths, has_bias) != FZ_OK ||
-        check_architecture(path, f, n, opts ? opts->architecture : NULL, &record) != FZ_OK)
+        check_architecture(&z, path, f, n, opts ? opts->architecture : NULL,
+                           &record) != FZ_OK)
         goto done;
     m = fz_mlp_create_biases(widths, n + 1, has_bias, 0);
     if (!m)
