@@ -96,8 +96,9 @@ def curve(rows):
 def pair_ratios(c_runs, py_runs, optimizer, fraction):
     """One pair's rows per (spec, cache): the common target, each side's time to it and
     whole-run time, and their ratios."""
-    best = [max(a for _, a in curve(runs[(optimizer, "none", 0)])) for runs in (c_runs, py_runs)]
-    target = fraction * sum(best) / 2
+    best = lambda rows: max(a for _, a in curve(rows))
+    target = fraction * (best(c_runs[(optimizer, "none", 0)]) +
+                         best(py_runs[(optimizer, "none", 0)])) / 2
     out = {}
     for (opt, spec, cache), rows in c_runs.items():
         if opt != optimizer or (opt, spec, 0) not in py_runs:
@@ -105,11 +106,10 @@ def pair_ratios(c_runs, py_runs, optimizer, fraction):
         py_rows = py_runs[(opt, spec, 0)]
         c_ttt = time_to_target(curve(rows), target)
         py_ttt = time_to_target(curve(py_rows), target)
-        c_total, py_total = float(rows[-1]["time_s"]), float(py_rows[-1]["time_s"])
         out[(spec, cache)] = dict(
             c_ttt=c_ttt, py_ttt=py_ttt, ttt_ratio=py_ttt / c_ttt if c_ttt > 0 else math.nan,
-            total_ratio=py_total / c_total,
-            c_best=max(a for _, a in curve(rows)), py_best=max(a for _, a in curve(py_rows)))
+            total_ratio=float(py_rows[-1]["time_s"]) / float(rows[-1]["time_s"]),
+            c_best=best(rows), py_best=best(py_rows))
     return out
 
 
