@@ -57,18 +57,16 @@ def blocks(readme):
     return out
 
 
-def scratch(source, build):
-    """A folder that looks like the checkout (links to its files) with build -> BUILD_DIR
-    (none when BUILD_DIR is None) and an empty results/."""
-    d = tempfile.mkdtemp(prefix="readme_check-")
+def scratch(d, source, build):
+    """Makes d look like the checkout (links to its files) with build -> BUILD_DIR (none
+    when BUILD_DIR is None) and an empty results/."""
     for name in os.listdir(source):
         if name in ("build", "results") or name.startswith("."):
             continue
         os.symlink(os.path.join(source, name), os.path.join(d, name))
     if build is not None:
-        os.symlink(os.path.abspath(build), os.path.join(d, "build"))
+        os.symlink(build, os.path.join(d, "build"))
     os.mkdir(os.path.join(d, "results"))
-    return d
 
 
 def commands(text):
@@ -132,9 +130,11 @@ def main(argv):
             continue
         if (mark in ("ci", "ci-fresh")) != ci:
             continue
-        cwd = scratch(source, None if mark == "ci-fresh" else build)
         print(f"--- {where} ({lang}, {mark})", flush=True)
-        p = run_block(lang, text, cwd)
+        # Removed after the block: a ci-fresh block leaves a whole build in it.
+        with tempfile.TemporaryDirectory(prefix="readme_check-") as cwd:
+            scratch(cwd, source, None if mark == "ci-fresh" else build)
+            p = run_block(lang, text, cwd)
         sys.stdout.write(p.stdout[-4000:])
         if p.returncode != 0 and "No module named 'torch'" in p.stdout:
             print(f"SKIP {where}: PyTorch is not installed")
