@@ -107,6 +107,20 @@ static inline void copy_params(fz_model *dst, fz_model *src)
     }
 }
 
+/* The name of the first parameter whose values differ between a and b (models of the
+ * same widths) in any bit, or NULL when all are bitwise the same. */
+static inline const char *first_differing_param(fz_model *a, fz_model *b)
+{
+    for (size_t i = 0; i < fz_param_count(a); i++) {
+        size_t na, nb;
+        const char *name = fz_param_name(a, i);
+        const float *pa = fz_param_data(a, name, &na), *pb = fz_param_data(b, name, &nb);
+        if (na != nb || memcmp(pa, pb, na * sizeof(float)) != 0)
+            return name;
+    }
+    return NULL;
+}
+
 /* op(A), op(B) of the three products of a training step, by index 0..2: the forward's
  * X·Wᵀ (NT), the dgrad's dY·W (NN) and the wgrad's dYᵀ·X (TN). */
 typedef struct { fz_trans ta, tb; } training_layout;

@@ -76,14 +76,7 @@ static const size_t *order_of(run *r, size_t n, bool shuffled, unsigned e)
 
 static bool models_equal(fz_model *a, fz_model *b)
 {
-    for (size_t i = 0; i < fz_param_count(a); i++) {
-        size_t na, nb;
-        const char *name = fz_param_name(a, i);
-        const float *pa = fz_param_data(a, name, &na), *pb = fz_param_data(b, name, &nb);
-        if (na != nb || memcmp(pa, pb, na * sizeof(float)))
-            return false;
-    }
-    return true;
+    return first_differing_param(a, b) == NULL;
 }
 
 /* `epochs` epochs on a plain and on a cached trainer; the schedule (may be NULL) applies

@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "core_testutil.h"
 #include "freezebench.h"
 #include "kernels.h"
 #include "kernels_active.h"
@@ -72,14 +73,9 @@ static void steps(fz_trainer *t, int from, int to)
 /* Every parameter of a and b, bitwise. */
 static void assert_same_params(fz_model *a, fz_model *b)
 {
-    for (size_t i = 0; i < fz_param_count(a); i++) {
-        size_t na, nb;
-        const char *name = fz_param_name(a, i);
-        float *pa = fz_param_data(a, name, &na), *pb = fz_param_data(b, name, &nb);
-        assert_int_equal(na, nb);
-        if (memcmp(pa, pb, na * sizeof *pa) != 0)
-            fail_msg("%s differs", name);
-    }
+    const char *differs = first_differing_param(a, b);
+    if (differs)
+        fail_msg("%s differs", differs);
 }
 
 static bool have_microkernel(void) { return kernels_get()->microkernel != NULL; }
