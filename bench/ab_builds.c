@@ -7,16 +7,19 @@
  * seed, and what is reported is each side's median time a step with its 95% interval
  * and the ratio B/A with its bootstrap interval (bench/results/stats.h).
  *
- *   ab_builds [--rounds N] [--threads T] [--momentum M] [--workload NAME]
+ *   ab_builds [--rounds N] [--threads T] [--momentum M] [--batch B] [--workload NAME]
  *             [--env-a VAR=VALUE]...
  *             [--env-b VAR=VALUE]... LIB_A LIB_B
  *
  * Each side's --env settings are in force while that library starts (FREEZEBENCH_ISA is
  * read at its first call) and makes its trainer (FREEZEBENCH_PREPACK), and only then;
  * the same path on both sides is loaded twice (through a copy), so one build can be
- * compared under two settings.  Workloads: mlp8x1024 (widths 1024×9, batch 256, nothing
- * frozen), mlp8x1024-prefix4 (the same with fc1-fc4 frozen: packs, no backward below
- * fc5), seed (10→5→1, batch 64, fc1 frozen: the seed example's step), or all.
+ * compared under two settings.  --batch replaces each workload's batch (its steps a
+ * block scaled to keep a block's length).  Workloads: mlp8x1024 (widths 1024×9, batch
+ * 256, nothing frozen), mlp8x1024-prefix4 (the same with fc1-fc4 frozen: packs, no backward below
+ * fc5), seed (10→5→1, batch 64, fc1 frozen: the seed example's step), finetune
+ * (784-512-512-512-5 at batch 64, nothing frozen: the shape of bench/finetune's
+ * Fashion-MNIST step, on random data with MSE), or all.
  */
 #include <dlfcn.h>
 #include <getopt.h>
@@ -65,6 +68,7 @@ static const workload workloads[] = {
     { "mlp8x1024-prefix4", { 1024, 1024, 1024, 1024, 1024, 1024, 1024, 1024, 1024 }, 9,
       256, "prefix:4", 4 },
     { "seed", { 10, 5, 1 }, 3, 64, "fc1.*", 20000 },
+    { "finetune", { 784, 512, 512, 512, 5 }, 5, 64, NULL, 30 },
 };
 
 static int fail(const char *fmt, const char *a, const char *b)
@@ -156,6 +160,7 @@ static void print_side(char name, const side *s, const double *t, int n)
 
 static int run(side sides[2], const workload *w, int rounds, int threads, float momentum)
 {
+
     fz_model *m[2] = { NULL, NULL };
     fz_trainer *t[2] = { NULL, NULL };
     size_t in = w->widths[0], out = w->widths[w->n_widths - 1];
@@ -200,8 +205,9 @@ static int run(side sides[2], const workload *w, int rounds, int threads, float 
             times[s][r] = (clock_now() - t0) / w->steps;
         }
     }
-    printf("%s (%d threads, SGD momentum %g, %d rounds of %d steps a side, order drawn per "
-           "round)\n", w->name, threads, (double)momentum, rounds, w->steps);
+    printf("%s at batch %zu (%d threads, SGD momentum %g, %d rounds of %d steps a side, "
+           "order drawn per round)\n", w->name, w->batch, threads, (double)momentum, rounds,
+           w->steps);
     print_side('A', &sides[0], times[0], rounds);
     print_side('B', &sides[1], times[1], rounds);
     fzb_interval ratio = fzb_ratio_ci(times[1], (size_t)rounds, times[0], (size_t)rounds);
@@ -226,18 +232,20 @@ int main(int argc, char **argv)
 {
     side sides[2] = { { 0 }, { 0 } };
     int rounds = 20, threads = 1;
+    long batch = 0;   /* 0: each workload's own */
     float momentum = 0.0f;
     const char *which = "all";
     static const struct option opts[] = {
         { "rounds", required_argument, NULL, 'r' }, { "threads", required_argument, NULL, 't' },
         { "workload", required_argument, NULL, 'w' }, { "env-a", required_argument, NULL, 'a' },
         { "env-b", required_argument, NULL, 'b' },
-        { "momentum", required_argument, NULL, 'm' }, { "help", no_argument, NULL, 'h' },
+        { "momentum", required_argument, NULL, 'm' }, { "batch", required_argument, NULL, 'B' },
+        { "help", no_argument, NULL, 'h' },
         { "version", no_argument, NULL, 'V' }, { NULL, 0, NULL, 0 },
     };
     static const char usage[] =
-        "usage: ab_builds [--rounds N>=%d] [--threads T] [--momentum M] [--workload "
-        "mlp8x1024|mlp8x1024-prefix4|seed|all]\n                 [--env-a VAR=VALUE]... "
+        "usage: ab_builds [--rounds N>=%d] [--threads T] [--momentum M] [--batch B] [--workload "
+        "mlp8x1024|mlp8x1024-prefix4|seed|finetune|all]\n                 [--env-a VAR=VALUE]... "
         "[--env-b VAR=VALUE]... LIB_A LIB_B\n       ab_builds --help | --version\n";
     /* Each LIB is loaded at run time: its own version is in the table, not in --version. */
     if (fz_cli_version_asked(argc, argv))
@@ -249,6 +257,7 @@ int main(int argc, char **argv)
         case 't': threads = atoi(optarg); break;
         case 'w': which = optarg; break;
         case 'm': momentum = (float)atof(optarg); break;
+        case 'B': batch = atol(optarg); break;
         case 'h':
             printf(usage, FZB_MIN_SAMPLES);
             return fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1;
@@ -262,7 +271,13 @@ int main(int argc, char **argv)
         default: return 2;
         }
     }
-    if (argc - optind != 2 || rounds < FZB_MIN_SAMPLES || threads < 1) {
+    bool known = strcmp(which, "all") == 0;
+    for (size_t i = 0; i < sizeof workloads / sizeof *workloads; i++)
+        known = known || strcmp(which, workloads[i].name) == 0;
+    if (!known)
+        return fail("--workload '%s': no such workload%s", which, "");
+    if (argc - optind != 2 || rounds < FZB_MIN_SAMPLES || threads < 1 || batch < 0 ||
+        batch > 65536) {
         fprintf(stderr, usage, FZB_MIN_SAMPLES);
         return 2;
     }
@@ -282,8 +297,15 @@ int main(int argc, char **argv)
         env_restore(&sides[s], saved);
     }
     for (size_t i = 0; rc == 0 && i < sizeof workloads / sizeof *workloads; i++)
-        if (strcmp(which, "all") == 0 || strcmp(which, workloads[i].name) == 0)
-            rc = run(sides, &workloads[i], rounds, threads, momentum);
+        if (strcmp(which, "all") == 0 || strcmp(which, workloads[i].name) == 0) {
+            workload w = workloads[i];
+            if (batch) {   /* a block keeps about its duration */
+                double steps = (double)w.steps * (double)w.batch / (double)batch;
+                w.steps = steps < 1.0 ? 1 : steps > 1e6 ? 1000000 : (int)steps;
+                w.batch = (size_t)batch;
+            }
+            rc = run(sides, &w, rounds, threads, momentum);
+        }
     if (sides[1].path == tmp)
         unlink(tmp);
     return rc;
