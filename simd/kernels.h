@@ -49,6 +49,15 @@ typedef struct {
      * (c, ldc its own) and never store the tile to C.  C's contents are then
      * unspecified. */
     bool consumes_c;
+    /* Optional (NULL: none): the cache lines fn will touch for the block at (i, j),
+     * rows × cols, as at most `max` addresses written to lines[], their count returned.
+     * The loop nest asks for the next block's lines before each tile and has the
+     * microkernel computing that tile fetch them one at a time across its k loop, so
+     * that fn finds them cached.  Fetched by fn itself, in one burst as it starts, a
+     * tile's dozens of lines from memory filled the core's miss buffers, and the GEMM's
+     * own loads waited behind them (DESIGN.md §2 gives the measurement). */
+    size_t (*lines_for)(void *ctx, size_t i, size_t j, size_t rows, size_t cols,
+                        const void **lines, size_t max);
 } fz_tile_hook;
 
 typedef struct {

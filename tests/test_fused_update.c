@@ -262,13 +262,13 @@ static void weight_written_between_steps_is_scanned_and_not_folded(void **state)
     fz_model_free(m);
 }
 
-/* Without FREEZEBENCH_FUSED_UPDATE the update is folded from FOLD_MIN_BATCH (256) rows
+/* Without FREEZEBENCH_FUSED_UPDATE the update is folded from FOLD_MIN_BATCH (64) rows
  * up, where the wgrad's tiles hide the hook's traffic, and not below. */
-static void default_folds_from_256_rows(void **state)
+static void default_folds_from_64_rows(void **state)
 {
     isa_use_or_skip(state);
     const size_t widths[] = { 12, 33, 17, 3 };
-    const size_t batches[] = { 255, 256 };
+    const size_t batches[] = { 63, 64 };
     for (int b = 0; b < 2; b++) {
         fz_model *m = fz_mlp_create(widths, 4, 7);
         assert_non_null(m);
@@ -291,7 +291,7 @@ static void default_folds_from_256_rows(void **state)
     ISA_TEST_R(isa, folded_update_trains_as_the_separate_pass),           \
     ISA_TEST_R(isa, overflowing_step_is_not_folded_and_is_undone),        \
     ISA_TEST_R(isa, weight_written_between_steps_is_scanned_and_not_folded), \
-    ISA_TEST_R(isa, default_folds_from_256_rows)
+    ISA_TEST_R(isa, default_folds_from_64_rows)
 
 int main(void)
 {

@@ -68,7 +68,8 @@ static inline void store_row(float *c, const float *mask, float32x4_t acc0,
 
 static inline __attribute__((always_inline)) void
 ukr_body(size_t k, const float *a, size_t rsa, size_t csa, const float *b, float *c,
-         size_t ldc, size_t mr, size_t nr, const fz_tile_epilogue *ep, bool packed)
+         size_t ldc, size_t mr, size_t nr, const fz_tile_epilogue *ep, bool packed,
+         bool spread)
 {
     /* 24 named accumulators: an array would be kept in memory (its rows are passed on),
      * costing a store per FMA pair. */
@@ -81,7 +82,10 @@ ukr_body(size_t k, const float *a, size_t rsa, size_t csa, const float *b, float
         ar[r] = a + (r < mr ? r : mr - 1) * rsa;
 
     size_t o = 0;
+    prefetch_spread pf = prefetch_spread_start(ep, k);   /* with `spread`: gemm.h */
     for (size_t p = 0; p < k; p++, o += csa, b += NR) {
+        if (spread)
+            prefetch_spread_step(&pf, p);
         float32x4_t lo, hi;
         if (packed) {
             lo = vld1q_f32(a + o);
@@ -103,6 +107,8 @@ ukr_body(size_t k, const float *a, size_t rsa, size_t csa, const float *b, float
 #undef ROW
     }
 
+    if (spread)
+        prefetch_spread_finish(&pf);
 #define STORE(r)                                                                      \
     if (mr > r)                                                                       \
         store_row(c + r * ldc, ep->mask ? ep->mask + r * ep->ldmask : NULL,           \
@@ -115,10 +121,12 @@ static void sgemm_neon_8x12(size_t k, const float *a, size_t rsa, size_t csa,
                             const float *b, float *c, size_t ldc, size_t mr, size_t nr,
                             const fz_tile_epilogue *ep)
 {
-    if (ep->a_packed)
-        ukr_body(k, a, 1, MR, b, c, ldc, mr, nr, ep, true);
+    if (ep->a_packed && ep->n_prefetch)   /* a hooked product's tile: gemm.c */
+        ukr_body(k, a, 1, MR, b, c, ldc, mr, nr, ep, true, true);
+    else if (ep->a_packed)
+        ukr_body(k, a, 1, MR, b, c, ldc, mr, nr, ep, true, false);
     else
-        ukr_body(k, a, rsa, csa, b, c, ldc, mr, nr, ep, false);
+        ukr_body(k, a, rsa, csa, b, c, ldc, mr, nr, ep, false, false);
 }
 
 FZ_PACKERS_FROM_PANELS(neon, pack_panels)

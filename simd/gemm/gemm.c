@@ -117,6 +117,24 @@ static inline void tile_done_at(const fz_gemm_op *op, tile_dest d, size_t i, siz
         op->after_tile->fn(op->after_tile->ctx, d.c, d.ldc, i, j, rows, cols);
 }
 
+/* Lines of a hook's next block the microkernel may fetch (fz_tile_hook.lines_for): a
+ * 14×32 tile of a weight and its momentum, each row up to three lines, fits. */
+#define PREFETCH_LINES_MAX 96
+
+/* Asks the product's hook for the lines of the tile this thread computes next, the
+ * one at (i, j) with rows × cols (none where rows or cols is 0), and hands them to the
+ * tile about to be computed, ep, to fetch meanwhile. */
+static inline void prefetch_for_next(const fz_gemm_op *op, fz_tile_epilogue *ep,
+                                     const void **lines, size_t i, size_t j, size_t rows,
+                                     size_t cols)
+{
+    const fz_tile_hook *h = op->after_tile;
+    if (!h || !h->lines_for || !rows || !cols)
+        return;
+    ep->n_prefetch = h->lines_for(h->ctx, i, j, rows, cols, lines, PREFETCH_LINES_MAX);
+    ep->prefetch = lines;
+}
+
 /* Whether the transposed small path applies: C narrow enough that most lanes of a tile
  * would idle, tall enough for whole tiles of lanes, and a kernel that can store a tile
  * transposed. */
@@ -253,11 +271,15 @@ static void sgemm_short(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
         fz_range cols = split_range_by(n, nr, t, nt);
         size_t tiles = 0;
         _Alignas(64) float scratch[TILE_SCRATCH_FLOATS];
+        const void *lines[PREFETCH_LINES_MAX];
         for (size_t j = cols.begin; j < cols.end; j += nr) {
             fz_tile_epilogue ep = tile_epilogue(op, 0, j, true, true);
             ep.a_packed = true;
             ep.ldb = op->ldb;
             ep.stream = stream;
+            if (j + nr < cols.end)
+                prefetch_for_next(op, &ep, lines, 0, j + nr, m,
+                                  min_size(nr, cols.end - j - nr));
             tile_dest d = tile_dest_for(kern, op, true, scratch, 0, j);
             kern->ukr(k, apack, 1, mr, op->b + j, d.c, d.ldc, m,
                       min_size(nr, cols.end - j), &ep);
@@ -334,6 +356,7 @@ static uint64_t blocked_worker(const blocked_job *job, int t, int nt)
     unsigned stages = epilogue_stages(op);
     uint64_t done = 0;
     _Alignas(64) float scratch[TILE_SCRATCH_FLOATS];
+    const void *lines[PREFETCH_LINES_MAX];
 
     fz_range cols = split_range_by(n, nr, g, groups), rows = split_range_by(m, mr, tg, per_group);
     size_t n0 = cols.begin, n1 = cols.end, m0 = rows.begin, m1 = rows.end;
@@ -387,6 +410,14 @@ static uint64_t blocked_worker(const blocked_job *job, int t, int nt)
                         ep.stream = job->stream_c;
                         tile_dest d = tile_dest_for(kern, op, first && last, scratch,
                                                     ic + i, jc + j);
+                        /* The next tile down the panel, else the top of the next panel
+                         * (the next M block waits for its A to be packed: none). */
+                        if (last && i + mr < mcur)
+                            prefetch_for_next(op, &ep, lines, ic + i + mr, jc + j,
+                                              min_size(mr, mcur - i - mr), nrc);
+                        else if (last && j + nr < ncur)
+                            prefetch_for_next(op, &ep, lines, ic, jc + j + nr,
+                                              min_size(mr, mcur), min_size(nr, ncur - j - nr));
                         kern->ukr(kcur, ablock + i / mr * panel, rsa, csa, bp + j * kcur,
                                   d.c, d.ldc, mrc, nrc, &ep);
                         done += 2 * (uint64_t)mrc * nrc * kcur +

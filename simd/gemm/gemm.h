@@ -43,7 +43,44 @@ typedef struct {
      * b[p·ldb + j], with A a packed panel (a_packed).  Only for kernels with
      * reads_b_in_place (the short path, gemm.c). */
     size_t ldb;
+    /* Cache lines to fetch while this tile is computed, spread across its k loop
+     * (prefetch_spread, below), for whoever reads them after the tile: a tile hook's
+     * operands (fz_tile_hook.lines_for).  A hint: results never depend on it, and a
+     * kernel may ignore it (the scalar one does). */
+    const void *const *prefetch;
+    size_t n_prefetch;
 } fz_tile_epilogue;
+
+/* The microkernels' side of fz_tile_epilogue.prefetch: one line every `every` k steps
+ * from the first, the rest (where k is shorter than the list) after the loop.  One at a
+ * time, a few in flight, never the burst that would stall the tile's own loads. */
+typedef struct {
+    const void *const *line;
+    size_t left, next, every;
+} prefetch_spread;
+
+static inline prefetch_spread prefetch_spread_start(const fz_tile_epilogue *ep, size_t k)
+{
+    size_t n = ep->n_prefetch;
+    size_t every = n && k > n ? k / n : 1;
+    return (prefetch_spread){ ep->prefetch, n, n ? 0 : (size_t)-1, every };
+}
+
+/* Called with every k step p of the loop, in order. */
+static inline __attribute__((always_inline)) void prefetch_spread_step(prefetch_spread *s,
+                                                                       size_t p)
+{
+    if (p == s->next) {
+        __builtin_prefetch(*s->line++, 1, 3);
+        s->next = --s->left ? s->next + s->every : (size_t)-1;
+    }
+}
+
+static inline void prefetch_spread_finish(prefetch_spread *s)
+{
+    for (; s->left; s->left--)
+        __builtin_prefetch(*s->line++, 1, 3);
+}
 
 /* The tile C[0..mr)×[0..nr) (mr <= MR, nr <= NR) becomes the epilogue of
  *   sum over p < k of  a[i·rsa + p·csa] · b[p·NR + j].

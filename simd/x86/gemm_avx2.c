@@ -167,11 +167,12 @@ store_tile_transposed(__m256 acc[MR][2], float *c, size_t ldc, size_t mr, size_t
 }
 
 /* The microkernel body; always inlined so that the packed-A call site gets the strides
- * as constants. */
+ * as constants.  With `spread`, ep's prefetch list is fetched across the k loop
+ * (prefetch_spread, gemm.h). */
 static inline __attribute__((always_inline)) void
 ukr_body(size_t k, const float *a, size_t rsa, size_t csa, const float *b, float *c,
          size_t ldc, size_t mr, size_t nr, const fz_tile_epilogue *ep, bool packed,
-         bool left_half, bool transposed)
+         bool left_half, bool transposed, bool spread)
 {
     /* A packed panel is zero padded to MR rows; in the caller's matrix, rows past mr
      * repeat the last real row instead: never outside A, and never stored. */
@@ -197,8 +198,11 @@ ukr_body(size_t k, const float *a, size_t rsa, size_t csa, const float *b, float
     __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
 
     size_t o = 0;
+    prefetch_spread pf = prefetch_spread_start(ep, k);
 #pragma GCC unroll 4
     for (size_t p = 0; p < k; p++, o += csa, b += NR) {
+        if (spread)
+            prefetch_spread_step(&pf, p);
         __m256 b0 = _mm256_load_ps(b), b1 = _mm256_setzero_ps(), x;
         if (!left_half)
             b1 = _mm256_load_ps(b + 8);
@@ -211,6 +215,8 @@ ukr_body(size_t k, const float *a, size_t rsa, size_t csa, const float *b, float
 #undef ROW
     }
 
+    if (spread)
+        prefetch_spread_finish(&pf);
     __m256 acc[MR][2] = { { c00, c01 }, { c10, c11 }, { c20, c21 },
                           { c30, c31 }, { c40, c41 }, { c50, c51 } };
     if (transposed)
@@ -224,13 +230,15 @@ static void sgemm_avx2_6x16(size_t k, const float *a, size_t rsa, size_t csa,
                             const fz_tile_epilogue *ep)
 {
     if (ep->transposed)   /* the small path's tall, narrow products, as Cᵀ */
-        ukr_body(k, a, rsa, csa, b, c, ldc, mr, nr, ep, false, false, true);
+        ukr_body(k, a, rsa, csa, b, c, ldc, mr, nr, ep, false, false, true, false);
+    else if (ep->a_packed && ep->n_prefetch)   /* a hooked product's tile: gemm.c */
+        ukr_body(k, a, 1, MR, b, c, ldc, mr, nr, ep, true, false, false, true);
     else if (ep->a_packed)
-        ukr_body(k, a, 1, MR, b, c, ldc, mr, nr, ep, true, false, false);
+        ukr_body(k, a, 1, MR, b, c, ldc, mr, nr, ep, true, false, false, false);
     else if (nr <= 8)   /* the small path's narrow products: half the work */
-        ukr_body(k, a, rsa, csa, b, c, ldc, mr, nr, ep, false, true, false);
+        ukr_body(k, a, rsa, csa, b, c, ldc, mr, nr, ep, false, true, false, false);
     else
-        ukr_body(k, a, rsa, csa, b, c, ldc, mr, nr, ep, false, false, false);
+        ukr_body(k, a, rsa, csa, b, c, ldc, mr, nr, ep, false, false, false, false);
 }
 
 /* A not transposed (depth contiguous, as X and dY are): whole 6-row panels go through

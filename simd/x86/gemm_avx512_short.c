@@ -28,14 +28,16 @@ static void sgemm_avx512_short_ukr(size_t k, const float *a, size_t rsa, size_t 
         sgemm_avx512_ukr(k, a, rsa, csa, b, c, ldc, mr, nr, ep);
         return;
     }
-/* One body per row count and vector count, each with both as constants. */
+/* One body per row count and vector count, each with both as constants; the prefetch
+ * list's test stays in (a hook's next tile, when it has one): with 2·mr FMA chains
+ * the loop has room for it. */
 #define BODY(r)                                                                         \
     if (nr <= 16)                                                                       \
         ukr_body(k, a, 1, MR, b, ep->ldb, c, ldc, mr, nr, ep, true, 1, false, r, true,   \
-                 false);                                                                \
+                 false, true);                                                                \
     else                                                                                \
         ukr_body(k, a, 1, MR, b, ep->ldb, c, ldc, mr, nr, ep, true, 2, false, r, true,   \
-                 false);
+                 false, true);
 #define ROWS(r) case r: BODY(r) break;
     switch (mr) {   /* 1 <= mr <= MR */
     ROWS(1) ROWS(2) ROWS(3) ROWS(4) ROWS(5) ROWS(6) ROWS(7)

@@ -259,12 +259,14 @@ store_tile_transposed(__m512 acc[MR][NV], float *c, size_t ldc, size_t mr, size_
  * A are read and computed: MR, except in the short kernel (gemm_avx512_short.c), which
  * computes exactly mr.  B is a packed panel (b_in_place false: NR floats a k step) or
  * the caller's op(B) itself, its rows ldb apart, read with the columns past nr masked
- * off (a masked load never faults), so nothing past the matrix is touched. */
+ * off (a masked load never faults), so nothing past the matrix is touched.  With
+ * `spread`, ep's prefetch list is fetched across the k loop (prefetch_spread); without,
+ * the loop carries no test for it. */
 static inline __attribute__((always_inline)) void
 ukr_body(size_t k, const float *a, size_t rsa, size_t csa, const float *b, size_t ldb,
          float *c, size_t ldc, size_t mr, size_t nr, const fz_tile_epilogue *ep,
          bool packed, int nv, bool transposed, int rows, bool b_in_place,
-         bool fetch_a_ahead)
+         bool fetch_a_ahead, bool spread)
 {
     /* A packed panel is zero padded to MR rows; in the caller's matrix, rows past mr
      * repeat the last real row instead: never outside A, and never stored. */
@@ -294,8 +296,11 @@ ukr_body(size_t k, const float *a, size_t rsa, size_t csa, const float *b, size_
 
     size_t o = 0;
     size_t b_step = b_in_place ? ldb : NR;
+    prefetch_spread pf = prefetch_spread_start(ep, k);
 #pragma GCC unroll 2
     for (size_t p = 0; p < k; p++, o += csa, b += b_step) {
+        if (spread)
+            prefetch_spread_step(&pf, p);
         if (fetch_a_ahead) {
             /* A transposed, where it lies: each k step's rows are one line or two of a
              * new row of A, and with KC rows in flight the hardware prefetchers lose
@@ -321,6 +326,8 @@ ukr_body(size_t k, const float *a, size_t rsa, size_t csa, const float *b, size_
         }
     }
 
+    if (spread)
+        prefetch_spread_finish(&pf);
     if (transposed)
         store_tile_transposed(acc, c, ldc, mr, nr, nv, ep);
     else
@@ -340,25 +347,29 @@ static void sgemm_avx512_ukr(size_t k, const float *a, size_t rsa, size_t csa,
                              const fz_tile_epilogue *ep)
 {
 /* One call per variant, so that each gets its vector count as a constant. */
-#define BY_VECTORS(packed, transposed, ahead)                                           \
+#define BY_VECTORS(packed, transposed, ahead, spread)                                   \
     switch (vectors_read(nr)) {                                                         \
     case 1: ukr_body(k, a, rsa, csa, b, NR, c, ldc, mr, nr, ep, packed, 1, transposed, MR,   \
-                     false, ahead); break;                                              \
+                     false, ahead, spread); break;                                      \
     case 2: ukr_body(k, a, rsa, csa, b, NR, c, ldc, mr, nr, ep, packed, 2, transposed, MR,   \
-                     false, ahead); break;                                              \
+                     false, ahead, spread); break;                                      \
     default: ukr_body(k, a, rsa, csa, b, NR, c, ldc, mr, nr, ep, packed, NV, transposed, MR, \
-                      false, ahead);                                                    \
+                      false, ahead, spread);                                            \
     }
     if (ep->transposed) {   /* the small path's tall, narrow products, as Cᵀ */
-        BY_VECTORS(false, true, false)
+        BY_VECTORS(false, true, false, false)
     } else if (ep->a_packed) {
         rsa = 1;    /* constants for the packed panel's addressing */
         csa = MR;
-        BY_VECTORS(true, false, false)
+        /* Only the blocked path's tiles carry a prefetch list (a tile hook's). */
+        if (ep->n_prefetch)
+            BY_VECTORS(true, false, false, true)
+        else
+            BY_VECTORS(true, false, false, false)
     } else if (rsa == 1 && k > 1) {   /* A transposed, where it lies */
-        BY_VECTORS(false, false, true)
+        BY_VECTORS(false, false, true, false)
     } else {
-        BY_VECTORS(false, false, false)
+        BY_VECTORS(false, false, false, false)
     }
 #undef BY_VECTORS
 }

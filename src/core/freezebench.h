@@ -317,7 +317,7 @@ FZ_API fz_times    fz_times_last(const fz_trainer *t);
 /* Where the last completed step updated its parameters (floats): in the optimizer
  * phase, or inside the backward, where each trained weight's SGD update is folded into
  * its wgrad GEMM, tile by tile, whenever the step's update is shown unable to overflow
- * before the backward starts, at batches of 256 rows or more (DESIGN.md §2, "The update
+ * before the backward starts, at batches of 64 rows or more (DESIGN.md §2, "The update
  * folded into the backward"; FREEZEBENCH_FUSED_UPDATE at fz_trainer_create: 0 never,
  * 1 at any batch).  A folded update's
  * time is part of fz_times_last().bwd; its FLOPs stay in the optimizer's count.  Both

@@ -14,16 +14,27 @@ static void merge_max_atomic(_Atomic uint32_t *slot, uint32_t bits)
         ;
 }
 
-/* The cache lines of rows [r0, r1) × columns [j, j + cols) of W (and of its momentum)
- * requested ahead, for writing. */
-static void prefetch_block(const fused_sgd *f, size_t r0, size_t r1, size_t j, size_t cols)
+/* Appends the lines holding x[r·ld + c] for r < rows, c < cols to lines[*n..max). */
+static void append_lines(const float *x, size_t ld, size_t rows, size_t cols,
+                         const void **lines, size_t *n, size_t max)
 {
-    for (size_t r = r0; r < r1; r++)
-        for (size_t at = 0; at < cols; at += 64 / sizeof(float)) {
-            __builtin_prefetch(f->W + r * f->ld + j + at, 1, 3);
-            if (f->mom)
-                __builtin_prefetch(f->mom + r * f->ld + j + at, 1, 3);
-        }
+    for (size_t r = 0; r < rows; r++) {
+        uintptr_t at = (uintptr_t)(x + r * ld) & ~(uintptr_t)63;
+        uintptr_t end = (uintptr_t)(x + r * ld + cols);
+        for (; at < end && *n < max; at += 64)
+            lines[(*n)++] = (const void *)at;
+    }
+}
+
+size_t fused_sgd_lines(void *ctx, size_t i, size_t j, size_t rows, size_t cols,
+                       const void **lines, size_t max)
+{
+    const fused_sgd *f = ctx;
+    size_t n = 0, at = i * f->ld + j;
+    append_lines(f->W + at, f->ld, rows, cols, lines, &n, max);
+    if (f->mom)
+        append_lines(f->mom + at, f->ld, rows, cols, lines, &n, max);
+    return n;
 }
 
 void fused_sgd_tile(void *ctx, float *c, size_t ldc, size_t i, size_t j, size_t rows,
@@ -31,14 +42,6 @@ void fused_sgd_tile(void *ctx, float *c, size_t ldc, size_t i, size_t j, size_t 
 {
     fused_sgd *f = ctx;
     uint32_t max_p, max_mom;
-    /* W and its momentum come from memory, in tiles of a few rows 4 KiB apart that no
-     * hardware prefetcher follows: each tile's loads would stall the GEMM.  The next
-     * tile's are requested now, a tile's products ahead: below this one where the loop
-     * nest goes down a panel, else to its right (the short path's single row of tiles). */
-    if (i + 2 * rows <= f->rows)
-        prefetch_block(f, i + rows, i + 2 * rows, j, cols);
-    else if (j + 2 * cols <= f->ld)
-        prefetch_block(f, i, i + rows, j + cols, cols);
     /* The table's sgd over the block: each element goes through the very operations
      * the separate optimizer pass would apply to it. */
     size_t at = i * f->ld + j;

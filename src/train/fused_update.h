@@ -47,6 +47,13 @@ typedef struct {
 void fused_sgd_tile(void *ctx, float *c, size_t ldc, size_t i, size_t j, size_t rows,
                     size_t cols);
 
+/* The fz_tile_hook lines_for: the lines of W (and momentum) that fused_sgd_tile reads
+ * and writes for the block at (i, j).  They come from memory (W and its momentum are
+ * too large to stay cached between steps, and their tiles' rows lie 4 KiB apart, where
+ * no hardware prefetcher follows), so the microkernel of the tile before fetches them. */
+size_t fused_sgd_lines(void *ctx, size_t i, size_t j, size_t rows, size_t cols,
+                       const void **lines, size_t max);
+
 /* What the step knows once its forward and the loss's gradient are done. */
 typedef struct {
     fz_model *m;

@@ -35,12 +35,14 @@ typedef enum { FOLD_BY_BATCH, FOLD_NEVER, FOLD_ALWAYS } fold_policy;
 
 /* The fewest rows (the wgrad's K) at which the update is folded by default.  At fewer,
  * each tile's few FMAs do not hide the hook's traffic to W and its momentum.  Zen 4, one
- * thread, SGD momentum 0.9: the Fashion-MNIST fine-tuning (784-512-512-512-5) at batch
- * 64, two epochs, two alternating runs each: folded 3.73 and 3.95 s, separate 3.42 and
- * 3.78 s; the 8×1024 MLP at batch 256 (ab_builds, 20 rounds, each order): folded over
- * separate 1.004 [0.991, 1.016] and 1/0.991 [0.980, 1.007], plain SGD 0.985 [0.962,
- * 1.010] and 1/1.022 [1.002, 1.037]. */
-#define FOLD_MIN_BATCH 256
+ * thread, with the hook's lines fetched across the tile before (fused_update.c),
+ * ab_builds folded (B) against separate (A), 12-16 rounds, each order: the
+ * 784-512-512-512-5 step (bench/finetune's shape) at batch 64, momentum 0.9: 0.951
+ * [0.883, 0.988] and 1/1.047 [1.027, 1.080]; plain SGD 0.969 [0.958, 0.981] and 1/1.016
+ * [1.007, 1.033]; at batch 32 0.956 [0.907, 0.985] and 1/1.001 [0.994, 1.013]
+ * (undecided); at batch 16 1.012 [0.940, 1.079] and 1/0.970 (1.031 [1.020, 1.041]):
+ * slower. */
+#define FOLD_MIN_BATCH 64
 
 struct fz_trainer {
     fz_model *m;
@@ -515,7 +517,8 @@ static void backward_fused(fz_trainer *t, const fz_exec *x, size_t l, const floa
         atomic_init(&f->max_mom, 0);
         /* Nothing reads dW after the update: where one K block suffices the GEMM keeps
          * each tile in a scratch and never stores it. */
-        fz_tile_hook hook = { .fn = fused_sgd_tile, .ctx = f, .consumes_c = true };
+        fz_tile_hook hook = { .fn = fused_sgd_tile, .ctx = f, .consumes_c = true,
+                              .lines_for = fused_sgd_lines };
         linear_wgrad(x, &layer, t->batch, X, dY, t->grad[iW], &hook, t->cnt_wgrad);
         t->maxima[iW].step_p = atomic_load(&f->max_p);
         t->maxima[iW].step_mom = atomic_load(&f->max_mom);
