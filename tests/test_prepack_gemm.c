@@ -5,8 +5,11 @@
  * all transposes, every epilogue, one and two threads in one or two L3 groups; and a
  * handle made for another kernel or another KC is not used (so a product deep enough
  * for deeper K blocks needs a pack made for its shape); sgemm_reads_packed_b says
- * no exactly for the products that never read a pack.  The scalar reference has
- * no microkernel and packs nothing: it has nothing to test here.
+ * no exactly for the products that never read a pack.  On the fly, a kernel with
+ * b_in_place_rows reads an untransposed B of a short product where it lies, unpacked
+ * (AVX-512: up to 512 rows, so most NN shapes here): the comparison pins that path to
+ * the packed one bitwise too.  The scalar reference has no microkernel and packs
+ * nothing: it has nothing to test here.
  */
 #include <math.h>
 #include <setjmp.h>

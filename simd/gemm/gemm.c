@@ -309,6 +309,7 @@ typedef struct {
     float *abuf;    /* packed A blocks, one per thread, astride floats apart */
     size_t bstride, astride;
     bool a_in_place;   /* the microkernel reads A where it lies: see a_worth_packing */
+    bool b_in_place;   /* and B too: see b_worth_packing */
     bool stream_c;     /* tiles may store C past the caches: see c_worth_streaming */
     void (*progress)(void *arg);   /* fz_gemm_ctx's, called by thread 0 per M block */
     void *progress_arg;
@@ -320,6 +321,16 @@ typedef struct {
 static bool a_worth_packing(const fz_sgemm_kernel *kern, const fz_gemm_op *op)
 {
     return op->n > kern->nr;
+}
+
+/* Whether the blocked path packs B: not where op(B)'s rows are contiguous (not
+ * transposed) and C has at most the kernel's b_in_place_rows rows (gemm.h says why),
+ * except under a tile hook: the folded update's wgrad (512×784×64 at batch 64), its B
+ * read in place beside the hook's own traffic, made the fine-tuning step 12-15%
+ * slower (ab_builds --workload finetune, each order), where packed it is 3% faster. */
+static bool b_worth_packing(const fz_sgemm_kernel *kern, const fz_gemm_op *op)
+{
+    return !(op->tb == FZ_NOTRANS && op->m <= kern->b_in_place_rows && !op->after_tile);
 }
 
 /* Streaming C's stores pays where C is written once and is not read back soon from a
@@ -371,7 +382,11 @@ static uint64_t blocked_worker(const blocked_job *job, int t, int nt)
             bool first = pc == 0, last = pc + kcur == k;
 
             const float *bp = own_bp;
-            if (job->bpre) {
+            if (job->b_in_place) {
+                /* Read where it lies: nothing to pack, nobody to wait for. */
+                if (ncur)
+                    bp = op->b + pc * op->ldb + jc;
+            } else if (job->bpre) {
                 /* Packed before this call and only read during it: no barrier needed.
                  * (A group past its columns, ncur 0, reads nothing.) */
                 if (ncur)
@@ -408,6 +423,8 @@ static uint64_t blocked_worker(const blocked_job *job, int t, int nt)
                         fz_tile_epilogue ep = tile_epilogue(op, ic + i, jc + j, first, last);
                         ep.a_packed = !job->a_in_place;
                         ep.stream = job->stream_c;
+                        if (job->b_in_place)
+                            ep.ldb = op->ldb;
                         tile_dest d = tile_dest_for(kern, op, first && last, scratch,
                                                     ic + i, jc + j);
                         /* The next tile down the panel, else the top of the next panel
@@ -418,8 +435,9 @@ static uint64_t blocked_worker(const blocked_job *job, int t, int nt)
                         else if (last && j + nr < ncur)
                             prefetch_for_next(op, &ep, lines, ic, jc + j + nr,
                                               min_size(mr, mcur), min_size(nr, ncur - j - nr));
-                        kern->ukr(kcur, ablock + i / mr * panel, rsa, csa, bp + j * kcur,
-                                  d.c, d.ldc, mrc, nrc, &ep);
+                        kern->ukr(kcur, ablock + i / mr * panel, rsa, csa,
+                                  job->b_in_place ? bp + j : bp + j * kcur, d.c, d.ldc, mrc,
+                                  nrc, &ep);
                         done += 2 * (uint64_t)mrc * nrc * kcur +
                                 (last ? (uint64_t)mrc * nrc * stages : 0);
                         if (last)
@@ -431,7 +449,7 @@ static uint64_t blocked_worker(const blocked_job *job, int t, int nt)
             }
             /* Nobody repacks B while a thread of the group may still read it. */
 #ifdef _OPENMP
-            if (!job->bpre && shared_b) {
+            if (!job->bpre && !job->b_in_place && shared_b) {
 #pragma omp barrier
             }
 #endif
@@ -501,6 +519,8 @@ static void sgemm_blocked(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
     blocked_job job = { .kern = kern, .op = op, .s = strides_of(op), .blk = blk,
                         .bpre = bpre, .npad = round_up(op->n, kern->nr) };
     job.a_in_place = !a_worth_packing(kern, op);
+    /* B in place needs A packed (the microkernel's in-place B reads a packed A). */
+    job.b_in_place = !bpre && !job.a_in_place && !b_worth_packing(kern, op);
     job.stream_c = c_worth_streaming(kern, op, ctx, blk);
     if (ctx) {
         job.progress = ctx->progress;
@@ -514,14 +534,16 @@ static void sgemm_blocked(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
 #endif
     int groups = threads > 1 && ctx->groups > 0 && threads % ctx->groups == 0
                  ? ctx->groups : 1;
-    groups = sgemm_split_groups(kern, op, threads, groups, !job.a_in_place, !bpre);
+    groups = sgemm_split_groups(kern, op, threads, groups, !job.a_in_place,
+                                !bpre && !job.b_in_place);
     job.groups = groups;
 
     /* One allocation for every pack buffer, sized to this product.  Plain malloc, not
      * aligned_alloc: glibc then serves the next call of the same size from its heap
      * instead of a fresh mmap, whose page faults cost a few percent at these sizes. */
     size_t kc = min_size(blk.kc, op->k);
-    job.bstride = bpre ? 0 : round_up(kc * min_size(blk.nc, round_up(op->n, kern->nr)), 16);
+    job.bstride = bpre || job.b_in_place
+                  ? 0 : round_up(kc * min_size(blk.nc, round_up(op->n, kern->nr)), 16);
     job.astride = job.a_in_place
                   ? 0 : round_up(kc * min_size(blk.mc, round_up(op->m, kern->mr)), 16);
     size_t floats = 0;

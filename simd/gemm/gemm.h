@@ -41,7 +41,8 @@ typedef struct {
     bool stream;
     /* Nonzero: B is not a packed panel but the caller's op(B) itself, element (p, j) at
      * b[p·ldb + j], with A a packed panel (a_packed).  Only for kernels with
-     * reads_b_in_place (the short path, gemm.c). */
+     * reads_b_in_place (the short path, gemm.c) or a nonzero b_in_place_rows (the
+     * blocked path's short products). */
     size_t ldb;
     /* Cache lines to fetch while this tile is computed, spread across its k loop
      * (prefetch_spread, below), for whoever reads them after the tile: a tile hook's
@@ -121,6 +122,13 @@ typedef struct fz_sgemm_kernel {
      * sgemm_kernel_for_op).  A one-column C keeps kern's own transposed form. */
     const struct fz_sgemm_kernel *tiny;
     bool reads_b_in_place;   /* the microkernel honours fz_tile_epilogue.ldb */
+    /* Up to this many rows of C (0: never), the blocked path has the microkernel read
+     * an untransposed op(B) where it lies (fz_tile_epilogue.ldb, with A packed) instead
+     * of packing it: each packed element of B would feed only that many rows of C (the
+     * dgrad dY·W at a training batch), and its rows, 4 lines a k step a row apart, are a
+     * stride the L2's prefetcher follows.  A pre-packed B (prepack.c) is still read
+     * where one is given.  Measured: DESIGN.md, "Tuned constants". */
+    size_t b_in_place_rows;
 } fz_sgemm_kernel;
 
 /* The whole GEMM of `op` with kernel `kern` and the caller's plan (ctx NULL: one thread,
@@ -189,7 +197,7 @@ extern const fz_sgemm_kernel fz_sgemm_neon_8x12;
 /* The GEMM kernel `var` of an ISA file: its microkernel `ukr`, its packers pack_a_<isa>
  * and pack_b_<isa>, and the file's MR×NR tile, written once for every ISA file; the
  * remaining arguments are designated initializers of what differs by ISA
- * (.stores_transposed, .fence, .narrow, .few_rows, .reads_b_in_place). */
+ * (.stores_transposed, .fence, .narrow, .few_rows, .reads_b_in_place, .b_in_place_rows). */
 #define FZ_SGEMM_KERNEL(var, kernel_name, ukr_fn, isa, ...)                                 \
     const fz_sgemm_kernel var = {                                                          \
         .name = kernel_name, .mr = MR, .nr = NR, .ukr = ukr_fn,                            \

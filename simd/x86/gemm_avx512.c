@@ -44,4 +44,5 @@
 FZ_SGEMM_KERNEL(fz_sgemm_avx512, "sgemm_avx512_" STR(MR) "x" STR(NR), sgemm_avx512_ukr,
                 avx512, .stores_transposed = true, .fence = fence_avx512,
                 .narrow = &fz_sgemm_avx512_narrow, .few_rows = &fz_sgemm_avx512_short,
+                .b_in_place_rows = 512,
                 .tiny = TINY_KERNEL);

@@ -358,6 +358,15 @@ static void sgemm_avx512_ukr(size_t k, const float *a, size_t rsa, size_t csa,
     }
     if (ep->transposed) {   /* the small path's tall, narrow products, as Cᵀ */
         BY_VECTORS(false, true, false, false)
+    } else if (ep->a_packed && ep->ldb) {   /* B where it lies (b_in_place_rows) */
+        switch (vectors_read(nr)) {
+        case 1: ukr_body(k, a, 1, MR, b, ep->ldb, c, ldc, mr, nr, ep, true, 1, false, MR,
+                         true, false, false); break;
+        case 2: ukr_body(k, a, 1, MR, b, ep->ldb, c, ldc, mr, nr, ep, true, 2, false, MR,
+                         true, false, false); break;
+        default: ukr_body(k, a, 1, MR, b, ep->ldb, c, ldc, mr, nr, ep, true, NV, false, MR,
+                          true, false, false);
+        }
     } else if (ep->a_packed) {
         rsa = 1;    /* constants for the packed panel's addressing */
         csa = MR;
