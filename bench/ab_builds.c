@@ -160,7 +160,6 @@ static void print_side(char name, const side *s, const double *t, int n)
 
 static int run(side sides[2], const workload *w, int rounds, int threads, float momentum)
 {
-
     fz_model *m[2] = { NULL, NULL };
     fz_trainer *t[2] = { NULL, NULL };
     size_t in = w->widths[0], out = w->widths[w->n_widths - 1];

@@ -346,39 +346,34 @@ static void sgemm_avx512_ukr(size_t k, const float *a, size_t rsa, size_t csa,
                              const float *b, float *c, size_t ldc, size_t mr, size_t nr,
                              const fz_tile_epilogue *ep)
 {
-/* One call per variant, so that each gets its vector count as a constant. */
-#define BY_VECTORS(packed, transposed, ahead, spread)                                   \
+/* One call per variant, so that each gets its vector count as a constant; B is a packed
+ * panel (NR floats a k step) or, with `in_place`, the caller's op(B), ep->ldb apart. */
+#define BY_VECTORS(packed, transposed, ahead, spread, in_place)                          \
     switch (vectors_read(nr)) {                                                         \
-    case 1: ukr_body(k, a, rsa, csa, b, NR, c, ldc, mr, nr, ep, packed, 1, transposed, MR,   \
-                     false, ahead, spread); break;                                      \
-    case 2: ukr_body(k, a, rsa, csa, b, NR, c, ldc, mr, nr, ep, packed, 2, transposed, MR,   \
-                     false, ahead, spread); break;                                      \
-    default: ukr_body(k, a, rsa, csa, b, NR, c, ldc, mr, nr, ep, packed, NV, transposed, MR, \
-                      false, ahead, spread);                                            \
+    case 1: ukr_body(k, a, rsa, csa, b, in_place ? ep->ldb : NR, c, ldc, mr, nr, ep,     \
+                     packed, 1, transposed, MR, in_place, ahead, spread); break;        \
+    case 2: ukr_body(k, a, rsa, csa, b, in_place ? ep->ldb : NR, c, ldc, mr, nr, ep,     \
+                     packed, 2, transposed, MR, in_place, ahead, spread); break;        \
+    default: ukr_body(k, a, rsa, csa, b, in_place ? ep->ldb : NR, c, ldc, mr, nr, ep,    \
+                      packed, NV, transposed, MR, in_place, ahead, spread);             \
     }
     if (ep->transposed) {   /* the small path's tall, narrow products, as Cᵀ */
-        BY_VECTORS(false, true, false, false)
-    } else if (ep->a_packed && ep->ldb) {   /* B where it lies (b_in_place_rows) */
-        switch (vectors_read(nr)) {
-        case 1: ukr_body(k, a, 1, MR, b, ep->ldb, c, ldc, mr, nr, ep, true, 1, false, MR,
-                         true, false, false); break;
-        case 2: ukr_body(k, a, 1, MR, b, ep->ldb, c, ldc, mr, nr, ep, true, 2, false, MR,
-                         true, false, false); break;
-        default: ukr_body(k, a, 1, MR, b, ep->ldb, c, ldc, mr, nr, ep, true, NV, false, MR,
-                          true, false, false);
-        }
+        BY_VECTORS(false, true, false, false, false)
     } else if (ep->a_packed) {
         rsa = 1;    /* constants for the packed panel's addressing */
         csa = MR;
-        /* Only the blocked path's tiles carry a prefetch list (a tile hook's). */
-        if (ep->n_prefetch)
-            BY_VECTORS(true, false, false, true)
+        /* B where it lies (b_in_place_rows), or packed; only the blocked path's tiles
+         * carry a prefetch list (a tile hook's), and those read B packed. */
+        if (ep->ldb)
+            BY_VECTORS(true, false, false, false, true)
+        else if (ep->n_prefetch)
+            BY_VECTORS(true, false, false, true, false)
         else
-            BY_VECTORS(true, false, false, false)
+            BY_VECTORS(true, false, false, false, false)
     } else if (rsa == 1 && k > 1) {   /* A transposed, where it lies */
-        BY_VECTORS(false, false, true, false)
+        BY_VECTORS(false, false, true, false, false)
     } else {
-        BY_VECTORS(false, false, false, false)
+        BY_VECTORS(false, false, false, false, false)
     }
 #undef BY_VECTORS
 }

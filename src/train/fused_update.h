@@ -34,7 +34,7 @@
 typedef struct {
     const fz_kernels *k;
     float *W, *mom;
-    size_t ld, rows;            /* W is rows × ld */
+    size_t ld;                  /* W's row length (floats) */
     fz_sgd opt;
     fz_counter *flops;
     /* The largest |W| and |momentum| written, as magnitude bits, merged by the tiles of

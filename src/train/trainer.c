@@ -510,7 +510,6 @@ static void backward_fused(fz_trainer *t, const fz_exec *x, size_t l, const floa
         size_t iW = layer.W_index;
         fused_sgd *f = &t->fused_layer[l];
         *f = (fused_sgd){ .k = x->k, .W = t->m->tensors[iW].data, .ld = layer.in,
-                          .rows = layer.out,
                           .mom = t->opt.momentum != 0.0f ? t->mom[iW] : NULL,
                           .opt = t->opt, .flops = t->cnt_opt };
         atomic_init(&f->max_p, 0);
