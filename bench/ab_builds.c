@@ -19,7 +19,8 @@
  * 256, nothing frozen), mlp8x1024-prefix4 (the same with fc1-fc4 frozen: packs, no backward below
  * fc5), seed (10→5→1, batch 64, fc1 frozen: the seed example's step), finetune
  * (784-512-512-512-5 at batch 64, nothing frozen: the shape of bench/finetune's
- * Fashion-MNIST step, on random data with MSE), or all.
+ * Fashion-MNIST step, on random data with MSE), finetune-prefix1 (the same with fc1
+ * frozen, the spec whose time to a target bench/finetune_vs_pytorch.py reports), or all.
  */
 #include <dlfcn.h>
 #include <getopt.h>
@@ -69,6 +70,7 @@ static const workload workloads[] = {
       256, "prefix:4", 4 },
     { "seed", { 10, 5, 1 }, 3, 64, "fc1.*", 20000 },
     { "finetune", { 784, 512, 512, 512, 5 }, 5, 64, NULL, 30 },
+    { "finetune-prefix1", { 784, 512, 512, 512, 5 }, 5, 64, "prefix:1", 30 },
 };
 
 static int fail(const char *fmt, const char *a, const char *b)
@@ -244,7 +246,7 @@ int main(int argc, char **argv)
     };
     static const char usage[] =
         "usage: ab_builds [--rounds N>=%d] [--threads T] [--momentum M] [--batch B] [--workload "
-        "mlp8x1024|mlp8x1024-prefix4|seed|finetune|all]\n                 [--env-a VAR=VALUE]... "
+        "mlp8x1024|mlp8x1024-prefix4|seed|finetune|finetune-prefix1|all]\n                 [--env-a VAR=VALUE]... "
         "[--env-b VAR=VALUE]... LIB_A LIB_B\n       ab_builds --help | --version\n";
     /* Each LIB is loaded at run time: its own version is in the table, not in --version. */
     if (fz_cli_version_asked(argc, argv))
