@@ -30,9 +30,17 @@ epoch ends hinges on which side of the target one epoch's accuracy lands (0.9104
   their median and their minimum and maximum (with a handful of seeds that range is the
   honest interval, not a 95% one).  The same for the ratio of the whole fine-tuning
   time (all epochs).
+- Pace and progress.  Each seed's time-to-target ratio is split exactly into two
+  factors read off the same curves: the epochs each side needed (the crossing, in
+  epochs, by the same rule), whose ratio (PyTorch's over freezebench's) says which side's
+  trajectory happened to reach the target in fewer steps, and the seconds per epoch up
+  to the crossing, whose ratio is the speed alone.  ttt ratio = pace ratio x epochs
+  ratio.  The two sides' trajectories differ only by float rounding, so an epochs ratio
+  away from 1 is that rounding's luck: with SGD's noisy test accuracy it moves a seed's
+  ttt ratio by up to a quarter, in either direction, while the pace stays put.
 
 A C run with --cache is compared with PyTorch's run of the same spec (PyTorch has no
-cache).  The CSV (schema finetune-vs-pytorch-1, one row per optimizer, spec and cache)
+cache).  The CSV (schema finetune-vs-pytorch-2, one row per optimizer, spec and cache)
 lists the seeds that reached the target on both sides; a spec neither side reaches has
 empty ratios.  Its system columns are the C side's.  Default output
 results/finetune-vs-pytorch-<system_id>-<threads>.csv, never replacing a file unless
@@ -52,13 +60,15 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BUILD = os.path.join(HERE, os.pardir, "build", "bench")
-SCHEMA = "finetune-vs-pytorch-1"
+SCHEMA = "finetune-vs-pytorch-2"
 SYSTEM_COLUMNS = ("system_id host cpu_vendor cpu_family cpu_model_number cpu_stepping uarch "
                   "cpu_model arch vector_isa isa hypervisor cores threads").split()
 COLUMNS = ["schema_version"] + SYSTEM_COLUMNS + (
     "git_revision git_revision_pytorch_side model batch epochs optimizer freeze_spec cache "
     "target_fraction seeds first seeds_reached c_time_to_target_s_median "
     "pytorch_time_to_target_s_median ttt_ratio_median ttt_ratio_min ttt_ratio_max "
+    "c_epochs_to_target_median pytorch_epochs_to_target_median epochs_ratio_median "
+    "epochs_ratio_min epochs_ratio_max pace_ratio_median pace_ratio_min pace_ratio_max "
     "total_ratio_median total_ratio_min total_ratio_max c_best_accuracy_median "
     "pytorch_best_accuracy_median").split()
 
@@ -93,6 +103,12 @@ def curve(rows):
     return [(float(r["time_s"]), float(r["test_accuracy"])) for r in rows]
 
 
+def epoch_curve(rows):
+    """The curve against epochs instead of seconds: time_to_target on it gives the
+    crossing in (fractional) epochs, by the same rule."""
+    return [(float(r["epoch"]), float(r["test_accuracy"])) for r in rows]
+
+
 def pair_ratios(c_runs, py_runs, optimizer, fraction):
     """One pair's rows per (spec, cache): the common target, each side's time to it and
     whole-run time, and their ratios."""
@@ -106,8 +122,14 @@ def pair_ratios(c_runs, py_runs, optimizer, fraction):
         py_rows = py_runs[(opt, spec, 0)]
         c_ttt = time_to_target(curve(rows), target)
         py_ttt = time_to_target(curve(py_rows), target)
+        c_ep = time_to_target(epoch_curve(rows), target)
+        py_ep = time_to_target(epoch_curve(py_rows), target)
+        reached = c_ttt > 0 and c_ep > 0 and py_ep > 0   # False for nan
         out[(spec, cache)] = dict(
             c_ttt=c_ttt, py_ttt=py_ttt, ttt_ratio=py_ttt / c_ttt if c_ttt > 0 else math.nan,
+            c_epochs=c_ep, py_epochs=py_ep,
+            epochs_ratio=py_ep / c_ep if reached else math.nan,
+            pace_ratio=(py_ttt / py_ep) / (c_ttt / c_ep) if reached else math.nan,
             total_ratio=float(py_rows[-1]["time_s"]) / float(rows[-1]["time_s"]),
             c_best=best(rows), py_best=best(py_rows))
     return out
@@ -121,11 +143,18 @@ def summarise(per_seed):
         return (statistics.median(v), min(v), max(v)) if v else (math.nan,) * 3
     reached = [p for p in per_seed if not math.isnan(p["ttt_ratio"])]
     ttt = stats("ttt_ratio")
+    epochs = stats("epochs_ratio")
+    pace = stats("pace_ratio")
     total = stats("total_ratio")
     return dict(seeds_reached=len(reached),
                 c_time_to_target_s_median=stats("c_ttt")[0],
                 pytorch_time_to_target_s_median=stats("py_ttt")[0],
                 ttt_ratio_median=ttt[0], ttt_ratio_min=ttt[1], ttt_ratio_max=ttt[2],
+                c_epochs_to_target_median=stats("c_epochs")[0],
+                pytorch_epochs_to_target_median=stats("py_epochs")[0],
+                epochs_ratio_median=epochs[0], epochs_ratio_min=epochs[1],
+                epochs_ratio_max=epochs[2],
+                pace_ratio_median=pace[0], pace_ratio_min=pace[1], pace_ratio_max=pace[2],
                 total_ratio_median=total[0], total_ratio_min=total[1], total_ratio_max=total[2],
                 c_best_accuracy_median=stats("c_best")[0],
                 pytorch_best_accuracy_median=stats("py_best")[0])
@@ -226,14 +255,16 @@ def main(argv):
         rows.append(row)
 
     print(f"{'optimizer':9} {'spec':10} {'cache':5} {'reached':7} {'ttt ratio [min-max]':24} "
-          f"{'whole-run ratio [min-max]':24}")
+          f"{'= pace [min-max]':20} {'x epochs [min-max]':20} {'whole-run ratio [min-max]':24}")
     for r in rows:
         print(f"{r['optimizer']:9} {r['freeze_spec']:10} {r['cache']:<5} "
               f"{r['seeds_reached']}/{r['seeds']:<5} "
-              f"{fmt(r, 'ttt_ratio'):24} {fmt(r, 'total_ratio'):24}")
-    print(f"ratios: PyTorch's time over freezebench's; target {a.target_fraction} x the mean "
-          f"of both sides' best unfrozen accuracy per seed; {a.seeds} seed(s), first "
-          f"{a.first}, alternating")
+              f"{fmt(r, 'ttt_ratio'):24} {fmt(r, 'pace_ratio'):20} "
+              f"{fmt(r, 'epochs_ratio'):20} {fmt(r, 'total_ratio'):24}")
+    print(f"ratios: PyTorch's over freezebench's, per seed (median [min-max]); target "
+          f"{a.target_fraction} x the mean of both sides' best unfrozen accuracy per seed; "
+          f"ttt = pace (seconds per epoch up to the target) x epochs (epochs needed to "
+          f"reach it); {a.seeds} seed(s), first {a.first}, alternating")
     if a.no_csv:
         return 0
     dirty = [g for g in (c["git_revision"], py["git_revision"]) if g.endswith("-dirty")]

@@ -186,7 +186,7 @@ def load(inputs):
             continue
         if version and version.startswith("finetune-"):
             # Epochs of training runs (finetune-1, drawn by plot_finetune.py) or their
-            # ratios against PyTorch (finetune-vs-pytorch-1): not phase timings.
+            # ratios against PyTorch (finetune-vs-pytorch-2): not phase timings.
             skipped.append((name, f"fine-tuning results (schema {version}): not phase "
                                   "timings; results/README.md describes them"))
             continue

@@ -49,13 +49,25 @@ assert abs(none["ttt_ratio"] - 2.0) < 1e-12 and abs(none["total_ratio"] - 2.0) <
 assert abs(last["c_ttt"] - 0.775) < 1e-12, last            # 0.5 + 0.5 x 0.055 / 0.10
 assert abs(last["ttt_ratio"] - 1.5 / 0.775) < 1e-12, last
 assert abs(last["total_ratio"] - 3.0) < 1e-12, last
+# The split of the ttt ratio: epochs needed by the same rule on the epoch axis (none:
+# both at their first epoch; last: C a 0.55 of the way into its second epoch, PyTorch at
+# its first), and the seconds per epoch up to the crossing; their product is the ratio.
+assert none["c_epochs"] == 1.0 and none["py_epochs"] == 1.0, none
+assert none["epochs_ratio"] == 1.0 and abs(none["pace_ratio"] - 2.0) < 1e-12, none
+assert abs(last["c_epochs"] - 1.55) < 1e-12 and last["py_epochs"] == 1.0, last
+assert abs(last["epochs_ratio"] - 1 / 1.55) < 1e-12, last
+assert abs(last["pace_ratio"] - 3.0) < 1e-12, last        # 1.5 s/epoch over 0.5 s/epoch
+assert abs(last["pace_ratio"] * last["epochs_ratio"] - last["ttt_ratio"]) < 1e-12, last
 
 # Summary over seeds: a seed that never reached the target is left out of the ratio but
 # counted in seeds, not in seeds_reached.
 s = fvp.summarise([dict(none, ttt_ratio=2.0), dict(none, ttt_ratio=3.0),
-                   dict(none, ttt_ratio=math.nan, c_ttt=math.nan, py_ttt=math.nan)])
+                   dict(none, ttt_ratio=math.nan, c_ttt=math.nan, py_ttt=math.nan,
+                        c_epochs=math.nan, py_epochs=math.nan, epochs_ratio=math.nan,
+                        pace_ratio=math.nan)])
 assert s["seeds_reached"] == 2 and s["ttt_ratio_median"] == 2.5, s
 assert s["ttt_ratio_min"] == 2.0 and s["ttt_ratio_max"] == 3.0, s
+assert s["pace_ratio_median"] == 2.0 and s["epochs_ratio_median"] == 1.0, s
 
 # End to end, --quick, two seeds: every optimizer x default spec, both seeds, the sides
 # alternating.
@@ -79,7 +91,7 @@ for opt in ("adamw", "sgd"):
         assert (opt, sp, "0") in keys, (opt, sp)
     assert (opt, "prefix:1", "1") in keys and (opt, "last", "1") in keys
 for r in table:
-    assert r["schema_version"] == "finetune-vs-pytorch-1" and r["seeds"] == "2", r
+    assert r["schema_version"] == "finetune-vs-pytorch-2" and r["seeds"] == "2", r
     assert r["first"] == "c" and r["epochs"] == "3", r
     assert float(r["total_ratio_min"]) <= float(r["total_ratio_median"]) <= \
         float(r["total_ratio_max"]), r
@@ -87,8 +99,11 @@ for r in table:
         # Both sides reach 95% of their common best on the unfrozen run.
         assert r["seeds_reached"] == "2", r
     if int(r["seeds_reached"]):
-        assert float(r["ttt_ratio_min"]) <= float(r["ttt_ratio_median"]) <= \
-            float(r["ttt_ratio_max"]), r
+        for key in ("ttt_ratio", "pace_ratio", "epochs_ratio"):
+            assert float(r[key + "_min"]) <= float(r[key + "_median"]) <= \
+                float(r[key + "_max"]), (key, r)
+        assert float(r["c_epochs_to_target_median"]) > 0, r
     else:
-        assert r["ttt_ratio_median"] == "", r
+        for key in ("ttt_ratio", "pace_ratio", "epochs_ratio"):
+            assert r[key + "_median"] == "", (key, r)
 print(f"finetune_vs_pytorch: rule, pairing and a --quick run of {len(table)} rows checked")
