@@ -378,6 +378,46 @@ static void sgemm_avx512_ukr(size_t k, const float *a, size_t rsa, size_t csa,
 #undef BY_VECTORS
 }
 
+/* Depth steps a narrow packing reads in one pass over the panels (below). */
+#define NARROW_PACK_STEPS 8
+
+/* Contiguous lanes into panels of at most 8 lanes: A's MR-row panels from a transposed
+ * A, the wgrad's dYᵀ, whose depth steps are the batch's rows, a layer's width apart.
+ * Packed panel by panel, each panel read one line of every row: with rows 4 KiB apart
+ * (a 1024-wide layer) all those lines fall into one set of the L1 and a few of the L2,
+ * which hold too few of them for the next panel, so every step went back to the L3; it
+ * took 6% of the 1024×1024×256 wgrad.  Here NARROW_PACK_STEPS rows (as many lines a set
+ * as the L1 has ways) are read across all the panels before the next rows.  Each copy is
+ * a plain 8-float load and store: the store spills 8 - W floats into the next depth
+ * step's place in the same panel, written after it; only a panel's last step, whose
+ * spill would land in the next panel, and a load past the last lane use opmasks. */
+static inline __attribute__((always_inline)) void
+pack_narrow_panels_avx512(float *dst, const float *src, size_t ks, size_t lanes, size_t k,
+                          size_t W)
+{
+    size_t panels = (lanes + W - 1) / W;
+    /* Panels whose 8-float read stays inside the lanes. */
+    size_t whole = lanes >= 8 ? (lanes - 8) / W + 1 : 0;
+    whole = whole < panels ? whole : panels;
+    const __mmask8 panel_lanes = (__mmask8)first_lanes(W);
+    for (size_t p0 = 0; p0 < k; p0 += NARROW_PACK_STEPS) {
+        size_t p1 = k - p0 < NARROW_PACK_STEPS ? k : p0 + NARROW_PACK_STEPS;
+        for (size_t P = 0; P < panels; P++) {
+            size_t l0 = P * W;
+            const __mmask8 live = (__mmask8)first_lanes(lanes - l0 < W ? lanes - l0 : W);
+            float *d = dst + P * W * k;
+            for (size_t p = p0; p < p1; p++) {
+                const float *s = src + l0 + p * ks;
+                __m256 v = P < whole ? _mm256_loadu_ps(s) : _mm256_maskz_loadu_ps(live, s);
+                if (p + 1 < k)
+                    _mm256_storeu_ps(d + p * W, v);
+                else
+                    _mm256_mask_storeu_ps(d + p * W, panel_lanes, v);
+            }
+        }
+    }
+}
+
 /* Lanes [0, lanes) of depth k into panels W lanes wide (see fz_sgemm_pack), 16 lanes at
  * a time with opmasks for the lane and depth tails; the padding lanes are written as
  * zeros by the masked-off loads.  A B panel (W == NR) is written only as far as the
@@ -387,6 +427,10 @@ static inline __attribute__((always_inline)) void
 pack_panels_avx512(float *dst, const float *src, size_t ls, size_t ks, size_t lanes,
                    size_t k, size_t W)
 {
+    if (ls == 1 && W <= 8) {
+        pack_narrow_panels_avx512(dst, src, ks, lanes, k, W);
+        return;
+    }
     if (ls == 1) {
         /* Lanes contiguous (A transposed, B not): one masked load per depth step and
          * 16 lanes. */
