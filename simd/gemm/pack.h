@@ -8,6 +8,11 @@
 
 #include <stddef.h>
 
+/* Depth steps the packers of narrow A panels from a transposed A (the wgrad's dYᵀ) read
+ * across all panels before the next ones: its rows are a layer's width apart, 4 KiB at
+ * 1024, so a panel's lines share one L1 set; 8 rows are an 8-way L1's ways. */
+#define NARROW_PACK_STEPS 8
+
 /* Lanes [0, lanes) of depth k, element (l, p) at src[l·ls + p·ks], into panels W lanes
  * wide: dst[(l / W)·W·k + p·W + l % W]; the last panel's missing lanes are zero. */
 static inline void pack_panels(float *dst, const float *src, size_t ls, size_t ks,

@@ -268,18 +268,32 @@ static void pack_a_avx2(float *dst, const float *src, size_t ls, size_t ks, size
                 dst[p * MR + l] = src[(l0 + l) * ls + p];
     }
     if (ls == 1) {
-        /* Lanes contiguous (A transposed): one masked load per depth step, masked-off
-         * lanes reading as the panel's zero padding; each 8-float store's last two
-         * floats are overwritten by the next step's, the last step is stored short. */
-        for (size_t l0 = 0; l0 < lanes && k; l0 += MR, dst += MR * k) {
-            size_t w = lanes - l0 < MR ? lanes - l0 : MR;
-            __m256i live = avx2_first_lanes(w);
-            size_t p = 0;
-            for (; p + 1 < k; p++)
-                _mm256_storeu_ps(dst + p * MR, _mm256_maskload_ps(src + l0 + p * ks, live));
-            __m256 v = _mm256_maskload_ps(src + l0 + p * ks, live);
-            _mm_storeu_ps(dst + p * MR, _mm256_castps256_ps128(v));
-            _mm_storel_pi((__m64 *)(dst + p * MR + 4), _mm256_extractf128_ps(v, 1));
+        /* Lanes contiguous (A transposed, the wgrad's dYᵀ): NARROW_PACK_STEPS depth steps
+         * across all panels at a time, as the AVX-512 packer does and for the same reason
+         * (rows a layer's width apart share a few cache sets).  A plain load where the 8
+         * floats stay inside the lanes, else a masked one whose masked-off lanes read as
+         * the panel's zero padding; each 8-float store's last two floats are overwritten
+         * by the next step's, a panel's last step is stored short. */
+        size_t panels = (lanes + MR - 1) / MR;
+        size_t whole = lanes >= 8 ? (lanes - 8) / MR + 1 : 0;
+        whole = whole < panels ? whole : panels;
+        for (size_t p0 = 0; p0 < k; p0 += NARROW_PACK_STEPS) {
+            size_t p1 = k - p0 < NARROW_PACK_STEPS ? k : p0 + NARROW_PACK_STEPS;
+            for (size_t P = 0; P < panels; P++) {
+                size_t l0 = P * MR, w = lanes - l0 < MR ? lanes - l0 : MR;
+                __m256i live = avx2_first_lanes(w);
+                float *d = dst + P * MR * k;
+                for (size_t p = p0; p < p1; p++) {
+                    const float *sp = src + l0 + p * ks;
+                    __m256 v = P < whole ? _mm256_loadu_ps(sp) : _mm256_maskload_ps(sp, live);
+                    if (p + 1 < k) {
+                        _mm256_storeu_ps(d + p * MR, v);
+                    } else {
+                        _mm_storeu_ps(d + p * MR, _mm256_castps256_ps128(v));
+                        _mm_storel_pi((__m64 *)(d + p * MR + 4), _mm256_extractf128_ps(v, 1));
+                    }
+                }
+            }
         }
         return;
     }

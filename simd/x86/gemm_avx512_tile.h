@@ -378,9 +378,6 @@ static void sgemm_avx512_ukr(size_t k, const float *a, size_t rsa, size_t csa,
 #undef BY_VECTORS
 }
 
-/* Depth steps a narrow packing reads in one pass over the panels (below). */
-#define NARROW_PACK_STEPS 8
-
 /* Contiguous lanes into panels of at most 8 lanes: A's MR-row panels from a transposed
  * A, the wgrad's dYᵀ, whose depth steps are the batch's rows, a layer's width apart.
  * Packed panel by panel, each panel read one line of every row: with rows 4 KiB apart
