@@ -7,8 +7,8 @@
  * for deeper K blocks needs a pack made for its shape); sgemm_reads_packed_b says
  * no exactly for the products that never read a pack.  On the fly, a kernel with
  * b_in_place_rows reads an untransposed B of a short product where it lies, unpacked
- * (AVX-512: up to 512 rows, so most NN shapes here): the comparison pins that path to
- * the packed one bitwise too.  The scalar reference has no microkernel and packs
+ * (AVX-512: up to 512 rows, B's rows at most 8 KiB apart, so most NN shapes here): the
+ * comparison pins that path to the packed one bitwise too, and a test pins the rule.  The scalar reference has no microkernel and packs
  * nothing: it has nothing to test here.
  */
 #include <math.h>
@@ -227,6 +227,46 @@ static void reads_packed_b_only_where_the_loop_nest_reads_it(void **state)
         skip();   /* no microkernel on this CPU or build */
 }
 
+/* Where the blocked path reads an untransposed B in place, unpacked: for a kernel with
+ * b_in_place_rows, C up to that many rows, B's rows at most 8 KiB apart (2048 floats; a
+ * 4096-wide layer's dgrad, rows 16 KiB apart, ran faster packed), no tile hook, and C
+ * wider than one panel (A packed).  Both sides of each limit, on the dgrad dY·W. */
+static void reads_b_in_place_only_for_short_products_with_close_rows(void **state)
+{
+    (void)state;
+    bool any = false;
+    for (size_t i = 0; i < sizeof isas / sizeof *isas; i++) {
+        const fz_sgemm_kernel *kern = sgemm_kernel_for(isas[i]);
+        if (!kern || !kern->b_in_place_rows)
+            continue;
+        any = true;
+        size_t rows = kern->b_in_place_rows, nr = kern->nr;
+        struct { size_t m, n, ldb; fz_trans tb; bool hook, in_place; } cases[] = {
+            { 256, 1024, 1024, FZ_NOTRANS, false, true },
+            { 256, 2048, 2048, FZ_NOTRANS, false, true },       /* 8 KiB: the widest */
+            { 256, 2049, 2049, FZ_NOTRANS, false, false },
+            { 256, 4096, 4096, FZ_NOTRANS, false, false },
+            { 256, 1000, 4096, FZ_NOTRANS, false, false },      /* the stride counts */
+            { rows, 1024, 1024, FZ_NOTRANS, false, true },
+            { rows + 1, 1024, 1024, FZ_NOTRANS, false, false },
+            { 256, 1024, 1024, FZ_TRANS, false, false },
+            { 256, 1024, 1024, FZ_NOTRANS, true, false },
+            { 256, nr, nr, FZ_NOTRANS, false, false },           /* A read in place */
+        };
+        for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+            fz_tile_hook hook = { 0 };
+            fz_gemm_op op = { .ta = FZ_NOTRANS, .tb = cases[c].tb, .m = cases[c].m,
+                              .n = cases[c].n, .k = 512, .ldb = cases[c].ldb,
+                              .after_tile = cases[c].hook ? &hook : NULL };
+            if (sgemm_blocked_reads_b_in_place(kern, &op) != cases[c].in_place)
+                fail_msg("%s: case %zu (%zu rows, ldb %zu): in place is %d", isas[i], c,
+                         cases[c].m, cases[c].ldb, !cases[c].in_place);
+        }
+    }
+    if (!any)
+        skip();   /* no kernel here reads B in place (AVX-512 only) */
+}
+
 /* A product whose C does not fit in half the L2 takes deeper K blocks (blocking.h), so
  * its pack must be made for its shape: one made for a single row of the same B has the
  * shallow KC and is not read (the result is the on-the-fly one), one made for the
@@ -289,6 +329,7 @@ int main(void)
         cmocka_unit_test(prepacked_gemm_equals_on_the_fly_bitwise),
         cmocka_unit_test(stale_pack_is_not_used),
         cmocka_unit_test(reads_packed_b_only_where_the_loop_nest_reads_it),
+        cmocka_unit_test(reads_b_in_place_only_for_short_products_with_close_rows),
         cmocka_unit_test(deep_k_blocks_need_a_pack_made_for_the_product),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -323,14 +323,29 @@ static bool a_worth_packing(const fz_sgemm_kernel *kern, const fz_gemm_op *op)
     return op->n > kern->nr;
 }
 
+/* The widest stride between op(B)'s rows that the blocked path reads in place.  Zen 4,
+ * the dgrad of a 4096-wide layer at batch 256 (256×4096×4096 NN, rows 16 KiB apart): 82.2
+ * ms packed in the kernel file of d97649f, 88.8-89.7 ms in place in those of 8722837 and
+ * 4790d5a (oneDNN 80.4-82.6 ms); packed over in place in 14 alternating pairs of
+ * processes, median 0.97 (packed faster in 10).  At 8 KiB (2048 wide) in place was still
+ * 3% faster (128×2048×2048: 11057 -> 10716 µs). */
+#define B_IN_PLACE_MAX_STRIDE ((size_t)8 << 10)
+
 /* Whether the blocked path packs B: not where op(B)'s rows are contiguous (not
- * transposed) and C has at most the kernel's b_in_place_rows rows (gemm.h says why),
- * except under a tile hook: the folded update's wgrad (512×784×64 at batch 64), its B
- * read in place beside the hook's own traffic, made the fine-tuning step 12-15%
- * slower (ab_builds --workload finetune, each order), where packed it is 3% faster. */
+ * transposed), at most B_IN_PLACE_MAX_STRIDE apart, and C has at most the kernel's
+ * b_in_place_rows rows (gemm.h says why), except under a tile hook: the folded update's
+ * wgrad (512×784×64 at batch 64), its B read in place beside the hook's own traffic,
+ * made the fine-tuning step 12-15% slower (ab_builds --workload finetune, each order),
+ * where packed it is 3% faster. */
 static bool b_worth_packing(const fz_sgemm_kernel *kern, const fz_gemm_op *op)
 {
-    return !(op->tb == FZ_NOTRANS && op->m <= kern->b_in_place_rows && !op->after_tile);
+    return !(op->tb == FZ_NOTRANS && op->m <= kern->b_in_place_rows && !op->after_tile &&
+             op->ldb <= B_IN_PLACE_MAX_STRIDE / sizeof(float));
+}
+
+bool sgemm_blocked_reads_b_in_place(const fz_sgemm_kernel *kern, const fz_gemm_op *op)
+{
+    return a_worth_packing(kern, op) && !b_worth_packing(kern, op);
 }
 
 /* Streaming C's stores pays where C is written once and is not read back soon from a
@@ -520,7 +535,7 @@ static void sgemm_blocked(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
                         .bpre = bpre, .npad = round_up(op->n, kern->nr) };
     job.a_in_place = !a_worth_packing(kern, op);
     /* B in place needs A packed (the microkernel's in-place B reads a packed A). */
-    job.b_in_place = !bpre && !job.a_in_place && !b_worth_packing(kern, op);
+    job.b_in_place = !bpre && sgemm_blocked_reads_b_in_place(kern, op);
     job.stream_c = c_worth_streaming(kern, op, ctx, blk);
     if (ctx) {
         job.progress = ctx->progress;

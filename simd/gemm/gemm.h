@@ -172,6 +172,11 @@ fz_blocking sgemm_blocking_for(const fz_sgemm_kernel *kern, const fz_gemm_ctx *c
 int sgemm_split_groups(const fz_sgemm_kernel *kern, const fz_gemm_op *op, int threads,
                        int l3, bool packs_a, bool packs_b);
 
+/* Whether the blocked path, given no pre-packed B, has `kern` read op(B) where it lies
+ * rather than pack it (gemm.c: b_worth_packing, B_IN_PLACE_MAX_STRIDE).  Only the rule:
+ * the caller has chosen the blocked path and the kernel.  Exposed for the tests. */
+bool sgemm_blocked_reads_b_in_place(const fz_sgemm_kernel *kern, const fz_gemm_op *op);
+
 /* Whether sgemm_run would let `kern` stream C's stores for `op` with `ctx`
  * (fz_tile_epilogue.stream: beta 0, one K block, C larger than the L2, a kernel with a
  * fence).  Exposed for the tests, which check that their shapes stream. */
