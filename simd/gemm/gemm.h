@@ -126,8 +126,9 @@ typedef struct fz_sgemm_kernel {
      * an untransposed op(B) where it lies (fz_tile_epilogue.ldb, with A packed) instead
      * of packing it: each packed element of B would feed only that many rows of C (the
      * dgrad dY·W at a training batch), and its rows, 4 lines a k step a row apart, are a
-     * stride the L2's prefetcher follows.  A pre-packed B (prepack.c) is still read
-     * where one is given.  Measured: DESIGN.md, "Tuned constants". */
+     * stride the L2's prefetcher follows, up to 8 KiB apart (gemm.c,
+     * B_IN_PLACE_MAX_STRIDE).  A pre-packed B (prepack.c) is still read where one is
+     * given.  Measured: DESIGN.md, "Tuned constants". */
     size_t b_in_place_rows;
 } fz_sgemm_kernel;
 
