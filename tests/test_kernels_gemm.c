@@ -184,6 +184,29 @@ static void gemm_matches_scalar_around_block_sizes(void **state)
                 }
 }
 
+/* The last row tile of every height, from one row to MR - 1, on products large enough
+ * for the blocked path (m·n·k above its small-product limit), where A is packed and a
+ * short edge tile computes only the rows it has (AVX-512: 2 or 4 of them, packed_rows):
+ * whole panels of B and a narrower edge panel, two K blocks (beta 1 on the second),
+ * every transpose (B read in place or packed), with and without the epilogue. */
+static void gemm_matches_scalar_for_every_edge_row_count(void **state)
+{
+    const fz_sgemm_kernel *kern;
+    const fz_kernels *isa = isa_or_skip(state, &kern);
+    fz_blocking blk = sgemm_blocking(kern, NULL);
+    const size_t ns[] = { 2 * kern->nr, kern->nr + 23 };
+    for (size_t rows = 1; rows < kern->mr; rows++)
+        for (size_t t = 0; t < 4; t++)
+            for (size_t in = 0; in < 2; in++)
+                for (unsigned ep = 0; ep <= EP_ALL; ep += EP_ALL) {
+                    gemm_case g = { .m = 4 * kern->mr + rows, .n = ns[in],
+                                    .k = 2 * blk.kc + 9, .ta = trans[t & 1],
+                                    .tb = trans[t >> 1], .alpha = 1.0f, .beta = 0.0f,
+                                    .ep = ep, .pad = 3, .misaligned = rows % 2 };
+                    check_case(isa, &g);
+                }
+}
+
 /* N just below/at/above NC: the NC loop's edge (thin in M and K to stay quick). */
 static void gemm_matches_scalar_around_nc(void **state)
 {
@@ -350,6 +373,7 @@ static void gemm_blocking_is_whole_tiles(void **state)
     ISA_TEST(isa, gemm_blocking_is_whole_tiles),                       \
     ISA_TEST(isa, gemm_matches_scalar_around_block_sizes),             \
     ISA_TEST(isa, gemm_matches_scalar_around_nc),                      \
+    ISA_TEST(isa, gemm_matches_scalar_for_every_edge_row_count),       \
     ISA_TEST(isa, gemm_matches_scalar_for_every_alpha_beta_epilogue),  \
     ISA_TEST(isa, gemm_beta_zero_ignores_nan_in_c),                    \
     ISA_TEST(isa, gemm_k_zero_scales_c_only),                          \

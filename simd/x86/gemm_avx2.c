@@ -168,11 +168,12 @@ store_tile_transposed(__m256 acc[MR][2], float *c, size_t ldc, size_t mr, size_t
 
 /* The microkernel body; always inlined so that the packed-A call site gets the strides
  * as constants.  With `spread`, ep's prefetch list is fetched across the k loop
- * (prefetch_spread, gemm.h). */
+ * (prefetch_spread, gemm.h).  `rows` (mr <= rows <= MR) rows are computed: MR, except in
+ * a packed edge tile (packed_rows). */
 static inline __attribute__((always_inline)) void
 ukr_body(size_t k, const float *a, size_t rsa, size_t csa, const float *b, float *c,
          size_t ldc, size_t mr, size_t nr, const fz_tile_epilogue *ep, bool packed,
-         bool left_half, bool transposed, bool spread)
+         bool left_half, bool transposed, bool spread, int rows)
 {
     /* A packed panel is zero padded to MR rows; in the caller's matrix, rows past mr
      * repeat the last real row instead: never outside A, and never stored. */
@@ -207,10 +208,12 @@ ukr_body(size_t k, const float *a, size_t rsa, size_t csa, const float *b, float
         if (!left_half)
             b1 = _mm256_load_ps(b + 8);
 #define ROW(r)                                                  \
-        x = _mm256_broadcast_ss(a##r + o);                      \
-        c##r##0 = _mm256_fmadd_ps(x, b0, c##r##0);              \
-        if (!left_half)                                         \
-            c##r##1 = _mm256_fmadd_ps(x, b1, c##r##1);
+        if (r < rows) {                                         \
+            x = _mm256_broadcast_ss(a##r + o);                  \
+            c##r##0 = _mm256_fmadd_ps(x, b0, c##r##0);          \
+            if (!left_half)                                     \
+                c##r##1 = _mm256_fmadd_ps(x, b1, c##r##1);      \
+        }
         ROW(0) ROW(1) ROW(2) ROW(3) ROW(4) ROW(5)
 #undef ROW
     }
@@ -225,20 +228,39 @@ ukr_body(size_t k, const float *a, size_t rsa, size_t csa, const float *b, float
         store_tile(acc, c, ldc, mr, nr, left_half ? 1 : 2, ep);
 }
 
+/* The rows a packed tile of mr rows computes: its panel is zero padded to MR rows, and
+ * computing those zeros made the batch-64 forward's last tile (64 = 10·6 + 4) cost as
+ * much as a full one; an edge tile of up to 2 or 4 rows computes just those (as the
+ * AVX-512 kernel does). */
+static inline int packed_rows(size_t mr)
+{
+    return mr <= 2 ? 2 : mr <= 4 ? 4 : MR;
+}
+
 static void sgemm_avx2_6x16(size_t k, const float *a, size_t rsa, size_t csa,
                             const float *b, float *c, size_t ldc, size_t mr, size_t nr,
                             const fz_tile_epilogue *ep)
 {
+/* A packed panel's tile, hooked (spread: a hooked product's tile, gemm.c) or not. */
+#define PACKED(spread)                                                                  \
+    switch (packed_rows(mr)) {                                                          \
+    case 2: ukr_body(k, a, 1, MR, b, c, ldc, mr, nr, ep, true, false, false, spread, 2); \
+        break;                                                                          \
+    case 4: ukr_body(k, a, 1, MR, b, c, ldc, mr, nr, ep, true, false, false, spread, 4); \
+        break;                                                                          \
+    default: ukr_body(k, a, 1, MR, b, c, ldc, mr, nr, ep, true, false, false, spread, MR); \
+    }
     if (ep->transposed)   /* the small path's tall, narrow products, as Cᵀ */
-        ukr_body(k, a, rsa, csa, b, c, ldc, mr, nr, ep, false, false, true, false);
-    else if (ep->a_packed && ep->n_prefetch)   /* a hooked product's tile: gemm.c */
-        ukr_body(k, a, 1, MR, b, c, ldc, mr, nr, ep, true, false, false, true);
+        ukr_body(k, a, rsa, csa, b, c, ldc, mr, nr, ep, false, false, true, false, MR);
+    else if (ep->a_packed && ep->n_prefetch)
+        PACKED(true)
     else if (ep->a_packed)
-        ukr_body(k, a, 1, MR, b, c, ldc, mr, nr, ep, true, false, false, false);
+        PACKED(false)
     else if (nr <= 8)   /* the small path's narrow products: half the work */
-        ukr_body(k, a, rsa, csa, b, c, ldc, mr, nr, ep, false, true, false, false);
+        ukr_body(k, a, rsa, csa, b, c, ldc, mr, nr, ep, false, true, false, false, MR);
     else
-        ukr_body(k, a, rsa, csa, b, c, ldc, mr, nr, ep, false, false, false, false);
+        ukr_body(k, a, rsa, csa, b, c, ldc, mr, nr, ep, false, false, false, false, MR);
+#undef PACKED
 }
 
 /* A not transposed (depth contiguous, as X and dY are): whole 6-row panels go through
