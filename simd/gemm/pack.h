@@ -13,6 +13,16 @@
  * 1024, so a panel's lines share one L1 set; 8 rows are an 8-way L1's ways. */
 #define NARROW_PACK_STEPS 8
 
+/* The narrow packers copy 8 floats a depth step whatever the panel's width W (<= 8):
+ * the panels, of `lanes` lanes in all, whose 8-float read stays inside the lanes, so
+ * that it needs no mask.  Panel P's read starts at lane P·W. */
+static inline size_t narrow_panels_read_whole(size_t lanes, size_t W)
+{
+    size_t panels = (lanes + W - 1) / W;
+    size_t whole = lanes >= 8 ? (lanes - 8) / W + 1 : 0;
+    return whole < panels ? whole : panels;
+}
+
 /* Lanes [0, lanes) of depth k, element (l, p) at src[l·ls + p·ks], into panels W lanes
  * wide: dst[(l / W)·W·k + p·W + l % W]; the last panel's missing lanes are zero. */
 static inline void pack_panels(float *dst, const float *src, size_t ls, size_t ks,

@@ -297,8 +297,7 @@ static void pack_a_avx2(float *dst, const float *src, size_t ls, size_t ks, size
          * the panel's zero padding; each 8-float store's last two floats are overwritten
          * by the next step's, a panel's last step is stored short. */
         size_t panels = (lanes + MR - 1) / MR;
-        size_t whole = lanes >= 8 ? (lanes - 8) / MR + 1 : 0;
-        whole = whole < panels ? whole : panels;
+        size_t whole = narrow_panels_read_whole(lanes, MR);
         for (size_t p0 = 0; p0 < k; p0 += NARROW_PACK_STEPS) {
             size_t p1 = k - p0 < NARROW_PACK_STEPS ? k : p0 + NARROW_PACK_STEPS;
             for (size_t P = 0; P < panels; P++) {

@@ -415,9 +415,7 @@ pack_narrow_panels_avx512(float *dst, const float *src, size_t ks, size_t lanes,
                           size_t W)
 {
     size_t panels = (lanes + W - 1) / W;
-    /* Panels whose 8-float read stays inside the lanes. */
-    size_t whole = lanes >= 8 ? (lanes - 8) / W + 1 : 0;
-    whole = whole < panels ? whole : panels;
+    size_t whole = narrow_panels_read_whole(lanes, W);
     const __mmask8 panel_lanes = (__mmask8)first_lanes(W);
     for (size_t p0 = 0; p0 < k; p0 += NARROW_PACK_STEPS) {
         size_t p1 = k - p0 < NARROW_PACK_STEPS ? k : p0 + NARROW_PACK_STEPS;
