@@ -186,7 +186,7 @@ static void gemm_matches_scalar_around_block_sizes(void **state)
 
 /* The last row tile of every height, from one row to MR - 1, on products large enough
  * for the blocked path (m·n·k above its small-product limit), where A is packed and a
- * short edge tile computes only the rows it has (AVX-512: 2 or 4 of them, packed_rows):
+ * short edge tile computes only the rows it has (2 or 4 of them, packed_edge_rows):
  * whole panels of B and a narrower edge panel, two K blocks (beta 1 on the second),
  * every transpose (B read in place or packed), with and without the epilogue. */
 static void gemm_matches_scalar_for_every_edge_row_count(void **state)

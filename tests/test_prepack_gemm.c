@@ -8,8 +8,9 @@
  * no exactly for the products that never read a pack.  On the fly, a kernel with
  * b_in_place_rows reads an untransposed B of a short product where it lies, unpacked
  * (AVX-512: up to 512 rows, B's rows at most 8 KiB apart, so most NN shapes here): the
- * comparison pins that path to the packed one bitwise too, and a test pins the rule.  The scalar reference has no microkernel and packs
- * nothing: it has nothing to test here.
+ * comparison pins that path to the packed one bitwise too, and a test pins the rule.
+ * The scalar reference has no microkernel and packs nothing: it has nothing to test
+ * here.
  */
 #include <math.h>
 #include <setjmp.h>

@@ -93,6 +93,16 @@ typedef void fz_sgemm_ukr(size_t k, const float *a, size_t rsa, size_t csa,
                           const float *b, float *c, size_t ldc, size_t mr, size_t nr,
                           const fz_tile_epilogue *ep);
 
+/* The rows a microkernel computes for a tile of mr real rows from a packed A panel,
+ * which is zero padded to the tile's max_rows: 2 or 4 where mr fits them, else
+ * max_rows.  Computing the padding made the batch-64 products' last tile (64 = 10·6 +
+ * 4) cost as much as a full one; two variants, not one per row count, keep the kernels
+ * small.  The rows computed never change a result: each row is its own FMA chains. */
+static inline int packed_edge_rows(size_t mr, int max_rows)
+{
+    return max_rows > 2 && mr <= 2 ? 2 : max_rows > 4 && mr <= 4 ? 4 : max_rows;
+}
+
 /* Packs `lanes` lanes of depth k into panels of the kernel's width (MR for A, NR for B),
  * zero padding the last panel: element (lane l, depth p) is src[l·ls + p·ks], and lands
  * at dst[(l / W)·W·k + p·W + l % W]. */

@@ -169,7 +169,7 @@ store_tile_transposed(__m256 acc[MR][2], float *c, size_t ldc, size_t mr, size_t
 /* The microkernel body; always inlined so that the packed-A call site gets the strides
  * as constants.  With `spread`, ep's prefetch list is fetched across the k loop
  * (prefetch_spread, gemm.h).  `rows` (mr <= rows <= MR) rows are computed: MR, except in
- * a packed edge tile (packed_rows). */
+ * a packed edge tile (packed_edge_rows, gemm.h). */
 static inline __attribute__((always_inline)) void
 ukr_body(size_t k, const float *a, size_t rsa, size_t csa, const float *b, float *c,
          size_t ldc, size_t mr, size_t nr, const fz_tile_epilogue *ep, bool packed,
@@ -228,22 +228,13 @@ ukr_body(size_t k, const float *a, size_t rsa, size_t csa, const float *b, float
         store_tile(acc, c, ldc, mr, nr, left_half ? 1 : 2, ep);
 }
 
-/* The rows a packed tile of mr rows computes: its panel is zero padded to MR rows, and
- * computing those zeros made the batch-64 forward's last tile (64 = 10·6 + 4) cost as
- * much as a full one; an edge tile of up to 2 or 4 rows computes just those (as the
- * AVX-512 kernel does). */
-static inline int packed_rows(size_t mr)
-{
-    return mr <= 2 ? 2 : mr <= 4 ? 4 : MR;
-}
-
 static void sgemm_avx2_6x16(size_t k, const float *a, size_t rsa, size_t csa,
                             const float *b, float *c, size_t ldc, size_t mr, size_t nr,
                             const fz_tile_epilogue *ep)
 {
 /* A packed panel's tile, hooked (spread: a hooked product's tile, gemm.c) or not. */
 #define PACKED(spread)                                                                  \
-    switch (packed_rows(mr)) {                                                          \
+    switch (packed_edge_rows(mr, MR)) {                                                 \
     case 2: ukr_body(k, a, 1, MR, b, c, ldc, mr, nr, ep, true, false, false, spread, 2); \
         break;                                                                          \
     case 4: ukr_body(k, a, 1, MR, b, c, ldc, mr, nr, ep, true, false, false, spread, 4); \

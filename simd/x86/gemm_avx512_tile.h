@@ -255,10 +255,10 @@ store_tile_transposed(__m512 acc[MR][NV], float *c, size_t ldc, size_t mr, size_
 }
 
 /* The microkernel body; always inlined so that each call site gets the strides, the
- * live vector count, the row count and the store as constants.  `rows` (mr <= rows <= MR)
- * rows of A are read and computed: MR, except in a packed edge tile (packed_rows) and
- * the short kernel (gemm_avx512_short.c), which computes exactly mr.  B is a packed panel (b_in_place false: NR floats a k step) or
- * the caller's op(B) itself, its rows ldb apart, read with the columns past nr masked
+ * live vector count, the row count and the store as constants.  `rows` (mr <= rows <=
+ * MR) rows of A are read and computed: MR, except in a packed edge tile (packed_rows)
+ * and the short kernel (gemm_avx512_short.c), which computes exactly mr.  B is a packed
+ * panel (b_in_place false: NR floats a k step) or the caller's op(B) itself, its rows ldb apart, read with the columns past nr masked
  * off (a masked load never faults), so nothing past the matrix is touched.  With
  * `spread`, ep's prefetch list is fetched across the k loop (prefetch_spread); without,
  * the loop carries no test for it. */
@@ -342,17 +342,13 @@ static inline int vectors_read(size_t nr)
     return nr <= 16 ? 1 : NV > 2 && nr <= 32 ? 2 : NV;
 }
 
-/* The rows a packed tile of mr rows computes: its panel is zero padded to MR rows, and
- * computing those zeros cost the batch-64 forward's last tile (64 = 10·6 + 4) as much
- * as a full one.  An edge tile of up to 2 or 4 rows (with every vector of B, where
- * nearly all the work is) computes just those; two variants, not one per row count,
- * keep the kernel small.  Zen 4, one thread, fz_sgemm 64×512×512 NT 3.4% faster in
- * three alternating runs, the fine-tuning step 2% (ab_builds, each order). */
+/* The rows a packed tile computes (packed_edge_rows, gemm.h), for the tiles with every
+ * vector of B, where nearly all the work is; a narrower edge keeps its three variants.
+ * Zen 4, one thread, fz_sgemm 64×512×512 NT 3.4% faster in three alternating runs, the
+ * fine-tuning step 2% (ab_builds, each order). */
 static inline int packed_rows(size_t mr, size_t nr)
 {
-    if (vectors_read(nr) != NV)
-        return MR;
-    return MR > 2 && mr <= 2 ? 2 : MR > 4 && mr <= 4 ? 4 : MR;
+    return vectors_read(nr) == NV ? packed_edge_rows(mr, MR) : MR;
 }
 
 static void sgemm_avx512_ukr(size_t k, const float *a, size_t rsa, size_t csa,
