@@ -4,14 +4,18 @@
  * shuffled, GEMMs on the small and on the blocked path), the cached steps' executed FLOPs
  * equal the planned ones and leave out the prefix, a memory cap falls back to
  * recomputing, and the cache follows freeze schedules (unfreezing below it, freezing
- * above it).  Also the schedule parser.
+ * above it).  An epoch run in parts (fz_epoch_opts.first_step, step_count), as a caller
+ * evaluating mid-epoch does, trains bitwise as the epoch in one call.  Also the schedule
+ * parser.
  */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <cmocka.h>
 
 #include "core_testutil.h"
@@ -216,6 +220,51 @@ static void cache_follows_schedules(void **state)
     run_free(&r);
 }
 
+/* Epochs in one call, with the cache, against the same epochs in three uneven parts (the
+ * last one "to the end"), with the cache, under a schedule that moves the cache level up
+ * and down: bitwise the same parameters, the same steps, cached steps and cache level at
+ * each epoch's end, and the parts' losses averaging to the epoch's. */
+static void epoch_in_parts_trains_as_one_call(void **state)
+{
+    (void)state;
+    shape s = { small_w, 6, 110, 10 };   /* 11 steps: parts of 3, 5 and 3 */
+    run a = run_make(&s, "none"), b = run_make(&s, "none");
+    const char *text = "0:prefix:2,2:prefix:4,3:prefix:1";
+    fz_freeze_schedule *sch = fz_freeze_schedule_parse(text);
+    assert_non_null(sch);
+    fz_epoch_opts whole = { .cache_frozen = true };
+    const size_t first[] = { 0, 3, 8 }, count[] = { 3, 5, 0 };
+    for (unsigned e = 0; e < 5; e++) {
+        assert_int_equal(fz_freeze_schedule_apply(sch, a.m, e, NULL), FZ_OK);
+        assert_int_equal(fz_freeze_schedule_apply(sch, b.m, e, NULL), FZ_OK);
+        fz_epoch_stats sa, sb;
+        assert_int_equal(fz_epoch_run(a.t, a.x, a.y, s.n, order_of(&a, s.n, true, e),
+                                      &whole, &sa), FZ_OK);
+        const size_t *ob = order_of(&b, s.n, true, e);
+        size_t steps = 0, cached = 0;
+        double loss = 0;
+        for (int p = 0; p < 3; p++) {
+            fz_epoch_opts part = { .cache_frozen = true, .first_step = first[p],
+                                   .step_count = count[p] };
+            assert_int_equal(fz_epoch_run(b.t, b.x, b.y, s.n, ob, &part, &sb), FZ_OK);
+            assert_int_equal(sb.steps, p == 2 ? 3 : count[p]);
+            steps += sb.steps;
+            cached += sb.cached_steps;
+            loss += sb.loss * (double)sb.steps;
+        }
+        assert_int_equal(steps, sa.steps);
+        assert_int_equal(cached, sa.cached_steps);
+        assert_int_equal(sb.cache_layer, sa.cache_layer);
+        assert_int_equal(sb.cache_bytes, sa.cache_bytes);
+        assert_true(fabs(loss / (double)steps - sa.loss) <= 1e-12 * fabs(sa.loss));
+    }
+    if (!models_equal(a.m, b.m))
+        fail_msg("an epoch in parts trained differently from the epoch in one call");
+    fz_freeze_schedule_free(sch);
+    run_free(&a);
+    run_free(&b);
+}
+
 static void schedules_parse_and_refuse(void **state)
 {
     (void)state;
@@ -258,6 +307,18 @@ static void epoch_refuses_bad_arguments(void **state)
     assert_int_equal(fz_epoch_run(r.t, r.x, r.y, 100, order, NULL, NULL), FZ_EINVAL);
     assert_int_equal(fz_epoch_run(r.t, r.x, r.y, 19, NULL, NULL, NULL), FZ_EINVAL);
     assert_int_equal(fz_epoch_run(r.t, NULL, r.y, 100, NULL, NULL, NULL), FZ_EINVAL);
+    /* Parts outside the epoch's 5 steps: refused before any step, naming the part. */
+    model_snapshot before = snapshot_take(r.m);
+    const fz_epoch_opts parts[] = { { .first_step = 5 }, { .first_step = 2, .step_count = 4 },
+                                    { .step_count = 6 }, { .first_step = SIZE_MAX },
+                                    { .first_step = 1, .step_count = SIZE_MAX } };
+    for (size_t i = 0; i < sizeof parts / sizeof *parts; i++) {
+        assert_int_equal(fz_epoch_run(r.t, r.x, r.y, 100, NULL, &parts[i], NULL), FZ_EINVAL);
+        assert_non_null(strstr(fz_last_error(), "first_step"));
+    }
+    for (size_t i = 0; i < fz_param_count(r.m); i++)
+        assert_true(snapshot_tensor_same(&before, r.m, i));
+    snapshot_free(&before);
     run_free(&r);
 }
 
@@ -268,6 +329,7 @@ int main(void)
         cmocka_unit_test(cache_is_bitwise_on_the_blocked_gemm_path),
         cmocka_unit_test(memory_cap_falls_back_to_recomputing),
         cmocka_unit_test(cache_follows_schedules),
+        cmocka_unit_test(epoch_in_parts_trains_as_one_call),
         cmocka_unit_test(schedules_parse_and_refuse),
         cmocka_unit_test(epoch_refuses_bad_arguments),
     };

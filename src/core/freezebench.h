@@ -456,6 +456,13 @@ FZ_API fz_status   fz_npz_map_check(const char *map);
 typedef struct {
     bool   cache_frozen;
     size_t cache_max_bytes;
+    /* A part of the epoch: its steps [first_step, first_step + step_count), with
+     * step_count 0 meaning to the epoch's last step; both 0 run it whole.  A caller that
+     * evaluates during an epoch runs it as consecutive parts with the same order, which
+     * trains exactly as the whole epoch in one call (the cache included); the cache's
+     * end-of-epoch bookkeeping happens in the part that runs the last step.  A part past
+     * the epoch's steps is refused (FZ_EINVAL). */
+    size_t first_step, step_count;
 } fz_epoch_opts;
 
 typedef struct {
@@ -471,9 +478,10 @@ typedef struct {
     fz_flops planned, executed;   /* summed over the epoch's steps */
 } fz_epoch_stats;
 
-/* Runs the epoch; opts NULL means no cache.  A failing step stops the epoch and returns
- * its status (the steps before it stay done; stats covers them).  FZ_EINVAL for NULL
- * arrays, n < batch or an index in order >= n. */
+/* Runs the epoch (or the part opts names); opts NULL means the whole epoch without the
+ * cache.  stats covers the steps run.  A failing step stops the epoch and returns its
+ * status (the steps before it stay done; stats covers them).  FZ_EINVAL for NULL
+ * arrays, n < batch, an index in order >= n or a part outside the epoch's steps. */
 FZ_API fz_status fz_epoch_run(fz_trainer *t, const float *x, const float *y, size_t n,
                               const size_t *order, const fz_epoch_opts *opts,
                               fz_epoch_stats *stats);

@@ -55,6 +55,11 @@ static fz_status epoch_run(const char *fn, fz_trainer *t, const float *x, const 
             return set_error(FZ_EINVAL, "%s: order[%zu] = %zu is not a sample "
                              "(n = %zu)", fn, i, order[i], n);
     fz_epoch_opts o = opts ? *opts : (fz_epoch_opts){0};
+    size_t steps = n / B;
+    if (o.first_step >= steps || o.step_count > steps - o.first_step)
+        return set_error(FZ_EINVAL, "%s: first_step %zu, step_count %zu: not a part of "
+                         "the epoch's %zu steps", fn, o.first_step, o.step_count, steps);
+    size_t end = o.step_count ? o.first_step + o.step_count : steps;
     fz_model *m = trainer_step_model(t);
     size_t level;
     fz_status rc = trainer_cache_level(t, &level);
@@ -84,8 +89,7 @@ static fz_status epoch_run(const char *fn, fz_trainer *t, const float *x, const 
     const size_t *ord = order ? order : seq;
 
     double t0 = clock_now(), sum = 0;
-    size_t steps = n / B;
-    for (size_t s = 0; s < steps; s++) {
+    for (size_t s = o.first_step; s < end; s++) {
         const size_t *idx = ord + s * B;
         fz_step_io io;
         const float *by;
@@ -106,7 +110,9 @@ static fz_status epoch_run(const char *fn, fz_trainer *t, const float *x, const 
     }
     st.seconds = clock_now() - t0;
     st.loss = st.steps ? sum / (double)st.steps : 0;
-    prefix_cache_settle(c, rc == FZ_OK, &st.cache_layer, &st.cache_bytes);
+    /* Only the part that ends the epoch ends it for the cache: the top slot holds what
+     * the low one served only once every part has run. */
+    prefix_cache_settle(c, rc == FZ_OK && end == steps, &st.cache_layer, &st.cache_bytes);
     free(seq);
     free(blabels);
     if (stats)
