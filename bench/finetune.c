@@ -112,10 +112,11 @@ int main(int argc, char **argv)
     ft_data d;
     size_t n_runs = plan_runs(&a, NULL);
     ft_run *runs = calloc(n_runs, sizeof *runs);
-    ft_epoch *epochs = calloc(n_runs * a.epochs, sizeof *epochs);
+    size_t evals_per_run = (size_t)a.epochs * a.evals_per_epoch;
+    ft_eval *evals = calloc(n_runs * evals_per_run, sizeof *evals);
     fz_model *pre = NULL;
     rc = 1;
-    if (!runs || !epochs) {
+    if (!runs || !evals) {
         fprintf(stderr, "finetune: out of memory\n");
         goto out_nodata;
     }
@@ -123,6 +124,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "finetune: %s (Debian: apt-get install dataset-fashion-mnist, or "
                 "--data-dir)\n", fz_last_error());
         goto out_nodata;
+    }
+    /* A usage error, though only the data can tell: refused before any training. */
+    if (d.ft_train.n / a.batch < a.evals_per_epoch) {
+        fprintf(stderr, "finetune: --evals-per-epoch %u: more than the %zu steps of an "
+                "epoch (%zu samples at batch %zu)\n", a.evals_per_epoch,
+                d.ft_train.n / a.batch, d.ft_train.n, a.batch);
+        rc = 2;
+        goto out;
     }
     double pre_acc, pre_s;
     if (notes)
@@ -138,7 +147,7 @@ int main(int argc, char **argv)
                 "(%.2f s)\n", a.model_text, pre_acc, a.pretrain_epochs, pre_s);
     plan_runs(&a, runs);
     for (size_t i = 0; i < n_runs; i++) {
-        runs[i].epochs = epochs + i * a.epochs;
+        runs[i].evals = evals + i * evals_per_run;
         if (notes)
             fprintf(notes, "finetune: [%zu/%zu] %s %s%s\n", i + 1, n_runs,
                     runs[i].optim == FZ_OPTIM_ADAMW ? "adamw" : "sgd", runs[i].spec->name,
@@ -148,7 +157,7 @@ int main(int argc, char **argv)
             goto out;
         }
     }
-    ft_targets(runs, n_runs, a.epochs, a.target_fraction);
+    ft_targets(runs, n_runs, a.target_fraction);
     if (table_out) {
         fprintf(table_out, "fine-tuned on classes 5-9 (%zu training, %zu test samples), "
                 "batch %zu:\n", d.ft_train.n, d.ft_test.n, a.batch);
@@ -173,7 +182,7 @@ out:
     ft_data_free(&d);
 out_nodata:
     free(runs);
-    free(epochs);
+    free(evals);
     fzb_publish_end(&pub);
     fzb_csv_free(table);
     return rc;

@@ -4,7 +4,8 @@ to a target accuracy per freeze spec, as a ratio with its spread.
 
 usage: /usr/bin/python3 bench/finetune_vs_pytorch.py [--seeds N] [--first-seed S]
            [--first c|pytorch] [--optimizer adamw|sgd|both] [--spec S]... [--cache]
-           [--threads T] [--target-fraction F] [--quick] [--blas-own-choice]
+           [--evals-per-epoch E] [--threads T] [--target-fraction F] [--quick]
+           [--blas-own-choice]
            [--output PATH [--overwrite] | --no-csv] [--allow-dirty] [--keep DIR]
            [--finetune PATH] [--freeze-sweep PATH]
 
@@ -21,26 +22,32 @@ epoch ends hinges on which side of the target one epoch's accuracy lands (0.9104
   drift, not a result.
 - A common target.  Per seed and optimizer the target is F x the mean of the two sides'
   best accuracy of spec none (no cache), so both sides chase the same number.
+- Evaluations within epochs.  Both sides evaluate E times an epoch (--evals-per-epoch,
+  default 4, passed to both: parts of nearly equal steps, evaluation not timed), so
+  each curve has E points an epoch instead of one.
 - Interpolated crossing.  The time to the target is read off each side's curve of
-  (cumulative training time, test accuracy) at epoch ends: the first epoch's time if its
-  accuracy reaches the target, else the straight line between the last epoch below and
-  the first at or above it.  It still assumes the curve is straight between two epochs,
-  and with concave curves that errs late, on both sides alike.
+  (cumulative training time, test accuracy) at its evaluations: the first evaluation's
+  time if its accuracy reaches the target, else the straight line between the last
+  evaluation below and the first at or above it.  So one evaluation landing just under
+  the target moves the time by a fraction of a part (1/E of an epoch), not of a whole
+  epoch.  It still assumes the curve is straight between two evaluations, and with
+  concave curves that errs late, on both sides alike (less, the shorter the parts).
 - Spread.  Each seed gives a ratio (PyTorch's time over freezebench's); the CSV gives
   their median and their minimum and maximum (with a handful of seeds that range is the
   honest interval, not a 95% one).  The same for the ratio of the whole fine-tuning
   time (all epochs).
 - Pace and progress.  Each seed's time-to-target ratio is split exactly into two
-  factors read off the same curves: the epochs each side needed (the crossing, in
-  epochs, by the same rule), whose ratio (PyTorch's over freezebench's) says which side's
-  trajectory happened to reach the target in fewer steps, and the seconds per epoch up
-  to the crossing, whose ratio is the speed alone.  ttt ratio = pace ratio x epochs
+  factors read off the same curves: the epochs each side needed (the crossing on the
+  curve of epochs_done, the fractional epochs at each evaluation, by the same rule),
+  whose ratio (PyTorch's over freezebench's) says which side's trajectory happened to
+  reach the target in fewer steps, and the seconds per epoch up to the crossing, whose
+  ratio is the speed alone.  ttt ratio = pace ratio x epochs
   ratio.  The two sides' trajectories differ only by float rounding, so an epochs ratio
   away from 1 is that rounding's luck: with SGD's noisy test accuracy it moves a seed's
   ttt ratio by up to a quarter, in either direction, while the pace stays put.
 
 A C run with --cache is compared with PyTorch's run of the same spec (PyTorch has no
-cache).  The CSV (schema finetune-vs-pytorch-2, one row per optimizer, spec and cache)
+cache).  The CSV (schema finetune-vs-pytorch-3, one row per optimizer, spec and cache)
 lists the seeds that reached the target on both sides; a spec neither side reaches has
 empty ratios.  Its system columns are the C side's.  Default output
 results/finetune-vs-pytorch-<system_id>-<threads>.csv, never replacing a file unless
@@ -60,11 +67,13 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BUILD = os.path.join(HERE, os.pardir, "build", "bench")
-SCHEMA = "finetune-vs-pytorch-2"
+SCHEMA = "finetune-vs-pytorch-3"
+SIDE_SCHEMA = "finetune-2"   # the two sides' CSVs
 SYSTEM_COLUMNS = ("system_id host cpu_vendor cpu_family cpu_model_number cpu_stepping uarch "
                   "cpu_model arch vector_isa isa hypervisor cores threads").split()
 COLUMNS = ["schema_version"] + SYSTEM_COLUMNS + (
-    "git_revision git_revision_pytorch_side model batch epochs optimizer freeze_spec cache "
+    "git_revision git_revision_pytorch_side model batch epochs evals_per_epoch optimizer "
+    "freeze_spec cache "
     "target_fraction seeds first seeds_reached c_time_to_target_s_median "
     "pytorch_time_to_target_s_median ttt_ratio_median ttt_ratio_min ttt_ratio_max "
     "c_epochs_to_target_median pytorch_epochs_to_target_median epochs_ratio_median "
@@ -74,9 +83,9 @@ COLUMNS = ["schema_version"] + SYSTEM_COLUMNS + (
 
 
 def time_to_target(curve, target):
-    """Training time at which the curve [(time_s, accuracy)] at epoch ends first reaches
-    target, interpolated linearly between the two epochs around the crossing; the first
-    epoch's time if it is already there; nan if never."""
+    """Training time at which the curve [(time_s, accuracy)] at the evaluations first
+    reaches target, interpolated linearly between the two evaluations around the
+    crossing; the first evaluation's time if it is already there; nan if never."""
     prev = None
     for t, acc in curve:
         if acc >= target:
@@ -89,13 +98,18 @@ def time_to_target(curve, target):
 
 
 def read_runs(path):
-    """A finetune-1 CSV as {(optimizer, spec, cache): [rows in epoch order]}."""
+    """A finetune-2 CSV as {(optimizer, spec, cache): [rows in evaluation order]}."""
     runs = {}
     with open(path, newline="") as f:
         for r in csv.DictReader(f):
+            # A side built before finetune-2 has no evaluation column: say so, not KeyError.
+            if r["schema_version"] != SIDE_SCHEMA:
+                raise SystemExit(f"finetune_vs_pytorch: {path}: schema "
+                                 f"{r['schema_version']}, this reads {SIDE_SCHEMA} (rebuild "
+                                 "finetune?)")
             runs.setdefault((r["optimizer"], r["freeze_spec"], int(r["cache"])), []).append(r)
     for rows in runs.values():
-        rows.sort(key=lambda r: int(r["epoch"]))
+        rows.sort(key=lambda r: (int(r["epoch"]), int(r["evaluation"])))
     return runs
 
 
@@ -104,9 +118,9 @@ def curve(rows):
 
 
 def epoch_curve(rows):
-    """The curve against epochs instead of seconds: time_to_target on it gives the
-    crossing in (fractional) epochs, by the same rule."""
-    return [(float(r["epoch"]), float(r["test_accuracy"])) for r in rows]
+    """The curve against epochs instead of seconds (epochs_done: fractional within an
+    epoch): time_to_target on it gives the crossing in epochs, by the same rule."""
+    return [(float(r["epochs_done"]), float(r["test_accuracy"])) for r in rows]
 
 
 def pair_ratios(c_runs, py_runs, optimizer, fraction):
@@ -170,6 +184,8 @@ def parse_args(argv):
     ap.add_argument("--optimizer", choices=("adamw", "sgd", "both"), default="both")
     ap.add_argument("--spec", action="append", metavar="S", default=[])
     ap.add_argument("--cache", action="store_true")
+    ap.add_argument("--evals-per-epoch", type=int, default=4, metavar="E",
+                    help="test evaluations per epoch on both sides (default 4)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--target-fraction", type=float, default=0.95)
     ap.add_argument("--quick", action="store_true")
@@ -184,6 +200,9 @@ def parse_args(argv):
     a = ap.parse_args(argv)
     if a.seeds < 1 or a.threads < 0:
         ap.error("--seeds must be at least 1, --threads 0 or more")
+    # At most the steps per epoch, too: the sides know those and refuse (exit 2) beyond.
+    if a.evals_per_epoch < 1:
+        ap.error(f"--evals-per-epoch {a.evals_per_epoch}: at least 1")
     if not 0 < a.target_fraction <= 1:
         ap.error("--target-fraction: a number in (0, 1]")
     if a.output and a.no_csv:
@@ -193,7 +212,8 @@ def parse_args(argv):
 
 def side_command(a, side, seed, optimizer, out):
     common = ["--seed", str(seed), "--optimizer", optimizer, "--threads", str(a.threads),
-              "--target-fraction", str(a.target_fraction), "--output", out, "--overwrite",
+              "--target-fraction", str(a.target_fraction),
+              "--evals-per-epoch", str(a.evals_per_epoch), "--output", out, "--overwrite",
               # The pair's files are scratch; the published CSV is this program's, which
               # refuses a dirty build itself (below).
               "--allow-dirty"]
@@ -236,8 +256,10 @@ def main(argv):
             c_runs, py_runs = read_runs(paths["c"]), read_runs(paths["pytorch"])
             info.setdefault("c", next(iter(c_runs.values()))[0])
             info.setdefault("py", next(iter(py_runs.values()))[0])
-            # Every pair runs finetune's --epochs; spec none's rows count them.
-            info.setdefault("epochs", len(c_runs[(optimizer, "none", 0)]))
+            # Every pair runs finetune's --epochs; spec none's rows name them (E rows
+            # an epoch, so the last epoch, not the row count).
+            info.setdefault("epochs", max(int(r["epoch"])
+                                          for r in c_runs[(optimizer, "none", 0)]))
             for (spec, cache), row in pair_ratios(c_runs, py_runs, optimizer,
                                                   a.target_fraction).items():
                 results.setdefault((optimizer, spec, cache), []).append(row)
@@ -249,6 +271,7 @@ def main(argv):
         row.update(schema_version=SCHEMA, git_revision=c["git_revision"],
                    git_revision_pytorch_side=py["git_revision"], model=c["model"],
                    batch=c["batch"], epochs=info["epochs"],
+                   evals_per_epoch=a.evals_per_epoch,
                    optimizer=optimizer, freeze_spec=spec, cache=cache,
                    target_fraction=a.target_fraction, seeds=len(per_seed), first=a.first)
         row.update(summarise(per_seed))
@@ -264,7 +287,8 @@ def main(argv):
     print(f"ratios: PyTorch's over freezebench's, per seed (median [min-max]); target "
           f"{a.target_fraction} x the mean of both sides' best unfrozen accuracy per seed; "
           f"ttt = pace (seconds per epoch up to the target) x epochs (epochs needed to "
-          f"reach it); {a.seeds} seed(s), first {a.first}, alternating")
+          f"reach it), crossings interpolated between {a.evals_per_epoch} evaluation(s) an "
+          f"epoch; {a.seeds} seed(s), first {a.first}, alternating")
     if a.no_csv:
         return 0
     dirty = [g for g in (c["git_revision"], py["git_revision"]) if g.endswith("-dirty")]

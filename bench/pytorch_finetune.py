@@ -1,12 +1,13 @@
 #!/usr/bin/python3
 """The fine-tuning benchmark (build/bench/finetune) in PyTorch, written in the same CSV
-columns (results/README.md, "The fine-tuning CSV", schema finetune-1) with
+columns (results/README.md, "The fine-tuning CSV", schema finetune-2) with
 impl = pytorch, so results/plot_finetune.py draws both libraries' accuracy against
 training time.
 
 usage: /usr/bin/python3 bench/pytorch_finetune.py [--data-dir DIR] [--widths W,W,..]
            [--batch B] [--pretrain-epochs N] [--epochs N] [--optimizer adamw|sgd|both]
-           [--spec S]... [--threads T] [--seed S] [--target-fraction F] [--quick]
+           [--spec S]... [--evals-per-epoch E] [--threads T] [--seed S]
+           [--target-fraction F] [--quick]
            [--output PATH [--overwrite] | --no-csv] [--allow-dirty]
            [--freeze-sweep PATH] [--blas-own-choice]
 
@@ -15,7 +16,8 @@ The experiment and the options are finetune's, with its defaults: pretrain an ML
 for each optimizer and spec copy the hidden layers, add a NEW head (drawn after
 torch.manual_seed(seed + 1): the same head for every spec), freeze per spec (none,
 prefix:1 .. prefix:H-1, last, bitfit, gradual = 0:prefix:H,1:prefix:H-1,..), fine-tune on
-classes 5-9 relabelled 0-4 and evaluate test accuracy after each epoch.  AdamW is
+classes 5-9 relabelled 0-4 and evaluate test accuracy E times an epoch
+(--evals-per-epoch, default 4: one CSV row each).  AdamW is
 torch.optim.AdamW's defaults (lr 1e-3, betas 0.9/0.999, eps 1e-8, weight decay 0.01),
 SGD lr 0.05 momentum 0.9.  The optimizer holds every parameter; a frozen one has
 requires_grad False, no gradient (zero_grad(set_to_none=True)) and so no update and no
@@ -27,10 +29,18 @@ every epoch takes the samples in finetune's own order (fz_shuffle: ft_shuffle's
 Fisher-Yates from the same generator), so the curves differ only by float rounding
 and the time to a target compares speed, not luck.
 
+Evaluations within an epoch: an epoch of S = train_samples // batch steps runs in E
+parts, part j ending after step j*S//E (nearly equal parts, the last ending at S), each
+followed by an evaluation; so the time to a target is read to a fraction of an epoch,
+not quantised to whole epochs.  The epoch's sample order is the same whatever E (the
+parts are consecutive slices of it), and a schedule still changes the frozen set at
+epoch starts only.  With E = 1 the rows are one per epoch.
+
 time_s is the cumulative wall time (time.perf_counter) of the training loops only:
-evaluation is excluded, as in the C program.  No frozen-prefix cache exists here: every
-row has cache 0.  optimizer_state_bytes sums the optimizer's state tensors (exp_avg and
-exp_avg_sq, or momentum_buffer), not its step counters.
+evaluation is excluded, as in the C program; part_time_s is one part's share.  No
+frozen-prefix cache exists here: every row has cache 0.  optimizer_state_bytes sums the
+optimizer's state tensors (exp_avg and exp_avg_sq, or momentum_buffer), not its step
+counters.
 
 Threads: OMP_NUM_THREADS, OPENBLAS_NUM_THREADS and MKL_NUM_THREADS are set to --threads
 (and OMP_WAIT_POLICY=PASSIVE unless set) in this process's environment before torch is
@@ -65,7 +75,7 @@ from sweep_setup import (  # noqa: E402
 
 SKIP = 77
 CLASSES = 5
-SCHEMA = "finetune-1"
+SCHEMA = "finetune-2"
 DATA_DIR = "/usr/share/datasets/fashion-mnist"
 # bench/finetuning/ft_csv.c's ft_columns, in order (the finetune_quick test holds them equal).
 COLUMNS = (
@@ -74,12 +84,12 @@ COLUMNS = (
     "l1d_bytes l2_bytes l3_bytes cache_source memory_bytes cpu_mhz governor os kernel "
     "compiler blas openblas_core git_revision "
     "bench impl model batch optimizer optimizer_settings seed pretrain_epochs "
-    "pretrain_accuracy pretrain_s train_samples test_samples "
+    "pretrain_accuracy pretrain_s train_samples test_samples evals_per_epoch "
     "freeze_spec freeze_schedule cache "
-    "epoch time_s epoch_time_s train_loss test_loss test_accuracy trainable_params "
-    "frozen_params optimizer_state_bytes cache_bytes steps cached_steps "
+    "epoch evaluation epochs_done time_s part_time_s train_loss test_loss test_accuracy "
+    "trainable_params frozen_params optimizer_state_bytes cache_bytes steps cached_steps "
     "best_accuracy target_fraction target_accuracy reached_target time_to_target_s "
-    "target_epoch").split()
+    "target_epoch target_epochs_done").split()
 SETTINGS = {"adamw": dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01),
             "sgd": dict(lr=0.05, momentum=0.9, weight_decay=0.0)}
 SETTINGS_TEXT = {"adamw": "lr=0.001 betas=0.9,0.999 eps=1e-08 weight_decay=0.01",
@@ -177,6 +187,13 @@ def parse_schedule(text):
     return {e: s for e, s in out}
 
 
+def part_ends(steps, evals):
+    """The steps after which an epoch of `steps` steps is evaluated: part j of `evals`
+    ends after step j*steps//evals (integer division, as finetune: nearly equal parts,
+    the last ending at `steps`; none empty while evals <= steps)."""
+    return [j * steps // evals for j in range(1, evals + 1)]
+
+
 def default_specs(hidden, epochs):
     specs = [("none", "none")] + [(f"prefix:{k}", f"prefix:{k}") for k in range(1, hidden)]
     gradual = ",".join(f"{e}:prefix:{hidden - e}" for e in range(min(hidden, epochs)))
@@ -195,6 +212,9 @@ def parse_args(argv):
     ap.add_argument("--optimizer", choices=("adamw", "sgd", "both"), default="both")
     ap.add_argument("--spec", action="append", metavar="S",
                     help="freeze spec, schedule E:SPEC,.. or gradual; repeatable")
+    ap.add_argument("--evals-per-epoch", type=int, default=4, metavar="E",
+                    help="test evaluations (CSV rows) per epoch, at nearly equal steps; "
+                    "1 to the steps per epoch (default 4)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--target-fraction", type=float, default=0.95)
@@ -221,6 +241,9 @@ def parse_args(argv):
         ap.error("--batch, --epochs and --pretrain-epochs must be at least 1, --threads 0 or more")
     if not 0 < a.target_fraction <= 1:
         ap.error("--target-fraction: a number in (0, 1]")
+    # The upper bound, the steps per epoch, needs the data: main checks it once loaded.
+    if a.evals_per_epoch < 1:
+        ap.error(f"--evals-per-epoch {a.evals_per_epoch}: at least 1")
     hidden = len(a.widths) - 2
     if not a.spec:
         a.specs = default_specs(hidden, a.epochs)
@@ -271,24 +294,30 @@ def run_all(a, torch, data):
             return (nn.functional.cross_entropy(out, y).item(),
                     (out.argmax(1) == y).float().mean().item())
 
-    def epoch(model, opt, x, y, seed, e):
+    def epoch(model, opt, x, y, seed, e, evals=1):
+        """One epoch in `evals` parts (part_ends): yields each part's training time, mean
+        step loss, steps and steps done in the epoch.  The clock runs only inside a
+        part, so what the caller does between parts (evaluating) is not timed."""
         order = torch.tensor(fz_shuffle(len(x), seed, e))   # finetune's own order
-        steps, total = len(x) // a.batch, 0.0
-        t0 = time.perf_counter()
-        for s in range(steps):
-            idx = order[s * a.batch:(s + 1) * a.batch]
-            opt.zero_grad(set_to_none=True)
-            loss = nn.functional.cross_entropy(model(x[idx]), y[idx])
-            loss.backward()
-            opt.step()
-            total += loss.item()
-        return time.perf_counter() - t0, total / steps, steps
+        done = 0
+        for end in part_ends(len(x) // a.batch, evals):
+            total = 0.0
+            t0 = time.perf_counter()
+            for s in range(done, end):
+                idx = order[s * a.batch:(s + 1) * a.batch]
+                opt.zero_grad(set_to_none=True)
+                loss = nn.functional.cross_entropy(model(x[idx]), y[idx])
+                loss.backward()
+                opt.step()
+                total += loss.item()
+            yield time.perf_counter() - t0, total / (end - done), end - done, end
+            done = end
 
     (ptx, pty), (pex, pey), (ftx, fty), (fex, fey) = data
     pre = make_model(a.seed)
     opt = torch.optim.AdamW(pre.parameters(), **SETTINGS["adamw"])
-    pre_s = sum(epoch(pre, opt, ptx, pty, ~a.seed & MASK64, e)[0]
-                for e in range(a.pretrain_epochs))
+    pre_s = sum(dt for e in range(a.pretrain_epochs)
+                for dt, _, _, _ in epoch(pre, opt, ptx, pty, ~a.seed & MASK64, e))
     pre_acc = evaluate(pre, pex, pey)[1]
     print(f"pretrained {','.join(map(str, a.widths))} on classes 0-4: test accuracy "
           f"{pre_acc:.4f} after {a.pretrain_epochs} epochs ({pre_s:.2f} s)")
@@ -304,29 +333,34 @@ def run_all(a, torch, data):
             plans = parse_schedule(text) if re.match(r"[0-9]+:", text) else {0: text}
             cls = torch.optim.AdamW if optim == "adamw" else torch.optim.SGD
             opt = cls(model.parameters(), **SETTINGS[optim])
-            rows, total = [], 0.0
+            rows, total, S = [], 0.0, len(ftx) // a.batch
             for e in range(a.epochs):
-                if e in plans:
+                if e in plans:   # a schedule acts at epoch starts only, whatever E
                     frozen = frozen_names(plans[e], names, L)
                     for n, p in params.items():
                         p.requires_grad = n not in frozen
-                dt, loss, steps = epoch(model, opt, ftx, fty, a.seed, e)
-                total += dt
-                test_loss, acc = evaluate(model, fex, fey)
-                state = sum(v.numel() * v.element_size() for st in opt.state.values()
-                            for k, v in st.items() if k != "step" and torch.is_tensor(v))
-                trainable = sum(p.numel() for p in params.values() if p.requires_grad)
-                rows.append(dict(epoch=e + 1, time_s=total, epoch_time_s=dt,
-                                 train_loss=loss, test_loss=test_loss, test_accuracy=acc,
-                                 trainable_params=trainable,
-                                 frozen_params=sum(p.numel() for p in params.values()) - trainable,
-                                 optimizer_state_bytes=state, cache_bytes=0, steps=steps,
-                                 cached_steps=0))
+                parts = epoch(model, opt, ftx, fty, a.seed, e, a.evals_per_epoch)
+                for j, (dt, loss, steps, done) in enumerate(parts, 1):
+                    total += dt
+                    test_loss, acc = evaluate(model, fex, fey)
+                    state = sum(v.numel() * v.element_size() for st in opt.state.values()
+                                for k, v in st.items() if k != "step" and torch.is_tensor(v))
+                    trainable = sum(p.numel() for p in params.values() if p.requires_grad)
+                    n_params = sum(p.numel() for p in params.values())
+                    rows.append(dict(epoch=e + 1, evaluation=j, epochs_done=e + done / S,
+                                     time_s=total, part_time_s=dt, train_loss=loss,
+                                     test_loss=test_loss, test_accuracy=acc,
+                                     trainable_params=trainable,
+                                     frozen_params=n_params - trainable,
+                                     optimizer_state_bytes=state, cache_bytes=0, steps=steps,
+                                     cached_steps=0))
             runs.append(dict(optimizer=optim, freeze_spec=name,
                              freeze_schedule=text if re.match(r"[0-9]+:", text) else "",
                              rows=rows))
+            # Epoch ends only: E points an epoch would not fit a line.
             print(f"  {optim:5} {name:10} " + "  ".join(
-                f"{r['test_accuracy']:.4f} @ {r['time_s']:.2f} s" for r in rows), flush=True)
+                f"{r['test_accuracy']:.4f} @ {r['time_s']:.2f} s" for r in rows
+                if r["evaluation"] == a.evals_per_epoch), flush=True)
     return pre_acc, pre_s, runs
 
 
@@ -336,9 +370,11 @@ def targets(runs, fraction):
         r["best_accuracy"] = max(x["test_accuracy"] for x in r["rows"])
         r["target_accuracy"] = fraction * max(x["test_accuracy"] for x in none[0]["rows"]) \
             if none else math.nan
+        # The first evaluation at the target, within an epoch or at its end.
         hit = [x for x in r["rows"] if x["test_accuracy"] >= r["target_accuracy"]]
         r["time_to_target_s"] = hit[0]["time_s"] if hit else math.nan
         r["target_epoch"] = hit[0]["epoch"] if hit else math.nan
+        r["target_epochs_done"] = hit[0]["epochs_done"] if hit else math.nan
 
 
 def main(argv=None):
@@ -403,6 +439,12 @@ def main(argv=None):
         return 1
     data = [tuple(torch.from_numpy(v) for v in select(*s, lo, hi, lo > 0, lim))
             for lo, hi in ((0, 5), (5, 10)) for s, lim in ((tr, a.limit[0]), (te, a.limit[1]))]
+    steps = len(data[2][0]) // a.batch
+    if a.evals_per_epoch > steps:   # a part would have no step
+        print(f"pytorch_finetune: --evals-per-epoch {a.evals_per_epoch}: more than the "
+              f"{steps} steps per epoch ({len(data[2][0])} samples, batch {a.batch})",
+              file=sys.stderr)
+        return 2
     utc = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     pre_acc, pre_s, runs = run_all(a, torch, data)
     targets(runs, a.target_fraction)
@@ -413,7 +455,7 @@ def main(argv=None):
                 impl="pytorch", model=",".join(map(str, a.widths)), batch=a.batch, seed=a.seed,
                 pretrain_epochs=a.pretrain_epochs, pretrain_accuracy=pre_acc, pretrain_s=pre_s,
                 train_samples=len(data[2][0]), test_samples=len(data[3][0]),
-                target_fraction=a.target_fraction, cache=0)
+                evals_per_epoch=a.evals_per_epoch, target_fraction=a.target_fraction, cache=0)
     rows = []
     for r in runs:
         for e in r["rows"]:
@@ -424,15 +466,18 @@ def main(argv=None):
                        freeze_spec=r["freeze_spec"], freeze_schedule=r["freeze_schedule"],
                        best_accuracy=r["best_accuracy"], target_accuracy=r["target_accuracy"],
                        reached_target=reached, time_to_target_s=r["time_to_target_s"],
-                       target_epoch=r["target_epoch"])
+                       target_epoch=r["target_epoch"],
+                       target_epochs_done=r["target_epochs_done"])
             rows.append({k: pytorch_sweep.num(v) if isinstance(v, (int, float)) else v
                          for k, v in row.items()})
     print("time_s: cumulative training wall time, evaluation excluded; target "
-          f"{a.target_fraction} x the best accuracy of none (same optimizer)")
+          f"{a.target_fraction} x the best accuracy of none (same optimizer), read at "
+          f"{a.evals_per_epoch} evaluation(s) an epoch")
     for r in runs:
         t = r["time_to_target_s"]
+        at = "never" if math.isnan(t) else f"{t:.2f} s ({r['target_epochs_done']:.2f} epochs)"
         print(f"  {r['optimizer']:5} {r['freeze_spec']:10} best {r['best_accuracy']:.4f} "
-              f"target {'never' if math.isnan(t) else f'{t:.2f} s'}")
+              f"target {at}")
     if output is None:
         return 0
     try:

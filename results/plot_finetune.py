@@ -1,16 +1,18 @@
 #!/usr/bin/python3
 """Test accuracy against cumulative training time, per freeze spec, from fine-tuning
-CSVs (build/bench/finetune and bench/pytorch_finetune.py; schema finetune-1,
-results/README.md "The fine-tuning CSV").
+CSVs (build/bench/finetune and bench/pytorch_finetune.py; schema finetune-2, or the
+older finetune-1 of one evaluation an epoch; results/README.md "The fine-tuning CSV").
 
 usage: /usr/bin/python3 results/plot_finetune.py CSV... --output PNG
 
-One panel per optimizer; one colour per freeze spec; freezebench solid with circles, freezebench with
-the frozen-prefix cache dotted with squares, PyTorch dashed with triangles; a marker at
-each epoch.  The grey
-line is the target accuracy (the freezebench rows' target_accuracy: a fraction of the
-best accuracy of spec none).  time_s excludes evaluation.  Files of another schema are
-refused (exit 2).  The PNG is written whole (results/runs.py write_whole).
+One panel per optimizer; one colour per freeze spec; freezebench solid with circles,
+freezebench with the frozen-prefix cache dotted with squares, PyTorch dashed with
+triangles.  The lines join every evaluation (finetune-2: evals_per_epoch of them an
+epoch); the markers stand at epoch ends only, so that E points an epoch do not bury the
+lines.  The grey line is the target accuracy (the freezebench rows' target_accuracy: a
+fraction of the best accuracy of spec none).  time_s excludes evaluation.  Files of
+another schema are refused (exit 2).  The PNG is written whole (results/runs.py
+write_whole).
 """
 import argparse
 import csv
@@ -21,7 +23,10 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-SCHEMA = "finetune-1"
+SCHEMA = "finetune-2"
+# Files written before evaluations within an epoch (results/ holds some): one row an
+# epoch, read as evaluation 1 of 1 with epochs_done = epoch.
+OLD_SCHEMA = "finetune-1"
 # (line, marker) per implementation and cache setting.
 STYLES = {("freezebench", "0"): ("-", "o"), ("freezebench", "1"): (":", "s"),
           ("pytorch", "0"): ("--", "^")}
@@ -34,12 +39,19 @@ def read(paths):
     for p in paths:
         with open(p, newline="") as f:
             got = list(csv.DictReader(f))
-        bad = {r.get("schema_version") for r in got} - {SCHEMA}
+        bad = {r.get("schema_version") for r in got} - {SCHEMA, OLD_SCHEMA}
         if bad or not got:
             raise ValueError(f"{p}: not a fine-tuning CSV (schema_version {sorted(bad)}, "
-                             f"{len(got)} rows); this script reads {SCHEMA}")
-        rows += got
+                             f"{len(got)} rows); this script reads {SCHEMA} and {OLD_SCHEMA}")
+        rows += [upgrade(r) for r in got]
     return rows
+
+
+def upgrade(row):
+    """A finetune-1 row in finetune-2's terms: its epoch's one evaluation."""
+    if row["schema_version"] == OLD_SCHEMA:
+        row = dict(row, evaluation="1", evals_per_epoch="1", epochs_done=row["epoch"])
+    return row
 
 
 def plot(rows, output):
@@ -59,11 +71,13 @@ def plot(rows, output):
             key = (r["impl"], r["cache"], r["freeze_spec"])
             runs_here.setdefault(key, []).append(r)
         for (impl, cache, spec), rs in runs_here.items():
-            rs.sort(key=lambda r: int(r["epoch"]))
+            rs.sort(key=lambda r: float(r["epochs_done"]))
             label = f"{spec} ({impl}{', cache' if cache == '1' else ''})"
             line, marker = STYLES.get((impl, cache), ("-.", "x"))
+            ends = [i for i, r in enumerate(rs) if r["evaluation"] == r["evals_per_epoch"]]
             ax.plot([float(r["time_s"]) for r in rs], [float(r["test_accuracy"]) for r in rs],
-                    line, marker=marker, ms=4, color=colour[spec], label=label)
+                    line, marker=marker, markevery=ends, ms=4, color=colour[spec],
+                    label=label)
         targets = {float(r["target_accuracy"]) for r in mine
                    if r["impl"] == "freezebench" and r["target_accuracy"] not in ("", "NA")}
         for t in targets:

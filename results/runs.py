@@ -185,8 +185,9 @@ def load(inputs):
             skipped.append((name, f"schema {version} is retired (results/retired/): not read"))
             continue
         if version and version.startswith("finetune-"):
-            # Epochs of training runs (finetune-1, drawn by plot_finetune.py) or their
-            # ratios against PyTorch (finetune-vs-pytorch-2): not phase timings.
+            # Evaluations of training runs (finetune-2, and finetune-1's one an epoch,
+            # drawn by plot_finetune.py) or their ratios against PyTorch
+            # (finetune-vs-pytorch-3 and -2): not phase timings.
             skipped.append((name, f"fine-tuning results (schema {version}): not phase "
                                   "timings; results/README.md describes them"))
             continue

@@ -1,6 +1,7 @@
 /* finetune's command line: the defaults (widths with the head, the default specs and the
  * gradual schedule fitted to the depth), --quick, and a refusal naming the option for
- * every bad value; and the target rule on made-up runs. */
+ * every bad value; the parts an epoch is evaluated after; and the target rule on
+ * made-up runs. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -29,6 +30,7 @@ static void defaults(void **state)
     assert_int_equal(a.batch, 64);
     assert_int_equal(a.pretrain_epochs, 3);
     assert_int_equal(a.epochs, 3);
+    assert_int_equal(a.evals_per_epoch, 4);
     assert_true(a.adamw && a.sgd);
     assert_int_equal(a.threads, 1);
     assert_true(fabs(a.target_fraction - 0.95) < 1e-12);
@@ -55,7 +57,8 @@ static void quick_and_own_values(void **state)
     assert_int_equal(parse(&a, (const char *[]){ "finetune", "--widths=784,32,32,32,32",
                                                  "--epochs", "2", "--spec", "gradual",
                                                  "--spec", "0:last,1:none", "--optimizer",
-                                                 "sgd", "--threads", "0", NULL }), FZ_OK);
+                                                 "sgd", "--threads", "0",
+                                                 "--evals-per-epoch", "1", NULL }), FZ_OK);
     assert_string_equal(a.model_text, "784,32,32,32,32,5");
     assert_int_equal(a.n_specs, 2);
     assert_string_equal(a.specs[0].text, "0:prefix:4,1:prefix:3");
@@ -63,6 +66,7 @@ static void quick_and_own_values(void **state)
     assert_string_equal(a.specs[1].name, "0:last,1:none");
     assert_true(a.sgd && !a.adamw);
     assert_int_equal(a.threads, 0);
+    assert_int_equal(a.evals_per_epoch, 1);
 }
 
 static void refusals_name_the_option(void **state)
@@ -75,6 +79,8 @@ static void refusals_name_the_option(void **state)
         { "--epochs", "x", "--epochs" }, { "--optimizer", "adam", "--optimizer" },
         { "--target-fraction", "1.5", "--target-fraction" }, { "--threads", "-1", "--threads" },
         { "--spec", "", "--spec" }, { "--bogus", "1", "--bogus" },
+        { "--evals-per-epoch", "0", "--evals-per-epoch" },
+        { "--evals-per-epoch", "2x", "--evals-per-epoch" },
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         const char *argv[] = { "finetune", bad[i][0], bad[i][1], NULL };
@@ -85,30 +91,50 @@ static void refusals_name_the_option(void **state)
     }
 }
 
-/* Targets come from `none` without the cache, per optimizer; the first epoch at the
- * target gives the time. */
+/* An epoch's parts end at j·steps/evals rounded down: nearly equal, the last at the
+ * epoch's end, none empty while evals <= steps. */
+static void parts_split_the_epoch(void **state)
+{
+    (void)state;
+    const size_t eleven[] = { 0, 3, 7, 11 };
+    for (unsigned j = 0; j <= 3; j++)
+        assert_int_equal(ft_part_end(11, 3, j), eleven[j]);
+    for (unsigned j = 0; j <= 8; j++)
+        assert_int_equal(ft_part_end(8, 8, j), j);
+    assert_int_equal(ft_part_end(468, 4, 1), 117);   /* the default run: 30000 / 64 */
+    assert_int_equal(ft_part_end(468, 1, 1), 468);
+}
+
+/* Targets come from `none` without the cache, per optimizer; the first evaluation at the
+ * target gives the time, its epoch and its epochs done. */
 static void targets(void **state)
 {
     (void)state;
     ft_spec none = { .name = "none" }, last = { .name = "last" };
-    ft_epoch e[4][2] = {
-        { { .test_accuracy = 0.8, .time_s = 1 }, { .test_accuracy = 0.9, .time_s = 2 } },
-        { { .test_accuracy = 0.5, .time_s = 1 }, { .test_accuracy = 0.86, .time_s = 2 } },
-        { { .test_accuracy = 0.5, .time_s = 1 }, { .test_accuracy = 0.6, .time_s = 2 } },
-        { { .test_accuracy = 0.7, .time_s = 1 }, { .test_accuracy = 0.7, .time_s = 2 } },
+#define EV(ep, j, acc, t) { .epoch = ep, .evaluation = j, .epochs_done = (ep) - 1 + (j) / 2.0, \
+                            .test_accuracy = acc, .time_s = t }
+    ft_eval e[4][4] = {
+        { EV(1, 1, 0.7, 1), EV(1, 2, 0.8, 2), EV(2, 1, 0.9, 3), EV(2, 2, 0.85, 4) },
+        { EV(1, 1, 0.5, 1), EV(1, 2, 0.6, 2), EV(2, 1, 0.86, 3), EV(2, 2, 0.8, 4) },
+        { EV(1, 1, 0.5, 1), EV(1, 2, 0.6, 2), EV(2, 1, 0.6, 3), EV(2, 2, 0.6, 4) },
+        { EV(1, 1, 0.7, 1), EV(1, 2, 0.7, 2), EV(2, 1, 0.7, 3), EV(2, 2, 0.7, 4) },
     };
+#undef EV
     ft_run runs[4] = {
-        { .optim = FZ_OPTIM_ADAMW, .spec = &none, .epochs = e[0], .best_accuracy = 0.9 },
-        { .optim = FZ_OPTIM_ADAMW, .spec = &last, .cache = true, .epochs = e[1] },
-        { .optim = FZ_OPTIM_ADAMW, .spec = &last, .epochs = e[2] },
-        { .optim = FZ_OPTIM_SGD, .spec = &last, .epochs = e[3] },
+        { .optim = FZ_OPTIM_ADAMW, .spec = &none, .evals = e[0], .n_evals = 4,
+          .best_accuracy = 0.9 },
+        { .optim = FZ_OPTIM_ADAMW, .spec = &last, .cache = true, .evals = e[1], .n_evals = 4 },
+        { .optim = FZ_OPTIM_ADAMW, .spec = &last, .evals = e[2], .n_evals = 4 },
+        { .optim = FZ_OPTIM_SGD, .spec = &last, .evals = e[3], .n_evals = 4 },
     };
-    ft_targets(runs, 4, 2, 0.95);
+    ft_targets(runs, 4, 0.95);
     assert_true(fabs(runs[1].target_accuracy - 0.855) < 1e-12);
-    assert_int_equal(runs[1].target_epoch, 2);
-    assert_true(runs[1].time_to_target_s == 2);
+    assert_int_equal(runs[1].target_epoch, 2);   /* mid-epoch 2, not its end */
+    assert_true(runs[1].time_to_target_s == 3);
+    assert_true(runs[1].target_epochs_done == 1.5);
     assert_int_equal(runs[2].target_epoch, 0);
     assert_true(isnan(runs[2].time_to_target_s));
+    assert_true(isnan(runs[2].target_epochs_done));
     assert_true(isnan(runs[3].target_accuracy));   /* no sgd none */
 }
 
@@ -118,6 +144,7 @@ int main(void)
         cmocka_unit_test(defaults),
         cmocka_unit_test(quick_and_own_values),
         cmocka_unit_test(refusals_name_the_option),
+        cmocka_unit_test(parts_split_the_epoch),
         cmocka_unit_test(targets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -13,13 +13,16 @@ const char ft_usage[] =
     "usage: finetune [options]\n"
     "Pretrains an MLP on Fashion-MNIST classes 0-4, then fine-tunes it on classes 5-9\n"
     "(relabelled 0-4) with a new 5-way head under each freeze spec, per optimizer, timing\n"
-    "every epoch's training (evaluation excluded) and evaluating test accuracy after it.\n"
+    "every epoch's training (evaluation excluded) and evaluating test accuracy during it.\n"
     "  --data-dir DIR          Fashion-MNIST's IDX files (default " FZ_FASHION_MNIST_DIR ")\n"
     "  --widths W,W,...        the hidden stack, inputs first (default 784,512,512,512;\n"
     "                          --quick: 784,64,64,64); a 5-output head is added\n"
     "  --batch B               batch size (default 64)\n"
     "  --pretrain-epochs N     epochs on classes 0-4, AdamW (default 3; --quick: 1)\n"
     "  --epochs N              fine-tuning epochs per spec (default 3)\n"
+    "  --evals-per-epoch E     test accuracy E times an epoch, after each of E nearly equal\n"
+    "                          parts of its steps (default 4; at most the steps per epoch):\n"
+    "                          the time to the target is read at these points\n"
     "  --optimizer adamw|sgd|both   (default both) AdamW: torch.optim.AdamW's defaults\n"
     "                          (lr 1e-3, betas 0.9,0.999, eps 1e-8, weight decay 0.01);\n"
     "                          SGD: lr 0.05, momentum 0.9, no weight decay\n"
@@ -153,7 +156,7 @@ static fz_status parse_count(const char *opt, const char *v, uint64_t lo, uint64
 
 enum { OPT_DATA = 0x100, OPT_WIDTHS, OPT_BATCH, OPT_PRE, OPT_EPOCHS, OPT_OPTIM, OPT_SPEC,
        OPT_CACHE, OPT_THREADS, OPT_SEED, OPT_TARGET, OPT_QUICK, OPT_OUTPUT, OPT_OVERWRITE,
-       OPT_DIRTY, OPT_NOCSV, OPT_VERSION, OPT_QUIET };
+       OPT_DIRTY, OPT_NOCSV, OPT_VERSION, OPT_QUIET, OPT_EVALS };
 
 static const struct option longopts[] = {
     { "data-dir", required_argument, NULL, OPT_DATA },
@@ -161,6 +164,7 @@ static const struct option longopts[] = {
     { "batch", required_argument, NULL, OPT_BATCH },
     { "pretrain-epochs", required_argument, NULL, OPT_PRE },
     { "epochs", required_argument, NULL, OPT_EPOCHS },
+    { "evals-per-epoch", required_argument, NULL, OPT_EVALS },
     { "optimizer", required_argument, NULL, OPT_OPTIM },
     { "spec", required_argument, NULL, OPT_SPEC },
     { "cache", no_argument, NULL, OPT_CACHE },
@@ -197,6 +201,10 @@ static fz_status take(int code, const char *v, ft_args *a, const char **given, s
         break;
     case OPT_EPOCHS:
         if ((st = parse_count("--epochs", v, 1, 1000, &u)) == FZ_OK) a->epochs = (unsigned)u;
+        break;
+    case OPT_EVALS:
+        if ((st = parse_count("--evals-per-epoch", v, 1, 1000, &u)) == FZ_OK)
+            a->evals_per_epoch = (unsigned)u;
         break;
     case OPT_OPTIM:
         a->adamw = !strcmp(v, "adamw") || !strcmp(v, "both");
@@ -238,8 +246,8 @@ static fz_status take(int code, const char *v, ft_args *a, const char **given, s
 fz_status ft_args_parse(int argc, char **argv, ft_args *a)
 {
     *a = (ft_args){ .data_dir = FZ_FASHION_MNIST_DIR, .batch = 64, .pretrain_epochs = 3,
-                    .epochs = 3, .sgd = true, .adamw = true, .threads = 1, .seed = 1,
-                    .target_fraction = 0.95, .write_csv = true };
+                    .epochs = 3, .evals_per_epoch = 4, .sgd = true, .adamw = true,
+                    .threads = 1, .seed = 1, .target_fraction = 0.95, .write_csv = true };
     const size_t defaults[] = { 784, 512, 512, 512, FT_CLASSES };
     memcpy(a->widths, defaults, sizeof defaults);
     a->n_widths = 5;

@@ -31,6 +31,7 @@ typedef struct {
     char model_text[256];               /* "784,512,512,512,5" */
     size_t batch;
     unsigned pretrain_epochs, epochs;
+    unsigned evals_per_epoch;           /* test evaluations per fine-tuning epoch */
     bool sgd, adamw;                    /* --optimizer */
     ft_spec specs[FT_MAX_SPECS];
     size_t n_specs;

@@ -18,19 +18,22 @@ const char *const ft_columns[] = {
     /* the experiment */
     "bench", "impl", "model", "batch", "optimizer", "optimizer_settings", "seed",
     "pretrain_epochs", "pretrain_accuracy", "pretrain_s", "train_samples", "test_samples",
+    "evals_per_epoch",
     /* the run */
     "freeze_spec", "freeze_schedule", "cache",
-    /* the epoch */
-    "epoch", "time_s", "epoch_time_s", "train_loss", "test_loss", "test_accuracy",
+    /* the evaluation */
+    "epoch", "evaluation", "epochs_done", "time_s", "part_time_s", "train_loss", "test_loss",
+    "test_accuracy",
     "trainable_params", "frozen_params", "optimizer_state_bytes", "cache_bytes", "steps",
     "cached_steps",
     /* the run's summary, repeated in each of its rows */
     "best_accuracy", "target_fraction", "target_accuracy", "reached_target",
-    "time_to_target_s", "target_epoch",
+    "time_to_target_s", "target_epoch", "target_epochs_done",
 };
 const size_t ft_n_columns = sizeof ft_columns / sizeof *ft_columns;
 
-_Static_assert(sizeof ft_columns / sizeof *ft_columns <= 64, "row fits its buffers");
+#define MAX_COLUMNS 72
+_Static_assert(sizeof ft_columns / sizeof *ft_columns <= MAX_COLUMNS, "row fits its buffers");
 
 fzb_csv *ft_table(void)
 {
@@ -38,8 +41,8 @@ fzb_csv *ft_table(void)
 }
 
 typedef struct {
-    const char *fields[64];
-    char numbers[64][48];
+    const char *fields[MAX_COLUMNS];
+    char numbers[MAX_COLUMNS][48];
 } row;
 
 static void set_text(row *r, const char *name, const char *v)
@@ -81,8 +84,8 @@ fz_status ft_rows_add(fzb_csv *table, const fzb_context *ctx, const ft_file_info
     char settings[128];
     ft_optimizer_text(run->optim, settings, sizeof settings);
     fz_status st = FZ_OK;
-    for (unsigned e = 0; e < a->epochs && st == FZ_OK; e++) {
-        const ft_epoch *ep = &run->epochs[e];
+    for (size_t k = 0; k < run->n_evals && st == FZ_OK; k++) {
+        const ft_eval *ep = &run->evals[k];
         row r;
         memset(&r, 0, sizeof r);
         for (size_t c = 0; c < N_SYSTEM; c++)
@@ -100,12 +103,15 @@ fz_status ft_rows_add(fzb_csv *table, const fzb_context *ctx, const ft_file_info
         set_num(&r, "pretrain_s", info->pretrain_s);
         set_num(&r, "train_samples", (double)info->train_samples);
         set_num(&r, "test_samples", (double)info->test_samples);
+        set_num(&r, "evals_per_epoch", a->evals_per_epoch);
         set_text(&r, "freeze_spec", run->spec->name);
         set_text(&r, "freeze_schedule", run->spec->schedule ? run->spec->text : "");
         set_num(&r, "cache", run->cache);
         set_num(&r, "epoch", ep->epoch);
+        set_num(&r, "evaluation", ep->evaluation);
+        set_num(&r, "epochs_done", ep->epochs_done);
         set_num(&r, "time_s", ep->time_s);
-        set_num(&r, "epoch_time_s", ep->epoch_s);
+        set_num(&r, "part_time_s", ep->part_s);
         set_num(&r, "train_loss", ep->train_loss);
         set_num(&r, "test_loss", ep->test_loss);
         set_num(&r, "test_accuracy", ep->test_accuracy);
@@ -122,6 +128,7 @@ fz_status ft_rows_add(fzb_csv *table, const fzb_context *ctx, const ft_file_info
                 ep->test_accuracy >= run->target_accuracy);
         set_num(&r, "time_to_target_s", run->time_to_target_s);
         set_num(&r, "target_epoch", run->target_epoch ? run->target_epoch : NAN);
+        set_num(&r, "target_epochs_done", run->target_epochs_done);
         st = fzb_csv_add_row(table, r.fields);
     }
     fzb_csv_free(sys);

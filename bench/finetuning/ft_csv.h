@@ -1,7 +1,8 @@
 /*
  * The fine-tuning CSV (results/README.md, "The fine-tuning CSV"): its own schema,
- * `finetune-1`, since its rows are epochs of training runs, not the sweep's phase
- * timings.  The system columns are the sweep's, filled by the same code
+ * `finetune-2`, since its rows are evaluations during training runs, not the sweep's
+ * phase timings (finetune-1 had one row per epoch; finetune-2 one per evaluation, with
+ * evals_per_epoch, evaluation, epochs_done, part_time_s and target_epochs_done).  The system columns are the sweep's, filled by the same code
  * (bench/results), so both files describe a machine identically.
  */
 #ifndef FT_CSV_H
@@ -11,7 +12,7 @@
 #include "ft_experiment.h"
 #include "results.h"
 
-#define FT_SCHEMA_VERSION "finetune-1"
+#define FT_SCHEMA_VERSION "finetune-2"
 
 extern const char *const ft_columns[];
 extern const size_t ft_n_columns;
@@ -26,7 +27,7 @@ typedef struct {
     size_t train_samples, test_samples;
 } ft_file_info;
 
-/* Appends one row per epoch of `run`. */
+/* Appends one row per evaluation of `run`. */
 fz_status ft_rows_add(fzb_csv *table, const fzb_context *ctx, const ft_file_info *info,
                       const ft_run *run);
 

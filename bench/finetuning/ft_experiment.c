@@ -167,14 +167,56 @@ static fz_status apply_spec(const ft_spec *spec, fz_freeze_schedule *sched, fz_m
     return e == 0 ? fz_freeze(m, spec->text) : FZ_OK;
 }
 
-fz_status ft_finetune(const ft_args *a, const ft_data *d, fz_model *pretrained, ft_run *run)
+size_t ft_part_end(size_t steps, unsigned evals, unsigned j)
+{
+    return (size_t)((unsigned long long)j * steps / evals);
+}
+
+/* Trains part j (1-based) of epoch e of `run` and evaluates after it: one row of
+ * run->evals.  *total is the run's training time so far. */
+static fz_status train_part(const ft_args *a, const ft_data *d, fz_model *m, fz_trainer *t,
+                            const size_t *order, unsigned e, unsigned j, ft_run *run,
+                            double *total)
 {
     const fz_class_data *tr = &d->ft_train, *te = &d->ft_test;
+    size_t steps = tr->n / a->batch;
+    size_t first = ft_part_end(steps, a->evals_per_epoch, j - 1),
+           end = ft_part_end(steps, a->evals_per_epoch, j);
+    fz_epoch_opts eo = { .cache_frozen = run->cache, .first_step = first,
+                         .step_count = end - first };
+    fz_epoch_stats stats;
+    double t0 = clock_now();
+    fz_status st = fz_epoch_run_labels(t, tr->x, tr->y, tr->n, order, &eo, &stats);
+    double dt = clock_now() - t0;   /* training only: the evaluation below is not timed */
+    if (st != FZ_OK)
+        return st;
+    *total += dt;
+    fz_eval ev;
+    if ((st = fz_evaluate(m, FZ_LOSS_CROSS_ENTROPY, te->n, te->x, NULL, te->y, &ev)) != FZ_OK)
+        return st;
+    run->evals[run->n_evals++] = (ft_eval){
+        .epoch = e + 1, .evaluation = j, .epochs_done = e + (double)end / (double)steps,
+        .time_s = *total, .part_s = dt, .train_loss = stats.loss, .test_loss = ev.loss,
+        .test_accuracy = ev.accuracy, .trainable = fz_trainable_elements(m),
+        .frozen = fz_frozen_elements(m), .optimizer_bytes = fz_memory_used(t).optimizer,
+        .cache_bytes = stats.cache_bytes, .steps = stats.steps,
+        .cached_steps = stats.cached_steps };
+    if (ev.accuracy > run->best_accuracy)
+        run->best_accuracy = ev.accuracy;
+    return FZ_OK;
+}
+
+fz_status ft_finetune(const ft_args *a, const ft_data *d, fz_model *pretrained, ft_run *run)
+{
+    const fz_class_data *tr = &d->ft_train;
     fz_model *m = new_model(a, pretrained);
     size_t *order = malloc(tr->n * sizeof *order);
     fz_freeze_schedule *sched = NULL;
     fz_trainer *t = NULL;
     fz_status st = m && order ? FZ_OK : set_error(FZ_ENOMEM, "fine-tuning: out of memory");
+    if (st == FZ_OK && tr->n / a->batch < a->evals_per_epoch)
+        st = set_error(FZ_EINVAL, "--evals-per-epoch %u: more than the %zu steps of an "
+                       "epoch", a->evals_per_epoch, tr->n / a->batch);
     if (st == FZ_OK && run->spec->schedule) {
         sched = fz_freeze_schedule_parse(run->spec->text);
         st = sched ? fz_freeze_schedule_check(sched, m) : FZ_EINVAL;
@@ -186,34 +228,15 @@ fz_status ft_finetune(const ft_args *a, const ft_data *d, fz_model *pretrained, 
     fz_train_opts o = ft_optimizer_opts(run->optim);
     if (st == FZ_OK && !(t = fz_trainer_create_opts(m, a->batch, &o)))
         st = FZ_EINVAL;
-    fz_epoch_opts eo = { .cache_frozen = run->cache };
     double total = 0;
     run->best_accuracy = 0;
+    run->n_evals = 0;
     for (unsigned e = 0; e < a->epochs && st == FZ_OK; e++) {
-        ft_epoch *r = &run->epochs[e];
         ft_shuffle(order, tr->n, a->seed, e);
         if (e > 0 && (st = apply_spec(run->spec, sched, m, e)) != FZ_OK)
             break;
-        fz_epoch_stats stats;
-        double t0 = clock_now();
-        st = fz_epoch_run_labels(t, tr->x, tr->y, tr->n, order, &eo, &stats);
-        double dt = clock_now() - t0;   /* training only: the evaluation below is not timed */
-        if (st != FZ_OK)
-            break;
-        total += dt;
-        fz_eval ev;
-        if ((st = fz_evaluate(m, FZ_LOSS_CROSS_ENTROPY, te->n, te->x, NULL, te->y, &ev)) != FZ_OK)
-            break;
-        *r = (ft_epoch){ .epoch = e + 1, .time_s = total, .epoch_s = dt,
-                         .train_loss = stats.loss, .test_loss = ev.loss,
-                         .test_accuracy = ev.accuracy,
-                         .trainable = fz_trainable_elements(m),
-                         .frozen = fz_frozen_elements(m),
-                         .optimizer_bytes = fz_memory_used(t).optimizer,
-                         .cache_bytes = stats.cache_bytes, .steps = stats.steps,
-                         .cached_steps = stats.cached_steps };
-        if (ev.accuracy > run->best_accuracy)
-            run->best_accuracy = ev.accuracy;
+        for (unsigned j = 1; j <= a->evals_per_epoch && st == FZ_OK; j++)
+            st = train_part(a, d, m, t, order, e, j, run, &total);
     }
     fz_trainer_free(t);
     fz_freeze_schedule_free(sched);
@@ -222,20 +245,22 @@ fz_status ft_finetune(const ft_args *a, const ft_data *d, fz_model *pretrained, 
     return st;
 }
 
-void ft_targets(ft_run *runs, size_t n, unsigned epochs, double fraction)
+void ft_targets(ft_run *runs, size_t n, double fraction)
 {
     for (size_t i = 0; i < n; i++) {
         ft_run *r = &runs[i];
-        r->target_accuracy = r->time_to_target_s = NAN;
+        r->target_accuracy = r->time_to_target_s = r->target_epochs_done = NAN;
         r->target_epoch = 0;
         for (size_t j = 0; j < n; j++)
             if (runs[j].optim == r->optim && !runs[j].cache &&
                 !strcmp(runs[j].spec->name, "none"))
                 r->target_accuracy = fraction * runs[j].best_accuracy;
-        for (unsigned e = 0; e < epochs && !isnan(r->target_accuracy); e++) {
-            if (r->epochs[e].test_accuracy >= r->target_accuracy) {
-                r->time_to_target_s = r->epochs[e].time_s;
-                r->target_epoch = e + 1;
+        for (size_t k = 0; k < r->n_evals && !isnan(r->target_accuracy); k++) {
+            const ft_eval *ev = &r->evals[k];
+            if (ev->test_accuracy >= r->target_accuracy) {
+                r->time_to_target_s = ev->time_s;
+                r->target_epoch = ev->epoch;
+                r->target_epochs_done = ev->epochs_done;
                 break;
             }
         }
