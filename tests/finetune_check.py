@@ -158,6 +158,11 @@ def check_cache(runs):
             if s != "gradual" and not all(int(r["cached_steps"]) == int(r["steps"])
                                          for r in later):
                 fail(f"{o} {s}: epochs after the first did not start at the cache")
+            # gradual unfreezes the top of its prefix every epoch: no step could read a
+            # cache, so none is built (ft_experiment.c, cache_epochs).
+            if s == "gradual" and any(int(r["cached_steps"]) or int(r["cache_bytes"])
+                                      for r in cached):
+                fail(f"{o} {s}: a cache was built that no step can read")
 
 
 def check_one_eval(mode, prog, script, outdir, runs, impl):

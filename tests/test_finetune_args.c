@@ -105,6 +105,41 @@ static void parts_split_the_epoch(void **state)
     assert_int_equal(ft_part_end(468, 1, 1), 468);
 }
 
+/* The cache is asked for where a step can read it: every epoch but a one-epoch run's for
+ * a plain prefix; not at all for gradual unfreezing; where a schedule deepens the prefix,
+ * the epoch before (its cache starts the next epoch's steps while the deeper one fills). */
+static void cache_only_where_read(void **state)
+{
+    (void)state;
+    ft_args a;
+    assert_int_equal(parse(&a, (const char *[]){ "finetune", "--quick", "--epochs", "3",
+                                                 NULL }), FZ_OK);
+    const struct { const char *text; bool schedule; bool want[3]; } cases[] = {
+        { "prefix:1", false, { true, true, true } },
+        { "bitfit", false, { false, false, false } },
+        { "0:prefix:3,1:prefix:2,2:prefix:1", true, { false, false, false } },
+        { "0:prefix:1,1:prefix:2", true, { true, true, true } },
+        { "0:prefix:2,1:prefix:1", true, { false, true, true } },
+        { "0:prefix:1,2:none", true, { true, true, false } },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        ft_spec spec = { .schedule = cases[i].schedule };
+        strcpy(spec.text, cases[i].text);
+        bool use[3];
+        assert_int_equal(ft_cache_epochs(&a, &spec, use), FZ_OK);
+        for (int e = 0; e < 3; e++)
+            if (use[e] != cases[i].want[e])
+                fail_msg("%s, epoch %d: cache %d, expected %d", cases[i].text, e, use[e],
+                         cases[i].want[e]);
+    }
+    assert_int_equal(parse(&a, (const char *[]){ "finetune", "--quick", "--epochs", "1",
+                                                 NULL }), FZ_OK);
+    ft_spec one = { .text = "prefix:2" };
+    bool use1;
+    assert_int_equal(ft_cache_epochs(&a, &one, &use1), FZ_OK);
+    assert_false(use1);   /* nothing after it to read a cache */
+}
+
 /* Targets come from `none` without the cache, per optimizer; the first evaluation at the
  * target gives the time, its epoch and its epochs done. */
 static void targets(void **state)
@@ -145,6 +180,7 @@ int main(void)
         cmocka_unit_test(quick_and_own_values),
         cmocka_unit_test(refusals_name_the_option),
         cmocka_unit_test(parts_split_the_epoch),
+        cmocka_unit_test(cache_only_where_read),
         cmocka_unit_test(targets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

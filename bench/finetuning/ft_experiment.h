@@ -81,6 +81,12 @@ fz_status ft_finetune(const ft_args *a, const ft_data *d, fz_model *pretrained,
  * something to keep (a run with --cache would otherwise repeat the run without it). */
 bool ft_spec_caches(const ft_args *a, const ft_spec *spec);
 
+/* Per epoch of a run of `spec` with --cache, whether it asks for the frozen-prefix
+ * cache: where a step can read it, in that epoch (the previous epoch's prefix, no deeper
+ * than this one's, is still frozen, so fz_epoch_run keeps its cache) or in the next
+ * (this epoch's prefix stays frozen then).  use: args->epochs entries. */
+fz_status ft_cache_epochs(const ft_args *a, const ft_spec *spec, bool *use);
+
 /* Per optimizer: target = fraction × the best accuracy of its `none` run (without the
  * cache, which `none` has nothing for; a run with the cache shares its spec's target),
  * and each run's first evaluation at or above it. */
