@@ -2,8 +2,9 @@
  * The fine-tuning CSV (results/README.md, "The fine-tuning CSV"): its own schema,
  * `finetune-2`, since its rows are evaluations during training runs, not the sweep's
  * phase timings (finetune-1 had one row per epoch; finetune-2 one per evaluation, with
- * evals_per_epoch, evaluation, epochs_done, part_time_s and target_epochs_done).  The system columns are the sweep's, filled by the same code
- * (bench/results), so both files describe a machine identically.
+ * evals_per_epoch, evaluation, epochs_done, part_time_s and target_epochs_done).  The
+ * system columns are the sweep's, filled by the same code (bench/results), so both
+ * files describe a machine identically.
  */
 #ifndef FT_CSV_H
 #define FT_CSV_H

@@ -140,6 +140,18 @@ static fz_model *new_model(const ft_args *a, fz_model *pretrained)
     return m;
 }
 
+/* The layers below the first one with a trainable tensor: the prefix whose output a
+ * frozen-prefix cache keeps (0: none). */
+static size_t frozen_depth(const fz_model *m)
+{
+    for (size_t i = 0; i < fz_param_count(m); i++) {
+        const char *name = fz_param_name(m, i);   /* fcK.weight, fcK.bias, in order */
+        if (fz_requires_grad(m, name))
+            return strtoul(name + 2, NULL, 10) - 1;
+    }
+    return fz_layer_count(m);
+}
+
 bool ft_spec_caches(const ft_args *a, const ft_spec *spec)
 {
     fz_model *m = fz_mlp_create(a->widths, a->n_widths, 0);
@@ -153,21 +165,9 @@ bool ft_spec_caches(const ft_args *a, const ft_spec *spec)
     } else {
         yes = fz_freeze(m, spec->text) == FZ_OK;
     }
-    yes = yes && !fz_requires_grad(m, "fc1.weight") && !fz_requires_grad(m, "fc1.bias");
+    yes = yes && frozen_depth(m) > 0;
     fz_model_free(m);
     return yes;
-}
-
-/* The layers below the first one with a trainable tensor: the prefix whose output a
- * frozen-prefix cache keeps (0: none). */
-static size_t frozen_depth(const fz_model *m)
-{
-    for (size_t i = 0; i < fz_param_count(m); i++) {
-        const char *name = fz_param_name(m, i);   /* fcK.weight, fcK.bias, in order */
-        if (fz_requires_grad(m, name))
-            return strtoul(name + 2, NULL, 10) - 1;
-    }
-    return fz_layer_count(m);
 }
 
 /* Why not the cache in every epoch: a cache no step reads is rows copied out for
@@ -179,9 +179,9 @@ fz_status ft_cache_epochs(const ft_args *a, const ft_spec *spec, bool *use)
     fz_model *m = fz_mlp_create(a->widths, a->n_widths, 0);
     fz_freeze_schedule *sched = spec->schedule ? fz_freeze_schedule_parse(spec->text) : NULL;
     size_t *depth = calloc(a->epochs, sizeof *depth);
-    fz_status st = m && depth && (sched || !spec->schedule) ? FZ_OK : FZ_ENOMEM;
-    if (st != FZ_OK)
-        set_error(st, "fine-tuning: out of memory");
+    fz_status st = m && depth ? FZ_OK : set_error(FZ_ENOMEM, "fine-tuning: out of memory");
+    if (st == FZ_OK && spec->schedule && !sched)
+        st = FZ_EINVAL;   /* the parser's message stands */
     if (st == FZ_OK && !spec->schedule)
         st = fz_freeze(m, spec->text);
     for (unsigned e = 0; e < a->epochs && st == FZ_OK; e++) {

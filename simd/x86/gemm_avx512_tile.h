@@ -258,8 +258,9 @@ store_tile_transposed(__m512 acc[MR][NV], float *c, size_t ldc, size_t mr, size_
  * live vector count, the row count and the store as constants.  `rows` (mr <= rows <=
  * MR) rows of A are read and computed: MR, except in a packed edge tile (packed_rows)
  * and the short kernel (gemm_avx512_short.c), which computes exactly mr.  B is a packed
- * panel (b_in_place false: NR floats a k step) or the caller's op(B) itself, its rows ldb apart, read with the columns past nr masked
- * off (a masked load never faults), so nothing past the matrix is touched.  With
+ * panel (b_in_place false: NR floats a k step) or the caller's op(B) itself, its rows
+ * ldb apart, read with the columns past nr masked off (a masked load never faults), so
+ * nothing past the matrix is touched.  With
  * `spread`, ep's prefetch list is fetched across the k loop (prefetch_spread); without,
  * the loop carries no test for it. */
 static inline __attribute__((always_inline)) void
