@@ -48,6 +48,22 @@ bool cpu_has_avx512(void)
 
 bool cpu_has_neon(void) { return false; }
 
+bool cpu_streaming_stores_pay(void)
+{
+    unsigned a, b, c, d;
+    if (!__get_cpuid(0, &a, &b, &c, &d))
+        return true;
+    bool amd = b == 0x68747541u && d == 0x69746e65u && c == 0x444d4163u;   /* AuthenticAMD */
+    if (!amd || !__get_cpuid(1, &a, &b, &c, &d))
+        return true;
+    unsigned family = ((a >> 8) & 0xf) + ((a >> 20) & 0xff);
+    unsigned model = ((a >> 4) & 0xf) | ((a >> 12) & 0xf0);
+    /* Zen 3 and Zen 3+ (family 19h, models 00h-0Fh, 20h-5Fh; Zen 4 is 10h-1Fh, 60h-7Fh,
+     * A0h-AFh): DESIGN.md, "Tuned constants", streaming C. */
+    bool zen3 = family == 0x19 && (model < 0x10 || (model >= 0x20 && model < 0x60));
+    return !zen3;
+}
+
 #elif defined(__aarch64__)
 #include <sys/auxv.h>
 #include <asm/hwcap.h>
@@ -55,11 +71,13 @@ bool cpu_has_neon(void) { return false; }
 bool cpu_has_avx2_fma(void) { return false; }
 bool cpu_has_avx512(void) { return false; }
 bool cpu_has_neon(void) { return getauxval(AT_HWCAP) & HWCAP_ASIMD; }
+bool cpu_streaming_stores_pay(void) { return true; }
 
 #else
 bool cpu_has_avx2_fma(void) { return false; }
 bool cpu_has_avx512(void) { return false; }
 bool cpu_has_neon(void) { return false; }
+bool cpu_streaming_stores_pay(void) { return true; }
 #endif
 
 unsigned cpu_flags(void)

@@ -81,6 +81,11 @@ typedef struct {
     int threads;             /* at most this many (the product may use fewer); >= 1 */
     int groups;              /* L3 groups splitting N, each sharing one packed B;
                               * divides threads (1 otherwise) */
+    /* C's stores always go through the caches: the GEMM never streams them past (gemm.c,
+     * c_worth_streaming).  Set by the team where streaming loses on the CPU
+     * (cpu_streaming_stores_pay) or FREEZEBENCH_STREAM_C=0 asks; false (the zeroed
+     * default) lets the GEMM stream where C is written once and outgrows the L2. */
+    bool cached_c;
     /* Called by the calling thread (the team's thread 0) between blocks of a long
      * product, so that work the caller started before it (a non-blocking MPI collective,
      * which Open MPI advances only inside MPI calls on that thread) keeps moving while

@@ -147,6 +147,10 @@ static void only_c_written_once_and_too_big_for_l2_streams(void **state)
     big.caches.l2 = 1 << 20;   /* the 200×192 C fits a 1 MiB L2 */
     op.m = 200;
     assert_false(sgemm_streams_c(kern, &op, &big));
+    fz_gemm_ctx cached = ctx;
+    cached.cached_c = true;   /* a CPU where streaming loses (cpu_streaming_stores_pay) */
+    assert_true(sgemm_streams_c(kern, &op, &ctx));
+    assert_false(sgemm_streams_c(kern, &op, &cached));
 }
 
 

@@ -201,13 +201,14 @@ static void sgemm_small(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
 }
 
 /* C written by one K block (the caller's part of c_worth_streaming, below, which says
- * why): beta 0, C larger than the L2, a kernel with a fence. */
+ * why): beta 0, C larger than the L2, a kernel with a fence, a plan that allows it
+ * (fz_gemm_ctx.cached_c). */
 static bool c_written_once_past_l2(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
                                    const fz_gemm_ctx *ctx)
 {
     size_t l2 = ctx && ctx->caches.l2 ? ctx->caches.l2 : FZ_DEFAULT_L2;
     /* A tile hook reads each tile right after it is stored: it must stay cached. */
-    return kern->fence && !op->after_tile && op->beta == 0.0f &&
+    return kern->fence && !(ctx && ctx->cached_c) && !op->after_tile && op->beta == 0.0f &&
            op->n > l2 / sizeof(float) / op->m;   /* m·n·4 > L2, without overflow */
 }
 

@@ -23,6 +23,7 @@
 
 #include "freezebench.h"
 #include "binding.h"
+#include "cpu.h"
 #include "error.h"
 #include "team.h"
 
@@ -39,6 +40,7 @@ static struct {
     bool bind;              /* fz_set_binding / FREEZEBENCH_BIND=1 */
     fz_schedule sched;
     fz_cache_sizes caches;  /* the topology's, as the GEMM blocking counts on them */
+    bool cached_c;          /* fz_gemm_ctx.cached_c: the CPU's, or FREEZEBENCH_STREAM_C */
     int bound_pu[FZ_MAX_THREADS];
     fz_team_config config;
 } team = { .load = topo_load_this_machine };
@@ -154,11 +156,24 @@ static int env_int(const char *name, int fallback)
     return (int)v;
 }
 
+/* fz_gemm_ctx.cached_c: FREEZEBENCH_STREAM_C=0 or 1 decides (A/B runs on any CPU), else
+ * the CPU's own answer. */
+static bool cached_c_from_env(void)
+{
+    const char *s = getenv("FREEZEBENCH_STREAM_C");
+    if (s && (!strcmp(s, "0") || !strcmp(s, "1")))
+        return *s == '0';
+    if (s && *s)
+        log_note("FREEZEBENCH_STREAM_C=%s is neither 0 nor 1; the CPU decides", s);
+    return !cpu_streaming_stores_pay();
+}
+
 static void first_build(void)
 {
     team.requested = env_int("FREEZEBENCH_THREADS", 0);
     team.smt = env_int("FREEZEBENCH_SMT", 0) != 0;
     team.bind = env_int("FREEZEBENCH_BIND", 0) != 0;
+    team.cached_c = cached_c_from_env();
     load_topology();
     rebuild();
 }
@@ -197,7 +212,8 @@ bool fz_get_binding(void) { return team_get()->bind; }
 fz_gemm_ctx team_gemm_ctx(void)
 {
     const fz_team_config *c = team_get();
-    return (fz_gemm_ctx){ .caches = team.caches, .threads = c->threads, .groups = c->groups };
+    return (fz_gemm_ctx){ .caches = team.caches, .threads = c->threads, .groups = c->groups,
+                          .cached_c = team.cached_c };
 }
 
 const fz_topo *team_topology(void)
