@@ -345,17 +345,32 @@ static void pack_b_avx2(float *dst, const float *src, size_t ls, size_t ks, size
         }
     }
     if (ls == 1) {
-        /* Lanes contiguous (B not transposed): one masked load pair per depth step;
-         * masked-off lanes read as zero, which is the panel's padding. */
-        for (size_t l0 = 0; l0 < lanes; l0 += NR, dst += NR * k) {
-            size_t w = lanes - l0 < NR ? lanes - l0 : NR;
-            const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-            __m256i lo = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)w), lane);
-            __m256i hi = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)w - 8), lane);
-            for (size_t p = 0; p < k; p++) {
-                const float *sp = src + l0 + p * ks;
-                _mm256_store_ps(dst + p * NR, _mm256_maskload_ps(sp, lo));
-                _mm256_store_ps(dst + p * NR + 8, _mm256_maskload_ps(sp + 8, hi));
+        /* Lanes contiguous (B not transposed, the dgrad's W): NARROW_PACK_STEPS depth
+         * steps across all panels at a time, as pack_a_avx2 does: panel by panel, each
+         * depth step was a new row a layer's width away, a new page each at 1024 wide.
+         * Plain loads for whole panels; the last panel's masked-off lanes read as zero,
+         * which is its padding. */
+        size_t panels = (lanes + NR - 1) / NR, whole = lanes / NR;
+        size_t w = lanes - whole * NR;   /* the last panel's lanes, if it is partial */
+        const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+        __m256i lo = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)w), lane);
+        __m256i hi = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)w - 8), lane);
+        for (size_t p0 = 0; p0 < k; p0 += NARROW_PACK_STEPS) {
+            size_t p1 = k - p0 < NARROW_PACK_STEPS ? k : p0 + NARROW_PACK_STEPS;
+            for (size_t P = 0; P < panels; P++) {
+                float *d = dst + P * NR * k;
+                const float *sp = src + P * NR;
+                if (P < whole)
+                    for (size_t p = p0; p < p1; p++) {
+                        _mm256_store_ps(d + p * NR, _mm256_loadu_ps(sp + p * ks));
+                        _mm256_store_ps(d + p * NR + 8, _mm256_loadu_ps(sp + p * ks + 8));
+                    }
+                else
+                    for (size_t p = p0; p < p1; p++) {
+                        _mm256_store_ps(d + p * NR, _mm256_maskload_ps(sp + p * ks, lo));
+                        _mm256_store_ps(d + p * NR + 8,
+                                        _mm256_maskload_ps(sp + p * ks + 8, hi));
+                    }
             }
         }
         return;
