@@ -118,7 +118,11 @@ static void a_step_carries_its_hooks_progress_call_and_the_team_none(void **stat
 
     assert_null(team_gemm_ctx().progress);
     int before = log.calls;
-    fz_sgemm(FZ_NOTRANS, FZ_NOTRANS, B, W, W, 1.0f, x, W, y, W, 0.0f, c, W);
+    /* op(B) is W×W: y, B×W, would be read past its end. */
+    float *w = random_floats(W * W, 43);
+    assert_non_null(w);
+    fz_sgemm(FZ_NOTRANS, FZ_NOTRANS, B, W, W, 1.0f, x, W, w, W, 0.0f, c, W);
+    free(w);
     assert_int_equal(log.calls, before);
     trainer_set_hooks(t, NULL);
     assert_int_equal(fz_train_step(t, x, y, NULL), FZ_OK);
