@@ -312,37 +312,55 @@ static void pack_a_avx2(float *dst, const float *src, size_t ls, size_t ks, size
     pack_panels(dst, src + full * ls, ls, ks, lanes - full, k, MR);
 }
 
-/* B transposed (depth contiguous, as W is in the forward X·Wᵀ): whole 16-lane panels go
- * through 8×8 register transposes, the rest through the portable loop. */
+/* One B panel of w (<= 16) lanes from a depth-contiguous source (lane l, depth p at
+ * src[l·ls + p]): 8×8 register transposes, lanes past w as rows of zeros (never read),
+ * the depth tail loaded masked so nothing past it is read.  `w` is a constant 16 for
+ * the whole panels. */
+static inline __attribute__((always_inline)) void
+pack_b_panel_transposing(float *dst, const float *src, size_t ls, size_t k, size_t w)
+{
+    size_t p = 0;
+    for (; p + 8 <= k; p += 8)
+        for (size_t h = 0; h < NR; h += 8) {
+            __m256 r[8];
+            for (size_t q = 0; q < 8; q++)
+                r[q] = h + q < w ? _mm256_loadu_ps(src + (h + q) * ls + p)
+                                 : _mm256_setzero_ps();
+            transpose8x8(r);
+            for (int q = 0; q < 8; q++)
+                _mm256_store_ps(dst + (p + q) * NR + h, r[q]);
+        }
+    if (p < k) {
+        /* Depth tail (all of a small network's depth): the same transpose over the last
+         * k - p depth steps. */
+        size_t tail = k - p;
+        __m256i live = avx2_first_lanes(tail);
+        for (size_t h = 0; h < NR; h += 8) {
+            __m256 r[8];
+            for (size_t q = 0; q < 8; q++)
+                r[q] = h + q < w ? _mm256_maskload_ps(src + (h + q) * ls + p, live)
+                                 : _mm256_setzero_ps();
+            transpose8x8(r);
+            for (size_t q = 0; q < tail; q++)
+                _mm256_store_ps(dst + (p + q) * NR + h, r[q]);
+        }
+    }
+}
+
+/* B transposed (depth contiguous, as W is in the forward X·Wᵀ): 16-lane panels through
+ * 8×8 register transposes, the last one too when it is partial (the seed network's
+ * 5-wide layer: the portable loop cost it more than the product); other layouts
+ * through the portable loop. */
 static void pack_b_avx2(float *dst, const float *src, size_t ls, size_t ks, size_t lanes,
                         size_t k)
 {
-    size_t full = ks == 1 && ls != 1 ? lanes / NR * NR : 0;
-    for (size_t l0 = 0; l0 < full; l0 += NR, dst += NR * k) {
-        size_t p = 0;
-        for (; p + 8 <= k; p += 8)
-            for (size_t h = 0; h < NR; h += 8) {
-                __m256 r[8];
-                for (int q = 0; q < 8; q++)
-                    r[q] = _mm256_loadu_ps(src + (l0 + h + q) * ls + p);
-                transpose8x8(r);
-                for (int q = 0; q < 8; q++)
-                    _mm256_store_ps(dst + (p + q) * NR + h, r[q]);
-            }
-        if (p < k) {
-            /* Depth tail (all of a small network's depth): the same transpose over the
-             * last k - p depth steps, loaded masked so nothing past them is read. */
-            size_t tail = k - p;
-            __m256i live = avx2_first_lanes(tail);
-            for (size_t h = 0; h < NR; h += 8) {
-                __m256 r[8];
-                for (int q = 0; q < 8; q++)
-                    r[q] = _mm256_maskload_ps(src + (l0 + h + q) * ls + p, live);
-                transpose8x8(r);
-                for (size_t q = 0; q < tail; q++)
-                    _mm256_store_ps(dst + (p + q) * NR + h, r[q]);
-            }
-        }
+    if (ks == 1 && ls != 1) {
+        size_t full = lanes / NR * NR;
+        for (size_t l0 = 0; l0 < full; l0 += NR, dst += NR * k)
+            pack_b_panel_transposing(dst, src + l0 * ls, ls, k, NR);
+        if (full < lanes)
+            pack_b_panel_transposing(dst, src + full * ls, ls, k, lanes - full);
+        return;
     }
     if (ls == 1) {
         /* Lanes contiguous (B not transposed, the dgrad's W): NARROW_PACK_STEPS depth
@@ -355,8 +373,10 @@ static void pack_b_avx2(float *dst, const float *src, size_t ls, size_t ks, size
         const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
         __m256i lo = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)w), lane);
         __m256i hi = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)w - 8), lane);
-        for (size_t p0 = 0; p0 < k; p0 += NARROW_PACK_STEPS) {
-            size_t p1 = k - p0 < NARROW_PACK_STEPS ? k : p0 + NARROW_PACK_STEPS;
+        /* One panel (the seed network's 5-wide B) has no rows to share: one pass. */
+        size_t steps = panels > 1 ? NARROW_PACK_STEPS : k;
+        for (size_t p0 = 0; p0 < k; p0 += steps) {
+            size_t p1 = k - p0 < steps ? k : p0 + steps;
             for (size_t P = 0; P < panels; P++) {
                 float *d = dst + P * NR * k;
                 const float *sp = src + P * NR;
@@ -375,7 +395,7 @@ static void pack_b_avx2(float *dst, const float *src, size_t ls, size_t ks, size
         }
         return;
     }
-    pack_panels(dst, src + full * ls, ls, ks, lanes - full, k, NR);
+    pack_panels(dst, src, ls, ks, lanes, k, NR);
 }
 
 static void fence_avx2(void)
