@@ -26,6 +26,17 @@ typedef struct {
     bool full;
 } col_mask;
 
+/* The first n (<= NR) of the tile's 16 columns. */
+static inline col_mask first_cols(size_t n)
+{
+    col_mask cm = { .full = n >= NR };
+    if (!cm.full) {
+        cm.lo = avx2_first_lanes(n);
+        cm.hi = n > 8 ? avx2_first_lanes(n - 8) : _mm256_setzero_si256();
+    }
+    return cm;
+}
+
 static inline __m256 load_cols(const float *p, const col_mask *cm, int half)
 {
     if (cm->full)
@@ -71,12 +82,7 @@ store_tile(__m256 acc[MR][2], float *c, size_t ldc, size_t mr, size_t nr, int ha
     /* A local copy: no store to C can make the compiler reload the epilogue. */
     const fz_tile_epilogue e = *ep;
     const __m256 zero = _mm256_setzero_ps();
-    col_mask cm = { .full = nr == NR };
-    if (!cm.full) {
-        const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-        cm.lo = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)nr), lane);
-        cm.hi = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)nr - 8), lane);
-    }
+    const col_mask cm = first_cols(nr);
     if (halves == 2 && nr <= 8)
         halves = 1;
 #define EACH(body)                                        \
@@ -368,29 +374,19 @@ static void pack_b_avx2(float *dst, const float *src, size_t ls, size_t ks, size
          * depth step was a new row a layer's width away, a new page each at 1024 wide.
          * Plain loads for whole panels; the last panel's masked-off lanes read as zero,
          * which is its padding. */
-        size_t panels = (lanes + NR - 1) / NR, whole = lanes / NR;
-        size_t w = lanes - whole * NR;   /* the last panel's lanes, if it is partial */
-        const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-        __m256i lo = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)w), lane);
-        __m256i hi = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)w - 8), lane);
+        size_t panels = (lanes + NR - 1) / NR;
         /* One panel (the seed network's 5-wide B) has no rows to share: one pass. */
         size_t steps = panels > 1 ? NARROW_PACK_STEPS : k;
         for (size_t p0 = 0; p0 < k; p0 += steps) {
             size_t p1 = k - p0 < steps ? k : p0 + steps;
             for (size_t P = 0; P < panels; P++) {
+                const col_mask cm = first_cols(lanes - P * NR);
                 float *d = dst + P * NR * k;
                 const float *sp = src + P * NR;
-                if (P < whole)
-                    for (size_t p = p0; p < p1; p++) {
-                        _mm256_store_ps(d + p * NR, _mm256_loadu_ps(sp + p * ks));
-                        _mm256_store_ps(d + p * NR + 8, _mm256_loadu_ps(sp + p * ks + 8));
-                    }
-                else
-                    for (size_t p = p0; p < p1; p++) {
-                        _mm256_store_ps(d + p * NR, _mm256_maskload_ps(sp + p * ks, lo));
-                        _mm256_store_ps(d + p * NR + 8,
-                                        _mm256_maskload_ps(sp + p * ks + 8, hi));
-                    }
+                for (size_t p = p0; p < p1; p++) {
+                    _mm256_store_ps(d + p * NR, load_cols(sp + p * ks, &cm, 0));
+                    _mm256_store_ps(d + p * NR + 8, load_cols(sp + p * ks, &cm, 1));
+                }
             }
         }
         return;
