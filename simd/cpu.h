@@ -24,7 +24,7 @@ bool cpu_has_avx512(void);
 bool cpu_has_neon(void);
 /* Whether streaming C's stores past the caches (fz_tile_epilogue.stream) can pay on this
  * CPU: false only where measured to lose, AMD Zen 3 (CPUID family 19h, its models), on
- * which the GEMM's streamed tiles ran 1.3-1.7x slower than cached ones, C cold or warm
+ * which the GEMM's streamed tiles ran 1.2-1.5x slower than cached ones, C cold or warm
  * (DESIGN.md, "Tuned constants"); true elsewhere, and where the vendor is unknown. */
 bool cpu_streaming_stores_pay(void);
 
