@@ -4,6 +4,10 @@
  */
 #include "cpu.h"
 
+#include <string.h>
+
+#include "uarch.h"
+
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
 
@@ -48,23 +52,25 @@ bool cpu_has_avx512(void)
 
 bool cpu_has_neon(void) { return false; }
 
-bool cpu_streaming_stores_pay(void)
+/* The microarchitecture's name from uarch.c's table, or NULL where it has none. */
+static const char *x86_uarch_name(void)
 {
     unsigned a, b, c, d;
     if (!__get_cpuid(0, &a, &b, &c, &d))
-        return true;
-    bool amd = b == 0x68747541u && d == 0x69746e65u && c == 0x444d4163u;   /* AuthenticAMD */
-    if (!amd || !__get_cpuid(1, &a, &b, &c, &d))
-        return true;
-    unsigned family = ((a >> 8) & 0xf) + ((a >> 20) & 0xff);
-    unsigned model = ((a >> 4) & 0xf) | ((a >> 12) & 0xf0);
-    /* Zen 3 and Zen 3+: family 19h, models 00h-0Fh, 20h-2Fh, 40h-5Fh, the ranges the
-     * bench's table of record names so (bench/machine/uarch.c; Zen 4 is 10h-1Fh, 60h-7Fh,
-     * A0h-AFh).  DESIGN.md, "Tuned constants", streaming C. */
-    bool zen3 = family == 0x19 && (model < 0x10 || (model >= 0x20 && model < 0x30) ||
-                                   (model >= 0x40 && model < 0x60));
-    return !zen3;
+        return NULL;
+    char vendor[13];
+    memcpy(vendor, &b, 4);
+    memcpy(vendor + 4, &d, 4);
+    memcpy(vendor + 8, &c, 4);
+    vendor[12] = '\0';
+    if (!__get_cpuid(1, &a, &b, &c, &d))
+        return NULL;
+    unsigned family, model, stepping;
+    cpu_x86_signature(a, &family, &model, &stepping);
+    return cpu_x86_uarch(vendor, family, model, stepping);
 }
+
+bool cpu_streaming_stores_pay(void) { return cpu_streaming_stores_pay_on(x86_uarch_name()); }
 
 #elif defined(__aarch64__)
 #include <sys/auxv.h>
@@ -81,6 +87,13 @@ bool cpu_has_avx512(void) { return false; }
 bool cpu_has_neon(void) { return false; }
 bool cpu_streaming_stores_pay(void) { return true; }
 #endif
+
+bool cpu_streaming_stores_pay_on(const char *uarch)
+{
+    /* Zen 3 and Zen 3+ ("Zen 3" is a prefix of both names): DESIGN.md, "Tuned
+     * constants", streaming C. */
+    return !(uarch && strncmp(uarch, "Zen 3", 5) == 0);
+}
 
 unsigned cpu_flags(void)
 {

@@ -23,10 +23,14 @@ bool cpu_has_avx512(void);
 /* True when the CPU executes Advanced SIMD (always on aarch64 Linux; checked in hwcaps). */
 bool cpu_has_neon(void);
 /* Whether streaming C's stores past the caches (fz_tile_epilogue.stream) can pay on this
- * CPU: false only where measured to lose, AMD Zen 3 (CPUID family 19h, its models), on
- * which the GEMM's streamed tiles ran 1.2-1.5x slower than cached ones, C cold or warm
- * (DESIGN.md, "Tuned constants"); true elsewhere, and where the vendor is unknown. */
+ * CPU: false only where measured to lose, AMD Zen 3 and Zen 3+ as uarch.h's table names
+ * them, on which the GEMM's streamed tiles ran 1.2-1.5x slower than cached ones, C cold
+ * or warm (DESIGN.md, "Tuned constants"); true elsewhere, and where the table has no
+ * name for the CPU. */
 bool cpu_streaming_stores_pay(void);
+/* The same rule on a microarchitecture's name from uarch.h (NULL: unknown), so it is
+ * tested on every CPU, not only on the one the tests run on. */
+bool cpu_streaming_stores_pay_on(const char *uarch);
 
 /* Each ISA's table replaces the one of the ISA below it (the scalar reference first)
  * once the CPU is known to run it: dav1d's pattern, so adding an ISA is one table, its

@@ -50,7 +50,7 @@ static void signature_is_the_same(void **state)
     fzb_cpu_ident id;
     fzb_cpu_ident_get(&id);
     unsigned family, model, stepping;
-    fzb_x86_signature(core->cpuid, &family, &model, &stepping);
+    cpu_x86_signature(core->cpuid, &family, &model, &stepping);
     print_message("CPUID 1.EAX 0x%08x: family %u model %u stepping %u\n",
                   (unsigned)core->cpuid, family, model, stepping);
     assert_int_equal(id.family, family);

@@ -88,15 +88,15 @@ static void ident_x86(fzb_cpu_ident *id)
     memcpy(vendor + 4, &r0.d, 4);
     memcpy(vendor + 8, &r0.c, 4);
     vendor[12] = '\0';
-    snprintf(id->vendor, sizeof id->vendor, "%s", fzb_x86_vendor_short(vendor));
+    snprintf(id->vendor, sizeof id->vendor, "%s", cpu_x86_vendor_short(vendor));
 
     regs r1 = cpuid(1, 0);
     unsigned family, model, stepping;
-    fzb_x86_signature(r1.a, &family, &model, &stepping);
+    cpu_x86_signature(r1.a, &family, &model, &stepping);
     id->family = (int)family;
     id->model = (int)model;
     id->stepping = (int)stepping;
-    const char *u = fzb_x86_uarch(vendor, family, model, stepping);
+    const char *u = cpu_x86_uarch(vendor, family, model, stepping);
     snprintf(id->uarch, sizeof id->uarch, "%s", u ? u : "");
 
     if (cpuid(0x80000000u, 0).a >= 0x80000004u) {
@@ -172,8 +172,8 @@ static void ident_arm(fzb_cpu_ident *id)
         id->family = (int)implementer;
         id->model = (int)part;
         id->stepping = (int)hex_value("CPU revision");
-        snprintf(id->vendor, sizeof id->vendor, "%s", fzb_arm_vendor_short(implementer));
-        const char *u = fzb_arm_uarch(implementer, part);
+        snprintf(id->vendor, sizeof id->vendor, "%s", cpu_arm_vendor_short(implementer));
+        const char *u = cpu_arm_uarch(implementer, part);
         snprintf(id->uarch, sizeof id->uarch, "%s", u ? u : "");
     }
     snprintf(id->hypervisor, sizeof id->hypervisor, "unknown");   /* not visible at EL0 */

@@ -55,7 +55,7 @@ static const x86_row x86_table[] = {
     { "GenuineIntel", 6, 0xc5, 0xc6, -1, -1, "Arrow Lake" },
 };
 
-const char *fzb_x86_uarch(const char *vendor, unsigned family, unsigned model,
+const char *cpu_x86_uarch(const char *vendor, unsigned family, unsigned model,
                           unsigned stepping)
 {
     if (!vendor)
@@ -103,7 +103,7 @@ static const arm_row arm_table[] = {
     { 0xc0, 0xac3, "AmpereOne" },
 };
 
-const char *fzb_arm_uarch(unsigned implementer, unsigned part)
+const char *cpu_arm_uarch(unsigned implementer, unsigned part)
 {
     for (size_t i = 0; i < sizeof arm_table / sizeof *arm_table; i++)
         if (arm_table[i].implementer == implementer && arm_table[i].part == part)
@@ -111,7 +111,7 @@ const char *fzb_arm_uarch(unsigned implementer, unsigned part)
     return NULL;
 }
 
-const char *fzb_x86_vendor_short(const char *vendor)
+const char *cpu_x86_vendor_short(const char *vendor)
 {
     if (!vendor)
         return "unknown";
@@ -124,7 +124,7 @@ const char *fzb_x86_vendor_short(const char *vendor)
     return "unknown";
 }
 
-const char *fzb_arm_vendor_short(unsigned implementer)
+const char *cpu_arm_vendor_short(unsigned implementer)
 {
     switch (implementer) {
     case 0x41: return "arm";
@@ -139,7 +139,7 @@ const char *fzb_arm_vendor_short(unsigned implementer)
     }
 }
 
-void fzb_x86_signature(unsigned eax, unsigned *family, unsigned *model, unsigned *stepping)
+void cpu_x86_signature(unsigned eax, unsigned *family, unsigned *model, unsigned *stepping)
 {
     unsigned base_family = (eax >> 8) & 0xf, base_model = (eax >> 4) & 0xf;
     *stepping = eax & 0xf;
