@@ -7,7 +7,8 @@
  * share an L1 set) against the scalar reference within the bound of test_kernels_gemm.c,
  * with nothing outside C written; 1 and 2 threads bitwise alike; and a prepacked B is
  * packed by the kernel that reads it (a pack in the main kernel's layout is never read
- * by another tile), or not read at all by the short path, bitwise as without one.
+ * by another tile), or not read at all by the short path, bitwise as without one; a
+ * transposed A read in place keeps L1-sized K blocks.
  * Each test runs per ISA; one whose kernel has no variants checks only that none is
  * chosen.
  */
@@ -353,13 +354,62 @@ static void prepacked_b_is_packed_by_the_kernel_that_reads_it(void **state)
         }
 }
 
+/* A transposed A read where it lies (C one tile wide) keeps L1-sized K blocks where
+ * the product's C would deepen them (sgemm_blocking_for_op, gemm.c), an untransposed A
+ * keeps the deep ones; across those K blocks the product matches the scalar reference,
+ * and a B prepacked for it is laid out in the same blocks. */
+static void transposed_a_in_place_keeps_l1_sized_k_blocks(void **state)
+{
+    const char *isa = *state;
+    const fz_sgemm_kernel *kern = kernel_or_skip(state);
+    fz_gemm_ctx ctx = { .caches = { .l1d = 32 << 10, .l2 = 512 << 10, .l3 = 32 << 20 },
+                        .threads = 1, .groups = 1 };
+    const size_t m = 2600, k = 700;
+    fz_gemm_op tn = op_of(FZ_TRANS, FZ_NOTRANS, m, 16, k, m);
+    fz_gemm_op nn = op_of(FZ_NOTRANS, FZ_NOTRANS, m, 16, k, k);
+    const fz_sgemm_kernel *runs = sgemm_kernel_for_op(kern, &tn, &ctx);
+    fz_blocking l1 = blocking_from_caches(ctx.caches, runs->mr, runs->nr, sizeof(float));
+    fz_blocking deep = sgemm_blocking_for(runs, &ctx, m, 16);
+    /* The precondition: C alone would deepen this product's K blocks. */
+    assert_true(deep.kc > l1.kc);
+    assert_true(k > l1.kc);
+    /* A is read in place where C fits one tile (a kernel with a narrower tile packs A,
+     * and keeps the deep blocks). */
+    assert_int_equal(sgemm_blocking_for_op(runs, &ctx, &tn).kc,
+                     runs->nr >= 16 ? l1.kc : deep.kc);
+    assert_int_equal(sgemm_blocking_for_op(sgemm_kernel_for_op(kern, &nn, &ctx), &ctx, &nn).kc,
+                     sgemm_blocking_for(sgemm_kernel_for_op(kern, &nn, &ctx), &ctx, m, 16).kc);
+
+    shape s = { .m = m, .n = 16, .k = k, .ta = FZ_TRANS, .tb = FZ_NOTRANS, .alpha = 1.0f };
+    check_against_scalar(isa, &s);   /* default caches: the same L1 and L2 as ctx */
+    s.n = 11;
+    check_against_scalar(isa, &s);
+
+    float *a = rand_floats(m * k), *b = rand_floats(k * 16);
+    float *c0 = calloc(m * 16, sizeof *c0), *c1 = calloc(m * 16, sizeof *c1);
+    assert_true(c0 && c1);
+    tn.a = a;
+    tn.b = b;
+    tn.c = c0;
+    fz_sgemm_packed *pb = sgemm_prepack_b(kern, &tn, &ctx);
+    assert_non_null(pb);
+    assert_true(sgemm_packed_fits(pb, kern, &tn, &ctx));
+    sgemm_run(kern, &tn, &ctx, NULL);
+    tn.c = c1;
+    sgemm_run_prepacked(kern, &tn, pb, &ctx, NULL);
+    assert_memory_equal(c0, c1, m * 16 * sizeof *c0);
+    sgemm_packed_free(pb);
+    free(a); free(b); free(c0); free(c1);
+}
+
 #define ISA_TESTS(isa)                                                  \
     ISA_TEST(isa, each_shape_gets_its_kernel),                          \
     ISA_TEST(isa, narrow_products_match_scalar),                        \
     ISA_TEST(isa, short_products_match_scalar),                         \
     ISA_TEST(isa, every_alpha_beta_epilogue_matches_scalar),            \
     ISA_TEST(isa, one_and_two_threads_agree_bitwise),                   \
-    ISA_TEST(isa, prepacked_b_is_packed_by_the_kernel_that_reads_it)
+    ISA_TEST(isa, prepacked_b_is_packed_by_the_kernel_that_reads_it),   \
+    ISA_TEST(isa, transposed_a_in_place_keeps_l1_sized_k_blocks)
 
 int main(void)
 {

@@ -324,6 +324,25 @@ static bool a_worth_packing(const fz_sgemm_kernel *kern, const fz_gemm_op *op)
     return op->n > kern->nr;
 }
 
+fz_blocking sgemm_blocking_for_op(const fz_sgemm_kernel *kern, const fz_gemm_ctx *ctx,
+                                  const fz_gemm_op *op)
+{
+    /* A transposed A read where it lies puts a whole line of A (not MR floats) into the
+     * L1 for each of a tile's k steps, and nothing of it is reused from the L2 as a
+     * packed A block would be: deepening KC for C's sake (blocking_for_product) only
+     * makes each tile stream more lines than the L1 holds.  Its K blocks stay L1-sized.
+     * Zen 3, one thread, N×16×N TN (fz_sgemm, the two builds alternating in one process,
+     * 9 and 11 rounds, each order once, median time ratios): 0.77 the time of the deep KC
+     * (1024) at 2560, 0.76 at 3072, 0.41-0.42 at 4096; 0.96-1.00 at 512, 1024 and 1760,
+     * whose KC was L1-sized already.  Smaller K blocks (48-192) were no faster. */
+    if (op->ta == FZ_TRANS && !a_worth_packing(kern, op)) {
+        fz_cache_sizes none = { 0, 0, 0 };
+        return blocking_from_caches(ctx ? ctx->caches : none, kern->mr, kern->nr,
+                                    sizeof(float));
+    }
+    return sgemm_blocking_for(kern, ctx, op->m, op->n);
+}
+
 /* The widest stride between op(B)'s rows that the blocked path reads in place.  Zen 4,
  * the dgrad of a 4096-wide layer at batch 256 (256×4096×4096 NN, rows 16 KiB apart): 82.2
  * ms packed in the kernel file of d97649f, 88.8-89.7 ms in place in those of 8722837 and
@@ -669,7 +688,7 @@ bool sgemm_streams_c(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
     if (op->m > 0 && op->n > 0 && takes_short_path(kern, op))
         return c_written_once_past_l2(kern, op, ctx);
     return op->m > 0 && op->n > 0 && !takes_small_path(kern, op, ctx) &&
-           c_worth_streaming(kern, op, ctx, sgemm_blocking_for(kern, ctx, op->m, op->n));
+           c_worth_streaming(kern, op, ctx, sgemm_blocking_for_op(kern, ctx, op));
 }
 
 void sgemm_run_with_b(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
@@ -682,8 +701,7 @@ void sgemm_run_with_b(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
     else if (takes_small_path(kern, op, ctx))
         sgemm_small(kern, op, bpre, flops);
     else
-        sgemm_blocked(kern, op, ctx, sgemm_blocking_for(kern, ctx, op->m, op->n), bpre,
-                      flops);
+        sgemm_blocked(kern, op, ctx, sgemm_blocking_for_op(kern, ctx, op), bpre, flops);
 }
 
 void sgemm_run(const fz_sgemm_kernel *kern, const fz_gemm_op *op, const fz_gemm_ctx *ctx,

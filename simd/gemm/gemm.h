@@ -159,7 +159,7 @@ const fz_sgemm_kernel *sgemm_kernel_for_op(const fz_sgemm_kernel *kern, const fz
 /* sgemm_run with op(B) already packed at bpre (NULL: packed on the fly) by `kern`, the
  * kernel that runs (sgemm_kernel_for_op's choice: this function chooses none), as
  * prepack.c lays it out: for the K block starting at pc (blocks of the KC of
- * sgemm_blocking_for(kern, ctx, m, n)), round_up(n, NR)·kcur floats at
+ * sgemm_blocking_for_op(kern, ctx, op)), round_up(n, NR)·kcur floats at
  * bpre + pc·round_up(n, NR), panel j (NR columns from j) at + j·kcur — exactly the
  * panels the loop nest would pack, so the result is bitwise the same.  The caller
  * guarantees the KC (prepack.c checks it). */
@@ -174,6 +174,12 @@ fz_blocking sgemm_blocking(const fz_sgemm_kernel *kern, const fz_gemm_ctx *ctx);
  * blocking_for_product). */
 fz_blocking sgemm_blocking_for(const fz_sgemm_kernel *kern, const fz_gemm_ctx *ctx,
                                size_t m, size_t n);
+/* The blocking sgemm_run (with `kern`, sgemm_kernel_for_op's choice) uses for op:
+ * sgemm_blocking_for's, except that a transposed A the microkernel reads where it lies
+ * (C at most one tile wide) keeps L1-sized K blocks (gemm.c says why).  The prepacked B
+ * is laid out by it. */
+fz_blocking sgemm_blocking_for_op(const fz_sgemm_kernel *kern, const fz_gemm_ctx *ctx,
+                                  const fz_gemm_op *op);
 
 /* How many groups of the product's `threads` split N (each group's threads split M and
  * share one packed B): a divisor of threads that is a multiple of the team's L3 groups

@@ -51,7 +51,7 @@ fz_sgemm_packed *sgemm_prepack_b(const fz_sgemm_kernel *kern, const fz_gemm_op *
         return NULL;
     }
     *pb = (fz_sgemm_packed){ .kern = kern,
-                             .blk = sgemm_blocking_for(kern, ctx, op->m, op->n),
+                             .blk = sgemm_blocking_for_op(kern, ctx, op),
                              .tb = op->tb, .b = op->b, .ldb = op->ldb, .k = op->k,
                              .n = op->n, .npad = npad, .data = data };
     /* op(B) element (p, j) at b[p·rsb + j·csb]: lanes along j, depth along p. */
@@ -87,7 +87,7 @@ bool sgemm_packed_fits(const fz_sgemm_packed *pb, const fz_sgemm_kernel *kern,
     kern = sgemm_kernel_for_op(kern, op, ctx);
     return pb->kern == kern && pb->tb == op->tb && pb->b == op->b &&
            pb->ldb == op->ldb && pb->k == op->k && pb->n == op->n &&
-           pb->blk.kc == sgemm_blocking_for(kern, ctx, op->m, op->n).kc;
+           pb->blk.kc == sgemm_blocking_for_op(kern, ctx, op).kc;
 }
 
 void sgemm_run_prepacked(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
