@@ -20,6 +20,13 @@ typedef __m256 xvec;
 
 #define MR 6
 #define NR 16
+/* How many k steps ahead the microkernel prefetches a transposed A it reads in place
+ * (see sgemm_avx2_6x16 for where).  Zen 3, one thread, N×16×N TN, builds alternating
+ * in one process (9 and 11 rounds, each order once), time without over time with:
+ * 1760 1.10 and 1.17, 2000 1.19 and 1.26, 3000×13×3000 1.26 and 1.25, 1500 1.31 and
+ * 1.03; 600 and 784 (A within the L2 or near it) 0.98-1.01.  24, 32 and 48 steps, and
+ * a second line for the tile's last row, within each other's noise. */
+#define A_AHEAD 24
 
 typedef struct {
     __m256i lo, hi;   /* which of the 16 columns exist */
@@ -179,7 +186,7 @@ store_tile_transposed(__m256 acc[MR][2], float *c, size_t ldc, size_t mr, size_t
 static inline __attribute__((always_inline)) void
 ukr_body(size_t k, const float *a, size_t rsa, size_t csa, const float *b, float *c,
          size_t ldc, size_t mr, size_t nr, const fz_tile_epilogue *ep, bool packed,
-         bool left_half, bool transposed, bool spread, int rows)
+         bool left_half, bool transposed, bool spread, int rows, bool ahead)
 {
     /* A packed panel is zero padded to MR rows; in the caller's matrix, rows past mr
      * repeat the last real row instead: never outside A, and never stored. */
@@ -210,6 +217,8 @@ ukr_body(size_t k, const float *a, size_t rsa, size_t csa, const float *b, float
     for (size_t p = 0; p < k; p++, o += csa, b += NR) {
         if (spread)
             prefetch_spread_step(&pf, p);
+        if (ahead)   /* each k step's rows are a new line of A: fetch it early */
+            _mm_prefetch((const char *)(a0 + o + A_AHEAD * csa), _MM_HINT_T0);
         __m256 b0 = _mm256_load_ps(b), b1 = _mm256_setzero_ps(), x;
         if (!left_half)
             b1 = _mm256_load_ps(b + 8);
@@ -241,22 +250,28 @@ static void sgemm_avx2_6x16(size_t k, const float *a, size_t rsa, size_t csa,
 /* A packed panel's tile, hooked (spread: a hooked product's tile, gemm.c) or not. */
 #define PACKED(spread)                                                                  \
     switch (packed_edge_rows(mr, MR)) {                                                 \
-    case 2: ukr_body(k, a, 1, MR, b, c, ldc, mr, nr, ep, true, false, false, spread, 2); \
+    case 2: ukr_body(k, a, 1, MR, b, c, ldc, mr, nr, ep, true, false, false, spread, 2, false); \
         break;                                                                          \
-    case 4: ukr_body(k, a, 1, MR, b, c, ldc, mr, nr, ep, true, false, false, spread, 4); \
+    case 4: ukr_body(k, a, 1, MR, b, c, ldc, mr, nr, ep, true, false, false, spread, 4, false); \
         break;                                                                          \
-    default: ukr_body(k, a, 1, MR, b, c, ldc, mr, nr, ep, true, false, false, spread, MR); \
+    default: ukr_body(k, a, 1, MR, b, c, ldc, mr, nr, ep, true, false, false, spread, MR, false); \
     }
     if (ep->transposed)   /* the small path's tall, narrow products, as Cᵀ */
-        ukr_body(k, a, rsa, csa, b, c, ldc, mr, nr, ep, false, false, true, false, MR);
+        ukr_body(k, a, rsa, csa, b, c, ldc, mr, nr, ep, false, false, true, false, MR, false);
     else if (ep->a_packed && ep->n_prefetch)
         PACKED(true)
     else if (ep->a_packed)
         PACKED(false)
     else if (nr <= 8)   /* the small path's narrow products: half the work */
-        ukr_body(k, a, rsa, csa, b, c, ldc, mr, nr, ep, false, true, false, false, MR);
+        ukr_body(k, a, rsa, csa, b, c, ldc, mr, nr, ep, false, true, false, false, MR, false);
+    else if (rsa == 1 && k > 1 && csa * sizeof(float) % 2048 != 0)
+        /* A transposed, where it lies (C one tile wide, gemm.c), fetched A_AHEAD steps
+         * ahead; not where its rows are a multiple of 2 KiB apart: they share one or two
+         * L1 sets, whose ways the tile's own lines already fill, and there the fetched
+         * lines evicted them (1024×16×1024 TN 1.30-1.40× as slow). */
+        ukr_body(k, a, rsa, csa, b, c, ldc, mr, nr, ep, false, false, false, false, MR, true);
     else
-        ukr_body(k, a, rsa, csa, b, c, ldc, mr, nr, ep, false, false, false, false, MR);
+        ukr_body(k, a, rsa, csa, b, c, ldc, mr, nr, ep, false, false, false, false, MR, false);
 #undef PACKED
 }
 
