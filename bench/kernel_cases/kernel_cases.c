@@ -53,6 +53,12 @@ static const gemm_shape other_shapes[] = {
     { "sgemm_deepbench_tn", 2048, 128, 2048, FZ_TRANS, FZ_NOTRANS },
     { "sgemm_deepbench_nn", 2560, 64, 2560, FZ_NOTRANS, FZ_NOTRANS },
     { "sgemm_deepbench_nt", 2560, 64, 2560, FZ_NOTRANS, FZ_TRANS },
+    /* The narrow ones at the sizes whose A outgrows the L2 and the L3 of these VMs, and
+     * whose rows are a multiple of 2 KiB apart (gemm.c: sgemm_blocking_for_op). */
+    { "sgemm_deepbench_nn", 2560, 16, 2560, FZ_NOTRANS, FZ_NOTRANS },
+    { "sgemm_deepbench_tn", 2560, 16, 2560, FZ_TRANS, FZ_NOTRANS },
+    { "sgemm_deepbench_nn", 4096, 16, 4096, FZ_NOTRANS, FZ_NOTRANS },
+    { "sgemm_deepbench_tn", 4096, 16, 4096, FZ_TRANS, FZ_NOTRANS },
     /* A classifier head of 10 outputs on 1024 inputs at batch 256 (issue #26): its
      * forward X·Wᵀ, dgrad dY·W and wgrad dYᵀ·X, products with a side of 10. */
     { "sgemm_head_fwd_nt", 256, 10, 1024, FZ_NOTRANS, FZ_TRANS },
