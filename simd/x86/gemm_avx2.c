@@ -182,7 +182,8 @@ store_tile_transposed(__m256 acc[MR][2], float *c, size_t ldc, size_t mr, size_t
 /* The microkernel body; always inlined so that the packed-A call site gets the strides
  * as constants.  With `spread`, ep's prefetch list is fetched across the k loop
  * (prefetch_spread, gemm.h).  `rows` (mr <= rows <= MR) rows are computed: MR, except in
- * a packed edge tile (packed_edge_rows, gemm.h). */
+ * a packed edge tile (packed_edge_rows, gemm.h).  With `ahead`, a transposed A read in
+ * place is fetched A_AHEAD k steps ahead. */
 static inline __attribute__((always_inline)) void
 ukr_body(size_t k, const float *a, size_t rsa, size_t csa, const float *b, float *c,
          size_t ldc, size_t mr, size_t nr, const fz_tile_epilogue *ep, bool packed,
@@ -250,11 +251,14 @@ static void sgemm_avx2_6x16(size_t k, const float *a, size_t rsa, size_t csa,
 /* A packed panel's tile, hooked (spread: a hooked product's tile, gemm.c) or not. */
 #define PACKED(spread)                                                                  \
     switch (packed_edge_rows(mr, MR)) {                                                 \
-    case 2: ukr_body(k, a, 1, MR, b, c, ldc, mr, nr, ep, true, false, false, spread, 2, false); \
+    case 2: ukr_body(k, a, 1, MR, b, c, ldc, mr, nr, ep, true, false, false, spread, 2,   \
+                     false);                                                            \
         break;                                                                          \
-    case 4: ukr_body(k, a, 1, MR, b, c, ldc, mr, nr, ep, true, false, false, spread, 4, false); \
+    case 4: ukr_body(k, a, 1, MR, b, c, ldc, mr, nr, ep, true, false, false, spread, 4,   \
+                     false);                                                            \
         break;                                                                          \
-    default: ukr_body(k, a, 1, MR, b, c, ldc, mr, nr, ep, true, false, false, spread, MR, false); \
+    default: ukr_body(k, a, 1, MR, b, c, ldc, mr, nr, ep, true, false, false, spread, MR, \
+                      false);                                                           \
     }
     if (ep->transposed)   /* the small path's tall, narrow products, as Cᵀ */
         ukr_body(k, a, rsa, csa, b, c, ldc, mr, nr, ep, false, false, true, false, MR, false);
