@@ -627,14 +627,13 @@ static bool takes_small_path(const fz_sgemm_kernel *kern, const fz_gemm_op *op,
 }
 
 /* Whether the narrow kernel's rows of A, read where they lie (a_worth_packing), share
- * the L1 without evicting each other: rows of a plain A whose stride is a multiple of
- * 2 KiB fall into one or two of the L1's sets (64-byte lines, 4 KiB a way), and 14 of
- * them overflow its 8 ways (Zen 4, the classifier head's forward 256×10×1024 NT, A's
+ * the L1 without evicting each other: rows of a plain A that share one or two L1 sets
+ * (rows_share_l1_sets), 14 of them, overflow its 8 ways (Zen 4, the classifier head's forward 256×10×1024 NT, A's
  * rows 4 KiB apart: 144 µs against 83 µs with the 6×64 kernel's six rows).  A
  * transposed A puts the tile's rows side by side. */
 static bool narrow_rows_fit(const fz_gemm_op *op)
 {
-    return op->ta == FZ_TRANS || op->lda * sizeof(float) % 2048 != 0;
+    return op->ta == FZ_TRANS || !rows_share_l1_sets(op->lda);
 }
 
 /* A kernel with a narrow variant keeps its own small transposed form, where that takes

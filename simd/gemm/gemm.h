@@ -103,6 +103,15 @@ static inline int packed_edge_rows(size_t mr, int max_rows)
     return max_rows > 2 && mr <= 2 ? 2 : max_rows > 4 && mr <= 4 ? 4 : max_rows;
 }
 
+/* Whether rows `ld` floats apart are a multiple of 2 KiB apart: their lines then fall
+ * into one or two of the L1's sets (64-byte lines, 4 KiB a way), whose 8 ways a tile's
+ * rows of A read in place already fill.  The loop nest keeps the narrow tile off such an
+ * A (gemm.c, narrow_rows_fit) and the AVX2 tile fetches no line of it ahead. */
+static inline bool rows_share_l1_sets(size_t ld)
+{
+    return ld * sizeof(float) % 2048 == 0;
+}
+
 /* Packs `lanes` lanes of depth k into panels of the kernel's width (MR for A, NR for B),
  * zero padding the last panel: element (lane l, depth p) is src[l·ls + p·ks], and lands
  * at dst[(l / W)·W·k + p·W + l % W]. */

@@ -268,14 +268,12 @@ static void sgemm_avx2_6x16(size_t k, const float *a, size_t rsa, size_t csa,
         PACKED(false)
     else if (nr <= 8)   /* the small path's narrow products: half the work */
         ukr_body(k, a, rsa, csa, b, c, ldc, mr, nr, ep, false, true, false, false, MR, false);
-    else if (rsa == 1 && k > 1 && csa >= 64 / sizeof(float) &&
-             csa * sizeof(float) % 2048 != 0)
+    else if (rsa == 1 && k > 1 && csa >= 64 / sizeof(float) && !rows_share_l1_sets(csa))
         /* A transposed, where it lies (C one tile wide, gemm.c), each k step's rows on a
          * new line: fetched A_AHEAD steps ahead (the small path's A, whose rows share
-         * lines, is in the L1 already).  Not where the rows are a multiple of 2 KiB
-         * apart: they share one or two L1 sets, whose ways the tile's own lines already
-         * fill, and there the fetched lines evicted them (1024×16×1024 TN 1.30-1.40× as
-         * slow). */
+         * lines, is in the L1 already).  Not where the rows share one or two L1 sets
+         * (rows_share_l1_sets), whose ways the tile's own lines already fill: there the
+         * fetched lines evicted them (1024×16×1024 TN 1.30-1.40× as slow). */
         ukr_body(k, a, rsa, csa, b, c, ldc, mr, nr, ep, false, false, false, false, MR, true);
     else
         ukr_body(k, a, rsa, csa, b, c, ldc, mr, nr, ep, false, false, false, false, MR, false);
