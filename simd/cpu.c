@@ -59,10 +59,7 @@ static const char *x86_uarch_name(void)
     if (!__get_cpuid(0, &a, &b, &c, &d))
         return NULL;
     char vendor[13];
-    memcpy(vendor, &b, 4);
-    memcpy(vendor + 4, &d, 4);
-    memcpy(vendor + 8, &c, 4);
-    vendor[12] = '\0';
+    cpu_x86_vendor(b, d, c, vendor);
     if (!__get_cpuid(1, &a, &b, &c, &d))
         return NULL;
     unsigned family, model, stepping;

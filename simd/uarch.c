@@ -147,3 +147,11 @@ void cpu_x86_signature(unsigned eax, unsigned *family, unsigned *model, unsigned
     *model = base_family == 0x6 || base_family == 0xf
                  ? base_model | (((eax >> 16) & 0xf) << 4) : base_model;
 }
+
+void cpu_x86_vendor(unsigned ebx, unsigned edx, unsigned ecx, char out[13])
+{
+    memcpy(out, &ebx, 4);
+    memcpy(out + 4, &edx, 4);
+    memcpy(out + 8, &ecx, 4);
+    out[12] = '\0';
+}

@@ -29,6 +29,10 @@ const char *cpu_arm_uarch(unsigned implementer, unsigned part);
 const char *cpu_x86_vendor_short(const char *vendor);
 const char *cpu_arm_vendor_short(unsigned implementer);
 
+/* CPUID leaf 0's 12-character vendor string ("AuthenticAMD") from its EBX, EDX and ECX,
+ * in that order, into out (NUL-terminated). */
+void cpu_x86_vendor(unsigned ebx, unsigned edx, unsigned ecx, char out[13]);
+
 /* Decodes CPUID leaf 1 EAX into display family, model and stepping (Intel SDM 3.A:
  * the extended family adds to family 15; the extended model extends families 6 and 15,
  * and AMD's extended families, which are all above 15). */

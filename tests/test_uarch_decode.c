@@ -91,6 +91,11 @@ static void arm_server_cores_come_from_midr(void **state)
 static void vendors_have_short_names(void **state)
 {
     (void)state;
+    char vendor[13];
+    cpu_x86_vendor(0x68747541u, 0x69746e65u, 0x444d4163u, vendor);   /* an AMD CPU's leaf 0 */
+    assert_string_equal(vendor, "AuthenticAMD");
+    cpu_x86_vendor(0x756e6547u, 0x49656e69u, 0x6c65746eu, vendor);   /* an Intel CPU's */
+    assert_string_equal(vendor, "GenuineIntel");
     assert_string_equal(cpu_x86_vendor_short("GenuineIntel"), "intel");
     assert_string_equal(cpu_x86_vendor_short("AuthenticAMD"), "amd");
     assert_string_equal(cpu_x86_vendor_short("Nope"), "unknown");

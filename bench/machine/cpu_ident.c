@@ -84,10 +84,7 @@ static void ident_x86(fzb_cpu_ident *id)
 {
     regs r0 = cpuid(0, 0);
     char vendor[13];
-    memcpy(vendor, &r0.b, 4);
-    memcpy(vendor + 4, &r0.d, 4);
-    memcpy(vendor + 8, &r0.c, 4);
-    vendor[12] = '\0';
+    cpu_x86_vendor(r0.b, r0.d, r0.c, vendor);
     snprintf(id->vendor, sizeof id->vendor, "%s", cpu_x86_vendor_short(vendor));
 
     regs r1 = cpuid(1, 0);
